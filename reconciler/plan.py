@@ -1,0 +1,182 @@
+"""The Plan: pure data describing what apply would do. It never prints and never calls the API.
+
+A `Change` is one assistant's action. `before`/`after` hold normal forms (see `dialect`):
+- create: `before` is `{}`, `after` the whole desired state;
+- update: both hold only the changed fields;
+- delete: `before` the whole existing state, `after` is `{}`;
+- no-op: both `{}`.
+`fingerprint` is the canonical hash of the whole existing normal form the change was planned against, or
+`"absent"` for a create; a saved plan whose fingerprints no longer match the API is stale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from reconciler.errors import ReconcilerError, UnsafePlanError
+
+FORMAT_VERSION = "1"
+ABSENT = "absent"
+
+Action = Literal["create", "update", "delete", "no-op"]
+ACTIONS: tuple[Action, ...] = ("create", "update", "delete", "no-op")
+
+#: Deleting more than this share of the managed assistants needs --force ...
+MAX_DELETE_SHARE = 0.30
+#: ... once there are at least this many of them.
+MIN_MANAGED_FOR_SHARE = 10
+
+
+@dataclass(frozen=True)
+class Change:
+    """One assistant's planned action (an immutable value)."""
+
+    key: str
+    id: str | None
+    action: Action
+    changed_fields: tuple[str, ...] = ()
+    before: Mapping[str, Any] = field(default_factory=dict)
+    after: Mapping[str, Any] = field(default_factory=dict)
+    fingerprint: str = ABSENT
+    #: The manifest's path (`assistants/hr.yaml`), or None for a delete.
+    source: str | None = None
+    #: True when this update binds an unmanaged assistant (adds the ownership marker).
+    adopt: bool = False
+    #: Desired state as a whole (normal form) for creates and updates: what the executor writes and reads back.
+    desired: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str | None:
+        """The assistant's display name, desired or existing."""
+        return (self.desired or self.before or self.after).get("name")
+
+    def data(self) -> dict[str, Any]:
+        """The public JSON form of DESIGN.md (stable key order)."""
+        return {
+            "key": self.key,
+            "id": self.id,
+            "action": self.action,
+            "changed_fields": list(self.changed_fields),
+            "before": dict(self.before),
+            "after": dict(self.after),
+        }
+
+
+@dataclass(frozen=True)
+class Orphan:
+    """A managed assistant no manifest names, left alone because --prune was not given."""
+
+    key: str
+    id: str
+    name: str | None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Ordered Changes (creates, updates, deletes, then no-ops; each group by key) and what was seen."""
+
+    changes: tuple[Change, ...]
+    unmanaged: int = 0
+    managed: int = 0
+    orphans: tuple[Orphan, ...] = ()
+    targets: tuple[str, ...] = ()
+    prune: bool = False
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def summary(self) -> dict[str, int]:
+        counts = dict.fromkeys(ACTIONS, 0)
+        for change in self.changes:
+            counts[change.action] += 1
+        return counts
+
+    @property
+    def has_changes(self) -> bool:
+        return any(c.action != "no-op" for c in self.changes)
+
+    @property
+    def actionable(self) -> tuple[Change, ...]:
+        """The changes that need a write call."""
+        return tuple(c for c in self.changes if c.action != "no-op")
+
+    def data(self) -> dict[str, Any]:
+        """The public JSON plan of DESIGN.md."""
+        return {
+            "format_version": FORMAT_VERSION,
+            "changes": [c.data() for c in self.changes],
+            "summary": self.summary,
+            "unmanaged": self.unmanaged,
+        }
+
+    def saved_data(self) -> dict[str, Any]:
+        """The saved plan file: the public form plus what apply needs to run it and to detect staleness."""
+        data = self.data()
+        for out, change in zip(data["changes"], self.changes):
+            out["fingerprint"] = change.fingerprint
+            out["source"] = change.source
+            out["adopt"] = change.adopt
+            out["desired"] = dict(change.desired)
+        data["managed"] = self.managed
+        data["orphans"] = [{"key": o.key, "id": o.id, "name": o.name} for o in self.orphans]
+        data["targets"] = list(self.targets)
+        data["prune"] = self.prune
+        data["warnings"] = list(self.warnings)
+        return data
+
+    @classmethod
+    def from_saved(cls, data: Mapping[str, Any]) -> Plan:
+        """Rebuild a plan from `saved_data()`; raises ReconcilerError for anything else."""
+        try:
+            if data.get("format_version") != FORMAT_VERSION:
+                raise ReconcilerError(f"unsupported plan format_version {data.get('format_version')!r}")
+            changes = tuple(
+                Change(
+                    key=c["key"],
+                    id=c["id"],
+                    action=c["action"],
+                    changed_fields=tuple(c["changed_fields"]),
+                    before=c["before"],
+                    after=c["after"],
+                    fingerprint=c["fingerprint"],
+                    source=c.get("source"),
+                    adopt=bool(c.get("adopt", False)),
+                    desired=c.get("desired") or {},
+                )
+                for c in data["changes"]
+            )
+            for change in changes:
+                if change.action not in ACTIONS:
+                    raise ReconcilerError(f"unknown action {change.action!r} for {change.key!r}")
+            return cls(
+                changes=changes,
+                unmanaged=int(data["unmanaged"]),
+                managed=int(data.get("managed", 0)),
+                orphans=tuple(Orphan(o["key"], o["id"], o.get("name")) for o in data.get("orphans", [])),
+                targets=tuple(data.get("targets", [])),
+                prune=bool(data.get("prune", False)),
+                warnings=tuple(data.get("warnings", [])),
+            )
+        except (KeyError, TypeError, AttributeError) as err:
+            raise ReconcilerError(f"not a saved reconciler plan (missing or bad field: {err})") from None
+
+
+def check_safety(plan: Plan, *, force: bool) -> None:
+    """Refuse mass deletes: more than 30% of at least 10 managed assistants, or all of them (when any).
+
+    Raises UnsafePlanError carrying every number, e.g. `35% is over 30% (7/20), --force required`.
+    """
+    deletes = plan.summary["delete"]
+    if force or deletes == 0 or plan.managed == 0:
+        return
+    share = deletes / plan.managed
+    if deletes >= plan.managed:
+        raise UnsafePlanError(
+            f"plan deletes all {plan.managed} managed assistants ({deletes}/{plan.managed}), --force required"
+        )
+    if plan.managed >= MIN_MANAGED_FOR_SHARE and share > MAX_DELETE_SHARE:
+        raise UnsafePlanError(
+            f"plan deletes {share:.0%} of managed assistants, over {MAX_DELETE_SHARE:.0%} "
+            f"({deletes}/{plan.managed}), --force required"
+        )
