@@ -44,7 +44,7 @@ class Change:
     source: str | None = None
     #: True when this update binds an unmanaged assistant (adds the ownership marker).
     adopt: bool = False
-    #: Desired state as a whole (normal form) for creates and updates: what the executor writes and reads back.
+    #: The whole desired normal form (creates, updates): what the executor writes and reads back.
     desired: Mapping[str, Any] = field(default_factory=dict)
 
     @property
