@@ -113,7 +113,7 @@ class Plan:
     def saved_data(self) -> dict[str, Any]:
         """The saved plan file: the public form plus what apply needs to run it and to detect staleness."""
         data = self.data()
-        for out, change in zip(data["changes"], self.changes):
+        for out, change in zip(data["changes"], self.changes, strict=True):
             out["fingerprint"] = change.fingerprint
             out["source"] = change.source
             out["adopt"] = change.adopt
