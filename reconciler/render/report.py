@@ -1,0 +1,97 @@
+"""Renderings of an ApplyReport (`reconciler.apply`): text for people, JSON for machines.
+
+Text: one line per change in plan order, then the warnings, then one summary line:
+
+    + support-bot: created (asst_abc123)
+    ~ hr-helper: updated (asst_def456)
+    - old-faq: deleted (asst_0789ab)
+    ! broken: create failed: POST /assistants: 400 invalid_request_error (param 'model'): ...
+
+    Warning: hr-helper (asst_def456): the server did not keep temperature: sent 0.5, got 1
+
+    Apply complete! Assistants: 1 added, 1 changed, 1 destroyed.
+
+or, when anything failed, `Apply failed: 1 of 4 changes failed (1 added, 1 changed, 1 destroyed). Run apply
+again to retry; nothing applied is lost.` With warnings and no failure, the complete line is followed by
+`Apply finished with N warnings: the server did not keep every field (see above).`
+
+JSON (`render_report_json`), format_version "1"; keys are stable and only ever added:
+
+    {"format_version": "1",
+     "ok": false,                      # true when nothing failed and there are no warnings (exit code 0)
+     "results": [{"key": "hr-helper", "id": "asst_def456", "action": "update",
+                  "status": "updated",  # created | updated | deleted | failed
+                  "error": null,        # the API's one-line message when status is failed
+                  "warnings": ["hr-helper (asst_def456): the server did not keep temperature: ..."]}],
+     "summary": {"created": 0, "updated": 1, "deleted": 0, "failed": 0},
+     "warnings": 1,                    # number of warnings over all results
+     "calls": {"total": 1, "by_route": {"POST /assistants/{assistant_id}": 1}}}
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TextIO
+
+import click
+
+from reconciler.apply import ApplyReport, ChangeResult
+
+_SYMBOL = {"created": "+", "updated": "~", "deleted": "-", "failed": "!"}
+_COLOR = {"created": "green", "updated": "yellow", "deleted": "red", "failed": "red"}
+
+
+def result_line(result: ChangeResult, *, color: bool = False) -> str:
+    """One change's outcome, e.g. `~ hr-helper: updated (asst_def456)` or
+    `! broken: create failed: <the API's one-line message>`."""
+    symbol = _SYMBOL[result.status]
+    ident = f" ({result.id})" if result.id else ""
+    if result.failed:
+        text = f"{symbol} {result.key}: {result.action} failed{ident}: {result.error}"
+    else:
+        text = f"{symbol} {result.key}: {result.status}{ident}"
+    return click.style(text, fg=_COLOR[result.status]) if color else text
+
+
+def summary_line(report: ApplyReport) -> str:
+    """The closing line: `Apply complete! Assistants: X added, Y changed, Z destroyed.` or the failure
+    summary."""
+    counts = report.counts
+    done = f"{counts['created']} added, {counts['updated']} changed, {counts['deleted']} destroyed"
+    failed = counts["failed"]
+    if failed:
+        total = len(report.results)
+        return (
+            f"Apply failed: {failed} of {total} {'change' if total == 1 else 'changes'} failed ({done}). "
+            "Run apply again to retry; nothing applied is lost."
+        )
+    return f"Apply complete! Assistants: {done}."
+
+
+def render_report(report: ApplyReport, out: TextIO, *, color: bool = False) -> None:
+    """Write the text rendering (module docstring) to `out`."""
+    for result in report.results:
+        out.write(result_line(result, color=color) + "\n")
+    warnings = report.warnings
+    if warnings:
+        out.write("\n")
+        for warning in warnings:
+            label = click.style("Warning:", fg="yellow", bold=True) if color else "Warning:"
+            out.write(f"{label} {warning}\n")
+    if report.results:
+        out.write("\n")
+    line = summary_line(report)
+    if color:
+        line = click.style(line, fg="red" if report.failed else "green", bold=True)
+    out.write(line + "\n")
+    if warnings and not report.failed:
+        noun = "warning" if len(warnings) == 1 else "warnings"
+        out.write(
+            f"Apply finished with {len(warnings)} {noun}: the server did not keep every field (see above).\n"
+        )
+
+
+def render_report_json(report: ApplyReport, out: TextIO) -> None:
+    """Write `report.data()` (module docstring) as indented JSON to `out`."""
+    json.dump(report.data(), out, indent=2)
+    out.write("\n")
