@@ -1,0 +1,127 @@
+"""Identity: which existing assistant each manifest describes.
+
+An existing assistant is **managed** when it carries the ownership marker (`dialect.marker_of`), whose value
+is its key. A manifest matches the managed assistant with its key, or the assistant its `id:` names
+(**adopt**: binding an unmanaged assistant, which the plan shows as an update adding the marker). Unmanaged
+assistants are only counted; managed ones no manifest names are orphans.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from reconciler.dialect import MARKER_KEY, marker_of
+from reconciler.errors import PlanError
+
+if TYPE_CHECKING:
+    from reconciler.manifest import LoadedManifest
+
+
+@dataclass(frozen=True)
+class Match:
+    """One manifest and the existing assistant it describes (None: to be created)."""
+
+    loaded: LoadedManifest
+    existing: dict[str, Any] | None
+    #: True when `existing` is unmanaged and bound through `id:`.
+    adopt: bool = False
+
+
+@dataclass(frozen=True)
+class Matching:
+    """The outcome of `match`: a Match per manifest (manifest order), the managed assistants no manifest names
+    (`orphans`, by key), and the counts and unmanaged assistants seen."""
+
+    matches: tuple[Match, ...]
+    orphans: tuple[dict[str, Any], ...]
+    managed: int
+    unmanaged: tuple[dict[str, Any], ...]
+
+
+def manifest_id(loaded: LoadedManifest) -> str | None:
+    """The `id:` a manifest sets to adopt an assistant, or None."""
+    value = getattr(loaded.manifest, "id", None)
+    return value if isinstance(value, str) and value else None
+
+
+def where(loaded: LoadedManifest, field: str | None = None) -> str:
+    """`FILE:LINE:COL: FIELD` for a manifest field, or `FILE:LINE` for the manifest itself."""
+    if field is not None:
+        try:
+            line, col = loaded.position(field)
+        except (KeyError, LookupError, ValueError):
+            pass
+        else:
+            return f"{loaded.path}:{line}:{col}: {field}"
+    return f"{loaded.path}:{loaded.line}"
+
+
+def match(loaded: Sequence[LoadedManifest], existing: Sequence[dict[str, Any]]) -> Matching:
+    """Match manifests to existing assistants. Raises PlanError, one line per problem, when two assistants
+    claim one key, when an `id:` does not exist, belongs to another key, or is named by two manifests, or
+    when a key is managed by one assistant while its manifest's `id:` names another."""
+    errors: list[str] = []
+    by_id = {a["id"]: a for a in existing}
+    by_key: dict[str, list[dict[str, Any]]] = {}
+    unmanaged: list[dict[str, Any]] = []
+    for assistant in existing:
+        key = marker_of(assistant)
+        if key is None:
+            unmanaged.append(assistant)
+        else:
+            by_key.setdefault(key, []).append(assistant)
+
+    manifest_keys = {m.key: m for m in loaded}
+    for key, claimants in sorted(by_key.items()):
+        if len(claimants) > 1:
+            ids = sorted(a["id"] for a in claimants)
+            at = f"{where(manifest_keys[key])}: " if key in manifest_keys else ""
+            errors.append(
+                f"{at}{len(ids)} assistants claim key {key!r}: {', '.join(ids[:-1])} and {ids[-1]} "
+                f"(metadata {MARKER_KEY}); delete one or remove its marker"
+            )
+
+    matches: list[Match] = []
+    claimed_ids: dict[str, LoadedManifest] = {}
+    for manifest in loaded:
+        wanted = manifest_id(manifest)
+        managed = by_key.get(manifest.key, [])
+        if wanted is None:
+            matches.append(Match(manifest, managed[0] if len(managed) == 1 else None))
+            continue
+        if wanted in claimed_ids:
+            other = claimed_ids[wanted]
+            errors.append(f"{where(manifest, 'id')}: {wanted} is also adopted by {other.path}:{other.line}")
+            continue
+        claimed_ids[wanted] = manifest
+        target = by_id.get(wanted)
+        if target is None:
+            errors.append(f"{where(manifest, 'id')}: assistant {wanted} does not exist on this server")
+            continue
+        owner = marker_of(target)
+        if owner is not None and owner != manifest.key:
+            errors.append(
+                f"{where(manifest, 'id')}: assistant {wanted} is managed under key {owner!r}, "
+                f"not {manifest.key!r}"
+            )
+            continue
+        others = [a["id"] for a in managed if a["id"] != wanted]
+        if others and len(managed) == 1:
+            errors.append(
+                f"{where(manifest, 'id')}: key {manifest.key!r} is already managed by {others[0]}, "
+                f"but id: names {wanted}"
+            )
+            continue
+        matches.append(Match(manifest, target, adopt=owner is None))
+
+    if errors:
+        raise PlanError("\n".join(errors))
+    orphans = tuple(claimants[0] for key, claimants in sorted(by_key.items()) if key not in manifest_keys)
+    return Matching(
+        matches=tuple(matches),
+        orphans=orphans,
+        managed=sum(len(c) for c in by_key.values()),
+        unmanaged=tuple(unmanaged),
+    )

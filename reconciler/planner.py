@@ -1,0 +1,237 @@
+"""Build a Plan: match manifests to existing assistants, compare each pair, order the Changes.
+
+`build_plan` is pure (no I/O); `make_plan` fetches what it needs from a Client (one list call per 100
+assistants, at most one `/models` call) and calls it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from collections.abc import Collection, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from reconciler import diff, identity
+from reconciler.dialect import DEFAULTS, canonical_hash, canonical_json, desired_state, marker_of, normalise
+from reconciler.errors import PlanError, UnsafePlanError
+from reconciler.plan import ABSENT, ACTIONS, Change, Orphan, Plan, check_safety
+
+if TYPE_CHECKING:
+    from reconciler.client import Client
+    from reconciler.manifest import LoadedManifest
+
+#: Statuses meaning "this server has no /models": the model check is skipped.
+NO_MODELS_STATUSES = frozenset({404, 405, 501})
+#: How many model names a "not available" error lists.
+MODELS_SHOWN = 8
+
+
+def build_plan(
+    loaded: Sequence[LoadedManifest],
+    existing: Sequence[dict[str, Any]],
+    *,
+    targets: Iterable[str] = (),
+    prune: bool = False,
+    allow_duplicate_names: bool = False,
+    models: Collection[str] | None = None,
+) -> Plan:
+    """The Plan turning `existing` (API assistant objects) into what `loaded` describes.
+
+    `targets` restricts the plan to those keys (manifest keys or managed keys on the server; any other raises
+    PlanError naming near matches). `prune` plans deletes for managed orphans; without it they are listed as
+    `Plan.orphans`. A create whose name equals an unmanaged assistant's is refused unless
+    `allow_duplicate_names`. With `models`, creates and model changes must name one of them. A delete over the
+    safety limits adds a warning (apply enforces them).
+    """
+    targets = tuple(dict.fromkeys(targets))
+    matching = identity.match(loaded, existing)
+    managed_keys = {marker_of(a) for a in existing} - {None}
+    _check_targets(targets, {m.key for m in loaded} | {k for k in managed_keys if k})
+    wanted = set(targets)
+
+    def targeted(key: str) -> bool:
+        return not wanted or key in wanted
+
+    adopted = {m.existing["id"] for m in matching.matches if m.adopt and m.existing}
+    names: dict[str, str] = {}
+    for assistant in matching.unmanaged:
+        name = assistant.get("name")
+        if isinstance(name, str) and assistant["id"] not in adopted:
+            names.setdefault(name, assistant["id"])
+
+    errors: list[str] = []
+    changes: list[Change] = []
+    for m in matching.matches:
+        if not targeted(m.loaded.key):
+            continue
+        change = _change_for(m)
+        if change.action == "create" and not allow_duplicate_names:
+            clash = names.get(change.desired.get("name"))  # type: ignore[arg-type]
+            if clash is not None:
+                errors.append(
+                    f"{identity.where(m.loaded, 'name')}: an unmanaged assistant ({clash}) is already named "
+                    f"{change.desired['name']!r}; adopt it with `reconciler import {clash}`, "
+                    "or pass --allow-duplicate-names to create another"
+                )
+        changes.append(change)
+    if errors:
+        raise PlanError("\n".join(errors))
+
+    orphans: list[Orphan] = []
+    for assistant in matching.orphans:
+        key = marker_of(assistant) or ""
+        if not targeted(key):
+            continue
+        state = normalise(assistant)
+        if prune:
+            changes.append(
+                Change(
+                    key=key,
+                    id=assistant["id"],
+                    action="delete",
+                    before=state,
+                    fingerprint=canonical_hash(state),
+                )
+            )
+        else:
+            orphans.append(Orphan(key=key, id=assistant["id"], name=state.get("name")))
+
+    rank = {action: i for i, action in enumerate(ACTIONS)}
+    changes.sort(key=lambda c: (rank[c.action], c.key))
+    plan = Plan(
+        changes=tuple(changes),
+        unmanaged=len(matching.unmanaged),
+        managed=matching.managed,
+        orphans=tuple(orphans),
+        targets=targets,
+        prune=prune,
+    )
+    if models is not None:
+        check_models(plan, loaded, models)
+    return _with_warnings(plan)
+
+
+async def make_plan(
+    client: Client,
+    loaded: Sequence[LoadedManifest],
+    *,
+    targets: Iterable[str] = (),
+    prune: bool = False,
+    allow_duplicate_names: bool = False,
+) -> Plan:
+    """List every assistant (one call per 100), build the plan, and, when it creates assistants or changes a
+    model, check those models with one `/models` call (skipped when the server has no `/models`)."""
+    existing = await client.list_assistants()
+    plan = build_plan(
+        loaded, existing, targets=targets, prune=prune, allow_duplicate_names=allow_duplicate_names
+    )
+    if models_to_check(plan):
+        models = await fetch_models(client)
+        if models is not None:
+            check_models(plan, loaded, models)
+    return plan
+
+
+async def fetch_models(client: Client) -> set[str] | None:
+    """The model ids the server offers, or None when it has no `/models` endpoint."""
+    from reconciler.client import APIError
+
+    try:
+        listed = await client.list_models()
+    except APIError as err:
+        if err.status in NO_MODELS_STATUSES:
+            return None
+        raise
+    return {m["id"] for m in listed if isinstance(m.get("id"), str)}
+
+
+def models_to_check(plan: Plan) -> dict[str, str]:
+    """`{key: model}` for the creates and model-changing updates of `plan`."""
+    return {
+        c.key: c.desired["model"]
+        for c in plan.changes
+        if c.action == "create" or (c.action == "update" and "model" in c.changed_fields)
+    }
+
+
+def check_models(plan: Plan, loaded: Sequence[LoadedManifest], models: Collection[str]) -> None:
+    """Raise PlanError (a line per manifest) when a create or model change names a model not in `models`."""
+    available = set(models)
+    by_key = {m.key: m for m in loaded}
+    errors = []
+    for key, model in models_to_check(plan).items():
+        if model in available:
+            continue
+        shown = difflib.get_close_matches(model, sorted(available), n=MODELS_SHOWN, cutoff=0.0)
+        listing = ", ".join(shown) or "none"
+        if len(available) > len(shown):
+            listing += f", … ({len(available)} in all)"
+        at = identity.where(by_key[key], "model") if key in by_key else f"{key}: model"
+        errors.append(f"{at}: model {model!r} is not available on this server (available: {listing})")
+    if errors:
+        raise PlanError("\n".join(errors))
+
+
+def _change_for(m: identity.Match) -> Change:
+    """The create, update or no-op for one matched manifest."""
+    key = m.loaded.key
+    source = str(m.loaded.path)
+    desired = desired_state(m.loaded.api_fields(), key)
+    if m.existing is None:
+        return Change(
+            key=key,
+            id=None,
+            action="create",
+            changed_fields=tuple(
+                f for f in desired if canonical_json(desired[f]) != canonical_json(DEFAULTS.get(f))
+            ),
+            after=desired,
+            fingerprint=ABSENT,
+            source=source,
+            desired=desired,
+        )
+    state = normalise(m.existing)
+    result = diff.compare(desired, state)
+    if not result.changed:
+        return Change(
+            key=key,
+            id=m.existing["id"],
+            action="no-op",
+            fingerprint=result.fingerprint,
+            source=source,
+            desired=desired,
+        )
+    return Change(
+        key=key,
+        id=m.existing["id"],
+        action="update",
+        changed_fields=result.changed,
+        before={f: state[f] for f in result.changed},
+        after={f: desired[f] for f in result.changed},
+        fingerprint=result.fingerprint,
+        source=source,
+        adopt=m.adopt,
+        desired=desired,
+    )
+
+
+def _check_targets(targets: Sequence[str], known: set[str]) -> None:
+    unknown = [t for t in targets if t not in known]
+    if not unknown:
+        return
+    parts = []
+    for target in unknown:
+        near = difflib.get_close_matches(target, sorted(known), n=3)
+        hint = f" (did you mean {' or '.join(repr(n) for n in near)}?)" if near else ""
+        parts.append(f"{target!r}{hint}")
+    noun = "target" if len(unknown) == 1 else "targets"
+    raise PlanError(f"unknown {noun} {', '.join(parts)}: no manifest or managed assistant has that key")
+
+
+def _with_warnings(plan: Plan) -> Plan:
+    """`plan` with a warning when its deletes exceed the safety limits (apply then needs --force)."""
+    try:
+        check_safety(plan, force=False)
+    except UnsafePlanError as err:
+        return dataclasses.replace(plan, warnings=(*plan.warnings, str(err)))
+    return plan
