@@ -1,0 +1,298 @@
+"""Shared helpers for the benchmarks: figures, machine description, timing, child peak memory, the table.
+
+A benchmark reports `Figure`s: one measured number (or a short text) with its unit. `python -m bench` collects
+them from every benchmark, prints one table and writes `bench/results.json`. Figures only: nothing here
+asserts a time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results.json"
+
+Value = float | int | str | None
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One reported figure: `bench` (which benchmark), `name`, `value`, `unit` (`s`, `ms`, `MB`, `x`...)."""
+
+    bench: str
+    name: str
+    value: Value
+    unit: str = ""
+    note: str = ""
+
+    def shown(self) -> str:
+        """The value as the table prints it."""
+        value = self.value
+        if value is None:
+            text = "-"
+        elif isinstance(value, bool):
+            text = str(value)
+        elif isinstance(value, int):
+            text = f"{value:,}"
+        elif isinstance(value, float):
+            text = f"{value:,.3g}" if abs(value) < 100 else f"{value:,.0f}"
+        else:
+            text = str(value)
+        if self.unit == "x" and value is not None and not isinstance(value, str):
+            return f"{text}x"
+        return f"{text} {self.unit}".rstrip() if self.unit else text
+
+
+@dataclass
+class BenchResult:
+    """What one benchmark produced: figures, duration, status (`ok`, `error`, `missing`) and detail."""
+
+    name: str
+    status: str = "ok"
+    seconds: float = 0.0
+    figures: list[Figure] = field(default_factory=list)
+    detail: str = ""
+    raw: Any = None
+
+
+def cpu_model() -> str:
+    """The CPU's model name (Linux /proc/cpuinfo, macOS sysctl), else `platform.processor()`."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text(errors="replace").splitlines():
+            if line.lower().startswith(("model name", "hardware", "cpu model")):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    if sys.platform == "darwin" and shutil.which("sysctl"):
+        out = subprocess.run(
+            ["sysctl", "-n", "machdep.cpu.brand_string"], capture_output=True, text=True, check=False
+        )
+        if out.stdout.strip():
+            return out.stdout.strip()
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def machine() -> dict[str, Any]:
+    """The machine the figures were measured on."""
+    return {
+        "cores": os.cpu_count(),
+        "cpu": cpu_model(),
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(terse=True),
+    }
+
+
+def now_iso() -> str:
+    """The current UTC time, ISO 8601 to the second."""
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def python_env() -> dict[str, str]:
+    """The environment for child processes: this one, without colour, with the repo importable."""
+    env = dict(os.environ)
+    env["NO_COLOR"] = "1"
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
+    env.pop("RECONCILER_DEBUG", None)
+    return env
+
+
+def reconciler_command() -> list[str]:
+    """How to start the CLI: the console script beside this interpreter, else `python -m reconciler`."""
+    script = Path(sys.executable).with_name("reconciler")
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-m", "reconciler"]
+
+
+def median_wall(cmd: Sequence[str], runs: int = 7, *, env: Mapping[str, str] | None = None) -> list[float]:
+    """Wall times (seconds) of `runs` runs of `cmd` (after one warm-up run), in run order."""
+    env = dict(env or python_env())
+    subprocess.run(cmd, env=env, capture_output=True, check=True)
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(cmd, env=env, capture_output=True, check=True)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+@dataclass(frozen=True)
+class ChildRun:
+    """A finished child process with its resource usage."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    wall: float
+    user_cpu: float
+    system_cpu: float
+    max_rss_mb: float
+
+
+def run_measured(
+    cmd: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 600.0,
+) -> ChildRun:
+    """Run `cmd` to completion and return its output with its own peak RSS and CPU time (`os.wait4`).
+
+    The peak RSS is the child's only (not this process's), from `getrusage`-style accounting: `ru_maxrss` is
+    KiB on Linux and bytes on macOS.
+    """
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(list(cmd), env=dict(env or python_env()), cwd=cwd, stdout=out, stderr=err)
+        timer = threading.Timer(timeout, proc.kill)
+        timer.start()
+        try:
+            # Reap the child ourselves: wait4 gives its own rusage (Popen.wait would discard it).
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            timer.cancel()
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout = out.read().decode(errors="replace")
+        stderr = err.read().decode(errors="replace")
+    max_rss = usage.ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
+    return ChildRun(
+        returncode=proc.returncode,
+        stdout=stdout,
+        stderr=stderr,
+        wall=wall,
+        user_cpu=usage.ru_utime,
+        system_cpu=usage.ru_stime,
+        max_rss_mb=max_rss,
+    )
+
+
+_LINE = re.compile(r"^\s*([A-Za-z][\w .,/()%-]*?)\s*[:=]\s*(.+?)\s*$")
+_NUMBER = re.compile(r"^(-?\d[\d,]*(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*(.*)$")
+
+
+def parse_figures(bench: str, output: str) -> list[Figure]:
+    """Figures from a script's stdout: a JSON object (`{name: value}` or `{"figures": {...}}`), else
+    `name: value unit` lines. Unparseable lines are ignored."""
+    text = output.strip()
+    if text.startswith("{"):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError:
+            data = None
+        if isinstance(data, dict):
+            return figures_from_mapping(bench, data.get("figures", data))
+    figures = []
+    for line in output.splitlines():
+        match = _LINE.match(line)
+        if not match:
+            continue
+        name, rest = match.groups()
+        number = _NUMBER.match(rest)
+        if number:
+            raw, unit = number.groups()
+            cleaned = raw.replace(",", "")
+            value: Value = float(cleaned) if any(c in cleaned for c in ".eE") else int(cleaned)
+            figures.append(Figure(bench, name, value, unit.strip()))
+        else:
+            figures.append(Figure(bench, name, rest))
+    return figures
+
+
+def figures_from_mapping(bench: str, data: Mapping[str, Any]) -> list[Figure]:
+    """Figures from `{name: value}` (a value may be `{"value": v, "unit": u}`); nested dicts are flattened."""
+    figures = []
+    for name, value in data.items():
+        if isinstance(value, Mapping) and "value" in value:
+            figures.append(Figure(bench, str(name), value["value"], str(value.get("unit", ""))))
+        elif isinstance(value, Mapping):
+            figures.extend(figures_from_mapping(bench, {f"{name}.{k}": v for k, v in value.items()}))
+        elif isinstance(value, (int, float, str)) or value is None:
+            figures.append(Figure(bench, str(name), value))
+        else:
+            figures.append(Figure(bench, str(name), json.dumps(value, default=str)))
+    return figures
+
+
+def format_table(results: Iterable[BenchResult]) -> str:
+    """One plain-text table: benchmark, figure, value (and a status row for benchmarks that did not run)."""
+    rows: list[tuple[str, str, str]] = []
+    for result in results:
+        if result.status != "ok":
+            rows.append((result.name, result.status, result.detail))
+            continue
+        for figure in result.figures:
+            note = f"  ({figure.note})" if figure.note else ""
+            rows.append((result.name, figure.name, figure.shown() + note))
+        if not result.figures:
+            rows.append((result.name, "(no figures)", result.detail))
+    header = ("benchmark", "figure", "value")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(3)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    previous = None
+    for row in rows:
+        shown = ("" if row[0] == previous else row[0], row[1], row[2])
+        previous = row[0]
+        lines.append("  ".join(c.ljust(w) for c, w in zip(shown, widths, strict=True)).rstrip())
+    return "\n".join(lines)
+
+
+def results_document(results: Sequence[BenchResult], started: str) -> dict[str, Any]:
+    """The JSON written to `bench/results.json`."""
+    return {
+        "date": started,
+        "machine": machine(),
+        "benchmarks": {
+            r.name: {
+                "status": r.status,
+                "seconds": round(r.seconds, 2),
+                "detail": r.detail,
+                "figures": {
+                    f.name: {"value": f.value, "unit": f.unit, **({"note": f.note} if f.note else {})}
+                    for f in r.figures
+                },
+            }
+            for r in results
+        },
+    }
+
+
+def write_json(path: Path, document: Mapping[str, Any]) -> None:
+    """Write `document` atomically (a temporary sibling, then rename)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(document, indent=2, default=str) + "\n")
+    os.replace(tmp, path)
+
+
+def ratio(numerator: float, denominator: float) -> float | None:
+    """numerator / denominator, or None when the denominator is zero."""
+    return numerator / denominator if denominator else None
+
+
+def summary(times: Sequence[float]) -> dict[str, float]:
+    """Median, min and max of some timings."""
+    return {"median": statistics.median(times), "min": min(times), "max": max(times)}
+
+
+def as_dict(figure: Figure) -> dict[str, Any]:
+    """A figure as a plain dict."""
+    return asdict(figure)
