@@ -1,0 +1,105 @@
+"""open_client: --local wiring, environment, and one-line ConfigErrors."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from reconciler.client import DEFAULT_BASE_URL, Client
+from reconciler.connection import check_base_url, open_client
+from reconciler.errors import ConfigError
+
+ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID")
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ENV:
+        monkeypatch.delenv(name, raising=False)
+
+
+def _headers(client: Client) -> dict[str, str]:
+    return dict(client._http.headers)
+
+
+def test_remote_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-remote")
+    client = open_client(local=False, base_url=None, max_retries=3)
+    assert client.base_url == DEFAULT_BASE_URL
+    assert client.max_retries == 3
+    headers = _headers(client)
+    assert headers["authorization"] == "Bearer sk-test-remote"
+    assert "openai-organization" not in headers
+    assert "openai-project" not in headers
+    asyncio.run(client.aclose())
+
+
+def test_remote_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-remote")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:8080/v1/")
+    monkeypatch.setenv("OPENAI_ORG_ID", "org-123")
+    monkeypatch.setenv("OPENAI_PROJECT_ID", "proj_456")
+    client = open_client(local=False, base_url=None, max_retries=5)
+    assert client.base_url == "http://127.0.0.1:8080/v1"
+    headers = _headers(client)
+    assert headers["openai-organization"] == "org-123"
+    assert headers["openai-project"] == "proj_456"
+    asyncio.run(client.aclose())
+
+
+def test_base_url_argument_beats_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-remote")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://env.example/v1")
+    client = open_client(local=False, base_url="https://proxy.example/openai/v1", max_retries=5)
+    assert client.base_url == "https://proxy.example/openai/v1"
+    asyncio.run(client.aclose())
+
+
+@pytest.mark.parametrize("key", [None, "", "   "])
+def test_missing_key_suggests_local(monkeypatch: pytest.MonkeyPatch, key: str | None) -> None:
+    if key is not None:
+        monkeypatch.setenv("OPENAI_API_KEY", key)
+    with pytest.raises(ConfigError) as info:
+        open_client(local=False, base_url=None, max_retries=5)
+    assert str(info.value) == (
+        "OPENAI_API_KEY is not set: export it to use https://api.openai.com/v1, "
+        "or pass --local to use the embedded emulator"
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("api.openai.com/v1", "it must start with http:// or https://"),
+        ("ftp://example.com/v1", "it must start with http:// or https://"),
+        ("http:///v1", "it has no host"),
+        ("https://example.com/v1?x=1", "it may not have a query or fragment"),
+        ("https://user:pw@example.com/v1", "it may not contain credentials"),
+    ],
+)
+def test_invalid_base_url(monkeypatch: pytest.MonkeyPatch, url: str, problem: str) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-remote")
+    with pytest.raises(ConfigError) as info:
+        open_client(local=False, base_url=url, max_retries=5)
+    message = str(info.value)
+    assert message == (
+        f"invalid base URL {url!r} (from --base-url or OPENAI_BASE_URL): {problem}, e.g. {DEFAULT_BASE_URL}"
+    )
+    assert "\n" not in message
+
+
+def test_invalid_base_url_checked_before_key() -> None:
+    with pytest.raises(ConfigError, match="invalid base URL 'nope'"):
+        open_client(local=False, base_url="nope", max_retries=5)
+
+
+def test_check_base_url_strips_slash() -> None:
+    assert check_base_url(" http://localhost:9/v1/ ") == "http://localhost:9/v1"
+
+
+def test_local_with_base_url_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        open_client(local=True, base_url="http://127.0.0.1:8080/v1", max_retries=5, workdir=tmp_path)
+    assert str(info.value).startswith("--local and --base-url exclude each other")
