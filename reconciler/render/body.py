@@ -1,0 +1,252 @@
+"""The body of one Change as signed, indented lines, shared by the text and markdown renderers.
+
+A `Line` has a sign (`+` added, `-` removed, `~` changed, ` ` context), a depth (0 = field level) and text.
+Only changed fields appear (all non-default ones for a create, name and model for a delete), as
+`field = old -> new`; `instructions` and changed function schemas appear as unified line diffs; file_ids,
+metadata and tools list what was added, removed or changed. Long values are elided.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.dialect import DEFAULTS, FIELDS, canonical_json
+from reconciler.plan import Change
+
+#: A scalar value longer than this (as JSON) is cut, keeping its start and saying how long it was.
+MAX_VALUE = 100
+#: A single-line text up to this long changes as `old -> new`; longer or multi-line text as a line diff.
+INLINE_TEXT = 60
+#: Lines of a whole text or JSON block shown for a create or delete before eliding the rest.
+MAX_BLOCK_LINES = 40
+#: Context lines around each change in a unified diff.
+CONTEXT = 3
+
+
+@dataclass(frozen=True)
+class Line:
+    sign: str
+    depth: int
+    text: str
+
+
+def header(change: Change) -> str:
+    """`assistant "KEY" (ID) will be ...` (without the leading `# `)."""
+    ident = f" ({change.id})" if change.id else ""
+    if change.action == "create":
+        verb = "will be created"
+    elif change.action == "delete":
+        verb = "will be destroyed"
+    elif change.adopt:
+        verb = "will be adopted (ownership marker added)"
+    else:
+        verb = "will be updated in-place"
+    return f'assistant "{change.key}"{ident} {verb}'
+
+
+def action_sign(change: Change) -> str:
+    return {"create": "+", "delete": "-", "update": "~"}.get(change.action, " ")
+
+
+def summary_line(plan_summary: Mapping[str, int], has_changes: bool) -> str:
+    """`Plan: X to add, Y to change, Z to destroy.` or the no-changes sentence."""
+    if not has_changes:
+        return "No changes. Your assistants match the manifests."
+    return (
+        f"Plan: {plan_summary['create']} to add, {plan_summary['update']} to change, "
+        f"{plan_summary['delete']} to destroy."
+    )
+
+
+def change_lines(change: Change) -> list[Line]:
+    """The body lines of a create, update or delete (empty for a no-op)."""
+    lines: list[Line] = []
+    if change.action == "create":
+        state = dict(change.after or change.desired)
+        shown = [f for f in FIELDS if f in state and not _is_default(f, state[f])]
+        width = _width(shown)
+        for field in shown:
+            lines += _whole(field, state[field], "+", width)
+        hidden = len(FIELDS) - len(shown)
+        if hidden:
+            lines.append(Line(" ", 0, f"({hidden} default {_fields(hidden)} hidden)"))
+    elif change.action == "delete":
+        state = dict(change.before)
+        shown = [f for f in ("name", "model") if f in state]
+        width = _width(shown)
+        for field in shown:
+            lines += _whole(field, state[field], "-", width)
+        hidden = len(FIELDS) - len(shown)
+        lines.append(Line(" ", 0, f"({hidden} other {_fields(hidden)} hidden)"))
+    elif change.action == "update":
+        width = _width(change.changed_fields)
+        for field in change.changed_fields:
+            lines += _changed(field, change.before.get(field), change.after.get(field), width)
+        hidden = len(FIELDS) - len(change.changed_fields)
+        if hidden:
+            lines.append(Line(" ", 0, f"({hidden} unchanged {_fields(hidden)} hidden)"))
+    return lines
+
+
+def value(v: Any, limit: int = MAX_VALUE) -> str:
+    """A value as compact JSON, cut to about `limit` characters with its full length noted."""
+    text = json.dumps(v, ensure_ascii=False, separators=(", ", ": "))
+    if len(text) <= limit:
+        return text
+    if isinstance(v, str):
+        cut = json.dumps(v[: max(limit - 2, 8)].rstrip() + "…", ensure_ascii=False)
+        return f"{cut} ({len(v)} chars)"
+    return f"{text[: limit - 1].rstrip()}… ({len(text)} chars of JSON)"
+
+
+# ------------------------------------------------------------------------------------------ helpers
+
+
+def _fields(n: int) -> str:
+    return "field" if n == 1 else "fields"
+
+
+def _width(fields: Sequence[str]) -> int:
+    return max((len(f) for f in fields), default=0)
+
+
+def _is_default(field: str, v: Any) -> bool:
+    if field not in DEFAULTS:
+        return False
+    return canonical_json(v) == canonical_json(DEFAULTS[field])
+
+
+def _label(field: str, width: int) -> str:
+    return f"{field.ljust(width)} ="
+
+
+def _is_text_block(v: Any) -> bool:
+    return isinstance(v, str) and ("\n" in v or len(v) > INLINE_TEXT)
+
+
+def _whole(field: str, v: Any, sign: str, width: int) -> list[Line]:
+    """A whole field added (`+`) or removed (`-`)."""
+    label = _label(field, width)
+    if field == "instructions" and _is_text_block(v):
+        return [Line(sign, 0, f"{label} <<-EOT"), *_block(str(v).splitlines(), sign), Line(" ", 0, "EOT")]
+    if field == "tools" and v:
+        lines = [Line(sign, 0, f"{label} [")]
+        for tool in v:
+            lines += _tool_whole(tool, sign)
+        return [*lines, Line(" ", 0, "]")]
+    if field in ("file_ids", "metadata") and v:
+        opener, closer = ("[", "]") if field == "file_ids" else ("{", "}")
+        lines = [Line(sign, 0, f"{label} {opener}")]
+        items = sorted(v) if field == "file_ids" else list(v.items())
+        for item in items:
+            text = value(item) if field == "file_ids" else f"{item[0]} = {value(item[1])}"
+            lines.append(Line(sign, 1, text))
+        return [*lines, Line(" ", 0, closer)]
+    return [Line(sign, 0, f"{label} {value(v)}")]
+
+
+def _block(lines: list[str], sign: str) -> list[Line]:
+    shown = [Line(sign, 1, line) for line in lines[:MAX_BLOCK_LINES]]
+    if len(lines) > MAX_BLOCK_LINES:
+        shown.append(Line(" ", 1, f"({len(lines) - MAX_BLOCK_LINES} more lines)"))
+    return shown
+
+
+def _changed(field: str, old: Any, new: Any, width: int) -> list[Line]:
+    """One changed field of an update."""
+    label = _label(field, width)
+    if old is None and new is not None:
+        return _whole(field, new, "+", width)
+    if field == "instructions" and (_is_text_block(old) or _is_text_block(new)):
+        sign = "-" if new is None else "~"
+        tail = " -> null" if new is None else ""
+        return [
+            Line(sign, 0, f"{label} <<-EOT{tail}"),
+            *_unified(str(old or "").splitlines(), str(new or "").splitlines()),
+            Line(" ", 0, "EOT"),
+        ]
+    if new is None:
+        return [Line("-", 0, f"{label} {value(old)} -> null")]
+    if field == "tools":
+        return [Line("~", 0, f"{label} ["), *_tool_changes(old or [], new or []), Line(" ", 0, "]")]
+    if field == "file_ids":
+        before, after = set(old or []), set(new or [])
+        lines = [Line("~", 0, f"{label} [")]
+        lines += [Line("-", 1, value(f)) for f in sorted(before - after)]
+        lines += [Line("+", 1, value(f)) for f in sorted(after - before)]
+        return [*lines, Line(" ", 0, "]")]
+    if field == "metadata":
+        return [Line("~", 0, f"{label} {{"), *_metadata_changes(old or {}, new or {}), Line(" ", 0, "}")]
+    return [Line("~", 0, f"{label} {value(old, MAX_VALUE // 2)} -> {value(new, MAX_VALUE // 2)}")]
+
+
+def _metadata_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Line]:
+    lines = []
+    for k in [*old, *(k for k in new if k not in old)]:
+        if k not in new:
+            lines.append(Line("-", 1, f"{k} = {value(old[k])}"))
+        elif k not in old:
+            lines.append(Line("+", 1, f"{k} = {value(new[k])}"))
+        elif canonical_json(old[k]) != canonical_json(new[k]):
+            lines.append(Line("~", 1, f"{k} = {value(old[k], 48)} -> {value(new[k], 48)}"))
+    return lines
+
+
+def _unified(old: list[str], new: list[str], depth: int = 1) -> list[Line]:
+    """A unified diff (no file headers) as lines one level deeper than `depth - 1`."""
+    lines = []
+    for row in difflib.unified_diff(old, new, lineterm="", n=CONTEXT):
+        if row.startswith(("---", "+++")):
+            continue
+        if row.startswith("@@"):
+            lines.append(Line(" ", depth, row))
+        else:
+            lines.append(Line(row[0] if row[0] in "+-" else " ", depth, row[1:]))
+    return lines
+
+
+def _tool_title(tool: Mapping[str, Any]) -> str:
+    if tool.get("type") == "function":
+        name = (tool.get("function") or {}).get("name")
+        return f'function "{name}"'
+    return str(tool.get("type"))
+
+
+def _pretty(tool: Mapping[str, Any]) -> list[str]:
+    return json.dumps(tool.get("function", tool), indent=2, sort_keys=True, ensure_ascii=False).splitlines()
+
+
+def _tool_whole(tool: Mapping[str, Any], sign: str) -> list[Line]:
+    if tool.get("type") != "function":
+        return [Line(sign, 1, _tool_title(tool))]
+    body = [Line(sign, 2, line) for line in _pretty(tool)[:MAX_BLOCK_LINES]]
+    extra = len(_pretty(tool)) - MAX_BLOCK_LINES
+    if extra > 0:
+        body.append(Line(" ", 2, f"({extra} more lines)"))
+    return [Line(sign, 1, _tool_title(tool)), *body]
+
+
+def _tool_changes(old: Sequence[Mapping[str, Any]], new: Sequence[Mapping[str, Any]]) -> list[Line]:
+    """Tools compare as a multiset; a function removed and added under one name shows as a schema diff."""
+    before = Counter(canonical_json(t) for t in old)
+    after = Counter(canonical_json(t) for t in new)
+    removed = [json.loads(t) for t in sorted((before - after).elements())]
+    added = [json.loads(t) for t in sorted((after - before).elements())]
+    lines: list[Line] = []
+    for tool in removed:
+        title = _tool_title(tool)
+        twin = next((t for t in added if tool.get("type") == "function" and _tool_title(t) == title), None)
+        if twin is None:
+            lines += _tool_whole(tool, "-")
+        else:
+            added.remove(twin)
+            lines.append(Line("~", 1, title))
+            lines += _unified(_pretty(tool), _pretty(twin), depth=2)
+    for tool in added:
+        lines += _tool_whole(tool, "+")
+    return lines

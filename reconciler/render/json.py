@@ -1,0 +1,14 @@
+"""The JSON rendering of a Plan: exactly `Plan.data()` (DESIGN.md), keys in a stable order, indent 2."""
+
+from __future__ import annotations
+
+import json
+from typing import TextIO
+
+from reconciler.plan import Plan
+
+
+def render_plan(plan: Plan, out: TextIO) -> None:
+    """Write `plan.data()` as indented JSON and a final newline."""
+    json.dump(plan.data(), out, indent=2, ensure_ascii=False)
+    out.write("\n")

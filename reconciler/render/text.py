@@ -1,0 +1,78 @@
+"""The Terraform-like text rendering of a Plan (the default `plan` output).
+
+      # assistant "hr-helper" (asst_abc123) will be updated in-place
+      ~ assistant "hr-helper" {
+          ~ model = "gpt-4" -> "gpt-4-turbo"
+            (9 unchanged fields hidden)
+        }
+
+    Plan: 0 to add, 1 to change, 0 to destroy.
+
+Only creates, updates and deletes are shown; then orphans (when not pruning), the unmanaged count, a note for
+targeted plans, warnings, and the summary line. Colour (ANSI) only with `color=True`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TextIO
+
+import click
+
+from reconciler.plan import Plan
+from reconciler.render.body import Line, action_sign, change_lines, header, summary_line
+
+_COLOURS = {"+": "green", "-": "red", "~": "yellow"}
+
+
+def render_plan(plan: Plan, out: TextIO, *, color: bool = False) -> None:
+    """Write the text rendering of `plan` to `out`."""
+
+    def paint(text: str, sign: str = " ", bold: bool = False) -> str:
+        if not color:
+            return text
+        return click.style(text, fg=_COLOURS.get(sign), bold=bold or None)
+
+    write = out.write
+    actionable = plan.actionable
+    if actionable:
+        write("reconciler will perform the following actions:\n")
+    for change in actionable:
+        sign = action_sign(change)
+        write("\n")
+        write(paint(f"  # {header(change)}", bold=True) + "\n")
+        write(f"  {paint(sign, sign)} assistant {_quote(change.key)} {{\n")
+        for line in change_lines(change):
+            write(_line(line, paint) + "\n")
+        write("    }\n")
+    if plan.orphans:
+        write("\n")
+        noun = "assistant has" if len(plan.orphans) == 1 else "assistants have"
+        write(f"{len(plan.orphans)} managed {noun} no manifest (plan with --prune to destroy):\n")
+        for orphan in plan.orphans:
+            name = f" {_quote(orphan.name)}" if orphan.name else ""
+            write(f"  {_quote(orphan.key)} ({orphan.id}){name}\n")
+    write("\n")
+    if plan.unmanaged:
+        noun = "assistant" if plan.unmanaged == 1 else "assistants"
+        write(f"{plan.unmanaged} unmanaged {noun} left untouched.\n")
+    if plan.targets:
+        write(paint(f"Note: targeted plan: only {', '.join(plan.targets)}; other assistants not shown.", "~"))
+        write("\n")
+    for warning in plan.warnings:
+        write(paint(f"Warning: {warning}", "~", bold=True) + "\n")
+    write(paint(summary_line(plan.summary, plan.has_changes), bold=True) + "\n")
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _line(line: Line, paint: Callable[..., str]) -> str:
+    indent = "      " + "  " * line.depth
+    if line.sign == " ":
+        return f"{indent}  {line.text}"
+    if line.depth >= 1:
+        # Diff lines and list items are coloured whole, like a unified diff.
+        return paint(f"{indent}{line.sign} {line.text}", line.sign)
+    return f"{indent}{paint(line.sign, line.sign)} {line.text}"
