@@ -100,7 +100,7 @@ def build_plan(
     changes.sort(key=lambda c: (rank[c.action], c.key))
     plan = Plan(
         changes=tuple(changes),
-        unmanaged=len(matching.unmanaged),
+        unmanaged=len(matching.unmanaged) - len(adopted),
         managed=matching.managed,
         orphans=tuple(orphans),
         targets=targets,
