@@ -1,0 +1,13 @@
+"""A faithful emulator of the OpenAI Assistants API v1 (plus /files and /models), backed by SQLite.
+
+- `create_app(db=, api_key=, faults=)`: the ASGI app (`reconciler.emulator.app`).
+- `InProcessTransport(app)`: an httpx transport serving it with no port; `local_app(workdir)` for `--local`.
+- `EmulatorServer` (tests, benchmarks) and `serve` (`reconciler emulator`) run it with uvicorn.
+- `FaultConfig`: latency, 500/503, 429 and dropped-write injection.
+"""
+
+from reconciler.emulator.app import create_app
+from reconciler.emulator.faults import FaultConfig
+from reconciler.emulator.inprocess import InProcessTransport, local_app
+
+__all__ = ["FaultConfig", "InProcessTransport", "create_app", "local_app"]

@@ -1,0 +1,538 @@
+"""The emulator's state in SQLite: assistants, files and their associations.
+
+- `Store(None)` keeps everything in memory (one per app); `Store(path)` persists to a file that survives
+  restarts and may be shared by several processes (WAL journal, `busy_timeout`, `BEGIN IMMEDIATE` writes).
+  Within a process one connection is shared behind a lock, so concurrent requests never interleave.
+- Lists are ordered by `(created_at, seq)`, `seq` being the insertion sequence, so objects created within
+  the same second still paginate deterministically.
+- Deleted assistants and detached assistant files stay as tombstones (`deleted = 1`), invisible except as
+  pagination cursors: a client paging with `after=<id>` keeps working if that object is deleted meanwhile.
+- An assistant's `file_ids` are its live associations, ordered by the files' creation (ascending).
+  Deleting a File detaches it from every assistant.
+
+Methods return plain dicts shaped like the API objects; validation is the app's job, except the checks
+that must happen inside the write transaction (files exist and have purpose `assistants`).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import string
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+ID_ALPHABET = string.ascii_letters + string.digits
+ID_LENGTH = 24
+ASSISTANT_PURPOSE = "assistants"
+
+Order = Literal["asc", "desc"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS assistants (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS assistants_by_order ON assistants (deleted, created_at, seq);
+CREATE TABLE IF NOT EXISTS files (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    bytes INTEGER NOT NULL,
+    filename TEXT NOT NULL,
+    purpose TEXT NOT NULL,
+    status TEXT NOT NULL,
+    content BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS assistant_files (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    assistant_id TEXT NOT NULL,
+    file_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    deleted INTEGER NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX IF NOT EXISTS assistant_files_live
+    ON assistant_files (assistant_id, file_id) WHERE deleted = 0;
+CREATE INDEX IF NOT EXISTS assistant_files_by_order
+    ON assistant_files (assistant_id, deleted, created_at, seq);
+"""
+
+#: Assistant fields kept in the `data` JSON column (everything but id, created_at and file_ids).
+_DATA_FIELDS = (
+    "name",
+    "description",
+    "model",
+    "instructions",
+    "tools",
+    "metadata",
+    "top_p",
+    "temperature",
+    "response_format",
+)
+
+
+class FileProblem(Exception):
+    """A file id given for attachment is unknown (`purpose is None`) or not `purpose="assistants"`."""
+
+    def __init__(self, index: int | None, file_id: str, purpose: str | None):
+        super().__init__(file_id)
+        self.index = index
+        self.file_id = file_id
+        self.purpose = purpose
+
+
+class CursorNotFound(Exception):
+    """An `after`/`before` cursor names no object of the listed kind."""
+
+    def __init__(self, param: str, cursor: str):
+        super().__init__(cursor)
+        self.param = param
+        self.cursor = cursor
+
+
+class TooManyFiles(Exception):
+    """Attaching one more file would exceed the per-assistant maximum."""
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a cursor-paginated list, already in the requested order."""
+
+    data: list[dict[str, Any]]
+    has_more: bool
+
+    def envelope(self) -> dict[str, Any]:
+        """The API list object; `first_id`/`last_id` are null on an empty page."""
+        return {
+            "object": "list",
+            "data": self.data,
+            "first_id": self.data[0]["id"] if self.data else None,
+            "last_id": self.data[-1]["id"] if self.data else None,
+            "has_more": self.has_more,
+        }
+
+
+def new_id(prefix: str) -> str:
+    """`prefix` + 24 random letters and digits, e.g. `asst_4nsG2qgNzimRPE7MazXTXbU7`."""
+    return prefix + "".join(secrets.choice(ID_ALPHABET) for _ in range(ID_LENGTH))
+
+
+class Store:
+    """Thread-safe SQLite state. `clock` (Unix seconds) can be replaced, e.g. to force equal `created_at`."""
+
+    def __init__(self, path: str | Path | None = None, *, clock: Callable[[], float] = time.time):
+        self.clock = clock
+        self.path = None if path is None or str(path) == ":memory:" else Path(path)
+        self._lock = threading.RLock()
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        target = ":memory:" if self.path is None else str(self.path)
+        self._conn = sqlite3.connect(target, check_same_thread=False, isolation_level=None, timeout=30)
+        self._conn.row_factory = sqlite3.Row
+        with self._lock:
+            self._conn.execute("PRAGMA busy_timeout = 30000")
+            if self.path is not None:
+                self._conn.execute("PRAGMA journal_mode = WAL")
+                self._conn.execute("PRAGMA synchronous = NORMAL")
+            with self._write() as conn:
+                for statement in _statements(_SCHEMA):
+                    conn.execute(statement)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    # -- transactions -------------------------------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction: `BEGIN IMMEDIATE` (takes the write lock at once), commit or roll back."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """A consistent read snapshot."""
+        with self._lock:
+            self._conn.execute("BEGIN")
+            try:
+                yield self._conn
+            finally:
+                self._conn.execute("COMMIT")
+
+    def _now(self) -> int:
+        return int(self.clock())
+
+    # -- assistants ---------------------------------------------------------------------------------
+
+    def create_assistant(self, fields: dict[str, Any], file_ids: Sequence[str]) -> dict[str, Any]:
+        """Insert an assistant; `fields` holds every `_DATA_FIELDS` key. Raises FileProblem."""
+        with self._write() as conn:
+            _check_files(conn, file_ids, indexed=True)
+            assistant_id = new_id("asst_")
+            now = self._now()
+            data = {k: fields[k] for k in _DATA_FIELDS}
+            conn.execute(
+                "INSERT INTO assistants (id, created_at, data) VALUES (?, ?, ?)",
+                (assistant_id, now, json.dumps(data)),
+            )
+            for file_id in file_ids:
+                _attach(conn, assistant_id, file_id, now)
+            return _get_assistant(conn, assistant_id) or {}
+
+    def get_assistant(self, assistant_id: str) -> dict[str, Any] | None:
+        with self._read() as conn:
+            return _get_assistant(conn, assistant_id)
+
+    def update_assistant(
+        self, assistant_id: str, fields: dict[str, Any], file_ids: Sequence[str] | None
+    ) -> dict[str, Any] | None:
+        """Replace the given fields (and, unless None, the whole `file_ids`); None if there is no such
+        assistant. Raises FileProblem."""
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT data FROM assistants WHERE id = ? AND deleted = 0", (assistant_id,)
+            ).fetchone()
+            if row is None:
+                return None
+            data = json.loads(row["data"])
+            data.update({k: v for k, v in fields.items() if k in _DATA_FIELDS})
+            conn.execute("UPDATE assistants SET data = ? WHERE id = ?", (json.dumps(data), assistant_id))
+            if file_ids is not None:
+                _check_files(conn, file_ids, indexed=True)
+                current = set(_file_ids(conn, [assistant_id])[assistant_id])
+                wanted = list(dict.fromkeys(file_ids))
+                now = self._now()
+                for file_id in current - set(wanted):
+                    _detach(conn, assistant_id, file_id)
+                for file_id in wanted:
+                    if file_id not in current:
+                        _attach(conn, assistant_id, file_id, now)
+            return _get_assistant(conn, assistant_id)
+
+    def delete_assistant(self, assistant_id: str) -> bool:
+        """Soft-delete (the id stays usable as a cursor); False if there was no such live assistant."""
+        with self._write() as conn:
+            cur = conn.execute(
+                "UPDATE assistants SET deleted = 1 WHERE id = ? AND deleted = 0", (assistant_id,)
+            )
+            if cur.rowcount == 0:
+                return False
+            conn.execute(
+                "UPDATE assistant_files SET deleted = 1 WHERE assistant_id = ? AND deleted = 0",
+                (assistant_id,),
+            )
+            return True
+
+    def list_assistants(
+        self, *, limit: int, order: Order, after: str | None = None, before: str | None = None
+    ) -> Page:
+        """A page of live assistants. Raises CursorNotFound."""
+        with self._read() as conn:
+            rows, has_more = _paginate(
+                conn,
+                table="assistants",
+                where="1 = 1",
+                params=(),
+                cursor_where="id = ?",
+                cursor_params=lambda c: (c,),
+                limit=limit,
+                order=order,
+                after=after,
+                before=before,
+            )
+            ids = [r["id"] for r in rows]
+            files = _file_ids(conn, ids)
+            return Page([_assistant_from_row(r, files[r["id"]]) for r in rows], has_more)
+
+    # -- assistant files ----------------------------------------------------------------------------
+
+    def attach_file(self, assistant_id: str, file_id: str, max_files: int) -> dict[str, Any] | None:
+        """Attach a file (idempotent: an existing association is returned as is). None if there is no such
+        assistant. Raises FileProblem, TooManyFiles."""
+        with self._write() as conn:
+            if not _assistant_exists(conn, assistant_id):
+                return None
+            _check_files(conn, [file_id], indexed=False)
+            existing = _get_assistant_file(conn, assistant_id, file_id)
+            if existing is not None:
+                return existing
+            if len(_file_ids(conn, [assistant_id])[assistant_id]) >= max_files:
+                raise TooManyFiles(file_id)
+            _attach(conn, assistant_id, file_id, self._now())
+            return _get_assistant_file(conn, assistant_id, file_id)
+
+    def get_assistant_file(self, assistant_id: str, file_id: str) -> dict[str, Any] | None:
+        with self._read() as conn:
+            return _get_assistant_file(conn, assistant_id, file_id)
+
+    def detach_file(self, assistant_id: str, file_id: str) -> bool:
+        with self._write() as conn:
+            return _detach(conn, assistant_id, file_id)
+
+    def assistant_exists(self, assistant_id: str) -> bool:
+        with self._read() as conn:
+            return _assistant_exists(conn, assistant_id)
+
+    def list_assistant_files(
+        self,
+        assistant_id: str,
+        *,
+        limit: int,
+        order: Order,
+        after: str | None = None,
+        before: str | None = None,
+    ) -> Page:
+        """A page of an assistant's file associations, by association time. Raises CursorNotFound."""
+        with self._read() as conn:
+            rows, has_more = _paginate(
+                conn,
+                table="assistant_files",
+                where="assistant_id = ?",
+                params=(assistant_id,),
+                cursor_where="assistant_id = ? AND file_id = ?",
+                cursor_params=lambda c: (assistant_id, c),
+                limit=limit,
+                order=order,
+                after=after,
+                before=before,
+            )
+            return Page([_assistant_file_from_row(r) for r in rows], has_more)
+
+    # -- files --------------------------------------------------------------------------------------
+
+    def create_file(self, *, filename: str, purpose: str, content: bytes) -> dict[str, Any]:
+        with self._write() as conn:
+            file_id = new_id("file-")
+            conn.execute(
+                "INSERT INTO files (id, created_at, bytes, filename, purpose, status, content)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (file_id, self._now(), len(content), filename, purpose, "processed", content),
+            )
+            return _get_file(conn, file_id) or {}
+
+    def get_file(self, file_id: str) -> dict[str, Any] | None:
+        with self._read() as conn:
+            return _get_file(conn, file_id)
+
+    def file_content(self, file_id: str) -> bytes | None:
+        with self._read() as conn:
+            row = conn.execute("SELECT content FROM files WHERE id = ?", (file_id,)).fetchone()
+            return None if row is None else bytes(row["content"])
+
+    def delete_file(self, file_id: str) -> bool:
+        """Delete a file and detach it from every assistant; False if there was no such file."""
+        with self._write() as conn:
+            cur = conn.execute("DELETE FROM files WHERE id = ?", (file_id,))
+            if cur.rowcount == 0:
+                return False
+            conn.execute(
+                "UPDATE assistant_files SET deleted = 1 WHERE file_id = ? AND deleted = 0", (file_id,)
+            )
+            return True
+
+    def list_files(self, purpose: str | None = None) -> list[dict[str, Any]]:
+        """Every file, newest first, optionally only those with `purpose`."""
+        with self._read() as conn:
+            sql = "SELECT * FROM files"
+            params: tuple[Any, ...] = ()
+            if purpose is not None:
+                sql += " WHERE purpose = ?"
+                params = (purpose,)
+            rows = conn.execute(sql + " ORDER BY created_at DESC, seq DESC", params).fetchall()
+            return [_file_from_row(r) for r in rows]
+
+    # -- maintenance --------------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Delete everything (tombstones included)."""
+        with self._write() as conn:
+            for table in ("assistant_files", "assistants", "files"):
+                conn.execute(f"DELETE FROM {table}")
+
+    def counts(self) -> dict[str, int]:
+        """Live objects per kind (for `/_emulator/stats`)."""
+        with self._read() as conn:
+            return {
+                "assistants": conn.execute("SELECT COUNT(*) FROM assistants WHERE deleted = 0").fetchone()[0],
+                "files": conn.execute("SELECT COUNT(*) FROM files").fetchone()[0],
+                "assistant_files": conn.execute(
+                    "SELECT COUNT(*) FROM assistant_files WHERE deleted = 0"
+                ).fetchone()[0],
+            }
+
+
+# -- helpers (run inside a transaction) -------------------------------------------------------------
+
+
+def _statements(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+def _check_files(conn: sqlite3.Connection, file_ids: Sequence[str], *, indexed: bool) -> None:
+    for index, file_id in enumerate(file_ids):
+        row = conn.execute("SELECT purpose FROM files WHERE id = ?", (file_id,)).fetchone()
+        if row is None or row["purpose"] != ASSISTANT_PURPOSE:
+            raise FileProblem(index if indexed else None, file_id, None if row is None else row["purpose"])
+
+
+def _attach(conn: sqlite3.Connection, assistant_id: str, file_id: str, now: int) -> None:
+    conn.execute(
+        "INSERT INTO assistant_files (assistant_id, file_id, created_at) VALUES (?, ?, ?)",
+        (assistant_id, file_id, now),
+    )
+
+
+def _detach(conn: sqlite3.Connection, assistant_id: str, file_id: str) -> bool:
+    cur = conn.execute(
+        "UPDATE assistant_files SET deleted = 1 WHERE assistant_id = ? AND file_id = ? AND deleted = 0",
+        (assistant_id, file_id),
+    )
+    return cur.rowcount > 0
+
+
+def _assistant_exists(conn: sqlite3.Connection, assistant_id: str) -> bool:
+    row = conn.execute("SELECT 1 FROM assistants WHERE id = ? AND deleted = 0", (assistant_id,)).fetchone()
+    return row is not None
+
+
+def _file_ids(conn: sqlite3.Connection, assistant_ids: Sequence[str]) -> dict[str, list[str]]:
+    """Live attached file ids per assistant, ordered by the files' creation (ascending)."""
+    out: dict[str, list[str]] = {a: [] for a in assistant_ids}
+    if not assistant_ids:
+        return out
+    marks = ",".join("?" * len(assistant_ids))
+    rows = conn.execute(
+        "SELECT af.assistant_id, af.file_id FROM assistant_files af JOIN files f ON f.id = af.file_id"
+        f" WHERE af.deleted = 0 AND af.assistant_id IN ({marks}) ORDER BY f.created_at, f.seq",
+        tuple(assistant_ids),
+    ).fetchall()
+    for row in rows:
+        out[row["assistant_id"]].append(row["file_id"])
+    return out
+
+
+def _get_assistant(conn: sqlite3.Connection, assistant_id: str) -> dict[str, Any] | None:
+    row = conn.execute("SELECT * FROM assistants WHERE id = ? AND deleted = 0", (assistant_id,)).fetchone()
+    if row is None:
+        return None
+    return _assistant_from_row(row, _file_ids(conn, [assistant_id])[assistant_id])
+
+
+def _assistant_from_row(row: sqlite3.Row, file_ids: list[str]) -> dict[str, Any]:
+    data = json.loads(row["data"])
+    return {
+        "id": row["id"],
+        "object": "assistant",
+        "created_at": row["created_at"],
+        "name": data["name"],
+        "description": data["description"],
+        "model": data["model"],
+        "instructions": data["instructions"],
+        "tools": data["tools"],
+        "file_ids": file_ids,
+        "metadata": data["metadata"],
+        "top_p": data["top_p"],
+        "temperature": data["temperature"],
+        "response_format": data["response_format"],
+    }
+
+
+def _get_assistant_file(conn: sqlite3.Connection, assistant_id: str, file_id: str) -> dict[str, Any] | None:
+    row = conn.execute(
+        "SELECT * FROM assistant_files WHERE assistant_id = ? AND file_id = ? AND deleted = 0",
+        (assistant_id, file_id),
+    ).fetchone()
+    return None if row is None else _assistant_file_from_row(row)
+
+
+def _assistant_file_from_row(row: sqlite3.Row) -> dict[str, Any]:
+    return {
+        "id": row["file_id"],
+        "object": "assistant.file",
+        "created_at": row["created_at"],
+        "assistant_id": row["assistant_id"],
+    }
+
+
+def _get_file(conn: sqlite3.Connection, file_id: str) -> dict[str, Any] | None:
+    row = conn.execute("SELECT * FROM files WHERE id = ?", (file_id,)).fetchone()
+    return None if row is None else _file_from_row(row)
+
+
+def _file_from_row(row: sqlite3.Row) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "object": "file",
+        "bytes": row["bytes"],
+        "created_at": row["created_at"],
+        "filename": row["filename"],
+        "purpose": row["purpose"],
+        "status": row["status"],
+        "status_details": None,
+    }
+
+
+def _paginate(
+    conn: sqlite3.Connection,
+    *,
+    table: str,
+    where: str,
+    params: tuple[Any, ...],
+    cursor_where: str,
+    cursor_params: Callable[[str], tuple[Any, ...]],
+    limit: int,
+    order: Order,
+    after: str | None,
+    before: str | None,
+) -> tuple[list[sqlite3.Row], bool]:
+    """Keyset pagination over live rows by `(created_at, seq)`.
+
+    `after`: the objects following the cursor in `order`; `before`: those preceding it (the page closest to
+    it), returned in `order` too. `has_more` says whether more objects lie beyond the page in the direction
+    of travel. Cursors may name tombstoned rows.
+    """
+    conditions = [f"deleted = 0 AND ({where})"]
+    args: list[Any] = list(params)
+    forward = order == "asc"
+    for param, cursor in (("after", after), ("before", before)):
+        if cursor is None:
+            continue
+        row = conn.execute(
+            f"SELECT created_at, seq FROM {table} WHERE {cursor_where} ORDER BY seq DESC LIMIT 1",
+            cursor_params(cursor),
+        ).fetchone()
+        if row is None:
+            raise CursorNotFound(param, cursor)
+        later = (param == "after") == forward  # the wanted rows sort after the cursor in ascending order
+        op = ">" if later else "<"
+        conditions.append(f"(created_at, seq) {op} (?, ?)")
+        args += [row["created_at"], row["seq"]]
+    # Walk away from `before` when it is the only cursor, so the page is the one adjacent to it.
+    walk_forward = forward if not (before is not None and after is None) else not forward
+    direction = "ASC" if walk_forward else "DESC"
+    rows = conn.execute(
+        f"SELECT * FROM {table} WHERE {' AND '.join(conditions)}"
+        f" ORDER BY created_at {direction}, seq {direction} LIMIT ?",
+        (*args, limit + 1),
+    ).fetchall()
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    if walk_forward != forward:
+        rows.reverse()
+    return rows, has_more

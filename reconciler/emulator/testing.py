@@ -1,0 +1,167 @@
+"""Handles on a running emulator for tests and benchmarks (used by tests/conftest.py).
+
+- `InProcessEmulator`: an app driven through `InProcessTransport` (no port); helpers read its state directly.
+- `LiveEmulator`: an `EmulatorServer` (uvicorn, loopback port); helpers go over HTTP to `/_emulator/...`.
+
+Both offer: `api_key`, `base_url`, `app`, `headers(beta=True)`, `stats()`, `requests()`, `reset_stats()`,
+`set_faults(config=None, **fields)`, `inject(status, ...)` and `reset()`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+
+from reconciler import dialect
+from reconciler.emulator.app import Emulator
+from reconciler.emulator.faults import FaultConfig
+from reconciler.emulator.inprocess import InProcessTransport
+from reconciler.emulator.server import EmulatorServer
+
+#: The bearer key the test fixtures' emulators accept (and the only one).
+EMULATOR_API_KEY = "sk-emulator-test-0123456789"
+
+
+def _fault_config(config: FaultConfig | None, fields: dict[str, Any]) -> FaultConfig:
+    if config is not None and fields:
+        raise TypeError("pass a FaultConfig or keyword fields, not both")
+    return config if config is not None else FaultConfig(**fields)
+
+
+class _Handle:
+    api_key: str | None
+    base_url: str
+
+    def headers(self, *, beta: bool = True) -> dict[str, str]:
+        """`Authorization: Bearer <key>`, plus `OpenAI-Beta: assistants=v1` unless `beta=False`."""
+        out = {"Authorization": f"Bearer {self.api_key or 'sk-any'}"}
+        if beta:
+            out[dialect.BETA_HEADER[0]] = dialect.BETA_HEADER[1]
+        return out
+
+
+class InProcessEmulator(_Handle):
+    """A fresh emulator app served in-process."""
+
+    base_url = "http://emulator.local/v1"
+
+    def __init__(self, app: Starlette, api_key: str | None):
+        self.app = app
+        self.api_key = api_key
+
+    @property
+    def state(self) -> Emulator:
+        emulator: Emulator = self.app.state.emulator
+        return emulator
+
+    def transport(self) -> InProcessTransport:
+        """A new transport for `httpx.AsyncClient(transport=...)` (any base URL host works)."""
+        return InProcessTransport(self.app)
+
+    def client(self, *, beta: bool = True, **kwargs: Any) -> httpx.AsyncClient:
+        """An `httpx.AsyncClient` on this emulator with base URL and auth (+ beta) headers set."""
+        kwargs.setdefault("base_url", self.base_url)
+        kwargs.setdefault("headers", self.headers(beta=beta))
+        return httpx.AsyncClient(transport=self.transport(), **kwargs)
+
+    def stats(self) -> dict[str, Any]:
+        return {**self.state.stats(), "objects": self.state.store.counts()}
+
+    def requests(self) -> list[dict[str, Any]]:
+        return self.state.requests()
+
+    def reset_stats(self) -> None:
+        self.state.reset_stats()
+
+    def set_faults(self, config: FaultConfig | None = None, **fields: Any) -> FaultConfig:
+        """Replace the fault config (fields not given take their defaults, i.e. off)."""
+        new = _fault_config(config, fields)
+        self.state.faults.configure(new)
+        return new
+
+    def inject(
+        self,
+        status: int,
+        *,
+        route: str | None = None,
+        headers: dict[str, str] | None = None,
+        body: Any = None,
+        times: int = 1,
+    ) -> None:
+        """Answer the next `times` `/v1` requests matching `route` (e.g. `"POST /v1/assistants"`; None: any)
+        with `status`, `headers` and `body` (default: an OpenAI-style error), without running them."""
+        self.state.inject(
+            {"status": status, "route": route, "headers": headers or {}, "body": body, "times": times}
+        )
+
+    def reset(self) -> None:
+        """Delete all objects; clear stats, log and injections; faults off."""
+        self.state.store.reset()
+        self.state.reset_stats()
+        self.state.clear_injections()
+        self.state.faults.configure(FaultConfig())
+
+
+class LiveEmulator(_Handle):
+    """An emulator over real HTTP; helpers use its `/_emulator` endpoints."""
+
+    def __init__(self, server: EmulatorServer):
+        self.server = server
+        self.app = server.app
+        self.api_key = server.api_key
+        self.base_url = server.base_url
+        self.url = server.url
+
+    def client(self, *, beta: bool = True, **kwargs: Any) -> httpx.Client:
+        """A sync `httpx.Client` with base URL and auth (+ beta) headers set."""
+        kwargs.setdefault("base_url", self.base_url)
+        kwargs.setdefault("headers", self.headers(beta=beta))
+        return httpx.Client(**kwargs)
+
+    def async_client(self, *, beta: bool = True, **kwargs: Any) -> httpx.AsyncClient:
+        kwargs.setdefault("base_url", self.base_url)
+        kwargs.setdefault("headers", self.headers(beta=beta))
+        return httpx.AsyncClient(**kwargs)
+
+    def _admin(self, method: str, path: str, json: Any = None) -> Any:
+        response = httpx.request(
+            method, f"{self.url}/_emulator/{path}", json=json, headers=self.headers(beta=False), timeout=10
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def stats(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._admin("GET", "stats")
+        return result
+
+    def requests(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._admin("GET", "requests")
+        return result
+
+    def reset_stats(self) -> None:
+        self._admin("POST", "stats/reset")
+
+    def set_faults(self, config: FaultConfig | None = None, **fields: Any) -> FaultConfig:
+        new = _fault_config(config, fields)
+        self._admin("POST", "faults", new.to_dict())
+        return new
+
+    def inject(
+        self,
+        status: int,
+        *,
+        route: str | None = None,
+        headers: dict[str, str] | None = None,
+        body: Any = None,
+        times: int = 1,
+    ) -> None:
+        self._admin(
+            "POST",
+            "inject",
+            {"status": status, "route": route, "headers": headers or {}, "body": body, "times": times},
+        )
+
+    def reset(self) -> None:
+        self._admin("POST", "reset")
