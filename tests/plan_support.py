@@ -1,0 +1,50 @@
+"""Helpers for the plan tests: write manifests to a directory and load them; build API-shaped assistants."""
+
+from __future__ import annotations
+
+import itertools
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from reconciler.dialect import MARKER_KEY
+from reconciler.manifest import LoadedManifest, load_directory
+
+_ids = itertools.count(1)
+
+
+def write_manifests(directory: Path, manifests: dict[str, str]) -> Path:
+    """Write `{key: yaml}` as `directory/KEY.yaml` (dedented); return the directory."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for key, text in manifests.items():
+        (directory / f"{key}.yaml").write_text(textwrap.dedent(text).lstrip())
+    return directory
+
+
+def load(directory: Path, manifests: dict[str, str] | None = None) -> list[LoadedManifest]:
+    """Write `manifests` (if given) and load the directory, failing on any manifest error."""
+    if manifests is not None:
+        write_manifests(directory, manifests)
+    result = load_directory(directory)
+    assert not result.errors, [str(e) for e in result.errors]
+    return result.manifests
+
+
+def assistant(key: str | None = None, *, id: str | None = None, **fields: Any) -> dict[str, Any]:
+    """An API assistant object; managed under `key` when given."""
+    metadata = dict(fields.pop("metadata", {}) or {})
+    if key is not None:
+        metadata[MARKER_KEY] = key
+    return {
+        "id": id or f"asst_{next(_ids):06d}",
+        "object": "assistant",
+        "created_at": 1_700_000_000,
+        "name": fields.pop("name", None),
+        "description": None,
+        "model": fields.pop("model", "gpt-4"),
+        "instructions": None,
+        "tools": [],
+        "file_ids": [],
+        "metadata": metadata,
+        **fields,
+    }

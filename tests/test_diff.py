@@ -1,0 +1,98 @@
+"""diff: hash-first comparison, deepdiff only where hashes differ, exact changed top-level fields."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from reconciler import diff
+from reconciler.dialect import FIELDS, desired_state, normalise
+
+BASE: dict[str, Any] = {
+    "name": "HR helper",
+    "model": "gpt-4",
+    "instructions": "You help HR.",
+    "tools": [{"type": "retrieval"}],
+    "file_ids": ["file-a", "file-b"],
+    "metadata": {"team": "hr"},
+}
+
+
+def existing(**fields: Any) -> dict[str, Any]:
+    obj = {"id": "asst_1", "object": "assistant", "created_at": 1, **BASE, **fields}
+    obj["metadata"] = {**obj["metadata"], "reconciler_key": "hr"}
+    return normalise(obj)
+
+
+def test_equal_states_are_equal_and_skip_deepdiff(monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("deepdiff called on an equal pair")
+
+    monkeypatch.setattr(diff, "DeepDiff", boom)
+    result = diff.compare(desired_state(BASE, "hr"), existing())
+    assert result.changed == ()
+    assert result.fingerprint.startswith("sha256:")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("name", "Other"),
+        ("description", "Helps."),
+        ("model", "gpt-4-turbo"),
+        ("instructions", "You help people."),
+        ("tools", [{"type": "code_interpreter"}]),
+        ("file_ids", ["file-a"]),
+        ("metadata", {"team": "ops"}),
+        ("temperature", 0.5),
+        ("top_p", 0.9),
+        ("response_format", {"type": "json_object"}),
+    ],
+)
+def test_each_field_change_is_reported_alone(field: str, value: Any) -> None:
+    assert field in FIELDS
+    result = diff.compare(desired_state({**BASE, field: value}, "hr"), existing())
+    assert result.changed == (field,)
+
+
+def test_meaningless_differences_are_ignored() -> None:
+    desired = desired_state(
+        {
+            **BASE,
+            "file_ids": ["file-b", "file-a"],
+            "tools": [{"type": "retrieval"}],
+            "temperature": 1,
+            "response_format": "auto",
+        },
+        "hr",
+    )
+    assert diff.compare(desired, existing(temperature=1.0, top_p=None)).changed == ()
+
+
+def test_function_parameters_compare_as_json_values() -> None:
+    params_a = {"type": "object", "properties": {"n": {"type": "integer", "maximum": 10}}}
+    params_b = {"properties": {"n": {"maximum": 10.0, "type": "integer"}}, "type": "object"}
+    tool_a = {"type": "function", "function": {"name": "f", "parameters": params_a}}
+    tool_b = {"type": "function", "function": {"name": "f", "parameters": params_b, "description": None}}
+    desired = desired_state({**BASE, "tools": [tool_a, {"type": "retrieval"}]}, "hr")
+    assert diff.compare(desired, existing(tools=[{"type": "retrieval"}, tool_b])).changed == ()
+
+
+def test_several_fields_in_fields_order() -> None:
+    desired = desired_state({**BASE, "top_p": 0.5, "name": "X", "tools": []}, "hr")
+    assert diff.compare(desired, existing()).changed == ("name", "tools", "top_p")
+
+
+def test_tool_multiset_counts_duplicates() -> None:
+    desired = desired_state({**BASE, "tools": [{"type": "retrieval"}, {"type": "retrieval"}]}, "hr")
+    assert diff.compare(desired, existing()).changed == ("tools",)
+
+
+def test_int_and_bool_are_not_confused() -> None:
+    desired = desired_state({**BASE, "metadata": {"team": "1"}}, "hr")
+    assert diff.compare(desired, existing(metadata={"team": "1"})).changed == ()
+    tool_1 = {"type": "function", "function": {"name": "f", "parameters": {"x": 1}}}
+    tool_true = {"type": "function", "function": {"name": "f", "parameters": {"x": True}}}
+    desired = desired_state({**BASE, "tools": [tool_1]}, "hr")
+    assert diff.compare(desired, existing(tools=[tool_true])).changed == ("tools",)
