@@ -689,9 +689,8 @@ class _FileLoader:
         try:
             size = self.path.stat().st_size
             if size > MAX_MANIFEST_BYTES:
-                self.error(
-                    f"file too large ({size:,} bytes; a manifest may have at most {MAX_MANIFEST_BYTES:,})"
-                )
+                limit = MAX_MANIFEST_BYTES // 2**20
+                self.error(f"file too large ({size:,} bytes; a manifest may have at most {limit} MB)")
                 return None
             with self.path.open("rb") as handle:
                 data = handle.read(MAX_MANIFEST_BYTES + 1)
@@ -993,13 +992,17 @@ def _message(kind: str, default: str, ctx: Mapping[str, Any], path: Path_, value
     if kind == "too_long" and path == ("metadata",):
         return (
             f"at most {MAX_USER_METADATA_PAIRS} pairs (the API allows {dialect.MAX_METADATA_PAIRS}; one is "
-            f"reserved for the ownership marker '{dialect.MARKER_KEY}'), got {ctx.get('actual_length')}"
+            f"reserved for the ownership marker '{dialect.MARKER_KEY}'), got {_length(value, ctx)}"
         )
     if kind == "too_long":
-        return f"at most {ctx.get('max_length')} items, got {ctx.get('actual_length')}"
+        return f"at most {ctx.get('max_length')} items, got {_length(value, ctx)}"
     if kind == "string_too_short":
         return "must not be empty"
     return default
+
+
+def _length(value: Any, ctx: Mapping[str, Any]) -> Any:
+    return len(value) if isinstance(value, (list, dict)) else ctx.get("actual_length")
 
 
 def _or_list(items: tuple[str, ...]) -> str:
