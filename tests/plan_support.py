@@ -48,3 +48,27 @@ def assistant(key: str | None = None, *, id: str | None = None, **fields: Any) -
         "metadata": metadata,
         **fields,
     }
+
+
+def emulator_client(emulator: Any, **kwargs: Any) -> Any:
+    """A reconciler Client on an in-process emulator fixture (use as `async with`)."""
+    from reconciler.client import Client
+
+    return Client(
+        api_key=emulator.api_key,
+        base_url=emulator.base_url,
+        transport=emulator.transport(),
+        max_retries=kwargs.pop("max_retries", 0),
+        **kwargs,
+    )
+
+
+async def create_managed(client: Any, loaded: list[LoadedManifest]) -> dict[str, str]:
+    """Create each manifest's desired state directly through the API; returns `{key: id}`."""
+    from reconciler.dialect import create_body, desired_state
+
+    ids = {}
+    for m in loaded:
+        created = await client.create_assistant(create_body(desired_state(m.api_fields(), m.key)))
+        ids[m.key] = created["id"]
+    return ids
