@@ -484,7 +484,6 @@ def _file_from_row(row: sqlite3.Row) -> dict[str, Any]:
         "filename": row["filename"],
         "purpose": row["purpose"],
         "status": row["status"],
-        "status_details": None,
     }
 
 
