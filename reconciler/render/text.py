@@ -52,7 +52,8 @@ def render_plan(plan: Plan, out: TextIO, *, color: bool = False) -> None:
         for orphan in plan.orphans:
             name = f" {_quote(orphan.name)}" if orphan.name else ""
             write(f"  {_quote(orphan.key)} ({orphan.id}){name}\n")
-    write("\n")
+    if actionable or plan.orphans:
+        write("\n")
     if plan.unmanaged:
         noun = "assistant" if plan.unmanaged == 1 else "assistants"
         write(f"{plan.unmanaged} unmanaged {noun} left untouched.\n")
