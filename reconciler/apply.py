@@ -393,7 +393,7 @@ def stale_reasons(plan: Plan, existing: list[dict[str, Any]]) -> list[str]:
     - a change planned against an assistant whose normal form changed: `KEY changed`;
     - one whose assistant is gone: `KEY deleted`;
     - a create whose key now has a managed assistant, or another change's key a second one: `KEY appeared`;
-    - with a `--prune` plan (and no targets), a managed assistant no change accounts for: `KEY appeared`.
+    - with a `--prune` plan, a (targeted) managed assistant no change accounts for: `KEY appeared`.
     """
     by_id = {a["id"]: a for a in existing if a.get("id")}
     by_marker: dict[str, list[dict[str, Any]]] = {}
@@ -416,12 +416,14 @@ def stale_reasons(plan: Plan, existing: list[dict[str, Any]]) -> list[str]:
             reasons.append(f"{change.key} deleted ({change.id})")
         elif fingerprint(current) != change.fingerprint:
             reasons.append(f"{change.key} changed ({change.id})")
-    if plan.prune and not plan.targets:
+    if plan.prune:
         accounted = {c.id for c in plan.changes if c.id} | {o.id for o in plan.orphans}
         keys = {c.key for c in plan.changes}
         for marker, assistants in sorted(by_marker.items()):
+            if marker in keys or (plan.targets and marker not in plan.targets):
+                continue
             for assistant in assistants:
-                if assistant["id"] not in accounted and marker not in keys:
+                if assistant["id"] not in accounted:
                     reasons.append(f"{marker} appeared ({assistant['id']})")
     return reasons
 

@@ -1,0 +1,64 @@
+"""Helpers for the apply tests: a Client on an emulator, seeding assistants, planning and applying."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from reconciler import dialect
+from reconciler.apply import ApplyReport, Executor
+from reconciler.client import Client
+from reconciler.emulator.testing import InProcessEmulator
+from reconciler.manifest import load_directory
+from reconciler.plan import Plan
+from reconciler.planner import make_plan
+
+WRITE_METHODS = ("POST", "DELETE")
+
+
+def client_for(emulator: InProcessEmulator, **kwargs: Any) -> Client:
+    """A Client on an in-process emulator, with fast backoff (server retry hints are still honoured)."""
+    kwargs.setdefault("backoff_base", 0.01)
+    kwargs.setdefault("backoff_max", 0.05)
+    return Client(
+        api_key=emulator.api_key or "sk-any",
+        base_url=emulator.base_url,
+        transport=emulator.transport(),
+        **kwargs,
+    )
+
+
+def managed_body(key: str, **fields: Any) -> dict[str, Any]:
+    """A create body for an assistant managed under `key` (model gpt-4 unless given)."""
+    metadata = {**fields.pop("metadata", {}), dialect.MARKER_KEY: key}
+    return {"model": "gpt-4", **fields, "metadata": metadata}
+
+
+async def seed(client: Client, *bodies: dict[str, Any]) -> list[dict[str, Any]]:
+    """Create assistants directly through the API (setup, not under test)."""
+    return [await client.create_assistant(body) for body in bodies]
+
+
+async def plan_dir(client: Client, directory: Path, **options: Any) -> Plan:
+    """Load the manifests in `directory` and plan against the API."""
+    result = load_directory(directory)
+    assert not result.errors, [str(e) for e in result.errors]
+    return await make_plan(client, result.manifests, **options)
+
+
+async def plan_and_apply(client: Client, directory: Path, **options: Any) -> tuple[Plan, ApplyReport]:
+    parallelism = options.pop("parallelism", 8)
+    the_plan = await plan_dir(client, directory, **options)
+    report = await Executor(client, parallelism=parallelism).run(the_plan)
+    return the_plan, report
+
+
+def writes(requests: list[dict[str, Any]]) -> list[tuple[str, str, Any]]:
+    """The write requests (method, path, body) an emulator received, in order."""
+    return [(r["method"], r["path"], r["body"]) for r in requests if r["method"] in WRITE_METHODS]
+
+
+def markers(assistants: list[dict[str, Any]]) -> Counter[str]:
+    """How many assistants carry each ownership marker."""
+    return Counter(m for a in assistants if (m := dialect.marker_of(a)) is not None)
