@@ -23,6 +23,7 @@ Loading rules:
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import json
 import math
@@ -166,15 +167,26 @@ class FunctionDefinition(_Strict):
     def _valid_json_schema(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         if value is None:
             return value
-        validator = jsonschema.validators.validator_for(value, default=jsonschema.Draft202012Validator)
-        error = jsonschema.exceptions.best_match(validator(validator.META_SCHEMA).iter_errors(value))
-        if error is not None:
+        problem = _schema_problem(json.dumps(value, sort_keys=True, default=str))
+        if problem is not None:
+            reason, subpath = problem
             raise PydanticCustomError(
-                "json_schema",
-                "not a valid JSON Schema: {reason}",
-                {"reason": error.message, "subpath": tuple(error.absolute_path)},
+                "json_schema", "not a valid JSON Schema: {reason}", {"reason": reason, "subpath": subpath}
             )
         return value
+
+
+@functools.lru_cache(maxsize=1024)
+def _schema_problem(schema_json: str) -> tuple[str, tuple[str | int, ...]] | None:
+    """The most relevant metaschema violation of a JSON Schema (given as JSON text), or None when valid.
+
+    The draft is the schema's `$schema`, else draft 7 (what function-calling documentation uses, and far
+    quicker to check than 2020-12). Cached: the same function definitions recur across assistants.
+    """
+    schema = json.loads(schema_json)
+    validator = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
+    error = jsonschema.exceptions.best_match(validator(validator.META_SCHEMA).iter_errors(schema))
+    return None if error is None else (error.message, tuple(error.absolute_path))
 
 
 class FunctionTool(_Strict):
