@@ -375,15 +375,53 @@ def test_annotation_sed_escapes_percent_and_keeps_other_lines() -> None:
     ]
 
 
-def test_plan_error_fails_the_check_with_one_line(runner: Runner) -> None:
+def test_plan_error_sed_escapes_percent_and_drops_other_lines() -> None:
+    script = find_step(load_workflow(PLAN)["jobs"]["plan"], "plan")["run"]
+    sed = script[script.index("sed -n -E") : script.index("plan.err |")].replace("\\\n", " ")
+    lines = (
+        "Planning 2 manifests...\n"
+        "assistants/a.yaml:3:1: model: 50% gone\n"
+        "Error: assistants/a.yaml:3:1: model: 50% gone\n"
+        "Error: cannot reach the server (100% failed)\n"
+    )
+    out = subprocess.run(
+        ["bash", "-c", f"{sed} | awk '!seen[$0]++'"], input=lines, capture_output=True, text=True, check=True
+    ).stdout
+    assert out.splitlines() == [
+        "::error file=assistants/a.yaml,line=3,col=1,title=reconciler plan::model: 50%25 gone",
+        "::error title=reconciler plan::cannot reach the server (100%25 failed)",
+    ]
+
+
+def plan_annotations(plan: StepResult) -> list[str]:
+    return [line for line in plan.stdout.splitlines() if line.startswith("::error")]
+
+
+def test_plan_error_fails_the_check_with_one_annotation(runner: Runner) -> None:
     runner.expressions["secrets.OPENAI_API_KEY"] = "sk-wrong-key"
     plan = runner.run(PLAN, "plan", "plan")
     assert plan.code == 1
-    errors = [line for line in plan.stdout.splitlines() if line.startswith("::error")]
-    assert len(errors) == 1 and errors[0].startswith("::error title=reconciler plan::Error: "), plan.stdout
+    errors = plan_annotations(plan)
+    assert len(errors) == 1 and errors[0].startswith("::error title=reconciler plan::"), plan.stdout
     assert "sk-wrong-key" not in plan.stdout + plan.stderr
     comment = compose_comment(runner, validate=runner.run(PLAN, "plan", "validate"), plan=plan)
     assert comment.startswith(MARKER + "\n") and "**Plan failed.**" in comment
+
+
+def test_plan_error_citing_a_manifest_line_is_annotated_there(runner: Runner) -> None:
+    path = runner.workspace / "assistants" / "hr-helper.yaml"
+    lines = path.read_text().splitlines()
+    number = next(i for i, line in enumerate(lines, 1) if line.startswith("model:"))
+    lines[number - 1] = "model: gpt-no-such-model"
+    path.write_text("\n".join(lines) + "\n")
+    plan = runner.run(PLAN, "plan", "plan")
+    assert plan.code == 1
+    errors = plan_annotations(plan)
+    assert len(errors) == 1, plan.stdout
+    assert errors[0].startswith(
+        f"::error file=assistants/hr-helper.yaml,line={number},col=1,title=reconciler plan::model: "
+    ), errors
+    assert "gpt-no-such-model" in errors[0]
 
 
 @NEEDS_APPLY
