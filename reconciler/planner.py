@@ -66,7 +66,8 @@ def build_plan(
             continue
         change = _change_for(m)
         if change.action == "create" and not allow_duplicate_names:
-            clash = names.get(change.desired.get("name"))  # type: ignore[arg-type]
+            name = change.desired.get("name")
+            clash = names.get(name) if isinstance(name, str) else None
             if clash is not None:
                 errors.append(
                     f"{identity.where(m.loaded, 'name')}: an unmanaged assistant ({clash}) is already named "
