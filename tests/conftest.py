@@ -19,7 +19,8 @@ key `EMULATOR_API_KEY` ("sk-emulator-test-0123456789", also `.api_key`); start e
   file `db` or `api_key=None` to accept any key).
 - `live_emulator` -> `LiveEmulator`: the same helpers over real HTTP (uvicorn in a thread on a loopback port;
   one server per session, reset before each test), plus `.base_url` ("http://127.0.0.1:PORT/v1"), `.url`
-  (root), `.server` (`EmulatorServer`), `.client()` (sync httpx) and `.async_client()`.
+  (root), `.server` (`EmulatorServer`), `.client()` (sync httpx) and `.async_client()` (both `verify=False`:
+  a default httpx client spends ~90 ms loading CA certificates).
 - `make_live_emulator(api_key=EMULATOR_API_KEY, faults=None, db=None)` -> `LiveEmulator` on its own server,
   stopped at teardown (for file databases, restarts, fault configs at start-up).
 - `anyio_backend` is "asyncio": mark async tests `@pytest.mark.anyio`.
@@ -84,17 +85,17 @@ def _live_server() -> Iterator[EmulatorServer]:
 
 
 @pytest.fixture
-def live_emulator(_live_server: EmulatorServer) -> LiveEmulator:
+def live_emulator(_live_server: EmulatorServer) -> Iterator[LiveEmulator]:
     """The session's HTTP emulator, emptied (objects, stats, log, faults, injections) for this test."""
     handle = LiveEmulator(_live_server)
     handle.reset()
-    return handle
+    yield handle
+    handle.close()
 
 
 @pytest.fixture
 def make_live_emulator() -> Iterator[MakeLiveEmulator]:
     """Factory for dedicated HTTP emulators, each stopped at teardown."""
-    servers: list[EmulatorServer] = []
 
     def make(
         *,
@@ -103,9 +104,12 @@ def make_live_emulator() -> Iterator[MakeLiveEmulator]:
         db: str | Path | None = None,
     ) -> LiveEmulator:
         server = EmulatorServer(api_key=api_key, faults=faults, db=db).start()
-        servers.append(server)
-        return LiveEmulator(server)
+        handle = LiveEmulator(server)
+        made.append(handle)
+        return handle
 
+    made: list[LiveEmulator] = []
     yield make
-    for server in servers:
-        server.stop()
+    for handle in made:
+        handle.close()
+        handle.server.stop()

@@ -16,8 +16,8 @@ from reconciler.emulator.testing import LiveEmulator
 
 
 @pytest.fixture
-def http_client() -> Iterator[httpx.Client]:
-    with httpx.Client() as client:
+def http_client(live_emulator: LiveEmulator) -> Iterator[httpx.Client]:
+    with live_emulator.client(headers={}) as client:
         yield client
 
 
