@@ -1,0 +1,419 @@
+"""`reconciler import`: write manifests for existing unmanaged assistants, so the next plan adopts them.
+
+Contract:
+
+- One list of every assistant (one call per 100), nothing else: no per-assistant reads, no writes to the API.
+- Picks the unmanaged assistants named by `ids` (each must exist: unknown ids are one error naming them all;
+  managed ones are skipped with a note on stderr) or, with `import_all`, every unmanaged assistant.
+- Writes one manifest per assistant into `directory` (created if missing) in the canonical layout of
+  `reconciler.layout` (so `reconciler fmt --check` is clean), carrying `key:` and `id:`. The key, which is
+  also the file's stem, is the name slugged (`slug`); an assistant without a usable name gets its id. A key
+  taken by an existing manifest or file, or by an earlier assistant of the same import (oldest first), gets a
+  `-2`, `-3`... suffix. An assistant already adopted by a manifest (`id:`) is written back to that manifest.
+- With `instructions_files`, instructions over `LONG_LINES` lines or `LONG_CHARS` characters go to a sibling
+  `<key>.md` named by `instructions_file` (the text plus the final newline a text file has; the manifest
+  loader reads exactly the text back).
+- Never overwrites an existing file unless `force`: every target is checked before anything is written,
+  and the error names each existing file.
+- The ownership marker and other reserved metadata keys are left out (the plan adds the marker); sampling
+  fields appear only when they differ from the API defaults.
+- Output: one `wrote FILE` line per file on stdout and a summary line; notes and warnings on stderr.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from reconciler import dialect, layout
+from reconciler.errors import ConfigError, ReconcilerError
+
+#: Instructions with more lines than this, or more characters than `LONG_CHARS`, go to a `.md` file
+#: with `--instructions-files`.
+LONG_LINES = 10
+LONG_CHARS = 1000
+#: The longest key (the manifest key pattern allows 63 characters).
+MAX_KEY = 63
+KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
+MANIFEST_SUFFIX = ".yaml"
+INSTRUCTIONS_SUFFIX = ".md"
+#: A key is taken when a file with its stem and one of these suffixes exists.
+OWN_SUFFIXES = (".yaml", ".yml", INSTRUCTIONS_SUFFIX)
+
+
+@dataclass(frozen=True)
+class ExistingManifest:
+    """What import needs to know about a manifest already in the directory."""
+
+    key: str
+    path: Path
+    id: str | None = None
+
+
+@dataclass(frozen=True)
+class Output:
+    """One file import writes."""
+
+    path: Path
+    content: bytes
+
+
+@dataclass(frozen=True)
+class Imported:
+    """One assistant as it will be written: its key and files."""
+
+    key: str
+    assistant_id: str
+    name: str | None
+    manifest: Output
+    instructions: Output | None = None
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def outputs(self) -> tuple[Output, ...]:
+        return (self.manifest,) if self.instructions is None else (self.manifest, self.instructions)
+
+
+@dataclass
+class ImportPlan:
+    """What an import would write, and what it skips (with the reason shown to the user)."""
+
+    imported: list[Imported] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+# ------------------------------------------------------------------------------------------------- keys
+
+
+def slug(text: str) -> str:
+    """`text` as a key (`^[a-z0-9][a-z0-9._-]{0,62}$`), or "" when nothing usable is left: accents dropped,
+    lowercase, every run of other characters a single `-`, leading and trailing punctuation trimmed,
+    at most `MAX_KEY` characters."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
+    out = re.sub(r"[^a-z0-9._-]+", "-", ascii_text)
+    out = re.sub(r"-{2,}", "-", out)
+    out = out.lstrip("._-")[:MAX_KEY].rstrip("._-")
+    return out if KEY_PATTERN.match(out) else ""
+
+
+def key_for(assistant: Mapping[str, Any]) -> str:
+    """The base key of an assistant: its name slugged, else its id slugged."""
+    name = assistant.get("name")
+    base = slug(name) if isinstance(name, str) else ""
+    return base or slug(str(assistant.get("id") or "")) or "assistant"
+
+
+def with_suffix(base: str, number: int) -> str:
+    """`base-N` (N ≥ 2), cut so the result is still a valid key; `base` itself for N = 1."""
+    if number <= 1:
+        return base
+    suffix = f"-{number}"
+    return base[: MAX_KEY - len(suffix)].rstrip("._-") + suffix
+
+
+# ------------------------------------------------------------------------------------------------- content
+
+
+def manifest_fields(assistant: Mapping[str, Any], key: str) -> tuple[dict[str, Any], list[str]]:
+    """The manifest fields for an API assistant (in `layout.ORDER`), and warnings about what could not be
+    kept. Defaults are left to `layout.manifest_document` to omit; reserved metadata keys are dropped."""
+    warnings: list[str] = []
+    fields: dict[str, Any] = {"key": key, "id": assistant["id"]}
+    for name in dialect.FIELDS:
+        value = assistant.get(name)
+        if name == "tools":
+            value = [_tool(t) for t in value or []]
+        elif name == "metadata":
+            metadata = dict(value or {})
+            reserved = sorted(k for k in metadata if dialect.is_reserved_metadata_key(k))
+            for k in reserved:
+                del metadata[k]
+            if reserved:
+                warnings.append(
+                    f"metadata {', '.join(repr(k) for k in reserved)} left out (reserved for reconciler); "
+                    "the plan will remove it"
+                )
+            limit = dialect.MAX_METADATA_PAIRS - 1
+            if len(metadata) > limit:
+                warnings.append(
+                    f"{len(metadata)} metadata pairs, but a manifest may set at most {limit} (the ownership "
+                    "marker takes one of the 16): remove some before planning"
+                )
+            value = metadata
+        fields[name] = value
+    return fields, warnings
+
+
+def _tool(tool: Mapping[str, Any]) -> dict[str, Any]:
+    """A tool as a manifest writes it: function `description`/`parameters` only when set."""
+    out = dict(tool)
+    if out.get("type") == "function" and isinstance(out.get("function"), Mapping):
+        out["function"] = {k: v for k, v in out["function"].items() if v is not None}
+    return out
+
+
+def is_long(text: str) -> bool:
+    """True for instructions that `--instructions-files` moves to a file."""
+    return len(text) > LONG_CHARS or text.count("\n") + 1 > LONG_LINES
+
+
+def fits_instructions_file(text: str) -> bool:
+    """True when an instructions file reads back as exactly `text` (the loader turns `\\r\\n` into `\\n` and
+    drops a byte order mark)."""
+    return "\r" not in text and not text.startswith("\ufeff")
+
+
+def render(
+    assistant: Mapping[str, Any],
+    key: str,
+    directory: Path,
+    *,
+    instructions_files: bool,
+    path: Path | None = None,
+) -> Imported:
+    """The files one assistant is written to (nothing is written here): `path` (default
+    `directory/<key>.yaml`) and maybe `directory/<key>.md`."""
+    fields, warnings = manifest_fields(assistant, key)
+    instructions = fields.get("instructions")
+    md: Output | None = None
+    if instructions_files and isinstance(instructions, str) and is_long(instructions):
+        if fits_instructions_file(instructions):
+            md_name = key + INSTRUCTIONS_SUFFIX
+            md = Output(directory / md_name, (instructions + "\n").encode("utf-8"))
+            fields = {("instructions_file" if k == "instructions" else k): v for k, v in fields.items()}
+            fields["instructions_file"] = md_name
+        else:
+            warnings.append(
+                "instructions contain carriage returns: kept inline, as an instructions file would not "
+                "read back exactly"
+            )
+    text = layout.render_manifest(fields)
+    name = assistant.get("name")
+    return Imported(
+        key=key,
+        assistant_id=str(assistant["id"]),
+        name=name if isinstance(name, str) else None,
+        manifest=Output(path or directory / (key + MANIFEST_SUFFIX), text.encode("utf-8")),
+        instructions=md,
+        warnings=tuple(warnings),
+    )
+
+
+# ------------------------------------------------------------------------------------------------- planning
+
+
+def plan_import(
+    assistants: Sequence[Mapping[str, Any]],
+    *,
+    ids: Iterable[str],
+    import_all: bool,
+    directory: Path,
+    existing: Sequence[ExistingManifest],
+    taken_names: Iterable[str] = (),
+    instructions_files: bool = False,
+) -> ImportPlan:
+    """Decide what to write for `assistants` (as listed, oldest first). Pure: reads and writes nothing.
+
+    `existing` are the manifests already in `directory`; `taken_names` the lowercased names of every file
+    there (a key whose `.yaml`, `.yml` or `.md` file exists is taken). Raises ConfigError without ids and
+    `--all` (or with both), ReconcilerError for unknown ids.
+    """
+    wanted = list(dict.fromkeys(ids))
+    if not wanted and not import_all:
+        raise ConfigError("nothing to import: give assistant ids (asst_...) or --all")
+    if wanted and import_all:
+        raise ConfigError("give assistant ids or --all, not both")
+    by_id = {str(a.get("id")): a for a in assistants}
+    unknown = [i for i in wanted if i not in by_id]
+    if unknown:
+        noun = "id" if len(unknown) == 1 else "ids"
+        raise ReconcilerError(
+            f"unknown assistant {noun} {', '.join(unknown)} (not among the {len(assistants)} assistants "
+            "listed)"
+        )
+
+    result = ImportPlan()
+    selected = [by_id[i] for i in wanted] if wanted else list(assistants)
+    picked: list[Mapping[str, Any]] = []
+    for assistant in selected:
+        marker = dialect.marker_of(assistant)
+        if marker is not None:
+            if wanted:
+                result.notes.append(f"{assistant['id']} is already managed (key '{marker}'), skipped")
+            continue
+        picked.append(assistant)
+    managed = sum(1 for a in assistants if dialect.marker_of(a) is not None)
+    if import_all and managed:
+        noun = "assistant" if managed == 1 else "assistants"
+        result.notes.append(f"{managed} managed {noun} skipped")
+
+    adopted = {m.id: m for m in existing if m.id}
+    per_file: dict[str, int] = {}
+    for m in existing:
+        per_file[m.path.name] = per_file.get(m.path.name, 0) + 1
+    taken = {m.key for m in existing} | {
+        name.rsplit(".", 1)[0] for name in (n.lower() for n in taken_names) if name.endswith(OWN_SUFFIXES)
+    }
+    used: set[str] = set()
+    for assistant in picked:
+        aid = str(assistant["id"])
+        previous = adopted.get(aid)
+        path: Path | None = None
+        if previous is not None:
+            key = previous.key
+            if per_file[previous.path.name] > 1:
+                raise ReconcilerError(
+                    f"{aid} is already imported as '{key}' in {previous.path}, which holds other manifests "
+                    "too: edit it by hand"
+                )
+            path = directory / previous.path.name
+            result.notes.append(f"{aid} is already imported as '{key}' in {previous.path}")
+        else:
+            base = key_for(assistant)
+            number = 1
+            while True:
+                key = with_suffix(base, number)
+                if key not in taken and key not in used:
+                    break
+                number += 1
+        used.add(key)
+        result.imported.append(
+            render(assistant, key, directory, instructions_files=instructions_files, path=path)
+        )
+    return result
+
+
+# ------------------------------------------------------------------------------------------------- running
+
+
+def existing_manifests(directory: Path) -> tuple[list[ExistingManifest], list[str], int]:
+    """The manifests in `directory` (with their `id:`), the names of all files there, and the number of
+    manifests with errors (their files still count as taken)."""
+    if not directory.is_dir():
+        return [], [], 0
+    from reconciler.manifest import load_directory
+
+    loaded = load_directory(directory)
+    manifests = [
+        ExistingManifest(key=m.key, path=m.path, id=getattr(m.manifest, "id", None)) for m in loaded.manifests
+    ]
+    names = [p.name for p in directory.iterdir()]
+    bad_files = {e.path for e in loaded.errors if e.path.endswith((".yaml", ".yml"))}
+    return manifests, names, len(bad_files)
+
+
+def check_targets(plan: ImportPlan, *, force: bool) -> None:
+    """Raise ReconcilerError naming every target that exists (unless `force`)."""
+    if force:
+        return
+    existing = [out.path for item in plan.imported for out in item.outputs if _exists(out.path)]
+    if existing:
+        noun = "file" if len(existing) == 1 else "files"
+        raise ReconcilerError(
+            f"refusing to overwrite {len(existing)} existing {noun}: "
+            f"{', '.join(str(p) for p in existing)} (use --force to overwrite)"
+        )
+
+
+def _exists(path: Path) -> bool:
+    """True when `path` exists, also under another case (case-insensitive file systems)."""
+    if path.exists():
+        return True
+    try:
+        return path.name.lower() in {p.name.lower() for p in path.parent.iterdir()}
+    except OSError:
+        return False
+
+
+def write_atomic(path: Path, content: bytes) -> None:
+    """Write `content` to `path` exactly (no newline translation), replacing it in one step."""
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(content)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+async def run_import(
+    *,
+    ids: Sequence[str],
+    import_all: bool,
+    directory: Path,
+    local: bool,
+    base_url: str | None,
+    max_retries: int,
+    force: bool,
+    instructions_files: bool,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    workdir: Path | None = None,
+) -> ImportPlan:
+    """List the assistants once, decide (`plan_import`), check every target (`check_targets`), then write.
+
+    Raises ConfigError / ReconcilerError (nothing written) for bad arguments, unknown ids, existing files
+    without `force`, or API failures. Returns what was written.
+    """
+    out = out or sys.stdout
+    err = err or sys.stderr
+    if not ids and not import_all:
+        raise ConfigError("nothing to import: give assistant ids (asst_...) or --all")
+    if ids and import_all:
+        raise ConfigError("give assistant ids or --all, not both")
+    if directory.exists() and not directory.is_dir():
+        raise ConfigError(f"{directory} is not a directory")
+    existing, names, bad = existing_manifests(directory)
+
+    from reconciler.connection import open_client
+
+    async with open_client(
+        local=local, base_url=base_url, max_retries=max_retries, workdir=workdir
+    ) as client:
+        assistants = await client.list_assistants()
+
+    plan = plan_import(
+        assistants,
+        ids=ids,
+        import_all=import_all,
+        directory=directory,
+        existing=existing,
+        taken_names=names,
+        instructions_files=instructions_files,
+    )
+    for note in plan.notes:
+        print(f"note: {note}", file=err)
+    if bad:
+        noun = "file has" if bad == 1 else "files have"
+        print(f"note: {bad} {noun} errors in {directory} (see reconciler validate)", file=err)
+    if not plan.imported:
+        print("Nothing to import: no unmanaged assistants selected.", file=out)
+        return plan
+    check_targets(plan, force=force)
+
+    directory.mkdir(parents=True, exist_ok=True)
+    files = 0
+    for item in plan.imported:
+        for output in item.outputs:
+            write_atomic(output.path, output.content)
+            files += 1
+            label = f'{item.assistant_id} "{item.name}"' if item.name is not None else item.assistant_id
+            what = label if output is item.manifest else f"instructions of {item.key}"
+            print(f"wrote {output.path} ({what})", file=out)
+        for warning in item.warnings:
+            print(f"warning: {item.manifest.path}: {warning}", file=err)
+    count = len(plan.imported)
+    noun = "assistant" if count == 1 else "assistants"
+    print(
+        f"Imported {count} {noun} into {directory} ({files} files). "
+        "Run `reconciler plan` to adopt them (it adds the ownership marker).",
+        file=out,
+    )
+    return plan
