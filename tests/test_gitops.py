@@ -225,12 +225,13 @@ def test_least_permissions_everywhere() -> None:
             assert isinstance(perms, dict), f"{path.name} {name}"
             assert all(v in ("read", "write") for v in perms.values())
             assert "write-all" not in str(perms)
-    # The jobs that hold the API key cannot write to the repository.
+    # A job that holds the API key gets a token that can only read; the jobs that write hold no key.
     for name in GITOPS:
         for job_name, job in load_workflow(name)["jobs"].items():
-            holds_key = "secrets.OPENAI_API_KEY" in json.dumps(job)
-            if holds_key:
-                assert job["permissions"] == {"contents": "read"} or name == "assistants-plan.yml", job_name
+            if "secrets.OPENAI_API_KEY" in json.dumps(job):
+                assert job["permissions"] == {"contents": "read"}, f"{name} {job_name}"
+            else:
+                assert "OPENAI_API_KEY" not in json.dumps(job), f"{name} {job_name}"
 
 
 def test_run_blocks_take_values_only_from_env() -> None:
@@ -258,8 +259,12 @@ def test_triggers_environment_and_concurrency() -> None:
                 assert "${{ secrets.OPENAI_API_KEY }}" in env
                 assert "${{ vars.OPENAI_BASE_URL }}" in env
                 assert "${{ vars.OPENAI_ORG_ID }}" in env and "${{ vars.OPENAI_PROJECT_ID }}" in env
-    sticky = find_step(plan["jobs"]["plan"], "Comment on the pull request")
+    sticky = find_step(plan["jobs"]["comment"], "Comment on the pull request")
     assert sticky["with"] == {"header": "reconciler-plan-${{ matrix.target }}", "path": "comment.md"}
+    assert plan["jobs"]["comment"]["strategy"] == plan["jobs"]["plan"]["strategy"], "one comment per target"
+    assert (
+        find_step(plan["jobs"]["plan"], "Keep the comment for the next job")["with"]["path"] == "comment.md"
+    )
     artifact = find_step(plan["jobs"]["plan"], "Keep the saved plan")
     assert artifact["with"]["path"] == "plan.json"
 
