@@ -6,6 +6,7 @@ import asyncio
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -57,7 +58,7 @@ def test_concurrent_writers_on_one_file(tmp_path: Path) -> None:
     """Several stores (as several processes would have) write the same file at once."""
     db = tmp_path / "shared.sqlite3"
     stores = [Store(db) for _ in range(4)]
-    fields = {
+    fields: dict[str, Any] = {
         "name": None,
         "description": None,
         "model": "gpt-4",
