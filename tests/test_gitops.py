@@ -369,6 +369,23 @@ def test_invalid_manifest_fails_the_check_with_annotations(runner: Runner) -> No
     assert "::error" not in comment
 
 
+@NEEDS_FMT
+def test_unformatted_manifest_fails_fmt_check_and_the_comment_says_so(runner: Runner) -> None:
+    (runner.workspace / "assistants" / "messy.yaml").write_text(
+        "model:   gpt-4-turbo\ntools: [{type: retrieval}]\nname:    Messy\n"
+    )
+    validate = runner.run(PLAN, "plan", "validate")
+    assert validate.code == 0, validate.stdout
+    fmt = runner.run(PLAN, "plan", "fmt")
+    assert fmt.code == 1, fmt.stdout + fmt.stderr
+    assert "messy.yaml" in fmt.stdout
+    plan = runner.run(PLAN, "plan", "plan")
+    assert plan.outputs.get("exitcode") == "2", plan.stdout + plan.stderr
+    comment = compose_comment(runner, validate=validate, fmt=fmt, plan=plan)
+    assert comment.startswith(MARKER + "\n")
+    assert "run `reconciler fmt` and push" in comment
+
+
 def test_annotation_sed_escapes_percent_and_keeps_other_lines() -> None:
     script = find_step(load_workflow(PLAN)["jobs"]["plan"], "validate")["run"]
     sed = script[script.index("sed -E") :].replace("\\\n", " ")
