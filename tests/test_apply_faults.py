@@ -40,7 +40,7 @@ def _check_report(the_plan: Plan, report: ApplyReport, held: list[dict[str, Any]
     assert len(report.results) == len(the_plan.actionable)
     for result in report.results:
         if result.status in ("created", "updated"):
-            assistant = by_id[result.id]  # type: ignore[index]
+            assistant = by_id[result.id or ""]
             assert dialect.marker_of(assistant) == result.key
             assert dialect.normalise(assistant) == desired[result.key], result
         elif result.status == "deleted":
@@ -69,7 +69,12 @@ async def test_repeated_applies_converge_under_faults(emulator: InProcessEmulato
 
         runs: list[tuple[dict[str, int], int, int]] = []
         for run in range(1, MAX_RUNS + 1):
-            faults = {"fail_rate": 0.2, "drop_rate": 0.1, "rate_limit_rps": 20, "seed": 1000 + run}
+            faults: dict[str, Any] = {
+                "fail_rate": 0.2,
+                "drop_rate": 0.1,
+                "rate_limit_rps": 20,
+                "seed": 1000 + run,
+            }
             emulator.set_faults(**faults)
             the_plan = await plan_dir(client, tmp_path, prune=True)
             if run == 1:

@@ -19,6 +19,12 @@ from reconciler.emulator.testing import InProcessEmulator
 KEYS = ("alpha", "beta", "gamma", "delta", "omega")
 MODELS = ("gpt-4", "gpt-4-turbo", "gpt-3.5-turbo")
 
+
+def _tool_identity(tool: Any) -> str:
+    """Manifests refuse two tools of one type (or two functions of one name)."""
+    return f"{tool['type']}:{tool.get('function', {}).get('name', '')}"
+
+
 texts = st.one_of(st.none(), st.text(alphabet="abc xyz\n", max_size=12))
 tools = st.lists(
     st.one_of(
@@ -41,7 +47,7 @@ tools = st.lists(
         ),
     ),
     max_size=3,
-    unique_by=lambda tool: (tool["type"], tool.get("function", {}).get("name")),
+    unique_by=lambda tool: _tool_identity(tool),
 )
 fields = st.fixed_dictionaries(
     {"model": st.sampled_from(MODELS)},
