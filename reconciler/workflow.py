@@ -164,8 +164,7 @@ async def apply(
             allow_duplicate_names=allow_duplicate_names,
         )
         render_plan(the_plan, show, "text", color=color and show.isatty())
-        if not the_plan.has_changes:
-            show.write("No changes. The assistants match the manifests; nothing to apply.\n")
+        if not the_plan.has_changes:  # the rendering already said "No changes."
             report = ApplyReport(results=())
         else:
             check_safety(the_plan, force=force)

@@ -83,7 +83,7 @@ def test_no_changes_means_no_writes_and_exit_0(live_emulator: LiveEmulator, tmp_
     d = manifests(tmp_path, "same")
     result = run(live_emulator, "apply", "--dir", str(d))  # no TTY, no --auto-approve: nothing to ask
     assert result.exit_code == 0, result.output
-    assert result.stdout.endswith("No changes. The assistants match the manifests; nothing to apply.\n")
+    assert result.stdout == "No changes. Your assistants match the manifests.\n"
     assert live_emulator.stats()["by_route"] == {"GET /v1/assistants": 1}
 
 
