@@ -389,11 +389,16 @@ def test_unformatted_manifest_fails_fmt_check_and_the_comment_says_so(runner: Ru
 def test_annotation_sed_escapes_percent_and_keeps_other_lines() -> None:
     script = find_step(load_workflow(PLAN)["jobs"]["plan"], "validate")["run"]
     sed = script[script.index("sed -E") :].replace("\\\n", " ")
-    lines = "a/b.yaml:12:7: name: 100% too long: yes\nError: 1 error in assistants\n"
+    lines = (
+        "a/b.yaml:12:7: name: 100% too long: yes\n"
+        "a/c.yaml: binary file, not a YAML manifest\n"
+        "Error: 2 errors in assistants\n"
+    )
     out = subprocess.run(["bash", "-c", sed], input=lines, capture_output=True, text=True, check=True).stdout
     assert out.splitlines() == [
         "::error file=a/b.yaml,line=12,col=7,title=reconciler validate::name: 100%25 too long: yes",
-        "Error: 1 error in assistants",
+        "::error file=a/c.yaml,title=reconciler validate::binary file, not a YAML manifest",
+        "Error: 2 errors in assistants",
     ]
 
 
@@ -405,6 +410,7 @@ def test_plan_error_sed_escapes_percent_and_drops_other_lines() -> None:
         "assistants/a.yaml:3:1: model: 50% gone\n"
         "Error: assistants/a.yaml:3:1: model: 50% gone\n"
         "Error: cannot reach the server (100% failed)\n"
+        "Error: assistants/b.yml: cannot read it\n"
     )
     out = subprocess.run(
         ["bash", "-c", f"{sed} | awk '!seen[$0]++'"], input=lines, capture_output=True, text=True, check=True
@@ -412,6 +418,7 @@ def test_plan_error_sed_escapes_percent_and_drops_other_lines() -> None:
     assert out.splitlines() == [
         "::error file=assistants/a.yaml,line=3,col=1,title=reconciler plan::model: 50%25 gone",
         "::error title=reconciler plan::cannot reach the server (100%25 failed)",
+        "::error file=assistants/b.yml,title=reconciler plan::cannot read it",
     ]
 
 
