@@ -29,10 +29,13 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from reconciler import dialect, layout
 from reconciler.errors import ConfigError, ReconcilerError
+
+if TYPE_CHECKING:
+    from reconciler.client import Client
 
 #: Instructions with more lines than this, or more characters than `LONG_CHARS`, go to a `.md` file
 #: with `--instructions-files`.
@@ -356,8 +359,12 @@ async def run_import(
     out: TextIO | None = None,
     err: TextIO | None = None,
     workdir: Path | None = None,
+    client: Client | None = None,
 ) -> ImportPlan:
     """List the assistants once, decide (`plan_import`), check every target (`check_targets`), then write.
+
+    The connection options open a client (`--local` state in `workdir`), unless `client` is given (tests and
+    benchmarks pass one to count its calls; it is not closed).
 
     Raises ConfigError / ReconcilerError (nothing written) for bad arguments, unknown ids, existing files
     without `force`, or API failures. Returns what was written.
@@ -372,12 +379,15 @@ async def run_import(
         raise ConfigError(f"{directory} is not a directory")
     existing, names, bad = existing_manifests(directory)
 
-    from reconciler.connection import open_client
-
-    async with open_client(
-        local=local, base_url=base_url, max_retries=max_retries, workdir=workdir
-    ) as client:
+    if client is not None:
         assistants = await client.list_assistants()
+    else:
+        from reconciler.connection import open_client
+
+        async with open_client(
+            local=local, base_url=base_url, max_retries=max_retries, workdir=workdir
+        ) as opened:
+            assistants = await opened.list_assistants()
 
     plan = plan_import(
         assistants,

@@ -33,6 +33,7 @@ from ruamel.yaml.representer import RoundTripRepresenter
 from ruamel.yaml.scalarbool import ScalarBoolean
 from ruamel.yaml.scalarstring import (
     DoubleQuotedScalarString,
+    FoldedScalarString,
     LiteralScalarString,
     SingleQuotedScalarString,
 )
@@ -145,9 +146,39 @@ def restyle(doc: Any) -> Any:
         value = doc["instructions"]
         styled = style_instructions(str(value))
         if type(styled) is not type(value) or not _keeps_style(value):
-            doc["instructions"] = styled
+            _replace(doc, "instructions", styled, top=True)
     _restyle_values(doc, skip="instructions")
     return doc
+
+
+def _is_block(value: Any) -> bool:
+    return isinstance(value, (LiteralScalarString, FoldedScalarString))
+
+
+def _replace(node: CommentedMap | CommentedSeq, index: Any, value: Any, *, top: bool = False) -> None:
+    """Set `node[index]` to a restyled scalar, keeping the comment lines after it in place.
+
+    A block scalar ends its own line, a flow scalar leaves that to the comment token after it, so a change
+    between the two adjusts that token. A nested value with a comment after it is not turned into a block
+    scalar (the comment could land inside it); at the top level (`top`) the comment lines are moved flush
+    left, where they cannot continue the block scalar.
+    """
+    old = node[index]
+    slot = 0 if isinstance(node, CommentedSeq) else 2
+    entry = node.ca.items.get(index)
+    token: Any = entry[slot] if entry and len(entry) > slot else None
+    text = getattr(token, "value", None)
+    if not isinstance(text, str) or _is_block(old) == _is_block(value):
+        node[index] = value
+        return
+    if _is_block(value):
+        if not top:
+            return
+        text = text[1:] if text.startswith("\n") else text
+        token.value = "\n".join(line.lstrip(" ") for line in text.split("\n"))
+    elif not text.startswith("\n"):
+        token.value = "\n" + text
+    node[index] = value
 
 
 def _keeps_style(value: str) -> bool:
@@ -163,10 +194,10 @@ def _restyle_values(node: Any, skip: str | None = None) -> None:
                 node.insert(pos, styled_key, node.pop(k))
             if k == skip:
                 continue
-            node[k] = _restyled(node[k])
+            _replace(node, k, _restyled(node[k]))
     elif isinstance(node, CommentedSeq):
         for i, item in enumerate(node):
-            node[i] = _restyled(item)
+            _replace(node, i, _restyled(item))
 
 
 def _restyled(value: Any) -> Any:

@@ -1,0 +1,390 @@
+"""`reconciler fmt`: rewrite manifests into the canonical layout of `reconciler.layout`, keeping comments.
+
+Contract:
+
+- `format_text` is pure and idempotent (`format_text(format_text(t)) == format_text(t)`); the data a file
+  holds never changes (checked on every run: a file whose data would change is left alone and reported).
+- Top-level fields are put in `layout.ORDER` (unknown fields after, in their order). Each field moves with
+  its comments: the comment lines between the previous field's value and the field belong to it, as does
+  an end-of-line comment; the header (the modeline, and comments separated from the first field by a blank
+  line) and trailing comments stay in place. The yaml-language-server modeline is added when missing.
+- The ruamel.yaml round trip then rewrites indentation and string styles (`layout.restyle`): instructions
+  become a block literal where exact, other multi-line strings too; numbers are written canonically.
+- A document holding aliases keeps its field order (moving fields could put an alias before its anchor).
+- `run_fmt` prints `reformatted FILE` (or, with `check`, `would reformat FILE`) on stdout, errors as
+  `FILE:LINE:COL: message` and a summary on stderr, and returns False when a file would change (`check`)
+  or could not be formatted.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import (
+    AliasEvent,
+    CollectionEndEvent,
+    CollectionStartEvent,
+    DocumentEndEvent,
+    DocumentStartEvent,
+    Event,
+    MappingStartEvent,
+    ScalarEvent,
+)
+from ruamel.yaml.reader import ReaderError
+
+from reconciler import layout
+
+SUFFIXES = (".yaml", ".yml")
+_COMMENT = re.compile(r"^\s*#")
+#: Passes of the round trip allowed to reach a fixed point (one is the rule; ruamel occasionally moves a
+#: comment once).
+MAX_PASSES = 3
+
+
+class FormatError(Exception):
+    """A file that cannot be formatted; `line`/`col` are 1-based when known."""
+
+    def __init__(self, message: str, line: int | None = None, col: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.col = col
+
+    def where(self, path: str) -> str:
+        """`FILE:LINE:COL: message` (line and column when known)."""
+        place = path
+        if self.line is not None:
+            place += f":{self.line}"
+            if self.col is not None:
+                place += f":{self.col}"
+        return f"{place}: {self.message}"
+
+
+# --------------------------------------------------------------------------------------------- text spans
+
+
+@dataclass
+class _Field:
+    """A top-level field of a document: its key and the lines it spans (0-based, inclusive)."""
+
+    key: str
+    key_line: int
+    last_line: int
+    keeps_trailing_blanks: bool = False
+    lead_start: int = 0
+
+
+@dataclass
+class _Document:
+    fields: list[_Field]
+    reorderable: bool
+
+
+def _documents(text: str) -> list[_Document]:
+    """The top-level fields of every document of `text`, from the parser's events (marks are 0-based)."""
+    docs: list[_Document] = []
+    fields: list[_Field] = []
+    reorderable = True
+    depth = 0
+    flow: list[bool] = []
+    expecting_key = True
+    current: _Field | None = None
+    last_end: tuple[int, int] | None = None
+    root_seen = False
+
+    def finish_value(end: tuple[int, int], keeps: bool = False) -> None:
+        nonlocal current, expecting_key
+        assert current is not None
+        line, col = end
+        current.last_line = max(current.key_line, line if col > 0 else line - 1)
+        current.keeps_trailing_blanks = keeps
+        fields.append(current)
+        current = None
+        expecting_key = True
+
+    event: Event
+    for event in layout.new_yaml().parse(text):
+        if isinstance(event, DocumentStartEvent):
+            fields, reorderable, depth, flow, root_seen = [], True, 0, [], False
+            expecting_key = True
+            continue
+        if isinstance(event, DocumentEndEvent):
+            docs.append(_Document(fields, reorderable and bool(fields)))
+            continue
+        if isinstance(event, AliasEvent) or getattr(event, "anchor", None):
+            reorderable = False
+        if depth == 0:
+            if not root_seen:
+                root_seen = True
+                if isinstance(event, MappingStartEvent) and not event.flow_style:
+                    depth = 1
+                    continue
+                reorderable = False
+                if isinstance(event, CollectionStartEvent):
+                    depth = 1
+                    flow.append(True)  # treated as opaque
+            continue
+        if depth == 1 and not flow:
+            if isinstance(event, CollectionEndEvent):  # the end of the top-level mapping
+                depth = 0
+                continue
+            if expecting_key:
+                if not isinstance(event, ScalarEvent):
+                    reorderable = False
+                    current = _Field("?", event.start_mark.line, event.start_mark.line)
+                    if isinstance(event, CollectionStartEvent):
+                        depth += 1
+                        flow.append(bool(event.flow_style))
+                    expecting_key = False
+                    continue
+                current = _Field(str(event.value), event.start_mark.line, event.start_mark.line)
+                last_end = (event.end_mark.line, event.end_mark.column)
+                expecting_key = False
+                continue
+            # the value of `current`
+            if isinstance(event, ScalarEvent):
+                empty = event.value == "" and not event.style
+                end = last_end if empty and last_end else (event.end_mark.line, event.end_mark.column)
+                keeps = bool(event.style and event.style in "|>" and event.value.endswith("\n\n"))
+                finish_value(end, keeps)
+            elif isinstance(event, AliasEvent):
+                finish_value((event.end_mark.line, event.end_mark.column))
+            elif isinstance(event, CollectionStartEvent):
+                depth += 1
+                flow.append(bool(event.flow_style))
+                last_end = (event.end_mark.line, event.end_mark.column)
+            continue
+        # inside a top-level value
+        if isinstance(event, CollectionStartEvent):
+            depth += 1
+            flow.append(bool(event.flow_style))
+            continue
+        if isinstance(event, CollectionEndEvent):
+            depth -= 1
+            was_flow = flow.pop()
+            if was_flow:
+                last_end = (event.end_mark.line, event.end_mark.column)
+            if depth == 1 and current is not None:
+                assert last_end is not None
+                finish_value(last_end)
+            elif depth == 0:
+                pass
+            continue
+        if isinstance(event, ScalarEvent | AliasEvent):
+            last_end = (event.end_mark.line, event.end_mark.column)
+    return docs
+
+
+def _is_blank(line: str) -> bool:
+    return not line.strip()
+
+
+def reorder(text: str) -> str:
+    """`text` with the top-level fields of each document in `layout.ORDER`, each moving with its comments
+    (see the module docstring). Other lines stay where they are."""
+    lines = text.split("\n")
+    docs = _documents(text)
+    replacements: list[tuple[int, int, list[str]]] = []
+    for doc in docs:
+        if not doc.reorderable:
+            continue
+        fields = doc.fields
+        first = fields[0]
+        start = first.key_line
+        while (
+            start > 0
+            and _COMMENT.match(lines[start - 1])
+            and not layout.MODELINE_PATTERN.match(lines[start - 1].strip())
+        ):
+            start -= 1
+        first.lead_start = start
+        for prev, field in itertools.pairwise(fields):
+            field.lead_start = prev.last_line + 1
+        order = layout.order_keys([f.key for f in fields])
+        if order == [f.key for f in fields]:
+            continue
+        by_key = {f.key: f for f in fields}
+        block: list[str] = []
+        for key in order:
+            field = by_key[key]
+            span = lines[field.lead_start : field.last_line + 1]
+            separated = bool(span) and _is_blank(span[0])
+            while span and _is_blank(span[0]):
+                span.pop(0)
+            if not field.keeps_trailing_blanks:
+                while span and _is_blank(span[-1]):
+                    span.pop()
+            if separated and block:
+                block.append("")
+            block.extend(span)
+        replacements.append((first.lead_start, fields[-1].last_line, block))
+    for begin, end, block in reversed(replacements):
+        lines[begin : end + 1] = block
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------- formatting
+
+
+def _yaml_error(err: Exception) -> FormatError:
+    if isinstance(err, MarkedYAMLError):
+        mark = err.problem_mark or err.context_mark
+        problem = err.problem or err.context or "malformed YAML"
+        if mark is not None:
+            return FormatError(f"invalid YAML: {problem}", mark.line + 1, mark.column + 1)
+        return FormatError(f"invalid YAML: {problem}")
+    if isinstance(err, ReaderError):
+        return FormatError(f"invalid YAML: unacceptable character #x{err.character:04x}")
+    return FormatError(f"invalid YAML: {' '.join(str(err).split())}")
+
+
+def _load_all(text: str) -> list[Any]:
+    try:
+        return list(layout.new_yaml().load_all(text))
+    except (YAMLError, RecursionError, ValueError) as err:
+        raise _yaml_error(err) from None
+
+
+def _has_modeline(text: str) -> bool:
+    for line in text.split("\n"):
+        stripped = line.strip()
+        if layout.MODELINE_PATTERN.match(stripped):
+            return True
+        if stripped and not stripped.startswith("#"):
+            return False
+    return False
+
+
+def _one_pass(text: str) -> str:
+    docs = _load_all(text)
+    if not docs or all(d is None for d in docs):
+        raise FormatError("empty file: no YAML document, expected a manifest (at least 'model:')")
+    for number, doc in enumerate(docs, 1):
+        if not isinstance(doc, dict):
+            where = f"document {number}: " if len(docs) > 1 else ""
+            raise FormatError(
+                f"{where}a manifest must be a mapping of fields, got {type(doc).__name__}", 1, 1
+            )
+    text = reorder(text)
+    if not _has_modeline(text):
+        text = f"# {layout.MODELINE}\n{text}"
+    docs = _load_all(text)
+    for doc in docs:
+        layout.restyle(doc)
+    return layout.dump_all(docs)
+
+
+def format_text(text: str) -> str:
+    """The canonical form of a manifest file's text. Raises FormatError (invalid YAML, not a mapping, or a
+    result that would not hold the same data)."""
+    source = text.removeprefix("\ufeff").replace("\r\n", "\n")
+    before = [layout.plain(d) for d in _load_all(source)]
+    result = source
+    for _ in range(MAX_PASSES):
+        formatted = _one_pass(result)
+        if formatted == result:
+            break
+        result = formatted
+    else:
+        raise FormatError("cannot format this file stably (please report it); left unchanged")
+    if [layout.plain(d) for d in _load_all(result)] != before:
+        raise FormatError("formatting would change the data (please report it); left unchanged")
+    return result
+
+
+# --------------------------------------------------------------------------------------------- files
+
+
+def collect(paths: Iterable[Path]) -> tuple[list[Path], list[str]]:
+    """The files to format: each file given, and the `*.yaml`/`*.yml` files directly in each directory
+    given (sorted); plus an error line per missing path."""
+    files: list[Path] = []
+    errors: list[str] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.iterdir() if p.suffix in SUFFIXES and p.is_file()))
+        elif path.is_file():
+            files.append(path)
+        else:
+            errors.append(f"{path}: no such file or directory")
+    return list(dict.fromkeys(files)), errors
+
+
+def format_file(path: Path) -> tuple[str, str]:
+    """(current text, canonical text) of a file; raises FormatError."""
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise FormatError(f"cannot read file: {err.strerror or err}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise FormatError(
+            f"invalid UTF-8 (byte 0x{data[err.start]:02x}); manifests must be UTF-8", line
+        ) from None
+    return text, format_text(text)
+
+
+def run_fmt(
+    paths: Sequence[Path], *, check: bool, out: TextIO | None = None, err: TextIO | None = None
+) -> bool:
+    """Format `paths` (files, or the manifests in directories). With `check`, change nothing. Returns True
+    when every file was (or, with `check`, already is) canonical; see the module docstring for output."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    files, errors = collect(paths)
+    for line in errors:
+        print(line, file=err)
+    changed = unchanged = failed = 0
+    for path in files:
+        try:
+            text, formatted = format_file(path)
+        except FormatError as problem:
+            print(problem.where(str(path)), file=err)
+            failed += 1
+            continue
+        if formatted == text:
+            unchanged += 1
+            continue
+        changed += 1
+        if check:
+            print(f"would reformat {path}", file=out)
+            continue
+        tmp = path.with_name(f".{path.name}.fmt{os.getpid()}")
+        try:
+            tmp.write_bytes(formatted.encode("utf-8"))
+            os.replace(tmp, path)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+        print(f"reformatted {path}", file=out)
+    failed += len(errors)
+    print(_summary(changed, unchanged, failed, check=check), file=err)
+    return failed == 0 and not (check and changed)
+
+
+def _summary(changed: int, unchanged: int, failed: int, *, check: bool) -> str:
+    def files(n: int) -> str:
+        return f"{n} file{'' if n == 1 else 's'}"
+
+    parts = []
+    if check:
+        if changed:
+            parts.append(f"{files(changed)} would be reformatted")
+        parts.append(f"{files(unchanged)} already formatted")
+    else:
+        if changed:
+            parts.append(f"{files(changed)} reformatted")
+        parts.append(f"{files(unchanged)} left unchanged")
+    if failed:
+        parts.append(f"{files(failed)} with errors")
+    return ", ".join(parts) + "."
