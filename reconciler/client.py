@@ -66,6 +66,11 @@ __all__ = [
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 #: A retry hint (retry-after-ms / retry-after) is honoured only when it lies in (0, MAX_RETRY_AFTER] seconds.
 MAX_RETRY_AFTER = 60.0
+#: After a 429, requests pass the shared gate one at a time, at most this far apart (the server's hint,
+#: capped), until no 429 has been seen for `PACING_WINDOW` seconds: waiters do not all rush the server at
+#: the same instant (a thundering herd that would turn one 429 into many and spend every retry budget).
+MAX_PACING = 1.0
+PACING_WINDOW = 1.0
 #: Statuses retried by default (plus every status >= 500).
 RETRYABLE_STATUSES = frozenset({408, 409, 429})
 #: Statuses after which a non-idempotent write provably did not happen (the server refused it up front).
@@ -312,6 +317,9 @@ class Client:
         self._sleep: Sleep = sleep or asyncio.sleep
         self._clock = clock
         self._not_before = 0.0  # monotonic time before which no request may be sent (set by 429s)
+        self._spacing = 0.0  # gap between requests passing the gate while pacing
+        self._paced_until = 0.0  # pacing lasts until this monotonic time (extended by each 429)
+        self._gate_lock: asyncio.Lock | None = None
         headers = {
             "Authorization": f"Bearer {api_key}",
             "Accept": "application/json",
@@ -516,15 +524,34 @@ class Client:
         return text
 
     async def _wait_for_gate(self) -> None:
-        """Wait until the shared not-before time set by 429s has passed (re-checking if it moves later)."""
-        while True:
-            target = self._not_before
-            wait = target - self._clock()
-            if wait <= 0:
-                return
-            await self._sleep(wait)
-            if self._not_before <= target:
-                return
+        """Wait until the shared not-before time set by 429s has passed (re-checking if it moves later);
+        while pacing after a 429, let requests through one at a time, `_spacing` apart."""
+        now = self._clock()
+        if now >= self._not_before and now >= self._paced_until:
+            return
+        if self._gate_lock is None:
+            self._gate_lock = asyncio.Lock()
+        async with self._gate_lock:
+            while True:
+                target = self._not_before
+                wait = target - self._clock()
+                if wait <= 0:
+                    break
+                await self._sleep(wait)
+                if self._not_before <= target:
+                    break
+            now = self._clock()
+            if now < self._paced_until:
+                self._not_before = max(self._not_before, now + self._spacing)
+
+    def _note_rate_limit(self, delay: float) -> None:
+        """A 429 asked to wait `delay` seconds: close the gate for everyone that long, then pace."""
+        now = self._clock()
+        pacing = now < self._paced_until
+        self._not_before = max(self._not_before, now + delay)
+        # While pacing, the gap only grows: a short hint (the bucket was nearly refilled) is no rate.
+        self._spacing = max(self._spacing if pacing else 0.0, min(delay, MAX_PACING))
+        self._paced_until = max(self._paced_until, now + delay + PACING_WINDOW)
 
     def _retry_delay(self, response: httpx.Response | None, retries: int) -> float:
         """The SDK's delay: the server's hint when it lies in (0, 60] s, else jittered exponential backoff."""
@@ -604,8 +631,7 @@ class Client:
             should_retry = _should_retry(response)
             if status == 429:
                 # Slow the whole client down, not just this request.
-                delay = self._retry_delay(response, retries)
-                self._not_before = max(self._not_before, self._clock() + delay)
+                self._note_rate_limit(self._retry_delay(response, retries))
             forced = response.headers.get("x-should-retry", "").lower() == "true"
             ambiguous = not idempotent and status >= 500 and not forced
             safe = idempotent or forced or status in SAFE_WRITE_RETRY_STATUSES

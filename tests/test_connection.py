@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.client import DEFAULT_BASE_URL, Client
-from reconciler.connection import check_base_url, open_client
+from reconciler.connection import LOCAL_API_KEY, LOCAL_BASE_URL, check_base_url, open_client
 from reconciler.errors import ConfigError
 
 ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID")
@@ -103,3 +103,33 @@ def test_local_with_base_url_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         open_client(local=True, base_url="http://127.0.0.1:8080/v1", max_retries=5, workdir=tmp_path)
     assert str(info.value).startswith("--local and --base-url exclude each other")
+
+
+@pytest.mark.anyio
+async def test_local_uses_the_in_process_emulator_with_state_in_workdir(tmp_path: Path) -> None:
+    """No key, no network: state lands in <workdir>/.reconciler/ and survives a new client."""
+    async with open_client(local=True, base_url=None, max_retries=0, workdir=tmp_path) as client:
+        assert client.base_url == LOCAL_BASE_URL
+        created = await client.create_assistant({"model": "gpt-4", "name": "Local"})
+    assert (tmp_path / ".reconciler" / "local.sqlite3").exists()
+    async with open_client(local=True, base_url=None, max_retries=0, workdir=tmp_path) as client:
+        assert [a["id"] for a in await client.list_assistants()] == [created["id"]]
+        assert client.calls == {"GET /assistants": 1}
+
+
+@pytest.mark.anyio
+async def test_local_ignores_the_remote_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-real-key-must-not-be-used")
+    async with open_client(local=True, base_url=None, max_retries=0, workdir=tmp_path) as client:
+        assert _headers(client)["authorization"] == f"Bearer {LOCAL_API_KEY}"
+        assert await client.list_models()
+
+
+@pytest.mark.anyio
+async def test_local_defaults_to_the_current_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    async with open_client(local=True, base_url=None, max_retries=0) as client:
+        await client.list_assistants()
+    assert (tmp_path / ".reconciler" / "local.sqlite3").exists()
