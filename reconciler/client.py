@@ -10,7 +10,8 @@ plain dicts. Contracts:
   409, 429, every status ≥ 500, timeouts and connection errors; `x-should-retry: true/false` overrides the
   status. The delay is `retry-after-ms`, else `retry-after` (seconds or an HTTP date) when it lies in
   (0, 60] s, else `min(backoff_base·2^n, backoff_max)·(1 − 0.25·random())`. A 429 closes a gate shared by the
-  whole client: every request, on every worker, waits until the server's hint has passed.
+  whole client: every request, on every worker, waits until the server's hint has passed; then, until no
+  429 has come for a second, requests pass the gate one at a time, spaced by the hint (at most 1 s).
 - **Non-idempotent writes** (`create_assistant`, `upload_file`) are never retried when their outcome is
   unknown (a timeout or dropped connection after the request may have been sent, or a ≥ 500 without
   `x-should-retry: true`): `AmbiguousWriteError` is raised so the caller can look the object up first.

@@ -9,6 +9,7 @@ import pytest
 
 from reconciler.client import DEFAULT_BASE_URL, Client
 from reconciler.connection import LOCAL_API_KEY, LOCAL_BASE_URL, check_base_url, open_client
+from reconciler.emulator.testing import EMULATOR_API_KEY, LiveEmulator
 from reconciler.errors import ConfigError
 
 ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID")
@@ -36,17 +37,20 @@ def test_remote_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     asyncio.run(client.aclose())
 
 
-def test_remote_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-remote")
-    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:8080/v1/")
+@pytest.mark.anyio
+async def test_remote_environment(monkeypatch: pytest.MonkeyPatch, live_emulator: LiveEmulator) -> None:
+    """Key, base URL, organization and project from the environment reach a real server."""
+    monkeypatch.setenv("OPENAI_API_KEY", EMULATOR_API_KEY)
+    monkeypatch.setenv("OPENAI_BASE_URL", live_emulator.base_url + "/")
     monkeypatch.setenv("OPENAI_ORG_ID", "org-123")
     monkeypatch.setenv("OPENAI_PROJECT_ID", "proj_456")
-    client = open_client(local=False, base_url=None, max_retries=5)
-    assert client.base_url == "http://127.0.0.1:8080/v1"
-    headers = _headers(client)
-    assert headers["openai-organization"] == "org-123"
-    assert headers["openai-project"] == "proj_456"
-    asyncio.run(client.aclose())
+    async with open_client(local=False, base_url=None, max_retries=0) as client:
+        assert client.base_url == live_emulator.base_url
+        await client.list_assistants()
+    (entry,) = live_emulator.requests()
+    assert entry["status"] == 200
+    assert entry["headers"]["openai-organization"] == "org-123"
+    assert entry["headers"]["openai-project"] == "proj_456"
 
 
 def test_base_url_argument_beats_environment(monkeypatch: pytest.MonkeyPatch) -> None:
