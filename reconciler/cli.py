@@ -47,6 +47,11 @@ def handle_errors(func: F) -> F:
             fail(str(err))
         except KeyboardInterrupt:
             fail("interrupted")
+        except BrokenPipeError:
+            # The reader went away (`reconciler plan | head`): stop quietly, and keep Python from
+            # complaining again when it flushes stdout at exit.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(1)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
             raise
         except Exception as err:
