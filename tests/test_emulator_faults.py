@@ -166,3 +166,19 @@ def test_binding_beyond_loopback_needs_a_key() -> None:
         serve(host="0.0.0.0", port=0, db=None, api_key=None, faults=None)
     with pytest.raises(ConfigError):
         EmulatorServer(host="0.0.0.0")
+
+
+@pytest.mark.anyio
+async def test_injected_responses(emulator: InProcessEmulator) -> None:
+    emulator.inject(
+        409, route="POST /v1/assistants", headers={"x-should-retry": "false", "x-request-id": "req_x"}
+    )
+    emulator.inject(500, times=2)
+    async with emulator.client() as client:
+        assert (await client.get("/models")).status_code == 500  # route None matches any /v1 request
+        conflict = await client.post("/assistants", json={"model": "gpt-4"})
+        assert (conflict.status_code, conflict.headers["x-should-retry"]) == (409, "false")
+        assert conflict.headers.get_list("x-request-id") == ["req_x"]  # injected headers replace defaults
+        assert (await client.post("/assistants", json={"model": "gpt-4"})).status_code == 500
+        assert (await client.get("/assistants")).json()["data"] == []  # injected answers run nothing
+        assert (await client.post("/assistants", json={"model": "gpt-4"})).status_code == 200

@@ -259,7 +259,10 @@ class Gateway:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", []), *extra_headers()]}
+                own = list(message.get("headers", []))
+                present = {name.lower() for name, _ in own}  # injected headers win over the defaults
+                extra = [(k, v) for k, v in extra_headers() if k not in present]
+                message = {**message, "headers": [*own, *extra]}
                 if entry is not None:
                     entry["status"] = message["status"]
             await send(message)
