@@ -153,7 +153,8 @@ def _documents(text: str) -> list[_Document]:
             if isinstance(event, ScalarEvent):
                 empty = event.value == "" and not event.style
                 end = last_end if empty and last_end else (event.end_mark.line, event.end_mark.column)
-                keeps = bool(event.style and event.style in "|>" and event.value.endswith("\n\n"))
+                # Blank lines after a block scalar may be its content (`|+`): they stay with it.
+                keeps = bool(event.style and event.style in "|>" and event.value.endswith("\n"))
                 finish_value(end, keeps)
             elif isinstance(event, AliasEvent):
                 finish_value((event.end_mark.line, event.end_mark.column))
@@ -258,7 +259,7 @@ def _has_modeline(text: str) -> bool:
         stripped = line.strip()
         if layout.MODELINE_PATTERN.match(stripped):
             return True
-        if stripped and not stripped.startswith("#"):
+        if stripped and not stripped.startswith(("#", "---", "%")):
             return False
     return False
 
@@ -276,10 +277,26 @@ def _one_pass(text: str) -> str:
     text = reorder(text)
     if not _has_modeline(text):
         text = f"# {layout.MODELINE}\n{text}"
-    docs = _load_all(text)
+    preamble, body = _split_preamble(text)
+    docs = _load_all(body)
     for doc in docs:
         layout.restyle(doc)
-    return layout.dump_all(docs)
+    return preamble + layout.dump_all(docs)
+
+
+def _split_preamble(text: str) -> tuple[str, str]:
+    """(the comment lines before a leading `---` or directive, the rest). ruamel drops comments that
+    precede the start of the first document, so they are kept aside; without `---` the preamble is empty."""
+    lines = text.split("\n")
+    for number, line in enumerate(lines):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        if stripped.startswith(("---", "%")) and number:
+            head = [ln for ln in lines[:number] if ln.strip()]
+            return "\n".join(head) + "\n", "\n".join(lines[number:])
+        break
+    return "", text
 
 
 def format_text(text: str) -> str:

@@ -142,12 +142,14 @@ def restyle(doc: Any) -> Any:
     a top-level mapping) as `style_instructions`, every other unstyled string value as `style_text`. Strings
     the file styled (block literal, folded, quoted) keep their style when it can carry them; keys, comments
     and order are untouched. Returns `doc`."""
+    skip = None
     if isinstance(doc, CommentedMap) and isinstance(doc.get("instructions"), str):
+        skip = "instructions"
         value = doc["instructions"]
         styled = style_instructions(str(value))
         if type(styled) is not type(value) or not _keeps_style(value):
             _replace(doc, "instructions", styled, top=True)
-    _restyle_values(doc, skip="instructions")
+    _restyle_values(doc, skip=skip)
     return doc
 
 
@@ -255,10 +257,12 @@ def order_keys(keys: Iterable[str]) -> list[str]:
 
 class _Representer(RoundTripRepresenter):
     """Round-trip representer (a subclass, so ruamel's global one stays untouched): `null` written out,
-    YAML 1.1 boolean words quoted, no anchors or aliases."""
+    YAML 1.1 boolean words quoted, no anchors or aliases but those of the file."""
 
     def ignore_aliases(self, data: Any) -> bool:
-        return True
+        """Only nodes that carried an anchor in the file (kept by `fmt`) are written as anchor + aliases."""
+        anchor = data.yaml_anchor() if hasattr(data, "yaml_anchor") else None
+        return not (anchor is not None and anchor.value)
 
 
 def _represent_str(representer: RoundTripRepresenter, data: str) -> Any:
