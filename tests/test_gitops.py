@@ -6,13 +6,10 @@ and GITHUB_STEP_SUMMARY files), in a copy of the repository's assistants/, again
 real HTTP (`OPENAI_BASE_URL`). The `reconciler` on PATH is this checkout's; `gh` is a fake that records its
 arguments and answers as the real one would after `--jq`. The actions (`uses:`) are not run; the structure
 tests check that they are pinned and what they are given.
-
-Tests of commands still being written are skipped only while their module is missing (`landed`).
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import re
@@ -38,23 +35,6 @@ TARGET = "production"
 HEAD_SHA = "0123456789abcdef0123456789abcdef01234567"
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
-
-
-def landed(module: str, attr: str | None = None) -> bool:
-    """Whether a command's implementation exists yet (other modules are being written alongside)."""
-    try:
-        loaded = importlib.import_module(module)
-    except ImportError:
-        return False
-    return attr is None or hasattr(loaded, attr)
-
-
-NEEDS_FMT = pytest.mark.skipif(
-    not landed("reconciler.formatter"), reason="`reconciler fmt` has not landed yet"
-)
-NEEDS_APPLY = pytest.mark.skipif(
-    not landed("reconciler.workflow", "apply"), reason="`reconciler apply` has not landed yet"
-)
 
 
 def load_workflow(name: str) -> dict[str, Any]:
@@ -307,7 +287,11 @@ def compose_comment(runner: Runner, **steps: StepResult | None) -> str:
 
 
 def manifest_keys(runner: Runner) -> list[str]:
-    return sorted(p.stem for p in (runner.workspace / "assistants").glob("*.yaml"))
+    from reconciler.manifest import load_directory
+
+    loaded = load_directory(runner.workspace / "assistants")
+    assert not loaded.errors, [str(e) for e in loaded.errors]
+    return sorted(m.key for m in loaded.manifests)
 
 
 def apply_on_merge(runner: Runner) -> StepResult:
@@ -321,10 +305,8 @@ def test_pull_request_plan_comment_summary_and_saved_plan(runner: Runner) -> Non
     validate = runner.run(PLAN, "plan", "validate")
     assert validate.code == 0, validate.stdout + validate.stderr
     assert "::error" not in validate.stdout
-    fmt = None
-    if landed("reconciler.formatter"):  # `reconciler fmt` is being written alongside
-        fmt = runner.run(PLAN, "plan", "fmt")
-        assert fmt.code == 0, fmt.stdout + fmt.stderr
+    fmt = runner.run(PLAN, "plan", "fmt")
+    assert fmt.code == 0, fmt.stdout + fmt.stderr
     plan = runner.run(PLAN, "plan", "plan")
     # Changes (exit 2) are a successful step: the check stays green and says there are changes.
     assert plan.code == 0, plan.stdout + plan.stderr
@@ -369,7 +351,6 @@ def test_invalid_manifest_fails_the_check_with_annotations(runner: Runner) -> No
     assert "::error" not in comment
 
 
-@NEEDS_FMT
 def test_unformatted_manifest_fails_fmt_check_and_the_comment_says_so(runner: Runner) -> None:
     (runner.workspace / "assistants" / "messy.yaml").write_text(
         "model:   gpt-4-turbo\ntools: [{type: retrieval}]\nname:    Messy\n"
@@ -453,7 +434,6 @@ def test_plan_error_citing_a_manifest_line_is_annotated_there(runner: Runner) ->
     assert "gpt-no-such-model" in errors[0]
 
 
-@NEEDS_APPLY
 def test_apply_on_merge_comments_on_the_merged_pull_request(runner: Runner) -> None:
     applied = apply_on_merge(runner)
     assert "Apply complete!" in applied.stdout
@@ -499,7 +479,6 @@ def test_the_merged_pull_request_query_picks_the_merged_one() -> None:
         assert out.stdout.strip() == expected
 
 
-@NEEDS_APPLY
 def test_apply_failure_is_reported_and_fails_the_job(runner: Runner) -> None:
     runner.expressions["secrets.OPENAI_API_KEY"] = "sk-wrong-key"
     failed = runner.run(APPLY, "apply", "apply")
@@ -527,7 +506,6 @@ def report(runner: Runner, existing_issue: str) -> list[list[str]]:
     return gh_calls(runner)
 
 
-@NEEDS_APPLY
 def test_drift_opens_updates_and_closes_one_issue(runner: Runner, live_emulator: LiveEmulator) -> None:
     apply_on_merge(runner)
     assert drift_check(runner) == "0"
