@@ -504,11 +504,11 @@ class Client:
         except (json.JSONDecodeError, UnicodeDecodeError):
             body = None
         if not isinstance(body, dict):
-            content_type = response.headers.get("content-type", "no content type")
+            content_type = self._header(response, "content-type") or "no content type"
             raise APIError(
                 status=response.status_code,
                 message=f"expected a JSON object, got {_one_line(content_type, 80)}",
-                request_id=response.headers.get("x-request-id"),
+                request_id=self._header(response, "x-request-id"),
                 method=method,
                 path=path,
             )
@@ -517,6 +517,12 @@ class Client:
     @staticmethod
     def _path(route: str, path_params: Mapping[str, str]) -> str:
         return route.format(**{k: quote(str(v), safe="") for k, v in path_params.items()})
+
+    def _header(self, response: httpx.Response, name: str) -> str | None:
+        """A response header as shown to users and logs: one line, short, the API key masked (a hostile or
+        buggy server may echo it anywhere)."""
+        value = response.headers.get(name)
+        return self._scrub(_one_line(value, 200)) if value else None
 
     def _scrub(self, text: str) -> str:
         """Foreign text (server messages, exception text) with the API key masked."""
@@ -623,7 +629,7 @@ class Client:
                 logger.debug("%s %s: %s; outcome unknown, not retrying a write", method, path, error.reason)
                 raise AmbiguousWriteError(error) from None
 
-            request_id = response.headers.get("x-request-id")
+            request_id = self._header(response, "x-request-id")
             status = response.status_code
             logger.debug("%s %s -> %d [%s]", method, path, status, request_id or "-")
             if 200 <= status < 300:
@@ -677,7 +683,7 @@ class Client:
                 fields = {"message": err}
         message = fields.get("message")
         if not isinstance(message, str) or not message.strip():
-            content_type = (response.headers.get("content-type") or "").split(";")[0].strip()
+            content_type = (self._header(response, "content-type") or "").split(";")[0].strip()
             if body is None and response.content:
                 message = f"non-JSON {content_type + ' ' if content_type else ''}response"
             else:
@@ -693,7 +699,7 @@ class Client:
             type=text("type"),
             param=text("param"),
             code=text("code"),
-            request_id=response.headers.get("x-request-id"),
+            request_id=self._header(response, "x-request-id"),
             method=method,
             path=path,
             retries=retries,

@@ -924,7 +924,7 @@ async def test_canary_key_never_leaks_when_servers_or_transports_echo_it(
     caplog.set_level(logging.DEBUG)
     echo = error_body(f"Incorrect API key provided: {CANARY}.", code="invalid_api_key", param=CANARY)
     failures: list[httpx.Response | Exception] = [
-        httpx.Response(401, json=echo, headers={"x-request-id": "req_1"}),
+        httpx.Response(401, json=echo, headers={"x-request-id": f"req_{CANARY}", "content-type": CANARY}),
         httpx.ConnectError(f"proxy refused Authorization: Bearer {CANARY}"),
         httpx.ReadTimeout(f"timed out sending Bearer {CANARY}"),
         httpx.RemoteProtocolError(f"peer closed; headers were Bearer {CANARY}"),
@@ -953,6 +953,6 @@ async def test_canary_key_never_leaks_when_servers_or_transports_echo_it(
         assert err.__cause__ is None and err.__suppress_context__
     assert str(caught[0]) == (
         "GET /models: 401 invalid_request_error (param '***', code 'invalid_api_key'): "
-        "Incorrect API key provided: ***. [req_1]"
+        "Incorrect API key provided: ***. [req_***]"
     )
     assert CANARY not in caplog.text
