@@ -264,8 +264,11 @@ def _has_modeline(text: str) -> bool:
     return False
 
 
-def _one_pass(text: str) -> str:
-    docs = _load_all(text)
+def _one_pass(text: str, docs: list[Any] | None = None) -> str:
+    """One round trip: reorder the text, add the modeline, load, restyle, dump. `docs` is `text` already
+    loaded (restyled in place when the text needs no reordering)."""
+    if docs is None:
+        docs = _load_all(text)
     if not docs or all(d is None for d in docs):
         raise FormatError("empty file: no YAML document, expected a manifest (at least 'model:')")
     for number, doc in enumerate(docs, 1):
@@ -274,11 +277,13 @@ def _one_pass(text: str) -> str:
             raise FormatError(
                 f"{where}a manifest must be a mapping of fields, got {type(doc).__name__}", 1, 1
             )
-    text = reorder(text)
-    if not _has_modeline(text):
-        text = f"# {layout.MODELINE}\n{text}"
-    preamble, body = _split_preamble(text)
-    docs = _load_all(body)
+    in_order = all(list(doc) == layout.order_keys(doc) for doc in docs)
+    new_text = text if in_order else reorder(text)
+    if not _has_modeline(new_text):
+        new_text = f"# {layout.MODELINE}\n{new_text}"
+    preamble, body = _split_preamble(new_text)
+    if body != text:
+        docs = _load_all(body)
     for doc in docs:
         layout.restyle(doc)
     return preamble + layout.dump_all(docs)
@@ -303,16 +308,17 @@ def format_text(text: str) -> str:
     """The canonical form of a manifest file's text. Raises FormatError (invalid YAML, not a mapping, or a
     result that would not hold the same data)."""
     source = text.removeprefix("\ufeff").replace("\r\n", "\n")
-    before = [layout.plain(d) for d in _load_all(source)]
+    docs = _load_all(source)
+    before = [layout.plain(d) for d in docs]
     result = source
-    for _ in range(MAX_PASSES):
-        formatted = _one_pass(result)
+    for number in range(MAX_PASSES):
+        formatted = _one_pass(result, docs if number == 0 else None)
         if formatted == result:
             break
         result = formatted
     else:
         raise FormatError("cannot format this file stably (please report it); left unchanged")
-    if [layout.plain(d) for d in _load_all(result)] != before:
+    if result != source and [layout.plain(d) for d in _load_all(result)] != before:
         raise FormatError("formatting would change the data (please report it); left unchanged")
     return result
 
