@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -191,3 +193,17 @@ def test_global_representer_untouched() -> None:
     out = io.StringIO()
     YAML().dump({"a": None, "b": "yes"}, out)
     assert out.getvalue() == "a:\nb: yes\n"
+
+
+@settings(max_examples=120, deadline=None)
+@given(_lines)
+def test_manifest_loader_reads_instructions_back(text: str) -> None:
+    """The real consumer: `reconciler.manifest` loads what the layout writes, to the same instructions."""
+    from reconciler.manifest import load_directory
+
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        (directory / "k.yaml").write_text(instructions_text(text, last=False), encoding="utf-8")
+        result = load_directory(directory)
+        assert not result.errors, [str(e) for e in result.errors]
+        assert result.manifests[0].api_fields()["instructions"] == text
