@@ -7,6 +7,11 @@ A `Change` is one assistant's action. `before`/`after` hold normal forms (see `d
 - no-op: both `{}`.
 `fingerprint` is the canonical hash of the whole existing normal form the change was planned against, or
 `"absent"` for a create; a saved plan whose fingerprints no longer match the API is stale.
+
+Knowledge files (`reconciler.knowledge`): a Change of a manifest with `files:` carries its `FileRef`s and the
+Plan its `PlanFile`s (uploads, kept uploads, deletes). Both appear in the JSON only when present: a change
+gains `"files"`, the plan gains `"files"` and `"file_summary"` (additions to DESIGN.md's format, which is
+otherwise unchanged).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from reconciler.errors import ReconcilerError, UnsafePlanError
+from reconciler.knowledge import FileRef, PlanFile, file_summary
 
 FORMAT_VERSION = "1"
 ABSENT = "absent"
@@ -46,6 +52,8 @@ class Change:
     adopt: bool = False
     #: The whole desired normal form (creates, updates): what the executor writes and reads back.
     desired: Mapping[str, Any] = field(default_factory=dict)
+    #: The manifest's knowledge files (and uploads it detaches), by path; empty without `files:`.
+    files: tuple[FileRef, ...] = ()
 
     @property
     def name(self) -> str | None:
@@ -54,7 +62,7 @@ class Change:
 
     def data(self) -> dict[str, Any]:
         """The public JSON form of DESIGN.md (stable key order)."""
-        return {
+        out: dict[str, Any] = {
             "key": self.key,
             "id": self.id,
             "action": self.action,
@@ -62,6 +70,9 @@ class Change:
             "before": dict(self.before),
             "after": dict(self.after),
         }
+        if self.files:
+            out["files"] = [f.data() for f in self.files]
+        return out
 
 
 @dataclass(frozen=True)
@@ -84,6 +95,8 @@ class Plan:
     targets: tuple[str, ...] = ()
     prune: bool = False
     warnings: tuple[str, ...] = ()
+    #: Knowledge file contents to upload, kept, or (with --prune) delete; see `reconciler.knowledge`.
+    files: tuple[PlanFile, ...] = ()
 
     @property
     def summary(self) -> dict[str, int]:
@@ -93,8 +106,13 @@ class Plan:
         return counts
 
     @property
+    def file_summary(self) -> dict[str, int]:
+        """`{"upload": n, "delete": n, "no-op": n}` over `files`."""
+        return file_summary(self.files)
+
+    @property
     def has_changes(self) -> bool:
-        return any(c.action != "no-op" for c in self.changes)
+        return any(c.action != "no-op" for c in self.changes) or any(f.action != "no-op" for f in self.files)
 
     @property
     def actionable(self) -> tuple[Change, ...]:
@@ -103,12 +121,16 @@ class Plan:
 
     def data(self) -> dict[str, Any]:
         """The public JSON plan of DESIGN.md."""
-        return {
+        out: dict[str, Any] = {
             "format_version": FORMAT_VERSION,
             "changes": [c.data() for c in self.changes],
             "summary": self.summary,
             "unmanaged": self.unmanaged,
         }
+        if self.files:
+            out["files"] = [f.data() for f in self.files]
+            out["file_summary"] = self.file_summary
+        return out
 
     def saved_data(self) -> dict[str, Any]:
         """The saved plan file: the public form plus what apply needs to run it and to detect staleness."""
@@ -143,6 +165,7 @@ class Plan:
                     source=c.get("source"),
                     adopt=bool(c.get("adopt", False)),
                     desired=c.get("desired") or {},
+                    files=tuple(FileRef.from_data(f) for f in c.get("files") or ()),
                 )
                 for c in data["changes"]
             )
@@ -157,8 +180,9 @@ class Plan:
                 targets=tuple(data.get("targets", [])),
                 prune=bool(data.get("prune", False)),
                 warnings=tuple(data.get("warnings", [])),
+                files=tuple(PlanFile.from_data(f) for f in data.get("files") or ()),
             )
-        except (KeyError, TypeError, AttributeError) as err:
+        except (KeyError, TypeError, AttributeError, ValueError) as err:
             raise ReconcilerError(f"not a saved reconciler plan (missing or bad field: {err})") from None
 
 

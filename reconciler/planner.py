@@ -1,17 +1,18 @@
 """Build a Plan: match manifests to existing assistants, compare each pair, order the Changes.
 
-`build_plan` is pure (no I/O); `make_plan` fetches what it needs from a Client (one list call per 100
-assistants, at most one `/models` call) and calls it.
+`build_plan` is pure (no I/O but hashing knowledge files); `make_plan` fetches what it needs from a Client
+(one list call per 100 assistants, one `/files` call when a manifest names files or with `--prune`, at most
+one `/models` call) and calls it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from reconciler import diff, identity
+from reconciler import diff, identity, knowledge
 from reconciler.dialect import DEFAULTS, canonical_hash, canonical_json, desired_state, marker_of, normalise
 from reconciler.errors import PlanError, UnsafePlanError
 from reconciler.plan import ABSENT, ACTIONS, Change, Orphan, Plan, check_safety
@@ -34,6 +35,7 @@ def build_plan(
     prune: bool = False,
     allow_duplicate_names: bool = False,
     models: Collection[str] | None = None,
+    remote_files: Sequence[Mapping[str, Any]] | None = None,
 ) -> Plan:
     """The Plan turning `existing` (API assistant objects) into what `loaded` describes.
 
@@ -41,7 +43,9 @@ def build_plan(
     PlanError naming near matches). `prune` plans deletes for managed orphans; without it they are listed as
     `Plan.orphans`. A create whose name equals an unmanaged assistant's is refused unless
     `allow_duplicate_names`. With `models`, creates and model changes must name one of them. A delete over the
-    safety limits adds a warning (apply enforces them).
+    safety limits adds a warning (apply enforces them). `remote_files` is the `GET /files?purpose=assistants`
+    listing: knowledge files found there by content are attached by id, the others planned as uploads; with
+    `prune`, uploads nothing uses any more are planned as file deletes (see `reconciler.knowledge`).
     """
     targets = tuple(dict.fromkeys(targets))
     matching = identity.match(loaded, existing)
@@ -59,12 +63,13 @@ def build_plan(
         if isinstance(name, str) and assistant["id"] not in adopted:
             names.setdefault(name, assistant["id"])
 
+    index = knowledge.RemoteIndex(remote_files or ())
     errors: list[str] = []
     changes: list[Change] = []
     for m in matching.matches:
         if not targeted(m.loaded.key):
             continue
-        change = _change_for(m)
+        change = _change_for(m, index)
         if change.action == "create" and not allow_duplicate_names:
             name = change.desired.get("name")
             clash = names.get(name) if isinstance(name, str) else None
@@ -97,6 +102,13 @@ def build_plan(
         else:
             orphans.append(Orphan(key=key, id=assistant["id"], name=state.get("name")))
 
+    planned = {c.id for c in changes if c.id}
+    still_used = {f for c in changes if c.action != "delete" for f in c.desired.get("file_ids") or ()}
+    still_used |= {f for a in existing if a["id"] not in planned for f in a.get("file_ids") or ()}
+    files = knowledge.plan_files(
+        {c.key: c.files for c in changes if c.files}, loaded, index, still_used, prune=prune
+    )
+
     rank = {action: i for i, action in enumerate(ACTIONS)}
     changes.sort(key=lambda c: (rank[c.action], c.key))
     plan = Plan(
@@ -106,6 +118,7 @@ def build_plan(
         orphans=tuple(orphans),
         targets=targets,
         prune=prune,
+        files=files,
     )
     if models is not None:
         check_models(plan, loaded, models)
@@ -120,17 +133,41 @@ async def make_plan(
     prune: bool = False,
     allow_duplicate_names: bool = False,
 ) -> Plan:
-    """List every assistant (one call per 100), build the plan, and, when it creates assistants or changes a
-    model, check those models with one `/models` call (skipped when the server has no `/models`)."""
+    """List every assistant (one call per 100) and, when a manifest names files or with `prune`, the uploaded
+    files (one call); build the plan; and, when it creates assistants or changes a model, check those models
+    with one `/models` call (skipped when the server has no `/models`)."""
     existing = await client.list_assistants()
+    remote_files = await fetch_files(client, loaded, prune=prune)
     plan = build_plan(
-        loaded, existing, targets=targets, prune=prune, allow_duplicate_names=allow_duplicate_names
+        loaded,
+        existing,
+        targets=targets,
+        prune=prune,
+        allow_duplicate_names=allow_duplicate_names,
+        remote_files=remote_files,
     )
     if models_to_check(plan):
         models = await fetch_models(client)
         if models is not None:
             check_models(plan, loaded, models)
     return plan
+
+
+async def fetch_files(
+    client: Client, loaded: Sequence[LoadedManifest], *, prune: bool
+) -> list[dict[str, Any]] | None:
+    """The `GET /files?purpose=assistants` listing when planning needs it (`knowledge.needs_listing`), else
+    None. A server without `/files` only matters when a manifest names files."""
+    from reconciler.client import APIError
+
+    if not knowledge.needs_listing(loaded, prune=prune):
+        return None
+    try:
+        return await client.list_files(knowledge.PURPOSE)
+    except APIError as err:
+        if err.status in NO_MODELS_STATUSES and not any(m.files for m in loaded):
+            return None
+        raise
 
 
 async def fetch_models(client: Client) -> set[str] | None:
@@ -173,11 +210,14 @@ def check_models(plan: Plan, loaded: Sequence[LoadedManifest], models: Collectio
         raise PlanError("\n".join(errors))
 
 
-def _change_for(m: identity.Match) -> Change:
-    """The create, update or no-op for one matched manifest."""
+def _change_for(m: identity.Match, index: knowledge.RemoteIndex) -> Change:
+    """The create, update or no-op for one matched manifest (its `files:` resolved through `index`)."""
     key = m.loaded.key
     source = str(m.loaded.path)
-    desired = desired_state(m.loaded.api_fields(), key)
+    fields = m.loaded.api_fields()
+    existing_ids = (m.existing or {}).get("file_ids") or []
+    fields["file_ids"], files = knowledge.manifest_files(m.loaded, index, existing_ids)
+    desired = desired_state(fields, key)
     if m.existing is None:
         return Change(
             key=key,
@@ -190,6 +230,7 @@ def _change_for(m: identity.Match) -> Change:
             fingerprint=ABSENT,
             source=source,
             desired=desired,
+            files=files,
         )
     state = normalise(m.existing)
     result = diff.compare(desired, state)
@@ -201,6 +242,7 @@ def _change_for(m: identity.Match) -> Change:
             fingerprint=result.fingerprint,
             source=source,
             desired=desired,
+            files=files,
         )
     return Change(
         key=key,
@@ -213,6 +255,7 @@ def _change_for(m: identity.Match) -> Change:
         source=source,
         adopt=m.adopt,
         desired=desired,
+        files=files,
     )
 
 

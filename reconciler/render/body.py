@@ -3,7 +3,8 @@
 A `Line` has a sign (`+` added, `-` removed, `~` changed, ` ` context), a depth (0 = field level) and text.
 Only changed fields appear (all non-default ones for a create, name and model for a delete), as
 `field = old -> new`; `instructions` and changed function schemas appear as unified line diffs; file_ids,
-metadata and tools list what was added, removed or changed. Long values are elided.
+metadata and tools list what was added, removed or changed (file ids from knowledge files by path, see
+`render/files.py`). Long values are elided.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from reconciler.dialect import DEFAULTS, FIELDS, canonical_json
 from reconciler.plan import Change
+from reconciler.render.files import file_id_labels
 
 #: A scalar value longer than this (as JSON) is cut, keeping its start and saying how long it was.
 MAX_VALUE = 100
@@ -66,12 +68,13 @@ def summary_line(plan_summary: Mapping[str, int], has_changes: bool) -> str:
 def change_lines(change: Change) -> list[Line]:
     """The body lines of a create, update or delete (empty for a no-op)."""
     lines: list[Line] = []
+    labels = file_id_labels(change)
     if change.action == "create":
         state = dict(change.after or change.desired)
         shown = [f for f in FIELDS if f in state and not _is_default(f, state[f])]
         width = _width(shown)
         for field in shown:
-            lines += _whole(field, state[field], "+", width)
+            lines += _whole(field, state[field], "+", width, labels)
         hidden = len(FIELDS) - len(shown)
         if hidden:
             lines.append(Line(" ", 0, f"({hidden} default {_fields(hidden)} hidden)"))
@@ -86,7 +89,7 @@ def change_lines(change: Change) -> list[Line]:
     elif change.action == "update":
         width = _width(change.changed_fields)
         for field in change.changed_fields:
-            lines += _changed(field, change.before.get(field), change.after.get(field), width)
+            lines += _changed(field, change.before.get(field), change.after.get(field), width, labels)
         hidden = len(FIELDS) - len(change.changed_fields)
         if hidden:
             lines.append(Line(" ", 0, f"({hidden} unchanged {_fields(hidden)} hidden)"))
@@ -129,8 +132,8 @@ def _is_text_block(v: Any) -> bool:
     return isinstance(v, str) and ("\n" in v or len(v) > INLINE_TEXT)
 
 
-def _whole(field: str, v: Any, sign: str, width: int) -> list[Line]:
-    """A whole field added (`+`) or removed (`-`)."""
+def _whole(field: str, v: Any, sign: str, width: int, labels: Mapping[str, str] | None = None) -> list[Line]:
+    """A whole field added (`+`) or removed (`-`); `labels` name file ids that come from knowledge files."""
     label = _label(field, width)
     if field == "instructions" and _is_text_block(v):
         return [Line(sign, 0, f"{label} <<-EOT"), *_block(str(v).splitlines(), sign), Line(" ", 0, "EOT")]
@@ -144,7 +147,7 @@ def _whole(field: str, v: Any, sign: str, width: int) -> list[Line]:
         lines = [Line(sign, 0, f"{label} {opener}")]
         items = sorted(v) if field == "file_ids" else list(v.items())
         for item in items:
-            text = value(item) if field == "file_ids" else f"{item[0]} = {value(item[1])}"
+            text = _file_id(item, labels) if field == "file_ids" else f"{item[0]} = {value(item[1])}"
             lines.append(Line(sign, 1, text))
         return [*lines, Line(" ", 0, closer)]
     return [Line(sign, 0, f"{label} {value(v)}")]
@@ -157,11 +160,13 @@ def _block(lines: list[str], sign: str) -> list[Line]:
     return shown
 
 
-def _changed(field: str, old: Any, new: Any, width: int) -> list[Line]:
+def _changed(
+    field: str, old: Any, new: Any, width: int, labels: Mapping[str, str] | None = None
+) -> list[Line]:
     """One changed field of an update."""
     label = _label(field, width)
     if old is None and new is not None:
-        return _whole(field, new, "+", width)
+        return _whole(field, new, "+", width, labels)
     if field == "instructions" and (_is_text_block(old) or _is_text_block(new)):
         sign = "-" if new is None else "~"
         tail = " -> null" if new is None else ""
@@ -177,12 +182,17 @@ def _changed(field: str, old: Any, new: Any, width: int) -> list[Line]:
     if field == "file_ids":
         before, after = set(old or []), set(new or [])
         lines = [Line("~", 0, f"{label} [")]
-        lines += [Line("-", 1, value(f)) for f in sorted(before - after)]
-        lines += [Line("+", 1, value(f)) for f in sorted(after - before)]
+        lines += [Line("-", 1, _file_id(f, labels)) for f in sorted(before - after)]
+        lines += [Line("+", 1, _file_id(f, labels)) for f in sorted(after - before)]
         return [*lines, Line(" ", 0, "]")]
     if field == "metadata":
         return [Line("~", 0, f"{label} {{"), *_metadata_changes(old or {}, new or {}), Line(" ", 0, "}")]
     return [Line("~", 0, f"{label} {value(old, MAX_VALUE // 2)} -> {value(new, MAX_VALUE // 2)}")]
+
+
+def _file_id(file_id: str, labels: Mapping[str, str] | None) -> str:
+    """A file id as shown: by path when it comes from a knowledge file, else as JSON."""
+    return (labels or {}).get(file_id) or value(file_id)
 
 
 def _metadata_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Line]:

@@ -2,7 +2,8 @@
 
 Layout: the hidden marker `<!-- reconciler:plan -->` (so CI can update one comment in place), the summary
 line, a warning banner when anything is destroyed, notes (targets, safety warnings), one `<details>` section
-per create/update/delete with a `diff` fence, then orphans and the unmanaged count.
+per create/update/delete with a `diff` fence, a `knowledge files` section when files are uploaded or deleted
+(`render/files.py`), then orphans and the unmanaged count.
 
 The whole text stays under `limit` characters (65,000 by default; GitHub's comment limit is 65,536): whole
 sections are left out from the first that does not fit, with a notice saying how many; a fence is never cut.
@@ -16,6 +17,7 @@ from typing import TextIO
 
 from reconciler.plan import Change, Plan
 from reconciler.render.body import Line, change_lines, header, summary_line
+from reconciler.render.files import SECTION_TITLE, files_summary_line, plan_file_lines
 
 MARKER = "<!-- reconciler:plan -->"
 LIMIT = 65_000
@@ -26,6 +28,9 @@ MIN_SHORTENED = 2_000
 def render_plan(plan: Plan, out: TextIO, *, limit: int = LIMIT) -> None:
     """Write the markdown rendering of `plan` to `out`, in fewer than `limit` characters."""
     head = [MARKER, f"**{summary_line(plan.summary, plan.has_changes)}**", ""]
+    files_line = files_summary_line(plan)
+    if files_line is not None:
+        head[-1:-1] = [f"**{files_line}**"]
     deletes = [c for c in plan.changes if c.action == "delete"]
     if deletes:
         names = ", ".join(f"`{c.key}` ({c.id})" for c in deletes)
@@ -37,6 +42,12 @@ def render_plan(plan: Plan, out: TextIO, *, limit: int = LIMIT) -> None:
         head += [f"> **Warning:** {warning}", ""]
 
     tail: list[str] = []
+    file_lines = plan_file_lines(plan)
+    if file_lines:
+        body = "\n".join(f"{sign} {text}" for sign, text in file_lines)
+        fence = "`" * max(3, _longest_backtick_run(body) + 1)
+        tail += [f"<details><summary>{SECTION_TITLE}</summary>", "", f"{fence}diff", body, fence, ""]
+        tail += ["</details>", ""]
     if plan.orphans:
         noun = "assistant has" if len(plan.orphans) == 1 else "assistants have"
         tail += [f"{len(plan.orphans)} managed {noun} no manifest (plan with `--prune` to destroy):", ""]

@@ -8,8 +8,9 @@
 
     Plan: 0 to add, 1 to change, 0 to destroy.
 
-Only creates, updates and deletes are shown; then orphans (when not pruning), the unmanaged count, a note for
-targeted plans, warnings, and the summary line. Colour (ANSI) only with `color=True`.
+Only creates, updates and deletes are shown; then knowledge files to upload or delete (`render/files.py`),
+orphans (when not pruning), the unmanaged count, a note for targeted plans, warnings, the summary line and,
+when files are uploaded or deleted, a `Files: ...` line. Colour (ANSI) only with `color=True`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import click
 
 from reconciler.plan import Plan
 from reconciler.render.body import Line, action_sign, change_lines, header, summary_line
+from reconciler.render.files import SECTION_TITLE, files_summary_line, plan_file_lines
 
 _COLOURS = {"+": "green", "-": "red", "~": "yellow"}
 
@@ -35,7 +37,8 @@ def render_plan(plan: Plan, out: TextIO, *, color: bool = False) -> None:
 
     write = out.write
     actionable = plan.actionable
-    if actionable:
+    file_lines = plan_file_lines(plan)
+    if actionable or file_lines:
         write("reconciler will perform the following actions:\n")
     for change in actionable:
         sign = action_sign(change)
@@ -45,6 +48,11 @@ def render_plan(plan: Plan, out: TextIO, *, color: bool = False) -> None:
         for line in change_lines(change):
             write(_line(line, paint) + "\n")
         write("    }\n")
+    if file_lines:
+        write("\n")
+        write(paint(f"  # {SECTION_TITLE}", bold=True) + "\n")
+        for sign, text in file_lines:
+            write(f"  {paint(sign, sign)} {text}\n")
     if plan.orphans:
         write("\n")
         noun = "assistant has" if len(plan.orphans) == 1 else "assistants have"
@@ -52,7 +60,7 @@ def render_plan(plan: Plan, out: TextIO, *, color: bool = False) -> None:
         for orphan in plan.orphans:
             name = f" {_quote(orphan.name)}" if orphan.name else ""
             write(f"  {_quote(orphan.key)} ({orphan.id}){name}\n")
-    if actionable or plan.orphans:
+    if actionable or plan.orphans or file_lines:
         write("\n")
     if plan.unmanaged:
         noun = "assistant" if plan.unmanaged == 1 else "assistants"
@@ -63,6 +71,9 @@ def render_plan(plan: Plan, out: TextIO, *, color: bool = False) -> None:
     for warning in plan.warnings:
         write(paint(f"Warning: {warning}", "~", bold=True) + "\n")
     write(paint(summary_line(plan.summary, plan.has_changes), bold=True) + "\n")
+    files_line = files_summary_line(plan)
+    if files_line is not None:
+        write(paint(files_line, bold=True) + "\n")
 
 
 def _quote(text: str) -> str:

@@ -1,0 +1,343 @@
+"""Knowledge files: the `files:` of manifests, tracked by content. Pure planning logic (no I/O but hashing).
+
+**Identity by content, stateless.** reconciler uploads a file under a name that carries its content hash:
+
+    <stem>.sha256-<first 16 hex digits of the sha256>[<.ext>]    e.g. leave-policy.sha256-3f2a9c1b7d4e5f60.md
+
+(the original base name stays readable on the dashboard and the extension stays last, so retrieval still
+recognises the file type). A listed file (`GET /files?purpose=assistants`, one call) *is* a local file when
+its name matches that pattern with the same 16-digit hash prefix (64 bits) **and** its `bytes` equal the local
+size; contents are never downloaded to compare. Identical content is uploaded once and shared by every
+assistant that names it, whatever its path. Files whose names match the pattern are the ones reconciler
+uploaded; only those are ever deleted (with `--prune`, when no manifest and no assistant uses them).
+
+**In a Plan.** A manifest's desired `file_ids` is its `file_ids` ∪ the ids of uploaded files matching its
+`files:` hashes. Content not uploaded yet has no id: its entry in `file_ids` is the placeholder
+`sha256:<64 hex>` (never a valid file id), shown as `(known after apply)` and replaced by the real id at apply
+time. Each Change carries `FileRef`s (its files, by path) and the Plan carries `PlanFile`s (each distinct
+content to upload or keep, and each unused upload to delete).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePath
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from reconciler.manifest import LoadedManifest, LocalFile
+
+#: The purpose every knowledge file is uploaded and listed with.
+PURPOSE = "assistants"
+#: Hex digits of the sha256 carried in the uploaded file's name.
+NAME_HASH_DIGITS = 16
+#: Hex digits of the sha256 shown to people (`sha256:ab12cd34`).
+SHORT_HASH_DIGITS = 8
+#: Prefix of the placeholder that stands for a not-yet-uploaded file's id in `file_ids`.
+PLACEHOLDER_PREFIX = "sha256:"
+
+_NAME_RE = re.compile(
+    rf"^(?P<stem>.*)\.sha256-(?P<hash>[0-9a-f]{{{NAME_HASH_DIGITS}}})(?P<ext>\.[^./\\]+)?$", re.DOTALL
+)
+_PLACEHOLDER_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+RefStatus = Literal["upload", "attach", "unchanged", "detach"]
+FileAction = Literal["upload", "no-op", "delete"]
+FILE_ACTIONS: tuple[FileAction, ...] = ("upload", "delete", "no-op")
+
+
+# ----------------------------------------------------------------------------------------------- naming
+
+
+def remote_name(original: str, sha256: str) -> str:
+    """The name a file with base name `original` and content hash `sha256` is uploaded under."""
+    base = PurePath(original).name or "file"
+    suffix = PurePath(base).suffix
+    stem = base[: -len(suffix)] if suffix else base
+    if not stem:  # ".env": the whole name is the stem
+        stem, suffix = base, ""
+    return f"{stem}.sha256-{sha256[:NAME_HASH_DIGITS]}{suffix}"
+
+
+def parse_name(filename: str) -> tuple[str, str] | None:
+    """`(original base name, 16-hex hash prefix)` for a name made by `remote_name`, else None."""
+    match = _NAME_RE.match(filename)
+    if match is None or not match["stem"]:
+        return None
+    return match["stem"] + (match["ext"] or ""), match["hash"]
+
+
+def placeholder(sha256: str) -> str:
+    """The `file_ids` entry standing for content still to be uploaded: `sha256:<64 hex>`."""
+    return PLACEHOLDER_PREFIX + sha256
+
+
+def is_placeholder(value: str) -> bool:
+    """True for a `placeholder` (an id known only after apply)."""
+    return bool(_PLACEHOLDER_RE.match(value))
+
+
+def short_hash(sha256: str) -> str:
+    """`sha256:ab12cd34`."""
+    return f"sha256:{sha256[:SHORT_HASH_DIGITS]}"
+
+
+def human_size(size: int) -> str:
+    """`512 B`, `12 KB`, `3.4 MB`, `1.2 GB` (binary units, as file browsers show them)."""
+    if size < 1024:
+        return f"{size} B"
+    for unit, scale in (("KB", 2**10), ("MB", 2**20), ("GB", 2**30)):
+        value = size / scale
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "KB" or value >= 100 else f"{value:.1f} {unit}"
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def display_path(path: Path) -> str:
+    """`path` relative to the current directory when under it (how plans name local files), else absolute."""
+    absolute = path.absolute()
+    try:
+        return absolute.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return str(absolute)
+
+
+# ------------------------------------------------------------------------------------------ remote index
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """A listed file that reconciler uploaded (its name matches the pattern)."""
+
+    id: str
+    filename: str
+    original: str
+    hash_prefix: str
+    size: int
+    created_at: int
+
+
+class RemoteIndex:
+    """The files reconciler uploaded, from one `GET /files?purpose=assistants` listing, by content."""
+
+    def __init__(self, listing: Iterable[Mapping[str, Any]] = ()) -> None:
+        self.files: list[RemoteFile] = []
+        for item in listing:
+            parsed = parse_name(str(item.get("filename") or ""))
+            file_id = item.get("id")
+            if parsed is None or not isinstance(file_id, str) or item.get("status") == "error":
+                continue
+            if item.get("purpose", PURPOSE) != PURPOSE:
+                continue
+            self.files.append(
+                RemoteFile(
+                    id=file_id,
+                    filename=str(item["filename"]),
+                    original=parsed[0],
+                    hash_prefix=parsed[1],
+                    size=int(item.get("bytes") or 0),
+                    created_at=int(item.get("created_at") or 0),
+                )
+            )
+        self.files.sort(key=lambda f: (f.created_at, f.id))
+        self.by_id = {f.id: f for f in self.files}
+
+    def find(self, sha256: str, size: int) -> RemoteFile | None:
+        """The oldest uploaded file with this content (hash prefix and size both match), or None."""
+        prefix = sha256[:NAME_HASH_DIGITS]
+        return next((f for f in self.files if f.hash_prefix == prefix and f.size == size), None)
+
+
+# ------------------------------------------------------------------------------------------- plan data
+
+
+@dataclass(frozen=True)
+class FileRef:
+    """One knowledge file of one Change.
+
+    `status`: `upload` (content not uploaded yet: `id` is None, known after apply), `attach` (uploaded
+    already, newly attached), `unchanged` (already attached) or `detach` (an upload attached now that the
+    manifest no longer names: `path` is its original base name, `sha256` the 16-digit prefix from its name).
+    """
+
+    path: str
+    sha256: str
+    size: int
+    id: str | None
+    status: RefStatus
+
+    @property
+    def file_id(self) -> str:
+        """The `file_ids` entry: the id, or the placeholder while unknown."""
+        return self.id if self.id is not None else placeholder(self.sha256)
+
+    def data(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "sha256": self.sha256,
+            "size": self.size,
+            "id": self.id,
+            "status": self.status,
+        }
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> FileRef:
+        return cls(str(data["path"]), str(data["sha256"]), int(data["size"]), data.get("id"), data["status"])
+
+
+@dataclass(frozen=True)
+class PlanFile:
+    """One distinct content the plan deals with.
+
+    `upload`: to be uploaded as `filename` from one of `paths` (cwd-relative), for the keys in `used_by`;
+    `no-op`: uploaded already as `id`; `delete` (only with --prune): an upload (`filename`, `id`) that no
+    manifest and no assistant uses (`sha256` is then the 16-digit prefix from its name, `paths` empty).
+    """
+
+    action: FileAction
+    sha256: str
+    size: int
+    filename: str
+    paths: tuple[str, ...] = ()
+    id: str | None = None
+    used_by: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """The first local path, or the uploaded name for a delete."""
+        return self.paths[0] if self.paths else self.filename
+
+    def data(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "sha256": self.sha256,
+            "size": self.size,
+            "paths": list(self.paths),
+            "filename": self.filename,
+            "id": self.id,
+            "used_by": list(self.used_by),
+        }
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> PlanFile:
+        return cls(
+            action=data["action"],
+            sha256=str(data["sha256"]),
+            size=int(data["size"]),
+            filename=str(data["filename"]),
+            paths=tuple(data.get("paths") or ()),
+            id=data.get("id"),
+            used_by=tuple(data.get("used_by") or ()),
+        )
+
+
+def file_summary(files: Sequence[PlanFile]) -> dict[str, int]:
+    """`{"upload": n, "delete": n, "no-op": n}`."""
+    counts: dict[str, int] = dict.fromkeys(FILE_ACTIONS, 0)
+    for item in files:
+        counts[item.action] += 1
+    return counts
+
+
+# ------------------------------------------------------------------------------------------- planning
+
+
+def distinct(files: Iterable[LocalFile]) -> dict[str, list[LocalFile]]:
+    """Local files grouped by content hash (first-seen order); duplicates by content collapse to one."""
+    out: dict[str, list[LocalFile]] = {}
+    for local in files:
+        out.setdefault(local.sha256(), []).append(local)
+    return out
+
+
+def _same(remote: RemoteFile, sha256: str, size: int) -> bool:
+    return remote.hash_prefix == sha256[:NAME_HASH_DIGITS] and remote.size == size
+
+
+def manifest_files(
+    loaded: LoadedManifest, index: RemoteIndex, existing_ids: Sequence[str]
+) -> tuple[list[str], tuple[FileRef, ...]]:
+    """The desired `file_ids` of a manifest (its `file_ids` ∪ its files' ids or placeholders) and its
+    FileRefs (desired files by path, then tool uploads attached now that it no longer names)."""
+    existing = set(existing_ids)
+    refs: list[FileRef] = []
+    for sha, locals_ in distinct(loaded.files).items():
+        first = locals_[0]
+        attached = [
+            index.by_id[i]
+            for i in existing_ids
+            if i in index.by_id and _same(index.by_id[i], sha, first.size)
+        ]
+        found = attached[0] if attached else index.find(sha, first.size)
+        if found is None:
+            status: RefStatus = "upload"
+        else:
+            status = "unchanged" if found.id in existing else "attach"
+        refs.append(FileRef(display_path(first.path), sha, first.size, found.id if found else None, status))
+    manual = list(loaded.manifest.file_ids)
+    wanted = set(manual) | {r.file_id for r in refs}
+    for file_id in sorted(existing - wanted):
+        remote = index.by_id.get(file_id)
+        if remote is not None:
+            refs.append(FileRef(remote.original, remote.hash_prefix, remote.size, file_id, "detach"))
+    return sorted(wanted), tuple(refs)
+
+
+def plan_files(
+    refs_by_key: Mapping[str, Sequence[FileRef]],
+    everything: Sequence[LoadedManifest],
+    index: RemoteIndex,
+    still_used: Iterable[str],
+    *,
+    prune: bool,
+) -> tuple[PlanFile, ...]:
+    """The plan's PlanFiles: each distinct content the planned manifests name (`refs_by_key`: key → its
+    FileRefs), then, with `prune`, every upload neither any manifest (`everything`) nor `still_used` (the
+    file ids assistants will reference once the plan is applied) uses."""
+    by_sha: dict[str, tuple[FileRef, list[str], list[str]]] = {}
+    for key, refs in sorted(refs_by_key.items()):
+        for ref in refs:
+            if ref.status == "detach":
+                continue
+            _, paths, keys = by_sha.setdefault(ref.sha256, (ref, [], []))
+            if ref.path not in paths:
+                paths.append(ref.path)
+            keys.append(key)
+    out: list[PlanFile] = []
+    for sha, (ref, paths, keys) in sorted(by_sha.items(), key=lambda item: sorted(item[1][1])[0]):
+        paths = sorted(paths)
+        remote = index.by_id.get(ref.id) if ref.id else None
+        out.append(
+            PlanFile(
+                action="no-op" if ref.id else "upload",
+                sha256=sha,
+                size=ref.size,
+                filename=remote.filename if remote else remote_name(paths[0], sha),
+                paths=tuple(paths),
+                id=ref.id,
+                used_by=tuple(sorted(set(keys))),
+            )
+        )
+    if prune:
+        named = {(local.sha256()[:NAME_HASH_DIGITS], local.size) for m in everything for local in m.files}
+        used = set(still_used)
+        for remote in index.files:
+            if remote.id in used or (remote.hash_prefix, remote.size) in named:
+                continue
+            out.append(
+                PlanFile(
+                    action="delete",
+                    sha256=remote.hash_prefix,
+                    size=remote.size,
+                    filename=remote.filename,
+                    id=remote.id,
+                )
+            )
+    return tuple(out)
+
+
+def needs_listing(loaded: Sequence[LoadedManifest], *, prune: bool) -> bool:
+    """Whether planning needs the files listing: a manifest names files, or unused uploads may be pruned."""
+    return prune or any(m.files for m in loaded)
