@@ -17,6 +17,10 @@ Contracts:
 - **Read back.** Each write's response is normalised and compared with the desired state on the fields it
   sent (all fields for a create); a field the server did not keep becomes a warning on that change's result.
 - **Partial failure.** A failing change never stops the others; every change gets exactly one `ChangeResult`.
+- **Knowledge files** (`reconciler.uploads`): missing contents are uploaded first (once each); a change whose
+  upload failed, or whose file changed since the plan, fails without a call; the others then set their whole
+  `file_ids` in their one create/modify call. Planned file deletes (`--prune`) run last. `ApplyReport.files`
+  holds one `FileResult` per planned upload or delete.
 
 `check_stale` re-lists the API and refuses a saved plan whose fingerprints no longer match, writing nothing.
 Nothing here prints; rendering lives in `reconciler.render.report`.
@@ -31,7 +35,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from reconciler import dialect
+from reconciler import dialect, uploads
 from reconciler.client import AmbiguousWriteError, Client
 from reconciler.errors import ReconcilerError, StalePlanError
 from reconciler.plan import ABSENT, Change, Plan
@@ -95,6 +99,8 @@ class ApplyReport:
     calls: Mapping[str, int] = field(default_factory=dict)
     #: Wall time of the run in seconds.
     seconds: float = 0.0
+    #: One result per planned knowledge-file upload (first) and delete (last).
+    files: tuple[uploads.FileResult, ...] = ()
 
     @property
     def counts(self) -> dict[str, int]:
@@ -110,12 +116,12 @@ class ApplyReport:
 
     @property
     def warnings(self) -> tuple[str, ...]:
-        return tuple(w for r in self.results for w in r.warnings)
+        return (*(w for f in self.files for w in f.warnings), *(w for r in self.results for w in r.warnings))
 
     @property
     def ok(self) -> bool:
-        """True when every change succeeded and the server kept every field (exit code 0)."""
-        return not self.failed and not self.warnings
+        """True when every change and file operation succeeded and the server kept every field (exit 0)."""
+        return not self.failed and not self.warnings and not any(f.failed for f in self.files)
 
     @property
     def total_calls(self) -> int:
@@ -131,6 +137,7 @@ class ApplyReport:
             "summary": self.counts,
             "warnings": len(self.warnings),
             "calls": {"total": self.total_calls, "by_route": dict(sorted(self.calls.items()))},
+            **({"files": [f.data() for f in self.files]} if self.files else {}),
         }
 
 
@@ -187,6 +194,7 @@ class Executor:
         parallelism: int = 8,
         progress: Progress | None = None,
         create_attempts: int = 3,
+        notes: uploads.Notes | None = None,
     ) -> None:
         if parallelism < 1:
             raise ValueError("parallelism must be >= 1")
@@ -196,6 +204,7 @@ class Executor:
         self.parallelism = parallelism
         self.progress = progress
         self.create_attempts = create_attempts
+        self.notes = notes
         self._listings = _Listings(client)
 
     async def run(self, plan: Plan) -> ApplyReport:
@@ -206,6 +215,10 @@ class Executor:
         """
         started = time.monotonic()
         calls_before = Counter(self.client.calls)
+        staged = await uploads.upload_missing(
+            self.client, plan, parallelism=self.parallelism, notes=self.notes
+        )
+        plan = staged.plan
         changes = plan.actionable
         results: list[ChangeResult | None] = [None] * len(changes)
         pending = iter(enumerate(changes))
@@ -214,7 +227,11 @@ class Executor:
         async def worker() -> None:
             nonlocal done
             for index, change in pending:  # a shared iterator: each change is taken by exactly one worker
-                result = await self._run_one(change)
+                blocked = staged.blocked.get(change.key)
+                if blocked is not None:
+                    result = self._failed(change, change.id, blocked, time.monotonic())
+                else:
+                    result = await self._run_one(change)
                 results[index] = result
                 done += 1
                 if self.progress is not None:
@@ -226,12 +243,14 @@ class Executor:
         finally:
             for task in workers:
                 task.cancel()
+        deleted = await uploads.delete_unused(self.client, plan, parallelism=self.parallelism)
         calls = Counter(self.client.calls)
         calls.subtract(calls_before)
         return ApplyReport(
             results=tuple(r for r in results if r is not None),
             calls={route: n for route, n in calls.items() if n > 0},
             seconds=time.monotonic() - started,
+            files=(*staged.results, *deleted),
         )
 
     async def _run_one(self, change: Change) -> ChangeResult:

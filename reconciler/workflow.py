@@ -175,7 +175,7 @@ async def apply(
                 report = await _execute(client, the_plan, parallelism)
     if fmt == "json":
         render_report_json(report, sys.stdout)
-    elif report.results:
+    elif report.results or report.files:
         sys.stdout.write("\n")
         render_report(report, sys.stdout, color=color)
     return report.ok
@@ -221,7 +221,10 @@ async def _execute(client: Client, the_plan: Plan, parallelism: int) -> ApplyRep
 
     total = len(the_plan.actionable)
     progress = _progress(sys.stderr) if total > PROGRESS_MIN_CHANGES else None
-    return await Executor(client, parallelism=parallelism, progress=progress).run(the_plan)
+    executor = Executor(
+        client, parallelism=parallelism, progress=progress, notes=lambda line: click.echo(line, err=True)
+    )
+    return await executor.run(the_plan)
 
 
 def _progress(stream: TextIO) -> Progress:

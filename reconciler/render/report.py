@@ -26,6 +26,10 @@ JSON (`render_report_json`), format_version "1"; keys are stable and only ever a
      "summary": {"created": 0, "updated": 1, "deleted": 0, "failed": 0},
      "warnings": 1,                    # number of warnings over all results
      "calls": {"total": 1, "by_route": {"POST /assistants/{assistant_id}": 1}}}
+
+plus, only when the plan uploads or deletes knowledge files, `"files": [{"action": "upload" | "delete",
+"path", "sha256", "id", "status": "uploaded" | "reused" | "deleted" | "failed", "error", "warnings"}]`
+(uploads are listed before the changes in text, deletes after them).
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ from typing import TextIO
 import click
 
 from reconciler.apply import ApplyReport, ChangeResult
+from reconciler.render.files import result_text
+from reconciler.uploads import FileResult
 
 _SYMBOL = {"created": "+", "updated": "~", "deleted": "-", "failed": "!"}
 _COLOR = {"created": "green", "updated": "yellow", "deleted": "red", "failed": "red"}
@@ -65,20 +71,34 @@ def summary_line(report: ApplyReport) -> str:
             f"Apply failed: {failed} of {total} {'change' if total == 1 else 'changes'} failed ({done}). "
             "Run apply again to retry; nothing applied is lost."
         )
+    files_failed = sum(f.failed for f in report.files)
+    if files_failed:
+        noun = "file operation" if len(report.files) == 1 else "file operations"
+        return (
+            f"Apply failed: {files_failed} of {len(report.files)} {noun} failed (assistants: {done}). "
+            "Run apply again to retry; nothing applied is lost."
+        )
     return f"Apply complete! Assistants: {done}."
 
 
 def render_report(report: ApplyReport, out: TextIO, *, color: bool = False) -> None:
-    """Write the text rendering (module docstring) to `out`."""
+    """Write the text rendering (module docstring) to `out`; knowledge-file uploads come before the changes
+    and file deletes after them (`render/files.py`)."""
+    for item in report.files:
+        if item.action == "upload":
+            out.write(_file_line(item, color) + "\n")
     for result in report.results:
         out.write(result_line(result, color=color) + "\n")
+    for item in report.files:
+        if item.action == "delete":
+            out.write(_file_line(item, color) + "\n")
     warnings = report.warnings
     if warnings:
         out.write("\n")
         for warning in warnings:
             label = click.style("Warning:", fg="yellow", bold=True) if color else "Warning:"
             out.write(f"{label} {warning}\n")
-    if report.results:
+    if report.results or report.files:
         out.write("\n")
     line = summary_line(report)
     if color:
@@ -89,6 +109,12 @@ def render_report(report: ApplyReport, out: TextIO, *, color: bool = False) -> N
         out.write(
             f"Apply finished with {len(warnings)} {noun}: the server did not keep every field (see above).\n"
         )
+
+
+def _file_line(item: FileResult, color: bool) -> str:
+    text = result_text(item)
+    status = "failed" if item.failed else ("deleted" if item.action == "delete" else "created")
+    return click.style(text, fg=_COLOR[status]) if color else text
 
 
 def render_report_json(report: ApplyReport, out: TextIO) -> None:

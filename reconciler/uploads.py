@@ -1,0 +1,312 @@
+"""Applying a plan's knowledge files (`reconciler.knowledge`): uploads before the assistant changes, deletes
+after them. Used by `apply.Executor`; nothing here prints (progress lines go to a `notes` callback).
+
+Contracts:
+
+- **Once per content.** Before uploading, the uploaded files are listed again (one `GET /files` call): content
+  uploaded since the plan was made (by an earlier, partly failed apply of the same saved plan, say) is reused.
+  Each distinct content is uploaded at most once, under `knowledge.remote_name`.
+- **Exactly once.** An upload whose outcome is unknown (`AmbiguousWriteError`) is looked up by content (one
+  more listing) before it is sent again, at most `upload_attempts` times: never two uploads of one content.
+- **Changed since plan.** Each path a change uploads from must still hash to the planned sha256; the bytes
+  uploaded are hashed as read. Otherwise that change fails with `PATH changed since plan (...)`.
+- **Isolation.** A failed upload fails only the changes that need that content; the others run.
+- **Prune.** A planned file delete runs after the assistant changes, only if a fresh listing of assistants
+  shows none (managed or not) still referencing it; a 404 (already gone) counts as deleted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from reconciler import knowledge
+from reconciler.errors import ReconcilerError
+from reconciler.knowledge import PlanFile, RemoteIndex, human_size, short_hash
+
+if TYPE_CHECKING:
+    from reconciler.client import Client
+    from reconciler.plan import Change, Plan
+
+#: Progress lines (`notes`) are written for uploads of at least this many bytes.
+LARGE_FILE = 1 << 20
+
+FileStatus = Literal["uploaded", "reused", "deleted", "failed"]
+Notes = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """What happened to one planned file upload or delete.
+
+    `path` is the first local path (upload) or the uploaded name (delete); `status` is `uploaded`, `reused`
+    (found already uploaded at apply time), `deleted` or `failed` (`error` says why); `warnings` name what the
+    server did not keep (e.g. a renamed upload, which later plans could not recognise).
+    """
+
+    action: Literal["upload", "delete"]
+    path: str
+    sha256: str
+    status: FileStatus
+    id: str | None = None
+    error: str | None = None
+    warnings: tuple[str, ...] = ()
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "failed"
+
+    def data(self) -> dict[str, Any]:
+        """The JSON form (keys: action, path, sha256, id, status, error, warnings)."""
+        return {
+            "action": self.action,
+            "path": self.path,
+            "sha256": self.sha256,
+            "id": self.id,
+            "status": self.status,
+            "error": self.error,
+            "warnings": list(self.warnings),
+        }
+
+
+@dataclass(frozen=True)
+class Staged:
+    """The outcome of `upload_missing`: the plan with every resolvable placeholder replaced by its file id,
+    the changes that cannot run (`blocked`: key → one-line reason) and one result per planned upload."""
+
+    plan: Plan
+    blocked: Mapping[str, str]
+    results: tuple[FileResult, ...]
+
+
+def _hash_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _read(path: Path) -> tuple[bytes, str]:
+    data = path.read_bytes()
+    return data, hashlib.sha256(data).hexdigest()
+
+
+def _changed(path: str, planned: str, now: str) -> str:
+    return (
+        f"{path} changed since plan (planned {short_hash(planned)}, now {short_hash(now)}); "
+        "make a new plan and review it"
+    )
+
+
+async def upload_missing(
+    client: Client,
+    plan: Plan,
+    *,
+    parallelism: int = 4,
+    notes: Notes | None = None,
+    upload_attempts: int = 3,
+) -> Staged:
+    """Upload each planned content not uploaded yet (see the module docstring) and resolve placeholders.
+
+    Makes no call when the plan uploads nothing. Never raises for a failing upload or listing: the changes
+    needing that content are `blocked` instead.
+    """
+    from reconciler.client import AmbiguousWriteError
+
+    uploads = [f for f in plan.files if f.action == "upload"]
+    if not uploads:
+        return Staged(plan, {}, ())
+    now: dict[str, str] = {}  # path -> sha256 at apply time, or a "cannot read" reason
+    unreadable: dict[str, str] = {}
+
+    async def current(path: str) -> str | None:
+        if path not in now and path not in unreadable:
+            try:
+                now[path] = await asyncio.to_thread(_hash_file, Path(path))
+            except OSError as err:
+                unreadable[path] = f"cannot read {path}: {err.strerror or err}"
+        return now.get(path)
+
+    try:
+        index = RemoteIndex(await client.list_files(knowledge.PURPOSE))
+    except ReconcilerError as err:
+        reason = f"cannot list the uploaded files ({err})"
+        results = tuple(FileResult("upload", f.label, f.sha256, "failed", error=reason) for f in uploads)
+        return await _resolve(plan, results, current, now, unreadable)
+
+    gate = asyncio.Semaphore(max(parallelism, 1))
+
+    async def one(item: PlanFile) -> FileResult:
+        async with gate:
+            return await _upload(item)
+
+    async def _upload(item: PlanFile) -> FileResult:
+        started = time.monotonic()
+
+        def result(status: FileStatus, **kw: Any) -> FileResult:
+            return FileResult(
+                "upload", item.label, item.sha256, status, seconds=time.monotonic() - started, **kw
+            )
+
+        found = index.find(item.sha256, item.size)
+        if found is not None:
+            return result("reused", id=found.id)
+        data: bytes | None = None
+        problems = []
+        for path in item.paths:
+            try:
+                content, digest = await asyncio.to_thread(_read, Path(path))
+            except OSError as err:
+                unreadable[path] = f"cannot read {path}: {err.strerror or err}"
+                problems.append(unreadable[path])
+                continue
+            now[path] = digest
+            if digest == item.sha256:
+                data = content
+                break
+            problems.append(_changed(path, item.sha256, digest))
+        if data is None:
+            return result("failed", error="; ".join(problems))
+        large = len(data) >= LARGE_FILE
+        if large and notes is not None:
+            notes(f"Uploading {item.label} ({human_size(len(data))}, {short_hash(item.sha256)})...")
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = await client.upload_file(item.filename, data, knowledge.PURPOSE)
+            except AmbiguousWriteError as err:
+                try:
+                    fresh = RemoteIndex(await client.list_files(knowledge.PURPOSE))
+                except ReconcilerError as lookup_err:
+                    return result(
+                        "failed",
+                        error=f"{err}; looking it up by content failed too ({lookup_err}); "
+                        "the next plan will show whether it exists",
+                    )
+                found = fresh.find(item.sha256, item.size)
+                if found is not None:  # the lost upload did happen
+                    return result("uploaded", id=found.id)
+                if attempt >= upload_attempts:
+                    return result(
+                        "failed", error=f"{err}; not found by content after {attempt} attempts, giving up"
+                    )
+                continue
+            except ReconcilerError as err:
+                return result("failed", error=str(err))
+            file_id = response.get("id")
+            if not isinstance(file_id, str) or not file_id:
+                return result("failed", error="POST /files: the response carries no file id")
+            warnings = []
+            if response.get("filename") not in (None, item.filename):
+                warnings.append(
+                    f"{item.label} ({file_id}): the server renamed the upload to "
+                    f"{response.get('filename')!r} (sent {item.filename!r}); later plans cannot recognise it "
+                    "and will upload it again"
+                )
+            if large and notes is not None:
+                seconds = time.monotonic() - started
+                notes(f"Uploaded {item.label} as {file_id} ({human_size(len(data))} in {seconds:.1f} s)")
+            return result("uploaded", id=file_id, warnings=tuple(warnings))
+
+    results = tuple(await asyncio.gather(*(one(item) for item in uploads)))
+    return await _resolve(plan, results, current, now, unreadable)
+
+
+async def _resolve(
+    plan: Plan,
+    results: tuple[FileResult, ...],
+    current: Callable[[str], Any],
+    now: Mapping[str, str],
+    unreadable: Mapping[str, str],
+) -> Staged:
+    """Replace placeholders by ids; block changes whose upload failed or whose own path changed."""
+    ids = {r.sha256: r.id for r in results if r.id}
+    errors = {r.sha256: r.error for r in results if r.failed}
+    blocked: dict[str, str] = {}
+    changes = []
+    for change in plan.changes:
+        pending = [ref for ref in change.files if ref.status == "upload"]
+        if not pending or change.action == "delete":
+            changes.append(change)
+            continue
+        problems: list[str] = []
+        for ref in pending:
+            digest = await current(ref.path)
+            if digest is None:
+                problems.append(unreadable.get(ref.path, f"cannot read {ref.path}"))
+            elif digest != ref.sha256:
+                problems.append(_changed(ref.path, ref.sha256, digest))
+            elif ref.sha256 not in ids:
+                problems.append(f"upload of {ref.path} failed: {errors.get(ref.sha256) or 'not uploaded'}")
+        if problems:
+            blocked[change.key] = "; ".join(dict.fromkeys(problems))
+            changes.append(change)
+        else:
+            changes.append(_with_ids(change, ids))
+    return Staged(dataclasses.replace(plan, changes=tuple(changes)), blocked, results)
+
+
+def _with_ids(change: Change, ids: Mapping[str, str]) -> Change:
+    """`change` with its placeholders (in `desired`, `after` and its FileRefs) replaced by file ids."""
+
+    def resolve(values: Iterable[str]) -> list[str]:
+        prefix = len(knowledge.PLACEHOLDER_PREFIX)
+        return sorted(ids.get(v[prefix:], v) if knowledge.is_placeholder(v) else v for v in values)
+
+    desired = {**change.desired, "file_ids": resolve(change.desired.get("file_ids") or ())}
+    after = dict(change.after)
+    if "file_ids" in after:
+        after["file_ids"] = resolve(after["file_ids"] or ())
+    files = tuple(
+        dataclasses.replace(r, id=ids[r.sha256]) if r.status == "upload" and r.sha256 in ids else r
+        for r in change.files
+    )
+    return dataclasses.replace(change, desired=desired, after=after, files=files)
+
+
+async def delete_unused(client: Client, plan: Plan, *, parallelism: int = 4) -> tuple[FileResult, ...]:
+    """Run the plan's file deletes (after its assistant changes): one listing of assistants, then each file
+    no assistant references is deleted; one result per planned delete. Never raises."""
+    deletes = [f for f in plan.files if f.action == "delete" and f.id]
+    if not deletes:
+        return ()
+    try:
+        assistants = await client.list_assistants()
+    except ReconcilerError as err:
+        error = f"not deleted: cannot list assistants ({err})"
+        return tuple(FileResult("delete", f.filename, f.sha256, "failed", f.id, error) for f in deletes)
+    users: dict[str, list[str]] = {}
+    for assistant in assistants:
+        for file_id in assistant.get("file_ids") or ():
+            users.setdefault(file_id, []).append(str(assistant.get("id")))
+    gate = asyncio.Semaphore(max(parallelism, 1))
+
+    async def one(item: PlanFile) -> FileResult:
+        assert item.id is not None
+        started = time.monotonic()
+        holders = users.get(item.id)
+        if holders:
+            error = f"not deleted: still attached to {', '.join(sorted(holders))}"
+            return FileResult("delete", item.filename, item.sha256, "failed", item.id, error)
+        async with gate:
+            try:
+                response = await client.delete_file(item.id, missing_ok=True)
+            except ReconcilerError as err:
+                return FileResult("delete", item.filename, item.sha256, "failed", item.id, str(err))
+        if response.get("deleted") is False:
+            error = f"DELETE /files/{item.id}: the server answered deleted: false"
+            return FileResult("delete", item.filename, item.sha256, "failed", item.id, error)
+        return FileResult(
+            "delete", item.filename, item.sha256, "deleted", item.id, seconds=time.monotonic() - started
+        )
+
+    return tuple(await asyncio.gather(*(one(item) for item in deletes)))
