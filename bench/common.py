@@ -16,7 +16,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -95,6 +94,7 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "implementation": platform.python_implementation(),
         "platform": platform.platform(terse=True),
+        "bytecode_cache": f"PYTHONPYCACHEPREFIX={PYCACHE}",
     }
 
 
@@ -103,12 +103,20 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
 
 
+#: Bytecode cache for child processes, outside the repository and the virtualenv (see `python_env`).
+PYCACHE = Path(tempfile.gettempdir()) / "reconciler-bench-pycache"
+
+
 def python_env() -> dict[str, str]:
-    """The environment for child processes: this one, without colour, with the repo importable."""
+    """The environment for child processes: this one, without colour, with the repo importable, and with a
+    bytecode cache (in `PYCACHE`) even where PYTHONDONTWRITEBYTECODE is set, so start-up and memory figures
+    are those of a normal install rather than of compiling every module on every start."""
     env = dict(os.environ)
     env["NO_COLOR"] = "1"
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
     env.pop("RECONCILER_DEBUG", None)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
     return env
 
 
@@ -145,6 +153,21 @@ class ChildRun:
     max_rss_mb: float
 
 
+#: Runs a command and writes its resource usage as JSON. A small wrapper process, because on Linux a child's
+#: `ru_maxrss` counts the pages it shared with its parent between fork and exec: measured straight from a
+#: large parent (this one holds the emulator), even `python -c pass` would look as big as that parent.
+_WRAPPER = """
+import json, resource, subprocess, sys, time
+start = time.perf_counter()
+code = subprocess.call(sys.argv[2:])
+wall = time.perf_counter() - start
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+with open(sys.argv[1], "w") as out:
+    json.dump({"code": code, "wall": wall, "maxrss": usage.ru_maxrss,
+               "utime": usage.ru_utime, "stime": usage.ru_stime}, out)
+"""
+
+
 def run_measured(
     cmd: Sequence[str],
     *,
@@ -152,36 +175,31 @@ def run_measured(
     cwd: Path | None = None,
     timeout: float = 600.0,
 ) -> ChildRun:
-    """Run `cmd` to completion and return its output with its own peak RSS and CPU time (`os.wait4`).
+    """Run `cmd` to completion and return its output with its own peak RSS and CPU time.
 
-    The peak RSS is the child's only (not this process's), from `getrusage`-style accounting: `ru_maxrss` is
-    KiB on Linux and bytes on macOS.
+    Measured by a small wrapper process (`getrusage(RUSAGE_CHILDREN)` after the command exits; see
+    `_WRAPPER`). `ru_maxrss` is KiB on Linux and bytes on macOS.
     """
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(list(cmd), env=dict(env or python_env()), cwd=cwd, stdout=out, stderr=err)
-        timer = threading.Timer(timeout, proc.kill)
-        timer.start()
-        try:
-            # Reap the child ourselves: wait4 gives its own rusage (Popen.wait would discard it).
-            _, status, usage = os.wait4(proc.pid, 0)
-        finally:
-            timer.cancel()
-        wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        stdout = out.read().decode(errors="replace")
-        stderr = err.read().decode(errors="replace")
-    max_rss = usage.ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
+    with tempfile.TemporaryDirectory() as tmp:
+        usage_file = Path(tmp) / "usage.json"
+        proc = subprocess.run(
+            [sys.executable, "-c", _WRAPPER, str(usage_file), *cmd],
+            env=dict(env or python_env()),
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        usage = json.loads(usage_file.read_text())
+    scale = 1024 * 1024 if sys.platform == "darwin" else 1024
     return ChildRun(
-        returncode=proc.returncode,
-        stdout=stdout,
-        stderr=stderr,
-        wall=wall,
-        user_cpu=usage.ru_utime,
-        system_cpu=usage.ru_stime,
-        max_rss_mb=max_rss,
+        returncode=usage["code"],
+        stdout=proc.stdout,
+        stderr=proc.stderr,
+        wall=usage["wall"],
+        user_cpu=usage["utime"],
+        system_cpu=usage["stime"],
+        max_rss_mb=usage["maxrss"] / scale,
     )
 
 
@@ -237,7 +255,8 @@ def format_table(results: Iterable[BenchResult]) -> str:
     rows: list[tuple[str, str, str]] = []
     for result in results:
         if result.status != "ok":
-            rows.append((result.name, result.status, result.detail))
+            detail = result.detail if len(result.detail) <= 90 else result.detail[:89] + "…"
+            rows.append((result.name, result.status, detail))
             continue
         for figure in result.figures:
             note = f"  ({figure.note})" if figure.note else ""

@@ -1,0 +1,107 @@
+"""Peak memory of `reconciler plan` over 10,000 managed assistants with 4 KB instructions each.
+
+An emulator (real HTTP, in this process) is seeded with the assistants over its API; 10,000 manifests that
+match them (1% changed) are written to a temporary directory; then `reconciler plan --format json` runs as a
+child process and its own peak RSS (`ru_maxrss` from `os.wait4`) is the figure, beside the peak RSS of
+`reconciler --help` (interpreter plus imports) for scale.
+
+Run: `python -m bench.memory` (prints `name: value unit` lines), or as part of `python -m bench`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.common import Figure, python_env, reconciler_command, run_measured
+from reconciler.dialect import MARKER_KEY
+from reconciler.emulator.server import EmulatorServer
+
+NAME = "memory"
+ASSISTANTS = 10_000
+INSTRUCTIONS_BYTES = 4 * 1024
+CHANGED = ASSISTANTS // 100
+API_KEY = "sk-bench-memory"
+SEED_CONCURRENCY = 16
+
+
+def instructions(i: int) -> str:
+    """About 4 KB of distinct instructions for assistant `i`."""
+    line = f"Assistant {i:05d}: answer questions about topic {i % 97} briefly, cite the policy, be kind.\n"
+    text = line * (INSTRUCTIONS_BYTES // len(line) + 1)
+    return text[:INSTRUCTIONS_BYTES].rstrip("\n")
+
+
+def key(i: int) -> str:
+    return f"bot-{i:05d}"
+
+
+async def seed(base_url: str, count: int) -> None:
+    """Create `count` managed assistants over the API, `SEED_CONCURRENCY` at a time."""
+    headers = {"Authorization": f"Bearer {API_KEY}", "OpenAI-Beta": "assistants=v1"}
+    queue = iter(range(count))
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=60) as api:
+
+        async def worker() -> None:
+            for i in queue:
+                body = {
+                    "model": "gpt-4",
+                    "name": f"Bot {i}",
+                    "instructions": instructions(i),
+                    "metadata": {MARKER_KEY: key(i)},
+                }
+                response = await api.post("/assistants", json=body)
+                response.raise_for_status()
+
+        await asyncio.gather(*(worker() for _ in range(SEED_CONCURRENCY)))
+
+
+def write_manifests(directory: Path, count: int, changed: int) -> None:
+    """`count` manifests matching the seeded assistants, the first `changed` with edited instructions.
+
+    Written as JSON, which is YAML too (and the quickest to produce); block scalars would be the same size.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    for i in range(count):
+        text = instructions(i) + (" (edited)" if i < changed else "")
+        data: dict[str, Any] = {"name": f"Bot {i}", "model": "gpt-4", "instructions": text}
+        (directory / f"{key(i)}.yaml").write_text(json.dumps(data))
+
+
+def run(count: int = ASSISTANTS) -> list[Figure]:
+    """Seed, write, run `reconciler plan` in a child process and report its peak RSS."""
+    with tempfile.TemporaryDirectory() as tmp, EmulatorServer(api_key=API_KEY) as server:
+        workdir = Path(tmp)
+        asyncio.run(seed(server.base_url, count))
+        write_manifests(workdir / "assistants", count, CHANGED)
+        env = {**python_env(), "OPENAI_API_KEY": API_KEY, "OPENAI_BASE_URL": server.base_url}
+        baseline = run_measured([*reconciler_command(), "--help"], env=env, cwd=workdir)
+        plan = run_measured(
+            [*reconciler_command(), "plan", "--format", "json", "--detailed-exitcode"], env=env, cwd=workdir
+        )
+        if plan.returncode not in (0, 2):
+            raise RuntimeError(f"reconciler plan failed ({plan.returncode}): {plan.stderr.strip()[-300:]}")
+        summary = json.loads(plan.stdout)["summary"]
+    note = f"{count:,} assistants, {INSTRUCTIONS_BYTES // 1024} KB instructions, {summary['update']} changed"
+    payload_mb = count * INSTRUCTIONS_BYTES / 2**20
+    return [
+        Figure(NAME, "peak RSS, plan", round(plan.max_rss_mb, 1), "MB", note),
+        Figure(
+            NAME, "peak RSS, reconciler --help", round(baseline.max_rss_mb, 1), "MB", "interpreter + imports"
+        ),
+        Figure(NAME, "peak RSS above baseline", round(plan.max_rss_mb - baseline.max_rss_mb, 1), "MB"),
+        Figure(NAME, "instructions payload", round(payload_mb, 1), "MB", "one copy, for scale"),
+        Figure(NAME, "plan wall", round(plan.wall, 2), "s", "child process, 0 ms latency"),
+        Figure(NAME, "plan CPU", round(plan.user_cpu + plan.system_cpu, 2), "s"),
+    ]
+
+
+if __name__ == "__main__":
+    for figure in run(int(sys.argv[1]) if len(sys.argv) > 1 else ASSISTANTS):
+        print(f"{figure.name}: {figure.value} {figure.unit}")
