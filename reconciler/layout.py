@@ -35,6 +35,8 @@ from ruamel.yaml.scalarstring import (
     DoubleQuotedScalarString,
     FoldedScalarString,
     LiteralScalarString,
+    PlainScalarString,
+    ScalarString,
     SingleQuotedScalarString,
 )
 
@@ -139,15 +141,17 @@ def to_node(value: Any) -> Any:
 
 def restyle(doc: Any) -> Any:
     """Give the strings of a loaded round-trip document their canonical styles, in place: `instructions` (of
-    a top-level mapping) as `style_instructions`, every other unstyled string value as `style_text`. Strings
-    the file styled (block literal, folded, quoted) keep their style when it can carry them; keys, comments
-    and order are untouched. Returns `doc`."""
+    a top-level mapping) as `style_instructions`, every other plain or quoted string value as `style_text`.
+    Block scalars of the file (literal or folded) keep their style when it carries the text exactly (a
+    single short line excepted, for instructions); numbers are written canonically. Keys, comments and
+    order are untouched. Returns `doc`."""
     skip = None
     if isinstance(doc, CommentedMap) and isinstance(doc.get("instructions"), str):
         skip = "instructions"
         value = doc["instructions"]
         styled = style_instructions(str(value))
-        if type(styled) is not type(value) or not _keeps_style(value):
+        folded = isinstance(value, FoldedScalarString)
+        if not (_keeps_style(value) and (folded or _is_block(styled) or "\n" in value)):
             _replace(doc, "instructions", styled, top=True)
     _restyle_values(doc, skip=skip)
     return doc
@@ -166,6 +170,12 @@ def _replace(node: CommentedMap | CommentedSeq, index: Any, value: Any, *, top: 
     left, where they cannot continue the block scalar.
     """
     old = node[index]
+    if type(value) is str and isinstance(old, ScalarString):
+        # ruamel keeps the old style when a plain str replaces a styled one: mark the new one explicitly.
+        if value.lower() in _YAML11_WORDS:
+            value = SingleQuotedScalarString(value)
+        else:
+            value = PlainScalarString(value)
     slot = 0 if isinstance(node, CommentedSeq) else 2
     entry = node.ca.items.get(index)
     token: Any = entry[slot] if entry and len(entry) > slot else None
@@ -184,8 +194,9 @@ def _replace(node: CommentedMap | CommentedSeq, index: Any, value: Any, *, top: 
 
 
 def _keeps_style(value: str) -> bool:
-    """True for a string already styled as a block literal that can carry it."""
-    return isinstance(value, LiteralScalarString) and block_literal_ok(str(value))
+    """True for a string the file already holds as a block scalar that can carry it: a literal, or a folded
+    scalar (a person's choice for a long paragraph, kept)."""
+    return _is_block(value) and block_literal_ok(str(value))
 
 
 def _restyle_values(node: Any, skip: str | None = None) -> None:

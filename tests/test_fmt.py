@@ -110,6 +110,13 @@ def test_multiline_instructions_become_literal_and_exact() -> None:
     assert layout.new_yaml().load(out)["instructions"] == "a  \n  b\n\n"
 
 
+def test_block_styles_of_the_file_are_kept() -> None:
+    folded = MODELINE + "model: gpt-4\ninstructions: >-\n  One long paragraph,\n  folded by hand.\n"
+    assert formatter.format_text(folded) == folded
+    short = "model: gpt-4\ninstructions: |-\n  Be brief.\n"
+    assert formatter.format_text(short) == MODELINE + "model: gpt-4\ninstructions: Be brief.\n"
+
+
 def test_unknown_fields_follow_in_their_order() -> None:
     text = "zeta: 1\nmodel: gpt-4\nalpha: 2\nkey: k\n"
     assert formatter.format_text(text) == MODELINE + "key: k\nmodel: gpt-4\nzeta: 1\nalpha: 2\n"
