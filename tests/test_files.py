@@ -508,3 +508,18 @@ async def test_prune_without_a_files_endpoint_is_skipped(emulator: InProcessEmul
         emulator.inject(404, route="GET /v1/files")
         the_plan = await plan_dir(client, repo / "assistants", prune=True)
     assert the_plan.files == () and [c.action for c in the_plan.changes] == ["create"]
+
+
+async def test_large_uploads_report_progress(emulator: InProcessEmulator, repo: Path) -> None:
+    big = bytes(range(256)) * (5 * 1024)  # 1.25 MB
+    put(repo, "assistants/docs/big.bin", big)
+    put(repo, "assistants/docs/small.md", POLICY)
+    put(repo, "assistants/hr.yaml", "model: gpt-4\nfiles: [docs/big.bin, docs/small.md]\n")
+    notes: list[str] = []
+    async with client_for(emulator) as client:
+        the_plan = await plan_dir(client, repo / "assistants")
+        report = await Executor(client, notes=notes.append).run(the_plan)
+    assert report.ok
+    [started, finished] = notes  # the small file makes no noise
+    assert started == f"Uploading assistants/docs/big.bin (1.2 MB, sha256:{sha(big)[:8]})..."
+    assert finished.startswith(f"Uploaded assistants/docs/big.bin as {report.files[0].id} (1.2 MB in ")
