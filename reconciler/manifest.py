@@ -668,12 +668,11 @@ class _FileLoader:
         self.loaded: list[tuple[LoadedManifest, tuple[int, int] | None]] = []
 
     def error(self, message: str, pos: tuple[int, int] | None = None, fld: Path_ | str | None = None) -> None:
+        """Record an error; one without a better position points at the file's start (1:1), so every
+        line is FILE:LINE:COL and editors and CI annotations can place it."""
         name = format_field_path(fld) if isinstance(fld, tuple) else fld
-        self.errors.append(
-            ManifestError(
-                self.display, pos[0] if pos else None, pos[1] if pos else None, name or None, message
-            )
-        )
+        line, col = pos or (1, 1)
+        self.errors.append(ManifestError(self.display, line, col, name or None, message))
 
     def load(self) -> None:
         text = self._read()
@@ -733,7 +732,9 @@ class _FileLoader:
             self.error("file is UTF-16; manifests must be UTF-8")
             return None
         if b"\x00" in data:
-            self.error("binary file (contains NUL bytes), not a YAML manifest")
+            nul = data.index(b"\x00")
+            pos = (data.count(b"\n", 0, nul) + 1, nul - (data.rfind(b"\n", 0, nul) + 1) + 1)
+            self.error("binary file (contains NUL bytes), not a YAML manifest", pos)
             return None
         try:
             return data.decode("utf-8-sig")

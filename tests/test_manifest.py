@@ -363,23 +363,26 @@ def test_recursive_alias(repo: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        (b"", "assistants/a.yaml: empty file: expected a manifest (at least 'model:')"),
-        (b"  \n\n", "assistants/a.yaml: empty file: expected a manifest (at least 'model:')"),
+        (b"", "assistants/a.yaml:1:1: empty file: expected a manifest (at least 'model:')"),
+        (b"  \n\n", "assistants/a.yaml:1:1: empty file: expected a manifest (at least 'model:')"),
         (
             b"# only a comment\n",
-            "assistants/a.yaml: empty file: no YAML document, expected a manifest (at least 'model:')",
+            "assistants/a.yaml:1:1: empty file: no YAML document, expected a manifest (at least 'model:')",
         ),
         (b"model: [m\n", "assistants/a.yaml:2:1: invalid YAML: did not find expected ',' or ']'"),
         (
             b"model: m\n  name: x\n",
             "assistants/a.yaml:2:7: invalid YAML: mapping values are not allowed in this context",
         ),
-        (b"\x7fELF\x00\x01\x02", "assistants/a.yaml: binary file (contains NUL bytes), not a YAML manifest"),
+        (
+            b"\x7fELF\x00\x01\x02",
+            "assistants/a.yaml:1:5: binary file (contains NUL bytes), not a YAML manifest",
+        ),
         (
             b"model: m\nname: caf\xe9\n",
             "assistants/a.yaml:2:10: invalid UTF-8 (byte 0xe9); manifests must be UTF-8",
         ),
-        (b"\xff\xfem\x00", "assistants/a.yaml: file is UTF-16; manifests must be UTF-8"),
+        (b"\xff\xfem\x00", "assistants/a.yaml:1:1: file is UTF-16; manifests must be UTF-8"),
         (
             b"model: m\ntools:\n\t- type: retrieval\n",
             "assistants/a.yaml:3:1: tab used for indentation (YAML needs spaces)",
@@ -399,14 +402,14 @@ def test_large_file_refused_without_reading(repo: Path) -> None:
     with path.open("wb") as handle:
         handle.truncate(50 * 1024 * 1024)
     assert errors(repo) == [
-        "assistants/a.yaml: file too large (52,428,800 bytes; a manifest may have at most 10 MB)"
+        "assistants/a.yaml:1:1: file too large (52,428,800 bytes; a manifest may have at most 10 MB)"
     ]
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads anything")
 def test_unreadable_file(repo: Path) -> None:
     write(repo, "a.yaml", "model: m\n").chmod(0)
-    assert errors(repo) == ["assistants/a.yaml: cannot read file: permission denied"]
+    assert errors(repo) == ["assistants/a.yaml:1:1: cannot read file: permission denied"]
 
 
 def test_missing_and_empty_directory(repo: Path) -> None:
