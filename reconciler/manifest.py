@@ -657,6 +657,18 @@ def _compose(text: str) -> Iterator[Node | None]:
 # --------------------------------------------------------------------------------------------------- loading
 
 
+def _tab_indentation(text: str) -> tuple[int, int] | None:
+    """Line and column of the first tab in a line's indentation, if any (tabs inside block scalars
+    are legal, so this only explains a parse error, it is not a check of its own)."""
+    if "\t" not in text:
+        return None
+    for number, line in enumerate(text.split("\n"), 1):
+        indent = len(line) - len(line.lstrip(" \t"))
+        if "\t" in line[:indent] and line.strip():
+            return number, line.index("\t") + 1
+    return None
+
+
 class _FileLoader:
     """Loads one manifest file into LoadedManifests and errors."""
 
@@ -681,16 +693,15 @@ class _FileLoader:
         if text.strip() == "":
             self.error("empty file: expected a manifest (at least 'model:')")
             return
-        if "\t" in text:
-            for number, line in enumerate(text.split("\n"), 1):
-                indent = len(line) - len(line.lstrip(" \t"))
-                if "\t" in line[:indent] and line.strip():
-                    self.error("tab used for indentation (YAML needs spaces)", (number, line.index("\t") + 1))
-                    return
         documents: list[Node | None] = []
         try:
             documents.extend(_compose(text))
         except MarkedYAMLError as err:
+            tab = _tab_indentation(text)
+            if tab is not None:
+                # libyaml's message for this ("found character that cannot start any token") misleads.
+                self.error("tab used for indentation (YAML needs spaces)", tab)
+                return
             mark = err.problem_mark or err.context_mark
             problem = err.problem or err.context or "malformed YAML"
             pos = (mark.line + 1, mark.column + 1) if mark is not None else None
