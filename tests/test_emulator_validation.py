@@ -257,6 +257,41 @@ async def test_upload_validation(emulator: InProcessEmulator) -> None:
         assert err["code"] == "invalid_content_type"
 
 
+MULTIPART = "multipart/form-data; boundary=XyZ"
+FILE_PART = b'--XyZ\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\nhello\r\n'
+PURPOSE_PART = b'--XyZ\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nassistants\r\n'
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (FILE_PART + PURPOSE_PART + b"--XyZ--\r\n", None),
+        (FILE_PART + PURPOSE_PART, "multipart body without a closing boundary"),
+        (b"", "multipart body without a closing boundary"),
+        (b"no delimiter at all", "Invalid multipart data"),
+        (
+            b"--XyZ\r\nContent-Disposition: form-data\r\n\r\nx\r\n--XyZ--\r\n",
+            'The Content-Disposition header field "name" must be provided',
+        ),
+    ],
+)
+@pytest.mark.anyio
+async def test_malformed_multipart(emulator: InProcessEmulator, body: bytes, reason: str | None) -> None:
+    async with emulator.client() as client:
+        response = await client.post("/files", content=body, headers={"content-type": MULTIPART})
+    if reason is None:
+        assert response.status_code == 200, response.text
+        assert response.json()["bytes"] == 5
+        return
+    err = error(response)
+    assert err == {
+        "message": f"Could not parse the multipart form: {reason}.",
+        "type": "invalid_request_error",
+        "param": None,
+        "code": None,
+    }
+
+
 @pytest.mark.anyio
 async def test_not_found_messages(emulator: InProcessEmulator) -> None:
     async with emulator.client() as client:

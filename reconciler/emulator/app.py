@@ -34,8 +34,11 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+from python_multipart.multipart import parse_options_header
 from starlette.applications import Starlette
-from starlette.datastructures import Headers
+from starlette.datastructures import FormData, Headers, UploadFile
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -43,7 +46,6 @@ from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reconciler import dialect
-from reconciler.emulator import multipart
 from reconciler.emulator.faults import FaultConfig, FaultInjector, go_duration, retry_after_headers
 from reconciler.emulator.store import CursorNotFound, FileProblem, Store, TooManyFiles
 from reconciler.emulator.validation import (
@@ -174,17 +176,63 @@ async def _read_body(receive: Receive) -> bytes:
     return b"".join(chunks)
 
 
-def _loggable_body(body: bytes, content_type: str) -> Any:
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that first hands over the already-read `body` whole, then defers to `receive`."""
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+def is_multipart_form(content_type: str) -> bool:
+    """Whether a Content-Type header is `multipart/form-data` with a non-empty boundary."""
+    media_type, params = parse_options_header(content_type)
+    return media_type == b"multipart/form-data" and bool(params.get(b"boundary"))
+
+
+async def read_form(request: Request) -> FormData:
+    """The request's multipart form, parsed by starlette (python-multipart); the caller closes it. Plain
+    fields may be as large as a file (starlette's default caps them at 1 MB). A malformed body, or one cut
+    short before its closing delimiter, raises the 400 `Could not parse the multipart form: ...`."""
+    body = await request.body()  # read first: the form is then parsed from this cached copy
+    _, params = parse_options_header(request.headers.get("content-type"))
+    close = b"--" + params.get(b"boundary", b"") + b"--"
+    try:
+        form = await request.form(max_part_size=dialect.MAX_FILE_BYTES)
+    except (HTTPException, MultiPartException) as err:
+        # Within an app starlette re-raises its MultiPartException as HTTPException(400, detail=message).
+        detail = err.detail if isinstance(err, HTTPException) else err.message
+        raise bad(f"Could not parse the multipart form: {str(detail).rstrip('.')}.") from None
+    # python-multipart does not check that the body ends (its finalize() is a no-op): a truncated body
+    # silently drops its unfinished part. Part data cannot contain CRLF + delimiter, so this finds the close.
+    if not (body.startswith(close) or b"\r\n" + close in body):
+        await form.close()
+        raise bad("Could not parse the multipart form: multipart body without a closing boundary.")
+    return form
+
+
+async def _loggable_body(scope: Scope, receive: Receive, body: bytes, content_type: str) -> Any:
     """Parsed JSON, or for multipart the plain fields and the file's name (never its content), or None."""
     if not body:
         return None
-    boundary = multipart.boundary_of(content_type)
-    if boundary is not None:
+    if is_multipart_form(content_type):
         try:
-            parts = multipart.parse(body, boundary)
-        except multipart.MultipartError:
+            form = await read_form(Request(scope, _replaying(body, receive)))
+        except ApiError:
             return None
-        return {p.name: (p.filename if p.filename is not None else p.text()) for p in parts}
+        try:
+            return {
+                name: (value.filename if isinstance(value, UploadFile) else value)
+                for name, value in form.multi_items()
+            }
+        finally:
+            await form.close()
     try:
         return json.loads(body)
     except ValueError:
@@ -232,7 +280,7 @@ class Gateway:
                 "route": template if template is not None and method_ok else path,
                 "path": path,
                 "query": query,
-                "body": _loggable_body(body, headers.get("content-type", "")),
+                "body": await _loggable_body(scope, receive, body, headers.get("content-type", "")),
                 "headers": {k: v for k, v in headers.items() if k != "authorization"},
                 "status": None,
                 "dropped": False,
@@ -316,15 +364,7 @@ class Gateway:
                 await respond(error_response(beta_err))
                 return
 
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
+        replay = _replaying(body, receive)
         if decision is None or not decision.drop:
             await self.app(scope, replay, send_with_headers)
             return
@@ -543,38 +583,41 @@ async def list_files(request: Request) -> Response:
 
 async def create_file(request: Request) -> Response:
     content_type = request.headers.get("content-type", "")
-    boundary = multipart.boundary_of(content_type)
-    if boundary is None:
+    if not is_multipart_form(content_type):
         raise bad(
             f"Invalid Content-Type header ({content_type or 'none'}), expected multipart/form-data.",
             code="invalid_content_type",
         )
+    form = await read_form(request)
     try:
-        parts = multipart.parse(await request.body(), boundary)
-    except multipart.MultipartError as err:
-        raise bad(f"Could not parse the multipart form: {err}.") from None
-    fields: dict[str, multipart.Part] = {}
-    for part in parts:
-        if part.name not in ("file", "purpose"):
-            raise unknown_parameter(part.name)
-        fields.setdefault(part.name, part)
-    if "file" not in fields:
-        raise missing_parameter("file")
-    if "purpose" not in fields:
-        raise missing_parameter("purpose")
-    purpose = fields["purpose"].text()
-    if purpose not in FILE_PURPOSES:
-        raise invalid_value("purpose", purpose, FILE_PURPOSES)
-    upload = fields["file"]
-    if upload.filename is None:
-        raise bad("Invalid 'file': expected a file upload, but got a plain form field.", param="file")
-    if len(upload.data) > dialect.MAX_FILE_BYTES:
-        raise bad(
-            f"File is too large ({len(upload.data)} bytes); the maximum is {dialect.MAX_FILE_BYTES} bytes.",
-            param="file",
-        )
+        fields: dict[str, str | UploadFile] = {}
+        for name, value in form.multi_items():
+            if name not in ("file", "purpose"):
+                raise unknown_parameter(name)
+            fields.setdefault(name, value)
+        if "file" not in fields:
+            raise missing_parameter("file")
+        if "purpose" not in fields:
+            raise missing_parameter("purpose")
+        purpose = fields["purpose"]
+        if isinstance(purpose, UploadFile):  # sent as a file part: its content is the value
+            purpose = (await purpose.read()).decode("utf-8", errors="replace")
+        if purpose not in FILE_PURPOSES:
+            raise invalid_value("purpose", purpose, FILE_PURPOSES)
+        upload = fields["file"]
+        if not isinstance(upload, UploadFile):
+            raise bad("Invalid 'file': expected a file upload, but got a plain form field.", param="file")
+        size = upload.size or 0
+        if size > dialect.MAX_FILE_BYTES:
+            raise bad(
+                f"File is too large ({size} bytes); the maximum is {dialect.MAX_FILE_BYTES} bytes.",
+                param="file",
+            )
+        content = await upload.read()
+    finally:
+        await form.close()
     file = emulator_of(request).store.create_file(
-        filename=upload.filename or "upload", purpose=purpose, content=upload.data
+        filename=upload.filename or "upload", purpose=purpose, content=content
     )
     return JSONResponse(file)
 
