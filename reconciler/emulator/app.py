@@ -140,6 +140,13 @@ class Emulator:
         with self._lock:
             self._injections.clear()
 
+    def reset(self) -> None:
+        """Delete every object, clear stats, the request log and injections, and turn faults off."""
+        self.store.reset()
+        self.reset_stats()
+        self.clear_injections()
+        self.faults.configure(FaultConfig())
+
     def check_key(self, authorization: str | None) -> ApiError | None:
         """None when the bearer key is acceptable, else the 401 to answer."""
         scheme, _, key = (authorization or "").partition(" ")
@@ -438,6 +445,20 @@ def no_assistant(assistant_id: str) -> ApiError:
     return ApiError(404, f"No assistant found with id '{assistant_id}'.")
 
 
+def existing_assistant(request: Request) -> tuple[Store, str]:
+    """The store and the path's `assistant_id`; 404 when there is no such (live) assistant."""
+    assistant_id = request.path_params["assistant_id"]
+    store = emulator_of(request).store
+    if not store.assistant_exists(assistant_id):
+        raise no_assistant(assistant_id)
+    return store, assistant_id
+
+
+def deleted(object_id: str, object_type: str) -> JSONResponse:
+    """The deletion status a DELETE answers with."""
+    return JSONResponse({"id": object_id, "object": object_type, "deleted": True})
+
+
 def no_file(file_id: str) -> ApiError:
     return ApiError(404, f"No such File object: {file_id}", param="id")
 
@@ -489,10 +510,7 @@ async def get_assistant(request: Request) -> Response:
 
 
 async def modify_assistant(request: Request) -> Response:
-    assistant_id = request.path_params["assistant_id"]
-    store = emulator_of(request).store
-    if not store.assistant_exists(assistant_id):
-        raise no_assistant(assistant_id)
+    store, assistant_id = existing_assistant(request)
     fields, file_ids = validate_assistant_body(await json_body(request), create=False)
     try:
         assistant = store.update_assistant(assistant_id, fields, file_ids)
@@ -507,15 +525,12 @@ async def delete_assistant(request: Request) -> Response:
     assistant_id = request.path_params["assistant_id"]
     if not emulator_of(request).store.delete_assistant(assistant_id):
         raise no_assistant(assistant_id)
-    return JSONResponse({"id": assistant_id, "object": "assistant.deleted", "deleted": True})
+    return deleted(assistant_id, "assistant.deleted")
 
 
 async def list_assistant_files(request: Request) -> Response:
-    assistant_id = request.path_params["assistant_id"]
     params = validate_list_params(request.query_params)
-    store = emulator_of(request).store
-    if not store.assistant_exists(assistant_id):
-        raise no_assistant(assistant_id)
+    store, assistant_id = existing_assistant(request)
     try:
         page = store.list_assistant_files(assistant_id, **params)
     except CursorNotFound as err:
@@ -524,10 +539,7 @@ async def list_assistant_files(request: Request) -> Response:
 
 
 async def create_assistant_file(request: Request) -> Response:
-    assistant_id = request.path_params["assistant_id"]
-    store = emulator_of(request).store
-    if not store.assistant_exists(assistant_id):
-        raise no_assistant(assistant_id)
+    store, assistant_id = existing_assistant(request)
     file_id = validate_assistant_file_body(await json_body(request))
     try:
         association = store.attach_file(assistant_id, file_id, dialect.MAX_FILE_IDS)
@@ -550,11 +562,8 @@ def _no_assistant_file(file_id: str, assistant_id: str) -> ApiError:
 
 
 async def get_assistant_file(request: Request) -> Response:
-    assistant_id = request.path_params["assistant_id"]
+    store, assistant_id = existing_assistant(request)
     file_id = request.path_params["file_id"]
-    store = emulator_of(request).store
-    if not store.assistant_exists(assistant_id):
-        raise no_assistant(assistant_id)
     association = store.get_assistant_file(assistant_id, file_id)
     if association is None:
         raise _no_assistant_file(file_id, assistant_id)
@@ -562,14 +571,11 @@ async def get_assistant_file(request: Request) -> Response:
 
 
 async def delete_assistant_file(request: Request) -> Response:
-    assistant_id = request.path_params["assistant_id"]
+    store, assistant_id = existing_assistant(request)
     file_id = request.path_params["file_id"]
-    store = emulator_of(request).store
-    if not store.assistant_exists(assistant_id):
-        raise no_assistant(assistant_id)
     if not store.detach_file(assistant_id, file_id):
         raise _no_assistant_file(file_id, assistant_id)
-    return JSONResponse({"id": file_id, "object": "assistant.file.deleted", "deleted": True})
+    return deleted(file_id, "assistant.file.deleted")
 
 
 # -- /v1/files -----------------------------------------------------------------------------------------
@@ -634,7 +640,7 @@ async def delete_file(request: Request) -> Response:
     file_id = request.path_params["file_id"]
     if not emulator_of(request).store.delete_file(file_id):
         raise no_file(file_id)
-    return JSONResponse({"id": file_id, "object": "file", "deleted": True})
+    return deleted(file_id, "file")
 
 
 async def file_content(request: Request) -> Response:
@@ -719,12 +725,8 @@ async def admin_inject(request: Request) -> Response:
 
 
 async def admin_reset(request: Request) -> Response:
-    """Delete every object, clear stats, the request log and injections, and turn faults off."""
-    emu = emulator_of(request)
-    emu.store.reset()
-    emu.reset_stats()
-    emu.clear_injections()
-    emu.faults.configure(FaultConfig())
+    """`Emulator.reset()`."""
+    emulator_of(request).reset()
     return JSONResponse({"reset": True})
 
 

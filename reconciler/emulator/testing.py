@@ -101,10 +101,7 @@ class InProcessEmulator(_Handle):
 
     def reset(self) -> None:
         """Delete all objects; clear stats, log and injections; faults off."""
-        self.state.store.reset()
-        self.state.reset_stats()
-        self.state.clear_injections()
-        self.state.faults.configure(FaultConfig())
+        self.state.reset()
 
 
 class LiveEmulator(_Handle):
