@@ -10,6 +10,7 @@ Both offer: `api_key`, `base_url`, `app`, `headers(beta=True)`, `stats()`, `requ
 from __future__ import annotations
 
 import socket
+from abc import ABC, abstractmethod
 from typing import Any
 
 import httpx
@@ -27,13 +28,9 @@ EMULATOR_API_KEY = "sk-emulator-test-0123456789"
 NODELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 
 
-def _fault_config(config: FaultConfig | None, fields: dict[str, Any]) -> FaultConfig:
-    if config is not None and fields:
-        raise TypeError("pass a FaultConfig or keyword fields, not both")
-    return config if config is not None else FaultConfig(**fields)
+class _Handle(ABC):
+    """What both handles share; each says how to reach its emulator (`_configure_faults`, `_inject`)."""
 
-
-class _Handle:
     api_key: str | None
     base_url: str
 
@@ -43,6 +40,35 @@ class _Handle:
         if beta:
             out[dialect.BETA_HEADER[0]] = dialect.BETA_HEADER[1]
         return out
+
+    def set_faults(self, config: FaultConfig | None = None, **fields: Any) -> FaultConfig:
+        """Replace the fault config (fields not given take their defaults, i.e. off)."""
+        if config is not None and fields:
+            raise TypeError("pass a FaultConfig or keyword fields, not both")
+        new = config if config is not None else FaultConfig(**fields)
+        self._configure_faults(new)
+        return new
+
+    def inject(
+        self,
+        status: int,
+        *,
+        route: str | None = None,
+        headers: dict[str, str] | None = None,
+        body: Any = None,
+        times: int = 1,
+    ) -> None:
+        """Answer the next `times` `/v1` requests matching `route` (e.g. `"POST /v1/assistants"`; None: any)
+        with `status`, `headers` and `body` (default: an OpenAI-style error), without running them."""
+        self._inject(
+            {"status": status, "route": route, "headers": headers or {}, "body": body, "times": times}
+        )
+
+    @abstractmethod
+    def _configure_faults(self, config: FaultConfig) -> None: ...
+
+    @abstractmethod
+    def _inject(self, spec: dict[str, Any]) -> None: ...
 
 
 class InProcessEmulator(_Handle):
@@ -78,26 +104,11 @@ class InProcessEmulator(_Handle):
     def reset_stats(self) -> None:
         self.state.reset_stats()
 
-    def set_faults(self, config: FaultConfig | None = None, **fields: Any) -> FaultConfig:
-        """Replace the fault config (fields not given take their defaults, i.e. off)."""
-        new = _fault_config(config, fields)
-        self.state.faults.configure(new)
-        return new
+    def _configure_faults(self, config: FaultConfig) -> None:
+        self.state.faults.configure(config)
 
-    def inject(
-        self,
-        status: int,
-        *,
-        route: str | None = None,
-        headers: dict[str, str] | None = None,
-        body: Any = None,
-        times: int = 1,
-    ) -> None:
-        """Answer the next `times` `/v1` requests matching `route` (e.g. `"POST /v1/assistants"`; None: any)
-        with `status`, `headers` and `body` (default: an OpenAI-style error), without running them."""
-        self.state.inject(
-            {"status": status, "route": route, "headers": headers or {}, "body": body, "times": times}
-        )
+    def _inject(self, spec: dict[str, Any]) -> None:
+        self.state.inject(spec)
 
     def reset(self) -> None:
         """Delete all objects; clear stats, log and injections; faults off."""
@@ -155,25 +166,11 @@ class LiveEmulator(_Handle):
     def reset_stats(self) -> None:
         self._admin("POST", "stats/reset")
 
-    def set_faults(self, config: FaultConfig | None = None, **fields: Any) -> FaultConfig:
-        new = _fault_config(config, fields)
-        self._admin("POST", "faults", new.to_dict())
-        return new
+    def _configure_faults(self, config: FaultConfig) -> None:
+        self._admin("POST", "faults", config.to_dict())
 
-    def inject(
-        self,
-        status: int,
-        *,
-        route: str | None = None,
-        headers: dict[str, str] | None = None,
-        body: Any = None,
-        times: int = 1,
-    ) -> None:
-        self._admin(
-            "POST",
-            "inject",
-            {"status": status, "route": route, "headers": headers or {}, "body": body, "times": times},
-        )
+    def _inject(self, spec: dict[str, Any]) -> None:
+        self._admin("POST", "inject", spec)
 
     def reset(self) -> None:
         self._admin("POST", "reset")
