@@ -6,6 +6,7 @@ HR helper (retrieval, folded instructions), half like the IT helpdesk (a functio
 
 from __future__ import annotations
 
+import shutil
 import statistics
 import tempfile
 import time
@@ -40,6 +41,7 @@ def run(count: int = COUNT, runs: int = RUNS) -> list[Figure]:
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
         (directory / ".git").mkdir()
+        shutil.copytree(ROOT / "assistants" / "docs", directory / "docs")  # the HR helper's `files:`
         make_manifests(directory, count)
         times = []
         for _ in range(runs):
