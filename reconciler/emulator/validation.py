@@ -3,11 +3,12 @@
 Every problem raises `ApiError`, rendered as `{"error": {"message", "type", "param", "code"}}`. The first
 problem found wins, checked in body order. Messages follow OpenAI's generic validator, e.g.
 `Invalid 'name': string too long. Expected a string with maximum length 256, but got a string with length 300
-instead.` Limits come from `reconciler.dialect`.
+instead.` The assistant fields, their defaults and the limits come from `reconciler.dialect`.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 from collections.abc import Mapping
@@ -301,20 +302,6 @@ def validate_file_ids(value: Any) -> list[str]:
     return list(dict.fromkeys(items))
 
 
-ASSISTANT_FIELDS = (
-    "model",
-    "name",
-    "description",
-    "instructions",
-    "tools",
-    "file_ids",
-    "metadata",
-    "temperature",
-    "top_p",
-    "response_format",
-)
-
-
 def validate_assistant_body(body: Any, *, create: bool) -> tuple[dict[str, Any], list[str] | None]:
     """Validate a CreateAssistantRequest (`create=True`) or ModifyAssistantRequest.
 
@@ -324,7 +311,7 @@ def validate_assistant_body(body: Any, *, create: bool) -> tuple[dict[str, Any],
     """
     obj = require_object(body)
     for key in obj:
-        if key not in ASSISTANT_FIELDS:
+        if key not in dialect.FIELDS:
             raise unknown_parameter(key)
     if create and "model" not in obj:
         raise missing_parameter("model")
@@ -351,23 +338,14 @@ def validate_assistant_body(body: Any, *, create: bool) -> tuple[dict[str, Any],
             fields["metadata"] = validate_metadata(value)
         elif key == "temperature":
             temperature = _number("temperature", value, dialect.TEMPERATURE_RANGE, nullable=True)
-            fields["temperature"] = 1.0 if temperature is None else temperature
+            fields["temperature"] = dialect.DEFAULTS["temperature"] if temperature is None else temperature
         elif key == "top_p":
             top_p = _number("top_p", value, dialect.TOP_P_RANGE, nullable=True)
-            fields["top_p"] = 1.0 if top_p is None else top_p
+            fields["top_p"] = dialect.DEFAULTS["top_p"] if top_p is None else top_p
         elif key == "response_format":
             fields["response_format"] = validate_response_format(value)
     if create:
-        defaults: dict[str, Any] = {
-            "name": None,
-            "description": None,
-            "instructions": None,
-            "tools": [],
-            "metadata": {},
-            "temperature": 1.0,
-            "top_p": 1.0,
-            "response_format": "auto",
-        }
+        defaults = {k: copy.deepcopy(v) for k, v in dialect.DEFAULTS.items() if k != "file_ids"}
         fields = {**defaults, **fields}
         file_ids = file_ids or []
     return fields, file_ids
