@@ -315,3 +315,11 @@ def summary(times: Sequence[float]) -> dict[str, float]:
 def as_dict(figure: Figure) -> dict[str, Any]:
     """A figure as a plain dict."""
     return asdict(figure)
+
+
+def print_figures(figures: Sequence[Figure]) -> None:
+    """One benchmark's figures as a table on stdout (figure, value, note), for running it on its own."""
+    width = max(len(f.name) for f in figures)
+    print(f"{'figure'.ljust(width)}  {'value':>10}  note")
+    for f in figures:
+        print(f"{f.name.ljust(width)}  {f.shown():>10}  {f.note}")

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import Figure
+from bench.common import Figure, print_figures
 from reconciler.client import Client
 from reconciler.emulator import FaultConfig, InProcessTransport, create_app
 from reconciler.formatter import run_fmt
@@ -127,11 +127,7 @@ def run() -> list[Figure]:
 
 
 def main() -> None:
-    figures = run()
-    width = max(len(f.name) for f in figures)
-    print(f"{'figure'.ljust(width)}  {'value':>10}  note")
-    for f in figures:
-        print(f"{f.name.ljust(width)}  {f.shown():>10}  {f.note}")
+    print_figures(run())
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
-from bench.common import Figure, ratio
+from bench.common import Figure, print_figures, ratio
 from reconciler import diff
 from reconciler.client import Client
 from reconciler.dialect import create_body, desired_state, marker_of, normalise
@@ -133,11 +133,7 @@ def run() -> list[Figure]:
 
 
 def main() -> None:
-    figures = run()
-    width = max(len(f.name) for f in figures)
-    print(f"{'figure'.ljust(width)}  {'value':>10}  note")
-    for f in figures:
-        print(f"{f.name.ljust(width)}  {f.shown():>10}  {f.note}")
+    print_figures(run())
 
 
 if __name__ == "__main__":
