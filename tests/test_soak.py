@@ -3,6 +3,8 @@
 A live emulator (real HTTP) fails requests (500/503), drops writes after committing them, and rate-limits,
 all seeded. Between applies the manifests are edited at random (fixed seed): fields changed, tools swapped,
 manifests added and removed (applied with `--prune`). An unmanaged assistant sits beside them throughout.
+Each apply succeeds or fails cleanly (it may give up on a change: exit 1 with "Run apply again"), and never
+leaves a duplicate; the last manifests are re-applied under faults until an apply succeeds (at most 3 times).
 Afterwards, with faults off: every manifest key has exactly one assistant, no managed assistant is left
 without a manifest, the unmanaged one is untouched, and a fresh plan is empty.
 """
@@ -156,6 +158,18 @@ def managed_counts(server: EmulatorServer) -> tuple[Counter[str], list[dict[str,
     return counts, unmanaged
 
 
+def check_round(what: str, code: int, output: str, server: EmulatorServer) -> None:
+    """An apply under faults either succeeds or fails cleanly (one summary line, no traceback), and never
+    leaves two assistants with the same key."""
+    assert "Traceback" not in output, output
+    assert code in (0, 1), f"{what}: exit {code}\n{output}"
+    if code == 1:
+        assert "Run apply again" in output, f"{what}: failed without the recovery hint\n{output}"
+    counts, _ = managed_counts(server)
+    duplicates = {k: n for k, n in counts.items() if n > 1}
+    assert not duplicates, f"{what}: duplicate assistants {duplicates}\n{output}"
+
+
 def test_ten_applies_under_faults_converge(tmp_path: Path, server: EmulatorServer) -> None:
     rng = random.Random(SEED)
     directory = tmp_path / "assistants"
@@ -171,6 +185,7 @@ def test_ten_applies_under_faults_converge(tmp_path: Path, server: EmulatorServe
     legacy_before = legacy.json()
     set_faults(server, FAULTS)
 
+    apply_args = ["apply", "--auto-approve", "--prune", "--parallelism", "4", "--max-retries", "8", *dir_args]
     manifests = {f"bot-{i:03d}": random_manifest(rng, f"bot-{i:03d}") for i in range(START)}
     next_index = START
     history: list[str] = []
@@ -185,16 +200,19 @@ def test_ten_applies_under_faults_converge(tmp_path: Path, server: EmulatorServe
             for key in rng.sample(sorted(manifests), k=rng.randrange(0, 3)):
                 del manifests[key]
         write_all(directory, manifests)
-        code, output = run_cli(
-            ["apply", "--auto-approve", "--prune", "--parallelism", "4", "--max-retries", "8", *dir_args],
-            server,
-        )
+        code, output = run_cli(apply_args, server)
         history.append(f"round {round_number}: exit {code}, {len(manifests)} manifests")
-        assert "Traceback" not in output, output
-        assert code == 0, f"round {round_number} did not converge under faults:\n{output}"
-        counts, _ = managed_counts(server)
-        duplicates = {k: n for k, n in counts.items() if n > 1}
-        assert not duplicates, f"round {round_number}: duplicate assistants {duplicates}\n{output}"
+        check_round(f"round {round_number}", code, output, server)
+
+    # An apply may give up on a change under faults (exit 1, "Run apply again to retry"): the documented
+    # recovery is to apply again. Do that, still under faults, until the last manifests are in place.
+    extra = 0
+    while code != 0 and extra < 3:
+        extra += 1
+        code, output = run_cli(apply_args, server)
+        history.append(f"re-apply {extra}: exit {code}")
+        check_round(f"re-apply {extra}", code, output, server)
+    assert code == 0, "no convergence under faults:\n" + "\n".join(history) + "\n" + output
 
     set_faults(server, FaultConfig())
     with _admin(server) as admin:
