@@ -184,7 +184,8 @@ class Executor:
     """Runs a Plan's changes with at most `parallelism` in flight; see the module docstring for contracts.
 
     `create_attempts` bounds how many times one create is sent when its outcome keeps being unknown and the
-    look-up finds nothing. `progress(done, total, result)` is called after each change.
+    look-up finds nothing; by default the client's retry budget (`--max-retries`) plus one, as for any call.
+    `progress(done, total, result)` is called after each change.
     """
 
     def __init__(
@@ -193,11 +194,13 @@ class Executor:
         *,
         parallelism: int = 8,
         progress: Progress | None = None,
-        create_attempts: int = 3,
+        create_attempts: int | None = None,
         notes: uploads.Notes | None = None,
     ) -> None:
         if parallelism < 1:
             raise ValueError("parallelism must be >= 1")
+        if create_attempts is None:
+            create_attempts = client.max_retries + 1
         if create_attempts < 1:
             raise ValueError("create_attempts must be >= 1")
         self.client = client
