@@ -162,8 +162,8 @@ async def test_edited_content_is_one_upload_and_one_modify(emulator: InProcessEm
     assert (
         f"""\
       ~ file_ids = [
-        - file leave-policy.md (sha256:{sha(POLICY)[:8]}) = "{old["id"]}"
-        + file assistants/docs/leave-policy.md ({NEW}, {len(edited)} B, sha256:{sha(edited)[:8]}) = {AFTER}
+          - file leave-policy.md (sha256:{sha(POLICY)[:8]}) = "{old["id"]}"
+          + file assistants/docs/leave-policy.md ({NEW}, {len(edited)} B, sha256:{sha(edited)[:8]}) = {AFTER}
         ]
         (9 unchanged fields hidden)
 """

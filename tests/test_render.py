@@ -53,7 +53,7 @@ NEW_BOT_TEXT = """\
       + name        = "New bot"
       + model       = "gpt-4"
       + metadata    = {
-        + reconciler_key = "new-bot"
+          + reconciler_key = "new-bot"
         }
       + temperature = 0.5
         (6 default fields hidden)
@@ -65,11 +65,11 @@ HR_TEXT = """\
   ~ assistant "hr" {
       ~ model        = "gpt-4" -> "gpt-4-turbo"
       ~ instructions = <<-EOT
-          @@ -1,3 +1,3 @@
-          You help HR.
-        - Be brief.
-        + Be concise.
-          Cite policy.
+            @@ -1,3 +1,3 @@
+            You help HR.
+          - Be brief.
+          + Be concise.
+            Cite policy.
         EOT
         (8 unchanged fields hidden)
     }
@@ -114,6 +114,21 @@ Plan: 1 to add, 1 to change, 1 to destroy.
 
 def test_text_without_changes(plans: dict[str, Plan]) -> None:
     assert rendered(plans["none"], "text") == "No changes. Your assistants match the manifests.\n"
+
+
+def test_text_with_only_orphans_starts_without_a_blank_line(tmp_path: Path) -> None:
+    plan = build_plan(load(tmp_path, {"same": MANIFESTS["same"]}), existing()[1:3])
+    assert rendered(plan, "text") == (
+        '1 managed assistant has no manifest (plan with --prune to destroy):\n  "old" (asst_old) "Old"\n\n'
+        "No changes. Your assistants match the manifests.\n"
+    )
+
+
+def test_long_blocks_count_the_lines_left_out(tmp_path: Path) -> None:
+    text = "".join(f"  line {i}\n" for i in range(41))
+    plan = build_plan(load(tmp_path, {"long": f"model: gpt-4\ninstructions: |-\n{text}"}), [])
+    body = rendered(plan, "text")
+    assert "          + line 39\n            (1 more line)\n        EOT\n" in body
 
 
 NEW_BOT_MD = """\
@@ -245,7 +260,7 @@ def test_colour_only_when_asked(plans: dict[str, Plan]) -> None:
     plain = rendered(plans["prune"], "text")
     coloured = rendered(plans["prune"], "text", color=True)
     assert "\x1b[" not in plain
-    assert "\x1b[32m+\x1b[0m assistant" in coloured and "\x1b[31m        - Be brief.\x1b[0m" in coloured
+    assert "\x1b[32m+\x1b[0m assistant" in coloured and "\x1b[31m          - Be brief.\x1b[0m" in coloured
     assert re.sub(r"\x1b\[[0-9;]*m", "", coloured) == plain
     assert "\x1b[" not in rendered(plans["prune"], "markdown")
 
@@ -285,26 +300,26 @@ def test_adoption_targets_warnings_and_field_details(tmp_path: Path) -> None:
   # assistant "legacy" (asst_legacy) will be adopted (ownership marker added)
   ~ assistant "legacy" {
       ~ tools    = [
-        ~ function "lookup"
-            @@ -1,6 +1,9 @@
-            {
-              "name": "lookup",
-              "parameters": {
-          +     "required": [
-          +       "q"
-          +     ],
-                "type": "object"
-              }
-            }
-        + code_interpreter
+          ~ function "lookup"
+                @@ -1,6 +1,9 @@
+                {
+                  "name": "lookup",
+                  "parameters": {
+              +     "required": [
+              +       "q"
+              +     ],
+                    "type": "object"
+                  }
+                }
+          + code_interpreter
         ]
       ~ file_ids = [
-        - "file-b"
-        + "file-a"
+          - "file-b"
+          + "file-a"
         ]
       ~ metadata = {
-        ~ team = "ops" -> "hr"
-        + reconciler_key = "legacy"
+          ~ team           = "ops" -> "hr"
+          + reconciler_key = "legacy"
         }
         (7 unchanged fields hidden)
     }"""

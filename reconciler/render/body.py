@@ -146,8 +146,9 @@ def _whole(field: str, v: Any, sign: str, width: int, labels: Mapping[str, str] 
         opener, closer = ("[", "]") if field == "file_ids" else ("{", "}")
         lines = [Line(sign, 0, f"{label} {opener}")]
         items = sorted(v) if field == "file_ids" else list(v.items())
+        keys = _width([str(k) for k in v]) if field == "metadata" else 0
         for item in items:
-            text = _file_id(item, labels) if field == "file_ids" else f"{item[0]} = {value(item[1])}"
+            text = _file_id(item, labels) if field == "file_ids" else f"{item[0]:<{keys}} = {value(item[1])}"
             lines.append(Line(sign, 1, text))
         return [*lines, Line(" ", 0, closer)]
     return [Line(sign, 0, f"{label} {value(v)}")]
@@ -156,8 +157,12 @@ def _whole(field: str, v: Any, sign: str, width: int, labels: Mapping[str, str] 
 def _block(lines: list[str], sign: str) -> list[Line]:
     shown = [Line(sign, 1, line) for line in lines[:MAX_BLOCK_LINES]]
     if len(lines) > MAX_BLOCK_LINES:
-        shown.append(Line(" ", 1, f"({len(lines) - MAX_BLOCK_LINES} more lines)"))
+        shown.append(Line(" ", 1, _more_lines(len(lines) - MAX_BLOCK_LINES)))
     return shown
+
+
+def _more_lines(n: int) -> str:
+    return f"({n} more {'line' if n == 1 else 'lines'})"
 
 
 def _changed(
@@ -196,14 +201,22 @@ def _file_id(file_id: str, labels: Mapping[str, str] | None) -> str:
 
 
 def _metadata_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Line]:
+    """The added, removed and changed pairs, their `=` aligned."""
+    changed = [
+        k
+        for k in [*old, *(k for k in new if k not in old)]
+        if k not in new or k not in old or canonical_json(old[k]) != canonical_json(new[k])
+    ]
+    width = _width(changed)
     lines = []
-    for k in [*old, *(k for k in new if k not in old)]:
+    for k in changed:
+        label = f"{k:<{width}} ="
         if k not in new:
-            lines.append(Line("-", 1, f"{k} = {value(old[k])}"))
+            lines.append(Line("-", 1, f"{label} {value(old[k])}"))
         elif k not in old:
-            lines.append(Line("+", 1, f"{k} = {value(new[k])}"))
-        elif canonical_json(old[k]) != canonical_json(new[k]):
-            lines.append(Line("~", 1, f"{k} = {value(old[k], 48)} -> {value(new[k], 48)}"))
+            lines.append(Line("+", 1, f"{label} {value(new[k])}"))
+        else:
+            lines.append(Line("~", 1, f"{label} {value(old[k], 48)} -> {value(new[k], 48)}"))
     return lines
 
 
@@ -237,7 +250,7 @@ def _tool_whole(tool: Mapping[str, Any], sign: str) -> list[Line]:
     body = [Line(sign, 2, line) for line in _pretty(tool)[:MAX_BLOCK_LINES]]
     extra = len(_pretty(tool)) - MAX_BLOCK_LINES
     if extra > 0:
-        body.append(Line(" ", 2, f"({extra} more lines)"))
+        body.append(Line(" ", 2, _more_lines(extra)))
     return [Line(sign, 1, _tool_title(tool)), *body]
 
 

@@ -54,7 +54,8 @@ def render_plan(plan: Plan, out: TextIO, *, color: bool = False) -> None:
         for sign, text in file_lines:
             write(f"  {paint(sign, sign)} {text}\n")
     if plan.orphans:
-        write("\n")
+        if actionable or file_lines:
+            write("\n")
         noun = "assistant has" if len(plan.orphans) == 1 else "assistants have"
         write(f"{len(plan.orphans)} managed {noun} no manifest (plan with --prune to destroy):\n")
         for orphan in plan.orphans:
@@ -81,7 +82,9 @@ def _quote(text: str) -> str:
 
 
 def _line(line: Line, paint: Callable[..., str]) -> str:
-    indent = "      " + "  " * line.depth
+    """A body line: field-level signs in column 6 and each nested level 4 columns further, as Terraform
+    nests; unsigned lines (context, closing brackets, notes) align with the text of signed ones."""
+    indent = "      " + "    " * line.depth
     if line.sign == " ":
         return f"{indent}  {line.text}"
     if line.depth >= 1:
