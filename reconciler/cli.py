@@ -1,7 +1,9 @@
 """The command line. Commands only wire modules together: load, connect, plan, render, apply.
 
 Every ReconcilerError becomes one line `Error: ...` on stderr and exit code 1; nothing else prints a
-traceback unless RECONCILER_DEBUG=1. Plans go to stdout; logs and progress to stderr.
+traceback unless RECONCILER_DEBUG=1. Usage errors keep click's message but exit 1, not click's 2: exit code 2
+means only "plan --detailed-exitcode found changes". Nothing printed here can carry the API key: every error
+line and debug traceback goes through `scrub`. Plans go to stdout; logs and progress to stderr.
 """
 
 from __future__ import annotations
@@ -9,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
+import re
 import sys
+import traceback
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,18 +26,53 @@ from reconciler.errors import ReconcilerError
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _scrub(text: str) -> str:
-    """Remove the API key from any text before it is shown."""
+#: A piece of the key between characters that cannot be in an HTTP header is masked from this length on.
+MIN_SECRET_PIECE = 8
+
+
+def _secret_forms(key: str) -> list[str]:
+    """The ways the key can appear in text, longest first: as set, stripped (as sent), escaped as in a
+    `repr` of a str or of bytes (httpx quotes an illegal header value that way), and each piece of it between
+    characters that cannot be sent in a header."""
+    forms = {key, key.strip(), repr(key)[1:-1], repr(key.strip())[1:-1]}
+    forms.add(repr(key.strip().encode("utf-8", "backslashreplace"))[2:-1])
+    whole = {form for form in forms if len(form) >= 4}
+    pieces = {piece for piece in re.split(r"[^\x21-\x7e]+", key) if len(piece) >= MIN_SECRET_PIECE}
+    return sorted(whole | pieces, key=len, reverse=True)
+
+
+def scrub(text: str) -> str:
+    """`text` with the API key (`OPENAI_API_KEY`, in any of `_secret_forms`) masked as `***`."""
     key = os.environ.get("OPENAI_API_KEY")
-    if key and len(key) >= 4:
-        text = text.replace(key, "***")
+    if key:
+        for form in _secret_forms(key):
+            text = text.replace(form, "***")
     return text
 
 
 def fail(message: str) -> None:
     """Print one error line and exit 1."""
-    click.echo(f"Error: {_scrub(message)}", err=True)
+    click.echo(f"Error: {scrub(message)}", err=True)
     sys.exit(1)
+
+
+def check_api_key() -> None:
+    """Refuse an `OPENAI_API_KEY` that no HTTP header can carry (a line break or a non-ASCII character inside
+    it, say from a pasted secret), naming the position but never the key."""
+    key = os.environ.get("OPENAI_API_KEY", "").strip()
+    for position, char in enumerate(key, start=1):
+        if char == "\n" or char == "\r":
+            what = "a line break"
+        elif not char.isascii():
+            what = "a non-ASCII character"
+        elif not char.isprintable():
+            what = f"a control character (code {ord(char)})"
+        else:
+            continue
+        raise ReconcilerError(
+            f"OPENAI_API_KEY has {what} at position {position} of {len(key)}, which no HTTP header can "
+            "carry: set it to the key alone"
+        )
 
 
 def handle_errors(func: F) -> F:
@@ -56,7 +95,9 @@ def handle_errors(func: F) -> F:
             raise
         except Exception as err:
             if os.environ.get("RECONCILER_DEBUG"):
-                raise
+                # The traceback, scrubbed: exception texts may quote the key (an illegal header value).
+                click.echo(scrub(traceback.format_exc()), err=True, nl=False)
+                sys.exit(1)
             fail(f"internal error: {type(err).__name__}: {err} (set RECONCILER_DEBUG=1 for a traceback)")
 
     return wrapper  # type: ignore[return-value]
@@ -126,29 +167,73 @@ def use_color(no_color: bool) -> bool:
     return not no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class ReconcilerGroup(click.Group):
+    """click's Group, except that a usage error (unknown option or command, bad option value, missing
+    argument) exits 1 like every other error: the contract keeps exit code 2 for `plan --detailed-exitcode`.
+    click still prints its usage message. Every usage error passes through one of these two methods: the
+    group's own arguments in `make_context`, the command name and the command's arguments in `invoke`."""
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.UsageError as err:
+            _exit_1(err)
+            raise
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as err:
+            _exit_1(err)
+            raise
+
+
+def _exit_1(err: click.UsageError) -> None:
+    # click declares exit_code a class variable (2 for usage errors); this one error exits 1.
+    err.exit_code = 1  # type: ignore[misc]
+
+
+EPILOG = """\b
+Environment:
+  OPENAI_API_KEY      the API key (never printed)
+  OPENAI_BASE_URL     the server (default https://api.openai.com/v1)
+  OPENAI_ORG_ID       sent as OpenAI-Organization
+  OPENAI_PROJECT_ID   sent as OpenAI-Project
+  NO_COLOR            no colour (nor without a terminal)
+  RECONCILER_DEBUG=1  a traceback instead of the one-line internal error
+
+\b
+Exit codes: 0 success; 1 any error or refusal;
+2 only from `plan --detailed-exitcode` when there are changes.
+
+Try it without a key: `reconciler plan --local` (the embedded emulator).
+"""
+
+
+@click.group(
+    cls=ReconcilerGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog=EPILOG,
+)
 @click.version_option(__version__, prog_name="reconciler")
 def cli() -> None:
     """Assistants as code: plan and apply OpenAI assistants (Assistants API v1) from YAML manifests."""
 
 
-@cli.command()
+@cli.command(short_help="Check every manifest offline (no API calls).")
 @dir_option
 @handle_errors
 def validate(directory: Path) -> None:
     """Check every manifest offline; print all errors as FILE:LINE:COL: FIELD: message."""
-    from reconciler.manifest import load_directory
+    from reconciler import workflow
 
-    result = load_directory(directory)
-    for error in result.errors:
-        click.echo(str(error), err=True)
-    if result.errors:
-        noun = "error" if len(result.errors) == 1 else "errors"
-        fail(f"{len(result.errors)} {noun} in {directory}")
-    click.echo(f"{len(result.manifests)} manifests valid in {directory}.")
+    count = len(workflow.load_manifests(directory))
+    click.echo(f"{count} {'manifest' if count == 1 else 'manifests'} valid in {directory}.")
 
 
-@cli.command()
+@cli.command(short_help="Print the JSON Schema of a manifest.")
 @handle_errors
 def schema() -> None:
     """Print the JSON Schema of a manifest (for yaml-language-server and editors)."""
@@ -169,9 +254,12 @@ def schema() -> None:
     type=click.Choice(["text", "markdown", "json"]),
     default="text",
     show_default=True,
+    help="text for people, markdown for pull-request comments, json for programs.",
 )
 @click.option(
-    "--out", type=click.Path(path_type=Path, dir_okay=False), help="Save the plan (JSON) for apply."
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also save the plan to FILE, for `reconciler apply FILE`.",
 )
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 without changes, 2 with changes, 1 on error.")
 @click.option("--no-color", is_flag=True, help="Never colour the output.")
@@ -192,6 +280,8 @@ def plan(
     """Show what apply would change, without changing anything."""
     from reconciler import workflow
 
+    if not local:
+        check_api_key()
     result = run(
         workflow.plan(
             directory=directory,
@@ -208,15 +298,28 @@ def plan(
         sys.exit(2)
 
 
-@cli.command()
+@cli.command(short_help="Make the API match the manifests, or apply a saved plan.")
 @click.argument("plan_file", required=False, type=click.Path(path_type=Path, dir_okay=False))
 @dir_option
 @connection_options
 @plan_options
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (for CI).")
 @click.option("--force", is_flag=True, help="Allow deletes over the safety limits.")
-@click.option("--parallelism", type=click.IntRange(1, 64), default=8, show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--parallelism",
+    type=click.IntRange(1, 64),
+    default=8,
+    show_default=True,
+    help="Changes applied at the same time.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: only the report on stdout, for programs (the plan goes to stderr).",
+)
 @click.option("--no-color", is_flag=True, help="Never colour the output.")
 @handle_errors
 def apply(
@@ -237,6 +340,8 @@ def apply(
     """Make the API match the manifests (or run exactly a saved PLAN_FILE)."""
     from reconciler import workflow
 
+    if not local:
+        check_api_key()
     ok = run(
         workflow.apply(
             plan_file=plan_file,
@@ -258,7 +363,7 @@ def apply(
         sys.exit(1)
 
 
-@cli.command(name="import")
+@cli.command(name="import", short_help="Write manifests for existing unmanaged assistants.")
 @click.argument("ids", nargs=-1)
 @click.option("--all", "import_all", is_flag=True, help="Import every unmanaged assistant.")
 @dir_option
@@ -283,6 +388,8 @@ def import_(
     """Write manifests for existing unmanaged assistants, so the next plan adopts them."""
     from reconciler import importer
 
+    if not local:
+        check_api_key()
     run(
         importer.run_import(
             ids=ids,
@@ -310,14 +417,16 @@ def fmt(paths: tuple[Path, ...], check: bool, directory: Path) -> None:
         sys.exit(1)
 
 
-@cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@cli.command(short_help="Serve the v1 API on loopback (a sandbox, with fault injection).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=8080, show_default=True, help="Port (0: any free one)."
+)
 @click.option(
     "--db", type=click.Path(path_type=Path, dir_okay=False), help="SQLite file (default: in memory)."
 )
 @click.option("--api-key", envvar="RECONCILER_EMULATOR_API_KEY", help="Accept only this bearer key.")
-@click.option("--latency-ms", type=click.FloatRange(0), default=0.0)
+@click.option("--latency-ms", type=click.FloatRange(0), default=0.0, help="Delay added to every response.")
 @click.option(
     "--fail-rate", type=click.FloatRange(0, 1), default=0.0, help="Share of requests answered 500/503."
 )

@@ -1,0 +1,156 @@
+"""The command line itself (reconciler/cli.py): usage errors exit 1 with click's message, help and version,
+and the API key kept out of every error line and debug traceback. Runs against the live emulator over HTTP."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner, Result
+from plan_support import write_manifests
+
+from reconciler import __version__
+from reconciler.cli import check_api_key, cli, handle_errors, scrub
+from reconciler.emulator.testing import LiveEmulator
+
+KEY = "sk-cli-test-0123456789abcdef"
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> Result:
+    return CliRunner().invoke(cli, list(args), prog_name="reconciler", env={"NO_COLOR": "1", **(env or {})})
+
+
+PLAN_USAGE = "Usage: reconciler plan [OPTIONS]\nTry 'reconciler plan --help' for help.\n\n"
+APPLY_USAGE = "Usage: reconciler apply [OPTIONS] [PLAN_FILE]\nTry 'reconciler apply --help' for help.\n\n"
+GROUP_USAGE = "Usage: reconciler [OPTIONS] COMMAND [ARGS]...\nTry 'reconciler --help' for help.\n\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "output"),
+    [
+        (["plan", "--bogus"], PLAN_USAGE + "Error: No such option '--bogus'. Did you mean '--out'?\n"),
+        (
+            ["plan", "--format", "xml"],
+            PLAN_USAGE
+            + "Error: Invalid value for '--format': 'xml' is not one of 'text', 'markdown', 'json'.\n",
+        ),
+        (
+            ["apply", "--parallelism", "0"],
+            APPLY_USAGE + "Error: Invalid value for '--parallelism': 0 is not in the range 1<=x<=64.\n",
+        ),
+        (
+            ["apply", "--format", "markdown"],
+            APPLY_USAGE + "Error: Invalid value for '--format': 'markdown' is not one of 'text', 'json'.\n",
+        ),
+        (["plan", "--target"], "Error: Option '--target' requires an argument.\n"),
+        (["nosuch"], GROUP_USAGE + "Error: No such command 'nosuch'.\n"),
+        (["--bogus"], GROUP_USAGE + "Error: No such option '--bogus'.\n"),
+    ],
+)
+def test_usage_errors_exit_1_with_clicks_message(args: list[str], output: str) -> None:
+    """The contract: 1 for any error; 2 is only `plan --detailed-exitcode` with changes."""
+    result = run(*args)
+    assert (result.exit_code, result.output) == (1, output)
+
+
+def test_no_command_shows_help_and_exits_1() -> None:
+    result = run()
+    assert result.exit_code == 1
+    assert "Usage: reconciler [OPTIONS] COMMAND [ARGS]..." in result.output
+    assert "Commands:" in result.output
+
+
+def test_help_and_version() -> None:
+    result = run("--help")
+    assert result.exit_code == 0
+    for word in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "NO_COLOR", "RECONCILER_DEBUG", "Exit codes:"):
+        assert word in result.output
+    assert "Make the API match the manifests, or apply a saved plan." in result.output
+    for name, command in cli.commands.items():
+        assert run(name, "--help").exit_code == 0, name
+        undocumented = [p.name for p in command.params if isinstance(p, click.Option) and not p.help]
+        assert undocumented == [], f"{name}: options without help: {undocumented}"
+    result = run("--version")
+    assert (result.exit_code, result.output) == (0, f"reconciler, version {__version__}\n")
+
+
+def test_a_usage_error_exits_1_in_a_real_process() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "reconciler", "plan", "--format", "xml"], capture_output=True, text=True
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines()[-1] == (
+        "Error: Invalid value for '--format': 'xml' is not one of 'text', 'markdown', 'json'."
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "what", "position"),
+    [
+        (f"{KEY}\nsk-second-key-abcdefgh", "a line break", len(KEY) + 1),
+        (f"{KEY}\r\n\tx", "a line break", len(KEY) + 1),
+        (f"sk-clé-{KEY}", "a non-ASCII character", 6),
+        (f"sk-\x7f{KEY}", "a control character (code 127)", 4),
+        (f"sk-\t{KEY}", "a control character (code 9)", 4),
+    ],
+)
+def test_a_key_no_header_can_carry_is_refused_without_showing_it(
+    live_emulator: LiveEmulator, tmp_path: Path, key: str, what: str, position: int
+) -> None:
+    """Before, httpx's "Illegal header value b'Bearer sk-...\\n...'" reached the error line."""
+    write_manifests(tmp_path / "assistants", {"a": "model: gpt-4\n"})
+    env = {"OPENAI_API_KEY": key, "OPENAI_BASE_URL": live_emulator.base_url}
+    length = len(key.strip())
+    for args in (["plan"], ["apply", "--auto-approve"], ["import", "--all"]):
+        result = run(*args, "--dir", str(tmp_path / "assistants"), env=env)
+        assert result.exit_code == 1, result.output
+        assert result.output == (
+            f"Error: OPENAI_API_KEY has {what} at position {position} of {length}, which no HTTP header "
+            "can carry: set it to the key alone\n"
+        )
+    assert live_emulator.stats()["total"] == 0
+
+
+def test_local_needs_no_key_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_manifests(tmp_path / "assistants", {"a": "model: gpt-4\n"})
+    result = run("plan", "--local", env={"OPENAI_API_KEY": "not\na key"})
+    assert result.exit_code == 0, result.output
+
+
+def test_scrub_masks_every_form_of_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", f" {KEY}\nsk-second-key-abcdefgh\n")
+    escaped = repr(f"Bearer {KEY}\nsk-second-key-abcdefgh".encode())
+    text = scrub(f"Illegal header value {escaped}; sent {KEY}; then sk-second-key-abcdefgh")
+    assert KEY not in text and "sk-second-key-abcdefgh" not in text
+    assert text == "Illegal header value b'Bearer ***'; sent ***; then ***"
+
+
+def test_the_debug_traceback_is_scrubbed(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """RECONCILER_DEBUG=1 prints the traceback of an unexpected crash, with the key masked in it."""
+    monkeypatch.setenv("OPENAI_API_KEY", f"{KEY}\nx")
+
+    @handle_errors
+    def crash() -> None:
+        raise RuntimeError(f"Illegal header value {(f'Bearer {KEY}' + chr(10) + 'x').encode()!r}")
+
+    for debug, expected in (("1", "Traceback (most recent call last):"), ("", "Error: internal error:")):
+        monkeypatch.setenv("RECONCILER_DEBUG", debug)
+        with pytest.raises(SystemExit) as exit_info:
+            crash()
+        output = capsys.readouterr().err
+        assert exit_info.value.code == 1
+        assert expected in output
+        assert "RuntimeError: Illegal header value b'Bearer ***'" in output
+        assert KEY not in output and "0123456789abcdef" not in output
+
+
+def test_check_api_key_accepts_ordinary_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in (KEY, f"  {KEY}\n", ""):
+        monkeypatch.setenv("OPENAI_API_KEY", key)
+        check_api_key()
