@@ -29,10 +29,13 @@ if TYPE_CHECKING:
 
 def load_manifests(directory: Path) -> list[LoadedManifest]:
     """Every manifest in `directory`. On any manifest error, prints each `FILE:LINE:COL: FIELD: message` line
-    to stderr and raises ReconcilerError `N errors in DIR`."""
+    to stderr and raises ReconcilerError `N errors in DIR`; a problem with the directory itself (missing, not
+    a directory, no manifests in it) is the ReconcilerError alone, one line."""
     from reconciler.manifest import load_directory
 
     result = load_directory(directory)
+    if len(result.errors) == 1 and result.errors[0].line is None:
+        raise ReconcilerError(str(result.errors[0]))
     if result.errors:
         for error in result.errors:
             click.echo(str(error), err=True)

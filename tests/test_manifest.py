@@ -567,10 +567,17 @@ def test_validate_cli(repo: Path) -> None:
         "Error: 2 errors in assistants\n"
     )
     result = runner.invoke(cli, ["validate", "--dir", "missing"])
+    assert (result.exit_code, result.output) == (1, "Error: missing: directory not found\n")
+    (repo / "empty").mkdir()
+    result = runner.invoke(cli, ["validate", "--dir", "empty"])
     assert (result.exit_code, result.output) == (
         1,
-        "missing: directory not found\nError: 1 error in missing\n",
+        "Error: empty: no manifests found (expected *.yaml or *.yml files)\n",
     )
+    (repo / "one").mkdir()
+    (repo / "one" / "a.yaml").write_text("model: m\n")
+    result = runner.invoke(cli, ["validate", "--dir", "one"])
+    assert (result.exit_code, result.output) == (0, "1 manifest valid in one.\n")
 
 
 def test_schema_file_is_up_to_date() -> None:
