@@ -185,24 +185,43 @@ async def apply(
 
 
 def load_saved_plan(path: Path) -> Plan:
-    """The Plan saved in `path` (`plan --out`); ReconcilerError (one line) when unreadable or not a plan."""
+    """The Plan saved in `path` (`plan --out`); ReconcilerError (one line) when unreadable or not a plan:
+    not UTF-8, not JSON, not an object, no `format_version` (some other JSON file), or the `plan --format
+    json` output, which lacks what apply needs (fingerprints)."""
     try:
         text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        reason = getattr(err, "strerror", None) or str(err)
-        raise ReconcilerError(f"cannot read the plan file {path}: {reason}") from None
+    except UnicodeDecodeError as err:
+        raise ReconcilerError(
+            f"{path}: not a saved plan: not UTF-8 text (byte {err.start + 1}){_MAKE_ONE}"
+        ) from None
+    except OSError as err:
+        raise ReconcilerError(f"cannot read the plan file {path}: {err.strerror or err}") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
+        rest = text[err.pos :].rstrip()
+        ends_early = not rest or (err.msg.startswith("Unterminated string") and "\n" not in rest)
+        truncated = "; the file ends early: truncated?" if ends_early else ""
+        reason = err.msg.removesuffix(" starting at")
         raise ReconcilerError(
-            f"{path}:{err.lineno}:{err.colno}: not a saved plan: invalid JSON ({err.msg})"
+            f"{path}:{err.lineno}:{err.colno}: not a saved plan: invalid JSON ({reason}{truncated})"
         ) from None
     if not isinstance(data, dict):
-        raise ReconcilerError(f"{path}: not a saved plan: expected a JSON object")
+        raise ReconcilerError(f"{path}: not a saved plan: expected a JSON object{_MAKE_ONE}")
+    if "format_version" not in data:
+        raise ReconcilerError(f"{path}: not a saved plan: it has no format_version{_MAKE_ONE}")
+    if {"changes", "summary", "unmanaged"} <= data.keys() and "managed" not in data:
+        raise ReconcilerError(
+            f"{path}: this is the output of `plan --format json`, which cannot be applied (it has no "
+            f"fingerprints){_MAKE_ONE}"
+        )
     try:
         return Plan.from_saved(data)
     except ReconcilerError as err:
         raise ReconcilerError(f"{path}: {err}") from None
+
+
+_MAKE_ONE = "; save a plan with `reconciler plan --out FILE`"
 
 
 def _approved(stream: TextIO) -> bool:

@@ -159,6 +159,50 @@ def test_bad_plan_files_are_one_line_errors(live_emulator: LiveEmulator, tmp_pat
     assert live_emulator.stats()["total"] == 0
 
 
+def test_files_that_are_not_saved_plans_say_what_they_are(
+    live_emulator: LiveEmulator, tmp_path: Path
+) -> None:
+    """`plan --format json` output, someone else's JSON, a binary file, a cut-off plan: one line each, exit 1,
+    no API call."""
+    d = manifests(tmp_path / "assistants", "a")
+    printed = run(
+        live_emulator, "plan", "--dir", str(d), "--format", "json", "--out", str(tmp_path / "saved.json")
+    )
+    assert printed.exit_code == 0, printed.output
+    make_one = "; save a plan with `reconciler plan --out FILE`\n"
+    saved = (tmp_path / "saved.json").read_text()
+    cases = {
+        "printed.json": (
+            printed.stdout,
+            "this is the output of `plan --format json`, which cannot be applied (it has no fingerprints)"
+            + make_one,
+        ),
+        "package.json": (
+            '{"name": "x", "version": "1.0.0"}',
+            "not a saved plan: it has no format_version" + make_one,
+        ),
+        "list.json": ("[1, 2]", "not a saved plan: expected a JSON object" + make_one),
+        "binary.json": (b"\x89PNG\r\n", "not a saved plan: not UTF-8 text (byte 1)" + make_one),
+    }
+    live_emulator.reset_stats()
+    for name, (content, message) in cases.items():
+        path = tmp_path / name
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content)
+        result = run(live_emulator, "apply", str(path))
+        assert (result.exit_code, result.stdout, result.stderr) == (1, "", f"Error: {path}: {message}"), name
+    cut = tmp_path / "cut.json"
+    for size in (len(saved) // 2, len(saved) - 3):
+        cut.write_text(saved[:size])
+        result = run(live_emulator, "apply", str(cut))
+        assert result.exit_code == 1
+        assert result.stderr.startswith(f"Error: {cut}:")
+        assert result.stderr.endswith("; the file ends early: truncated?)\n"), result.stderr
+    assert live_emulator.stats()["total"] == 0
+
+
 def test_saved_plan_refuses_planning_options(live_emulator: LiveEmulator, tmp_path: Path) -> None:
     plan_file = tmp_path / "plan.json"
     plan_file.write_text("{}")
