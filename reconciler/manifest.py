@@ -1034,6 +1034,8 @@ def _message(kind: str, default: str, ctx: Mapping[str, Any], path: Path_, value
         )
     if kind == "too_long":
         return f"at most {ctx.get('max_length')} items, got {_length(value, ctx)}"
+    if kind == "string_too_long" and isinstance(value, str):
+        return f"at most {ctx.get('max_length'):,} characters, got {len(value):,}"
     if kind == "string_too_short":
         return "must not be empty"
     return default

@@ -139,7 +139,7 @@ def test_yaml_12_scalars(repo: Path) -> None:
 def test_string_limits(repo: Path, field: str, limit: int) -> None:
     assert one(repo, f"model: m\n{field}: {'x' * limit}\n") == []
     assert one(repo, f"model: m\n{field}: {'x' * (limit + 1)}\n") == [
-        f"assistants/a.yaml:2:{len(field) + 3}: {field}: String should have at most {limit} characters"
+        f"assistants/a.yaml:2:{len(field) + 3}: {field}: at most {limit:,} characters, got {limit + 1:,}"
     ]
 
 
@@ -177,10 +177,10 @@ def test_metadata_limits(repo: Path) -> None:
     ]
     assert one(repo, metadata({"k" * 64: "v" * 512})) == []
     assert one(repo, metadata({"k" * 65: "v"})) == [
-        f"assistants/a.yaml:3:3: metadata.{'k' * 65}: String should have at most 64 characters"
+        f"assistants/a.yaml:3:3: metadata.{'k' * 65}: at most 64 characters, got 65"
     ]
     assert one(repo, metadata({"k": "v" * 513})) == [
-        "assistants/a.yaml:3:8: metadata.k: String should have at most 512 characters"
+        "assistants/a.yaml:3:8: metadata.k: at most 512 characters, got 513"
     ]
 
 
