@@ -142,6 +142,15 @@ def connection_options(func: F) -> F:
     return func
 
 
+def effective_base_url(local: bool, base_url: str | None) -> str | None:
+    """The base URL to use: `--local` wins over an `OPENAI_BASE_URL` exported in the environment (an explicit
+    flag over the environment); with an explicit `--base-url` the pair stays an error (`open_client`)."""
+    source = click.get_current_context().get_parameter_source("base_url")
+    if local and source is click.core.ParameterSource.ENVIRONMENT:
+        return None
+    return base_url
+
+
 def plan_options(func: F) -> F:
     """Options shared by plan and apply."""
     func = click.option(
@@ -286,7 +295,7 @@ def plan(
         workflow.plan(
             directory=directory,
             local=local,
-            base_url=base_url,
+            base_url=effective_base_url(local, base_url),
             max_retries=max_retries,
             targets=targets,
             prune=prune,
@@ -347,7 +356,7 @@ def apply(
             plan_file=plan_file,
             directory=directory,
             local=local,
-            base_url=base_url,
+            base_url=effective_base_url(local, base_url),
             max_retries=max_retries,
             targets=targets,
             prune=prune,
@@ -396,7 +405,7 @@ def import_(
             import_all=import_all,
             directory=directory,
             local=local,
-            base_url=base_url,
+            base_url=effective_base_url(local, base_url),
             max_retries=max_retries,
             force=force,
             instructions_files=instructions_files,

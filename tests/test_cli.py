@@ -121,6 +121,24 @@ def test_local_needs_no_key_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert result.exit_code == 0, result.output
 
 
+def test_local_wins_over_an_exported_base_url(
+    live_emulator: LiveEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--local` with OPENAI_BASE_URL in the environment uses the embedded emulator (the flag is explicit);
+    with an explicit --base-url the pair is refused."""
+    monkeypatch.chdir(tmp_path)
+    write_manifests(tmp_path / "assistants", {"a": "model: gpt-4\n"})
+    env = {"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": live_emulator.base_url}
+    for args in (["plan", "--local"], ["apply", "--local", "--auto-approve"], ["import", "--local", "--all"]):
+        result = run(*args, env=env)
+        assert result.exit_code == 0, result.output
+    assert run("plan", "--local", env=env).output == "No changes. Your assistants match the manifests.\n"
+    assert live_emulator.stats()["total"] == 0
+    result = run("plan", "--local", "--base-url", live_emulator.base_url, env=env)
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: --local and --base-url exclude each other")
+
+
 def test_scrub_masks_every_form_of_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", f" {KEY}\nsk-second-key-abcdefgh\n")
     escaped = repr(f"Bearer {KEY}\nsk-second-key-abcdefgh".encode())
