@@ -120,12 +120,16 @@ def canonical_hash(value: Any) -> str:
 
 
 def _canon_numbers(value: Any) -> Any:
-    """Integral floats become ints (JSON does not tell 1 from 1.0); containers are walked."""
-    if isinstance(value, bool) or value is None:
+    """Integral floats become ints (JSON does not tell 1 from 1.0); containers are walked.
+
+    Leaves (strings, ints and bools, None) are tested first and plain dicts before the `Mapping` ABC, whose
+    check is slow: most of what a normal form holds is strings.
+    """
+    if isinstance(value, (str, int)) or value is None:
         return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, Mapping):
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else value
+    if isinstance(value, (dict, Mapping)):
         return {str(k): _canon_numbers(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_canon_numbers(v) for v in value]
