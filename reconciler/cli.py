@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import os
 import re
 import sys
@@ -73,6 +74,38 @@ def check_api_key() -> None:
             f"OPENAI_API_KEY has {what} at position {position} of {len(key)}, which no HTTP header can "
             "carry: set it to the key alone"
         )
+
+
+class _ScrubFilter(logging.Filter):
+    """Masks the API key in every log record before any handler formats it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = scrub(record.getMessage())
+        record.args = None
+        return True
+
+
+LOG_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+}
+
+
+def setup_logging() -> None:
+    """Log records of `reconciler.*` go to stderr as `reconciler: message`, key masked; the level is
+    RECONCILER_LOG (debug, info, warning (default), error): warnings say when the server is unreachable and
+    retries are waiting, info adds every retry, debug every request."""
+    level = LOG_LEVELS.get(os.environ.get("RECONCILER_LOG", "warning").strip().lower(), logging.WARNING)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(_ScrubFilter())
+    handler.setFormatter(logging.Formatter("reconciler: %(message)s"))
+    root = logging.getLogger("reconciler")
+    handler.setLevel(level)
+    root.handlers[:] = [handler]
+    if level < root.getEffectiveLevel():  # only ever lowered: callers (tests) may have set their own level
+        root.setLevel(level)
 
 
 def handle_errors(func: F) -> F:
@@ -211,6 +244,7 @@ Environment:
   OPENAI_ORG_ID       sent as OpenAI-Organization
   OPENAI_PROJECT_ID   sent as OpenAI-Project
   NO_COLOR            no colour (nor without a terminal)
+  RECONCILER_LOG      stderr log level: warning (default), info (retries), debug (requests)
   RECONCILER_DEBUG=1  a traceback instead of the one-line internal error
 
 \b
@@ -229,6 +263,7 @@ Try it without a key: `reconciler plan --local` (the embedded emulator).
 @click.version_option(__version__, prog_name="reconciler")
 def cli() -> None:
     """Assistants as code: plan and apply OpenAI assistants (Assistants API v1) from YAML manifests."""
+    setup_logging()
 
 
 @cli.command(short_help="Check every manifest offline (no API calls).")

@@ -82,6 +82,11 @@ NOT_SENT_ERRORS: tuple[type[httpx.TransportError], ...] = (
     httpx.ConnectTimeout,
     httpx.PoolTimeout,
 )
+#: Transport errors that no retry can fix (a header the HTTP library refuses, a URL scheme it cannot speak).
+NEVER_RETRIED_ERRORS: tuple[type[httpx.TransportError], ...] = (
+    httpx.LocalProtocolError,
+    httpx.UnsupportedProtocol,
+)
 PAGE_LIMIT = 100
 
 logger = logging.getLogger("reconciler.client")
@@ -606,13 +611,16 @@ class Client:
                 response = await self._http.send(request)
                 await response.aread()
             except httpx.TransportError as exc:
-                sent = not isinstance(exc, NOT_SENT_ERRORS)
+                sent = not isinstance(exc, NOT_SENT_ERRORS + NEVER_RETRIED_ERRORS)
                 error = self._transport_error(exc, method, path, retries, sent)
+                if isinstance(exc, NEVER_RETRIED_ERRORS):
+                    raise error from None
                 if idempotent or not sent:
                     if retries_left:
                         delay = self._retry_delay(None, retries)
-                        logger.debug(
-                            "%s %s: %s; retry %d/%d in %.3fs",
+                        # A warning, not debug: without it a dead server means a silent wait of many seconds.
+                        logger.warning(
+                            "%s %s: %s; retry %d/%d in %.1fs",
                             method,
                             path,
                             error.reason,
@@ -624,7 +632,7 @@ class Client:
                         await self._sleep(delay)
                         continue
                     error = self._transport_error(exc, method, path, retries, sent, gave_up=retries > 0)
-                    logger.debug("%s %s: %s; giving up", method, path, error.reason)
+                    logger.info("%s %s: %s; giving up", method, path, error.reason)
                     raise error from None
                 logger.debug("%s %s: %s; outcome unknown, not retrying a write", method, path, error.reason)
                 raise AmbiguousWriteError(error) from None
@@ -648,8 +656,8 @@ class Client:
                 raise AmbiguousWriteError(cause) from None
             if should_retry and safe and retries_left:
                 delay = self._retry_delay(response, retries)
-                logger.debug(
-                    "%s %s: %d; retry %d/%d in %.3fs",
+                logger.info(
+                    "%s %s: %d; retry %d/%d in %.1fs",
                     method,
                     path,
                     status,
@@ -663,7 +671,7 @@ class Client:
                 continue
             gave_up = should_retry and safe and retries > 0
             if should_retry and safe:
-                logger.debug("%s %s: %d; retry budget spent, giving up", method, path, status)
+                logger.info("%s %s: %d; retry budget spent, giving up", method, path, status)
             raise self._status_error(response, method, path, retries, gave_up=gave_up) from None
 
     def _status_error(

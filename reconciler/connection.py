@@ -33,7 +33,7 @@ def open_client(
         if base_url:
             raise ConfigError(
                 "--local and --base-url exclude each other: --local uses the embedded emulator "
-                "(unset OPENAI_BASE_URL or drop --local)"
+                "(drop one of them)"
             )
         from reconciler.emulator import InProcessTransport, local_app
 

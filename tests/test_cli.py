@@ -172,3 +172,23 @@ def test_check_api_key_accepts_ordinary_keys(monkeypatch: pytest.MonkeyPatch) ->
     for key in (KEY, f"  {KEY}\n", ""):
         monkeypatch.setenv("OPENAI_API_KEY", key)
         check_api_key()
+
+
+def test_retries_against_a_dead_server_are_said_on_stderr(tmp_path: Path) -> None:
+    """A server that does not answer is not a silent wait: each retry is one warning line, key masked."""
+    import socket
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    write_manifests(tmp_path / "assistants", {"a": "model: gpt-4-turbo\n"})
+    env = {"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": f"http://127.0.0.1:{port}/v1"}
+    result = CliRunner().invoke(
+        cli, ["plan", "--dir", str(tmp_path / "assistants"), "--max-retries", "1"], env=env
+    )
+    lines = result.output.splitlines()
+    base = f"GET /assistants: cannot connect to http://127.0.0.1:{port}/v1 (All connection attempts failed)"
+    assert result.exit_code == 1
+    assert lines[0].startswith(f"reconciler: {base}; retry 1/1 in ")
+    assert lines[1] == f"Error: {base} (gave up after 1 retry)"
+    assert KEY not in result.output
