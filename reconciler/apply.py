@@ -185,6 +185,8 @@ class Executor:
 
     `create_attempts` bounds how many times one create is sent when its outcome keeps being unknown and the
     look-up finds nothing; by default the client's retry budget (`--max-retries`) plus one, as for any call.
+    Before a create is sent again, the key is looked up twice, `settle_seconds` × attempt apart, so a create
+    the server was still committing when the connection broke is found rather than duplicated.
     `progress(done, total, result)` is called after each change.
     """
 
@@ -196,6 +198,7 @@ class Executor:
         progress: Progress | None = None,
         create_attempts: int | None = None,
         notes: uploads.Notes | None = None,
+        settle_seconds: float = 0.5,
     ) -> None:
         if parallelism < 1:
             raise ValueError("parallelism must be >= 1")
@@ -207,6 +210,7 @@ class Executor:
         self.parallelism = parallelism
         self.progress = progress
         self.create_attempts = create_attempts
+        self.settle_seconds = settle_seconds
         self.notes = notes
         self._listings = _Listings(client)
 
@@ -309,6 +313,11 @@ class Executor:
             except AmbiguousWriteError as err:
                 try:
                     found = await self.lookup(change.key)
+                    if found is None:
+                        # A server may still be committing a create whose connection it lost: give it a
+                        # moment and look again before sending the create a second time.
+                        await asyncio.sleep(self.settle_seconds * attempt)
+                        found = await self.lookup(change.key)
                 except ReconcilerError as lookup_err:
                     raise _CreateFailed(
                         None,

@@ -478,6 +478,12 @@ def fmt(paths: tuple[Path, ...], check: bool, directory: Path) -> None:
 @click.option(
     "--drop-rate", type=click.FloatRange(0, 1), default=0.0, help="Share of writes committed, then dropped."
 )
+@click.option(
+    "--commit-delay-ms",
+    type=click.FloatRange(0),
+    default=0.0,
+    help="With --drop-rate: commit a dropped write this long after the connection closes.",
+)
 @click.option("--seed", type=int, default=None, help="Seed for deterministic fault injection.")
 @handle_errors
 def emulator(
@@ -490,6 +496,7 @@ def emulator(
     rate_limit_rps: float,
     drop_rate: float,
     seed: int | None,
+    commit_delay_ms: float,
 ) -> None:
     """Serve the Assistants v1 API on loopback, with optional fault injection."""
     from reconciler.emulator.faults import FaultConfig
@@ -506,6 +513,7 @@ def emulator(
             rate_limit_rps=rate_limit_rps,
             drop_rate=drop_rate,
             seed=seed,
+            commit_delay_ms=commit_delay_ms,
         ),
     )
 

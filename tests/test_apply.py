@@ -168,7 +168,8 @@ async def test_create_whose_outcome_is_unknown_is_retried_after_a_look_up(
     assert markers(held) == {"solo": 1}
     assert [(r["method"], r["route"], r["status"]) for r in emulator.requests()] == [
         ("POST", "/v1/assistants", 500),
-        ("GET", "/v1/assistants", 200),
+        ("GET", "/v1/assistants", 200),  # look-up: not there
+        ("GET", "/v1/assistants", 200),  # again after the settle delay: still not there
         ("POST", "/v1/assistants", 200),
         ("GET", "/v1/assistants", 200),
     ]
@@ -415,3 +416,25 @@ def test_report_json_has_stable_keys() -> None:
         "warnings": 0,
         "calls": {"total": 2, "by_route": {"POST /assistants": 2}},
     }
+
+
+async def test_create_still_committing_after_a_lost_response_is_found_not_duplicated(
+    emulator: InProcessEmulator, tmp_path: Path
+) -> None:
+    """A server that commits a create only after the connection broke (here 80 ms later, after the first
+    look-up) must not get the create twice: the second look-up, a settle delay later, finds it."""
+    write_manifests(tmp_path, {"late": "name: Late\nmodel: gpt-4\n"})
+    async with client_for(emulator) as client:
+        the_plan = await plan_dir(client, tmp_path)
+        emulator.reset_stats()
+        emulator.set_faults(drop_rate=1, commit_delay_ms=80, seed=1)
+        report = await Executor(client, settle_seconds=0.2).run(the_plan)
+        emulator.set_faults()
+        held = await client.list_assistants()
+    assert markers(held) == {"late": 1}
+    assert [(r.status, r.id) for r in report.results] == [("created", held[0]["id"])]
+    assert [(r["method"], r["route"]) for r in emulator.requests()][:3] == [
+        ("POST", "/v1/assistants"),  # dropped, committed 80 ms later
+        ("GET", "/v1/assistants"),  # look-up: not there yet
+        ("GET", "/v1/assistants"),  # 200 ms later: there, so no second create
+    ]

@@ -24,6 +24,7 @@ response is incomplete (most servers then close the connection).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import threading
@@ -253,6 +254,7 @@ class Gateway:
         self.app = app
         self.emulator = emulator
         self.routes = routes
+        self._late: set[asyncio.Future[None]] = set()
 
     def _match(self, scope: Scope) -> tuple[str | None, bool]:
         """(route template, whether the method matches) for the first route whose path matches."""
@@ -375,16 +377,34 @@ class Gateway:
         if decision is None or not decision.drop:
             await self.app(scope, replay, send_with_headers)
             return
-        # A dropped write: run it (it commits), discard its response, abort the connection.
+        # A dropped write: run it (it commits), discard its response, abort the connection; with a commit
+        # delay, abort first and run it later.
         held: list[Message] = []
 
         async def hold(message: Message) -> None:
             held.append(message)
 
-        await self.app(scope, replay, hold)
-        if entry is not None:
-            entry["status"] = next((m["status"] for m in held if m["type"] == "http.response.start"), None)
-            entry["dropped"] = True
+        async def commit() -> None:
+            await self.app(scope, replay, hold)
+            if entry is not None:
+                starts = (m["status"] for m in held if m["type"] == "http.response.start")
+                entry["status"] = next(starts, None)
+                entry["dropped"] = True
+
+        delay = emu.faults.config.commit_delay_ms / 1000
+        if delay > 0:
+            if entry is not None:
+                entry["dropped"] = True
+
+            async def commit_later() -> None:
+                await asyncio.sleep(delay)
+                await commit()
+
+            task = asyncio.ensure_future(commit_later())
+            self._late.add(task)  # keep a reference until it is done
+            task.add_done_callback(self._late.discard)
+        else:
+            await commit()
         abort: Callable[[], Awaitable[None]] | None = scope.get("extensions", {}).get(ABORT_EXTENSION)
         if abort is not None:
             await abort()

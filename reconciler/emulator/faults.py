@@ -7,7 +7,9 @@ Faults apply to `/v1` requests only (never to `/_emulator`), in this order:
    with `retry-after-ms` (exact wait, rounded up) and `retry-after` (whole seconds, at least 1);
 3. fail: with probability `fail_rate` the request is answered 500 or 503 (even odds) before anything is done;
 4. drop: with probability `drop_rate`, a write (POST/DELETE) is carried out and committed, then the
-   connection is closed without any response: the client cannot know whether it happened.
+   connection is closed without any response: the client cannot know whether it happened. With
+   `commit_delay_ms`, the connection is closed first and the write commits that much later, like a server
+   still working on a request whose client has given up.
 
 With a `seed`, decisions are deterministic: every request that passes the rate limit draws exactly three
 numbers from one seeded generator (fail, 500-or-503, drop), so the n-th such request always gets the same fate
@@ -36,9 +38,10 @@ class FaultConfig:
     rate_limit_rps: float = 0
     drop_rate: float = 0
     seed: int | None = None
+    commit_delay_ms: float = 0
 
     def __post_init__(self) -> None:
-        for name in ("latency_ms", "rate_limit_rps"):
+        for name in ("latency_ms", "rate_limit_rps", "commit_delay_ms"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                 raise ValueError(f"{name} must be a number >= 0, got {value!r}")
