@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +21,7 @@ import pytest
 
 from reconciler.emulator.inprocess import InProcessTransport, local_app
 from reconciler.emulator.store import Store
-from reconciler.emulator.testing import InProcessEmulator, LiveEmulator
+from reconciler.emulator.testing import EMULATOR_API_KEY, NODELAY, InProcessEmulator, LiveEmulator
 
 MakeEmulator = Callable[..., InProcessEmulator]
 
@@ -121,3 +129,289 @@ async def test_local_app_layout(tmp_path: Path) -> None:
     again = local_app(tmp_path)
     assert again.state.emulator.store.counts()["assistants"] == 1
     again.state.emulator.store.close()
+
+
+# -- several `reconciler emulator` processes on one SQLite file ----------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class EmulatorProcess:
+    """`python -m reconciler emulator --db DB --port PORT --api-key KEY` as a child process (loopback only);
+    its stdout and stderr go to `log`."""
+
+    def __init__(self, db: Path, log: Path):
+        self.db = db
+        self.log = log
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        with log.open("ab") as out:
+            self.popen = subprocess.Popen(
+                [
+                    *(sys.executable, "-m", "reconciler", "emulator"),
+                    *("--db", str(db), "--port", str(self.port), "--api-key", EMULATOR_API_KEY),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+
+    def client(self, *, root: bool = False) -> httpx.Client:
+        """A sync client on `/v1` (or the root URL, for `/_emulator`), ignoring proxy settings."""
+        return httpx.Client(
+            base_url=self.url if root else self.url + "/v1",
+            headers={"Authorization": f"Bearer {EMULATOR_API_KEY}", "OpenAI-Beta": "assistants=v1"},
+            transport=httpx.HTTPTransport(verify=False, socket_options=NODELAY),
+            trust_env=False,
+            timeout=10,
+        )
+
+    def wait_ready(self, timeout: float = 10.0) -> EmulatorProcess:
+        """Poll until the server answers `GET /v1/assistants` with 200; fail (with its log) if it exits or
+        takes longer than `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        with self.client() as client:
+            while True:
+                if self.popen.poll() is not None:
+                    pytest.fail(f"emulator exited with {self.popen.returncode}:\n{self.log.read_text()}")
+                try:
+                    if client.get("/assistants", params={"limit": 1}, timeout=1).status_code == 200:
+                        return self
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    pytest.fail(f"emulator did not answer within {timeout} s:\n{self.log.read_text()}")
+                time.sleep(0.02)
+
+    def stop(self, *, kill: bool = False) -> None:
+        """SIGTERM (uvicorn shuts down, the store is closed) or, with `kill`, SIGKILL (no clean-up at all)."""
+        if self.popen.poll() is None:
+            if kill:
+                self.popen.kill()
+            else:
+                self.popen.terminate()
+            try:
+                self.popen.wait(10)
+            except subprocess.TimeoutExpired:  # pragma: no cover - a hung shutdown
+                self.popen.kill()
+                self.popen.wait(5)
+
+
+SpawnEmulators = Callable[..., list[EmulatorProcess]]
+#: Exit statuses after SIGTERM: uvicorn shuts down gracefully, then re-raises the signal it caught.
+STOPPED_CLEANLY = (0, -signal.SIGTERM)
+
+
+@pytest.fixture
+def spawn_emulators(tmp_path: Path) -> Iterator[SpawnEmulators]:
+    """`spawn(db, n=1)`: start `n` emulator processes on `db` all at once, then wait until each answers.
+    Every process started is stopped at teardown, whatever happened."""
+    started: list[EmulatorProcess] = []
+
+    def spawn(db: Path, n: int = 1) -> list[EmulatorProcess]:
+        procs = []
+        for _ in range(n):
+            procs.append(EmulatorProcess(db, tmp_path / f"emulator-{len(started)}.log"))
+            started.append(procs[-1])
+        return [proc.wait_ready() for proc in procs]
+
+    try:
+        yield spawn
+    finally:
+        for proc in started:
+            proc.stop()
+
+
+def _walk(
+    clients: list[httpx.Client], *, limit: int, order: str = "asc"
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Every assistant, page by page, asking `clients` in turn (page k from `clients[k % len]`).
+    Returns (assistants, page envelopes without data)."""
+    out: list[dict[str, Any]] = []
+    pages: list[dict[str, Any]] = []
+    after: str | None = None
+    for k in range(1000):
+        params: dict[str, Any] = {"limit": limit, "order": order}
+        if after is not None:
+            params["after"] = after
+        response = clients[k % len(clients)].get("/assistants", params=params)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        out += page["data"]
+        pages.append({key: value for key, value in page.items() if key != "data"})
+        if not page["has_more"]:
+            return out, pages
+        after = page["last_id"]
+    raise AssertionError("pagination did not end")  # pragma: no cover
+
+
+def _integrity(db: Path) -> list[str]:
+    conn = sqlite3.connect(db, timeout=10)
+    try:
+        return [row[0] for row in conn.execute("PRAGMA integrity_check")]
+    finally:
+        conn.close()
+
+
+PROCESSES = 3
+WORKERS_PER_PROCESS = 4
+CREATES_PER_WORKER = 10  # 3 processes x 4 workers x 10 = 120 creates (40 per process)
+
+
+def test_processes_share_one_file(tmp_path: Path, spawn_emulators: SpawnEmulators) -> None:
+    """Three emulator processes serve one SQLite file while 12 client threads write through all of them:
+    120 creates (40 per process), 48 modifies and 24 deletes, each modify/delete through another process
+    than the create, plus list walks during the writes. No client sees an error; afterwards every process
+    lists every live assistant exactly once, in the same order, and the file passes `integrity_check`."""
+    db = tmp_path / "shared.sqlite3"
+    procs = spawn_emulators(db, PROCESSES)  # started together: they race to create the schema, too
+    workers = PROCESSES * WORKERS_PER_PROCESS
+    barrier = threading.Barrier(workers, timeout=20)
+    errors: list[str] = []
+    created: dict[str, str] = {}  # id -> name
+    modified: set[str] = set()
+    deleted: set[str] = set()
+    record = threading.Lock()
+
+    def check(response: httpx.Response) -> dict[str, Any]:
+        if response.status_code != 200 or "locked" in response.text:
+            with record:
+                errors.append(
+                    f"{response.request.method} {response.request.url}: {response.status_code} "
+                    f"{response.text[:300]}"
+                )
+            return {}
+        body: dict[str, Any] = response.json()
+        return body
+
+    def worker(n: int) -> None:
+        p = n % PROCESSES
+        clients = [procs[(p + k) % PROCESSES].client() for k in range(PROCESSES)]
+        try:
+            barrier.wait()
+            for i in range(CREATES_PER_WORKER):
+                name = f"p{p}-w{n}-{i}"
+                assistant = check(
+                    clients[0].post(
+                        "/assistants", json={"model": "gpt-4", "name": name, "metadata": {"n": name}}
+                    )
+                )
+                if not assistant:
+                    continue
+                with record:
+                    assert assistant["id"] not in created
+                    created[assistant["id"]] = name
+                if i % 3 == 0:  # modify through the next process
+                    body = check(
+                        clients[1].post(
+                            f"/assistants/{assistant['id']}", json={"metadata": {"modified": "yes"}}
+                        )
+                    )
+                    if body:
+                        assert body["name"] == name and body["metadata"] == {"modified": "yes"}
+                        with record:
+                            modified.add(assistant["id"])
+                deleting = i % 5 == 4  # delete through the process after that
+                if deleting and check(clients[2].delete(f"/assistants/{assistant['id']}")).get("deleted"):
+                    with record:
+                        deleted.add(assistant["id"])
+                if i == CREATES_PER_WORKER // 2:  # a walk while the others write: never a duplicate
+                    seen, _ = _walk(clients, limit=9)
+                    ids = [a["id"] for a in seen]
+                    assert len(ids) == len(set(ids))
+        finally:
+            for client in clients:
+                client.close()
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(worker, n) for n in range(workers)]
+        for future in futures:
+            future.result(timeout=60)
+
+    assert errors == []
+    assert len(created) == PROCESSES * WORKERS_PER_PROCESS * CREATES_PER_WORKER == 120
+    assert len(modified) == 48 and len(deleted) == 24
+    live = set(created) - deleted
+
+    clients = [proc.client() for proc in procs]
+    admins = [proc.client(root=True) for proc in procs]
+    try:
+        walks = [_walk([client], limit=17) for client in clients]
+        reference = walks[0][0]
+        ids = [a["id"] for a in reference]
+        assert len(ids) == len(set(ids)) == len(live) == 96
+        assert set(ids) == live
+        for assistant in reference:
+            assert assistant["name"] == created[assistant["id"]]
+            expected = {"modified": "yes"} if assistant["id"] in modified else {"n": assistant["name"]}
+            assert assistant["metadata"] == expected
+        created_at = [a["created_at"] for a in reference]
+        assert created_at == sorted(created_at)
+        for other in walks[1:]:  # every process: the same objects, the same order, the same pages
+            assert other == walks[0]
+        # a walk hopping from process to process on every page, and backwards
+        assert _walk(clients, limit=13)[0] == reference
+        assert _walk(clients[::-1], limit=7, order="desc")[0] == reference[::-1]
+        for client in clients:
+            for assistant_id in sorted(deleted)[:8]:
+                assert client.get(f"/assistants/{assistant_id}").status_code == 404
+            # a tombstone still works as a cursor on every process
+            assert client.get("/assistants", params={"after": sorted(deleted)[0]}).status_code == 200
+        for admin in admins:
+            assert admin.get("/_emulator/stats").json()["objects"]["assistants"] == 96
+    finally:
+        for client in clients + admins:
+            client.close()
+
+    for proc in procs:
+        proc.stop()
+        assert proc.popen.returncode in STOPPED_CLEANLY, proc.log.read_text()
+        assert "locked" not in proc.log.read_text()
+    assert _integrity(db) == ["ok"]
+    conn = sqlite3.connect(db)
+    try:
+        counts = conn.execute("SELECT COUNT(*), COUNT(DISTINCT id), SUM(deleted) FROM assistants").fetchone()
+        order = conn.execute(
+            "SELECT id FROM assistants WHERE deleted = 0 ORDER BY created_at, seq"
+        ).fetchall()
+    finally:
+        conn.close()
+    assert counts == (120, 120, 24)
+    assert [row[0] for row in order] == ids
+
+
+def test_separate_process_restarts_keep_state(tmp_path: Path, spawn_emulators: SpawnEmulators) -> None:
+    """Write through one process, kill it (SIGKILL: no clean shutdown), read and write through a new one,
+    stop that one (SIGTERM), and a third still sees everything."""
+    db = tmp_path / "restart.sqlite3"
+    (first,) = spawn_emulators(db)
+    with first.client() as client:
+        file = client.post("/files", files={"file": ("a.txt", b"abc")}, data={"purpose": "assistants"}).json()
+        kept = client.post("/assistants", json={"model": "gpt-4", "name": "kept", "file_ids": [file["id"]]})
+        gone = client.post("/assistants", json={"model": "gpt-4", "name": "gone"}).json()
+        assert client.delete(f"/assistants/{gone['id']}").status_code == 200
+    created = kept.json()
+    first.stop(kill=True)
+
+    (second,) = spawn_emulators(db)
+    with second.client() as client:
+        assert client.get(f"/assistants/{created['id']}").json() == created
+        assert [a["id"] for a in client.get("/assistants").json()["data"]] == [created["id"]]
+        assert client.get(f"/assistants/{gone['id']}").status_code == 404
+        assert client.get(f"/files/{file['id']}/content").content == b"abc"
+        renamed = client.post(f"/assistants/{created['id']}", json={"name": "renamed"}).json()
+    second.stop()
+    assert second.popen.returncode in STOPPED_CLEANLY
+
+    (third,) = spawn_emulators(db)
+    with third.client() as client:
+        assert client.get(f"/assistants/{created['id']}").json() == renamed
+        assert client.get("/assistants", params={"after": gone["id"]}).status_code == 200
+    third.stop()
+    assert _integrity(db) == ["ok"]
