@@ -166,6 +166,7 @@ def test_admin_endpoints_over_http(live_emulator: LiveEmulator) -> None:
             "rate_limit_rps": 0,
             "drop_rate": 0,
             "seed": 3,
+            "commit_delay_ms": 0,
         }
         bad = client.post(live_emulator.url + "/_emulator/faults", json={"fail_rate": 2})
         assert bad.status_code == 400
