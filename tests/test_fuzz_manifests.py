@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reconciler.cli import cli
+from reconciler.manifest import Manifest
 
 LOCATED = re.compile(r"^[^:\n]+:\d+(:\d+)?: ", re.MULTILINE)
 
@@ -372,21 +373,8 @@ values = st.recursive(
     ),
     max_leaves=20,
 )
-FIELD_NAMES = [
-    "key",
-    "id",
-    "name",
-    "description",
-    "model",
-    "instructions",
-    "instructions_file",
-    "tools",
-    "file_ids",
-    "metadata",
-    "temperature",
-    "top_p",
-    "response_format",
-]
+#: Every manifest field, from the model itself, so a new field is fuzzed without touching this file.
+FIELD_NAMES = list(Manifest.model_fields)
 documents = st.dictionaries(
     st.one_of(st.sampled_from(FIELD_NAMES), st.text(max_size=10)), values, min_size=0, max_size=8
 )
