@@ -12,7 +12,6 @@ import asyncio
 import functools
 import logging
 import os
-import re
 import sys
 import traceback
 from collections.abc import Callable, Coroutine
@@ -23,32 +22,9 @@ import click
 
 from reconciler import __version__
 from reconciler.errors import ReconcilerError
+from reconciler.redact import scrub
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-#: A piece of the key between characters that cannot be in an HTTP header is masked from this length on.
-MIN_SECRET_PIECE = 8
-
-
-def _secret_forms(key: str) -> list[str]:
-    """The ways the key can appear in text, longest first: as set, stripped (as sent), escaped as in a
-    `repr` of a str or of bytes (httpx quotes an illegal header value that way), and each piece of it between
-    characters that cannot be sent in a header."""
-    forms = {key, key.strip(), repr(key)[1:-1], repr(key.strip())[1:-1]}
-    forms.add(repr(key.strip().encode("utf-8", "backslashreplace"))[2:-1])
-    whole = {form for form in forms if len(form) >= 4}
-    pieces = {piece for piece in re.split(r"[^\x21-\x7e]+", key) if len(piece) >= MIN_SECRET_PIECE}
-    return sorted(whole | pieces, key=len, reverse=True)
-
-
-def scrub(text: str) -> str:
-    """`text` with the API key (`OPENAI_API_KEY`, in any of `_secret_forms`) masked as `***`."""
-    key = os.environ.get("OPENAI_API_KEY")
-    if key:
-        for form in _secret_forms(key):
-            text = text.replace(form, "***")
-    return text
 
 
 def fail(message: str) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from reconciler import dialect
 from reconciler.apply import ApplyReport, Executor
-from reconciler.client import Client
+from reconciler.client import Client, RetryPolicy
 from reconciler.emulator.testing import InProcessEmulator
 from reconciler.manifest import load_directory
 from reconciler.plan import Plan
@@ -19,8 +19,7 @@ WRITE_METHODS = ("POST", "DELETE")
 
 def client_for(emulator: InProcessEmulator, **kwargs: Any) -> Client:
     """A Client on an in-process emulator, with fast backoff (server retry hints are still honoured)."""
-    kwargs.setdefault("backoff_base", 0.01)
-    kwargs.setdefault("backoff_max", 0.05)
+    kwargs.setdefault("retry", RetryPolicy(backoff_base=0.01, backoff_max=0.05))
     return Client(
         api_key=emulator.api_key or "sk-any",
         base_url=emulator.base_url,

@@ -1,0 +1,66 @@
+"""Async client for the OpenAI Assistants API v1 (and any server that speaks it).
+
+The client knows nothing about manifests: every method makes the calls it names and returns the API's JSON.
+Modules: `_client` (the `Client` and its request layers), `errors` (the exception tree), `retry` (the pure
+retry decision and `RetryPolicy`), `pacing` (the shared 429 `RateGate` and the `AdaptiveLimit` on requests
+in flight). Everything public is importable from here.
+"""
+
+from reconciler.client._client import (
+    DEFAULT_BASE_URL,
+    DEFAULT_DEADLINE,
+    DEFAULT_TIMEOUT,
+    MAX_FILE_BYTES,
+    MAX_JSON_BYTES,
+    NO_MODELS_STATUSES,
+    PAGE_LIMIT,
+    Answer,
+    Client,
+)
+from reconciler.client.errors import (
+    AmbiguousWriteError,
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    BadResponseError,
+    ConflictError,
+    InternalServerError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    UnprocessableEntityError,
+    error_class,
+)
+from reconciler.client.pacing import AdaptiveLimit, RateGate
+from reconciler.client.retry import RetryPolicy
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_DEADLINE",
+    "DEFAULT_TIMEOUT",
+    "MAX_FILE_BYTES",
+    "MAX_JSON_BYTES",
+    "NO_MODELS_STATUSES",
+    "PAGE_LIMIT",
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AdaptiveLimit",
+    "AmbiguousWriteError",
+    "Answer",
+    "AuthenticationError",
+    "BadRequestError",
+    "BadResponseError",
+    "Client",
+    "ConflictError",
+    "InternalServerError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateGate",
+    "RateLimitError",
+    "RetryPolicy",
+    "UnprocessableEntityError",
+    "error_class",
+]

@@ -1,0 +1,560 @@
+"""The `Client`: one async client for one API server, layered as httpx's own client is.
+
+    public method (list_assistants, create_assistant, ...)   builds the call, reads the JSON
+      -> _request    send with retries: the shared gate, then `retry.decide` on each failed attempt
+        -> _send_limited   one slot of the adaptive concurrency limit around...
+          -> _send_once      one HTTP exchange under the overall deadline; the body streamed up to a limit;
+                             transport errors mapped to key-free `APIConnectionError`s
+
+Contracts:
+
+- **Headers**: `Authorization: Bearer <key>` on every call, `OpenAI-Beta: assistants=v1` on `/assistants*`
+  only, `OpenAI-Organization`/`OpenAI-Project` when set, and
+  `User-Agent: reconciler/<version> (+python httpx/<v>)`.
+- **Retries**: see `reconciler.client.retry` (budget and backoff in a `RetryPolicy`). A 429 also closes the
+  shared `RateGate` and halves the `AdaptiveLimit` on requests in flight (`reconciler.client.pacing`).
+- **Bounds**: `timeout` applies to each connect/read/write; `deadline` bounds each attempt as a whole (a
+  server trickling one byte at a time cannot hold a request forever); bodies are read up to
+  `MAX_JSON_BYTES` decompressed (`MAX_FILE_BYTES` for file content); list pages that do not advance stop the
+  listing. The last two raise `BadResponseError`.
+- **Errors** are key-free one-liners (`reconciler.client.errors`): httpx exceptions are never chained, foreign
+  text is masked with `reconciler.redact.mask`, and the `reconciler.client` logger logs method, path,
+  status, request id and retry decisions only, never headers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import IO, Any
+from urllib.parse import quote
+
+import httpx
+
+from reconciler import __version__
+from reconciler.client.errors import (
+    AmbiguousWriteError,
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    BadResponseError,
+    NotFoundError,
+    error_class,
+    one_line,
+)
+from reconciler.client.pacing import AdaptiveLimit, RateGate
+from reconciler.client.retry import Failure, Outcome, RetryPolicy, decide, retry_delay
+from reconciler.dialect import BETA_HEADER
+from reconciler.redact import mask
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+#: Seconds allowed for each connect, read and write.
+DEFAULT_TIMEOUT = 60.0
+#: Seconds allowed for one attempt as a whole (connect, send, every byte of the answer).
+DEFAULT_DEADLINE = 300.0
+#: The largest JSON answer read, decompressed (a gzip bomb stops here, not in a MemoryError).
+MAX_JSON_BYTES = 64 * 1024 * 1024
+#: The largest file content read (the API's own limit on a file's size).
+MAX_FILE_BYTES = 512 * 1024 * 1024
+PAGE_LIMIT = 100
+#: Statuses meaning "this server has no /models endpoint" (compatible servers often lack it).
+NO_MODELS_STATUSES = frozenset({404, 405, 501})
+
+logger = logging.getLogger("reconciler.client")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One HTTP answer, read whole: `status`, `headers`, `body` (decompressed bytes)."""
+
+    status: int
+    headers: httpx.Headers
+    body: bytes
+
+
+class _SendFailed(Exception):
+    """No answer from one exchange: how it failed, and the error to raise if it is not retried."""
+
+    def __init__(self, failure: Failure, kind: type[APIConnectionError], reason: str) -> None:
+        self.failure = failure
+        self.kind = kind
+        self.reason = reason
+
+
+_TIMEOUT_KINDS: dict[type[Exception], str] = {
+    httpx.ConnectTimeout: "connect",
+    httpx.ReadTimeout: "read",
+    httpx.WriteTimeout: "write",
+    httpx.PoolTimeout: "pool",
+}
+#: Transport errors raised before any byte of the request left the machine.
+_NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+#: Transport errors that no retry can fix (a header the HTTP library refuses, a URL scheme it cannot speak).
+_FATAL_ERRORS = (httpx.LocalProtocolError, httpx.UnsupportedProtocol)
+
+
+class Client:
+    """An async client for one API server. Use as `async with Client(...) as client:` or call `aclose()`.
+
+    `retry` is the `RetryPolicy`; `max_retries`, when given, overrides its budget. `timeout` bounds each
+    connect/read/write and `deadline` each attempt as a whole, in seconds. `transport` replaces the network
+    (the embedded emulator). `calls` counts the requests actually sent (retries included) by
+    `"METHOD /route-template"`, e.g. `"GET /assistants"`, `"POST /assistants/{assistant_id}"`.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        base_url: str = DEFAULT_BASE_URL,
+        organization: str | None = None,
+        project: str | None = None,
+        max_retries: int | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        deadline: float = DEFAULT_DEADLINE,
+        transport: httpx.AsyncBaseTransport | None = None,
+        gate: RateGate | None = None,
+    ) -> None:
+        policy = retry or RetryPolicy()
+        self.retry = policy if max_retries is None else replace(policy, max_retries=max_retries)
+        if timeout <= 0 or deadline <= 0:
+            raise ValueError("timeout and deadline must be > 0")
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.deadline = deadline
+        self.calls: Counter[str] = Counter()
+        self._api_key = api_key
+        self._gate = gate or RateGate()
+        self._limit = AdaptiveLimit()
+        self._answered = False  # has this server ever answered? (a refusal before that fails fast)
+        headers = {
+            "Authorization": f"Bearer {api_key}",
+            "Accept": "application/json",
+            "User-Agent": f"reconciler/{__version__} (+python httpx/{httpx.__version__})",
+        }
+        if organization:
+            headers["OpenAI-Organization"] = organization
+        if project:
+            headers["OpenAI-Project"] = project
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url + "/",
+            headers=headers,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    @property
+    def max_retries(self) -> int:
+        """The retry budget per request."""
+        return self.retry.max_retries
+
+    def __repr__(self) -> str:
+        return f"Client(base_url={self.base_url!r}, max_retries={self.max_retries})"
+
+    async def __aenter__(self) -> Client:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    # ----------------------------------------------------------------------------------- assistants
+
+    async def list_assistants(self) -> list[dict[str, Any]]:
+        """Every assistant, oldest first: `limit=100, order=asc`, following `after` until `has_more` is
+        false or a page is empty (one call per 100 assistants)."""
+        return await self._list_all("/assistants", {})
+
+    async def retrieve_assistant(self, assistant_id: str) -> dict[str, Any]:
+        """`GET /assistants/{id}`."""
+        return await self._json("GET", "/assistants/{assistant_id}", {"assistant_id": assistant_id})
+
+    async def create_assistant(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """`POST /assistants`. Not idempotent: raises `AmbiguousWriteError` when the outcome is unknown."""
+        return await self._json("POST", "/assistants", {}, json_body=dict(body), idempotent=False)
+
+    async def modify_assistant(self, assistant_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """`POST /assistants/{id}` (replaces the fields sent; idempotent, retried normally)."""
+        return await self._json(
+            "POST", "/assistants/{assistant_id}", {"assistant_id": assistant_id}, json_body=dict(body)
+        )
+
+    async def delete_assistant(self, assistant_id: str, *, missing_ok: bool = False) -> dict[str, Any]:
+        """`DELETE /assistants/{id}`: the deletion object. With `missing_ok`, a 404 (already gone, e.g.
+        deleted by an earlier attempt whose answer was lost) returns
+        `{"id": id, "object": "assistant.deleted", "deleted": True}` instead of raising `NotFoundError`."""
+        try:
+            return await self._json("DELETE", "/assistants/{assistant_id}", {"assistant_id": assistant_id})
+        except NotFoundError:
+            if not missing_ok:
+                raise
+            return {"id": assistant_id, "object": "assistant.deleted", "deleted": True}
+
+    async def list_assistant_files(self, assistant_id: str) -> list[dict[str, Any]]:
+        """Every `assistant.file` of an assistant, oldest first (all pages)."""
+        return await self._list_all("/assistants/{assistant_id}/files", {"assistant_id": assistant_id})
+
+    async def create_assistant_file(self, assistant_id: str, file_id: str) -> dict[str, Any]:
+        """`POST /assistants/{id}/files`: attach a file. Idempotent in effect (attaching twice is a
+        no-op or a 4xx), so it is retried normally."""
+        return await self._json(
+            "POST",
+            "/assistants/{assistant_id}/files",
+            {"assistant_id": assistant_id},
+            json_body={"file_id": file_id},
+        )
+
+    async def retrieve_assistant_file(self, assistant_id: str, file_id: str) -> dict[str, Any]:
+        """`GET /assistants/{id}/files/{file_id}`."""
+        return await self._json(
+            "GET",
+            "/assistants/{assistant_id}/files/{file_id}",
+            {"assistant_id": assistant_id, "file_id": file_id},
+        )
+
+    async def delete_assistant_file(
+        self, assistant_id: str, file_id: str, *, missing_ok: bool = False
+    ) -> dict[str, Any]:
+        """`DELETE /assistants/{id}/files/{file_id}` (detaches; the File stays). `missing_ok` as in
+        `delete_assistant`."""
+        try:
+            return await self._json(
+                "DELETE",
+                "/assistants/{assistant_id}/files/{file_id}",
+                {"assistant_id": assistant_id, "file_id": file_id},
+            )
+        except NotFoundError:
+            if not missing_ok:
+                raise
+            return {"id": file_id, "object": "assistant.file.deleted", "deleted": True}
+
+    # ----------------------------------------------------------------------------------- files, models
+
+    async def upload_file(
+        self, filename: str, content: bytes | IO[bytes], purpose: str = "assistants"
+    ) -> dict[str, Any]:
+        """`POST /files` (multipart `file` + `purpose`). Not idempotent: raises `AmbiguousWriteError` when
+        the outcome is unknown. A file object is read whole first, so retries resend the same bytes."""
+        data = content if isinstance(content, bytes) else content.read()
+        return await self._json(
+            "POST",
+            "/files",
+            {},
+            files={"file": (filename, data)},
+            form={"purpose": purpose},
+            idempotent=False,
+        )
+
+    async def list_files(self, purpose: str | None = None) -> list[dict[str, Any]]:
+        """`GET /files` (not paginated in v1), optionally filtered by `purpose`."""
+        params = {"purpose": purpose} if purpose else None
+        page = await self._json("GET", "/files", {}, params=params)
+        return list(page.get("data") or [])
+
+    async def retrieve_file(self, file_id: str) -> dict[str, Any]:
+        """`GET /files/{id}`."""
+        return await self._json("GET", "/files/{file_id}", {"file_id": file_id})
+
+    async def delete_file(self, file_id: str, *, missing_ok: bool = False) -> dict[str, Any]:
+        """`DELETE /files/{id}`. `missing_ok` as in `delete_assistant`."""
+        try:
+            return await self._json("DELETE", "/files/{file_id}", {"file_id": file_id})
+        except NotFoundError:
+            if not missing_ok:
+                raise
+            return {"id": file_id, "object": "file", "deleted": True}
+
+    async def file_content(self, file_id: str) -> bytes:
+        """`GET /files/{id}/content`: the raw bytes (at most `MAX_FILE_BYTES`)."""
+        answer = await self._request(
+            "GET",
+            "/files/{file_id}/content",
+            {"file_id": file_id},
+            headers={"Accept": "application/binary"},
+            body_limit=MAX_FILE_BYTES,
+        )
+        return answer.body
+
+    async def list_models(self) -> list[dict[str, Any]]:
+        """`GET /models` (one page)."""
+        page = await self._json("GET", "/models", {})
+        return list(page.get("data") or [])
+
+    async def available_models(self) -> list[dict[str, Any]] | None:
+        """`GET /models`, or None when the server has no such endpoint (it answers 404, 405 or 501, as
+        many compatible servers do); any other error raises."""
+        try:
+            return await self.list_models()
+        except APIError as err:
+            if err.status in NO_MODELS_STATUSES:
+                return None
+            raise
+
+    # ----------------------------------------------------------------------------------- machinery
+
+    async def _list_all(self, route: str, path_params: Mapping[str, str]) -> list[dict[str, Any]]:
+        """Every item of a cursor-paginated list. A page that repeats an item already listed (a server
+        that ignores `after`) stops the listing with `BadResponseError` instead of looping forever."""
+        items: list[dict[str, Any]] = []
+        seen: set[Any] = set()
+        after: str | None = None
+        while True:
+            params: dict[str, Any] = {"limit": PAGE_LIMIT, "order": "asc"}
+            if after:
+                params["after"] = after
+            page = await self._json("GET", route, path_params, params=params)
+            data = list(page.get("data") or [])
+            for item in data:
+                item_id = item.get("id") if isinstance(item, dict) else None
+                if item_id is not None and item_id in seen:
+                    raise BadResponseError(
+                        method="GET",
+                        path=self._path(route, path_params),
+                        reason=self._mask(
+                            f"the server's list does not advance: the page after {after!r} repeats "
+                            f"{item_id!r} (does it ignore 'after'?); stopped after {len(items)} items"
+                        ),
+                    )
+                seen.add(item_id)
+            items.extend(data)
+            if not data or not page.get("has_more"):
+                return items
+            after = page.get("last_id") or data[-1].get("id")
+            if not after:
+                return items
+
+    async def _json(
+        self,
+        method: str,
+        route: str,
+        path_params: Mapping[str, str],
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        answer = await self._request(method, route, path_params, **kwargs)
+        body = _parse_json(answer.body)
+        if not isinstance(body, dict):
+            content_type = self._header(answer, "content-type") or "no content type"
+            raise APIError(
+                status=answer.status,
+                message=f"expected a JSON object, got {one_line(content_type, 80)}",
+                request_id=self._header(answer, "x-request-id"),
+                method=method,
+                path=self._path(route, path_params),
+            )
+        return body
+
+    @staticmethod
+    def _path(route: str, path_params: Mapping[str, str]) -> str:
+        return route.format(**{k: quote(str(v), safe="") for k, v in path_params.items()})
+
+    def _header(self, answer: Answer, name: str) -> str | None:
+        """A response header as shown to users and logs: one line, short, the API key masked (a hostile or
+        buggy server may echo it anywhere)."""
+        value = answer.headers.get(name)
+        return self._mask(one_line(value, 200)) if value else None
+
+    def _mask(self, text: str) -> str:
+        """Foreign text (server messages, exception text) with the API key masked, in any form."""
+        return mask(text, self._api_key)
+
+    async def _request(
+        self,
+        method: str,
+        route: str,
+        path_params: Mapping[str, str],
+        *,
+        idempotent: bool = True,
+        body_limit: int = MAX_JSON_BYTES,
+        headers: Mapping[str, str] | None = None,
+        **parts: Any,
+    ) -> Answer:
+        """Send one logical request with retries; return the 2xx answer or raise (see `retry.decide`).
+        `parts` are `params`, `json_body`, `files` and `form`, as in httpx's `params`, `json`, `files` and
+        `data`."""
+        path = self._path(route, path_params)
+        extra = dict(headers or {})
+        if route.startswith("/assistants"):
+            extra[BETA_HEADER[0]] = BETA_HEADER[1]
+        attempt = 0
+        while True:
+            await self._gate.wait()
+            request = self._http.build_request(
+                method,
+                path.lstrip("/"),
+                params=parts.get("params"),
+                json=parts.get("json_body"),
+                files=parts.get("files"),
+                data=parts.get("form"),
+                headers=extra,
+            )
+            self.calls[f"{method} {route}"] += 1
+            result: Answer | _SendFailed
+            try:
+                result = await self._send_limited(request, method, path, body_limit)
+            except _SendFailed as failed:
+                result = failed
+            if isinstance(result, Answer) and 200 <= result.status < 300:
+                return result
+            delay = self._retry_or_raise(result, method, path, attempt, idempotent)
+            attempt += 1
+            if not (isinstance(result, Answer) and result.status == 429):  # a 429 already moved the gate
+                await asyncio.sleep(delay)
+
+    def _retry_or_raise(
+        self, result: Answer | _SendFailed, method: str, path: str, attempt: int, idempotent: bool
+    ) -> float:
+        """The delay before retrying a failed attempt, or raise its error (logging either way)."""
+        jitter = random.random()
+        if isinstance(result, Answer):
+            outcome = Outcome(status=result.status, headers=result.headers)
+            what = str(result.status)
+            if result.status == 429:  # slow the whole client down, not just this request
+                self._gate.rate_limited(retry_delay(result.headers, attempt, self.retry, jitter))
+        else:
+            outcome, what = Outcome(failure=result.failure), result.reason
+        decision = decide(outcome, attempt=attempt, idempotent=idempotent, policy=self.retry, jitter=jitter)
+        if decision.retry:
+            # A warning when nothing answered: without it a dead server means a silent wait of many seconds.
+            level = logging.INFO if isinstance(result, Answer) else logging.WARNING
+            retry = f"retry {attempt + 1}/{self.max_retries} in {decision.delay:.1f}s"
+            logger.log(level, "%s %s: %s; %s", method, path, what, retry)
+            return decision.delay
+        if isinstance(result, Answer):
+            error: APIError | APIConnectionError = self._status_error(
+                result, method, path, attempt, decision.gave_up
+            )
+        else:
+            sent = result.failure is Failure.MAYBE_SENT
+            error = result.kind(
+                method=method,
+                path=path,
+                reason=result.reason,
+                retries=attempt,
+                gave_up=decision.gave_up,
+                sent=sent,
+            )
+        if decision.ambiguous:
+            logger.debug("%s %s: %s; outcome unknown, not retrying a write", method, path, what)
+            raise AmbiguousWriteError(error) from None
+        if decision.gave_up:
+            logger.info("%s %s: %s; retry budget spent, giving up", method, path, what)
+        raise error from None
+
+    async def _send_limited(self, request: httpx.Request, method: str, path: str, body_limit: int) -> Answer:
+        """`_send_once` in a slot of the adaptive concurrency limit, which learns from the answer."""
+        async with self._limit.slot() as taken_in_round:
+            answer = await self._send_once(request, method, path, body_limit)
+            if answer.status == 429:
+                self._limit.rate_limited(taken_in_round)
+            else:
+                self._limit.succeeded()
+            return answer
+
+    async def _send_once(self, request: httpx.Request, method: str, path: str, body_limit: int) -> Answer:
+        """One HTTP exchange within the overall deadline. Raises `_SendFailed` when no answer came,
+        `BadResponseError` when the body passes `body_limit` bytes decompressed."""
+        try:
+            answer = await asyncio.wait_for(self._exchange(request, method, path, body_limit), self.deadline)
+        except asyncio.TimeoutError:
+            reason = f"timed out (no complete answer within the {self.deadline:g}s deadline)"
+            raise _SendFailed(Failure.MAYBE_SENT, APITimeoutError, reason) from None
+        except httpx.TransportError as exc:
+            raise self._transport_failure(exc) from None
+        self._answered = True
+        logger.debug(
+            "%s %s -> %d [%s]", method, path, answer.status, self._header(answer, "x-request-id") or "-"
+        )
+        return answer
+
+    async def _exchange(self, request: httpx.Request, method: str, path: str, body_limit: int) -> Answer:
+        response = await self._http.send(request, stream=True)
+        try:
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > body_limit:
+                    self._answered = True
+                    reason = f"the server's answer is larger than {body_limit // (1024 * 1024)} MiB; refused"
+                    raise BadResponseError(method=method, path=path, reason=reason)
+                chunks.append(chunk)
+        finally:
+            await response.aclose()
+        return Answer(response.status_code, response.headers, b"".join(chunks))
+
+    def _status_error(self, answer: Answer, method: str, path: str, retries: int, gave_up: bool) -> APIError:
+        """The `APIError` for an error answer, from its `{"error": {...}}` body when it has one."""
+        fields: dict[str, Any] = {}
+        body = _parse_json(answer.body)
+        if isinstance(body, dict):
+            err = body.get("error", body)
+            if isinstance(err, dict):
+                fields = err
+            elif isinstance(err, str):
+                fields = {"message": err}
+        message = fields.get("message")
+        if not isinstance(message, str) or not message.strip():
+            content_type = (self._header(answer, "content-type") or "").split(";")[0].strip()
+            if body is None and answer.body:
+                message = f"non-JSON {content_type + ' ' if content_type else ''}response"
+            else:
+                message = "no error message in the response"
+
+        def text(key: str) -> str | None:
+            value = fields.get(key)
+            return self._mask(one_line(str(value), 100)) if value not in (None, "") else None
+
+        hint = None
+        if answer.status == 404 and not self.base_url.endswith("/v1"):
+            hint = "is the base URL missing /v1?"
+        return error_class(answer.status)(
+            status=answer.status,
+            message=self._mask(one_line(message)),
+            type=text("type"),
+            param=text("param"),
+            code=text("code"),
+            request_id=self._header(answer, "x-request-id"),
+            method=method,
+            path=path,
+            retries=retries,
+            gave_up=gave_up,
+            hint=hint,
+        )
+
+    def _transport_failure(self, exc: httpx.TransportError) -> _SendFailed:
+        """How a transport error failed, with a key-free reason."""
+        if isinstance(exc, httpx.TimeoutException):
+            kind = _TIMEOUT_KINDS.get(type(exc), "")
+            failure = Failure.NOT_SENT if isinstance(exc, _NOT_SENT_ERRORS) else Failure.MAYBE_SENT
+            reason = f"timed out ({kind + ' ' if kind else ''}timeout {self.timeout:g}s)"
+            return _SendFailed(failure, APITimeoutError, reason)
+        detail = self._mask(one_line(str(exc), 200))
+        if isinstance(exc, httpx.ConnectError):
+            reason = f"cannot connect to {self.base_url}" + (f" ({detail})" if detail else "")
+            return _SendFailed(
+                Failure.NOT_SENT if self._answered else Failure.REFUSED, APIConnectionError, reason
+            )
+        if isinstance(exc, httpx.RemoteProtocolError):
+            reason = "connection closed without a complete response" + (f" ({detail})" if detail else "")
+        else:
+            reason = f"connection error ({type(exc).__name__}{': ' + detail if detail else ''})"
+        failure = Failure.FATAL if isinstance(exc, _FATAL_ERRORS) else Failure.MAYBE_SENT
+        return _SendFailed(failure, APIConnectionError, reason)
+
+
+def _parse_json(body: bytes) -> Any:
+    """The JSON value of a body, or None when it is not JSON."""
+    try:
+        return json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
