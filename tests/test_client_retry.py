@@ -59,6 +59,14 @@ def status(code: int, **headers: str) -> Outcome:
         (status(500), 3, True, GAVE_UP),
         (status(429), 3, False, GAVE_UP),
         (status(400), 3, True, RAISE),
+        # a 429 while other requests got answers is a fair-share wait: retried free of the budget
+        (
+            Outcome(status=429, headers={"retry-after-ms": "250"}, progressed=True),
+            3,
+            False,
+            Decision(retry=True, delay=0.25, charged=False),
+        ),
+        (Outcome(status=500, progressed=True), 3, True, GAVE_UP),
         # transport failures
         (Outcome(failure=NOT_SENT), 0, False, RETRY_HALF),
         (Outcome(failure=NOT_SENT), 3, True, GAVE_UP),

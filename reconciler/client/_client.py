@@ -48,7 +48,7 @@ from reconciler.client.errors import (
     one_line,
 )
 from reconciler.client.pacing import AdaptiveLimit, RateGate
-from reconciler.client.retry import Failure, Outcome, RetryPolicy, decide, retry_delay
+from reconciler.client.retry import Decision, Failure, Outcome, RetryPolicy, decide, retry_delay
 from reconciler.dialect import BETA_HEADER
 from reconciler.redact import mask
 
@@ -133,6 +133,7 @@ class Client:
         self._gate = gate or RateGate()
         self._limit = AdaptiveLimit()
         self._answered = False  # has this server ever answered? (a refusal before that fails fast)
+        self._progress = 0  # 2xx answers so far (a 429 after others' progress is a fair-share wait)
         headers = {
             "Authorization": f"Bearer {api_key}",
             "Accept": "application/json",
@@ -387,7 +388,6 @@ class Client:
             extra[BETA_HEADER[0]] = BETA_HEADER[1]
         attempt = 0
         while True:
-            await self._gate.wait()
             request = self._http.build_request(
                 method,
                 path.lstrip("/"),
@@ -397,26 +397,35 @@ class Client:
                 data=parts.get("form"),
                 headers=extra,
             )
-            self.calls[f"{method} {route}"] += 1
+            progress = self._progress
             result: Answer | _SendFailed
             try:
-                result = await self._send_limited(request, method, path, body_limit)
+                result = await self._send_limited(request, f"{method} {route}", path, body_limit)
             except _SendFailed as failed:
                 result = failed
             if isinstance(result, Answer) and 200 <= result.status < 300:
+                self._progress += 1
                 return result
-            delay = self._retry_or_raise(result, method, path, attempt, idempotent)
-            attempt += 1
+            decision = self._retry_or_raise(
+                result, method, path, attempt, idempotent, self._progress > progress
+            )
+            attempt += decision.charged
             if not (isinstance(result, Answer) and result.status == 429):  # a 429 already moved the gate
-                await asyncio.sleep(delay)
+                await asyncio.sleep(decision.delay)
 
     def _retry_or_raise(
-        self, result: Answer | _SendFailed, method: str, path: str, attempt: int, idempotent: bool
-    ) -> float:
-        """The delay before retrying a failed attempt, or raise its error (logging either way)."""
+        self,
+        result: Answer | _SendFailed,
+        method: str,
+        path: str,
+        attempt: int,
+        idempotent: bool,
+        progressed: bool,
+    ) -> Decision:
+        """The decision to retry a failed attempt, or raise its error (logging either way)."""
         jitter = random.random()
         if isinstance(result, Answer):
-            outcome = Outcome(status=result.status, headers=result.headers)
+            outcome = Outcome(status=result.status, headers=result.headers, progressed=progressed)
             what = str(result.status)
             if result.status == 429:  # slow the whole client down, not just this request
                 self._gate.rate_limited(retry_delay(result.headers, attempt, self.retry, jitter))
@@ -428,7 +437,7 @@ class Client:
             level = logging.INFO if isinstance(result, Answer) else logging.WARNING
             retry = f"retry {attempt + 1}/{self.max_retries} in {decision.delay:.1f}s"
             logger.log(level, "%s %s: %s; %s", method, path, what, retry)
-            return decision.delay
+            return decision
         if isinstance(result, Answer):
             error: APIError | APIConnectionError = self._status_error(
                 result, method, path, attempt, decision.gave_up
@@ -450,10 +459,14 @@ class Client:
             logger.info("%s %s: %s; retry budget spent, giving up", method, path, what)
         raise error from None
 
-    async def _send_limited(self, request: httpx.Request, method: str, path: str, body_limit: int) -> Answer:
-        """`_send_once` in a slot of the adaptive concurrency limit, which learns from the answer."""
+    async def _send_limited(self, request: httpx.Request, label: str, path: str, body_limit: int) -> Answer:
+        """`_send_once` in a slot of the adaptive concurrency limit, which learns from the answer, once the
+        shared gate is open (waited for inside the slot: a waiter for a slot must not skip a gate closed
+        meanwhile). `label` is `"METHOD /route-template"`, counted in `calls`."""
         async with self._limit.slot() as taken_in_round:
-            answer = await self._send_once(request, method, path, body_limit)
+            await self._gate.wait()
+            self.calls[label] += 1
+            answer = await self._send_once(request, label.split(" ", 1)[0], path, body_limit)
             if answer.status == 429:
                 self._limit.rate_limited(taken_in_round)
             else:

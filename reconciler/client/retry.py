@@ -7,7 +7,10 @@ errors; `x-should-retry: true/false` overrides the status), with three additions
   `x-should-retry: true`) is never retried: the caller gets `AmbiguousWriteError` and looks the object up;
 - a connection refused before the server ever answered gets one quick retry, then fails: a wrong port or a
   server that is not running is reported at once, not after a minute of backoff;
-- transport errors no retry can fix (a header httpx refuses, an unsupported URL scheme) fail at once.
+- transport errors no retry can fix (a header httpx refuses, an unsupported URL scheme) fail at once;
+- a 429 while other requests of the same client got answers since this one was sent (`progressed`) is this
+  request's share of a steady server limit, not a failure: it is retried without spending the budget, so a
+  long run under a rate limit completes, only slower, and fails only when the server stops answering.
 
 The delay is the server's hint (`retry-after-ms`, else `retry-after` in seconds or as an HTTP date) when it
 lies in (0, MAX_RETRY_AFTER], else `min(backoff_base * 2^attempt, backoff_max) * (1 - 0.25 * jitter)`, with
@@ -81,17 +84,20 @@ class Outcome:
     status: int | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
     failure: Failure | None = None
+    progressed: bool = False  # other requests of the client got a 2xx since this attempt was sent
 
 
 @dataclass(frozen=True)
 class Decision:
-    """`retry` after `delay` seconds, or raise; `ambiguous` means raise `AmbiguousWriteError` (the write may
-    have happened); `gave_up` means the failure was retryable but the budget is spent."""
+    """`retry` after `delay` seconds (`charged` to the budget or not), or raise; `ambiguous` means raise
+    `AmbiguousWriteError` (the write may have happened); `gave_up` means the failure was retryable but the
+    budget is spent."""
 
     retry: bool
     delay: float = 0.0
     ambiguous: bool = False
     gave_up: bool = False
+    charged: bool = True
 
 
 RAISE = Decision(retry=False)
@@ -113,8 +119,11 @@ def decide(
     safe = idempotent or forced or status in SAFE_WRITE_RETRY_STATUSES
     if not (retryable and safe):
         return RAISE
+    delay = retry_delay(outcome.headers, attempt, policy, jitter)
+    if status == 429 and outcome.progressed and policy.max_retries > 0:
+        return Decision(retry=True, delay=delay, charged=False)
     if budget_left:
-        return Decision(retry=True, delay=retry_delay(outcome.headers, attempt, policy, jitter))
+        return Decision(retry=True, delay=delay)
     return Decision(retry=False, gave_up=attempt > 0)
 
 
