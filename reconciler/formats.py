@@ -131,19 +131,30 @@ class ChangeJSON(TypedDict):
     ]
 
 
+_Managed = Annotated[int, _doc("Assistants carrying the ownership marker (the base of the delete limits).")]
+_Orphans = Annotated[list[OrphanJSON], _doc("Managed assistants no manifest names.")]
+_Warnings = Annotated[list[str], _doc("One line each, shown by the text plan and again by apply.")]
+
+
 @with_config(_CLOSED)
-class PlanJSON(TypedDict):
-    """The plan printed by `reconciler plan --format json`."""
+class _PlanCommon(TypedDict):
+    """The keys the plan and the saved plan share."""
 
     format_version: Annotated[Literal["1"], _doc("The version of this form.")]
-    changes: Annotated[list[ChangeJSON], _doc("Creates, updates, deletes, then no-ops; each group by key.")]
     summary: PlanSummaryJSON
     unmanaged: Annotated[int, _doc("Assistants without the ownership marker: counted, never touched.")]
-    managed: NotRequired[Annotated[int, _doc("Assistants carrying the ownership marker.")]]
-    orphans: NotRequired[Annotated[list[OrphanJSON], _doc("Managed assistants no manifest names.")]]
-    warnings: NotRequired[Annotated[list[str], _doc("One line each, also shown by the text plan.")]]
     files: NotRequired[Annotated[list[PlanFileJSON], _doc("Knowledge-file contents; only when any.")]]
     file_summary: NotRequired[FileSummaryJSON]
+
+
+@with_config(_CLOSED)
+class PlanJSON(_PlanCommon):
+    """The plan printed by `reconciler plan --format json`."""
+
+    changes: Annotated[list[ChangeJSON], _doc("Creates, updates, deletes, then no-ops; each group by key.")]
+    managed: NotRequired[_Managed]
+    orphans: NotRequired[_Orphans]
+    warnings: NotRequired[_Warnings]
 
 
 @with_config(_CLOSED)
@@ -163,20 +174,15 @@ class SavedChangeJSON(ChangeJSON):
 
 
 @with_config(_CLOSED)
-class SavedPlanJSON(TypedDict):
+class SavedPlanJSON(_PlanCommon):
     """The plan file written by `reconciler plan --out FILE` and run by `reconciler apply FILE`."""
 
-    format_version: Annotated[Literal["1"], _doc("The version of this form.")]
     changes: Annotated[list[SavedChangeJSON], _doc("As in the plan, with what apply needs.")]
-    summary: PlanSummaryJSON
-    unmanaged: Annotated[int, _doc("Assistants without the ownership marker.")]
-    managed: Annotated[int, _doc("Assistants carrying the ownership marker (the base of the delete limits).")]
-    orphans: Annotated[list[OrphanJSON], _doc("Managed assistants no manifest names.")]
+    managed: _Managed
+    orphans: _Orphans
     targets: Annotated[list[str], _doc("The --target keys the plan was limited to (empty: all).")]
     prune: Annotated[bool, _doc("Whether the plan was made with --prune.")]
-    warnings: Annotated[list[str], _doc("One line each, shown again when the plan is applied.")]
-    files: NotRequired[Annotated[list[PlanFileJSON], _doc("Knowledge-file contents; only when any.")]]
-    file_summary: NotRequired[FileSummaryJSON]
+    warnings: _Warnings
 
 
 # ------------------------------------------------------------------------------------------ the report
