@@ -49,6 +49,16 @@ from reconciler.client.errors import (
 )
 from reconciler.client.pacing import AdaptiveLimit, RateGate
 from reconciler.client.retry import Decision, Failure, Outcome, RetryPolicy, decide, retry_delay
+from reconciler.client.shapes import (
+    ASSISTANT,
+    ASSISTANT_FILE,
+    DELETED,
+    FILE,
+    MODEL,
+    Shape,
+    ShapeError,
+    check_page,
+)
 from reconciler.dialect import BETA_HEADER
 from reconciler.redact import mask
 
@@ -174,20 +184,28 @@ class Client:
     async def list_assistants(self) -> list[dict[str, Any]]:
         """Every assistant, oldest first: `limit=100, order=asc`, following `after` until `has_more` is
         false or a page is empty (one call per 100 assistants)."""
-        return await self._list_all("/assistants", {})
+        return await self._list_all("/assistants", {}, ASSISTANT)
 
     async def retrieve_assistant(self, assistant_id: str) -> dict[str, Any]:
         """`GET /assistants/{id}`."""
-        return await self._json("GET", "/assistants/{assistant_id}", {"assistant_id": assistant_id})
+        return await self._json(
+            "GET", "/assistants/{assistant_id}", {"assistant_id": assistant_id}, shape=ASSISTANT
+        )
 
     async def create_assistant(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """`POST /assistants`. Not idempotent: raises `AmbiguousWriteError` when the outcome is unknown."""
-        return await self._json("POST", "/assistants", {}, json_body=dict(body), idempotent=False)
+        return await self._json(
+            "POST", "/assistants", {}, json_body=dict(body), idempotent=False, shape=ASSISTANT
+        )
 
     async def modify_assistant(self, assistant_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """`POST /assistants/{id}` (replaces the fields sent; idempotent, retried normally)."""
         return await self._json(
-            "POST", "/assistants/{assistant_id}", {"assistant_id": assistant_id}, json_body=dict(body)
+            "POST",
+            "/assistants/{assistant_id}",
+            {"assistant_id": assistant_id},
+            json_body=dict(body),
+            shape=ASSISTANT,
         )
 
     async def delete_assistant(self, assistant_id: str, *, missing_ok: bool = False) -> dict[str, Any]:
@@ -195,7 +213,9 @@ class Client:
         deleted by an earlier attempt whose answer was lost) returns
         `{"id": id, "object": "assistant.deleted", "deleted": True}` instead of raising `NotFoundError`."""
         try:
-            return await self._json("DELETE", "/assistants/{assistant_id}", {"assistant_id": assistant_id})
+            return await self._json(
+                "DELETE", "/assistants/{assistant_id}", {"assistant_id": assistant_id}, shape=DELETED
+            )
         except NotFoundError:
             if not missing_ok:
                 raise
@@ -203,7 +223,9 @@ class Client:
 
     async def list_assistant_files(self, assistant_id: str) -> list[dict[str, Any]]:
         """Every `assistant.file` of an assistant, oldest first (all pages)."""
-        return await self._list_all("/assistants/{assistant_id}/files", {"assistant_id": assistant_id})
+        return await self._list_all(
+            "/assistants/{assistant_id}/files", {"assistant_id": assistant_id}, ASSISTANT_FILE
+        )
 
     async def create_assistant_file(self, assistant_id: str, file_id: str) -> dict[str, Any]:
         """`POST /assistants/{id}/files`: attach a file. Idempotent in effect (attaching twice is a
@@ -213,6 +235,7 @@ class Client:
             "/assistants/{assistant_id}/files",
             {"assistant_id": assistant_id},
             json_body={"file_id": file_id},
+            shape=ASSISTANT_FILE,
         )
 
     async def retrieve_assistant_file(self, assistant_id: str, file_id: str) -> dict[str, Any]:
@@ -221,6 +244,7 @@ class Client:
             "GET",
             "/assistants/{assistant_id}/files/{file_id}",
             {"assistant_id": assistant_id, "file_id": file_id},
+            shape=ASSISTANT_FILE,
         )
 
     async def delete_assistant_file(
@@ -233,6 +257,7 @@ class Client:
                 "DELETE",
                 "/assistants/{assistant_id}/files/{file_id}",
                 {"assistant_id": assistant_id, "file_id": file_id},
+                shape=DELETED,
             )
         except NotFoundError:
             if not missing_ok:
@@ -254,22 +279,23 @@ class Client:
             files={"file": (filename, data)},
             form={"purpose": purpose},
             idempotent=False,
+            shape=FILE,
         )
 
     async def list_files(self, purpose: str | None = None) -> list[dict[str, Any]]:
         """`GET /files` (not paginated in v1), optionally filtered by `purpose`."""
         params = {"purpose": purpose} if purpose else None
-        page = await self._json("GET", "/files", {}, params=params)
-        return list(page.get("data") or [])
+        _, files = await self._page("GET", "/files", {}, FILE, params=params)
+        return files
 
     async def retrieve_file(self, file_id: str) -> dict[str, Any]:
         """`GET /files/{id}`."""
-        return await self._json("GET", "/files/{file_id}", {"file_id": file_id})
+        return await self._json("GET", "/files/{file_id}", {"file_id": file_id}, shape=FILE)
 
     async def delete_file(self, file_id: str, *, missing_ok: bool = False) -> dict[str, Any]:
         """`DELETE /files/{id}`. `missing_ok` as in `delete_assistant`."""
         try:
-            return await self._json("DELETE", "/files/{file_id}", {"file_id": file_id})
+            return await self._json("DELETE", "/files/{file_id}", {"file_id": file_id}, shape=DELETED)
         except NotFoundError:
             if not missing_ok:
                 raise
@@ -288,8 +314,8 @@ class Client:
 
     async def list_models(self) -> list[dict[str, Any]]:
         """`GET /models` (one page)."""
-        page = await self._json("GET", "/models", {})
-        return list(page.get("data") or [])
+        _, models = await self._page("GET", "/models", {}, MODEL)
+        return models
 
     async def available_models(self) -> list[dict[str, Any]] | None:
         """`GET /models`, or None when the server has no such endpoint (it answers 404, 405 or 501, as
@@ -303,44 +329,68 @@ class Client:
 
     # ----------------------------------------------------------------------------------- machinery
 
-    async def _list_all(self, route: str, path_params: Mapping[str, str]) -> list[dict[str, Any]]:
-        """Every item of a cursor-paginated list. A page that repeats an item already listed (a server
-        that ignores `after`) stops the listing with `BadResponseError` instead of looping forever."""
+    async def _list_all(
+        self, route: str, path_params: Mapping[str, str], item: Shape
+    ) -> list[dict[str, Any]]:
+        """Every item of a cursor-paginated list, each checked as `item`. A page that repeats an item already
+        listed (a server that ignores `after`) stops the listing with `BadResponseError` instead of looping
+        forever."""
         items: list[dict[str, Any]] = []
-        seen: set[Any] = set()
+        seen: set[str] = set()
         after: str | None = None
         while True:
             params: dict[str, Any] = {"limit": PAGE_LIMIT, "order": "asc"}
             if after:
                 params["after"] = after
-            page = await self._json("GET", route, path_params, params=params)
-            data = list(page.get("data") or [])
-            for item in data:
-                item_id = item.get("id") if isinstance(item, dict) else None
-                if item_id is not None and item_id in seen:
+            page, data = await self._page("GET", route, path_params, item, params=params)
+            for value in data:
+                if value["id"] in seen:
                     raise BadResponseError(
                         method="GET",
                         path=self._path(route, path_params),
                         reason=self._mask(
                             f"the server's list does not advance: the page after {after!r} repeats "
-                            f"{item_id!r} (does it ignore 'after'?); stopped after {len(items)} items"
+                            f"{value['id']!r} (does it ignore 'after'?); stopped after {len(items)} items"
                         ),
                     )
-                seen.add(item_id)
+                seen.add(value["id"])
             items.extend(data)
             if not data or not page.get("has_more"):
                 return items
-            after = page.get("last_id") or data[-1].get("id")
-            if not after:
-                return items
+            after = page.get("last_id") or data[-1]["id"]
+
+    async def _page(
+        self,
+        method: str,
+        route: str,
+        path_params: Mapping[str, str],
+        item: Shape,
+        **kwargs: Any,
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """One list page and its items, each checked as `item`."""
+        page = await self._json(method, route, path_params, **kwargs)
+        try:
+            data = check_page(page, item)
+        except ShapeError as problem:
+            raise self._shape_error(method, route, path_params, item.list_name, problem) from None
+        return page, list(data)
+
+    def _shape_error(
+        self, method: str, route: str, path_params: Mapping[str, str], what: str, problem: ShapeError
+    ) -> BadResponseError:
+        reason = self._mask(one_line(f"the server's answer is not {what}: {problem}", 300))
+        return BadResponseError(method=method, path=self._path(route, path_params), reason=reason)
 
     async def _json(
         self,
         method: str,
         route: str,
         path_params: Mapping[str, str],
+        *,
+        shape: Shape | None = None,
         **kwargs: Any,
     ) -> dict[str, Any]:
+        """The JSON object answered, checked as `shape` when given."""
         answer = await self._request(method, route, path_params, **kwargs)
         body = _parse_json(answer.body)
         if not isinstance(body, dict):
@@ -352,6 +402,11 @@ class Client:
                 method=method,
                 path=self._path(route, path_params),
             )
+        if shape is not None:
+            try:
+                shape.check(body)
+            except ShapeError as problem:
+                raise self._shape_error(method, route, path_params, shape.name, problem) from None
         return body
 
     @staticmethod

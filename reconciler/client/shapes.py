@@ -1,0 +1,152 @@
+"""The JSON shapes the tool reads, checked once at the client boundary.
+
+Every answer a `Client` method returns is checked here first, so the rest of the tool may index it
+(`a["id"]`, `a.get("metadata")`) without guarding against a broken or hostile server. A mismatch is one line
+naming the endpoint and the first problem, e.g.
+`GET /assistants: the server's answer is not an assistant list: data[3] has no "id"`.
+
+Only `id` is required (servers differ in what else they send); every other field the tool reads is checked
+for its type when present. Unknown fields are allowed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["ASSISTANT", "ASSISTANT_FILE", "DELETED", "FILE", "MODEL", "Shape", "ShapeError", "check_page"]
+
+
+class ShapeError(ValueError):
+    """The problem with a value, e.g. `data[3] has no "id"`."""
+
+
+Check = Callable[[Any], bool]
+
+
+def _kind(value: Any) -> str:
+    """How a JSON value is named in a message."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "an object" if isinstance(value, dict) else type(value).__name__
+
+
+def _string(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _optional_string(value: Any) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _optional_integer(value: Any) -> bool:
+    return value is None or _integer(value)
+
+
+def _boolean(value: Any) -> bool:
+    return isinstance(value, bool)
+
+
+def _strings(value: Any) -> bool:
+    return value is None or (isinstance(value, list) and all(isinstance(v, str) for v in value))
+
+
+def _tools(value: Any) -> bool:
+    return value is None or (
+        isinstance(value, list) and all(isinstance(t, dict) and isinstance(t.get("type"), str) for t in value)
+    )
+
+
+def _metadata(value: Any) -> bool:
+    return value is None or (
+        isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+    )
+
+
+#: What each check accepts, for messages.
+_EXPECTED: dict[Check, str] = {
+    _string: "a string",
+    _optional_string: "a string or null",
+    _integer: "an integer",
+    _optional_integer: "an integer or null",
+    _boolean: "a boolean",
+    _strings: "a list of strings",
+    _tools: 'a list of objects with a "type"',
+    _metadata: "an object of strings",
+}
+
+
+@dataclass(frozen=True)
+class Shape:
+    """An API object: its name in messages (`an assistant`, and of a list of them) and a check per field
+    the tool reads."""
+
+    name: str
+    list_name: str
+    fields: Mapping[str, Check]
+
+    def check(self, value: Any, where: str = "") -> None:
+        """Raise `ShapeError` naming the first problem (`where` prefixes field names, e.g. `data[3]`)."""
+        if not isinstance(value, dict):
+            raise ShapeError(f"{where or 'the answer'} is {_kind(value)}, not an object")
+        if not isinstance(value.get("id"), str):
+            problem = "has no" if "id" not in value else f"has {_kind(value['id'])} as its"
+            raise ShapeError(f'{where or "it"} {problem} "id"')
+        for name, accepts in self.fields.items():
+            if name in value and not accepts(value[name]):
+                field = f"{where}.{name}" if where else f'"{name}"'
+                raise ShapeError(f"{field} is {_kind(value[name])}, not {_EXPECTED[accepts]}")
+
+
+ASSISTANT = Shape(
+    "an assistant",
+    "an assistant list",
+    {
+        "created_at": _integer,
+        "name": _optional_string,
+        "description": _optional_string,
+        "model": _string,
+        "instructions": _optional_string,
+        "tools": _tools,
+        "file_ids": _strings,
+        "metadata": _metadata,
+    },
+)
+FILE = Shape(
+    "a file",
+    "a file list",
+    {"filename": _string, "bytes": _optional_integer, "purpose": _string, "created_at": _integer},
+)
+ASSISTANT_FILE = Shape(
+    "an assistant file", "an assistant file list", {"assistant_id": _string, "created_at": _integer}
+)
+MODEL = Shape("a model", "a model list", {})
+DELETED = Shape("a deletion", "a deletion list", {"deleted": _boolean})
+
+
+def check_page(page: dict[str, Any], item: Shape) -> list[dict[str, Any]]:
+    """The items of a list page (`data`; absent or null means none), each checked as `item`."""
+    data = page.get("data")
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        raise ShapeError(f'"data" is {_kind(data)}, not a list')
+    for index, value in enumerate(data):
+        item.check(value, f"data[{index}]")
+    for name, accepts in (("has_more", _boolean), ("last_id", _optional_string)):
+        if name in page and not accepts(page[name]):
+            raise ShapeError(f'"{name}" is {_kind(page[name])}, not {_EXPECTED[accepts]}')
+    return data

@@ -1,0 +1,159 @@
+"""Every answer the tool reads is checked at the client boundary: a malformed one is one line naming the
+endpoint and the problem (today: `internal error: TypeError/KeyError` from deep inside the planner).
+
+Servers: a starlette app in-process for the client, and the same app over real HTTP (a thread on
+127.0.0.1) for `reconciler plan` end to end.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from click.testing import CliRunner
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from reconciler.cli import cli
+from reconciler.client import BadResponseError, Client, RetryPolicy
+from reconciler.client.shapes import ASSISTANT, ShapeError
+
+pytestmark = pytest.mark.anyio
+
+KEY = "sk-shapes-0123456789"
+GOOD = {"id": "asst_1", "object": "assistant", "created_at": 1, "model": "gpt-4", "tools": [], "metadata": {}}
+
+
+def page(data: Any, **extra: Any) -> dict[str, Any]:
+    return {"object": "list", "data": data, "has_more": False, **extra}
+
+
+def client_on(answer: Any) -> Client:
+    """A Client whose server answers `answer` (JSON) to every request."""
+
+    async def endpoint(request: Request) -> JSONResponse:
+        return JSONResponse(answer)
+
+    app = Starlette(routes=[Route("/v1/{path:path}", endpoint, methods=["GET", "POST", "DELETE"])])
+    transport = httpx.ASGITransport(app=app)
+    return Client(
+        api_key=KEY, base_url="http://shapes/v1", transport=transport, retry=RetryPolicy(max_retries=0)
+    )
+
+
+@pytest.mark.parametrize(
+    ("answer", "problem"),
+    [
+        (page("asst_1"), '"data" is a string, not a list'),
+        (page([GOOD, 7]), "data[1] is a number, not an object"),
+        (
+            page([GOOD, GOOD | {"id": "asst_2"}, GOOD | {"id": "asst_3"}, {"object": "assistant"}]),
+            'data[3] has no "id"',
+        ),
+        (page([GOOD | {"id": 12}]), 'data[0] has a number as its "id"'),
+        (page([GOOD | {"metadata": "x"}]), "data[0].metadata is a string, not an object of strings"),
+        (
+            page([GOOD | {"tools": [{"kind": "retrieval"}]}]),
+            'data[0].tools is a list, not a list of objects with a "type"',
+        ),
+        (page([GOOD | {"created_at": "yesterday"}]), "data[0].created_at is a string, not an integer"),
+        (page([GOOD], has_more="yes"), '"has_more" is a string, not a boolean'),
+    ],
+)
+async def test_a_malformed_assistant_list_is_one_line(answer: Any, problem: str) -> None:
+    async with client_on(answer) as client:
+        with pytest.raises(BadResponseError) as info:
+            await client.list_assistants()
+    assert str(info.value) == f"GET /assistants: the server's answer is not an assistant list: {problem}"
+
+
+async def test_a_malformed_single_object_names_its_endpoint() -> None:
+    async with client_on({"id": "asst_1", "file_ids": "file-1"}) as client:
+        with pytest.raises(BadResponseError) as info:
+            await client.retrieve_assistant("asst_1")
+    assert str(info.value) == (
+        'GET /assistants/asst_1: the server\'s answer is not an assistant: "file_ids" is a string, '
+        "not a list of strings"
+    )
+
+
+@pytest.mark.parametrize(
+    ("call", "problem"),
+    [
+        (
+            "list_files",
+            "GET /files: the server's answer is not a file list: "
+            "data[0].bytes is a string, not an integer or null",
+        ),
+        ("list_models", None),
+    ],
+)
+async def test_files_and_models_are_checked(call: str, problem: str | None) -> None:
+    answer = page([{"id": "file-1", "bytes": "12"}])
+    async with client_on(answer) as client:
+        if problem is None:
+            assert await getattr(client, call)() == answer["data"]
+            return
+        with pytest.raises(BadResponseError) as info:
+            await getattr(client, call)()
+    assert str(info.value) == problem
+
+
+async def test_well_formed_answers_pass_unchanged() -> None:
+    async with client_on(page([GOOD], last_id="asst_1")) as client:
+        assert await client.list_assistants() == [GOOD]
+
+
+def test_the_checks_allow_unknown_fields_and_nulls_where_v1_has_them() -> None:
+    ASSISTANT.check(GOOD | {"name": None, "description": None, "instructions": None, "future": [1]})
+    with pytest.raises(ShapeError) as info:
+        ASSISTANT.check(GOOD | {"model": None})
+    assert str(info.value) == '"model" is null, not a string'
+
+
+class _Malformed(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = json.dumps(page([GOOD, 7])).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def malformed_server() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Malformed)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_plan_against_a_malformed_list_is_one_line_and_exit_1(
+    malformed_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "assistants").mkdir()
+    (tmp_path / "assistants" / "hr.yaml").write_text("name: HR\nmodel: gpt-4\n")
+    monkeypatch.chdir(tmp_path)
+    env = {"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": malformed_server, "NO_COLOR": "1"}
+    result = CliRunner().invoke(cli, ["plan"], env=env)
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: GET /assistants: the server's answer is not an assistant list: data[1] is a number, "
+        "not an object\n"
+    )
