@@ -1,9 +1,10 @@
 """Async client for the OpenAI Assistants API v1 (and any server that speaks it).
 
-The client knows nothing about manifests: every method makes the calls it names and returns the API's JSON.
-Modules: `_client` (the `Client` and its request layers), `errors` (the exception tree), `retry` (the pure
-retry decision and `RetryPolicy`), `pacing` (the shared 429 `RateGate` and the `AdaptiveLimit` on requests
-in flight). Everything public is importable from here.
+The client knows nothing about manifests: every method makes the calls it names and returns the API's JSON,
+checked at the boundary. Modules: `_client` (the `Client` and its request layers), `answers` (an HTTP answer
+and how an error answer reads), `errors` (the exception tree), `shapes` (the JSON shapes checked), `retry`
+(the pure retry decision and `RetryPolicy`), `pacing` (the shared 429 `RateGate` and the `AdaptiveLimit` on
+requests in flight). Everything public is importable from here.
 """
 
 from reconciler.client._client import (
@@ -14,9 +15,9 @@ from reconciler.client._client import (
     MAX_JSON_BYTES,
     NO_MODELS_STATUSES,
     PAGE_LIMIT,
-    Answer,
     Client,
 )
+from reconciler.client.answers import Answer
 from reconciler.client.errors import (
     AmbiguousWriteError,
     APIConnectionError,

@@ -25,18 +25,18 @@ Contracts:
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import IO, Any
 from urllib.parse import quote
 
 import httpx
 
 from reconciler import __version__
+from reconciler.client.answers import Answer, header, parse_json, status_error
 from reconciler.client.errors import (
     AmbiguousWriteError,
     APIConnectionError,
@@ -44,7 +44,6 @@ from reconciler.client.errors import (
     APITimeoutError,
     BadResponseError,
     NotFoundError,
-    error_class,
     one_line,
 )
 from reconciler.client.pacing import AdaptiveLimit, RateGate
@@ -76,15 +75,6 @@ PAGE_LIMIT = 100
 NO_MODELS_STATUSES = frozenset({404, 405, 501})
 
 logger = logging.getLogger("reconciler.client")
-
-
-@dataclass(frozen=True)
-class Answer:
-    """One HTTP answer, read whole: `status`, `headers`, `body` (decompressed bytes)."""
-
-    status: int
-    headers: httpx.Headers
-    body: bytes
 
 
 class _SendFailed(Exception):
@@ -129,7 +119,6 @@ class Client:
         timeout: float = DEFAULT_TIMEOUT,
         deadline: float = DEFAULT_DEADLINE,
         transport: httpx.AsyncBaseTransport | None = None,
-        gate: RateGate | None = None,
     ) -> None:
         policy = retry or RetryPolicy()
         self.retry = policy if max_retries is None else replace(policy, max_retries=max_retries)
@@ -140,7 +129,7 @@ class Client:
         self.deadline = deadline
         self.calls: Counter[str] = Counter()
         self._api_key = api_key
-        self._gate = gate or RateGate()
+        self._gate = RateGate()
         self._limit = AdaptiveLimit()
         self._answered = False  # has this server ever answered? (a refusal before that fails fast)
         self._progress = 0  # 2xx answers so far (a 429 after others' progress is a fair-share wait)
@@ -345,14 +334,13 @@ class Client:
             page, data = await self._page("GET", route, path_params, item, params=params)
             for value in data:
                 if value["id"] in seen:
-                    raise BadResponseError(
-                        method="GET",
-                        path=self._path(route, path_params),
-                        reason=self._mask(
-                            f"the server's list does not advance: the page after {after!r} repeats "
-                            f"{value['id']!r} (does it ignore 'after'?); stopped after {len(items)} items"
-                        ),
+                    where = f"the page after {after!r}" if after else "the first page"
+                    reason = (
+                        f"the server's list does not advance: {where} repeats {value['id']!r} "
+                        f"(does it ignore 'after'?); stopped after {len(items)} items"
                     )
+                    path = self._path(route, path_params)
+                    raise BadResponseError(method="GET", path=path, reason=self._mask(one_line(reason)))
                 seen.add(value["id"])
             items.extend(data)
             if not data or not page.get("has_more"):
@@ -392,7 +380,7 @@ class Client:
     ) -> dict[str, Any]:
         """The JSON object answered, checked as `shape` when given."""
         answer = await self._request(method, route, path_params, **kwargs)
-        body = _parse_json(answer.body)
+        body = parse_json(answer.body)
         if not isinstance(body, dict):
             content_type = self._header(answer, "content-type") or "no content type"
             raise APIError(
@@ -414,10 +402,8 @@ class Client:
         return route.format(**{k: quote(str(v), safe="") for k, v in path_params.items()})
 
     def _header(self, answer: Answer, name: str) -> str | None:
-        """A response header as shown to users and logs: one line, short, the API key masked (a hostile or
-        buggy server may echo it anywhere)."""
-        value = answer.headers.get(name)
-        return self._mask(one_line(value, 200)) if value else None
+        """A response header as shown to users and logs (see `answers.header`)."""
+        return header(answer, name, self._mask)
 
     def _mask(self, text: str) -> str:
         """Foreign text (server messages, exception text) with the API key masked, in any form."""
@@ -494,8 +480,9 @@ class Client:
             logger.log(level, "%s %s: %s; %s", method, path, what, retry)
             return decision
         if isinstance(result, Answer):
-            error: APIError | APIConnectionError = self._status_error(
-                result, method, path, attempt, decision.gave_up
+            hint = "is the base URL missing /v1?" if not self.base_url.endswith("/v1") else None
+            error: APIError | APIConnectionError = status_error(
+                result, method, path, retries=attempt, gave_up=decision.gave_up, hint=hint, mask=self._mask
             )
         else:
             sent = result.failure is Failure.MAYBE_SENT
@@ -560,45 +547,6 @@ class Client:
             await response.aclose()
         return Answer(response.status_code, response.headers, b"".join(chunks))
 
-    def _status_error(self, answer: Answer, method: str, path: str, retries: int, gave_up: bool) -> APIError:
-        """The `APIError` for an error answer, from its `{"error": {...}}` body when it has one."""
-        fields: dict[str, Any] = {}
-        body = _parse_json(answer.body)
-        if isinstance(body, dict):
-            err = body.get("error", body)
-            if isinstance(err, dict):
-                fields = err
-            elif isinstance(err, str):
-                fields = {"message": err}
-        message = fields.get("message")
-        if not isinstance(message, str) or not message.strip():
-            content_type = (self._header(answer, "content-type") or "").split(";")[0].strip()
-            if body is None and answer.body:
-                message = f"non-JSON {content_type + ' ' if content_type else ''}response"
-            else:
-                message = "no error message in the response"
-
-        def text(key: str) -> str | None:
-            value = fields.get(key)
-            return self._mask(one_line(str(value), 100)) if value not in (None, "") else None
-
-        hint = None
-        if answer.status == 404 and not self.base_url.endswith("/v1"):
-            hint = "is the base URL missing /v1?"
-        return error_class(answer.status)(
-            status=answer.status,
-            message=self._mask(one_line(message)),
-            type=text("type"),
-            param=text("param"),
-            code=text("code"),
-            request_id=self._header(answer, "x-request-id"),
-            method=method,
-            path=path,
-            retries=retries,
-            gave_up=gave_up,
-            hint=hint,
-        )
-
     def _transport_failure(self, exc: httpx.TransportError) -> _SendFailed:
         """How a transport error failed, with a key-free reason."""
         if isinstance(exc, httpx.TimeoutException):
@@ -618,11 +566,3 @@ class Client:
             reason = f"connection error ({type(exc).__name__}{': ' + detail if detail else ''})"
         failure = Failure.FATAL if isinstance(exc, _FATAL_ERRORS) else Failure.MAYBE_SENT
         return _SendFailed(failure, APIConnectionError, reason)
-
-
-def _parse_json(body: bytes) -> Any:
-    """The JSON value of a body, or None when it is not JSON."""
-    try:
-        return json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return None
