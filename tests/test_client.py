@@ -892,3 +892,25 @@ async def test_canary_key_never_leaks_when_servers_or_transports_echo_it(
         "Incorrect API key provided: ***. [req_***]"
     )
     assert CANARY not in caplog.text
+
+
+# ------------------------------------------------------------------------------------ /models
+
+
+@pytest.mark.parametrize("status", [404, 405, 501])
+async def test_available_models_is_none_when_the_server_has_no_models_endpoint(
+    emulator: InProcessEmulator, status: int
+) -> None:
+    emulator.inject(status, route="GET /v1/models", headers={"x-should-retry": "false"})
+    async with client_for(emulator) as client:
+        assert await client.available_models() is None
+    assert by_route(emulator) == {"GET /v1/models": 1}
+
+
+async def test_available_models_lists_them_and_other_errors_raise(emulator: InProcessEmulator) -> None:
+    async with client_for(emulator, max_retries=0) as client:
+        models = await client.available_models()
+        assert models is not None and "gpt-4" in {m["id"] for m in models}
+        emulator.inject(403, route="GET /v1/models")
+        with pytest.raises(PermissionDeniedError):
+            await client.available_models()
