@@ -16,9 +16,17 @@ BETA_MESSAGE = (
 )
 
 
+KEY_MISSING = (
+    "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer "
+    "auth (i.e. Authorization: Bearer YOUR_KEY), or as the password field (with blank username) if you're "
+    "accessing the API from your browser and are prompted for a username and password. You can obtain an API "
+    "key from https://platform.openai.com/account/api-keys."
+)
+
+
 @pytest.mark.anyio
-@pytest.mark.parametrize("authorization", [None, "", "Bearer ", "Basic abc", "Bearer sk-wrong"])
-async def test_401_without_the_right_key(emulator: InProcessEmulator, authorization: str | None) -> None:
+@pytest.mark.parametrize("authorization", [None, "", "Bearer ", "Basic abc"])
+async def test_401_without_a_key(emulator: InProcessEmulator, authorization: str | None) -> None:
     headers = {"OpenAI-Beta": "assistants=v1"}
     if authorization is not None:
         headers["Authorization"] = authorization
@@ -26,16 +34,46 @@ async def test_401_without_the_right_key(emulator: InProcessEmulator, authorizat
         for path in ("/assistants", "/files", "/models"):
             response = await client.get(path)
             assert response.status_code == 401
-            err = response.json()["error"]
-            assert (err["type"], err["param"], err["code"]) == (
-                "invalid_request_error",
-                None,
-                "invalid_api_key",
-            )
-            assert "sk-wrong" not in err["message"]
+            assert response.headers["www-authenticate"] == 'Bearer realm="OpenAI API"'
+            assert response.json() == {
+                "error": {
+                    "message": KEY_MISSING,
+                    "type": "invalid_request_error",
+                    "param": None,
+                    "code": None,
+                }
+            }
         admin = await client.get("http://emulator.local/_emulator/stats")
         assert admin.status_code == 401
     assert emulator.stats()["total"] == 3  # counted, though refused
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("key", "echoed"),
+    [
+        ("sk-wrong", "sk-wrong"),  # short keys are echoed whole
+        ("sk-abcdefghi", "sk-abcdefghi"),
+        ("sk-abcdefghij", "sk-abcde*ghij"),
+        ("sk-WRQsP" + "a" * 39 + "xQBt", "sk-WRQsP" + "*" * 39 + "xQBt"),  # a 51-character key
+    ],
+)
+async def test_401_with_a_wrong_key_echoes_it_masked(
+    emulator: InProcessEmulator, key: str, echoed: str
+) -> None:
+    async with emulator.client(headers={"Authorization": f"Bearer {key}"}) as client:
+        response = await client.get("/assistants")
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == 'Bearer realm="OpenAI API"'
+    assert response.json() == {
+        "error": {
+            "message": f"Incorrect API key provided: {echoed}. You can find your API key at "
+            "https://platform.openai.com/account/api-keys.",
+            "type": "invalid_request_error",
+            "param": None,
+            "code": "invalid_api_key",
+        }
+    }
 
 
 @pytest.mark.anyio
