@@ -343,7 +343,8 @@ async def test_wrong_key_is_an_authentication_error(target: Emulator) -> None:
             await client.list_assistants()
     assert str(info.value) == (
         "GET /assistants: 401 invalid_request_error (code 'invalid_api_key'): "
-        "Incorrect API key provided: ***. You can find your API key at https://platform.openai.com/account/api-keys. "
+        "Incorrect API key provided: ***. You can find your API key at "
+        "https://platform.openai.com/account/api-keys. "
         f"[{info.value.request_id}]"
     )
     assert target.stats()["total"] == 1
