@@ -6,6 +6,8 @@ object; every problem is raised as `ApiError`, which the app renders as the erro
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from starlette.datastructures import UploadFile
@@ -15,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from reconciler import dialect
 from reconciler.emulator.bodies import is_multipart_form, json_body, read_form
 from reconciler.emulator.state import Emulator
-from reconciler.emulator.store import CursorNotFound, FileProblem, Store, TooManyFiles
+from reconciler.emulator.store import CursorNotFound, FileProblem, FilesNotFound, Store, TooManyFiles
 from reconciler.emulator.validation import (
     ApiError,
     bad,
@@ -28,8 +30,6 @@ from reconciler.emulator.validation import (
 )
 
 FILE_PURPOSES = ("fine-tune", "assistants")
-#: `created` of every model in `/v1/models` (the v1 spec's example timestamp).
-MODEL_CREATED = 1686935002
 
 
 def emulator_of(request: Request) -> Emulator:
@@ -59,11 +59,28 @@ def no_file(file_id: str) -> ApiError:
     return ApiError(404, f"No such File object: {file_id}", param="id")
 
 
+@contextmanager
+def file_errors(param: str) -> Iterator[None]:
+    """Turn the store's file exceptions into the API's errors, naming `param`."""
+    try:
+        yield
+    except FilesNotFound as err:
+        raise bad(f"Files [{', '.join(err.file_ids)}] were not found", param=param) from None
+    except FileProblem as err:
+        raise file_problem(err, param) from None
+
+
+def usable_files(assistant: dict[str, Any], filenames: list[str]) -> None:
+    """The store's check on a written assistant: its files need a file tool that can read them."""
+    message = dialect.v1_file_refusal([tool["type"] for tool in assistant["tools"]], filenames)
+    if message is not None:
+        code = None if message == dialect.FILE_IDS_NEED_A_TOOL else "unsupported_file"
+        raise bad(message, param="file_ids", code=code)
+
+
 def file_problem(err: FileProblem, param: str) -> ApiError:
     if err.index is not None:
         param = f"{param}[{err.index}]"
-    if err.purpose is None:
-        return bad(f"No file found with id '{err.file_id}'.", param=param, code="invalid_value")
     return bad(
         f"File '{err.file_id}' has purpose '{err.purpose}'; only files with purpose 'assistants' can be "
         "attached to an assistant.",
@@ -90,10 +107,8 @@ async def list_assistants(request: Request) -> Response:
 
 async def create_assistant(request: Request) -> Response:
     fields, file_ids = validate_assistant_body(await json_body(request), create=True)
-    try:
-        assistant = emulator_of(request).store.create_assistant(fields, file_ids or [])
-    except FileProblem as err:
-        raise file_problem(err, "file_ids") from None
+    with file_errors("file_ids"):
+        assistant = emulator_of(request).store.create_assistant(fields, file_ids or [], usable_files)
     return JSONResponse(assistant)
 
 
@@ -108,10 +123,8 @@ async def get_assistant(request: Request) -> Response:
 async def modify_assistant(request: Request) -> Response:
     store, assistant_id = existing_assistant(request)
     fields, file_ids = validate_assistant_body(await json_body(request), create=False)
-    try:
-        assistant = store.update_assistant(assistant_id, fields, file_ids)
-    except FileProblem as err:
-        raise file_problem(err, "file_ids") from None
+    with file_errors("file_ids"):
+        assistant = store.update_assistant(assistant_id, fields, file_ids, usable_files)
     if assistant is None:
         raise no_assistant(assistant_id)
     return JSONResponse(assistant)
@@ -138,9 +151,8 @@ async def create_assistant_file(request: Request) -> Response:
     store, assistant_id = existing_assistant(request)
     file_id = validate_assistant_file_body(await json_body(request))
     try:
-        association = store.attach_file(assistant_id, file_id, dialect.MAX_FILE_IDS)
-    except FileProblem as err:
-        raise file_problem(err, "file_id") from None
+        with file_errors("file_id"):
+            association = store.attach_file(assistant_id, file_id, dialect.MAX_FILE_IDS, usable_files)
     except TooManyFiles:
         raise bad(
             f"Invalid 'file_ids': array too long. Expected an array with maximum length "
@@ -154,7 +166,7 @@ async def create_assistant_file(request: Request) -> Response:
 
 
 def _no_assistant_file(file_id: str, assistant_id: str) -> ApiError:
-    return ApiError(404, f"No file found with id '{file_id}' attached to assistant '{assistant_id}'.")
+    return ApiError(404, f"No assistant file found with id '{file_id}'.")
 
 
 async def get_assistant_file(request: Request) -> Response:
@@ -250,16 +262,19 @@ async def file_content(request: Request) -> Response:
 # -- /v1/models ----------------------------------------------------------------------------------------
 
 
-def model_object(model: str) -> dict[str, Any]:
-    return {"id": model, "object": "model", "created": MODEL_CREATED, "owned_by": "openai"}
+#: The account's models by id: `/v1/models` lists them all, each with its own `created` and `owned_by`.
+MODELS = {
+    model: {"id": model, "object": "model", "created": created, "owned_by": owner}
+    for model, created, owner in dialect.V1_ACCOUNT_MODELS
+}
 
 
 async def list_models(request: Request) -> Response:
-    return JSONResponse({"object": "list", "data": [model_object(m) for m in dialect.MODELS]})
+    return JSONResponse({"object": "list", "data": list(MODELS.values())})
 
 
 async def get_model(request: Request) -> Response:
     model = request.path_params["model"]
-    if model not in dialect.MODELS:
+    if model not in MODELS:
         raise ApiError(404, f"The model '{model}' does not exist", param="model", code="model_not_found")
-    return JSONResponse(model_object(model))
+    return JSONResponse(MODELS[model])
