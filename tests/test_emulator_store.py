@@ -32,7 +32,7 @@ MakeEmulator = Callable[..., InProcessEmulator]
 
 @pytest.mark.anyio
 async def test_state_survives_a_restart(tmp_path: Path, make_emulator: MakeEmulator) -> None:
-    db = tmp_path / "state" / "emulator.sqlite3"
+    db = tmp_path / "emulator.sqlite3"
     first = make_emulator(db=db)
     async with first.client() as client:
         file = (
