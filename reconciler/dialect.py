@@ -312,12 +312,12 @@ def v1_file_refusal(tool_types: list[str] | tuple[str, ...], filenames: list[str
     listed in first-seen order."""
     if not filenames:
         return None
+    if not any(tool in V1_FILE_TOOLS for tool in tool_types):
+        return FILE_IDS_NEED_A_TOOL
     if "retrieval" in tool_types:
         tool, allowed = "retrieval", V1_RETRIEVAL_EXTENSIONS
-    elif "code_interpreter" in tool_types:
-        tool, allowed = "code interpreter", V1_CODE_INTERPRETER_EXTENSIONS
     else:
-        return FILE_IDS_NEED_A_TOOL
+        tool, allowed = "code interpreter", V1_CODE_INTERPRETER_EXTENSIONS
     refused = list(dict.fromkeys(ext for ext in map(file_extension, filenames) if ext not in allowed))
     if not refused:
         return None
