@@ -211,3 +211,29 @@ def test_admin_endpoints_over_http(live_emulator: LiveEmulator) -> None:
         assert client.post(live_emulator.url + "/_emulator/stats/reset").json()["total"] == 0
         assert client.get(live_emulator.url + "/_emulator/requests").json() == []
     assert live_emulator.api_key == EMULATOR_API_KEY
+
+
+@pytest.mark.anyio
+async def test_service_time_counts_every_v1_request_and_excludes_the_injected_latency(
+    emulator: InProcessEmulator,
+) -> None:
+    emulator.set_faults(latency_ms=40)
+    async with emulator.client() as client:
+        for _ in range(3):
+            assert (await client.get("/assistants")).status_code == 200
+        assert (await client.get("/nowhere")).status_code == 404
+        await client.get("http://emulator.local/_emulator/stats")  # not counted
+    service = emulator.stats()["service"]
+    assert set(service) == {"count", "total_s", "p50_s", "p95_s", "max_s"}
+    assert service["count"] == 4
+    assert 0 < service["p50_s"] <= service["p95_s"] <= service["max_s"]
+    assert service["p50_s"] < 0.04  # the 40 ms wait is not service time
+    assert service["total_s"] >= service["max_s"]
+    emulator.reset_stats()
+    assert emulator.stats()["service"] == {
+        "count": 0,
+        "total_s": 0.0,
+        "p50_s": 0.0,
+        "p95_s": 0.0,
+        "max_s": 0.0,
+    }
