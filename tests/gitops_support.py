@@ -35,6 +35,26 @@ TOKEN = re.compile(
 OUR_ACTION = re.compile(r"^(\./?|[\w.-]+/reconciler@[0-9a-f]{40})$")
 
 
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "Dev",
+    "GIT_AUTHOR_EMAIL": "dev@example.com",
+    "GIT_COMMITTER_NAME": "Dev",
+    "GIT_COMMITTER_EMAIL": "dev@example.com",
+}
+
+
+def git(workspace: Path, *args: str) -> str:
+    env = {**os.environ, **GIT_ENV}
+    done = subprocess.run(["git", *args], cwd=workspace, env=env, capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+def commit(workspace: Path, message: str) -> str:
+    git(workspace, "add", "-A")
+    git(workspace, "commit", "-q", "--allow-empty", "-m", message)
+    return git(workspace, "rev-parse", "HEAD")
+
+
 def load_yaml(path: Path) -> dict[str, Any]:
     data: dict[str, Any] = YAML(typ="safe").load(path.read_text())
     return data

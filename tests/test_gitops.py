@@ -26,7 +26,9 @@ from gitops_support import (
     ActionRun,
     Runner,
     StepResult,
+    commit,
     find_step,
+    git,
     load_yaml,
 )
 
@@ -37,12 +39,6 @@ MARKER = "<!-- reconciler:plan -->"
 TARGET = "production"
 HEAD_SHA = "0123456789abcdef0123456789abcdef01234567"
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "Dev",
-    "GIT_AUTHOR_EMAIL": "dev@example.com",
-    "GIT_COMMITTER_NAME": "Dev",
-    "GIT_COMMITTER_EMAIL": "dev@example.com",
-}
 
 
 def load_workflow(name: str) -> dict[str, Any]:
@@ -57,20 +53,6 @@ def all_steps() -> list[tuple[str, str, dict[str, Any]]]:
         for step in job["steps"]
     ]
     return steps + [("action.yml", "runs", step) for step in load_yaml(ACTION)["runs"]["steps"]]
-
-
-def git(workspace: Path, *args: str) -> str:
-    import os
-
-    env = {**os.environ, **GIT_ENV}
-    done = subprocess.run(["git", *args], cwd=workspace, env=env, capture_output=True, text=True, check=True)
-    return done.stdout.strip()
-
-
-def commit(workspace: Path, message: str) -> str:
-    git(workspace, "add", "-A")
-    git(workspace, "commit", "-q", "--allow-empty", "-m", message)
-    return git(workspace, "rev-parse", "HEAD")
 
 
 FAKE_GH = """#!/usr/bin/env bash
