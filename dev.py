@@ -18,6 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 BOOTSTRAP = ROOT / ".venv-uv"
+JOBS = ("demo", "test", "check", "bench")
 
 
 def _works(cmd: list[str]) -> bool:
@@ -27,38 +28,74 @@ def _works(cmd: list[str]) -> bool:
         return False
 
 
+def _uv_binary(python: str) -> list[str] | None:
+    """The uv binary of the `uv` package installed for `python`, if any.
+
+    Called as the binary, not as `python -m uv`: the module exports its own venv as VIRTUAL_ENV, and uv then
+    warns on every run that it does not match the project's `.venv`.
+    """
+    try:
+        found = subprocess.run(
+            [python, "-c", "import uv; print(uv.find_uv_bin())"], capture_output=True, text=True
+        )
+    except OSError:
+        return None
+    binary = found.stdout.strip()
+    return [binary] if found.returncode == 0 and binary and _works([binary]) else None
+
+
 def find_uv() -> list[str]:
-    """A command that runs uv: on PATH, as a module, or installed into .venv-uv (PEP 668 safe)."""
+    """A command running uv: on PATH, installed for this Python, or installed into .venv-uv (PEP 668 safe)."""
     if shutil.which("uv") and _works(["uv"]):
         return ["uv"]
-    if _works([sys.executable, "-m", "uv"]):
-        return [sys.executable, "-m", "uv"]
     python = BOOTSTRAP / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-    if not _works([str(python), "-m", "uv"]):
-        print("dev.py: bootstrapping uv into .venv-uv ...", file=sys.stderr)
-        venv.EnvBuilder(with_pip=True, clear=True).create(BOOTSTRAP)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "uv"], check=True)
-    return [str(python), "-m", "uv"]
+    for candidate in (sys.executable, str(python)):
+        binary = _uv_binary(candidate)
+        if binary:
+            return binary
+    print("dev.py: bootstrapping uv into .venv-uv ...", file=sys.stderr)
+    venv.EnvBuilder(with_pip=True, clear=True).create(BOOTSTRAP)
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "uv"], check=True)
+    return _uv_binary(str(python)) or [str(python), "-m", "uv"]
+
+
+def uv_env() -> dict[str, str]:
+    """The environment for uv: an activated virtualenv other than the project's own is left out (uv would
+    ignore it anyway, with a warning on every run)."""
+    env = dict(os.environ)
+    active = env.get("VIRTUAL_ENV")
+    if active and Path(active).resolve() != (ROOT / ".venv").resolve():
+        del env["VIRTUAL_ENV"]
+    return env
+
+
+def commands(job: str, args: list[str], uv: list[str]) -> list[list[str]]:
+    """The commands of `job`, run in order until one fails."""
+    run = [*uv, "run", "--frozen"]
+    # The demo needs the tool and its emulator only: no dev group (and, inexact, it removes nothing).
+    demo = [*uv, "run", "--frozen", "--no-dev", "--extra", "emulator", "--inexact", "reconciler"]
+    return {
+        "demo": [[*demo, "plan", "--local"], [*demo, "apply", "--local", "--auto-approve"]],
+        "test": [[*run, "pytest", *args]],
+        "check": [[*run, "ruff", "check", "."], [*run, "ruff", "format", "--check", "."], [*run, "mypy"]],
+        "bench": [[*run, "python", "-m", "bench", *args]],
+    }[job]
 
 
 def main(argv: list[str]) -> int:
     job = argv[0] if argv else "help"
+    if job in ("help", "-h", "--help"):
+        print(__doc__.strip())
+        return 0
+    if job not in JOBS:
+        print(
+            f"dev.py: unknown job {job!r}; the jobs are: {', '.join(JOBS)} (python3 dev.py help)",
+            file=sys.stderr,
+        )
+        return 1
     uv = find_uv()
-    run = [*uv, "run", "--frozen"]
-    jobs: dict[str, list[list[str]]] = {
-        "demo": [
-            [*run, "reconciler", "plan", "--local"],
-            [*run, "reconciler", "apply", "--local", "--auto-approve"],
-        ],
-        "test": [[*run, "pytest", *argv[1:]]],
-        "check": [[*run, "ruff", "check", "."], [*run, "ruff", "format", "--check", "."], [*run, "mypy"]],
-        "bench": [[*run, "python", "-m", "bench", *argv[1:]]],
-    }
-    if job not in jobs:
-        print(__doc__)
-        return 0 if job == "help" else 2
-    for cmd in jobs[job]:
-        code = subprocess.run(cmd, cwd=ROOT).returncode
+    for cmd in commands(job, argv[1:], uv):
+        code = subprocess.run(cmd, cwd=ROOT, env=uv_env()).returncode
         if code != 0:
             return code
     return 0

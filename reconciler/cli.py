@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 import click
 
-from reconciler import __version__
+from reconciler import DISTRIBUTION
 from reconciler.errors import ReconcilerError
 from reconciler.redact import scrub
 
@@ -236,7 +236,7 @@ Try it without a key: `reconciler plan --local` (the embedded emulator).
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog=EPILOG,
 )
-@click.version_option(__version__, prog_name="reconciler")
+@click.version_option(package_name=DISTRIBUTION, prog_name="reconciler")
 def cli() -> None:
     """Assistants as code: plan and apply OpenAI assistants (Assistants API v1) from YAML manifests."""
     setup_logging()

@@ -1,141 +1,58 @@
-"""The GitOps workflows (.github/workflows/assistants-*.yml), run for real.
+"""The GitOps workflows (.github/workflows/assistants-*.yml) and their action (action.yml), run for real.
 
-Each test takes the `run:` blocks out of the workflow files and runs them exactly as a runner would
-(`bash --noprofile --norc -eo pipefail`, the step's `env:` with its `${{ }}` values filled in, GITHUB_OUTPUT
-and GITHUB_STEP_SUMMARY files), in a copy of the repository's assistants/, against the emulator served over
-real HTTP (`OPENAI_BASE_URL`). The `reconciler` on PATH is this checkout's; `gh` is a fake that records its
-arguments and answers as the real one would after `--jq`. The actions (`uses:`) are not run; the structure
-tests check that they are pinned and what they are given.
+Each test runs the `run:` blocks of the workflows, and every step of the composite action as the workflows
+call it, exactly as a runner would (tests/gitops_support.py), in a git repository holding a copy of
+assistants/, against the emulator served over real HTTP (`OPENAI_BASE_URL`). The `reconciler` on PATH is this
+checkout's; `gh` is a fake that records its arguments and answers as the real one would after `--jq`. Other
+actions (`uses:` checkout, upload-artifact, sticky comment) are not run; the structure tests check that they
+are pinned and what they are given.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import stat
 import subprocess
-import sys
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from ruamel.yaml import YAML
+from gitops_support import (
+    ACTION,
+    ROOT,
+    WORKFLOWS,
+    ActionRun,
+    Runner,
+    StepResult,
+    commit,
+    find_step,
+    git,
+    load_yaml,
+)
 
 from reconciler.emulator.testing import LiveEmulator
 
-ROOT = Path(__file__).resolve().parent.parent
-WORKFLOWS = ROOT / ".github" / "workflows"
 GITOPS = ("assistants-plan.yml", "assistants-apply.yml", "assistants-drift.yml")
 MARKER = "<!-- reconciler:plan -->"
 TARGET = "production"
 HEAD_SHA = "0123456789abcdef0123456789abcdef01234567"
-EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 
 
 def load_workflow(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = YAML(typ="safe").load((WORKFLOWS / name).read_text())
-    return data
+    return load_yaml(WORKFLOWS / name)
 
 
-def find_step(job: Mapping[str, Any], step_id: str) -> dict[str, Any]:
-    """The step with this `id` (or, failing that, this `name`)."""
-    for step in job["steps"]:
-        if step.get("id") == step_id or step.get("name") == step_id:
-            return dict(step)
-    raise AssertionError(f"no step {step_id!r} in job")
-
-
-def all_steps() -> Iterator[tuple[str, str, dict[str, Any]]]:
-    for path in sorted(WORKFLOWS.glob("*.yml")):
-        for job_name, job in load_workflow(path.name)["jobs"].items():
-            for step in job["steps"]:
-                yield path.name, job_name, step
-
-
-@dataclass
-class StepResult:
-    code: int
-    stdout: str
-    stderr: str
-    outputs: dict[str, str]
-    summary: str
-
-
-@dataclass
-class Runner:
-    """Runs workflow steps in `workspace` like a GitHub runner, with `expressions` as the `${{ }}` values."""
-
-    workspace: Path
-    expressions: dict[str, str]
-    path_prefix: list[str] = field(default_factory=list)
-    #: Set after the workflow's env (the fake gh's answers, say).
-    extra_env: dict[str, str] = field(default_factory=dict)
-
-    def env_for(
-        self, workflow: Mapping[str, Any], job: Mapping[str, Any], step: Mapping[str, Any]
-    ) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "GITHUB_", "GH_"))}
-        env.pop("NO_COLOR", None)
-        env["PATH"] = os.pathsep.join([*self.path_prefix, str(Path(sys.executable).parent), env["PATH"]])
-        env.update(
-            {
-                "CI": "true",
-                "GITHUB_ACTIONS": "true",
-                "GITHUB_SERVER_URL": "https://github.com",
-                "GITHUB_REPOSITORY": "acme/assistants",
-                "GITHUB_RUN_ID": "4242",
-                "GITHUB_SHA": HEAD_SHA,
-                "GITHUB_WORKSPACE": str(self.workspace),
-            }
-        )
-        for scope in (workflow, job, step):
-            for key, value in (scope.get("env") or {}).items():
-                env[key] = self.resolve(str(value))
-        env.update(self.extra_env)
-        return env
-
-    def resolve(self, text: str) -> str:
-        """Fill in `${{ expr }}`; an expression the test does not know fails it (add it to `expressions`)."""
-
-        def value(match: re.Match[str]) -> str:
-            expr = match.group(1)
-            assert expr in self.expressions, f"the test has no value for ${{{{ {expr} }}}}"
-            return self.expressions[expr]
-
-        return EXPRESSION.sub(value, text)
-
-    def run(self, workflow_name: str, job_name: str, step_id: str) -> StepResult:
-        workflow = load_workflow(workflow_name)
-        job = workflow["jobs"][job_name]
-        step = find_step(job, step_id)
-        script = step["run"]
-        assert "${{" not in script, f"{workflow_name} {step_id}: expressions belong in env:, not in run:"
-        shell = (workflow.get("defaults") or {}).get("run", {}).get("shell")
-        assert shell == "bash", f"{workflow_name}: defaults.run.shell must be bash (for -o pipefail)"
-        output = self.workspace / ".github_output"
-        summary = self.workspace / ".github_step_summary"
-        output.write_text("")
-        summary.write_text("")
-        env = self.env_for(workflow, job, step)
-        env["GITHUB_OUTPUT"] = str(output)
-        env["GITHUB_STEP_SUMMARY"] = str(summary)
-        proc = subprocess.run(
-            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
-            cwd=self.workspace,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        outputs = dict(
-            line.split("=", 1) for line in output.read_text().splitlines() if "=" in line and line.strip()
-        )
-        return StepResult(proc.returncode, proc.stdout, proc.stderr, outputs, summary.read_text())
+def all_steps() -> list[tuple[str, str, dict[str, Any]]]:
+    steps = [
+        (path.name, job_name, step)
+        for path in sorted(WORKFLOWS.glob("*.yml"))
+        for job_name, job in load_workflow(path.name)["jobs"].items()
+        for step in job["steps"]
+    ]
+    return steps + [("action.yml", "runs", step) for step in load_yaml(ACTION)["runs"]["steps"]]
 
 
 FAKE_GH = """#!/usr/bin/env bash
@@ -150,10 +67,16 @@ esac
 
 @pytest.fixture
 def runner(tmp_path: Path, live_emulator: LiveEmulator) -> Runner:
+    """A repository whose last commit (the pull request) adds assistants/ to a base commit (HEAD^1)."""
     workspace = tmp_path / "repo"
+    workspace.mkdir()
+    git(workspace, "init", "-q", "-b", "main")
+    (workspace / "README.md").write_text("# assistants\n")
+    commit(workspace, "base")
     shutil.copytree(ROOT / "assistants", workspace / "assistants")
     if (ROOT / "schema").is_dir():
         shutil.copytree(ROOT / "schema", workspace / "schema")
+    commit(workspace, "add the assistants")
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     gh = bin_dir / "gh"
@@ -166,6 +89,8 @@ def runner(tmp_path: Path, live_emulator: LiveEmulator) -> Runner:
         "secrets.OPENAI_API_KEY": str(live_emulator.api_key),
         "matrix.target": TARGET,
         "github.event.pull_request.head.sha": HEAD_SHA,
+        "github.sha": HEAD_SHA,
+        "github.event.before": "",
         "github.token": "ghs_fake",
         "github.repository": "acme/assistants",
     }
@@ -191,8 +116,13 @@ def test_every_action_is_pinned_to_a_full_commit_with_its_version() -> None:
     assert lines
     for line in lines:
         uses, _, comment = line.split("uses:", 1)[1].partition("#")
+        if uses.strip() == "./":  # this repository's own action, at the commit being tested
+            assert "OWNER/reconciler@FULL_COMMIT_SHA" in comment, line
+            continue
         assert PINNED.match(uses.strip()), line
         assert re.fullmatch(r"\s*v\d+(\.\d+)*\s*", comment), f"no version comment: {line}"
+    # The action itself uses no other action: nothing in it needs pinning.
+    assert all("uses" not in step for step in load_yaml(ACTION)["runs"]["steps"])
 
 
 def test_least_permissions_everywhere() -> None:
@@ -223,10 +153,18 @@ def test_run_blocks_take_values_only_from_env() -> None:
 
 def test_triggers_environment_and_concurrency() -> None:
     plan = load_workflow("assistants-plan.yml")
-    assert plan["on"]["pull_request"]["paths"][0] == "assistants/**"
+    # Every pull request: a required check that a path filter skipped would stay pending forever.
+    assert plan["on"] == {"pull_request": None}
+    assert find_step(plan["jobs"]["plan"], "reconciler")["with"]["since"] == "HEAD^1"
+    assert plan["jobs"]["plan"]["steps"][0]["with"]["fetch-depth"] == 2
     apply = load_workflow("assistants-apply.yml")
-    assert apply["on"]["push"]["paths"] == ["assistants/**"]
+    assert apply["on"]["push"] == {"branches": ["main"]}, "no paths: a referenced file may live anywhere"
     job = apply["jobs"]["apply"]
+    assert job["needs"] == "changes" and job["if"] == "${{ needs.changes.outputs.relevant == 'true' }}"
+    assert "environment" not in apply["jobs"]["changes"] and "OPENAI_API_KEY" not in json.dumps(
+        apply["jobs"]["changes"]
+    )
+    assert find_step(apply["jobs"]["changes"], "changes")["with"]["since"] == "${{ github.event.before }}"
     assert job["environment"] == "${{ matrix.target }}"
     assert job["concurrency"]["cancel-in-progress"] is False
     assert "apply" in job["concurrency"]["group"]
@@ -250,16 +188,20 @@ def test_triggers_environment_and_concurrency() -> None:
 
 
 def test_the_plan_command_line_is_the_one_the_issue_asks_for() -> None:
-    script = find_step(load_workflow("assistants-plan.yml")["jobs"]["plan"], "plan")["run"]
+    steps = load_yaml(ACTION)["runs"]["steps"]
+    script = find_step({"steps": steps}, "plan")["run"]
     assert (
         'reconciler plan --dir "$MANIFEST_DIR" --format markdown --detailed-exitcode --out plan.json'
         in script
     )
-    for name in GITOPS:
-        for job in load_workflow(name)["jobs"].values():
-            for step in job["steps"]:
-                if "pip install" in step.get("run", ""):
-                    assert '"$RECONCILER_PIP_SPEC"' in step["run"]
+    assert (
+        'pip install --disable-pip-version-check --quiet "$spec"'
+        in find_step({"steps": steps}, "install")["run"]
+    )
+    # The workflows install nothing themselves: the action does.
+    for workflow, _, step in all_steps():
+        if workflow != "action.yml":
+            assert "pip install" not in step.get("run", ""), workflow
 
 
 # --- behaviour: the workflows' own command lines against the emulator -----------------------------------
@@ -270,20 +212,16 @@ DRIFT = "assistants-drift.yml"
 ANNOTATION = re.compile(r"^::error file=([^,]+),line=(\d+),col=(\d+),title=reconciler validate::(.+)$")
 
 
-def outcome(result: StepResult | None) -> str:
-    """The step's `steps.<id>.outcome`."""
-    if result is None:
-        return "skipped"
-    return "success" if result.code == 0 else "failure"
+def plan_pr(runner: Runner, **inputs: str) -> ActionRun:
+    """The pull request's plan job: the action as assistants-plan.yml calls it."""
+    return runner.run_action(PLAN, "plan", "reconciler", **inputs)
 
 
-def compose_comment(runner: Runner, **steps: StepResult | None) -> str:
-    """Run the comment-composing step with the other steps' outcomes; return comment.md."""
-    for name in ("validate", "fmt", "plan"):
-        runner.expressions[f"steps.{name}.outcome"] = outcome(steps.get(name))
-    result = runner.run(PLAN, "plan", "comment")
-    assert result.code == 0, result.stderr
-    return (runner.workspace / "comment.md").read_text()
+def comment_of(runner: Runner, run: ActionRun) -> str:
+    assert run.outcome("comment") == "success", run.log()
+    path = runner.workspace / "comment.md"
+    assert run.outputs["comment"] == str(path)
+    return path.read_text()
 
 
 def manifest_keys(runner: Runner) -> list[str]:
@@ -294,34 +232,42 @@ def manifest_keys(runner: Runner) -> list[str]:
     return sorted(m.key for m in loaded.manifests)
 
 
-def apply_on_merge(runner: Runner) -> StepResult:
-    result = runner.run(APPLY, "apply", "apply")
-    assert result.code == 0, result.stdout + result.stderr
-    assert result.outputs["exitcode"] == "0"
-    return result
+def apply_on_merge(runner: Runner) -> ActionRun:
+    run = runner.run_action(APPLY, "apply", "reconciler")
+    assert run.code == 0, run.log()
+    assert run.outputs["exitcode"] == "0"
+    return run
 
 
 def test_pull_request_plan_comment_summary_and_saved_plan(runner: Runner) -> None:
-    validate = runner.run(PLAN, "plan", "validate")
-    assert validate.code == 0, validate.stdout + validate.stderr
-    assert "::error" not in validate.stdout
-    fmt = runner.run(PLAN, "plan", "fmt")
-    assert fmt.code == 0, fmt.stdout + fmt.stderr
-    plan = runner.run(PLAN, "plan", "plan")
+    run = plan_pr(runner)
     # Changes (exit 2) are a successful step: the check stays green and says there are changes.
-    assert plan.code == 0, plan.stdout + plan.stderr
-    assert plan.outputs == {"exitcode": "2", "changes": "true"}
+    assert run.code == 0, run.log()
+    assert [run.outcome(s) for s in ("relevant", "validate", "fmt", "plan")] == ["success"] * 4
+    assert "::error" not in run.log()
+    workspace = runner.workspace
+    assert run.outputs == {
+        "relevant": "true",
+        "exitcode": "2",
+        "changes": "true",
+        "plan-json": str(workspace / "plan.json"),
+        "plan-markdown": str(workspace / "plan.md"),
+        "comment": str(workspace / "comment.md"),
+        "result": "",
+    }
+    plan = run.steps["plan"]
+    assert plan is not None
 
-    markdown = (runner.workspace / "plan.md").read_text()
+    markdown = (workspace / "plan.md").read_text()
     assert markdown.startswith(MARKER + "\n")
     assert re.match(r"\*\*.+\*\*$", markdown.splitlines()[1]), markdown.splitlines()[1]
     assert plan.summary == markdown, "the full plan goes to the job summary"
-    saved = json.loads((runner.workspace / "plan.json").read_text())
+    saved = json.loads((workspace / "plan.json").read_text())
     assert saved["format_version"] == "1"
     assert saved["summary"]["create"] == len(manifest_keys(runner))
     assert sorted(c["key"] for c in saved["changes"]) == manifest_keys(runner)
 
-    comment = compose_comment(runner, validate=validate, fmt=fmt, plan=plan)
+    comment = comment_of(runner, run)
     assert comment.startswith(markdown), "the comment is the markdown plan, marker first"
     assert comment.rstrip().endswith(
         f"<sub>target `{TARGET}` · commit {HEAD_SHA[:7]} · [run](https://github.com/acme/assistants/actions/runs/4242)</sub>"
@@ -329,12 +275,124 @@ def test_pull_request_plan_comment_summary_and_saved_plan(runner: Runner) -> Non
     assert len(comment) < 65_536
 
 
+def test_pull_request_that_changes_nothing_the_plan_reads_passes_without_a_plan(runner: Runner) -> None:
+    (runner.workspace / "README.md").write_text("# assistants\n\nMore words.\n")
+    commit(runner.workspace, "docs only")
+    run = plan_pr(runner)
+    assert run.code == 0, run.log()
+    assert run.outputs["relevant"] == "false" and run.outputs["exitcode"] == ""
+    assert [run.outcome(s) for s in ("validate", "fmt", "plan", "comment")] == ["skipped"] * 4
+    relevant = run.steps["relevant"]
+    assert relevant is not None
+    assert relevant.summary == (
+        "Nothing to plan: nothing the plan reads (assistants/, the files its manifests name, action.yml "
+        "pyproject.toml reconciler/ scripts/watched_files.py .github/workflows/assistants-plan.yml) changed "
+        "since HEAD^1.\n"
+    )
+    assert not (runner.workspace / "comment.md").exists(), (
+        "no comment on a pull request that is not about them"
+    )
+
+
+def test_a_file_outside_assistants_that_a_manifest_reads_is_planned_and_applied(runner: Runner) -> None:
+    workspace = runner.workspace
+    (workspace / "prompts").mkdir()
+    (workspace / "prompts" / "hr.md").write_text("You are an HR bot.\n")
+    path = workspace / "assistants" / "hr-helper.yaml"
+    text = path.read_text()
+    start = text.index("instructions: >-")
+    end = text.index("tools:")
+    path.write_text(text[:start] + "instructions_file: ../prompts/hr.md\n" + text[end:])
+    commit(workspace, "instructions in prompts/")
+    apply_on_merge(runner)
+
+    (workspace / "prompts" / "hr.md").write_text("You are an HR bot. Answer from the policy files.\n")
+    before = git(workspace, "rev-parse", "HEAD")
+    commit(workspace, "only prompts/hr.md")
+    run = plan_pr(runner)
+    assert run.code == 0 and run.outputs["relevant"] == "true", run.log()
+    assert run.outputs["exitcode"] == "2"
+    assert "Answer from the policy files." in (workspace / "plan.md").read_text()
+    relevant = run.steps["relevant"]
+    assert relevant is not None and "  prompts/hr.md\n" in relevant.stdout
+
+    # On merge, the apply workflow's `changes` job sees it too (the push's `before` is the previous commit).
+    runner.expressions["github.event.before"] = before
+    changes = runner.run_action(APPLY, "changes", "changes")
+    assert changes.code == 0 and changes.outputs["relevant"] == "true", changes.log()
+    assert apply_on_merge(runner).outputs["exitcode"] == "0"
+    assert plan_pr(runner).outputs["exitcode"] == "0"
+
+    # A push that changes nothing the manifests read starts no apply.
+    runner.expressions["github.event.before"] = git(workspace, "rev-parse", "HEAD")
+    (workspace / "README.md").write_text("# assistants\n\nUnrelated.\n")
+    commit(workspace, "readme")
+    changes = runner.run_action(APPLY, "changes", "changes")
+    assert changes.code == 0 and changes.outputs["relevant"] == "false", changes.log()
+    assert [changes.outcome(s) for s in ("validate", "plan", "apply", "result")] == ["skipped"] * 4
+
+
+def test_a_since_commit_missing_from_the_checkout_plans_anyway(runner: Runner) -> None:
+    runner.expressions["github.event.before"] = "0" * 40  # a push that created the branch
+    changes = runner.run_action(APPLY, "changes", "changes")
+    assert changes.outputs["relevant"] == "true", changes.log()
+    relevant = changes.steps["relevant"]
+    assert relevant is not None
+    assert f"::notice title=reconciler::{'0' * 40} is not in the checkout: planning anyway" in relevant.stderr
+
+
+def test_an_unknown_command_fails_with_one_annotation(runner: Runner) -> None:
+    run = plan_pr(runner, command="destroy")
+    assert run.code == 1
+    relevant = run.steps["relevant"]
+    assert relevant is not None
+    assert relevant.stdout == (
+        "::error title=reconciler::command must be validate, plan, apply or changes, not 'destroy'\n"
+    )
+    assert all(run.outcome(s) == "skipped" for s in ("validate", "plan", "apply"))
+
+
+@pytest.mark.parametrize(
+    ("version", "spec"),
+    [
+        ("", str(ROOT)),
+        ("0.2.0", "assistants-reconciler==0.2.0"),
+        (
+            "assistants-reconciler @ https://example.com/a.whl",
+            "assistants-reconciler @ https://example.com/a.whl",
+        ),
+    ],
+)
+def test_the_version_input_names_what_is_installed(
+    runner: Runner, tmp_path: Path, version: str, spec: str
+) -> None:
+    """pip stands in for itself here (a script that records its arguments); the real install runs in
+    tests/test_onboarding.py."""
+    shim = tmp_path / "bin" / "python"
+    shim.write_text('#!/usr/bin/env bash\nif [ "$1" = -m ]; then printf "%s\\n" "$@" > "$PIP_ARGS"; fi\n')
+    shim.chmod(0o755)
+    runner.extra_env["PIP_ARGS"] = str(tmp_path / "pip-args")
+    run = runner.run_action(PLAN, "plan", "reconciler", install=True, version=version, command="changes")
+    assert run.outcome("install") == "success", run.log()
+    assert (tmp_path / "pip-args").read_text().splitlines() == [
+        "-m",
+        "pip",
+        "install",
+        "--disable-pip-version-check",
+        "--quiet",
+        spec,
+    ]
+
+
 def test_invalid_manifest_fails_the_check_with_annotations(runner: Runner) -> None:
     (runner.workspace / "assistants" / "broken.yaml").write_text(
         "name: Broken\nmodel: gpt-4-turbo\ntemperature: 5\nmodle: gpt-4\n"
     )
-    validate = runner.run(PLAN, "plan", "validate")
-    assert validate.code != 0
+    run = plan_pr(runner)
+    assert run.code == 1
+    assert run.outcome("validate") == "failure" and run.outcome("plan") == "skipped"
+    validate = run.steps["validate"]
+    assert validate is not None
     annotations = [m for m in map(ANNOTATION.match, validate.stdout.splitlines()) if m]
     assert annotations, validate.stdout
     assert {m.group(1) for m in annotations} == {"assistants/broken.yaml"}
@@ -344,7 +402,7 @@ def test_invalid_manifest_fails_the_check_with_annotations(runner: Runner) -> No
     log = (runner.workspace / "validate.log").read_text()
     assert re.search(r"^assistants/broken\.yaml:3:\d+: temperature: ", log, re.M), log
 
-    comment = compose_comment(runner, validate=validate, fmt=None, plan=None)
+    comment = comment_of(runner, run)
     assert comment.startswith(MARKER + "\n")
     assert "**Invalid manifests: no plan.**" in comment
     assert "assistants/broken.yaml:3:" in comment
@@ -355,20 +413,24 @@ def test_unformatted_manifest_fails_fmt_check_and_the_comment_says_so(runner: Ru
     (runner.workspace / "assistants" / "messy.yaml").write_text(
         "model:   gpt-4-turbo\ntools: [{type: retrieval}]\nname:    Messy\n"
     )
-    validate = runner.run(PLAN, "plan", "validate")
-    assert validate.code == 0, validate.stdout
-    fmt = runner.run(PLAN, "plan", "fmt")
-    assert fmt.code == 1, fmt.stdout + fmt.stderr
-    assert "messy.yaml" in fmt.stdout
-    plan = runner.run(PLAN, "plan", "plan")
-    assert plan.outputs.get("exitcode") == "2", plan.stdout + plan.stderr
-    comment = compose_comment(runner, validate=validate, fmt=fmt, plan=plan)
+    run = plan_pr(runner)
+    assert run.code == 1, "a manifest out of canonical form fails the check"
+    assert run.outcome("validate") == "success" and run.outcome("fmt") == "failure"
+    fmt = run.steps["fmt"]
+    assert fmt is not None and "messy.yaml" in fmt.stdout
+    assert run.outputs["exitcode"] == "2", run.log()
+    comment = comment_of(runner, run)
     assert comment.startswith(MARKER + "\n")
     assert "run `reconciler fmt` and push" in comment
 
 
+def action_script(step_id: str) -> str:
+    script: str = find_step({"steps": load_yaml(ACTION)["runs"]["steps"]}, step_id)["run"]
+    return script
+
+
 def test_annotation_sed_escapes_percent_and_keeps_other_lines() -> None:
-    script = find_step(load_workflow(PLAN)["jobs"]["plan"], "validate")["run"]
+    script = action_script("validate")
     sed = script[script.index("sed -E") :].replace("\\\n", " ")
     lines = (
         "a/b.yaml:12:7: name: 100% too long: yes\n"
@@ -384,7 +446,7 @@ def test_annotation_sed_escapes_percent_and_keeps_other_lines() -> None:
 
 
 def test_plan_error_sed_escapes_percent_and_drops_other_lines() -> None:
-    script = find_step(load_workflow(PLAN)["jobs"]["plan"], "plan")["run"]
+    script = action_script("plan")
     sed = script[script.index("sed -n -E") : script.index("plan.err |")].replace("\\\n", " ")
     lines = (
         "Planning 2 manifests...\n"
@@ -403,18 +465,19 @@ def test_plan_error_sed_escapes_percent_and_drops_other_lines() -> None:
     ]
 
 
-def plan_annotations(plan: StepResult) -> list[str]:
+def plan_annotations(plan: StepResult | None) -> list[str]:
+    assert plan is not None
     return [line for line in plan.stdout.splitlines() if line.startswith("::error")]
 
 
 def test_plan_error_fails_the_check_with_one_annotation(runner: Runner) -> None:
     runner.expressions["secrets.OPENAI_API_KEY"] = "sk-wrong-key"
-    plan = runner.run(PLAN, "plan", "plan")
-    assert plan.code == 1
-    errors = plan_annotations(plan)
-    assert len(errors) == 1 and errors[0].startswith("::error title=reconciler plan::"), plan.stdout
-    assert "sk-wrong-key" not in plan.stdout + plan.stderr
-    comment = compose_comment(runner, validate=runner.run(PLAN, "plan", "validate"), plan=plan)
+    run = plan_pr(runner)
+    assert run.code == 1 and run.outcome("plan") == "failure"
+    errors = plan_annotations(run.steps["plan"])
+    assert len(errors) == 1 and errors[0].startswith("::error title=reconciler plan::"), run.log()
+    assert "sk-wrong-key" not in run.log()
+    comment = comment_of(runner, run)
     assert comment.startswith(MARKER + "\n") and "**Plan failed.**" in comment
 
 
@@ -424,10 +487,10 @@ def test_plan_error_citing_a_manifest_line_is_annotated_there(runner: Runner) ->
     number = next(i for i, line in enumerate(lines, 1) if line.startswith("model:"))
     lines[number - 1] = "model: gpt-no-such-model"
     path.write_text("\n".join(lines) + "\n")
-    plan = runner.run(PLAN, "plan", "plan")
-    assert plan.code == 1
-    errors = plan_annotations(plan)
-    assert len(errors) == 1, plan.stdout
+    run = plan_pr(runner)
+    assert run.code == 1
+    errors = plan_annotations(run.steps["plan"])
+    assert len(errors) == 1, run.log()
     assert errors[0].startswith(
         f"::error file=assistants/hr-helper.yaml,line={number},col=1,title=reconciler plan::model: "
     ), errors
@@ -436,12 +499,13 @@ def test_plan_error_citing_a_manifest_line_is_annotated_there(runner: Runner) ->
 
 def test_apply_on_merge_comments_on_the_merged_pull_request(runner: Runner) -> None:
     applied = apply_on_merge(runner)
-    assert "Apply complete!" in applied.stdout
-
-    runner.expressions["steps.apply.outcome"] = "success"
-    written = runner.run(APPLY, "apply", "Write the result")
-    assert written.code == 0, written.stderr
-    result = (runner.workspace / "result" / f"{TARGET}.md").read_text()
+    apply = applied.steps["apply"]
+    assert apply is not None and "Apply complete!" in apply.stdout
+    written = applied.steps["result"]
+    assert written is not None and written.code == 0, applied.log()
+    result_path = runner.workspace / "result" / f"{TARGET}.md"
+    assert applied.outputs["result"] == str(result_path)
+    result = result_path.read_text()
     assert result.startswith(f"<!-- reconciler:apply -->\n**Applied to `{TARGET}`** from {HEAD_SHA[:7]}")
     assert "Apply complete!" in result
     assert written.summary == result
@@ -458,8 +522,8 @@ def test_apply_on_merge_comments_on_the_merged_pull_request(runner: Runner) -> N
     assert runner.run(APPLY, "comment", "pr").outputs == {"number": ""}
 
     # After the apply, the next pull request's plan is clean (exit 0).
-    again = runner.run(PLAN, "plan", "plan")
-    assert again.code == 0 and again.outputs == {"exitcode": "0", "changes": "false"}, again.stderr
+    again = plan_pr(runner)
+    assert again.code == 0 and again.outputs["exitcode"] == "0" and again.outputs["changes"] == "false"
 
 
 @pytest.mark.skipif(shutil.which("jq") is None, reason="jq (as on GitHub's runners) is not installed")
@@ -481,18 +545,21 @@ def test_the_merged_pull_request_query_picks_the_merged_one() -> None:
 
 def test_apply_failure_is_reported_and_fails_the_job(runner: Runner) -> None:
     runner.expressions["secrets.OPENAI_API_KEY"] = "sk-wrong-key"
-    failed = runner.run(APPLY, "apply", "apply")
-    assert failed.code == 1 and failed.outputs == {"exitcode": "1"}
-    runner.expressions["steps.apply.outcome"] = "failure"
-    runner.run(APPLY, "apply", "Write the result")
+    failed = runner.run_action(APPLY, "apply", "reconciler")
+    assert failed.code == 1 and failed.outputs["exitcode"] == "1"
+    assert failed.outcome("apply") == "failure" and failed.outcome("result") == "success"
     result = (runner.workspace / "result" / f"{TARGET}.md").read_text()
     assert f"**Apply to `{TARGET}` failed**" in result and "Error: " in result
+    assert "sk-wrong-key" not in failed.log() + result
 
 
 def drift_check(runner: Runner) -> str:
-    """Run the scheduled plan step; return the exit code it recorded."""
-    plan = runner.run(DRIFT, "plan", "plan")
-    assert plan.code == 0, plan.stdout + plan.stderr
+    """Run the scheduled plan (the action, then the step that records it); return the exit code recorded."""
+    plan = runner.run_action(DRIFT, "plan", "reconciler")
+    assert plan.code == 0, plan.log()
+    assert plan.outcome("fmt") == "skipped", "drift does not check the layout"
+    record = runner.run(DRIFT, "plan", "record")
+    assert record.code == 0, record.stdout + record.stderr
     return (runner.workspace / "drift" / f"{TARGET}.exitcode").read_text().strip()
 
 
@@ -538,3 +605,31 @@ def test_drift_opens_updates_and_closes_one_issue(runner: Runner, live_emulator:
     apply_on_merge(runner)
     assert drift_check(runner) == "0"
     assert [c[:3] for c in report(runner, existing_issue="7")][1] == ["issue", "close", "7"]
+
+
+def test_watched_files_lists_the_directory_and_every_file_the_manifests_read(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    (repo / "assistants").mkdir(parents=True)
+    (repo / "prompts").mkdir()
+    (repo / "kb").mkdir()
+    (repo / "prompts" / "hr.md").write_text("Be kind.\n")
+    (repo / "kb" / "leave.md").write_text("25 days.\n")
+    (repo / "assistants" / "hr.yaml").write_text(
+        "name: HR\nmodel: gpt-4-turbo\ninstructions_file: ../prompts/hr.md\n"
+        "tools: [{type: retrieval}]\nfiles: [../kb/leave.md]\n"
+    )
+    git(repo, "init", "-q")
+    script = ROOT / "scripts" / "watched_files.py"
+    import sys
+
+    listed = subprocess.run(
+        [sys.executable, str(script), "--dir", "assistants", "extra/"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+    )
+    assert (listed.returncode, listed.stdout, listed.stderr) == (
+        0,
+        "assistants/\nextra/\nkb/leave.md\nprompts/hr.md\n",
+        "",
+    )
