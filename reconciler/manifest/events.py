@@ -11,6 +11,7 @@ Both readers share `yaml12`, so a document they both read gives the same data.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from ruamel.yaml.error import YAMLError
@@ -35,6 +36,7 @@ Document = tuple[dict[str, Any], Position]
 
 _STR = CORE + "str"
 _NO_KEY = object()
+_GIVE_UP = object()
 
 
 class NestingError(Exception):
@@ -60,7 +62,7 @@ def read(text: str) -> list[Document] | None:
         return None
     parser = CParser(text)
     try:
-        return _Builder(parser).run()
+        return _build(parser)
     except _GiveUp:
         _check_nesting(text)
         return None
@@ -94,78 +96,68 @@ def _check_nesting(text: str) -> None:
         parser.dispose()
 
 
-class _Builder:
-    """Builds documents from events with an explicit stack (one frame per open collection)."""
+@functools.lru_cache(maxsize=4096)
+def _plain(text: str) -> Any:
+    """The value of a plain scalar, or _GIVE_UP when only the careful reader can say what is wrong."""
+    tag = plain_tag(text)
+    if tag == _STR:
+        return text
+    if tag not in SCALAR_TAGS:
+        return _GIVE_UP  # a plain '<<' or '=' outside a key
+    try:
+        return scalar_value(tag, text)
+    except ValueError:
+        return _GIVE_UP
 
-    def __init__(self, parser: Any) -> None:
-        self.parser = parser
-        self.documents: list[Document] = []
-        # Open collections: [container, pending mapping key or _NO_KEY].
-        self.stack: list[list[Any]] = []
-        self.root: Any = _NO_KEY
-        self.start: Position = (1, 1)
-        self.count = 0
 
-    def run(self) -> list[Document]:
-        get_event = self.parser.get_event
-        while True:
-            event = get_event()
-            kind = type(event)
-            if kind is ScalarEvent:
-                self._node(event)
-                self._add(self._scalar(event))
-            elif kind is MappingStartEvent or kind is SequenceStartEvent:
-                self._node(event)
-                if event.tag is not None:
-                    raise _GiveUp
-                self.stack.append([{} if kind is MappingStartEvent else [], _NO_KEY])
-            elif kind is MappingEndEvent or kind is SequenceEndEvent:
-                self._add(self.stack.pop()[0])
-            elif kind is DocumentStartEvent:
-                self.root = _NO_KEY
-                self.count = 0
-            elif kind is DocumentEndEvent:
-                if not isinstance(self.root, dict) or not self.root:
-                    raise _GiveUp  # empty, scalar or list documents get the careful messages
-                self.documents.append((self.root, self.start))
-            elif kind is AliasEvent:
+def _build(parser: Any) -> list[Document]:
+    """Documents from the events of `parser`, with an explicit stack (a frame per open collection:
+    [container, pending mapping key]). One function, locals only: this loop is the load time."""
+    get_event = parser.get_event
+    documents: list[Document] = []
+    stack: list[list[Any]] = []
+    root: Any = _NO_KEY
+    start: Position = (1, 1)
+    count = 0
+    while True:
+        event = get_event()
+        kind = type(event)
+        if kind is MappingEndEvent or kind is SequenceEndEvent:
+            value = stack.pop()[0]
+        elif kind is ScalarEvent or kind is MappingStartEvent or kind is SequenceStartEvent:
+            count += 1
+            if len(stack) > MAX_DEPTH:
+                raise NestingError((event.start_mark.line + 1, event.start_mark.column + 1))
+            if event.tag is not None or count > MAX_NODES:
                 raise _GiveUp
-            elif kind is StreamEndEvent:
-                if not self.documents:
-                    raise _GiveUp  # comments only: the careful path says so
-                return self.documents
-
-    def _node(self, event: Any) -> None:
-        depth = len(self.stack)
-        if depth > MAX_DEPTH:
-            raise NestingError((event.start_mark.line + 1, event.start_mark.column + 1))
-        self.count += 1
-        if self.count > MAX_NODES:
+            if not stack:
+                start = (event.start_mark.line + 1, event.start_mark.column + 1)
+            if kind is not ScalarEvent:
+                stack.append([{} if kind is MappingStartEvent else [], _NO_KEY])
+                continue
+            value = _plain(event.value) if event.implicit[0] else event.value
+            if value is _GIVE_UP:
+                raise _GiveUp
+        elif kind is DocumentStartEvent:
+            root, count = _NO_KEY, 0
+            continue
+        elif kind is DocumentEndEvent:
+            if type(root) is not dict or not root:
+                raise _GiveUp  # empty, scalar or list documents get the careful messages
+            documents.append((root, start))
+            continue
+        elif kind is StreamEndEvent:
+            if not documents:
+                raise _GiveUp  # comments only: the careful reader says so
+            return documents
+        elif kind is AliasEvent:
             raise _GiveUp
-        if depth == 0:
-            self.start = (event.start_mark.line + 1, event.start_mark.column + 1)
-
-    @staticmethod
-    def _scalar(event: Any) -> Any:
-        if event.tag is not None:
-            raise _GiveUp
-        if not event.implicit[0]:
-            return event.value  # quoted or block: a string
-        tag = plain_tag(event.value)
-        if tag == _STR:
-            return event.value
-        if tag not in SCALAR_TAGS:
-            raise _GiveUp  # a plain '<<' or '=' outside a key
-        try:
-            return scalar_value(tag, event.value)
-        except ValueError:
-            raise _GiveUp from None
-
-    def _add(self, value: Any) -> None:
-        if not self.stack:
-            self.root = value
-            return
-        frame = self.stack[-1]
+        else:
+            continue
+        if not stack:
+            root = value
+            continue
+        frame = stack[-1]
         container = frame[0]
         if type(container) is list:
             container.append(value)
@@ -173,7 +165,7 @@ class _Builder:
             if type(value) is not str or value == "<<" or value in container:
                 raise _GiveUp  # non-string, merge or duplicate key (a quoted '<<' is rare enough)
             frame[1] = value
-            self.count += 1  # as the composer's converter counts: one per pair
+            count += 1  # as the composer's converter counts: one per pair
         else:
             container[frame[1]] = value
             frame[1] = _NO_KEY

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
 
@@ -38,14 +39,28 @@ class _Retry(Exception):
     """Raised by an error found on the fast path: the file is read again with positions."""
 
 
+@dataclass
+class LoadContext:
+    """What the loaders of one directory share: the repository root, whether to try the fast reader, and
+    the knowledge and instructions files already checked (resolved path → size), each checked once."""
+
+    root: Path
+    fast: bool = True
+    checked: dict[Path, int] = field(default_factory=dict)
+    #: (manifest directory, path as written) → resolved path, for paths found inside the repository.
+    resolved: dict[tuple[Path, str], Path] = field(default_factory=dict)
+
+
 class FileLoader:
     """Loads one manifest file into LoadedManifests and errors."""
 
-    def __init__(self, path: Path, display: str, root: Path, fast: bool = True) -> None:
+    def __init__(self, path: Path, display: str, context: LoadContext, source: Path | None = None) -> None:
         self.path = path
-        self.try_fast = fast
+        self.context = context
+        self.try_fast = context.fast
         self.display = display
-        self.root = root
+        self.root = context.root
+        self.source = source or path.absolute()
         self.errors: list[ManifestError] = []
         self.loaded: list[tuple[LoadedManifest, Position | None]] = []
         #: The position-tracking converter of the document at hand; None on the fast path.
@@ -209,7 +224,7 @@ class FileLoader:
             files=tuple(files),
             instructions_text=instructions_text,
             known_positions=self.conv.positions() if self.conv is not None else None,
-            source=self.path.absolute(),
+            source=self.source,
             document=number - 1,
         )
         self.loaded.append((loaded, self._pos(("key",), keys=True)))
@@ -293,8 +308,7 @@ class FileLoader:
         if target is None:
             return None
         try:
-            fd, size = open_regular(target)
-            os.close(fd)
+            size = self._size(target)
         except NotRegularError as err:
             self.error(f"'{rel}' {err}", pos, where)
             return None
@@ -313,9 +327,21 @@ class FileLoader:
             return None
         return LocalFile(path=target, display=rel, size=size)
 
+    def _size(self, target: Path) -> int:
+        """The size of regular file `target`, checked (and opened) once per directory load."""
+        size = self.context.checked.get(target)
+        if size is None:
+            fd, size = open_regular(target)
+            os.close(fd)
+            self.context.checked[target] = size
+        return size
+
     def _inside(self, rel: str, pos: Position | None, where: Path_) -> Path | None:
         """The resolved path of `rel` (relative to the manifest) if it stays inside the repository and
         exists; otherwise report why and return None."""
+        known = self.context.resolved.get((self.path.parent, rel))
+        if known is not None:
+            return known
         if PurePath(rel).is_absolute() or re.match(r"^[A-Za-z]:[\\/]", rel):
             self.error(f"'{rel}' must be relative to the manifest, not absolute", pos, where)
             return None
@@ -333,6 +359,7 @@ class FileLoader:
         if not resolved.exists():
             self.error(f"'{rel}' not found", pos, where)
             return None
+        self.context.resolved[(self.path.parent, rel)] = resolved
         return resolved
 
     def _pydantic_error(self, item: Any, data: dict[str, Any], start: Position) -> None:
@@ -409,10 +436,10 @@ def repository_root(directory: Path) -> Path:
     return cwd if _is_within(start, cwd) else start
 
 
-def display(path: Path, cwd: Path | None = None) -> str:
+def display(path: Path) -> str:
     """`path` relative to the cwd when it is under it, else as given; control characters escaped."""
     try:
-        shown = str(path.absolute().relative_to(cwd or Path.cwd()))
+        shown = str(path.absolute().relative_to(Path.cwd()))
     except ValueError:
         shown = str(path)
     return printable(shown)
@@ -425,7 +452,7 @@ def _entries(directory: Path, shown: str) -> list[Path] | ManifestError:
             return ManifestError(shown, None, None, None, "directory not found")
         if not directory.is_dir():
             return ManifestError(shown, None, None, None, "not a directory")
-        entries = sorted(p for p in directory.iterdir() if p.suffix in SUFFIXES)
+        entries = [directory / n for n in sorted(os.listdir(directory)) if os.path.splitext(n)[1] in SUFFIXES]
     except OSError as err:
         return ManifestError(shown, None, None, None, f"cannot read directory: {err.strerror}")
     if not entries:
@@ -445,12 +472,13 @@ def load_directory(directory: Path, fast: bool = True) -> LoadResult:
     if isinstance(entries, ManifestError):
         result.errors.append(entries)
         return result
-    root = repository_root(directory)
-    cwd = Path.cwd()
+    context = LoadContext(repository_root(directory), fast)
+    absolute = directory.absolute()
+    prefix = "" if shown == "." else shown + os.sep
     seen_keys: dict[str, LoadedManifest] = {}
     seen_ids: dict[str, LoadedManifest] = {}
     for entry in entries:
-        loader = FileLoader(entry, display(entry, cwd), root, fast)
+        loader = FileLoader(entry, prefix + printable(entry.name), context, absolute / entry.name)
         loader.load()
         for loaded, key_pos in loader.loaded:
             if _unique(loader, loaded, key_pos, seen_keys, seen_ids):

@@ -7,7 +7,6 @@ context; `messages` turns them into text. Defaults are `dialect.DEFAULTS`.
 
 from __future__ import annotations
 
-import functools
 import json
 from typing import Annotated, Any, Literal
 
@@ -106,7 +105,7 @@ class FunctionDefinition(_Strict):
     def _valid_json_schema(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         if value is None:
             return value
-        problem = _schema_problem(json.dumps(value, sort_keys=True, default=str))
+        problem = _schema_problem(value)
         if problem is not None:
             reason, subpath = problem
             raise PydanticCustomError(
@@ -115,17 +114,28 @@ class FunctionDefinition(_Strict):
         return value
 
 
-@functools.lru_cache(maxsize=1024)
-def _schema_problem(schema_json: str) -> tuple[str, tuple[str | int, ...]] | None:
-    """The most relevant metaschema violation of a JSON Schema (given as JSON text), or None when valid.
+#: `repr` of a schema → its problem; `repr` is a cheap exact key for plain data (equal text, equal data).
+_SCHEMA_PROBLEMS: dict[str, tuple[str, tuple[str | int, ...]] | None] = {}
+_SCHEMA_CACHE_SIZE = 1024
+
+
+def _schema_problem(schema: dict[str, Any]) -> tuple[str, tuple[str | int, ...]] | None:
+    """The most relevant metaschema violation of a JSON Schema, or None when valid.
 
     The draft is the schema's `$schema`, else draft 7 (what function-calling documentation uses, and far
     quicker to check than 2020-12). Cached: the same function definitions recur across assistants.
     """
-    schema = json.loads(schema_json)
-    validator = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
-    error = jsonschema.exceptions.best_match(validator(validator.META_SCHEMA).iter_errors(schema))
-    return None if error is None else (error.message, tuple(error.absolute_path))
+    key = repr(schema)
+    if key in _SCHEMA_PROBLEMS:
+        return _SCHEMA_PROBLEMS[key]
+    plain = json.loads(json.dumps(schema, sort_keys=True, default=str))
+    validator = jsonschema.validators.validator_for(plain, default=jsonschema.Draft7Validator)
+    error = jsonschema.exceptions.best_match(validator(validator.META_SCHEMA).iter_errors(plain))
+    problem = None if error is None else (error.message, tuple(error.absolute_path))
+    if len(_SCHEMA_PROBLEMS) >= _SCHEMA_CACHE_SIZE:
+        _SCHEMA_PROBLEMS.clear()
+    _SCHEMA_PROBLEMS[key] = problem
+    return problem
 
 
 class FunctionTool(_Strict):
