@@ -43,6 +43,8 @@ from ruamel.yaml.reader import ReaderError
 from reconciler import layout
 
 SUFFIXES = (".yaml", ".yml")
+#: Where the modeline's schema lives, relative to the repository root.
+SCHEMA_PATH = Path("schema") / "manifest.json"
 _COMMENT = re.compile(r"^\s*#")
 #: Passes of the round trip allowed to reach a fixed point (one is the rule; ruamel occasionally moves a
 #: comment once).
@@ -264,9 +266,21 @@ def _has_modeline(text: str) -> bool:
     return False
 
 
-def _one_pass(text: str, docs: list[Any] | None = None) -> str:
-    """One round trip: reorder the text, add the modeline, load, restyle, dump. `docs` is `text` already
-    loaded (restyled in place when the text needs no reordering)."""
+def _with_modeline(text: str, modeline: str) -> str:
+    """`text` with `# {modeline}` added: first, or after the header comment (the comment lines that start the
+    file, followed by a blank line), which stays at the top."""
+    lines = text.split("\n")
+    end = 0
+    while end < len(lines) and _COMMENT.match(lines[end]):
+        end += 1
+    if 0 < end < len(lines) and _is_blank(lines[end]):
+        return "\n".join([*lines[:end], f"# {modeline}", *lines[end:]])
+    return f"# {modeline}\n{text}"
+
+
+def _one_pass(text: str, docs: list[Any] | None = None, modeline: str | None = layout.MODELINE) -> str:
+    """One round trip: reorder the text, add the modeline (unless None), load, restyle, dump. `docs` is
+    `text` already loaded (restyled in place when the text needs no reordering)."""
     if docs is None:
         docs = _load_all(text)
     if not docs or all(d is None for d in docs):
@@ -279,8 +293,8 @@ def _one_pass(text: str, docs: list[Any] | None = None) -> str:
             )
     in_order = all(list(doc) == layout.order_keys(doc) for doc in docs)
     new_text = text if in_order else reorder(text)
-    if not _has_modeline(new_text):
-        new_text = f"# {layout.MODELINE}\n{new_text}"
+    if modeline is not None and not _has_modeline(new_text):
+        new_text = _with_modeline(new_text, modeline)
     preamble, body = _split_preamble(new_text)
     if body != text:
         docs = _load_all(body)
@@ -304,15 +318,15 @@ def _split_preamble(text: str) -> tuple[str, str]:
     return "", text
 
 
-def format_text(text: str) -> str:
-    """The canonical form of a manifest file's text. Raises FormatError (invalid YAML, not a mapping, or a
-    result that would not hold the same data)."""
+def format_text(text: str, modeline: str | None = layout.MODELINE) -> str:
+    """The canonical form of a manifest file's text, with `# {modeline}` added when it has none (None: add
+    none). Raises FormatError (invalid YAML, not a mapping, or a result that would not hold the same data)."""
     source = text.removeprefix("\ufeff").replace("\r\n", "\n")
     docs = _load_all(source)
     before = [layout.plain(d) for d in docs]
     result = source
     for number in range(MAX_PASSES):
-        formatted = _one_pass(result, docs if number == 0 else None)
+        formatted = _one_pass(result, docs if number == 0 else None, modeline)
         if formatted == result:
             break
         result = formatted
@@ -341,6 +355,18 @@ def collect(paths: Iterable[Path]) -> tuple[list[Path], list[str]]:
     return list(dict.fromkeys(files)), errors
 
 
+def schema_modeline(path: Path) -> str | None:
+    """The modeline for manifest `path`: `$schema=` the relative path from its folder to the repository's
+    `schema/manifest.json`, or None when that file does not exist (`reconciler schema` writes it)."""
+    from reconciler.manifest import repository_root
+
+    schema = repository_root(path.parent) / SCHEMA_PATH
+    if not schema.is_file():
+        return None
+    relative = os.path.relpath(schema, path.parent.resolve())
+    return f"yaml-language-server: $schema={Path(relative).as_posix()}"
+
+
 def format_file(path: Path) -> tuple[str, str]:
     """(current text, canonical text) of a file; raises FormatError."""
     try:
@@ -354,7 +380,7 @@ def format_file(path: Path) -> tuple[str, str]:
         raise FormatError(
             f"invalid UTF-8 (byte 0x{data[err.start]:02x}); manifests must be UTF-8", line
         ) from None
-    return text, format_text(text)
+    return text, format_text(text, schema_modeline(path))
 
 
 def run_fmt(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
@@ -25,7 +24,13 @@ from reconciler.manifest.errors import ManifestError, Path_, describe, format_fi
 from reconciler.manifest.loaded import MAX_INSTRUCTIONS_BYTES, LoadedManifest, LoadResult, LocalFile
 from reconciler.manifest.messages import KEY_RULE, MISSING, PydanticError, data_path, message
 from reconciler.manifest.model import KEY_PATTERN, Manifest
-from reconciler.manifest.reading import MAX_MANIFEST_BYTES, NotRegularError, open_regular, read_instructions
+from reconciler.manifest.reading import (
+    MAX_MANIFEST_BYTES,
+    NotRegularError,
+    open_regular,
+    read_instructions,
+    read_open,
+)
 
 SUFFIXES = (".yaml", ".yml")
 
@@ -80,7 +85,7 @@ class FileLoader:
         text = self._read()
         if text is None:
             return
-        if text.strip() == "":
+        if not text or text.isspace():
             self.error("empty file: expected a manifest (at least 'model:')")
             return
         try:
@@ -144,12 +149,12 @@ class FileLoader:
     def _read(self) -> str | None:
         try:
             fd, size = open_regular(self.path)
-            with os.fdopen(fd, "rb") as handle:
-                if size > MAX_MANIFEST_BYTES:
-                    limit = MAX_MANIFEST_BYTES // 2**20
-                    self.error(f"file too large ({size:,} bytes; a manifest may have at most {limit} MB)")
-                    return None
-                data = handle.read(MAX_MANIFEST_BYTES + 1)
+            if size > MAX_MANIFEST_BYTES:
+                os.close(fd)
+                limit = MAX_MANIFEST_BYTES // 2**20
+                self.error(f"file too large ({size:,} bytes; a manifest may have at most {limit} MB)")
+                return None
+            data = read_open(fd, size, MAX_MANIFEST_BYTES)
         except NotRegularError as err:
             self.error(f"is {err.kind}, not a manifest file")
             return None
@@ -485,7 +490,7 @@ def load_directory(directory: Path, fast: bool = True) -> LoadResult:
                 result.manifests.append(loaded)
         loader.errors.sort(key=lambda e: (e.line or 0, e.col or 0))
         result.errors.extend(loader.errors)
-    result.notes.extend(_subfolder_note(directory, shown, entries))
+    result.notes.extend(_subfolder_note(directory, shown))
     return result
 
 
@@ -524,19 +529,25 @@ _NOTE_NAMES = 3
 _NOTE_MAX_DIRECTORIES = 200
 
 
-def _subfolder_note(directory: Path, shown: str, entries: Iterable[Path]) -> list[str]:
+def _subfolder_note(directory: Path, shown: str) -> list[str]:
     """One note naming the YAML files in subfolders of `directory` (which are not read), if any."""
-    skipped = set(entries)
     found: list[str] = []
-    for visited, (parent, dirs, names) in enumerate(os.walk(directory)):
-        if visited >= _NOTE_MAX_DIRECTORIES:
-            break
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        found.extend(
-            display(Path(parent) / n)
-            for n in sorted(names)
-            if Path(n).suffix in SUFFIXES and Path(parent) / n not in skipped
+    try:
+        subfolders = sorted(
+            e.path for e in os.scandir(directory) if e.is_dir() and not e.name.startswith(".")
         )
+    except OSError:
+        return []
+    visited = 0
+    for subfolder in subfolders:
+        for parent, dirs, names in os.walk(subfolder):
+            visited += 1
+            if visited > _NOTE_MAX_DIRECTORIES:
+                break
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            found.extend(
+                display(Path(parent, n)) for n in sorted(names) if os.path.splitext(n)[1] in SUFFIXES
+            )
     if not found:
         return []
     named = ", ".join(found[:_NOTE_NAMES]) + (", ..." if len(found) > _NOTE_NAMES else "")

@@ -62,9 +62,20 @@ def open_regular(path: Path) -> tuple[int, int]:
 
 def read_bounded(path: Path, limit: int) -> bytes:
     """The content of regular file `path`, at most `limit + 1` bytes (so a caller sees that it is over)."""
-    fd, _ = open_regular(path)
+    fd, size = open_regular(path)
+    return read_open(fd, size, limit)
+
+
+def read_open(fd: int, size: int, limit: int) -> bytes:
+    """Read (and close) `fd`, a regular file of `size` bytes as of its fstat: at most `limit + 1` bytes.
+
+    Asks for `size + 1` bytes first (a 10 MB buffer per small file would cost more than the parse), then
+    for the rest when the file grew meanwhile."""
     with os.fdopen(fd, "rb") as handle:
-        return handle.read(limit + 1)
+        data = handle.read(min(size, limit) + 1)
+        if len(data) > size and len(data) <= limit:
+            data += handle.read(limit + 1 - len(data))
+        return data
 
 
 def read_instructions(path: Path, limit: int) -> str:
