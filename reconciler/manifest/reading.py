@@ -71,11 +71,15 @@ def read_open(fd: int, size: int, limit: int) -> bytes:
 
     Asks for `size + 1` bytes first (a 10 MB buffer per small file would cost more than the parse), then
     for the rest when the file grew meanwhile."""
-    with os.fdopen(fd, "rb") as handle:
-        data = handle.read(min(size, limit) + 1)
-        if len(data) > size and len(data) <= limit:
-            data += handle.read(limit + 1 - len(data))
-        return data
+    try:
+        chunks = [os.read(fd, min(size, limit) + 1)]
+        total = len(chunks[0])
+        while chunks[-1] and total <= limit:  # the file grew meanwhile, or a short read
+            chunks.append(os.read(fd, limit + 1 - total))
+            total += len(chunks[-1])
+    finally:
+        os.close(fd)
+    return b"".join(chunks)
 
 
 def read_instructions(path: Path, limit: int) -> str:
