@@ -10,21 +10,14 @@ import sys
 from pathlib import Path
 
 import pytest
+import test_manifest
 from click.testing import CliRunner
 
 from reconciler.cli import cli
 from reconciler.manifest import load_directory
 
+repo = test_manifest.repo  # the fixture: a fake repository (with .git) holding assistants/, the cwd
 FIFO = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
-
-
-@pytest.fixture
-def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fake repository (with .git) holding an empty `assistants/`; the cwd is the repository."""
-    (tmp_path / ".git").mkdir()
-    (tmp_path / "assistants").mkdir()
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
 
 
 def errors(repo: Path, name: str, text: str) -> list[str]:

@@ -264,26 +264,24 @@ class FileLoader:
         target = self._inside(rel, pos, where)
         if target is None:
             return None
+        size = self._regular_size(rel, target, pos, where)
+        if size is None:
+            return None
+        if size > MAX_INSTRUCTIONS_BYTES:
+            self.error(
+                f"'{rel}' is too large ({size:,} bytes; instructions may have at most "
+                f"{dialect.MAX_INSTRUCTIONS:,} characters)",
+                pos,
+                where,
+            )
+            return None
         try:
-            fd, size = open_regular(target)
-            os.close(fd)
-            if size > MAX_INSTRUCTIONS_BYTES:
-                self.error(
-                    f"'{rel}' is too large ({size:,} bytes; instructions may have at most "
-                    f"{dialect.MAX_INSTRUCTIONS:,} characters)",
-                    pos,
-                    where,
-                )
-                return None
             text = read_instructions(target, MAX_INSTRUCTIONS_BYTES)
         except UnicodeDecodeError:
             self.error(f"'{rel}' is not valid UTF-8", pos, where)
             return None
-        except NotRegularError as err:
-            self.error(f"'{rel}' {err}", pos, where)
-            return None
-        except OSError as err:
-            self.error(f"cannot read '{rel}': {err.strerror or err}", pos, where)
+        except (OSError, NotRegularError) as err:  # replaced since it was checked
+            self.error(f"cannot read '{rel}': {getattr(err, 'strerror', None) or err}", pos, where)
             return None
         if len(text) > dialect.MAX_INSTRUCTIONS:
             self.error(
@@ -312,16 +310,8 @@ class FileLoader:
         target = self._inside(rel, pos, where)
         if target is None:
             return None
-        try:
-            size = self._size(target)
-        except NotRegularError as err:
-            self.error(f"'{rel}' {err}", pos, where)
-            return None
-        except PermissionError:
-            self.error(f"cannot read '{rel}': permission denied", pos, where)
-            return None
-        except OSError as err:
-            self.error(f"cannot read '{rel}': {err.strerror or err}", pos, where)
+        size = self._regular_size(rel, target, pos, where)
+        if size is None:
             return None
         if size > dialect.MAX_FILE_BYTES:
             limit = dialect.MAX_FILE_BYTES // 2**20
@@ -331,6 +321,18 @@ class FileLoader:
             self.error(f"'{rel}' is empty", pos, where)
             return None
         return LocalFile(path=target, display=rel, size=size)
+
+    def _regular_size(self, rel: str, target: Path, pos: Position | None, where: Path_) -> int | None:
+        """The size of regular file `target`, or None after reporting why it can't be used."""
+        try:
+            return self._size(target)
+        except NotRegularError as err:
+            self.error(f"'{rel}' {err}", pos, where)
+        except PermissionError:
+            self.error(f"cannot read '{rel}': permission denied", pos, where)
+        except OSError as err:
+            self.error(f"cannot read '{rel}': {err.strerror or err}", pos, where)
+        return None
 
     def _size(self, target: Path) -> int:
         """The size of regular file `target`, checked (and opened) once per directory load."""
