@@ -201,3 +201,127 @@ def create_body(desired: Mapping[str, Any]) -> dict[str, Any]:
 def update_body(desired: Mapping[str, Any], fields: list[str] | tuple[str, ...]) -> dict[str, Any]:
     """The body of `POST /assistants/{id}`: only `fields`, each whole, nulls sent as null (to clear them)."""
     return {field: desired[field] for field in fields}
+
+
+# -- What the v1 service accepted and refused (its last state; sources in docs/emulator.md) ----------------
+
+#: Models Assistants v1 accepted for an assistant (the v1 spec's documented enum).
+V1_ASSISTANT_MODELS: tuple[str, ...] = MODELS
+
+#: Every model a typical account listed on `GET /v1/models` in 2024, as `(id, created, owned_by)`.
+V1_ACCOUNT_MODELS: tuple[tuple[str, int, str], ...] = (
+    ("gpt-4-turbo", 1712361441, "system"),
+    ("gpt-4-turbo-2024-04-09", 1712601677, "system"),
+    ("gpt-4-0125-preview", 1706037612, "system"),
+    ("gpt-4-turbo-preview", 1706037777, "system"),
+    ("gpt-4-1106-preview", 1698957206, "system"),
+    ("gpt-4-vision-preview", 1698894917, "system"),
+    ("gpt-4-1106-vision-preview", 1711473033, "system"),
+    ("gpt-4", 1687882411, "openai"),
+    ("gpt-4-0314", 1687882410, "openai"),
+    ("gpt-4-0613", 1686588896, "openai"),
+    ("gpt-4-32k", 1687979321, "openai"),
+    ("gpt-4-32k-0314", 1687979321, "openai"),
+    ("gpt-4-32k-0613", 1687979321, "openai"),
+    ("gpt-4o", 1715367049, "system"),
+    ("gpt-4o-2024-05-13", 1715368132, "system"),
+    ("gpt-4o-mini", 1721172741, "system"),
+    ("gpt-4o-mini-2024-07-18", 1721172717, "system"),
+    ("gpt-3.5-turbo", 1677610602, "openai"),
+    ("gpt-3.5-turbo-16k", 1683758102, "openai-internal"),
+    ("gpt-3.5-turbo-0301", 1677649963, "openai"),
+    ("gpt-3.5-turbo-0613", 1686587434, "openai"),
+    ("gpt-3.5-turbo-1106", 1698959748, "system"),
+    ("gpt-3.5-turbo-0125", 1706048358, "system"),
+    ("gpt-3.5-turbo-16k-0613", 1685474247, "openai"),
+    ("gpt-3.5-turbo-instruct", 1692901427, "system"),
+    ("gpt-3.5-turbo-instruct-0914", 1694122472, "system"),
+    ("babbage-002", 1692634615, "system"),
+    ("davinci-002", 1692634301, "system"),
+    ("text-embedding-ada-002", 1671217299, "openai-internal"),
+    ("text-embedding-3-small", 1705948997, "system"),
+    ("text-embedding-3-large", 1705953180, "system"),
+    ("tts-1", 1681940951, "openai-internal"),
+    ("tts-1-hd", 1699046015, "system"),
+    ("tts-1-1106", 1699053241, "system"),
+    ("tts-1-hd-1106", 1699053533, "system"),
+    ("whisper-1", 1677532384, "openai-internal"),
+    ("dall-e-2", 1698798177, "system"),
+    ("dall-e-3", 1698785189, "system"),
+)
+
+#: Refusal kinds: the model exists but only Assistants v2 takes it, or the Assistants API never took it.
+REFUSED_V2_ONLY = "v2_only"
+REFUSED_UNSUPPORTED = "unsupported"
+
+#: Models the account lists but v1 refused at create/modify, with the kind of refusal.
+V1_REFUSED_MODELS: dict[str, str] = {
+    model: REFUSED_V2_ONLY if model.startswith("gpt-4o") else REFUSED_UNSUPPORTED
+    for model, _, _ in V1_ACCOUNT_MODELS
+    if model not in V1_ASSISTANT_MODELS
+}
+
+
+def v1_model_refusal(model: str) -> tuple[str, str] | None:
+    """`(code, message)` of the 400 (param `model`) Assistants v1 answered for `model` at create or modify,
+    or None when v1 accepted it: `unsupported_model` for a model it refused, `model_not_found` for one that
+    does not exist."""
+    if model in V1_ASSISTANT_MODELS:
+        return None
+    kind = V1_REFUSED_MODELS.get(model)
+    if kind == REFUSED_V2_ONLY:
+        return (
+            "unsupported_model",
+            f"The requested model '{model}' cannot be used with the Assistants API in v1. Follow the "
+            "migration guide to upgrade to v2: https://platform.openai.com/docs/assistants/migration.",
+        )
+    if kind == REFUSED_UNSUPPORTED:
+        return "unsupported_model", f"The requested model '{model}' cannot be used with the Assistants API."
+    return "model_not_found", f"The requested model '{model}' does not exist."
+
+
+#: A function name longer than this is a length error (`string_above_max_length`), not a pattern error.
+MAX_FUNCTION_NAME = 64
+
+#: Tools that can read an assistant's files; with none of them, `file_ids` must be empty.
+V1_FILE_TOOLS: tuple[str, ...] = ("retrieval", "code_interpreter")
+#: File extensions the v1 retrieval tool supported (its documentation's "Supported files", last v1 state).
+V1_RETRIEVAL_EXTENSIONS: tuple[str, ...] = (
+    ".c", ".cpp", ".docx", ".html", ".java", ".json", ".md", ".pdf", ".php", ".pptx", ".py", ".rb", ".tex",
+    ".txt",
+)  # fmt: skip
+#: File extensions v1 code interpreter supported: the retrieval ones and more.
+V1_CODE_INTERPRETER_EXTENSIONS: tuple[str, ...] = (
+    *V1_RETRIEVAL_EXTENSIONS,
+    ".csv", ".css", ".gif", ".jpeg", ".jpg", ".js", ".png", ".tar", ".ts", ".xlsx", ".xml", ".zip",
+)  # fmt: skip
+FILE_IDS_NEED_A_TOOL = "file_ids are only supported if retrieval or code_interpreter tools are enabled."
+
+
+def file_extension(filename: str) -> str:
+    """The lower-cased extension with its dot (`.pdf`), or "" when the name has none."""
+    stem, dot, ext = filename.rpartition(".")
+    return f".{ext.lower()}" if dot and stem and ext else ""
+
+
+def v1_file_refusal(tool_types: list[str] | tuple[str, ...], filenames: list[str]) -> str | None:
+    """The 400 message (param `file_ids`; code `unsupported_file` when extensions are refused) Assistants v1
+    answered for an assistant with these tool types and attached file names, or None when it accepted them:
+    files with no file tool, or extensions the tool cannot use (with `retrieval`, those outside
+    `V1_RETRIEVAL_EXTENSIONS`; with only `code_interpreter`, those outside `V1_CODE_INTERPRETER_EXTENSIONS`),
+    listed in first-seen order."""
+    if not filenames:
+        return None
+    if not any(tool in V1_FILE_TOOLS for tool in tool_types):
+        return FILE_IDS_NEED_A_TOOL
+    if "retrieval" in tool_types:
+        tool, allowed = "retrieval", V1_RETRIEVAL_EXTENSIONS
+    else:
+        tool, allowed = "code interpreter", V1_CODE_INTERPRETER_EXTENSIONS
+    refused = list(dict.fromkeys(ext for ext in map(file_extension, filenames) if ext not in allowed))
+    if not refused:
+        return None
+    return (
+        f"Files with extensions [{', '.join(refused)}] are not supported for {tool}. "
+        "See https://platform.openai.com/docs/assistants/tools/supported-files."
+    )

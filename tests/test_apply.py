@@ -300,8 +300,8 @@ async def test_partial_failure_goes_on_and_a_rerun_converges(
         assert len(failed) == 2
         bad = next(r for r in failed if r.key == "bad")
         assert (bad.error or "").startswith(
-            "POST /assistants: 400 invalid_request_error (param 'file_ids[0]', code 'invalid_value'): "
-            "No file found with id 'file-missing'. [req_"
+            "POST /assistants: 400 invalid_request_error (param 'file_ids'): "
+            "Files [file-missing] were not found [req_"
         )
         assert [s for _, s in statuses].count("updated") == 3
         out = io.StringIO()

@@ -297,7 +297,9 @@ def test_format_json_prints_only_the_report_on_stdout(live_emulator: LiveEmulato
         "warnings": [],
     }
     assert (bad["key"], bad["status"], bad["id"]) == ("bad", "failed", None)
-    assert bad["error"].startswith("POST /assistants: 400 invalid_request_error (param 'file_ids[0]'")
+    assert bad["error"].startswith(
+        "POST /assistants: 400 invalid_request_error (param 'file_ids'): Files [file-missing] were not found"
+    )
     assert report["calls"]["total"] == 2
 
 

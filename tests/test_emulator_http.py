@@ -16,9 +16,17 @@ BETA_MESSAGE = (
 )
 
 
+KEY_MISSING = (
+    "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer "
+    "auth (i.e. Authorization: Bearer YOUR_KEY), or as the password field (with blank username) if you're "
+    "accessing the API from your browser and are prompted for a username and password. You can obtain an API "
+    "key from https://platform.openai.com/account/api-keys."
+)
+
+
 @pytest.mark.anyio
-@pytest.mark.parametrize("authorization", [None, "", "Bearer ", "Basic abc", "Bearer sk-wrong"])
-async def test_401_without_the_right_key(emulator: InProcessEmulator, authorization: str | None) -> None:
+@pytest.mark.parametrize("authorization", [None, "", "Bearer ", "Basic abc"])
+async def test_401_without_a_key(emulator: InProcessEmulator, authorization: str | None) -> None:
     headers = {"OpenAI-Beta": "assistants=v1"}
     if authorization is not None:
         headers["Authorization"] = authorization
@@ -26,16 +34,46 @@ async def test_401_without_the_right_key(emulator: InProcessEmulator, authorizat
         for path in ("/assistants", "/files", "/models"):
             response = await client.get(path)
             assert response.status_code == 401
-            err = response.json()["error"]
-            assert (err["type"], err["param"], err["code"]) == (
-                "invalid_request_error",
-                None,
-                "invalid_api_key",
-            )
-            assert "sk-wrong" not in err["message"]
+            assert response.headers["www-authenticate"] == 'Bearer realm="OpenAI API"'
+            assert response.json() == {
+                "error": {
+                    "message": KEY_MISSING,
+                    "type": "invalid_request_error",
+                    "param": None,
+                    "code": None,
+                }
+            }
         admin = await client.get("http://emulator.local/_emulator/stats")
         assert admin.status_code == 401
     assert emulator.stats()["total"] == 3  # counted, though refused
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("key", "echoed"),
+    [
+        ("sk-wrong", "sk-wrong"),  # short keys are echoed whole
+        ("sk-abcdefghi", "sk-abcdefghi"),
+        ("sk-abcdefghij", "sk-abcde*ghij"),
+        ("sk-WRQsP" + "a" * 39 + "xQBt", "sk-WRQsP" + "*" * 39 + "xQBt"),  # a 51-character key
+    ],
+)
+async def test_401_with_a_wrong_key_echoes_it_masked(
+    emulator: InProcessEmulator, key: str, echoed: str
+) -> None:
+    async with emulator.client(headers={"Authorization": f"Bearer {key}"}) as client:
+        response = await client.get("/assistants")
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == 'Bearer realm="OpenAI API"'
+    assert response.json() == {
+        "error": {
+            "message": f"Incorrect API key provided: {echoed}. You can find your API key at "
+            "https://platform.openai.com/account/api-keys.",
+            "type": "invalid_request_error",
+            "param": None,
+            "code": "invalid_api_key",
+        }
+    }
 
 
 @pytest.mark.anyio
@@ -173,3 +211,29 @@ def test_admin_endpoints_over_http(live_emulator: LiveEmulator) -> None:
         assert client.post(live_emulator.url + "/_emulator/stats/reset").json()["total"] == 0
         assert client.get(live_emulator.url + "/_emulator/requests").json() == []
     assert live_emulator.api_key == EMULATOR_API_KEY
+
+
+@pytest.mark.anyio
+async def test_service_time_counts_every_v1_request_and_excludes_the_injected_latency(
+    emulator: InProcessEmulator,
+) -> None:
+    emulator.set_faults(latency_ms=40)
+    async with emulator.client() as client:
+        for _ in range(3):
+            assert (await client.get("/assistants")).status_code == 200
+        assert (await client.get("/nowhere")).status_code == 404
+        await client.get("http://emulator.local/_emulator/stats")  # not counted
+    service = emulator.stats()["service"]
+    assert set(service) == {"count", "total_s", "p50_s", "p95_s", "max_s"}
+    assert service["count"] == 4
+    assert 0 < service["p50_s"] <= service["p95_s"] <= service["max_s"]
+    assert service["p50_s"] < 0.04  # the 40 ms wait is not service time
+    assert service["total_s"] >= service["max_s"]
+    emulator.reset_stats()
+    assert emulator.stats()["service"] == {
+        "count": 0,
+        "total_s": 0.0,
+        "p50_s": 0.0,
+        "p95_s": 0.0,
+        "max_s": 0.0,
+    }

@@ -152,7 +152,11 @@ async def test_assistant_files_paginate(tied: InProcessEmulator) -> None:
                 "/files", files={"file": (f"{i}.txt", b"x")}, data={"purpose": "assistants"}
             )
             file_ids.append(upload.json()["id"])
-        assistant = (await client.post("/assistants", json={"model": "gpt-4", "file_ids": file_ids})).json()
+        assistant = (
+            await client.post(
+                "/assistants", json={"model": "gpt-4", "tools": [{"type": "retrieval"}], "file_ids": file_ids}
+            )
+        ).json()
         assert assistant["file_ids"] == file_ids
         path = f"/assistants/{assistant['id']}/files"
         assert await walk(client, path, limit=3, order="asc") == file_ids

@@ -18,23 +18,31 @@ from typing import Any
 
 import httpx
 import pytest
+from click.testing import CliRunner
 
+from reconciler.cli import cli
 from reconciler.emulator.inprocess import InProcessTransport, local_app
 from reconciler.emulator.store import Store
 from reconciler.emulator.testing import EMULATOR_API_KEY, NODELAY, InProcessEmulator, LiveEmulator
 
+#: A file tool: v1 refuses `file_ids` on an assistant without one.
+RETRIEVAL = [{"type": "retrieval"}]
 MakeEmulator = Callable[..., InProcessEmulator]
 
 
 @pytest.mark.anyio
 async def test_state_survives_a_restart(tmp_path: Path, make_emulator: MakeEmulator) -> None:
-    db = tmp_path / "state" / "emulator.sqlite3"
+    db = tmp_path / "emulator.sqlite3"
     first = make_emulator(db=db)
     async with first.client() as client:
         file = (
             await client.post("/files", files={"file": ("a.txt", b"abc")}, data={"purpose": "assistants"})
         ).json()
-        created = (await client.post("/assistants", json={"model": "gpt-4", "file_ids": [file["id"]]})).json()
+        created = (
+            await client.post(
+                "/assistants", json={"model": "gpt-4", "tools": RETRIEVAL, "file_ids": [file["id"]]}
+            )
+        ).json()
         deleted = (await client.post("/assistants", json={"model": "gpt-4"})).json()
         await client.delete(f"/assistants/{deleted['id']}")
     first.state.store.close()
@@ -393,7 +401,10 @@ def test_separate_process_restarts_keep_state(tmp_path: Path, spawn_emulators: S
     (first,) = spawn_emulators(db)
     with first.client() as client:
         file = client.post("/files", files={"file": ("a.txt", b"abc")}, data={"purpose": "assistants"}).json()
-        kept = client.post("/assistants", json={"model": "gpt-4", "name": "kept", "file_ids": [file["id"]]})
+        kept = client.post(
+            "/assistants",
+            json={"model": "gpt-4", "name": "kept", "tools": RETRIEVAL, "file_ids": [file["id"]]},
+        )
         gone = client.post("/assistants", json={"model": "gpt-4", "name": "gone"}).json()
         assert client.delete(f"/assistants/{gone['id']}").status_code == 200
     created = kept.json()
@@ -415,3 +426,42 @@ def test_separate_process_restarts_keep_state(tmp_path: Path, spawn_emulators: S
         assert client.get("/assistants", params={"after": gone["id"]}).status_code == 200
     third.stop()
     assert _integrity(db) == ["ok"]
+
+
+def test_db_under_a_missing_directory_is_refused(tmp_path: Path) -> None:
+    """`reconciler emulator --db` does not create directories: one line, exit 1, nothing created."""
+    db = tmp_path / "missing" / "state.sqlite3"
+    result = CliRunner().invoke(cli, ["emulator", "--port", "0", "--db", str(db)], prog_name="reconciler")
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: cannot keep the emulator state in {db}: directory {db.parent} does not exist (create it "
+        "first)\n"
+    )
+    assert not db.parent.exists()
+
+
+@pytest.mark.parametrize("content", [b"\x00garbage" * 600, b"SQLite format 3\x00" + b"\xff" * 4000])
+def test_a_corrupt_local_state_file_names_the_file_to_delete(tmp_path: Path, content: bytes) -> None:
+    (tmp_path / "assistants").mkdir()
+    (tmp_path / "assistants" / "a.yaml").write_text("model: gpt-4\n")
+    state = tmp_path / ".reconciler" / "local.sqlite3"
+    state.parent.mkdir()
+    state.write_bytes(content)
+    done = subprocess.run(
+        [sys.executable, "-m", "reconciler", "plan", "--local"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == (
+        f"Error: {state} is not a usable emulator state file (file is not a database): delete it to start "
+        "over with an empty state\n"
+    )
+    state.unlink()  # and once deleted, the plan works from an empty state
+    again = subprocess.run(
+        [sys.executable, "-m", "reconciler", "plan", "--local"], cwd=tmp_path, capture_output=True, timeout=60
+    )
+    assert again.returncode == 0, again.stderr

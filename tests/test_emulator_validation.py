@@ -166,10 +166,10 @@ CREATE_CASES: list[tuple[Any, str, str | None, str | None]] = [
         "model_not_found",
     ),
     (
-        {"model": GPT, "file_ids": ["file-missing"]},
-        "No file found with id 'file-missing'.",
-        "file_ids[0]",
-        "invalid_value",
+        {"model": GPT, "file_ids": ["file-missing", "file-gone"]},
+        "Files [file-missing, file-gone] were not found",
+        "file_ids",
+        None,
     ),
     (
         [1, 2],
@@ -307,7 +307,9 @@ async def test_not_found_messages(emulator: InProcessEmulator) -> None:
         assert (err["message"], err["code"]) == ("The model 'gpt-9' does not exist", "model_not_found")
         assistant = (await client.post("/assistants", json={"model": GPT})).json()
         err = error(await client.get(f"/assistants/{assistant['id']}/files/file-x"), 404)
-        assert err["message"] == f"No file found with id 'file-x' attached to assistant '{assistant['id']}'."
+        assert err["message"] == "No assistant file found with id 'file-x'."
+        err = error(await client.delete(f"/assistants/{assistant['id']}/files/file-x"), 404)
+        assert err["message"] == "No assistant file found with id 'file-x'."
 
 
 @pytest.mark.anyio
@@ -328,6 +330,7 @@ async def test_modify_semantics(emulator: InProcessEmulator) -> None:
                 json={
                     "model": GPT,
                     "name": "n",
+                    "tools": [{"type": "retrieval"}],
                     "file_ids": [ids[2], ids[0]],
                     "metadata": {"a": "1", "b": "2"},
                 },

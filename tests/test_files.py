@@ -30,6 +30,8 @@ pytestmark = pytest.mark.anyio
 
 AFTER = "(known after apply)"
 NEW = "new content"
+#: A file tool: v1 refuses `file_ids` on an assistant without one.
+RETRIEVAL = [{"type": "retrieval"}]
 POLICY = b"# Leave policy\n\n25 days a year.\n"
 HANDBOOK = b"# Handbook\n\nBe kind.\n"
 
@@ -107,7 +109,7 @@ async def test_first_upload_then_nothing_to_do(emulator: InProcessEmulator, repo
     put(
         repo,
         "assistants/hr.yaml",
-        "model: gpt-4\nfiles: [docs/leave-policy.md]\ntools: [{type: retrieval}]\n",
+        "model: gpt-4\ntools: [{type: retrieval}]\nfiles: [docs/leave-policy.md]\n",
     )
     async with client_for(emulator) as client:
         first, report, calls = await plan_apply(client, emulator, repo)
@@ -141,7 +143,7 @@ async def test_edited_content_is_one_upload_and_one_modify(emulator: InProcessEm
     put(
         repo,
         "assistants/hr.yaml",
-        "model: gpt-4\nfiles: [docs/leave-policy.md]\ntools: [{type: retrieval}]\nfile_ids: []\n",
+        "model: gpt-4\ntools: [{type: retrieval}]\nfiles: [docs/leave-policy.md]\nfile_ids: []\n",
     )
     async with client_for(emulator) as client:
         await plan_apply(client, emulator, repo)
@@ -194,14 +196,14 @@ async def test_same_content_at_two_paths_and_in_two_assistants_is_uploaded_once(
     put(
         repo,
         "assistants/hr.yaml",
-        "model: gpt-4\nfiles: [docs/policy.md, docs/policy-copy.md]\ntools: [{type: retrieval}]\n",
+        "model: gpt-4\ntools: [{type: retrieval}]\nfiles: [docs/policy.md, docs/policy-copy.md]\n",
     )
     put(
         repo,
         "assistants/it.yaml",
-        "model: gpt-4\nfiles: [../shared/policy.md, docs/handbook.md]\ntools: [{type: retrieval}]\n",
+        "model: gpt-4\ntools: [{type: retrieval}]\nfiles: [../shared/policy.md, docs/handbook.md]\n",
     )
-    put(repo, "assistants/ops.yaml", "model: gpt-4\nfiles: [docs/handbook.md]\ntools: [{type: retrieval}]\n")
+    put(repo, "assistants/ops.yaml", "model: gpt-4\ntools: [{type: retrieval}]\nfiles: [docs/handbook.md]\n")
     async with client_for(emulator) as client:
         the_plan, report, calls = await plan_apply(client, emulator, repo)
         assert report.ok
@@ -225,11 +227,11 @@ async def test_renamed_path_with_same_content_changes_nothing(
     emulator: InProcessEmulator, repo: Path
 ) -> None:
     put(repo, "assistants/docs/policy.md", POLICY)
-    put(repo, "assistants/hr.yaml", "model: gpt-4\nfiles: [docs/policy.md]\ntools: [{type: retrieval}]\n")
+    put(repo, "assistants/hr.yaml", "model: gpt-4\ntools: [{type: retrieval}]\nfiles: [docs/policy.md]\n")
     async with client_for(emulator) as client:
         await plan_apply(client, emulator, repo)
         (repo / "assistants/docs/policy.md").rename(repo / "assistants/docs/leave.md")
-        put(repo, "assistants/hr.yaml", "model: gpt-4\nfiles: [docs/leave.md]\ntools: [{type: retrieval}]\n")
+        put(repo, "assistants/hr.yaml", "model: gpt-4\ntools: [{type: retrieval}]\nfiles: [docs/leave.md]\n")
         the_plan, _, calls = await plan_apply(client, emulator, repo)
     assert not the_plan.has_changes
     assert [(f.action, f.paths) for f in the_plan.files] == [("no-op", ("assistants/docs/leave.md",))]
@@ -246,7 +248,7 @@ async def test_files_and_file_ids_together_and_already_uploaded_content_is_attac
         put(
             repo,
             "assistants/hr.yaml",
-            "model: gpt-4\nfiles: [docs/policy.md]\ntools: [{type: retrieval}]\n"
+            "model: gpt-4\ntools: [{type: retrieval}]\nfiles: [docs/policy.md]\n"
             f"file_ids: [{manual['id']}]\n",
         )
         the_plan, _, calls = await plan_apply(client, emulator, repo)
@@ -264,14 +266,16 @@ async def test_prune_deletes_only_unused_uploads_made_by_the_tool(
     emulator: InProcessEmulator, repo: Path
 ) -> None:
     put(repo, "assistants/docs/policy.md", POLICY)
-    put(repo, "assistants/hr.yaml", "model: gpt-4\nfiles: [docs/policy.md]\ntools: [{type: retrieval}]\n")
+    put(repo, "assistants/hr.yaml", "model: gpt-4\ntools: [{type: retrieval}]\nfiles: [docs/policy.md]\n")
     async with client_for(emulator) as client:
         await plan_apply(client, emulator, repo)
         [used] = await client.list_files("assistants")
         unused = await client.upload_file(knowledge.remote_name("old.md", sha(b"old")), b"old", "assistants")
         by_hand = await client.upload_file("old.md", b"by hand", "assistants")
         held = await client.upload_file(knowledge.remote_name("kept.md", sha(b"kept")), b"kept", "assistants")
-        [unmanaged] = await seed(client, {"model": "gpt-4", "name": "Theirs", "file_ids": [held["id"]]})
+        [unmanaged] = await seed(
+            client, {"model": "gpt-4", "name": "Theirs", "tools": RETRIEVAL, "file_ids": [held["id"]]}
+        )
 
         without, _, calls = await plan_apply(client, emulator, repo)
         assert not without.has_changes and [f.action for f in without.files] == ["no-op"]
@@ -303,7 +307,9 @@ async def test_prune_keeps_a_file_attached_after_the_plan(emulator: InProcessEmu
         stray = await client.upload_file(knowledge.remote_name("a.md", sha(b"a")), b"a", "assistants")
         the_plan = await plan_dir(client, repo / "assistants", prune=True)
         assert [f.action for f in the_plan.files] == ["delete"]
-        await seed(client, {"model": "gpt-4", "file_ids": [stray["id"]]})  # attached meanwhile
+        await seed(
+            client, {"model": "gpt-4", "tools": RETRIEVAL, "file_ids": [stray["id"]]}
+        )  # attached meanwhile
         report = await Executor(client).run(the_plan)
         assert not report.ok
         [result] = report.files
@@ -317,8 +323,8 @@ async def test_an_upload_failure_fails_only_the_changes_that_need_it(
 ) -> None:
     put(repo, "assistants/docs/a.md", POLICY)
     put(repo, "assistants/docs/b.md", HANDBOOK)
-    put(repo, "assistants/one.yaml", "model: gpt-4\nfiles: [docs/a.md]\ntools: [{type: retrieval}]\n")
-    put(repo, "assistants/two.yaml", "model: gpt-4\nfiles: [docs/b.md]\ntools: [{type: retrieval}]\n")
+    put(repo, "assistants/one.yaml", "model: gpt-4\ntools: [{type: retrieval}]\nfiles: [docs/a.md]\n")
+    put(repo, "assistants/two.yaml", "model: gpt-4\ntools: [{type: retrieval}]\nfiles: [docs/b.md]\n")
     put(repo, "assistants/plain.yaml", "model: gpt-4\n")
     async with client_for(emulator) as client:
         emulator.inject(400, route="POST /v1/files")  # the first upload (a.md, in path order) is refused
@@ -353,7 +359,7 @@ async def test_an_upload_with_unknown_outcome_is_looked_up_not_duplicated(
     emulator: InProcessEmulator, repo: Path, fault: str
 ) -> None:
     put(repo, "assistants/docs/policy.md", POLICY)
-    put(repo, "assistants/hr.yaml", "model: gpt-4\nfiles: [docs/policy.md]\ntools: [{type: retrieval}]\n")
+    put(repo, "assistants/hr.yaml", "model: gpt-4\ntools: [{type: retrieval}]\nfiles: [docs/policy.md]\n")
     async with client_for(emulator) as client:
         the_plan = await plan_dir(client, repo / "assistants")
         emulator.reset_stats()
@@ -388,7 +394,7 @@ async def test_content_changed_since_the_plan_fails_that_change(
     emulator: InProcessEmulator, repo: Path
 ) -> None:
     policy = put(repo, "assistants/docs/policy.md", POLICY)
-    put(repo, "assistants/hr.yaml", "model: gpt-4\nfiles: [docs/policy.md]\ntools: [{type: retrieval}]\n")
+    put(repo, "assistants/hr.yaml", "model: gpt-4\ntools: [{type: retrieval}]\nfiles: [docs/policy.md]\n")
     put(repo, "assistants/other.yaml", "model: gpt-4\n")
     async with client_for(emulator) as client:
         the_plan = await plan_dir(client, repo / "assistants")
@@ -406,7 +412,7 @@ async def test_content_changed_since_the_plan_fails_that_change(
 
 async def test_saved_plan_round_trip(emulator: InProcessEmulator, repo: Path) -> None:
     put(repo, "assistants/docs/policy.md", POLICY)
-    put(repo, "assistants/hr.yaml", "model: gpt-4\nfiles: [docs/policy.md]\ntools: [{type: retrieval}]\n")
+    put(repo, "assistants/hr.yaml", "model: gpt-4\ntools: [{type: retrieval}]\nfiles: [docs/policy.md]\n")
     async with client_for(emulator) as client:
         the_plan = await plan_dir(client, repo / "assistants")
         save_plan(the_plan, repo / "plan.json")
@@ -449,7 +455,7 @@ async def test_a_saved_plan_reapplied_after_a_partial_failure_reuses_the_upload(
     emulator: InProcessEmulator, repo: Path
 ) -> None:
     put(repo, "assistants/docs/policy.md", POLICY)
-    put(repo, "assistants/hr.yaml", "model: gpt-4\nfiles: [docs/policy.md]\ntools: [{type: retrieval}]\n")
+    put(repo, "assistants/hr.yaml", "model: gpt-4\ntools: [{type: retrieval}]\nfiles: [docs/policy.md]\n")
     async with client_for(emulator, max_retries=0) as client:
         the_plan = await plan_dir(client, repo / "assistants")
         emulator.inject(400, route="POST /v1/assistants")
@@ -465,7 +471,7 @@ async def test_a_saved_plan_reapplied_after_a_partial_failure_reuses_the_upload(
 
 async def test_json_and_markdown_carry_the_files(emulator: InProcessEmulator, repo: Path) -> None:
     put(repo, "assistants/docs/policy.md", POLICY)
-    put(repo, "assistants/hr.yaml", "model: gpt-4\nfiles: [docs/policy.md]\ntools: [{type: retrieval}]\n")
+    put(repo, "assistants/hr.yaml", "model: gpt-4\ntools: [{type: retrieval}]\nfiles: [docs/policy.md]\n")
     async with client_for(emulator) as client:
         the_plan = await plan_dir(client, repo / "assistants")
     data = json.loads(text(the_plan, "json"))
@@ -516,7 +522,7 @@ def test_duplicates_by_content_within_a_manifest_collapse(repo: Path) -> None:
     put(
         repo,
         "assistants/hr.yaml",
-        "model: gpt-4\nfiles: [docs/a.md, docs/b.md, ./docs/a.md]\ntools: [{type: retrieval}]\n",
+        "model: gpt-4\ntools: [{type: retrieval}]\nfiles: [docs/a.md, docs/b.md, ./docs/a.md]\n",
     )
     result = load_directory(repo / "assistants")
     assert result.errors == []
@@ -536,12 +542,12 @@ async def test_prune_without_a_files_endpoint_is_skipped(emulator: InProcessEmul
 
 async def test_large_uploads_report_progress(emulator: InProcessEmulator, repo: Path) -> None:
     big = bytes(range(256)) * (5 * 1024)  # 1.25 MB
-    put(repo, "assistants/docs/big.bin", big)
+    put(repo, "assistants/docs/big.pdf", big)
     put(repo, "assistants/docs/small.md", POLICY)
     put(
         repo,
         "assistants/hr.yaml",
-        "model: gpt-4\nfiles: [docs/big.bin, docs/small.md]\ntools: [{type: retrieval}]\n",
+        "model: gpt-4\ntools: [{type: retrieval}]\nfiles: [docs/big.pdf, docs/small.md]\n",
     )
     notes: list[str] = []
     async with client_for(emulator) as client:
@@ -549,5 +555,5 @@ async def test_large_uploads_report_progress(emulator: InProcessEmulator, repo: 
         report = await Executor(client, notes=notes.append).run(the_plan)
     assert report.ok
     [started, finished] = notes  # the small file makes no noise
-    assert started == f"Uploading assistants/docs/big.bin (1.2 MB, sha256:{sha(big)[:8]})..."
-    assert finished.startswith(f"Uploaded assistants/docs/big.bin as {report.files[0].id} (1.2 MB in ")
+    assert started == f"Uploading assistants/docs/big.pdf (1.2 MB, sha256:{sha(big)[:8]})..."
+    assert finished.startswith(f"Uploaded assistants/docs/big.pdf as {report.files[0].id} (1.2 MB in ")

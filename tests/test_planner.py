@@ -228,7 +228,7 @@ async def test_unavailable_model(emulator: Any, tmp_path: Path) -> None:
         f"{tmp_path / 'hr.yaml'}:2:1: model: model 'gpt-9' is not available on this server "
         "(available: gpt-4, "
     )
-    assert message.endswith(", … (18 in all))")
+    assert message.endswith(", … (38 in all))")
 
 
 async def test_model_check_is_skipped_without_models_endpoint(emulator: Any, tmp_path: Path) -> None:

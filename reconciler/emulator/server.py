@@ -109,8 +109,8 @@ def serve(
             f"refusing to listen on {host} without --api-key: anyone who can reach it could use the emulator "
             "(use the default --host 127.0.0.1, or set --api-key)"
         )
-    sock = _bind(host, port)
     app = create_app(db=db, api_key=api_key, faults=faults)
+    sock = _bind(host, port)
     bound_port = sock.getsockname()[1]
     state = f"state in {db}" if db else "state in memory (lost on exit; use --db FILE to keep it)"
     key = "only the --api-key key accepted" if api_key else "any non-empty API key accepted"

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from reconciler.errors import ConfigError
+
 ID_ALPHABET = string.ascii_letters + string.digits
 ID_LENGTH = 24
 ASSISTANT_PURPOSE = "assistants"
@@ -81,13 +83,26 @@ _DATA_FIELDS = (
 
 
 class FileProblem(Exception):
-    """A file id given for attachment is unknown (`purpose is None`) or not `purpose="assistants"`."""
+    """A file id given for attachment does not have `purpose="assistants"`."""
 
-    def __init__(self, index: int | None, file_id: str, purpose: str | None):
+    def __init__(self, index: int | None, file_id: str, purpose: str):
         super().__init__(file_id)
         self.index = index
         self.file_id = file_id
         self.purpose = purpose
+
+
+class FilesNotFound(Exception):
+    """File ids given for attachment name no file (in the order given)."""
+
+    def __init__(self, file_ids: list[str]):
+        super().__init__(", ".join(file_ids))
+        self.file_ids = file_ids
+
+
+#: Called inside a write with the resulting assistant and its attached files' names, in `file_ids` order;
+#: raising rolls the write back.
+AssistantCheck = Callable[[dict[str, Any], list[str]], None]
 
 
 class CursorNotFound(Exception):
@@ -97,6 +112,10 @@ class CursorNotFound(Exception):
         super().__init__(cursor)
         self.param = param
         self.cursor = cursor
+
+
+class StoreUnusable(ConfigError):
+    """The state file cannot be used: its directory is missing, or it is not an SQLite database."""
 
 
 class TooManyFiles(Exception):
@@ -133,11 +152,26 @@ class Store:
         self.clock = clock
         self.path = None if path is None or str(path) == ":memory:" else Path(path)
         self._lock = threading.RLock()
-        if self.path is not None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path is not None and not self.path.parent.is_dir():
+            raise StoreUnusable(
+                f"cannot keep the emulator state in {self.path}: directory {self.path.parent} does not exist "
+                "(create it first)"
+            )
         target = ":memory:" if self.path is None else str(self.path)
         self._conn = sqlite3.connect(target, check_same_thread=False, isolation_level=None, timeout=30)
         self._conn.row_factory = sqlite3.Row
+        try:
+            self._open()
+        except sqlite3.DatabaseError as err:
+            self._conn.close()
+            raise StoreUnusable(
+                f"{self.path} is not a usable emulator state file ({err}): delete it to start over with an "
+                "empty state"
+            ) from None
+
+    def _open(self) -> None:
+        """Set the connection up and create the schema (sqlite3.DatabaseError for a file that is no
+        database)."""
         with self._lock:
             self._conn.execute("PRAGMA busy_timeout = 30000")
             if self.path is not None:
@@ -180,8 +214,11 @@ class Store:
 
     # -- assistants ---------------------------------------------------------------------------------
 
-    def create_assistant(self, fields: dict[str, Any], file_ids: Sequence[str]) -> dict[str, Any]:
-        """Insert an assistant; `fields` holds every `_DATA_FIELDS` key. Raises FileProblem."""
+    def create_assistant(
+        self, fields: dict[str, Any], file_ids: Sequence[str], check: AssistantCheck | None = None
+    ) -> dict[str, Any]:
+        """Insert an assistant; `fields` holds every `_DATA_FIELDS` key. Raises FilesNotFound, FileProblem
+        and what `check` raises."""
         with self._write() as conn:
             _check_files(conn, file_ids, indexed=True)
             assistant_id = new_id("asst_")
@@ -193,17 +230,21 @@ class Store:
             )
             for file_id in file_ids:
                 _attach(conn, assistant_id, file_id, now)
-            return _get_assistant(conn, assistant_id) or {}
+            return _checked(conn, assistant_id, check) or {}
 
     def get_assistant(self, assistant_id: str) -> dict[str, Any] | None:
         with self._read() as conn:
             return _get_assistant(conn, assistant_id)
 
     def update_assistant(
-        self, assistant_id: str, fields: dict[str, Any], file_ids: Sequence[str] | None
+        self,
+        assistant_id: str,
+        fields: dict[str, Any],
+        file_ids: Sequence[str] | None,
+        check: AssistantCheck | None = None,
     ) -> dict[str, Any] | None:
         """Replace the given fields (and, unless None, the whole `file_ids`); None if there is no such
-        assistant. Raises FileProblem."""
+        assistant. Raises FilesNotFound, FileProblem and what `check` raises."""
         with self._write() as conn:
             row = conn.execute(
                 "SELECT data FROM assistants WHERE id = ? AND deleted = 0", (assistant_id,)
@@ -223,7 +264,7 @@ class Store:
                 for file_id in wanted:
                     if file_id not in current:
                         _attach(conn, assistant_id, file_id, now)
-            return _get_assistant(conn, assistant_id)
+            return _checked(conn, assistant_id, check)
 
     def delete_assistant(self, assistant_id: str) -> bool:
         """Soft-delete (the id stays usable as a cursor); False if there was no such live assistant."""
@@ -262,9 +303,11 @@ class Store:
 
     # -- assistant files ----------------------------------------------------------------------------
 
-    def attach_file(self, assistant_id: str, file_id: str, max_files: int) -> dict[str, Any] | None:
+    def attach_file(
+        self, assistant_id: str, file_id: str, max_files: int, check: AssistantCheck | None = None
+    ) -> dict[str, Any] | None:
         """Attach a file (idempotent: an existing association is returned as is). None if there is no such
-        assistant. Raises FileProblem, TooManyFiles."""
+        assistant. Raises FilesNotFound, FileProblem, TooManyFiles and what `check` raises."""
         with self._write() as conn:
             if not _assistant_exists(conn, assistant_id):
                 return None
@@ -275,6 +318,7 @@ class Store:
             if len(_file_ids(conn, [assistant_id])[assistant_id]) >= max_files:
                 raise TooManyFiles(file_id)
             _attach(conn, assistant_id, file_id, self._now())
+            _checked(conn, assistant_id, check)
             return _get_assistant_file(conn, assistant_id, file_id)
 
     def get_assistant_file(self, assistant_id: str, file_id: str) -> dict[str, Any] | None:
@@ -385,10 +429,29 @@ def _statements(script: str) -> list[str]:
 
 
 def _check_files(conn: sqlite3.Connection, file_ids: Sequence[str], *, indexed: bool) -> None:
-    for index, file_id in enumerate(file_ids):
-        row = conn.execute("SELECT purpose FROM files WHERE id = ?", (file_id,)).fetchone()
-        if row is None or row["purpose"] != ASSISTANT_PURPOSE:
-            raise FileProblem(index if indexed else None, file_id, None if row is None else row["purpose"])
+    """Every id names a file (else FilesNotFound, listing all that do not) with purpose `assistants`."""
+    rows = [conn.execute("SELECT purpose FROM files WHERE id = ?", (f,)).fetchone() for f in file_ids]
+    missing = [file_id for file_id, row in zip(file_ids, rows, strict=True) if row is None]
+    if missing:
+        raise FilesNotFound(missing)
+    for index, (file_id, row) in enumerate(zip(file_ids, rows, strict=True)):
+        if row["purpose"] != ASSISTANT_PURPOSE:
+            raise FileProblem(index if indexed else None, file_id, row["purpose"])
+
+
+def _checked(
+    conn: sqlite3.Connection, assistant_id: str, check: AssistantCheck | None
+) -> dict[str, Any] | None:
+    """The assistant as it now is, after `check` (if any) accepted it with its files' names."""
+    assistant = _get_assistant(conn, assistant_id)
+    if assistant is not None and check is not None:
+        names = {
+            r["id"]: r["filename"]
+            for f in assistant["file_ids"]
+            for r in conn.execute("SELECT id, filename FROM files WHERE id = ?", (f,))
+        }
+        check(assistant, [names[f] for f in assistant["file_ids"]])
+    return assistant
 
 
 def _attach(conn: sqlite3.Connection, assistant_id: str, file_id: str, now: int) -> None:

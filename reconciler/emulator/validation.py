@@ -54,8 +54,6 @@ INVALID_JSON = (
     "help.openai.com.)"
 )
 
-MODEL_V2_ONLY = re.compile(r"^(gpt-4o|gpt-4\.|gpt-5|o\d|chatgpt-)")
-
 _TYPE_NAMES = {
     "string": "a string",
     "integer": "an integer",
@@ -215,7 +213,7 @@ def _function(param: str, value: Any) -> dict[str, Any]:
     _check_keys(f"{param}.", value, ("name", "description", "parameters"))
     if "name" not in value:
         raise missing_parameter(f"{param}.name")
-    name = _string(f"{param}.name", value["name"])
+    name = _string(f"{param}.name", value["name"], max_length=dialect.MAX_FUNCTION_NAME)
     if name is None or not re.fullmatch(dialect.FUNCTION_NAME_PATTERN, name):
         raise bad(
             f"Invalid '{param}.name': string does not match pattern. Expected a string that matches the "
@@ -279,19 +277,14 @@ def validate_response_format(value: Any) -> str | dict[str, str]:
 
 
 def validate_model(value: Any) -> str:
-    """`model`: a string naming one of `dialect.MODELS` (else `unsupported_model` or `model_not_found`)."""
+    """`model`: a string naming a model v1 accepts (else the refusal of `dialect.v1_model_refusal`)."""
     model = _string("model", value)
     assert model is not None
-    if model in dialect.MODELS:
-        return model
-    if MODEL_V2_ONLY.match(model):
-        raise bad(
-            f"The requested model '{model}' cannot be used with the Assistants API in v1. Follow the "
-            "migration guide to upgrade to v2: https://platform.openai.com/docs/assistants/migration.",
-            param="model",
-            code="unsupported_model",
-        )
-    raise bad(f"The requested model '{model}' does not exist.", param="model", code="model_not_found")
+    refusal = dialect.v1_model_refusal(model)
+    if refusal is not None:
+        code, message = refusal
+        raise bad(message, param="model", code=code)
+    return model
 
 
 def validate_file_ids(value: Any) -> list[str]:

@@ -30,16 +30,10 @@ from reconciler.manifest.errors import describe
 MAX_USER_METADATA_PAIRS = dialect.MAX_METADATA_PAIRS - 1
 #: `files` and `file_ids` together may name at most this many files.
 MAX_FILES_TOTAL = dialect.MAX_FILE_IDS
-#: Longest function name the API accepts.
-MAX_FUNCTION_NAME = 64
 
 KEY_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,62}$"
 ASSISTANT_ID_PATTERN = r"^asst_[A-Za-z0-9_-]+$"
 FILE_ID_PATTERN = r"^[a-z]+-[A-Za-z0-9_-]+$"
-#: Tools that let an assistant use attached files; the API refuses file_ids without one of them.
-FILE_TOOLS = ("retrieval", "code_interpreter")
-#: The v1 API's answer (400) to file_ids without a file tool, quoted in our message.
-FILE_TOOLS_RULE = "file_ids are only supported if retrieval or code_interpreter tools are enabled."
 
 
 def _not_reserved(key: str) -> str:
@@ -89,7 +83,7 @@ class FunctionDefinition(_Strict):
     """A function the assistant may call; `parameters` is a JSON Schema of its arguments."""
 
     name: str = Field(
-        max_length=MAX_FUNCTION_NAME,
+        max_length=dialect.MAX_FUNCTION_NAME,
         pattern=dialect.FUNCTION_NAME_PATTERN,
         description="The function's name: 1-64 letters, digits, '_' or '-'.",
     )
@@ -310,12 +304,12 @@ class Manifest(_Strict):
                 "files and file_ids name {total} files together; at most {limit}",
                 {"total": total, "limit": MAX_FILES_TOTAL, "subpath": ("files",)},
             )
-        if total and not any(tool.type in FILE_TOOLS for tool in self.tools):
+        if total and not any(tool.type in dialect.V1_FILE_TOOLS for tool in self.tools):
             named = "files" if self.files else "file_ids"
             raise PydanticCustomError(
                 "file_tools",
                 f"{named} need a retrieval or code_interpreter tool in tools (the API refuses them: "
-                f'"{FILE_TOOLS_RULE}")',
+                f'"{dialect.FILE_IDS_NEED_A_TOOL}")',
                 {"subpath": (named,), "at_key": True},
             )
         return self
