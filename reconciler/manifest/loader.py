@@ -261,12 +261,10 @@ class FileLoader:
             return None
         where: Path_ = ("instructions_file",)
         pos = self._pos(where)
-        target = self._inside(rel, pos, where)
-        if target is None:
+        named = self._named_file(rel, pos, where)
+        if named is None:
             return None
-        size = self._regular_size(rel, target, pos, where)
-        if size is None:
-            return None
+        target, size = named
         if size > MAX_INSTRUCTIONS_BYTES:
             self.error(
                 f"'{rel}' is too large ({size:,} bytes; instructions may have at most "
@@ -307,12 +305,10 @@ class FileLoader:
 
     def _file(self, rel: str, where: Path_) -> LocalFile | None:
         pos = self._pos(where)
-        target = self._inside(rel, pos, where)
-        if target is None:
+        named = self._named_file(rel, pos, where)
+        if named is None:
             return None
-        size = self._regular_size(rel, target, pos, where)
-        if size is None:
-            return None
+        target, size = named
         if size > dialect.MAX_FILE_BYTES:
             limit = dialect.MAX_FILE_BYTES // 2**20
             self.error(f"'{rel}' is too large ({size:,} bytes; at most {limit} MB)", pos, where)
@@ -322,10 +318,14 @@ class FileLoader:
             return None
         return LocalFile(path=target, display=rel, size=size)
 
-    def _regular_size(self, rel: str, target: Path, pos: Position | None, where: Path_) -> int | None:
-        """The size of regular file `target`, or None after reporting why it can't be used."""
+    def _named_file(self, rel: str, pos: Position | None, where: Path_) -> tuple[Path, int] | None:
+        """The resolved path and size of the regular file a manifest names as `rel`, or None after reporting
+        why it can't be used (outside the repository, missing, not a regular file, unreadable)."""
+        target = self._inside(rel, pos, where)
+        if target is None:
+            return None
         try:
-            return self._size(target)
+            return target, self._size(target)
         except NotRegularError as err:
             self.error(f"'{rel}' {err}", pos, where)
         except PermissionError:
