@@ -128,7 +128,7 @@ def _build(parser: Any) -> list[Document]:
             count += 1
             if len(stack) > MAX_DEPTH:
                 raise NestingError((event.start_mark.line + 1, event.start_mark.column + 1))
-            if event.tag is not None or count > MAX_NODES:
+            if event.ctag is not None or count > MAX_NODES:  # `ctag`: `tag` is a property building a str
                 raise _GiveUp
             if not stack:
                 start = (event.start_mark.line + 1, event.start_mark.column + 1)
