@@ -43,6 +43,8 @@ from ruamel.yaml.reader import ReaderError
 from reconciler import layout
 
 SUFFIXES = (".yaml", ".yml")
+#: Where the modeline's schema lives, relative to the repository root.
+SCHEMA_PATH = Path("schema") / "manifest.json"
 _COMMENT = re.compile(r"^\s*#")
 #: Passes of the round trip allowed to reach a fixed point (one is the rule; ruamel occasionally moves a
 #: comment once).
@@ -88,100 +90,114 @@ class _Document:
     reorderable: bool
 
 
-def _documents(text: str) -> list[_Document]:
-    """The top-level fields of every document of `text`, from the parser's events (marks are 0-based)."""
-    docs: list[_Document] = []
-    fields: list[_Field] = []
-    reorderable = True
-    depth = 0
-    flow: list[bool] = []
-    expecting_key = True
-    current: _Field | None = None
-    last_end: tuple[int, int] | None = None
-    root_seen = False
+class _FieldScanner:
+    """Finds the top-level fields of every document from the parser's events (marks are 0-based): one
+    method per situation, the state in attributes."""
 
-    def finish_value(end: tuple[int, int], keeps: bool = False) -> None:
-        nonlocal current, expecting_key
+    def __init__(self) -> None:
+        self.docs: list[_Document] = []
+        self._start_document()
+
+    def _start_document(self) -> None:
+        self.fields: list[_Field] = []
+        self.reorderable = True
+        self.depth = 0
+        self.flow: list[bool] = []
+        self.expecting_key = True
+        self.current: _Field | None = None
+        self.last_end: tuple[int, int] | None = None
+        self.root_seen = False
+
+    def scan(self, text: str) -> list[_Document]:
+        event: Event
+        for event in layout.new_yaml().parse(text):
+            if isinstance(event, DocumentStartEvent):
+                self._start_document()
+            elif isinstance(event, DocumentEndEvent):
+                self.docs.append(_Document(self.fields, self.reorderable and bool(self.fields)))
+            else:
+                if isinstance(event, AliasEvent) or getattr(event, "anchor", None):
+                    self.reorderable = False
+                if self.depth == 0:
+                    self._root(event)
+                elif self.depth == 1 and not self.flow:
+                    self._top_level(event)
+                else:
+                    self._nested(event)
+        return self.docs
+
+    def _finish_value(self, end: tuple[int, int], keeps: bool = False) -> None:
+        current = self.current
         assert current is not None
         line, col = end
         current.last_line = max(current.key_line, line if col > 0 else line - 1)
         current.keeps_trailing_blanks = keeps
-        fields.append(current)
-        current = None
-        expecting_key = True
+        self.fields.append(current)
+        self.current = None
+        self.expecting_key = True
 
-    event: Event
-    for event in layout.new_yaml().parse(text):
-        if isinstance(event, DocumentStartEvent):
-            fields, reorderable, depth, flow, root_seen = [], True, 0, [], False
-            expecting_key = True
-            continue
-        if isinstance(event, DocumentEndEvent):
-            docs.append(_Document(fields, reorderable and bool(fields)))
-            continue
-        if isinstance(event, AliasEvent) or getattr(event, "anchor", None):
-            reorderable = False
-        if depth == 0:
-            if not root_seen:
-                root_seen = True
-                if isinstance(event, MappingStartEvent) and not event.flow_style:
-                    depth = 1
-                    continue
-                reorderable = False
-                if isinstance(event, CollectionStartEvent):
-                    depth = 1
-                    flow.append(True)  # treated as opaque
-            continue
-        if depth == 1 and not flow:
-            if isinstance(event, CollectionEndEvent):  # the end of the top-level mapping
-                depth = 0
-                continue
-            if expecting_key:
-                if not isinstance(event, ScalarEvent):
-                    reorderable = False
-                    current = _Field("?", event.start_mark.line, event.start_mark.line)
-                    if isinstance(event, CollectionStartEvent):
-                        depth += 1
-                        flow.append(bool(event.flow_style))
-                    expecting_key = False
-                    continue
-                current = _Field(str(event.value), event.start_mark.line, event.start_mark.line)
-                last_end = (event.end_mark.line, event.end_mark.column)
-                expecting_key = False
-                continue
-            # the value of `current`
-            if isinstance(event, ScalarEvent):
-                empty = event.value == "" and not event.style
-                end = last_end if empty and last_end else (event.end_mark.line, event.end_mark.column)
-                # Blank lines after a block scalar may be its content (`|+`): they stay with it.
-                keeps = bool(event.style and event.style in "|>" and event.value.endswith("\n"))
-                finish_value(end, keeps)
-            elif isinstance(event, AliasEvent):
-                finish_value((event.end_mark.line, event.end_mark.column))
-            elif isinstance(event, CollectionStartEvent):
-                depth += 1
-                flow.append(bool(event.flow_style))
-                last_end = (event.end_mark.line, event.end_mark.column)
-            continue
-        # inside a top-level value
+    def _open(self, event: Event) -> None:
+        self.depth += 1
+        self.flow.append(bool(getattr(event, "flow_style", False)))
+
+    def _root(self, event: Event) -> None:
+        if self.root_seen:
+            return
+        self.root_seen = True
+        if isinstance(event, MappingStartEvent) and not event.flow_style:
+            self.depth = 1
+            return
+        self.reorderable = False
         if isinstance(event, CollectionStartEvent):
-            depth += 1
-            flow.append(bool(event.flow_style))
-            continue
-        if isinstance(event, CollectionEndEvent):
-            depth -= 1
-            was_flow = flow.pop()
-            if was_flow:
-                last_end = (event.end_mark.line, event.end_mark.column)
-            if depth == 1 and current is not None:
-                assert last_end is not None
-                finish_value(last_end)
-            elif depth == 0:
-                pass
-            continue
-        if isinstance(event, ScalarEvent | AliasEvent):
-            last_end = (event.end_mark.line, event.end_mark.column)
-    return docs
+            self.depth = 1
+            self.flow.append(True)  # treated as opaque
+
+    def _top_level(self, event: Event) -> None:
+        if isinstance(event, CollectionEndEvent):  # the end of the top-level mapping
+            self.depth = 0
+        elif self.expecting_key:
+            self._key(event)
+        elif isinstance(event, ScalarEvent):  # the value of `current`
+            empty = event.value == "" and not event.style
+            end = self.last_end if empty and self.last_end else (event.end_mark.line, event.end_mark.column)
+            # Blank lines after a block scalar may be its content (`|+`): they stay with it.
+            keeps = bool(event.style and event.style in "|>" and event.value.endswith("\n"))
+            self._finish_value(end, keeps)
+        elif isinstance(event, AliasEvent):
+            self._finish_value((event.end_mark.line, event.end_mark.column))
+        elif isinstance(event, CollectionStartEvent):
+            self._open(event)
+            self.last_end = (event.end_mark.line, event.end_mark.column)
+
+    def _key(self, event: Event) -> None:
+        self.expecting_key = False
+        if not isinstance(event, ScalarEvent):
+            self.reorderable = False
+            self.current = _Field("?", event.start_mark.line, event.start_mark.line)
+            if isinstance(event, CollectionStartEvent):
+                self._open(event)
+            return
+        self.current = _Field(str(event.value), event.start_mark.line, event.start_mark.line)
+        self.last_end = (event.end_mark.line, event.end_mark.column)
+
+    def _nested(self, event: Event) -> None:
+        """An event inside a top-level value."""
+        if isinstance(event, CollectionStartEvent):
+            self._open(event)
+        elif isinstance(event, CollectionEndEvent):
+            self.depth -= 1
+            if self.flow.pop():
+                self.last_end = (event.end_mark.line, event.end_mark.column)
+            if self.depth == 1 and self.current is not None:
+                assert self.last_end is not None
+                self._finish_value(self.last_end)
+        elif isinstance(event, ScalarEvent | AliasEvent):
+            self.last_end = (event.end_mark.line, event.end_mark.column)
+
+
+def _documents(text: str) -> list[_Document]:
+    """The top-level fields of every document of `text`, from the parser's events (marks are 0-based)."""
+    return _FieldScanner().scan(text)
 
 
 def _is_blank(line: str) -> bool:
@@ -264,9 +280,21 @@ def _has_modeline(text: str) -> bool:
     return False
 
 
-def _one_pass(text: str, docs: list[Any] | None = None) -> str:
-    """One round trip: reorder the text, add the modeline, load, restyle, dump. `docs` is `text` already
-    loaded (restyled in place when the text needs no reordering)."""
+def _with_modeline(text: str, modeline: str) -> str:
+    """`text` with `# {modeline}` added: first, or after the header comment (the comment lines that start the
+    file, followed by a blank line), which stays at the top."""
+    lines = text.split("\n")
+    end = 0
+    while end < len(lines) and _COMMENT.match(lines[end]):
+        end += 1
+    if 0 < end < len(lines) and _is_blank(lines[end]):
+        return "\n".join([*lines[:end], f"# {modeline}", *lines[end:]])
+    return f"# {modeline}\n{text}"
+
+
+def _one_pass(text: str, docs: list[Any] | None = None, modeline: str | None = layout.MODELINE) -> str:
+    """One round trip: reorder the text, add the modeline (unless None), load, restyle, dump. `docs` is
+    `text` already loaded (restyled in place when the text needs no reordering)."""
     if docs is None:
         docs = _load_all(text)
     if not docs or all(d is None for d in docs):
@@ -279,8 +307,8 @@ def _one_pass(text: str, docs: list[Any] | None = None) -> str:
             )
     in_order = all(list(doc) == layout.order_keys(doc) for doc in docs)
     new_text = text if in_order else reorder(text)
-    if not _has_modeline(new_text):
-        new_text = f"# {layout.MODELINE}\n{new_text}"
+    if modeline is not None and not _has_modeline(new_text):
+        new_text = _with_modeline(new_text, modeline)
     preamble, body = _split_preamble(new_text)
     if body != text:
         docs = _load_all(body)
@@ -304,15 +332,15 @@ def _split_preamble(text: str) -> tuple[str, str]:
     return "", text
 
 
-def format_text(text: str) -> str:
-    """The canonical form of a manifest file's text. Raises FormatError (invalid YAML, not a mapping, or a
-    result that would not hold the same data)."""
+def format_text(text: str, modeline: str | None = layout.MODELINE) -> str:
+    """The canonical form of a manifest file's text, with `# {modeline}` added when it has none (None: add
+    none). Raises FormatError (invalid YAML, not a mapping, or a result that would not hold the same data)."""
     source = text.removeprefix("\ufeff").replace("\r\n", "\n")
     docs = _load_all(source)
     before = [layout.plain(d) for d in docs]
     result = source
     for number in range(MAX_PASSES):
-        formatted = _one_pass(result, docs if number == 0 else None)
+        formatted = _one_pass(result, docs if number == 0 else None, modeline)
         if formatted == result:
             break
         result = formatted
@@ -341,6 +369,18 @@ def collect(paths: Iterable[Path]) -> tuple[list[Path], list[str]]:
     return list(dict.fromkeys(files)), errors
 
 
+def schema_modeline(path: Path) -> str | None:
+    """The modeline for manifest `path`: `$schema=` the relative path from its folder to the repository's
+    `schema/manifest.json`, or None when that file does not exist (`reconciler schema` writes it)."""
+    from reconciler.manifest import repository_root
+
+    schema = repository_root(path.parent) / SCHEMA_PATH
+    if not schema.is_file():
+        return None
+    relative = os.path.relpath(schema, path.parent.resolve())
+    return f"yaml-language-server: $schema={Path(relative).as_posix()}"
+
+
 def format_file(path: Path) -> tuple[str, str]:
     """(current text, canonical text) of a file; raises FormatError."""
     try:
@@ -354,7 +394,7 @@ def format_file(path: Path) -> tuple[str, str]:
         raise FormatError(
             f"invalid UTF-8 (byte 0x{data[err.start]:02x}); manifests must be UTF-8", line
         ) from None
-    return text, format_text(text)
+    return text, format_text(text, schema_modeline(path))
 
 
 def run_fmt(

@@ -200,6 +200,8 @@ def _keeps_style(value: str) -> bool:
 
 
 def _restyle_values(node: Any, skip: str | None = None) -> None:
+    if isinstance(node, (CommentedMap, CommentedSeq)):
+        node.fa.set_block_style()  # block style is canonical: `[type: retrieval]` becomes a list item
     if isinstance(node, CommentedMap):
         for pos, k in enumerate(list(node.keys())):
             styled_key = style_key(str(k)) if isinstance(k, str) else k

@@ -30,10 +30,13 @@ if TYPE_CHECKING:
 def load_manifests(directory: Path) -> list[LoadedManifest]:
     """Every manifest in `directory`. On any manifest error, prints each `FILE:LINE:COL: FIELD: message` line
     to stderr and raises ReconcilerError `N errors in DIR`; a problem with the directory itself (missing, not
-    a directory, no manifests in it) is the ReconcilerError alone, one line."""
+    a directory, no manifests in it) is the ReconcilerError alone, one line. Notes (YAML files in subfolders,
+    not read) go to stderr first."""
     from reconciler.manifest import load_directory
 
     result = load_directory(directory)
+    for note in result.notes:
+        click.echo(note, err=True)
     if len(result.errors) == 1 and result.errors[0].line is None:
         raise ReconcilerError(str(result.errors[0]))
     if result.errors:

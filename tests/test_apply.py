@@ -289,7 +289,9 @@ async def test_partial_failure_goes_on_and_a_rerun_converges(
     async with client_for(emulator) as client:
         await seed(client, *(managed_body(f"bot-{i}", instructions="v1") for i in range(4)))
         write_manifests(tmp_path, {f"bot-{i}": "model: gpt-4\ninstructions: v2\n" for i in range(4)})
-        write_manifests(tmp_path, {"bad": "model: gpt-4\nfile_ids: [file-missing]\n"})
+        write_manifests(
+            tmp_path, {"bad": "model: gpt-4\nfile_ids: [file-missing]\ntools: [{type: retrieval}]\n"}
+        )
         the_plan = await plan_dir(client, tmp_path)
         emulator.inject(503, route="POST /v1/assistants/{assistant_id}", headers={"x-should-retry": "false"})
         report = await Executor(client, parallelism=2).run(the_plan)

@@ -280,7 +280,7 @@ def test_saved_prune_plan_needs_force_at_apply(live_emulator: LiveEmulator, tmp_
 def test_format_json_prints_only_the_report_on_stdout(live_emulator: LiveEmulator, tmp_path: Path) -> None:
     existing = seed(live_emulator, "old", instructions="v1")
     d = manifests(tmp_path, "old", "bad", instructions="v2")
-    write_manifests(d, {"bad": "model: gpt-4\nfile_ids: [file-missing]\n"})
+    write_manifests(d, {"bad": "model: gpt-4\nfile_ids: [file-missing]\ntools: [{type: retrieval}]\n"})
     result = run(live_emulator, "apply", "--dir", str(d), "--auto-approve", "--format", "json")
     assert result.exit_code == 1
     assert "+ assistant" in result.stderr  # the plan goes to stderr

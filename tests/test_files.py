@@ -496,7 +496,8 @@ def test_validate_refuses_escapes_and_missing_files(repo: Path) -> None:
     put(
         repo,
         "assistants/hr.yaml",
-        "model: gpt-4\nfiles: [../../escape.md, docs/missing.md, docs/link.md, /etc/passwd]\n",
+        "model: gpt-4\nfiles: [../../escape.md, docs/missing.md, docs/link.md, /etc/passwd]\n"
+        "tools: [{type: retrieval}]\n",
     )
     result = load_directory(repo / "assistants")
     assert result.manifests == []

@@ -78,7 +78,8 @@ CANONICAL = dedent(
           parameters:
             type: object
             properties:
-              q: {type: string}
+              q:
+                type: string
     metadata:
       team: hr
     temperature: 0.5
@@ -223,7 +224,8 @@ def test_crlf_and_bom_files(tmp_path: Path) -> None:
     path = tmp_path / "w.yaml"
     path.write_bytes(b"\xef\xbb\xbfmodel: gpt-4\r\nname: w\r\n")
     assert formatter.run_fmt([path], check=False)
-    assert path.read_bytes() == (MODELINE + "name: w\nmodel: gpt-4\n").encode()
+    # No schema/manifest.json in this repository: no modeline (it would name a missing file).
+    assert path.read_bytes() == b"name: w\nmodel: gpt-4\n"
 
 
 _values = st.one_of(
@@ -259,3 +261,38 @@ def test_fmt_is_idempotent_and_keeps_data(fields: dict[str, Any], comments: list
     assert formatter.format_text(out) == out
     assert layout.plain(layout.new_yaml().load(out)) == before
     assert list(layout.new_yaml().load(out)) == layout.order_keys(keys)
+
+
+def test_flow_collections_become_block_style() -> None:
+    text = "model: gpt-4\ntools: [type: code_interpreter, {type: retrieval}]\nmetadata: {team: hr}\n"
+    assert formatter.format_text(text) == MODELINE + (
+        "model: gpt-4\ntools:\n  - type: code_interpreter\n  - type: retrieval\nmetadata:\n  team: hr\n"
+    )
+
+
+def test_the_header_comment_stays_at_the_top() -> None:
+    text = "# HR helper, owned by the people team.\n\nmodel: gpt-4\nname: x\n"
+    assert formatter.format_text(text) == (
+        "# HR helper, owned by the people team.\n" + MODELINE + "\nname: x\nmodel: gpt-4\n"
+    )
+    assert formatter.format_text(formatter.format_text(text)) == formatter.format_text(text)
+
+
+def test_the_modeline_names_the_repository_schema_relative_to_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".git").mkdir()
+    write(tmp_path / "assistants" / "teams", {"hr.yaml": "name: hr\nmodel: gpt-4\n"})
+    write(tmp_path / "assistants", {"it.yaml": "name: it\nmodel: gpt-4\n"})
+    assert fmt("assistants", "assistants/teams").exit_code == 0
+    assert (tmp_path / "assistants" / "it.yaml").read_text() == "name: it\nmodel: gpt-4\n"
+    (tmp_path / "schema").mkdir()
+    (tmp_path / "schema" / "manifest.json").write_text("{}")
+    write(tmp_path / "assistants" / "teams", {"hr.yaml": "model: gpt-4\n"})
+    write(tmp_path / "assistants", {"it.yaml": "model: gpt-4\n"})
+    assert fmt("assistants", "assistants/teams").exit_code == 0
+    assert (tmp_path / "assistants" / "it.yaml").read_text() == MODELINE + "model: gpt-4\n"
+    assert (tmp_path / "assistants" / "teams" / "hr.yaml").read_text() == (
+        "# yaml-language-server: $schema=../../schema/manifest.json\nmodel: gpt-4\n"
+    )

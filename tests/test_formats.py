@@ -106,7 +106,10 @@ def test_pruned_plan_with_orphans_deletes_and_detached_files_validates(workdir: 
 
 
 def test_apply_report_with_a_failure_and_knowledge_files_validates(workdir: Path) -> None:
-    write_manifests(workdir / "assistants", {"broken": "model: gpt-4\nfile_ids: [file-missing]\n"})
+    write_manifests(
+        workdir / "assistants",
+        {"broken": "model: gpt-4\nfile_ids: [file-missing]\ntools: [{type: retrieval}]\n"},
+    )
     result = run("apply", "--auto-approve", "--format", "json")
     assert result.exit_code == 1
     report = json.loads(result.stdout)

@@ -414,3 +414,82 @@ def test_generated_inputs_never_crash_plan(
     """`plan --local` on generated documents and mutated files: same contract, and agrees with validate."""
     content = _apply_edits(VALID.encode(), edits) if edits else _dump(document)
     _both(tmp_path, content, must_fail=False)
+
+
+# ------------------------------------------------------------------ the fast reader and the careful one
+
+#: Valid documents with every kind of scalar the fast reader resolves itself, and shapes it hands over.
+VARIANTS = {
+    "scalars": "model: m\nmetadata: {a: yes, b: '2024-01-01', c: 2024-01-01, d: on, e: ~, f: 0x1F}\n"
+    "name: -.inf\n"
+    "temperature: 0o1\ntop_p: 1_0e-1\n",
+    "numbers as names": "model: 4\nname: 1.5\ndescription: null\ntemperature: .5\ntop_p: +1\n",
+    "several documents": "key: a\nmodel: m\n---\nkey: b\nmodel: m\n...\n---\nkey: c\nmodel: m\n",
+    "anchors and aliases": "model: &m gpt-4\nname: *m\n",
+    "quoted keys": "'model': m\n\"name\": x\n'<<': y\n",
+    "block scalars": "model: m\ninstructions: >-\n  folded\n  text\ndescription: |+\n  kept\n\n",
+    "explicit core tags": "model: !!str 4\ntemperature: !!float 1\n",
+    "bad int for python": "model: m\ntemperature: 1" + "0" * 5000 + "\n",
+}
+
+
+def _outcome(directory: Path, *, fast: bool) -> tuple[list[str], list[tuple[object, ...]]]:
+    from reconciler.manifest import load_directory
+
+    result = load_directory(directory, fast=fast)
+    manifests = [
+        (m.key, m.path, m.line, m.manifest, m.files, m.instructions_text, dict(m.positions))
+        for m in result.manifests
+    ]
+    return [str(e) for e in result.errors], manifests
+
+
+def _same_both_ways(tmp: Path, content: str | bytes) -> None:
+    """The fast reader and the position-tracking reader give the same manifests, positions and errors."""
+    _write(tmp, content)
+    old = Path.cwd()
+    os.chdir(tmp)
+    try:
+        assert _outcome(Path("assistants"), fast=True) == _outcome(Path("assistants"), fast=False)
+    finally:
+        os.chdir(old)
+
+
+@pytest.mark.parametrize("case", sorted([*INVALID, *VARIANTS, "valid"]))
+def test_fast_and_careful_readers_agree_on_the_corpus(tmp_path: Path, case: str) -> None:
+    content = {**INVALID, **VARIANTS, "valid": VALID}[case]
+    _same_both_ways(tmp_path, content)
+
+
+def test_fast_and_careful_readers_agree_on_truncations_and_examples(tmp_path: Path) -> None:
+    data = VALID.encode()
+    for cut in _truncations():
+        _same_both_ways(tmp_path, data[:cut])
+    root = Path(__file__).resolve().parent.parent / "assistants"
+    for example in sorted(root.glob("*.yaml")):
+        from reconciler.manifest import load_directory
+
+        fast, careful = load_directory(root, fast=True), load_directory(root, fast=False)
+        assert fast.errors == careful.errors == []
+        # The examples were read by the fast reader: positions are computed only when asked for.
+        assert [m.known_positions is None for m in fast.manifests] == [True] * len(fast.manifests)
+        pairs = zip(fast.manifests, careful.manifests, strict=True)
+        assert all((a.manifest, dict(a.positions)) == (b.manifest, dict(b.positions)) for a, b in pairs), (
+            example
+        )
+
+
+@FUZZ
+@given(edits=st.lists(byte_edit, min_size=1, max_size=4))
+def test_fast_and_careful_readers_agree_on_byte_mutations(
+    tmp_path: Path, edits: list[tuple[str, int, int, bytes]]
+) -> None:
+    _same_both_ways(tmp_path, _apply_edits(VALID.encode(), edits))
+
+
+@FUZZ
+@given(document=documents)
+def test_fast_and_careful_readers_agree_on_generated_documents(
+    tmp_path: Path, document: dict[object, object]
+) -> None:
+    _same_both_ways(tmp_path, _dump(document))

@@ -153,7 +153,7 @@ def test_tools_limit(repo: Path) -> None:
 
 def test_file_ids_limit_and_uniqueness(repo: Path) -> None:
     ids = [f"file-{i}" for i in range(dialect.MAX_FILE_IDS)]
-    assert one(repo, f"model: m\nfile_ids: {json.dumps(ids)}\n") == []
+    assert one(repo, f"model: m\nfile_ids: {json.dumps(ids)}\ntools: [{{type: retrieval}}]\n") == []
     assert one(repo, f"model: m\nfile_ids: {json.dumps([*ids, 'file-x'])}\n") == [
         "assistants/a.yaml:2:11: file_ids: at most 20 items, got 21"
     ]
@@ -230,7 +230,7 @@ def test_function_tool(repo: Path) -> None:
     base = "model: m\ntools:\n  - type: function\n    function:\n"
     assert one(repo, base + f"      name: {'a' * 64}\n") == []
     assert one(repo, base + f"      name: {'a' * 65}\n") == [
-        f"assistants/a.yaml:5:13: tools[0].function.name: '{'a' * 65}' must be 1-64 letters, digits, '_' or '-'"
+        "assistants/a.yaml:5:13: tools[0].function.name: at most 64 characters, got 65"
     ]
     assert one(
         repo, base + "      name: f\n      parameters: {type: object, properties: {x: {type: strng}}}\n"
@@ -453,8 +453,8 @@ def test_duplicate_ids(repo: Path) -> None:
 def test_bad_stem(repo: Path) -> None:
     write(repo, "HR Helper.yaml", "model: m\n")
     assert errors(repo) == [
-        "assistants/HR Helper.yaml:1:1: file name 'HR Helper' is not a valid key (lowercase letters, digits, "
-        "'-', '_', '.', at most 63 characters); rename the file or set key:"
+        "assistants/HR Helper.yaml:1:1: file name 'HR Helper' must be lowercase letters, digits, '-', '_' or '.', "
+        "starting with a letter or digit, at most 63 characters; rename the file or set key:"
     ]
     write(repo, "HR Helper.yaml", "key: hr\nmodel: m\n")
     assert errors(repo) == []
@@ -498,7 +498,7 @@ def test_instructions_file_escapes(repo: Path, tmp_path_factory: pytest.TempPath
         "assistants/a.yaml:2:20: instructions_file: 'nope.md' not found"
     ]
     assert one(repo, "model: m\ninstructions_file: ..\n") == [
-        "assistants/a.yaml:2:20: instructions_file: '..' is not a regular file"
+        "assistants/a.yaml:2:20: instructions_file: '..' is a directory, not a regular file"
     ]
 
 
@@ -509,14 +509,16 @@ def test_knowledge_files(repo: Path, tmp_path_factory: pytest.TempPathFactory) -
     outside = tmp_path_factory.mktemp("outside") / "x.md"
     outside.write_text("x")
     (repo / "docs" / "link.md").symlink_to(outside)
-    write(repo, "a.yaml", "model: m\nfiles: [../docs/policy.md]\n")
+    write(repo, "a.yaml", "model: m\nfiles: [../docs/policy.md]\ntools: [{type: retrieval}]\n")
     [m] = load(repo).manifests
     [f] = m.files
     assert (f.display, f.size, f.path) == ("../docs/policy.md", 6, (repo / "docs" / "policy.md").resolve())
     assert f.sha256() == hashlib.sha256(b"policy").hexdigest()
     assert "files" not in m.api_fields()
     assert one(
-        repo, "model: m\nfiles: [../docs/empty.md, ../docs/link.md, ../docs/policy.md, ../docs/policy.md]\n"
+        repo,
+        "model: m\nfiles: [../docs/empty.md, ../docs/link.md, ../docs/policy.md, ../docs/policy.md]\n"
+        "tools: [{type: retrieval}]\n",
     ) == [
         "assistants/a.yaml:2:9: files[0]: '../docs/empty.md' is empty",
         "assistants/a.yaml:2:27: files[1]: '../docs/link.md' resolves outside the repository through a symlink "
@@ -528,7 +530,7 @@ def test_knowledge_files(repo: Path, tmp_path_factory: pytest.TempPathFactory) -
 def test_files_and_file_ids_total(repo: Path) -> None:
     (repo / "assistants" / "k.md").write_text("k")
     ids = json.dumps([f"file-{i}" for i in range(19)])
-    assert one(repo, f"model: m\nfiles: [k.md]\nfile_ids: {ids}\n") == []
+    assert one(repo, f"model: m\nfiles: [k.md]\nfile_ids: {ids}\ntools: [{{type: retrieval}}]\n") == []
     ids = json.dumps([f"file-{i}" for i in range(20)])
     assert one(repo, f"model: m\nfiles: [k.md]\nfile_ids: {ids}\n") == [
         "assistants/a.yaml:2:8: files: files and file_ids name 21 files together; at most 20"

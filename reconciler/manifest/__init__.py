@@ -1,0 +1,76 @@
+"""Manifests: the pydantic model of one assistant's desired state, and loading a directory of them.
+
+A manifest is one YAML document. `load_directory` reads `*.yaml` and `*.yml` (sorted by name; YAML files in
+subfolders are not read, and named in a note) and never raises for bad input: every problem becomes a
+`ManifestError` with file, line and column, so `reconciler validate` can report all of them in one run.
+
+Loading rules:
+- Only regular files are read (a FIFO, a device or a directory is refused before it is opened, and never
+  blocks), each read bounded: a manifest at most `MAX_MANIFEST_BYTES`.
+- YAML is parsed safely: only plain data (mappings, lists, strings, numbers, booleans, null); any tag
+  other than the core ones (`!!str`, `!!int`...) is refused, nothing is ever constructed. Duplicate mapping
+  keys and merge keys (`<<`) are errors. Nesting deeper than `MAX_DEPTH` levels is refused on the event
+  stream, before anything recursive reads it; aliases are expanded with a bound (`MAX_NODES` per document).
+- Scalars follow the YAML 1.2 core schema (`yes`/`no`/`on` are strings; `2024-01-01` stays a string).
+- The key of a manifest is its `key:` or, for a file holding one document, the file's stem (same rule).
+  A file holding several documents needs an explicit `key:` in each.
+- Paths in `instructions_file` and `files` are relative to the manifest's directory and must stay inside the
+  repository, both as written (`..`) and once symlinks are resolved. The repository root is the nearest
+  ancestor of the manifest directory that contains `.git`; without one, the current working directory when
+  the manifest directory is inside it, else the manifest directory itself.
+- An `instructions_file` is read as UTF-8 with line endings normalised to `\\n` and one final newline
+  removed (the newline that ends a text file's last line is not part of the instructions).
+
+Modules: `model` (pydantic), `yaml12` (scalars), `events` (fast reader, nesting limit), `composer`
+(position-tracking reader), `reading` (safe file reads), `messages` (pydantic errors → text), `loaded`
+(LoadedManifest), `loader` (directory → manifests and errors), `reference` (docs and schema).
+"""
+
+from reconciler.manifest.errors import ManifestError, Path_, format_field_path
+from reconciler.manifest.loaded import LoadedManifest, LoadResult, LocalFile
+from reconciler.manifest.loader import SUFFIXES, load_directory, repository_root
+from reconciler.manifest.model import (
+    ASSISTANT_ID_PATTERN,
+    FILE_ID_PATTERN,
+    KEY_PATTERN,
+    MAX_FILES_TOTAL,
+    MAX_USER_METADATA_PAIRS,
+    CodeInterpreterTool,
+    FunctionDefinition,
+    FunctionTool,
+    Manifest,
+    ResponseFormatObject,
+    RetrievalTool,
+    json_schema,
+)
+from reconciler.manifest.reading import MAX_MANIFEST_BYTES
+from reconciler.manifest.reference import reference_table
+from reconciler.manifest.yaml12 import MAX_DEPTH, MAX_NODES
+
+__all__ = [
+    "ASSISTANT_ID_PATTERN",
+    "FILE_ID_PATTERN",
+    "KEY_PATTERN",
+    "MAX_DEPTH",
+    "MAX_FILES_TOTAL",
+    "MAX_MANIFEST_BYTES",
+    "MAX_NODES",
+    "MAX_USER_METADATA_PAIRS",
+    "SUFFIXES",
+    "CodeInterpreterTool",
+    "FunctionDefinition",
+    "FunctionTool",
+    "LoadResult",
+    "LoadedManifest",
+    "LocalFile",
+    "Manifest",
+    "ManifestError",
+    "Path_",
+    "ResponseFormatObject",
+    "RetrievalTool",
+    "format_field_path",
+    "json_schema",
+    "load_directory",
+    "reference_table",
+    "repository_root",
+]

@@ -1,0 +1,142 @@
+"""A loaded manifest: the validated model, where it came from, its knowledge files and its positions.
+
+Positions (field path → 1-based line and column) are lazy: a manifest read by the fast path has none until
+a message asks for one, then its file is read again with the position-tracking composer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from reconciler import dialect
+from reconciler.manifest import composer, events
+from reconciler.manifest.errors import ManifestError, Path_, parse_field_path
+from reconciler.manifest.model import Manifest
+from reconciler.manifest.reading import MAX_MANIFEST_BYTES, open_regular, read_bounded, read_instructions
+
+#: An instructions file may hold at most this many bytes (4 per character, a BOM and a final newline).
+MAX_INSTRUCTIONS_BYTES = 4 * dialect.MAX_INSTRUCTIONS + 2
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    """A knowledge file named by `files:` (checked to exist, be regular, readable and small enough)."""
+
+    path: Path
+    display: str
+    size: int
+    _digest: list[str] = field(default_factory=list, init=False, repr=False, compare=False)
+
+    def sha256(self) -> str:
+        """Hex SHA-256 of the content, streamed in chunks on first call and cached."""
+        if not self._digest:
+            digest = hashlib.sha256()
+            fd, _ = open_regular(self.path)
+            with os.fdopen(fd, "rb") as handle:
+                for chunk in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(chunk)
+            self._digest.append(digest.hexdigest())
+        return self._digest[0]
+
+
+@dataclass(frozen=True)
+class LoadedManifest:
+    """A valid manifest with where it came from.
+
+    `instructions_text` holds the content of `instructions_file` as read at load time (None otherwise).
+    `positions` maps field paths to 1-based (line, col) for later messages: given at load time when known,
+    else computed on first use from `source` (the file) and `document` (its index in the file).
+    """
+
+    key: str
+    path: Path
+    line: int
+    manifest: Manifest
+    files: tuple[LocalFile, ...] = ()
+    instructions_text: str | None = field(default=None, repr=False, compare=False)
+    known_positions: Mapping[Path_, tuple[int, int]] | None = field(default=None, repr=False, compare=False)
+    source: Path | None = field(default=None, repr=False, compare=False)
+    document: int = field(default=0, repr=False, compare=False)
+
+    def api_fields(self) -> dict[str, Any]:
+        """The `dialect.FIELDS` the manifest sets, as API values; omitted fields are absent.
+
+        `instructions` comes from `instructions_file` when that is set; `files` is not included (uploads
+        turn them into file ids later); `file_ids` only as written.
+        """
+        m = self.manifest
+        out: dict[str, Any] = {}
+        for name in dialect.FIELDS:
+            if name == "instructions" and m.instructions_file is not None:
+                out[name] = self._instructions()
+            elif name in m.model_fields_set:
+                out[name] = _api_value(getattr(m, name))
+        return out
+
+    def _instructions(self) -> str:
+        if self.instructions_text is not None:
+            return self.instructions_text
+        assert self.manifest.instructions_file is not None
+        return read_instructions(self.path.parent / self.manifest.instructions_file, MAX_INSTRUCTIONS_BYTES)
+
+    @property
+    def positions(self) -> Mapping[Path_, tuple[int, int]]:
+        """Field path → 1-based (line, col): the key's where there is one, else the value's."""
+        if self.known_positions is None:
+            found = document_positions(self.source, self.document) if self.source is not None else {}
+            object.__setattr__(self, "known_positions", found)
+        assert self.known_positions is not None
+        return self.known_positions
+
+    def position(self, field_path: str) -> tuple[int, int]:
+        """1-based (line, col) of a field such as `tools[1].function.name`: its nearest written ancestor,
+        else the document start."""
+        parts = parse_field_path(field_path)
+        positions = self.positions
+        while parts:
+            if parts in positions:
+                return positions[parts]
+            parts = parts[:-1]
+        return (self.line, 1)
+
+
+def document_positions(path: Path, document: int) -> dict[Path_, tuple[int, int]]:
+    """The positions in document `document` of manifest file `path` (empty if it can no longer be read)."""
+    try:
+        text = read_bounded(path, MAX_MANIFEST_BYTES).decode("utf-8-sig")
+        events.read(text)  # the nesting limit, before the composer recurses
+        roots = list(composer.compose(text))
+        converter = composer.Converter()
+        converter.convert(roots[document])  # type: ignore[arg-type]
+    except Exception:  # the file changed or went away since it was loaded: no positions
+        return {}
+    return converter.positions()
+
+
+def _api_value(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return {
+            k: _api_value(getattr(value, k)) for k in value.model_fields_set if getattr(value, k) is not None
+        }
+    if isinstance(value, list):
+        return [_api_value(v) for v in value]
+    if isinstance(value, dict):
+        return dict(value)
+    return value
+
+
+@dataclass
+class LoadResult:
+    """Every valid manifest of a directory, and every problem found."""
+
+    manifests: list[LoadedManifest]
+    errors: list[ManifestError]
+    #: Lines worth showing that are not errors (YAML files in subfolders, which are not read).
+    notes: list[str] = field(default_factory=list)

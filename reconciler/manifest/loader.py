@@ -1,0 +1,560 @@
+"""Loading a directory of manifests: files → `LoadedManifest`s and `ManifestError`s, never an exception.
+
+Each file is read fast first (`events`: libyaml events straight to data, no positions). Only a file that
+fails somewhere (YAML, the model, its key, its paths) is read again with the position-tracking `composer`,
+which then reports every problem at FILE:LINE:COL; both readers give the same data.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path, PurePath
+from typing import Any
+
+from pydantic import ValidationError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import Node
+from ruamel.yaml.reader import ReaderError
+
+from reconciler import dialect
+from reconciler.manifest import composer, events
+from reconciler.manifest.errors import ManifestError, Path_, describe, format_field_path
+from reconciler.manifest.loaded import MAX_INSTRUCTIONS_BYTES, LoadedManifest, LoadResult, LocalFile
+from reconciler.manifest.messages import KEY_RULE, MISSING, PydanticError, data_path, message
+from reconciler.manifest.model import KEY_PATTERN, Manifest
+from reconciler.manifest.reading import (
+    MAX_MANIFEST_BYTES,
+    NotRegularError,
+    open_regular,
+    read_instructions,
+    read_open,
+)
+
+SUFFIXES = (".yaml", ".yml")
+
+_KEY_RE = re.compile(KEY_PATTERN)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+Position = tuple[int, int]
+
+
+class _Retry(Exception):
+    """Raised by an error found on the fast path: the file is read again with positions."""
+
+
+@dataclass
+class LoadContext:
+    """What the loaders of one directory share: the repository root, whether to try the fast reader, and
+    the knowledge and instructions files already checked (resolved path → size), each checked once."""
+
+    root: Path
+    fast: bool = True
+    checked: dict[Path, int] = field(default_factory=dict)
+    #: (manifest directory, path as written) → resolved path, for paths found inside the repository.
+    resolved: dict[tuple[Path, str], Path] = field(default_factory=dict)
+
+
+class FileLoader:
+    """Loads one manifest file into LoadedManifests and errors."""
+
+    def __init__(self, path: Path, display: str, context: LoadContext, source: Path | None = None) -> None:
+        self.path = path
+        self.context = context
+        self.try_fast = context.fast
+        self.display = display
+        self.root = context.root
+        self.source = source or path.absolute()
+        self.errors: list[ManifestError] = []
+        self.loaded: list[tuple[LoadedManifest, Position | None]] = []
+        #: The position-tracking converter of the document at hand; None on the fast path.
+        self.conv: composer.Converter | None = None
+        self.fast = False
+
+    def error(self, message: str, pos: Position | None = None, fld: Path_ | str | None = None) -> None:
+        """Record an error; one without a better position points at the file's start (1:1), so every
+        line is FILE:LINE:COL and editors and CI annotations can place it."""
+        if self.fast:
+            raise _Retry
+        name = format_field_path(fld) if isinstance(fld, tuple) else fld
+        line, col = pos or (1, 1)
+        self.errors.append(ManifestError(self.display, line, col, name or None, message))
+
+    def load(self) -> None:
+        text = self._read()
+        if text is None:
+            return
+        if not text or text.isspace():
+            self.error("empty file: expected a manifest (at least 'model:')")
+            return
+        try:
+            documents = events.read(text)
+        except events.NestingError as err:
+            self.error(str(err), err.position)
+            return
+        if documents is not None and self.try_fast and self._load_fast(documents):
+            return
+        self._load_careful(text)
+
+    def _load_fast(self, documents: list[events.Document]) -> bool:
+        """Load documents read without positions; False (nothing kept) at the first error."""
+        self.fast = True
+        self.conv = None
+        try:
+            for number, (data, start) in enumerate(documents, 1):
+                self._document(data, start, number, len(documents) > 1)
+        except _Retry:
+            self.loaded.clear()
+            return False
+        finally:
+            self.fast = False
+        return True
+
+    def _load_careful(self, text: str) -> None:
+        roots: list[Node | None] = []
+        try:
+            roots.extend(composer.compose(text))
+        except MarkedYAMLError as err:
+            self._yaml_error(text, err)
+        except ReaderError as err:
+            pos = composer.offset_position(text, err.position)
+            self.error(f"invalid YAML: unacceptable character #x{err.character:04x}", pos)
+        except YAMLError as err:
+            self.error(f"invalid YAML: {err}")
+        if not roots:
+            if not self.errors:
+                self.error("empty file: no YAML document, expected a manifest (at least 'model:')")
+            return
+        several = len(roots) > 1
+        for number, root in enumerate(roots, 1):
+            self._careful_document(root, number, several)
+
+    def _yaml_error(self, text: str, err: MarkedYAMLError) -> None:
+        tab = composer.tab_indentation(text)
+        if tab is not None:
+            # libyaml's message for this ("found character that cannot start any token") misleads.
+            self.error("tab used for indentation (YAML needs spaces)", tab)
+            return
+        problem = err.problem or err.context or "malformed YAML"
+        mark = err.problem_mark or err.context_mark
+        if err.context == "while scanning a quoted scalar" and err.context_mark is not None:
+            mark = err.context_mark
+            problem = "unterminated quoted string (the quote opens here)"
+        elif mark is not None and _colon_in_value(text, mark.line, mark.column, problem):
+            problem += " (the value holds ': '): quote the value or use a block scalar (|)"
+        pos = (mark.line + 1, mark.column + 1) if mark is not None else None
+        self.error(f"invalid YAML: {problem}", pos)
+
+    def _read(self) -> str | None:
+        try:
+            fd, size = open_regular(self.path)
+            if size > MAX_MANIFEST_BYTES:
+                os.close(fd)
+                limit = MAX_MANIFEST_BYTES // 2**20
+                self.error(f"file too large ({size:,} bytes; a manifest may have at most {limit} MB)")
+                return None
+            data = read_open(fd, size, MAX_MANIFEST_BYTES)
+        except NotRegularError as err:
+            self.error(f"is {err.kind}, not a manifest file")
+            return None
+        except PermissionError:
+            self.error("cannot read file: permission denied")
+            return None
+        except OSError as err:
+            self.error(f"cannot read file: {err.strerror or err}")
+            return None
+        if len(data) > MAX_MANIFEST_BYTES:
+            self.error(f"file too large (over {MAX_MANIFEST_BYTES:,} bytes)")
+            return None
+        return self._decode(data)
+
+    def _decode(self, data: bytes) -> str | None:
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            self.error("file is UTF-16; manifests must be UTF-8")
+            return None
+        if b"\x00" in data:
+            nul = data.index(b"\x00")
+            pos = (data.count(b"\n", 0, nul) + 1, nul - (data.rfind(b"\n", 0, nul) + 1) + 1)
+            self.error("binary file (contains NUL bytes), not a YAML manifest", pos)
+            return None
+        try:
+            return data.decode("utf-8-sig")
+        except UnicodeDecodeError as err:
+            line = data.count(b"\n", 0, err.start) + 1
+            col = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
+            self.error(f"invalid UTF-8 (byte 0x{data[err.start]:02x}); manifests must be UTF-8", (line, col))
+            return None
+
+    def _careful_document(self, root: Node | None, number: int, several: bool) -> None:
+        label = f"document {number}: " if several else ""
+        if composer.is_empty_document(root):
+            pos = composer.mark(root) if root is not None else None
+            self.error(f"{label}empty document, expected a manifest (at least 'model:')", pos)
+            return
+        assert root is not None
+        start = composer.mark(root)
+        self.conv = composer.Converter()
+        try:
+            data = self.conv.convert(root)
+        except composer.DocumentError as err:
+            self.error(str(err), composer.mark(err.node))
+            return
+        for pos, path, problem in self.conv.problems:
+            self.error(problem, pos, path)
+        if not isinstance(data, dict):
+            self.error(f"{label}a manifest must be a mapping of fields, got {describe(data)}", start)
+            return
+        self._document(data, start, number, several)
+
+    def _document(self, data: dict[str, Any], start: Position, number: int, several: bool) -> None:
+        before = len(self.errors)
+        manifest: Manifest | None = None
+        try:
+            manifest = Manifest.model_validate(data)
+        except ValidationError as err:
+            for item in err.errors():
+                self._pydantic_error(item, data, start)
+        key = self._key(data, several, start)
+        instructions_text = self._instructions_file(data)
+        files = self._files(data)
+        problems = self.conv is not None and self.conv.problems
+        if manifest is None or key is None or len(self.errors) > before or problems:
+            return
+        loaded = LoadedManifest(
+            key=key,
+            path=Path(self.display),
+            line=start[0],
+            manifest=manifest,
+            files=tuple(files),
+            instructions_text=instructions_text,
+            known_positions=self.conv.positions() if self.conv is not None else None,
+            source=self.source,
+            document=number - 1,
+        )
+        self.loaded.append((loaded, self._pos(("key",), keys=True)))
+
+    def _pos(self, path: Path_, keys: bool = False) -> Position | None:
+        """The position of a value (or, with `keys`, of a key); None on the fast path."""
+        if self.conv is None:
+            return None
+        return (self.conv.keys if keys else self.conv.values).get(path)
+
+    def _key(self, data: dict[str, Any], several: bool, start: Position) -> str | None:
+        key = data.get("key")
+        if isinstance(key, str):
+            return key if _KEY_RE.fullmatch(key) else None  # a bad key is reported by the model
+        if key is not None:
+            return None
+        if several:
+            self.error("required when a file holds several documents", start, "key")
+            return None
+        stem = self.path.stem
+        if not _KEY_RE.fullmatch(stem):
+            self.error(f"file name '{printable(stem)}' {KEY_RULE}; rename the file or set key:", start)
+            return None
+        return stem
+
+    def _instructions_file(self, data: dict[str, Any]) -> str | None:
+        rel = data.get("instructions_file")
+        if not isinstance(rel, str) or not rel:
+            return None
+        where: Path_ = ("instructions_file",)
+        pos = self._pos(where)
+        named = self._named_file(rel, pos, where)
+        if named is None:
+            return None
+        target, size = named
+        if size > MAX_INSTRUCTIONS_BYTES:
+            self.error(
+                f"'{rel}' is too large ({size:,} bytes; instructions may have at most "
+                f"{dialect.MAX_INSTRUCTIONS:,} characters)",
+                pos,
+                where,
+            )
+            return None
+        try:
+            text = read_instructions(target, MAX_INSTRUCTIONS_BYTES)
+        except UnicodeDecodeError:
+            self.error(f"'{rel}' is not valid UTF-8", pos, where)
+            return None
+        except (OSError, NotRegularError) as err:  # replaced since it was checked
+            self.error(f"cannot read '{rel}': {getattr(err, 'strerror', None) or err}", pos, where)
+            return None
+        if len(text) > dialect.MAX_INSTRUCTIONS:
+            self.error(
+                f"'{rel}' has {len(text):,} characters; instructions may have at most "
+                f"{dialect.MAX_INSTRUCTIONS:,}",
+                pos,
+                where,
+            )
+            return None
+        return text
+
+    def _files(self, data: dict[str, Any]) -> list[LocalFile]:
+        names = data.get("files")
+        if not isinstance(names, list):
+            return []
+        out: list[LocalFile] = []
+        for index, rel in enumerate(names):
+            if isinstance(rel, str) and rel:
+                local = self._file(rel, ("files", index))
+                if local is not None:
+                    out.append(local)
+        return out
+
+    def _file(self, rel: str, where: Path_) -> LocalFile | None:
+        pos = self._pos(where)
+        named = self._named_file(rel, pos, where)
+        if named is None:
+            return None
+        target, size = named
+        if size > dialect.MAX_FILE_BYTES:
+            limit = dialect.MAX_FILE_BYTES // 2**20
+            self.error(f"'{rel}' is too large ({size:,} bytes; at most {limit} MB)", pos, where)
+            return None
+        if size == 0:
+            self.error(f"'{rel}' is empty", pos, where)
+            return None
+        return LocalFile(path=target, display=rel, size=size)
+
+    def _named_file(self, rel: str, pos: Position | None, where: Path_) -> tuple[Path, int] | None:
+        """The resolved path and size of the regular file a manifest names as `rel`, or None after reporting
+        why it can't be used (outside the repository, missing, not a regular file, unreadable)."""
+        target = self._inside(rel, pos, where)
+        if target is None:
+            return None
+        try:
+            return target, self._size(target)
+        except NotRegularError as err:
+            self.error(f"'{rel}' {err}", pos, where)
+        except PermissionError:
+            self.error(f"cannot read '{rel}': permission denied", pos, where)
+        except OSError as err:
+            self.error(f"cannot read '{rel}': {err.strerror or err}", pos, where)
+        return None
+
+    def _size(self, target: Path) -> int:
+        """The size of regular file `target`, checked (and opened) once per directory load."""
+        size = self.context.checked.get(target)
+        if size is None:
+            fd, size = open_regular(target)
+            os.close(fd)
+            self.context.checked[target] = size
+        return size
+
+    def _inside(self, rel: str, pos: Position | None, where: Path_) -> Path | None:
+        """The resolved path of `rel` (relative to the manifest) if it stays inside the repository and
+        exists; otherwise report why and return None."""
+        known = self.context.resolved.get((self.path.parent, rel))
+        if known is not None:
+            return known
+        if PurePath(rel).is_absolute() or re.match(r"^[A-Za-z]:[\\/]", rel):
+            self.error(f"'{rel}' must be relative to the manifest, not absolute", pos, where)
+            return None
+        base = self.path.parent.absolute()
+        written = Path(os.path.normpath(base / rel))
+        if not _is_within(written, self.root) and not _is_within(written.resolve(), self.root):
+            self.error(f"'{rel}' is outside the repository ({self.root})", pos, where)
+            return None
+        resolved = (base / rel).resolve()
+        if not _is_within(resolved, self.root):
+            self.error(
+                f"'{rel}' resolves outside the repository through a symlink (to {resolved})", pos, where
+            )
+            return None
+        if not resolved.exists():
+            self.error(f"'{rel}' not found", pos, where)
+            return None
+        self.context.resolved[(self.path.parent, rel)] = resolved
+        return resolved
+
+    def _pydantic_error(self, item: Any, data: dict[str, Any], start: Position) -> None:
+        ctx = item.get("ctx") or {}
+        path, is_key = data_path(item["loc"], data)
+        subpath = ctx.get("subpath")
+        if isinstance(subpath, tuple):
+            path = (*path, *subpath)
+        kind = item["type"]
+        text = message(PydanticError(kind, item["msg"], ctx, path, item.get("input", MISSING), data))
+        self.error(text, self._error_position(kind, path, is_key or ctx.get("at_key", False), start), path)
+
+    def _error_position(self, kind: str, path: Path_, at_key: bool, start: Position) -> Position:
+        conv = self.conv
+        if conv is None:
+            return start
+        if kind == "missing":
+            if not path[:-1]:
+                return start
+            return conv.keys.get(path[:-1]) or conv.values.get(path[:-1]) or start
+        if at_key or kind == "extra_forbidden":
+            return conv.keys.get(path) or conv.values.get(path) or start
+        return _best_position(conv, path, start)
+
+
+def _best_position(conv: composer.Converter, path: Path_, start: Position) -> Position:
+    """The value's position for scalars; the key's when the value is a collection; else nearest ancestor."""
+    probe = path
+    while probe:
+        key_pos = conv.keys.get(probe)
+        value_pos = conv.values.get(probe)
+        if value_pos is not None and key_pos is not None and value_pos[0] != key_pos[0]:
+            return key_pos
+        if value_pos is not None:
+            return value_pos
+        if key_pos is not None:
+            return key_pos
+        probe = probe[:-1]
+    return start
+
+
+def _colon_in_value(text: str, line: int, col: int, problem: str) -> bool:
+    """True when a "mapping values are not allowed" error is a `key: value: more` line (an unquoted ': '
+    inside a value), not a mis-indented key."""
+    if "mapping values are not allowed" not in problem:
+        return False
+    lines = text.split("\n")
+    return line < len(lines) and ": " in lines[line][:col]
+
+
+def printable(text: str) -> str:
+    """`text` with control characters escaped (`\\n`), so a message stays on one line."""
+    if not _CONTROL.search(text):
+        return text
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode(), text)
+
+
+def _is_within(path: Path, root: Path) -> bool:
+    try:
+        path.relative_to(root)
+    except ValueError:
+        return False
+    return True
+
+
+def repository_root(directory: Path) -> Path:
+    """The nearest ancestor of `directory` holding `.git`; else the cwd if `directory` is inside it; else
+    `directory` itself (all resolved)."""
+    start = directory.resolve()
+    for candidate in (start, *start.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    cwd = Path.cwd().resolve()
+    return cwd if _is_within(start, cwd) else start
+
+
+def display(path: Path) -> str:
+    """`path` relative to the cwd when it is under it, else as given; control characters escaped."""
+    try:
+        shown = str(path.absolute().relative_to(Path.cwd()))
+    except ValueError:
+        shown = str(path)
+    return printable(shown)
+
+
+def _entries(directory: Path, shown: str) -> list[Path] | ManifestError:
+    """The manifest files of `directory`, sorted, or the one error that stops loading."""
+    try:
+        if not directory.exists():
+            return ManifestError(shown, None, None, None, "directory not found")
+        if not directory.is_dir():
+            return ManifestError(shown, None, None, None, "not a directory")
+        entries = [directory / n for n in sorted(os.listdir(directory)) if os.path.splitext(n)[1] in SUFFIXES]
+    except OSError as err:
+        return ManifestError(shown, None, None, None, f"cannot read directory: {err.strerror}")
+    if not entries:
+        return ManifestError(shown, None, None, None, "no manifests found (expected *.yaml or *.yml files)")
+    return entries
+
+
+def load_directory(directory: Path, fast: bool = True) -> LoadResult:
+    """Load and validate every manifest in `directory`. Never raises for bad input: each problem is a
+    ManifestError (sorted by file, then line). Only manifests without any error are returned; YAML files
+    in subfolders (not read) are named in a note.
+
+    `fast=False` reads every file with the position-tracking reader (the same result, slower: for tests)."""
+    result = LoadResult(manifests=[], errors=[])
+    shown = display(directory)
+    entries = _entries(directory, shown)
+    if isinstance(entries, ManifestError):
+        result.errors.append(entries)
+        return result
+    context = LoadContext(repository_root(directory), fast)
+    absolute = directory.absolute()
+    prefix = "" if shown == "." else shown + os.sep
+    seen_keys: dict[str, LoadedManifest] = {}
+    seen_ids: dict[str, LoadedManifest] = {}
+    for entry in entries:
+        loader = FileLoader(entry, prefix + printable(entry.name), context, absolute / entry.name)
+        loader.load()
+        for loaded, key_pos in loader.loaded:
+            if _unique(loader, loaded, key_pos, seen_keys, seen_ids):
+                result.manifests.append(loaded)
+        loader.errors.sort(key=lambda e: (e.line or 0, e.col or 0))
+        result.errors.extend(loader.errors)
+    result.notes.extend(_subfolder_note(directory, shown))
+    return result
+
+
+def _unique(
+    loader: FileLoader,
+    loaded: LoadedManifest,
+    key_pos: Position | None,
+    seen_keys: dict[str, LoadedManifest],
+    seen_ids: dict[str, LoadedManifest],
+) -> bool:
+    """Record `loaded` unless its key or adopted id was seen before (then report it and return False)."""
+    first = seen_keys.get(loaded.key)
+    if key_pos is None and first is not None and "key" in loaded.manifest.model_fields_set:
+        key_pos = loaded.positions.get(("key",))
+    pos = key_pos or (loaded.line, 1)
+    if first is not None:
+        where = "key" if key_pos else None
+        loader.error(f"duplicate key '{loaded.key}': also defined in {first.path}:{first.line}", pos, where)
+        return False
+    seen_keys[loaded.key] = loaded
+    asst = loaded.manifest.id
+    if asst is None:
+        return True
+    other = seen_ids.get(asst)
+    if other is not None:
+        message = f"id '{asst}' is also adopted by '{other.key}' ({other.path}:{other.line})"
+        loader.error(message, loaded.positions.get(("id",), pos), "id")
+        return False
+    seen_ids[asst] = loaded
+    return True
+
+
+#: At most this many subfolder files are named in the note.
+_NOTE_NAMES = 3
+#: Subfolders are looked at up to this many directories (the manifest directory may be a big tree).
+_NOTE_MAX_DIRECTORIES = 200
+
+
+def _subfolder_note(directory: Path, shown: str) -> list[str]:
+    """One note naming the YAML files in subfolders of `directory` (which are not read), if any."""
+    found: list[str] = []
+    try:
+        subfolders = sorted(
+            e.path for e in os.scandir(directory) if e.is_dir() and not e.name.startswith(".")
+        )
+    except OSError:
+        return []
+    visited = 0
+    for subfolder in subfolders:
+        for parent, dirs, names in os.walk(subfolder):
+            visited += 1
+            if visited > _NOTE_MAX_DIRECTORIES:
+                break
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            found.extend(
+                display(Path(parent, n)) for n in sorted(names) if os.path.splitext(n)[1] in SUFFIXES
+            )
+    if not found:
+        return []
+    named = ", ".join(found[:_NOTE_NAMES]) + (", ..." if len(found) > _NOTE_NAMES else "")
+    noun = "file" if len(found) == 1 else "files"
+    return [
+        f"note: {len(found)} YAML {noun} in subfolders of {shown} not read ({named}): manifests are read "
+        f"from {shown} itself only"
+    ]

@@ -1,0 +1,89 @@
+"""Reading the files a manifest names, safely: only regular files, never a blocking open, bounded reads.
+
+A FIFO, a device, a socket or a directory is refused before it is opened (stat), and again after (the
+file is opened with O_NONBLOCK, so a FIFO swapped in between cannot block, and checked with fstat), so
+`validate` can neither hang nor read without end. `ReadError` carries one line saying what the file is.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+#: Manifest files larger than this are refused without being read.
+MAX_MANIFEST_BYTES = 10 * 1024 * 1024
+
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+class ReadError(Exception):
+    """A file that is not a regular file or could not be read; `str()` is the message."""
+
+
+class NotRegularError(ReadError):
+    """The file is not a regular file; `kind` says what it is (`a directory`, `a FIFO (named pipe)`...)."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(f"is {kind}, not a regular file")
+        self.kind = kind
+
+
+def kind_of(mode: int) -> str | None:
+    """What a non-regular file is (`a FIFO (named pipe)`...), or None for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+
+def open_regular(path: Path) -> tuple[int, int]:
+    """An open read-only descriptor of `path` and its size; NotRegularError for anything but a regular file
+    (symlinks are followed), OSError when it can't be opened."""
+    kind = kind_of(os.stat(path).st_mode)
+    if kind is not None:
+        raise NotRegularError(kind)
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        info = os.fstat(fd)
+        kind = kind_of(info.st_mode)
+        if kind is not None:
+            raise NotRegularError(kind)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, info.st_size
+
+
+def read_bounded(path: Path, limit: int) -> bytes:
+    """The content of regular file `path`, at most `limit + 1` bytes (so a caller sees that it is over)."""
+    fd, size = open_regular(path)
+    return read_open(fd, size, limit)
+
+
+def read_open(fd: int, size: int, limit: int) -> bytes:
+    """Read (and close) `fd`, a regular file of `size` bytes as of its fstat: at most `limit + 1` bytes.
+
+    Asks for `size + 1` bytes first (a 10 MB buffer per small file would cost more than the parse), then
+    for the rest when the file grew meanwhile."""
+    try:
+        chunks = [os.read(fd, min(size, limit) + 1)]
+        total = len(chunks[0])
+        while chunks[-1] and total <= limit:  # the file grew meanwhile, or a short read
+            chunks.append(os.read(fd, limit + 1 - total))
+            total += len(chunks[-1])
+    finally:
+        os.close(fd)
+    return b"".join(chunks)
+
+
+def read_instructions(path: Path, limit: int) -> str:
+    """The instructions in a file: UTF-8, `\\r\\n` → `\\n`, one final newline removed; at most `limit`
+    bytes are read. UnicodeDecodeError for invalid UTF-8."""
+    text = read_bounded(path, limit).decode("utf-8-sig").replace("\r\n", "\n")
+    return text[:-1] if text.endswith("\n") else text

@@ -1,0 +1,207 @@
+# ruff: noqa: E501  (exact error messages read best on one line)
+"""Hostile input gets one clear located line (never a crash or a hang), and the messages for the commonest
+mistakes: each case asserts the exact message."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import test_manifest
+from click.testing import CliRunner
+
+from reconciler.cli import cli
+from reconciler.manifest import load_directory
+
+repo = test_manifest.repo  # the fixture: a fake repository (with .git) holding assistants/, the cwd
+FIFO = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+
+
+def errors(repo: Path, name: str, text: str) -> list[str]:
+    (repo / "assistants" / name).write_text(text, encoding="utf-8")
+    return [str(e) for e in load_directory(Path("assistants")).errors]
+
+
+def validate(repo: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """`reconciler validate` in a real interpreter (a crash is a signal, a hang a timeout)."""
+    env = {**os.environ, "NO_COLOR": "1"}
+    env.pop("RECONCILER_DEBUG", None)
+    return subprocess.run(
+        [sys.executable, "-m", "reconciler", "validate"],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+# --- nesting
+
+
+@pytest.mark.parametrize(("opening", "levels"), [("[", 100_000), ("{a: ", 60_000), ("- ", 200)])
+def test_deep_nesting_is_one_line_in_a_real_process(repo: Path, opening: str, levels: int) -> None:
+    """Deep nesting used to kill validate with signal 11 (the C composer recurses once per level)."""
+    if opening == "- ":
+        text = "model: m\nmetadata:\n" + "".join("  " * i + "- \n" for i in range(levels))
+        where = "assistants/a.yaml:67:129"
+    else:
+        text = "model: m\nname: " + opening * levels + "\n"
+        # The 65th level: a "[" of its own, or the key inside the 64th "{a: ".
+        where = "assistants/a.yaml:2:71" if opening == "[" else "assistants/a.yaml:2:260"
+    (repo / "assistants" / "a.yaml").write_text(text)
+    proc = validate(repo)
+    assert (proc.returncode, proc.stdout) == (1, "")
+    assert proc.stderr.splitlines() == [
+        f"{where}: nesting deeper than 64 levels",
+        "Error: 1 error in assistants",
+    ]
+
+
+def test_nesting_at_the_limit_is_fine(repo: Path) -> None:
+    value = "[" * 63 + "]" * 63
+    assert errors(repo, "a.yaml", f"model: m\nname: {value}\n") == [
+        "assistants/a.yaml:2:7: name: expected a string, got a list"
+    ]
+
+
+# --- not regular files
+
+
+@FIFO
+def test_fifo_manifest_is_refused_without_hanging(repo: Path) -> None:
+    os.mkfifo(repo / "assistants" / "pipe.yaml")
+    (repo / "assistants" / "ok.yaml").write_text("model: m\n")
+    proc = validate(repo, timeout=30)
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines() == [
+        "assistants/pipe.yaml:1:1: is a FIFO (named pipe), not a manifest file",
+        "Error: 1 error in assistants",
+    ]
+
+
+@FIFO
+def test_fifo_instructions_file_and_knowledge_file(repo: Path) -> None:
+    os.mkfifo(repo / "assistants" / "pipe.md")
+    text = "model: m\ninstructions_file: pipe.md\ntools: [{type: retrieval}]\nfiles: [pipe.md]\n"
+    assert errors(repo, "a.yaml", text) == [
+        "assistants/a.yaml:2:20: instructions_file: 'pipe.md' is a FIFO (named pipe), not a regular file",
+        "assistants/a.yaml:4:9: files[0]: 'pipe.md' is a FIFO (named pipe), not a regular file",
+    ]
+
+
+def test_directory_as_knowledge_file(repo: Path) -> None:
+    (repo / "assistants" / "docs").mkdir()
+    assert errors(repo, "a.yaml", "model: m\ntools: [{type: retrieval}]\nfiles: [docs]\n") == [
+        "assistants/a.yaml:3:9: files[0]: 'docs' is a directory, not a regular file"
+    ]
+
+
+def test_directory_named_like_a_manifest(repo: Path) -> None:
+    (repo / "assistants" / "dir.yaml").mkdir()
+    (repo / "assistants" / "a.yaml").write_text("model: m\n")
+    assert [str(e) for e in load_directory(Path("assistants")).errors] == [
+        "assistants/dir.yaml:1:1: is a directory, not a manifest file"
+    ]
+
+
+def test_file_stem_with_a_newline_is_not_a_key(repo: Path) -> None:
+    assert errors(repo, "a\nb.yaml", "model: m\n") == [
+        "assistants/a\\nb.yaml:1:1: file name 'a\\nb' must be lowercase letters, digits, '-', '_' or '.', starting with a letter or digit, at most 63 characters; rename the file or set key:"
+    ]
+
+
+def test_file_stem_with_a_trailing_newline_is_not_a_key(repo: Path) -> None:
+    assert errors(repo, "a\n.yaml", "model: m\n") == [
+        "assistants/a\\n.yaml:1:1: file name 'a\\n' must be lowercase letters, digits, '-', '_' or '.', starting with a letter or digit, at most 63 characters; rename the file or set key:"
+    ]
+
+
+# --- what the real v1 API would have refused
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "model: m\nfiles:\n  - k.md\n",
+            'assistants/a.yaml:2:1: files: files need a retrieval or code_interpreter tool in tools (the API refuses them: "file_ids are only supported if retrieval or code_interpreter tools are enabled.")',
+        ),
+        (
+            "model: m\ntools: [{type: function, function: {name: f}}]\nfile_ids: [file-a]\n",
+            'assistants/a.yaml:3:1: file_ids: file_ids need a retrieval or code_interpreter tool in tools (the API refuses them: "file_ids are only supported if retrieval or code_interpreter tools are enabled.")',
+        ),
+    ],
+)
+def test_file_ids_need_a_file_tool(repo: Path, text: str, expected: str) -> None:
+    (repo / "assistants" / "k.md").write_text("k")
+    assert errors(repo, "a.yaml", text) == [expected]
+
+
+def test_function_name_over_64_characters_is_a_length_message(repo: Path) -> None:
+    text = f"model: m\ntools: [{{type: function, function: {{name: {'f' * 65}}}}}]\n"
+    assert errors(repo, "a.yaml", text) == [
+        "assistants/a.yaml:2:43: tools[0].function.name: at most 64 characters, got 65"
+    ]
+
+
+# --- messages for the commonest mistakes
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "model: m\ninstructions: Answer: yes or no\n",
+            "assistants/a.yaml:2:21: invalid YAML: mapping values are not allowed in this context (the value holds ': '): quote the value or use a block scalar (|)",
+        ),
+        (
+            'model: m\nname: "HR helper\ndescription: x\n\n\n',
+            "assistants/a.yaml:2:7: invalid YAML: unterminated quoted string (the quote opens here)",
+        ),
+        (
+            "model: m\nname: 'HR helper\ndescription: x\n",
+            "assistants/a.yaml:2:7: invalid YAML: unterminated quoted string (the quote opens here)",
+        ),
+        (
+            "model: m\ntools: [{type: function}]\n",
+            "assistants/a.yaml:2:9: tools[0].function: required field 'function' is missing",
+        ),
+        (
+            "<<: {name: x}\nmodel: m\n",
+            "assistants/a.yaml:1:1: merge keys (<<) are not supported; repeat the fields instead",
+        ),
+        (
+            "model: m\ntools:\n  - type: file_search\n",
+            "assistants/a.yaml:3:5: tools[0]: unknown tool type 'file_search' (expected code_interpreter, retrieval or function; v1 calls it retrieval)",
+        ),
+    ],
+)
+def test_message(repo: Path, text: str, expected: str) -> None:
+    assert errors(repo, "a.yaml", text) == [expected]
+
+
+def test_misindented_key_gets_no_quoting_hint(repo: Path) -> None:
+    assert errors(repo, "a.yaml", "model: m\n  name: x\n") == [
+        "assistants/a.yaml:2:7: invalid YAML: mapping values are not allowed in this context"
+    ]
+
+
+# --- subfolders
+
+
+def test_yaml_in_subfolders_is_named_in_one_note(repo: Path) -> None:
+    (repo / "assistants" / "a.yaml").write_text("model: m\n")
+    for name in ("team/b.yaml", "team/c.yml", "other/deep/d.yaml", "docs/readme.md"):
+        (repo / "assistants" / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / "assistants" / name).write_text("model: m\n")
+    result = CliRunner().invoke(cli, ["validate"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [
+        "note: 3 YAML files in subfolders of assistants not read (assistants/other/deep/d.yaml, "
+        "assistants/team/b.yaml, assistants/team/c.yml): manifests are read from assistants itself only"
+    ]
+    assert [m.key for m in load_directory(Path("assistants")).manifests] == ["a"]
