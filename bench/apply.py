@@ -23,7 +23,8 @@ from reconciler.dialect import MARKER_KEY
 from reconciler.emulator import FaultConfig
 from reconciler.emulator.server import EmulatorServer
 from reconciler.manifest import load_directory
-from reconciler.planner import make_plan
+from reconciler.options import PlanOptions
+from reconciler.usecases.planning import plan_with
 
 NAME = "apply"
 CHANGES = 200
@@ -42,7 +43,7 @@ async def measure(server: EmulatorServer, directory: Path, parallelism: int) -> 
             body = {"model": "gpt-4", "instructions": "v1", "metadata": {MARKER_KEY: f"bot-{i:03d}"}}
             await client.create_assistant(body)
         result = load_directory(directory)
-        plan = await make_plan(client, result.manifests)
+        plan = await plan_with(client, result.manifests, PlanOptions())
         assert plan.summary["update"] == CHANGES, plan.summary
         emulator.faults.configure(FaultConfig(latency_ms=LATENCY_MS))
         emulator.reset_stats()

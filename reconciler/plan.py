@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from reconciler.errors import ReconcilerError, UnsafePlanError
+from reconciler.errors import UnsafePlanError
 from reconciler.knowledge import FileRef, PlanFile, file_summary
 
 FORMAT_VERSION = "1"
@@ -138,64 +138,14 @@ class Plan:
             "changes": [c.data() for c in self.changes],
             "summary": self.summary,
             "unmanaged": self.unmanaged,
+            "managed": self.managed,
+            "orphans": [{"key": o.key, "id": o.id, "name": o.name} for o in self.orphans],
+            "warnings": list(self.warnings),
         }
         if self.files:
             out["files"] = [f.data() for f in self.files]
             out["file_summary"] = self.file_summary
         return out
-
-    def saved_data(self) -> dict[str, Any]:
-        """The saved plan file: the public form plus what apply needs to run it and to detect staleness."""
-        data = self.data()
-        for out, change in zip(data["changes"], self.changes, strict=True):
-            out["fingerprint"] = change.fingerprint
-            out["source"] = change.source
-            out["adopt"] = change.adopt
-            out["desired"] = dict(change.desired)
-        data["managed"] = self.managed
-        data["orphans"] = [{"key": o.key, "id": o.id, "name": o.name} for o in self.orphans]
-        data["targets"] = list(self.targets)
-        data["prune"] = self.prune
-        data["warnings"] = list(self.warnings)
-        return data
-
-    @classmethod
-    def from_saved(cls, data: Mapping[str, Any]) -> Plan:
-        """Rebuild a plan from `saved_data()`; raises ReconcilerError for anything else."""
-        try:
-            if data.get("format_version") != FORMAT_VERSION:
-                raise ReconcilerError(f"unsupported plan format_version {data.get('format_version')!r}")
-            changes = tuple(
-                Change(
-                    key=c["key"],
-                    id=c["id"],
-                    action=c["action"],
-                    changed_fields=tuple(c["changed_fields"]),
-                    before=c["before"],
-                    after=c["after"],
-                    fingerprint=c["fingerprint"],
-                    source=c.get("source"),
-                    adopt=bool(c.get("adopt", False)),
-                    desired=c.get("desired") or {},
-                    files=tuple(FileRef.from_data(f) for f in c.get("files") or ()),
-                )
-                for c in data["changes"]
-            )
-            for change in changes:
-                if change.action not in ACTIONS:
-                    raise ReconcilerError(f"unknown action {change.action!r} for {change.key!r}")
-            return cls(
-                changes=changes,
-                unmanaged=int(data["unmanaged"]),
-                managed=int(data.get("managed", 0)),
-                orphans=tuple(Orphan(o["key"], o["id"], o.get("name")) for o in data.get("orphans", [])),
-                targets=tuple(data.get("targets", [])),
-                prune=bool(data.get("prune", False)),
-                warnings=tuple(data.get("warnings", [])),
-                files=tuple(PlanFile.from_data(f) for f in data.get("files") or ()),
-            )
-        except (KeyError, TypeError, AttributeError, ValueError) as err:
-            raise ReconcilerError(f"not a saved reconciler plan (missing or bad field: {err})") from None
 
 
 def check_safety(plan: Plan, *, force: bool) -> None:

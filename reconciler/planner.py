@@ -1,28 +1,27 @@
 """Build a Plan: match manifests to existing assistants, compare each pair, order the Changes.
 
-`build_plan` is pure (no I/O but hashing knowledge files); `make_plan` fetches what it needs from a Client
-(one list call per 100 assistants, one `/files` call when a manifest names files or with `--prune`, at most
-one `/models` call) and calls it.
+Pure: no I/O but hashing knowledge files. What it needs from the server (assistants, uploaded files, models)
+is fetched by the use case (`usecases.planning.plan_with`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from reconciler import diff, identity, knowledge
 from reconciler.dialect import DEFAULTS, canonical_hash, canonical_json, desired_state, marker_of, normalise
 from reconciler.errors import PlanError, UnsafePlanError
+from reconciler.options import PlanOptions
 from reconciler.plan import ABSENT, ACTIONS, Change, Orphan, Plan, check_safety
 
 if TYPE_CHECKING:
-    from reconciler.client import Client
     from reconciler.manifest import LoadedManifest
 
-#: Statuses meaning "this server has no /models": the model check is skipped.
-NO_MODELS_STATUSES = frozenset({404, 405, 501})
+#: Plan everything, delete nothing, refuse duplicate names.
+DEFAULT_OPTIONS = PlanOptions()
 #: How many model names a "not available" error lists.
 MODELS_SHOWN = 8
 
@@ -30,24 +29,24 @@ MODELS_SHOWN = 8
 def build_plan(
     loaded: Sequence[LoadedManifest],
     existing: Sequence[dict[str, Any]],
+    options: PlanOptions = DEFAULT_OPTIONS,
     *,
-    targets: Iterable[str] = (),
-    prune: bool = False,
-    allow_duplicate_names: bool = False,
     models: Collection[str] | None = None,
     remote_files: Sequence[Mapping[str, Any]] | None = None,
 ) -> Plan:
     """The Plan turning `existing` (API assistant objects) into what `loaded` describes.
 
-    `targets` restricts the plan to those keys (manifest keys or managed keys on the server; any other raises
-    PlanError naming near matches). `prune` plans deletes for managed orphans; without it they are listed as
-    `Plan.orphans`. A create whose name equals an unmanaged assistant's is refused unless
-    `allow_duplicate_names`. With `models`, creates and model changes must name one of them. A delete over the
-    safety limits adds a warning (apply enforces them). `remote_files` is the `GET /files?purpose=assistants`
-    listing: knowledge files found there by content are attached by id, the others planned as uploads; with
-    `prune`, uploads nothing uses any more are planned as file deletes (see `reconciler.knowledge`).
+    `options.targets` restricts the plan to those keys (manifest keys or managed keys on the server; any
+    other raises PlanError naming near matches). `options.prune` plans deletes for managed orphans; without
+    it they are listed as `Plan.orphans`. A create whose name equals an unmanaged assistant's is refused
+    unless `options.allow_duplicate_names`. With `models`, creates and model changes must name one of them.
+    A delete over the safety limits adds a warning (apply enforces them). `remote_files` is the
+    `GET /files?purpose=assistants` listing: knowledge files found there by content are attached by id, the
+    others planned as uploads; with `prune`, uploads nothing uses any more are planned as file deletes (see
+    `reconciler.knowledge`).
     """
-    targets = tuple(dict.fromkeys(targets))
+    targets = tuple(dict.fromkeys(options.targets))
+    prune = options.prune
     matching = identity.match(loaded, existing)
     managed_keys = {marker_of(a) for a in existing} - {None}
     _check_targets(targets, {m.key for m in loaded} | {k for k in managed_keys if k})
@@ -70,13 +69,13 @@ def build_plan(
         if not targeted(m.loaded.key):
             continue
         change = _change_for(m, index)
-        if change.action == "create" and not allow_duplicate_names:
+        if change.action == "create" and not options.allow_duplicate_names:
             name = change.desired.get("name")
             clash = names.get(name) if isinstance(name, str) else None
             if clash is not None:
                 errors.append(
                     f"{identity.where(m.loaded, 'name')}: an unmanaged assistant ({clash}) is already named "
-                    f"{change.desired['name']!r}; adopt it with `reconciler import {clash}`, "
+                    f"{change.desired['name']!r}; to adopt it, add `id: {clash}` to {m.loaded.path}, "
                     "or pass --allow-duplicate-names to create another"
                 )
         changes.append(change)
@@ -125,64 +124,6 @@ def build_plan(
     return _with_warnings(plan)
 
 
-async def make_plan(
-    client: Client,
-    loaded: Sequence[LoadedManifest],
-    *,
-    targets: Iterable[str] = (),
-    prune: bool = False,
-    allow_duplicate_names: bool = False,
-) -> Plan:
-    """List every assistant (one call per 100) and, when a manifest names files or with `prune`, the uploaded
-    files (one call); build the plan; and, when it creates assistants or changes a model, check those models
-    with one `/models` call (skipped when the server has no `/models`)."""
-    existing = await client.list_assistants()
-    remote_files = await fetch_files(client, loaded, prune=prune)
-    plan = build_plan(
-        loaded,
-        existing,
-        targets=targets,
-        prune=prune,
-        allow_duplicate_names=allow_duplicate_names,
-        remote_files=remote_files,
-    )
-    if models_to_check(plan):
-        models = await fetch_models(client)
-        if models is not None:
-            check_models(plan, loaded, models)
-    return plan
-
-
-async def fetch_files(
-    client: Client, loaded: Sequence[LoadedManifest], *, prune: bool
-) -> list[dict[str, Any]] | None:
-    """The `GET /files?purpose=assistants` listing when planning needs it (`knowledge.needs_listing`), else
-    None. A server without `/files` only matters when a manifest names files."""
-    from reconciler.client import APIError
-
-    if not knowledge.needs_listing(loaded, prune=prune):
-        return None
-    try:
-        return await client.list_files(knowledge.PURPOSE)
-    except APIError as err:
-        if err.status in NO_MODELS_STATUSES and not any(m.files for m in loaded):
-            return None
-        raise
-
-
-async def fetch_models(client: Client) -> set[str] | None:
-    """The model ids the server offers, or None when it has no `/models` endpoint."""
-    from reconciler.client import APIError
-
-    try:
-        listed = await client.list_models()
-    except APIError as err:
-        if err.status in NO_MODELS_STATUSES:
-            return None
-        raise
-    return {m["id"] for m in listed if isinstance(m.get("id"), str)}
-
-
 def models_to_check(plan: Plan) -> dict[str, str]:
     """`{key: model}` for the creates and model-changing updates of `plan`."""
     return {
@@ -192,8 +133,11 @@ def models_to_check(plan: Plan) -> dict[str, str]:
     }
 
 
-def check_models(plan: Plan, loaded: Sequence[LoadedManifest], models: Collection[str]) -> None:
-    """Raise PlanError (a line per manifest) when a create or model change names a model not in `models`."""
+def check_models(
+    plan: Plan, loaded: Sequence[LoadedManifest], models: Collection[str], *, server: str = "this server"
+) -> None:
+    """Raise PlanError (a line per manifest) when a create or model change names a model not in `models`,
+    the list `server` (its base URL, or a description) offers at `GET /models`."""
     available = set(models)
     by_key = {m.key: m for m in loaded}
     errors = []
@@ -205,7 +149,10 @@ def check_models(plan: Plan, loaded: Sequence[LoadedManifest], models: Collectio
         if len(available) > len(shown):
             listing += f", … ({len(available)} in all)"
         at = identity.where(by_key[key], "model") if key in by_key else f"{key}: model"
-        errors.append(f"{at}: model {model!r} is not available on this server (available: {listing})")
+        errors.append(
+            f"{at}: model {model!r} is not available on {server} (available: {listing}; "
+            "the full list: GET /models)"
+        )
     if errors:
         raise PlanError("\n".join(errors))
 

@@ -24,11 +24,12 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from reconciler import knowledge
 from reconciler.errors import ReconcilerError
 from reconciler.knowledge import PlanFile, RemoteIndex, human_size, short_hash
+from reconciler.results import FileResult, FileStatus
 
 if TYPE_CHECKING:
     from reconciler.client import Client
@@ -37,47 +38,11 @@ if TYPE_CHECKING:
 #: Progress lines (`notes`) are written for uploads of at least this many bytes.
 LARGE_FILE = 1 << 20
 
-FileStatus = Literal["uploaded", "reused", "deleted", "failed"]
 Notes = Callable[[str], None]
 
 
 @dataclass(frozen=True)
-class FileResult:
-    """What happened to one planned file upload or delete.
-
-    `path` is the first local path (upload) or the uploaded name (delete); `status` is `uploaded`, `reused`
-    (found already uploaded at apply time), `deleted` or `failed` (`error` says why); `warnings` name what the
-    server did not keep (e.g. a renamed upload, which later plans could not recognise).
-    """
-
-    action: Literal["upload", "delete"]
-    path: str
-    sha256: str
-    status: FileStatus
-    id: str | None = None
-    error: str | None = None
-    warnings: tuple[str, ...] = ()
-    seconds: float = 0.0
-
-    @property
-    def failed(self) -> bool:
-        return self.status == "failed"
-
-    def data(self) -> dict[str, Any]:
-        """The JSON form (keys: action, path, sha256, id, status, error, warnings)."""
-        return {
-            "action": self.action,
-            "path": self.path,
-            "sha256": self.sha256,
-            "id": self.id,
-            "status": self.status,
-            "error": self.error,
-            "warnings": list(self.warnings),
-        }
-
-
-@dataclass(frozen=True)
-class Staged:
+class ResolvedUploads:
     """The outcome of `upload_missing`: the plan with every resolvable placeholder replaced by its file id,
     the changes that cannot run (`blocked`: key → one-line reason) and one result per planned upload."""
 
@@ -99,9 +64,9 @@ def _read(path: Path) -> tuple[bytes, str]:
     return data, hashlib.sha256(data).hexdigest()
 
 
-def _changed(path: str, planned: str, now: str) -> str:
+def _changed(path: str, planned: str, hashed: str) -> str:
     return (
-        f"{path} changed since plan (planned {short_hash(planned)}, now {short_hash(now)}); "
+        f"{path} changed since plan (planned {short_hash(planned)}, now {short_hash(hashed)}); "
         "make a new plan and review it"
     )
 
@@ -113,7 +78,7 @@ async def upload_missing(
     parallelism: int = 4,
     notes: Notes | None = None,
     upload_attempts: int = 3,
-) -> Staged:
+) -> ResolvedUploads:
     """Upload each planned content not uploaded yet (see the module docstring) and resolve placeholders.
 
     Makes no call when the plan uploads nothing. Never raises for a failing upload or listing: the changes
@@ -123,24 +88,24 @@ async def upload_missing(
 
     uploads = [f for f in plan.files if f.action == "upload"]
     if not uploads:
-        return Staged(plan, {}, ())
-    now: dict[str, str] = {}  # path -> sha256 at apply time, or a "cannot read" reason
+        return ResolvedUploads(plan, {}, ())
+    hashed: dict[str, str] = {}  # path -> sha256 at apply time, or a "cannot read" reason
     unreadable: dict[str, str] = {}
 
     async def current(path: str) -> str | None:
-        if path not in now and path not in unreadable:
+        if path not in hashed and path not in unreadable:
             try:
-                now[path] = await asyncio.to_thread(_hash_file, Path(path))
+                hashed[path] = await asyncio.to_thread(_hash_file, Path(path))
             except OSError as err:
                 unreadable[path] = f"cannot read {path}: {err.strerror or err}"
-        return now.get(path)
+        return hashed.get(path)
 
     try:
         index = RemoteIndex(await client.list_files(knowledge.PURPOSE))
     except ReconcilerError as err:
         reason = f"cannot list the uploaded files ({err})"
         results = tuple(FileResult("upload", f.label, f.sha256, "failed", error=reason) for f in uploads)
-        return await _resolve(plan, results, current, now, unreadable)
+        return await _resolve(plan, results, current, hashed, unreadable)
 
     gate = asyncio.Semaphore(max(parallelism, 1))
 
@@ -168,7 +133,7 @@ async def upload_missing(
                 unreadable[path] = f"cannot read {path}: {err.strerror or err}"
                 problems.append(unreadable[path])
                 continue
-            now[path] = digest
+            hashed[path] = digest
             if digest == item.sha256:
                 data = content
                 break
@@ -218,16 +183,16 @@ async def upload_missing(
             return result("uploaded", id=file_id, warnings=tuple(warnings))
 
     results = tuple(await asyncio.gather(*(one(item) for item in uploads)))
-    return await _resolve(plan, results, current, now, unreadable)
+    return await _resolve(plan, results, current, hashed, unreadable)
 
 
 async def _resolve(
     plan: Plan,
     results: tuple[FileResult, ...],
     current: Callable[[str], Any],
-    now: Mapping[str, str],
+    hashed: Mapping[str, str],
     unreadable: Mapping[str, str],
-) -> Staged:
+) -> ResolvedUploads:
     """Replace placeholders by ids; block changes whose upload failed or whose own path changed."""
     ids = {r.sha256: r.id for r in results if r.id}
     errors = {r.sha256: r.error for r in results if r.failed}
@@ -252,7 +217,7 @@ async def _resolve(
             changes.append(change)
         else:
             changes.append(_with_ids(change, ids))
-    return Staged(dataclasses.replace(plan, changes=tuple(changes)), blocked, results)
+    return ResolvedUploads(dataclasses.replace(plan, changes=tuple(changes)), blocked, results)
 
 
 def _with_ids(change: Change, ids: Mapping[str, str]) -> Change:

@@ -13,11 +13,13 @@ from apply_support import client_for, managed_body, markers, plan_and_apply, pla
 from plan_support import write_manifests
 
 from reconciler import dialect
-from reconciler.apply import ApplyReport, ChangeResult, Executor, check_stale
+from reconciler.apply import Executor
 from reconciler.emulator.faults import FaultConfig, FaultInjector
 from reconciler.emulator.testing import InProcessEmulator
 from reconciler.errors import StalePlanError
+from reconciler.planfile import check_stale
 from reconciler.render.report import render_report, render_report_json
+from reconciler.results import ApplyReport, ChangeResult
 
 pytestmark = pytest.mark.anyio
 

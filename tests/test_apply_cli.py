@@ -21,7 +21,7 @@ from plan_support import write_manifests
 from reconciler import dialect
 from reconciler.cli import cli
 from reconciler.emulator.testing import LiveEmulator
-from reconciler.workflow import APPROVAL_PROMPT
+from reconciler.usecases.applying import APPROVAL_PROMPT
 
 ROOT = Path(__file__).resolve().parents[1]
 

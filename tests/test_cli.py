@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 from plan_support import write_manifests
 
 from reconciler import __version__
-from reconciler.cli import check_api_key, cli, handle_errors, scrub
+from reconciler.cli import check_api_key, cli, error_for, scrub
 from reconciler.emulator.testing import LiveEmulator
 
 KEY = "sk-cli-test-0123456789abcdef"
@@ -153,16 +153,18 @@ def test_the_debug_traceback_is_scrubbed(
     """RECONCILER_DEBUG=1 prints the traceback of an unexpected crash, with the key masked in it."""
     monkeypatch.setenv("OPENAI_API_KEY", f"{KEY}\nx")
 
-    @handle_errors
     def crash() -> None:
         raise RuntimeError(f"Illegal header value {(f'Bearer {KEY}' + chr(10) + 'x').encode()!r}")
 
+    try:
+        crash()
+    except RuntimeError as err:
+        shown = error_for(err)
     for debug, expected in (("1", "Traceback (most recent call last):"), ("", "Error: internal error:")):
         monkeypatch.setenv("RECONCILER_DEBUG", debug)
-        with pytest.raises(SystemExit) as exit_info:
-            crash()
+        shown.show()
         output = capsys.readouterr().err
-        assert exit_info.value.code == 1
+        assert shown.exit_code == 1
         assert expected in output
         assert "RuntimeError: Illegal header value b'Bearer ***'" in output
         assert KEY not in output and "0123456789abcdef" not in output

@@ -17,6 +17,7 @@ from reconciler import dialect, importer
 from reconciler.cli import cli
 from reconciler.connection import open_client
 from reconciler.manifest import load_directory
+from reconciler.options import ConnectionOptions, ImportOptions
 
 LONG = "".join(f"Rule {i}: be precise.  \n\tIndented with a tab\n" for i in range(12)) + "Ünïcode ✓ 😀 end"
 
@@ -56,7 +57,7 @@ def api(workdir: Path, calls: Any) -> Any:
     """Run `calls(client)` against the local emulator of `workdir`."""
 
     async def go() -> Any:
-        async with open_client(local=True, base_url=None, max_retries=0, workdir=workdir) as client:
+        async with open_client(ConnectionOptions(local=True, max_retries=0, state_root=workdir)) as client:
             return await calls(client)
 
     return anyio.run(go)
@@ -365,19 +366,9 @@ def test_list_calls_one_per_hundred(workdir: Path) -> None:
     create(workdir, *({"name": f"a{i}", "model": "gpt-4"} for i in range(150)))
 
     async def go() -> tuple[int, dict[str, int]]:
-        async with open_client(local=True, base_url=None, max_retries=0, workdir=workdir) as client:
-            plan = await importer.run_import(
-                ids=(),
-                import_all=True,
-                directory=workdir / "assistants",
-                local=True,
-                base_url=None,
-                max_retries=0,
-                force=False,
-                instructions_files=False,
-                out=io.StringIO(),
-                client=client,
-            )
+        async with open_client(ConnectionOptions(local=True, max_retries=0, state_root=workdir)) as client:
+            options = ImportOptions(directory=workdir / "assistants", import_all=True)
+            plan = await importer.run_import(client, options, io.StringIO(), io.StringIO())
             return len(plan.imported), dict(client.calls)
 
     count, calls = anyio.run(go)

@@ -11,9 +11,10 @@ import pytest
 from click.testing import CliRunner, Result
 from plan_support import create_managed, load, write_manifests
 
+from reconciler import planfile
 from reconciler.cli import cli
 from reconciler.connection import open_client
-from reconciler.plan import Plan
+from reconciler.options import ConnectionOptions
 
 HR = "name: HR helper\nmodel: gpt-4-turbo\ninstructions: You help HR.\n"
 
@@ -34,7 +35,7 @@ def create_existing(workdir: Path, manifests: dict[str, str]) -> dict[str, str]:
     """Make the local emulator hold exactly these manifests' desired states."""
 
     async def go() -> dict[str, str]:
-        async with open_client(local=True, base_url=None, max_retries=0, workdir=workdir) as client:
+        async with open_client(ConnectionOptions(local=True, max_retries=0, state_root=workdir)) as client:
             return await create_managed(client, load(workdir / "existing", manifests))
 
     return anyio.run(go)
@@ -73,7 +74,7 @@ def test_out_saves_the_plan_and_still_prints(workdir: Path) -> None:
     printed = json.loads(result.stdout)
     saved = json.loads((workdir / "plan.json").read_text())
     assert [c["action"] for c in printed["changes"]] == ["create", "update"]
-    plan = Plan.from_saved(saved)
+    plan = planfile.from_data(saved)
     assert plan.data() == printed
     assert plan.changes[1].id == ids["hr"] and plan.changes[1].fingerprint.startswith("sha256:")
     assert plan.changes[0].fingerprint == "absent"

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from plan_support import assistant, load
 
+from reconciler.options import PlanOptions
 from reconciler.plan import Plan
 from reconciler.planner import build_plan
 from reconciler.render import render_plan
@@ -36,7 +37,7 @@ def plans(tmp_path: Path) -> dict[str, Plan]:
     loaded = load(tmp_path, MANIFESTS)
     return {
         "orphans": build_plan(loaded, existing()),
-        "prune": build_plan(loaded, existing(), prune=True),
+        "prune": build_plan(loaded, existing(), PlanOptions(prune=True)),
         "none": build_plan(load(tmp_path / "same", {"same": MANIFESTS["same"]}), existing()[1:2]),
     }
 
@@ -250,7 +251,10 @@ def test_json_exact_for_a_small_plan(tmp_path: Path) -> None:
     "delete": 0,
     "no-op": 0
   },
-  "unmanaged": 0
+  "unmanaged": 0,
+  "managed": 1,
+  "orphans": [],
+  "warnings": []
 }
 """
     )
@@ -291,7 +295,7 @@ def test_adoption_targets_warnings_and_field_details(tmp_path: Path) -> None:
                 """
         },
     )
-    plan = build_plan(loaded, existing, prune=True, targets=["legacy", "k0", "k1", "k2"])
+    plan = build_plan(loaded, existing, PlanOptions(prune=True, targets=("legacy", "k0", "k1", "k2")))
     assert plan.warnings == ("plan deletes all 3 managed assistants (3/3), --force required",)
     text = rendered(plan, "text")
     assert (

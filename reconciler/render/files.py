@@ -18,7 +18,7 @@ from reconciler.knowledge import FileRef, PlanFile, human_size, short_hash
 
 if TYPE_CHECKING:
     from reconciler.plan import Change, Plan
-    from reconciler.uploads import FileResult
+    from reconciler.results import FileResult
 
 KNOWN_AFTER_APPLY = "(known after apply)"
 SECTION_TITLE = "knowledge files"

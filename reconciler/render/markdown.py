@@ -25,8 +25,8 @@ LIMIT = 65_000
 MIN_SHORTENED = 2_000
 
 
-def render_plan(plan: Plan, out: TextIO, *, limit: int = LIMIT) -> None:
-    """Write the markdown rendering of `plan` to `out`, in fewer than `limit` characters."""
+def render_plan(plan: Plan, out: TextIO, *, color: bool = False, limit: int = LIMIT) -> None:
+    """Write the markdown rendering of `plan` to `out`, in fewer than `limit` characters (never coloured)."""
     head = [MARKER, f"**{summary_line(plan.summary, plan.has_changes)}**", ""]
     files_line = files_summary_line(plan)
     if files_line is not None:

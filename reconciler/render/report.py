@@ -39,9 +39,8 @@ from typing import TextIO
 
 import click
 
-from reconciler.apply import ApplyReport, ChangeResult
 from reconciler.render.files import result_text
-from reconciler.uploads import FileResult
+from reconciler.results import ApplyReport, ChangeResult, FileResult
 
 _SYMBOL = {"created": "+", "updated": "~", "deleted": "-", "failed": "!"}
 _COLOR = {"created": "green", "updated": "yellow", "deleted": "red", "failed": "red"}
