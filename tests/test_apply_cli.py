@@ -214,6 +214,19 @@ def test_saved_plan_refuses_planning_options(live_emulator: LiveEmulator, tmp_pa
     )
 
 
+def test_saved_plan_refuses_dir(live_emulator: LiveEmulator, tmp_path: Path) -> None:
+    """--dir would be silently ignored: the saved plan's manifests were read when it was made."""
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text("{}")
+    result = run(live_emulator, "apply", str(plan_file), "--dir", str(tmp_path))
+    assert (result.exit_code, result.stderr) == (
+        1,
+        "Error: a saved plan is applied exactly as it was made: --dir belongs to `reconciler plan` (the "
+        "manifests were read then)\n",
+    )
+    assert live_emulator.stats()["total"] == 0
+
+
 def test_target_applies_only_the_targeted_key(live_emulator: LiveEmulator, tmp_path: Path) -> None:
     existing = seed(live_emulator, "a", "b", instructions="v1")
     d = manifests(tmp_path, "a", "b", instructions="v2")

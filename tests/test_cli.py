@@ -194,3 +194,12 @@ def test_retries_against_a_dead_server_are_said_on_stderr(tmp_path: Path) -> Non
     assert lines[0].startswith(f"reconciler: {base}; retry 1/1 in ")
     assert lines[1] == f"Error: {base} (gave up after 1 retry)"
     assert KEY not in result.output
+
+
+def test_unknown_log_level_is_an_error() -> None:
+    result = run("validate", env={"RECONCILER_LOG": "loud"})
+    assert (result.exit_code, result.output) == (
+        1,
+        "Error: RECONCILER_LOG='loud' is not a log level: use one of debug, info, warning, error "
+        "(or unset it)\n",
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -120,3 +121,37 @@ def test_plan_after_apply_is_empty(workdir: Path) -> None:
     assert applied.exit_code == 0, applied.output
     result = run("--detailed-exitcode")
     assert (result.exit_code, result.stdout) == (0, "No changes. Your assistants match the manifests.\n")
+
+
+def test_stdout_json_carries_managed_orphans_and_warnings(workdir: Path) -> None:
+    write_manifests(workdir / "assistants", {"hr": HR})
+    ids = create_existing(workdir, {"hr": HR, "old": "name: Old\nmodel: gpt-4\n"})
+    printed = json.loads(run("--format", "json").stdout)
+    assert list(printed) == [
+        "format_version", "changes", "summary", "unmanaged", "managed", "orphans", "warnings"
+    ]  # fmt: skip
+    assert printed["managed"] == 2
+    assert printed["orphans"] == [{"key": "old", "id": ids["old"], "name": "Old"}]
+    assert printed["warnings"] == []
+
+
+def test_no_assistants_directory_says_where_to_run(workdir: Path) -> None:
+    (workdir / "team").mkdir()
+    os.chdir(workdir / "team")
+    result = run()
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"Error: no assistants/ in {workdir / 'team'}: run from the repository root or pass --dir\n"
+    )
+
+
+def test_local_state_lives_at_the_repository_root(workdir: Path) -> None:
+    """Run from a subdirectory, --local uses the emulator state of the repository, not a new one."""
+    (workdir / ".git").mkdir()
+    write_manifests(workdir / "assistants", {"hr": HR})
+    create_existing(workdir, {"hr": HR})
+    (workdir / "team").mkdir()
+    os.chdir(workdir / "team")
+    result = run("--dir", "../assistants")
+    assert result.stdout == "No changes. Your assistants match the manifests.\n"
+    assert not (workdir / "team" / ".reconciler").exists()
