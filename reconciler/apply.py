@@ -34,8 +34,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler import dialect, uploads
-from reconciler.client import AmbiguousWriteError, Client
+from reconciler.client import Client
 from reconciler.errors import ReconcilerError
+from reconciler.exactly_once import write_once
 from reconciler.plan import Change, Plan
 from reconciler.results import ApplyReport, ChangeResult, Progress, Status
 
@@ -125,7 +126,11 @@ class Executor:
         started = time.monotonic()
         calls_before = Counter(self.client.calls)
         uploaded = await uploads.upload_missing(
-            self.client, plan, parallelism=self.parallelism, notes=self.notes
+            self.client,
+            plan,
+            parallelism=self.parallelism,
+            notes=self.notes,
+            settle_seconds=self.settle_seconds,
         )
         plan = uploaded.plan
         changes = plan.actionable
@@ -204,52 +209,34 @@ class Executor:
         )
 
     async def _create(self, change: Change) -> tuple[str, tuple[str, ...]]:
-        """Create exactly once; returns the new id and read-back warnings."""
+        """Create exactly once (`exactly_once.write_once`, looked up by key); returns the new id and
+        read-back warnings. A create whose lost answer is found is converged instead of duplicated."""
         desired = change.desired
         body = dialect.create_body(desired)
-        attempt = 0
-        while True:
-            attempt += 1
+        written = await write_once(
+            lambda: self.client.create_assistant(body),
+            lambda: self.lookup(change.key),
+            attempts=self.create_attempts,
+            settle=self.settle_seconds,
+            by="key",
+        )
+        found = written.found
+        if found is not None:
+            fields = dialect.changed_fields(dialect.normalise(found), desired)
+            if not fields:
+                return found["id"], ()
             try:
-                response = await self.client.create_assistant(body)
-            except AmbiguousWriteError as err:
-                try:
-                    found = await self.lookup(change.key)
-                    if found is None:
-                        # A server may still be committing a create whose connection it lost: give it a
-                        # moment and look again before sending the create a second time.
-                        await asyncio.sleep(self.settle_seconds * attempt)
-                        found = await self.lookup(change.key)
-                except ReconcilerError as lookup_err:
-                    raise _CreateFailed(
-                        None,
-                        ReconcilerError(
-                            f"{err}; looking it up by key failed too ({lookup_err}); "
-                            "the next plan will show whether it exists"
-                        ),
-                    ) from None
-                if found is not None:
-                    # The lost create did happen: converge it instead of creating a duplicate.
-                    fields = dialect.changed_fields(dialect.normalise(found), desired)
-                    if not fields:
-                        return found["id"], ()
-                    try:
-                        response = await self.client.modify_assistant(
-                            found["id"], dialect.update_body(desired, fields)
-                        )
-                    except ReconcilerError as modify_err:
-                        raise _CreateFailed(found["id"], modify_err) from None
-                    return found["id"], self._read_back(change, found["id"], response, fields)
-                if attempt >= self.create_attempts:
-                    raise _CreateFailed(
-                        None,
-                        ReconcilerError(f"{err}; not found by key after {attempt} attempts, giving up"),
-                    ) from None
-                continue
-            assistant_id = str(response.get("id") or "")
-            if not assistant_id:
-                raise ReconcilerError("the create response carries no assistant id")
-            return assistant_id, self._read_back(change, assistant_id, response, dialect.FIELDS)
+                response = await self.client.modify_assistant(
+                    found["id"], dialect.update_body(desired, fields)
+                )
+            except ReconcilerError as modify_err:
+                raise _CreateFailed(found["id"], modify_err) from None
+            return found["id"], self._read_back(change, found["id"], response, fields)
+        response = written.response or {}
+        assistant_id = str(response.get("id") or "")
+        if not assistant_id:
+            raise ReconcilerError("the create response carries no assistant id")
+        return assistant_id, self._read_back(change, assistant_id, response, dialect.FIELDS)
 
     async def _update(self, change: Change, assistant_id: str) -> tuple[str, ...]:
         fields = list(change.changed_fields)

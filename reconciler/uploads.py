@@ -6,8 +6,9 @@ Contracts:
 - **Once per content.** Before uploading, the uploaded files are listed again (one `GET /files` call): content
   uploaded since the plan was made (by an earlier, partly failed apply of the same saved plan, say) is reused.
   Each distinct content is uploaded at most once, under `knowledge.remote_name`.
-- **Exactly once.** An upload whose outcome is unknown (`AmbiguousWriteError`) is looked up by content (one
-  more listing) before it is sent again, at most `upload_attempts` times: never two uploads of one content.
+- **Exactly once.** An upload whose outcome is unknown (`AmbiguousWriteError`) is looked up by content (a
+  listing; after `settle_seconds`, another) before it is sent again, at most `upload_attempts` times: never
+  two uploads of one content (`reconciler.exactly_once`).
 - **Changed since plan.** Each path a change uploads from must still hash to the planned sha256; the bytes
   uploaded are hashed as read. Otherwise that change fails with `PATH changed since plan (...)`.
 - **Isolation.** A failed upload fails only the changes that need that content; the others run.
@@ -28,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler import knowledge
 from reconciler.errors import ReconcilerError
+from reconciler.exactly_once import write_once
 from reconciler.knowledge import PlanFile, RemoteIndex, human_size, short_hash
 from reconciler.results import FileResult, FileStatus
 
@@ -78,14 +80,13 @@ async def upload_missing(
     parallelism: int = 4,
     notes: Notes | None = None,
     upload_attempts: int = 3,
+    settle_seconds: float = 0.5,
 ) -> ResolvedUploads:
     """Upload each planned content not uploaded yet (see the module docstring) and resolve placeholders.
 
     Makes no call when the plan uploads nothing. Never raises for a failing upload or listing: the changes
     needing that content are `blocked` instead.
     """
-    from reconciler.client import AmbiguousWriteError
-
     uploads = [f for f in plan.files if f.action == "upload"]
     if not uploads:
         return ResolvedUploads(plan, {}, ())
@@ -109,7 +110,7 @@ async def upload_missing(
 
     gate = asyncio.Semaphore(max(parallelism, 1))
 
-    async def one(item: PlanFile) -> FileResult:
+    async def upload_gated(item: PlanFile) -> FileResult:
         async with gate:
             return await _upload(item)
 
@@ -124,66 +125,65 @@ async def upload_missing(
         found = index.find(item.sha256, item.size)
         if found is not None:
             return result("reused", id=found.id)
-        data: bytes | None = None
-        problems = []
-        for path in item.paths:
-            try:
-                content, digest = await asyncio.to_thread(_read, Path(path))
-            except OSError as err:
-                unreadable[path] = f"cannot read {path}: {err.strerror or err}"
-                problems.append(unreadable[path])
-                continue
-            hashed[path] = digest
-            if digest == item.sha256:
-                data = content
-                break
-            problems.append(_changed(path, item.sha256, digest))
-        if data is None:
-            return result("failed", error="; ".join(problems))
+        data = await _planned_content(item, hashed, unreadable)
+        if isinstance(data, str):
+            return result("failed", error=data)
         large = len(data) >= LARGE_FILE
         if large and notes is not None:
             notes(f"Uploading {item.label} ({human_size(len(data))}, {short_hash(item.sha256)})...")
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                response = await client.upload_file(item.filename, data, knowledge.PURPOSE)
-            except AmbiguousWriteError as err:
-                try:
-                    fresh = RemoteIndex(await client.list_files(knowledge.PURPOSE))
-                except ReconcilerError as lookup_err:
-                    return result(
-                        "failed",
-                        error=f"{err}; looking it up by content failed too ({lookup_err}); "
-                        "the next plan will show whether it exists",
-                    )
-                found = fresh.find(item.sha256, item.size)
-                if found is not None:  # the lost upload did happen
-                    return result("uploaded", id=found.id)
-                if attempt >= upload_attempts:
-                    return result(
-                        "failed", error=f"{err}; not found by content after {attempt} attempts, giving up"
-                    )
-                continue
-            except ReconcilerError as err:
-                return result("failed", error=str(err))
-            file_id = response.get("id")
-            if not isinstance(file_id, str) or not file_id:
-                return result("failed", error="POST /files: the response carries no file id")
-            warnings = []
-            if response.get("filename") not in (None, item.filename):
-                warnings.append(
-                    f"{item.label} ({file_id}): the server renamed the upload to "
-                    f"{response.get('filename')!r} (sent {item.filename!r}); later plans cannot recognise it "
-                    "and will upload it again"
-                )
-            if large and notes is not None:
-                seconds = time.monotonic() - started
-                notes(f"Uploaded {item.label} as {file_id} ({human_size(len(data))} in {seconds:.1f} s)")
-            return result("uploaded", id=file_id, warnings=tuple(warnings))
 
-    results = tuple(await asyncio.gather(*(one(item) for item in uploads)))
+        async def look_up() -> str | None:
+            found = RemoteIndex(await client.list_files(knowledge.PURPOSE)).find(item.sha256, item.size)
+            return found.id if found is not None else None
+
+        try:
+            written = await write_once(
+                lambda: client.upload_file(item.filename, data, knowledge.PURPOSE),
+                look_up,
+                attempts=upload_attempts,
+                settle=settle_seconds,
+                by="content",
+            )
+        except ReconcilerError as err:
+            return result("failed", error=str(err))
+        if written.found is not None:  # the lost upload did happen
+            return result("uploaded", id=written.found)
+        response = written.response or {}
+        file_id = response.get("id")
+        if not isinstance(file_id, str) or not file_id:
+            return result("failed", error="POST /files: the response carries no file id")
+        warnings = []
+        if response.get("filename") not in (None, item.filename):
+            warnings.append(
+                f"{item.label} ({file_id}): the server renamed the upload to "
+                f"{response.get('filename')!r} (sent {item.filename!r}); later plans cannot recognise it "
+                "and will upload it again"
+            )
+        if large and notes is not None:
+            seconds = time.monotonic() - started
+            notes(f"Uploaded {item.label} as {file_id} ({human_size(len(data))} in {seconds:.1f} s)")
+        return result("uploaded", id=file_id, warnings=tuple(warnings))
+
+    results = tuple(await asyncio.gather(*(upload_gated(item) for item in uploads)))
     return await _resolve(plan, results, current, hashed, unreadable)
+
+
+async def _planned_content(item: PlanFile, hashed: dict[str, str], unreadable: dict[str, str]) -> bytes | str:
+    """The bytes of the first of `item.paths` that still hashes to the planned sha256, or why none does
+    (recording each path's hash in `hashed`, or why it cannot be read in `unreadable`)."""
+    problems = []
+    for path in item.paths:
+        try:
+            content, digest = await asyncio.to_thread(_read, Path(path))
+        except OSError as err:
+            unreadable[path] = f"cannot read {path}: {err.strerror or err}"
+            problems.append(unreadable[path])
+            continue
+        hashed[path] = digest
+        if digest == item.sha256:
+            return content
+        problems.append(_changed(path, item.sha256, digest))
+    return "; ".join(problems)
 
 
 async def _resolve(
@@ -255,7 +255,7 @@ async def delete_unused(client: Client, plan: Plan, *, parallelism: int = 4) -> 
             users.setdefault(file_id, []).append(str(assistant.get("id")))
     gate = asyncio.Semaphore(max(parallelism, 1))
 
-    async def one(item: PlanFile) -> FileResult:
+    async def delete_one(item: PlanFile) -> FileResult:
         assert item.id is not None
         started = time.monotonic()
         holders = users.get(item.id)
@@ -274,4 +274,4 @@ async def delete_unused(client: Client, plan: Plan, *, parallelism: int = 4) -> 
             "delete", item.filename, item.sha256, "deleted", item.id, seconds=time.monotonic() - started
         )
 
-    return tuple(await asyncio.gather(*(one(item) for item in deletes)))
+    return tuple(await asyncio.gather(*(delete_one(item) for item in deletes)))

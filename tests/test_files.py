@@ -362,6 +362,7 @@ async def test_an_upload_with_unknown_outcome_is_looked_up_not_duplicated(
             ("GET", 200, False),
             ("POST", 500, False),  # answered 500 without running
             ("GET", 200, False),  # looked up: not there
+            ("GET", 200, False),  # looked up again after settling (exactly_once): still not there
             ("POST", 200, False),  # so uploaded again, once
         ]
 
