@@ -305,16 +305,7 @@ def test_adoption_targets_warnings_and_field_details(tmp_path: Path) -> None:
   ~ assistant "legacy" {
       ~ tools    = [
           ~ function "lookup"
-                @@ -1,6 +1,9 @@
-                {
-                  "name": "lookup",
-                  "parameters": {
-              +     "required": [
-              +       "q"
-              +     ],
-                    "type": "object"
-                  }
-                }
+              + parameters.required: ["q"]
           + code_interpreter
         ]
       ~ file_ids = [
@@ -388,3 +379,61 @@ def test_markdown_fence_outlasts_backticks_in_content(tmp_path: Path) -> None:
     )
     markdown = rendered(plan, "markdown")
     assert "````diff\n" in markdown and "\n````\n" in markdown
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "body"),
+    [
+        (
+            "Line one.\nLine two.",
+            "Line one.\nLine two.\n",
+            [
+                "          - Line two.",
+                "            \\ No newline at end of text",
+                "          + Line two.",
+                "            (whitespace only: newline at the end added)",
+            ],
+        ),
+        (
+            "Line one.\nLine two.  \n",
+            "Line one.\nLine two.\n",
+            [
+                "            @@ -1,2 +1,2 @@",
+                "            Line one.",
+                "          - Line two.  ",
+                "          + Line two.",
+                "            (whitespace only: trailing spaces changed)",
+            ],
+        ),
+    ],
+)
+def test_whitespace_only_instruction_changes_are_visible(
+    tmp_path: Path, old: str, new: str, body: list[str]
+) -> None:
+    existing = [assistant("hr", id="asst_hr", instructions=old)]
+    manifest = "model: gpt-4\ninstructions: " + json.dumps(new) + "\n"
+    text = rendered(build_plan(load(tmp_path, {"hr": manifest}), existing), "text")
+    lines = text.splitlines()
+    start = lines.index("      ~ instructions = <<-EOT") + 1
+    assert lines[start : start + len(body)] == body
+    assert lines[start + len(body)] == "        EOT"
+
+
+def test_function_schema_changes_render_as_paths(tmp_path: Path) -> None:
+    def tool(city_type: str, extra: str = "") -> str:
+        return (
+            "model: gpt-4\ntools:\n  - type: function\n    function:\n      name: weather\n"
+            "      parameters:\n        type: object\n        properties:\n"
+            f"          city: {{type: {city_type}}}\n{extra}"
+        )
+
+    first = build_plan(load(tmp_path / "a", {"w": tool("string")}), []).changes[0].desired
+    existing = [assistant("w", id="asst_w", tools=first["tools"])]
+    changed = tool("integer", "          days: {type: integer}\n")
+    text = rendered(build_plan(load(tmp_path / "b", {"w": changed}), existing), "text")
+    expected = """\
+          ~ function "weather"
+              ~ parameters.properties.city.type: "string" -> "integer"
+              + parameters.properties.days: {"type": "integer"}
+        ]"""
+    assert expected in text, text
