@@ -87,7 +87,7 @@ def test_text_with_orphans(plans: dict[str, Plan]) -> None:
 1 managed assistant has no manifest (plan with --prune to destroy):
   "old" (asst_old) "Old"
 
-1 unmanaged assistant left untouched.
+1 unmanaged assistant left untouched (to manage it: `reconciler import --all`).
 Plan: 1 to add, 1 to change, 0 to destroy.
 """
     )
@@ -107,7 +107,7 @@ def test_text_with_prune(plans: dict[str, Plan]) -> None:
         (8 other fields hidden)
     }
 
-1 unmanaged assistant left untouched.
+1 unmanaged assistant left untouched (to manage it: `reconciler import --all`).
 Plan: 1 to add, 1 to change, 1 to destroy.
 """
     )
@@ -121,7 +121,7 @@ def test_text_with_only_orphans_starts_without_a_blank_line(tmp_path: Path) -> N
     plan = build_plan(load(tmp_path, {"same": MANIFESTS["same"]}), existing()[1:3])
     assert rendered(plan, "text") == (
         '1 managed assistant has no manifest (plan with --prune to destroy):\n  "old" (asst_old) "Old"\n\n'
-        "No changes. Your assistants match the manifests.\n"
+        "Nothing to apply: every manifest matches; the orphan above is kept.\n"
     )
 
 
@@ -175,7 +175,7 @@ def test_markdown_with_orphans(plans: dict[str, Plan]) -> None:
 
 - `old` (asst_old) Old
 
-1 unmanaged assistant left untouched.
+1 unmanaged assistant left untouched (to manage it: `reconciler import --all`).
 
 """
     )
@@ -203,7 +203,7 @@ def test_markdown_with_deletes_has_a_banner(plans: dict[str, Plan]) -> None:
 
 </details>
 
-1 unmanaged assistant left untouched.
+1 unmanaged assistant left untouched (to manage it: `reconciler import --all`).
 
 """
     )

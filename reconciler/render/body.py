@@ -20,7 +20,7 @@ from typing import Any
 from deepdiff import DeepDiff
 
 from reconciler.dialect import DEFAULTS, FIELDS, canonical_json
-from reconciler.plan import Change
+from reconciler.plan import Change, Plan
 from reconciler.render.files import file_id_labels
 
 #: A scalar value longer than this (as JSON) is cut, keeping its start and saying how long it was.
@@ -60,14 +60,26 @@ def action_sign(change: Change) -> str:
     return {"create": "+", "delete": "-", "update": "~"}.get(change.action, " ")
 
 
-def summary_line(plan_summary: Mapping[str, int], has_changes: bool) -> str:
-    """`Plan: X to add, Y to change, Z to destroy.` or the no-changes sentence."""
-    if not has_changes:
-        return "No changes. Your assistants match the manifests."
-    return (
-        f"Plan: {plan_summary['create']} to add, {plan_summary['update']} to change, "
-        f"{plan_summary['delete']} to destroy."
-    )
+def summary_line(plan: Plan) -> str:
+    """`Plan: X to add, Y to change, Z to destroy.`, or, without changes, the no-changes sentence (which
+    never claims a match while orphans are listed above it)."""
+    if plan.has_changes:
+        counts = plan.summary
+        return (
+            f"Plan: {counts['create']} to add, {counts['update']} to change, {counts['delete']} to destroy."
+        )
+    if plan.orphans:
+        kept = (
+            "the orphan above is" if len(plan.orphans) == 1 else f"the {len(plan.orphans)} orphans above are"
+        )
+        return f"Nothing to apply: every manifest matches; {kept} kept."
+    return "No changes. Your assistants match the manifests."
+
+
+def unmanaged_line(count: int) -> str:
+    """The line counting unmanaged assistants, with the command that brings them under management."""
+    noun, them = ("assistant", "it") if count == 1 else ("assistants", "them")
+    return f"{count} unmanaged {noun} left untouched (to manage {them}: `reconciler import --all`)."
 
 
 def change_lines(change: Change) -> list[Line]:
