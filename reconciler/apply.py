@@ -38,7 +38,7 @@ from reconciler.client import Client
 from reconciler.errors import ReconcilerError
 from reconciler.exactly_once import write_once
 from reconciler.plan import Change, Plan
-from reconciler.results import ApplyReport, ChangeResult, Progress, Status
+from reconciler.results import ApplyReport, ChangeResult, Progress, Remedy, Status, remedy_for
 
 __all__ = ["Executor"]
 
@@ -143,7 +143,8 @@ class Executor:
             for index, change in pending:  # a shared iterator: each change is taken by exactly one worker
                 blocked = uploaded.blocked.get(change.key)
                 if blocked is not None:
-                    result = self._failed(change, change.id, blocked, time.monotonic())
+                    remedy: Remedy = "replan" if change.key in uploaded.needs_new_plan else "retry"
+                    result = self._failed(change, change.id, blocked, time.monotonic(), remedy)
                 else:
                     result = await self._run_one(change)
                 results[index] = result
@@ -183,11 +184,12 @@ class Executor:
             else:
                 raise ReconcilerError(f"cannot apply action {change.action!r}")
         except _CreateFailed as err:
-            return self._failed(change, err.id, str(err.cause), started)
+            return self._failed(change, err.id, str(err.cause), started, remedy_for(err.cause))
         except ReconcilerError as err:
-            return self._failed(change, assistant_id, str(err), started)
+            return self._failed(change, assistant_id, str(err), started, remedy_for(err))
         except Exception as err:  # a bug must not stop the other changes; it is reported on this one
-            return self._failed(change, assistant_id, f"internal error: {type(err).__name__}: {err}", started)
+            error = f"internal error: {type(err).__name__}: {err}"
+            return self._failed(change, assistant_id, error, started, "fix")
         return ChangeResult(
             key=change.key,
             id=assistant_id,
@@ -198,7 +200,9 @@ class Executor:
         )
 
     @staticmethod
-    def _failed(change: Change, assistant_id: str | None, error: str, started: float) -> ChangeResult:
+    def _failed(
+        change: Change, assistant_id: str | None, error: str, started: float, remedy: Remedy
+    ) -> ChangeResult:
         return ChangeResult(
             key=change.key,
             id=assistant_id,
@@ -206,6 +210,7 @@ class Executor:
             status="failed",
             error=error,
             seconds=time.monotonic() - started,
+            remedy=remedy,
         )
 
     async def _create(self, change: Change) -> tuple[str, tuple[str, ...]]:

@@ -14,6 +14,9 @@ from typing import Any, Literal
 Status = Literal["created", "updated", "deleted", "failed"]
 STATUSES: tuple[Status, ...] = ("created", "updated", "deleted", "failed")
 FileStatus = Literal["uploaded", "reused", "deleted", "failed"]
+#: What a failure needs: sending again (`retry`), a fix to the manifests or settings (`fix`), or a new plan
+#: because what the plan was made against changed (`replan`).
+Remedy = Literal["retry", "fix", "replan"]
 
 
 class Outcome:
@@ -22,6 +25,7 @@ class Outcome:
     status: str
     error: str | None
     warnings: tuple[str, ...]
+    remedy: Remedy
 
     @property
     def failed(self) -> bool:
@@ -44,6 +48,8 @@ class ChangeResult(Outcome):
     warnings: tuple[str, ...] = ()
     #: Seconds spent on this change (all its calls, retries and look-ups included).
     seconds: float = 0.0
+    #: For a failure: what it needs (see `Remedy`).
+    remedy: Remedy = "retry"
 
     def data(self) -> dict[str, Any]:
         """The JSON form (stable keys: key, id, action, status, error, warnings)."""
@@ -74,6 +80,7 @@ class FileResult(Outcome):
     error: str | None = None
     warnings: tuple[str, ...] = ()
     seconds: float = 0.0
+    remedy: Remedy = "retry"
 
     def data(self) -> dict[str, Any]:
         """The JSON form (keys: action, path, sha256, id, status, error, warnings)."""
@@ -136,6 +143,16 @@ class ApplyReport:
             "calls": {"total": self.total_calls, "by_route": dict(sorted(self.calls.items()))},
             **({"files": [f.data() for f in self.files]} if self.files else {}),
         }
+
+
+def remedy_for(err: BaseException) -> Remedy:
+    """What a failed call needs, from its HTTP status when it has one (`APIError.status`): 408, 409, 429,
+    5xx and failures without an answer (connection, timeout, unknown outcome) are worth a retry; 404 means
+    the plan's object is gone (a new plan); any other 4xx a fix (the request itself is refused)."""
+    status = getattr(err, "status", None)
+    if not isinstance(status, int) or status in (408, 409, 429) or status >= 500:
+        return "retry"
+    return "replan" if status == 404 else "fix"
 
 
 #: Called after each change finishes: `progress(done, total, result)`.

@@ -31,7 +31,7 @@ from reconciler import knowledge
 from reconciler.errors import ReconcilerError
 from reconciler.exactly_once import write_once
 from reconciler.knowledge import PlanFile, RemoteIndex, human_size, short_hash
-from reconciler.results import FileResult, FileStatus
+from reconciler.results import FileResult, FileStatus, remedy_for
 
 if TYPE_CHECKING:
     from reconciler.client import Client
@@ -46,10 +46,12 @@ Notes = Callable[[str], None]
 @dataclass(frozen=True)
 class ResolvedUploads:
     """The outcome of `upload_missing`: the plan with every resolvable placeholder replaced by its file id,
-    the changes that cannot run (`blocked`: key → one-line reason) and one result per planned upload."""
+    the changes that cannot run (`blocked`: key → one-line reason; `needs_new_plan`: those blocked because a
+    local file changed or vanished since the plan) and one result per planned upload."""
 
     plan: Plan
     blocked: Mapping[str, str]
+    needs_new_plan: frozenset[str]
     results: tuple[FileResult, ...]
 
 
@@ -89,7 +91,7 @@ async def upload_missing(
     """
     uploads = [f for f in plan.files if f.action == "upload"]
     if not uploads:
-        return ResolvedUploads(plan, {}, ())
+        return ResolvedUploads(plan, {}, frozenset(), ())
     hashed: dict[str, str] = {}  # path -> sha256 at apply time, or a "cannot read" reason
     unreadable: dict[str, str] = {}
 
@@ -127,7 +129,7 @@ async def upload_missing(
             return result("reused", id=found.id)
         data = await _planned_content(item, hashed, unreadable)
         if isinstance(data, str):
-            return result("failed", error=data)
+            return result("failed", error=data, remedy="replan")
         large = len(data) >= LARGE_FILE
         if large and notes is not None:
             notes(f"Uploading {item.label} ({human_size(len(data))}, {short_hash(item.sha256)})...")
@@ -145,7 +147,7 @@ async def upload_missing(
                 by="content",
             )
         except ReconcilerError as err:
-            return result("failed", error=str(err))
+            return result("failed", error=str(err), remedy=remedy_for(err))
         if written.found is not None:  # the lost upload did happen
             return result("uploaded", id=written.found)
         response = written.response or {}
@@ -197,6 +199,7 @@ async def _resolve(
     ids = {r.sha256: r.id for r in results if r.id}
     errors = {r.sha256: r.error for r in results if r.failed}
     blocked: dict[str, str] = {}
+    needs_new_plan: set[str] = set()
     changes = []
     for change in plan.changes:
         pending = [ref for ref in change.files if ref.status == "upload"]
@@ -208,8 +211,10 @@ async def _resolve(
             digest = await current(ref.path)
             if digest is None:
                 problems.append(unreadable.get(ref.path, f"cannot read {ref.path}"))
+                needs_new_plan.add(change.key)
             elif digest != ref.sha256:
                 problems.append(_changed(ref.path, ref.sha256, digest))
+                needs_new_plan.add(change.key)
             elif ref.sha256 not in ids:
                 problems.append(f"upload of {ref.path} failed: {errors.get(ref.sha256) or 'not uploaded'}")
         if problems:
@@ -217,7 +222,8 @@ async def _resolve(
             changes.append(change)
         else:
             changes.append(_with_ids(change, ids))
-    return ResolvedUploads(dataclasses.replace(plan, changes=tuple(changes)), blocked, results)
+    replanned = dataclasses.replace(plan, changes=tuple(changes))
+    return ResolvedUploads(replanned, blocked, frozenset(needs_new_plan), results)
 
 
 def _with_ids(change: Change, ids: Mapping[str, str]) -> Change:
@@ -261,12 +267,13 @@ async def delete_unused(client: Client, plan: Plan, *, parallelism: int = 4) -> 
         holders = users.get(item.id)
         if holders:
             error = f"not deleted: still attached to {', '.join(sorted(holders))}"
-            return FileResult("delete", item.filename, item.sha256, "failed", item.id, error)
+            return FileResult("delete", item.filename, item.sha256, "failed", item.id, error, remedy="replan")
         async with gate:
             try:
                 response = await client.delete_file(item.id, missing_ok=True)
             except ReconcilerError as err:
-                return FileResult("delete", item.filename, item.sha256, "failed", item.id, str(err))
+                failed = FileResult("delete", item.filename, item.sha256, "failed", item.id, str(err))
+                return dataclasses.replace(failed, remedy=remedy_for(err))
         if response.get("deleted") is False:
             error = f"DELETE /files/{item.id}: the server answered deleted: false"
             return FileResult("delete", item.filename, item.sha256, "failed", item.id, error)
