@@ -56,6 +56,8 @@ class ExistingManifest:
     key: str
     path: Path
     id: str | None = None
+    #: The assistant name the manifest asks for (None: none).
+    name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -252,6 +254,7 @@ def plan_import(
         result.notes.append(f"{managed} managed {noun} skipped")
 
     adopted = {m.id: m for m in existing if m.id}
+    _refuse_wanted_names(picked, existing, assistants, adopted)
     per_file: dict[str, int] = {}
     for m in existing:
         per_file[m.path.name] = per_file.get(m.path.name, 0) + 1
@@ -287,6 +290,31 @@ def plan_import(
     return result
 
 
+def _refuse_wanted_names(
+    picked: Sequence[Mapping[str, Any]],
+    existing: Sequence[ExistingManifest],
+    assistants: Sequence[Mapping[str, Any]],
+    adopted: Mapping[str, ExistingManifest],
+) -> None:
+    """Raise ReconcilerError (a line per assistant) when a picked assistant has the name a manifest without
+    `id:` and without a managed assistant asks for: importing it would write a second manifest for it, and
+    the plan would then create a duplicate. The advice is the `id:` line that adopts it in that manifest."""
+    managed = {dialect.marker_of(a) for a in assistants} - {None}
+    wanting = {m.name: m for m in existing if m.name and not m.id and m.key not in managed}
+    problems = []
+    for assistant in picked:
+        aid = str(assistant["id"])
+        name = assistant.get("name")
+        manifest = wanting.get(name) if isinstance(name, str) else None
+        if manifest is not None and aid not in adopted:
+            problems.append(
+                f"{aid} is named {manifest.name!r}, which {manifest.path} (key '{manifest.key}') already "
+                f"describes: add `id: {aid}` to {manifest.path} to adopt it there instead of importing it"
+            )
+    if problems:
+        raise ReconcilerError("\n".join(problems))
+
+
 # ------------------------------------------------------------------------------------------------- running
 
 
@@ -299,7 +327,10 @@ def existing_manifests(directory: Path) -> tuple[list[ExistingManifest], list[st
 
     loaded = load_directory(directory)
     manifests = [
-        ExistingManifest(key=m.key, path=m.path, id=getattr(m.manifest, "id", None)) for m in loaded.manifests
+        ExistingManifest(
+            key=m.key, path=m.path, id=getattr(m.manifest, "id", None), name=getattr(m.manifest, "name", None)
+        )
+        for m in loaded.manifests
     ]
     names = [p.name for p in directory.iterdir()]
     bad_files = {e.path for e in loaded.errors if e.path.endswith((".yaml", ".yml"))}
