@@ -8,20 +8,19 @@ A `Change` is one assistant's action. `before`/`after` hold normal forms (see `d
 `fingerprint` is the canonical hash of the whole existing normal form the change was planned against, or
 `"absent"` for a create; a saved plan whose fingerprints no longer match the API is stale.
 
-Knowledge files (`reconciler.knowledge`): a Change of a manifest with `files:` carries its `FileRef`s and the
-Plan its `PlanFile`s (uploads, kept uploads, deletes). Both appear in the JSON only when present: a change
-gains `"files"`, the plan gains `"files"` and `"file_summary"` (additions to DESIGN.md's format, which is
-otherwise unchanged).
+Knowledge files (planned by `reconciler.knowledge`): a Change of a manifest with `files:` carries its
+`FileRef`s and the Plan its `PlanFile`s (uploads, kept uploads, deletes), both defined here with the Plan.
+Both appear in the JSON only when present: a change gains `"files"`, the plan gains `"files"` and
+`"file_summary"` (additions to DESIGN.md's format, which is otherwise unchanged).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from reconciler.errors import UnsafePlanError
-from reconciler.knowledge import FileRef, PlanFile, file_summary
 
 FORMAT_VERSION = "1"
 ABSENT = "absent"
@@ -29,10 +28,110 @@ ABSENT = "absent"
 Action = Literal["create", "update", "delete", "no-op"]
 ACTIONS: tuple[Action, ...] = ("create", "update", "delete", "no-op")
 
+#: Prefix of the placeholder that stands for a not-yet-uploaded file's id in `file_ids`.
+PLACEHOLDER_PREFIX = "sha256:"
+
+RefStatus = Literal["upload", "attach", "unchanged", "detach"]
+FileAction = Literal["upload", "no-op", "delete"]
+FILE_ACTIONS: tuple[FileAction, ...] = ("upload", "delete", "no-op")
+
 #: Deleting more than this share of the managed assistants needs --force ...
 MAX_DELETE_SHARE = 0.30
 #: ... once there are at least this many of them.
 MIN_MANAGED_FOR_SHARE = 10
+
+
+def placeholder(sha256: str) -> str:
+    """The `file_ids` entry standing for content still to be uploaded: `sha256:<64 hex>`."""
+    return PLACEHOLDER_PREFIX + sha256
+
+
+@dataclass(frozen=True)
+class FileRef:
+    """One knowledge file of one Change.
+
+    `status`: `upload` (content not uploaded yet: `id` is None, known after apply), `attach` (uploaded
+    already, newly attached), `unchanged` (already attached) or `detach` (an upload attached now that the
+    manifest no longer names: `path` is its original base name, `sha256` the 16-digit prefix from its name).
+    """
+
+    path: str
+    sha256: str
+    size: int
+    id: str | None
+    status: RefStatus
+
+    @property
+    def file_id(self) -> str:
+        """The `file_ids` entry: the id, or the placeholder while unknown."""
+        return self.id if self.id is not None else placeholder(self.sha256)
+
+    def data(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "sha256": self.sha256,
+            "size": self.size,
+            "id": self.id,
+            "status": self.status,
+        }
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> FileRef:
+        return cls(str(data["path"]), str(data["sha256"]), int(data["size"]), data.get("id"), data["status"])
+
+
+@dataclass(frozen=True)
+class PlanFile:
+    """One distinct content the plan deals with.
+
+    `upload`: to be uploaded as `filename` from one of `paths` (cwd-relative), for the keys in `used_by`;
+    `no-op`: uploaded already as `id`; `delete` (only with --prune): an upload (`filename`, `id`) that no
+    manifest and no assistant uses (`sha256` is then the 16-digit prefix from its name, `paths` empty).
+    """
+
+    action: FileAction
+    sha256: str
+    size: int
+    filename: str
+    paths: tuple[str, ...] = ()
+    id: str | None = None
+    used_by: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """The first local path, or the uploaded name for a delete."""
+        return self.paths[0] if self.paths else self.filename
+
+    def data(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "sha256": self.sha256,
+            "size": self.size,
+            "paths": list(self.paths),
+            "filename": self.filename,
+            "id": self.id,
+            "used_by": list(self.used_by),
+        }
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> PlanFile:
+        return cls(
+            action=data["action"],
+            sha256=str(data["sha256"]),
+            size=int(data["size"]),
+            filename=str(data["filename"]),
+            paths=tuple(data.get("paths") or ()),
+            id=data.get("id"),
+            used_by=tuple(data.get("used_by") or ()),
+        )
+
+
+def file_summary(files: Sequence[PlanFile]) -> dict[str, int]:
+    """`{"upload": n, "delete": n, "no-op": n}`."""
+    counts: dict[str, int] = dict.fromkeys(FILE_ACTIONS, 0)
+    for item in files:
+        counts[item.action] += 1
+    return counts
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler import dialect, fsio
 from reconciler.errors import ReconcilerError, StalePlanError
-from reconciler.knowledge import FileRef, PlanFile
-from reconciler.plan import ABSENT, ACTIONS, FORMAT_VERSION, Change, Orphan, Plan
+from reconciler.plan import ABSENT, ACTIONS, FORMAT_VERSION, Change, FileRef, Orphan, Plan, PlanFile
 
 if TYPE_CHECKING:
     from reconciler.client import Client

@@ -15,7 +15,7 @@ from reconciler import diff, identity, knowledge
 from reconciler.dialect import DEFAULTS, canonical_hash, canonical_json, desired_state, marker_of, normalise
 from reconciler.errors import PlanError, UnsafePlanError
 from reconciler.options import PlanOptions
-from reconciler.plan import ABSENT, ACTIONS, Change, Orphan, Plan, check_safety
+from reconciler.plan import ABSENT, ACTIONS, Change, Orphan, Plan, PlanFile, check_safety
 
 if TYPE_CHECKING:
     from reconciler.manifest import LoadedManifest
@@ -46,68 +46,38 @@ def build_plan(
     `reconciler.knowledge`).
     """
     targets = tuple(dict.fromkeys(options.targets))
-    prune = options.prune
     matching = identity.match(loaded, existing)
     managed_keys = {marker_of(a) for a in existing} - {None}
     _check_targets(targets, {m.key for m in loaded} | {k for k in managed_keys if k})
-    wanted = set(targets)
 
     def targeted(key: str) -> bool:
-        return not wanted or key in wanted
+        return not targets or key in targets
 
     adopted = {m.existing["id"] for m in matching.matches if m.adopt and m.existing}
-    names: dict[str, str] = {}
-    for assistant in matching.unmanaged:
-        name = assistant.get("name")
-        if isinstance(name, str) and assistant["id"] not in adopted:
-            names.setdefault(name, assistant["id"])
-
     index = knowledge.RemoteIndex(remote_files or ())
-    errors: list[str] = []
-    changes: list[Change] = []
-    for m in matching.matches:
-        if not targeted(m.loaded.key):
-            continue
-        change = _change_for(m, index)
-        if change.action == "create" and not options.allow_duplicate_names:
-            name = change.desired.get("name")
-            clash = names.get(name) if isinstance(name, str) else None
-            if clash is not None:
-                errors.append(
-                    f"{identity.where(m.loaded, 'name')}: an unmanaged assistant ({clash}) is already named "
-                    f"{change.desired['name']!r}; to adopt it, add `id: {clash}` to {m.loaded.path}, "
-                    "or pass --allow-duplicate-names to create another"
-                )
-        changes.append(change)
-    if errors:
-        raise PlanError("\n".join(errors))
-
+    changes = [_change_for(m, index) for m in matching.matches if targeted(m.loaded.key)]
+    if not options.allow_duplicate_names:
+        _refuse_name_clashes(changes, loaded, [a for a in matching.unmanaged if a["id"] not in adopted])
     orphans: list[Orphan] = []
     for assistant in matching.orphans:
-        key = marker_of(assistant) or ""
-        if not targeted(key):
+        orphan = _orphan(assistant)
+        if not targeted(orphan.key):
             continue
-        state = normalise(assistant)
-        if prune:
+        if options.prune:
+            state = normalise(assistant)
             changes.append(
                 Change(
-                    key=key,
-                    id=assistant["id"],
+                    key=orphan.key,
+                    id=orphan.id,
                     action="delete",
                     before=state,
                     fingerprint=canonical_hash(state),
                 )
             )
         else:
-            orphans.append(Orphan(key=key, id=assistant["id"], name=state.get("name")))
+            orphans.append(orphan)
 
-    planned = {c.id for c in changes if c.id}
-    still_used = {f for c in changes if c.action != "delete" for f in c.desired.get("file_ids") or ()}
-    still_used |= {f for a in existing if a["id"] not in planned for f in a.get("file_ids") or ()}
-    files = knowledge.plan_files(
-        {c.key: c.files for c in changes if c.files}, loaded, index, still_used, prune=prune
-    )
-
+    files = _plan_files(changes, existing, loaded, index, prune=options.prune)
     rank = {action: i for i, action in enumerate(ACTIONS)}
     changes.sort(key=lambda c: (rank[c.action], c.key))
     plan = Plan(
@@ -116,12 +86,59 @@ def build_plan(
         managed=matching.managed,
         orphans=tuple(orphans),
         targets=targets,
-        prune=prune,
+        prune=options.prune,
         files=files,
     )
     if models is not None:
         check_models(plan, loaded, models)
     return _with_warnings(plan)
+
+
+def _plan_files(
+    changes: Sequence[Change],
+    existing: Sequence[Mapping[str, Any]],
+    loaded: Sequence[LoadedManifest],
+    index: knowledge.RemoteIndex,
+    *,
+    prune: bool,
+) -> tuple[PlanFile, ...]:
+    """The knowledge files to upload or keep and, with `prune`, the uploads nothing uses any more: not the
+    changes' desired states, nor the assistants no change touches."""
+    planned = {c.id for c in changes if c.id}
+    still_used = {f for c in changes if c.action != "delete" for f in c.desired.get("file_ids") or ()}
+    still_used |= {f for a in existing if a["id"] not in planned for f in a.get("file_ids") or ()}
+    by_key = {c.key: c.files for c in changes if c.files}
+    return knowledge.plan_files(by_key, loaded, index, still_used, prune=prune)
+
+
+def _orphan(assistant: Mapping[str, Any]) -> Orphan:
+    return Orphan(key=marker_of(assistant) or "", id=assistant["id"], name=normalise(assistant).get("name"))
+
+
+def _refuse_name_clashes(
+    changes: Sequence[Change], loaded: Sequence[LoadedManifest], unmanaged: Sequence[Mapping[str, Any]]
+) -> None:
+    """Raise PlanError (a line per manifest) when a create would duplicate the name of an `unmanaged`
+    assistant, advising the `id:` line that adopts it instead."""
+    names: dict[str, str] = {}
+    for assistant in unmanaged:
+        name = assistant.get("name")
+        if isinstance(name, str):
+            names.setdefault(name, assistant["id"])
+    by_key = {m.key: m for m in loaded}
+    errors = []
+    for change in changes:
+        name = change.desired.get("name")
+        clash = names.get(name) if change.action == "create" and isinstance(name, str) else None
+        if clash is not None:
+            manifest = by_key[change.key]
+            errors.append(
+                f"{identity.where(manifest, 'name')}: an unmanaged assistant ({clash}) is already named "
+                f"{name!r}; to adopt it, add `id: {clash}` to {manifest.path}, "
+                "or pass --allow-duplicate-names to create another"
+            )
+    if errors:
+        raise PlanError("\n".join(errors))
 
 
 def models_to_check(plan: Plan) -> dict[str, str]:

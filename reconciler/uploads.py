@@ -30,7 +30,8 @@ from typing import TYPE_CHECKING, Any
 from reconciler import knowledge
 from reconciler.errors import ReconcilerError
 from reconciler.exactly_once import write_once
-from reconciler.knowledge import PlanFile, RemoteIndex, human_size, short_hash
+from reconciler.knowledge import RemoteIndex, human_size, short_hash
+from reconciler.plan import PLACEHOLDER_PREFIX, PlanFile
 from reconciler.results import FileResult, FileStatus, remedy_for
 
 if TYPE_CHECKING:
@@ -230,7 +231,7 @@ def _with_ids(change: Change, ids: Mapping[str, str]) -> Change:
     """`change` with its placeholders (in `desired`, `after` and its FileRefs) replaced by file ids."""
 
     def resolve(values: Iterable[str]) -> list[str]:
-        prefix = len(knowledge.PLACEHOLDER_PREFIX)
+        prefix = len(PLACEHOLDER_PREFIX)
         return sorted(ids.get(v[prefix:], v) if knowledge.is_placeholder(v) else v for v in values)
 
     desired = {**change.desired, "file_ids": resolve(change.desired.get("file_ids") or ())}
