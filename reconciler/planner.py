@@ -58,25 +58,10 @@ def build_plan(
     changes = [_change_for(m, index) for m in matching.matches if targeted(m.loaded.key)]
     if not options.allow_duplicate_names:
         _refuse_name_clashes(changes, loaded, [a for a in matching.unmanaged if a["id"] not in adopted])
-    orphans: list[Orphan] = []
-    for assistant in matching.orphans:
-        orphan = _orphan(assistant)
-        if not targeted(orphan.key):
-            continue
-        if options.prune:
-            state = normalise(assistant)
-            changes.append(
-                Change(
-                    key=orphan.key,
-                    id=orphan.id,
-                    action="delete",
-                    before=state,
-                    fingerprint=canonical_hash(state),
-                )
-            )
-        else:
-            orphans.append(orphan)
-
+    orphans = [_orphan(a) for a in matching.orphans if targeted(marker_of(a) or "")]
+    if options.prune:
+        changes += [_delete(a) for a in matching.orphans if targeted(marker_of(a) or "")]
+        orphans = []
     files = _plan_files(changes, existing, loaded, index, prune=options.prune)
     rank = {action: i for i, action in enumerate(ACTIONS)}
     changes.sort(key=lambda c: (rank[c.action], c.key))
@@ -109,6 +94,15 @@ def _plan_files(
     still_used |= {f for a in existing if a["id"] not in planned for f in a.get("file_ids") or ()}
     by_key = {c.key: c.files for c in changes if c.files}
     return knowledge.plan_files(by_key, loaded, index, still_used, prune=prune)
+
+
+def _delete(assistant: Mapping[str, Any]) -> Change:
+    """The delete of a managed assistant no manifest names (`--prune`)."""
+    state = normalise(assistant)
+    key = marker_of(assistant) or ""
+    return Change(
+        key=key, id=assistant["id"], action="delete", before=state, fingerprint=canonical_hash(state)
+    )
 
 
 def _orphan(assistant: Mapping[str, Any]) -> Orphan:

@@ -23,7 +23,7 @@ import dataclasses
 import hashlib
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -90,34 +90,50 @@ async def upload_missing(
     Makes no call when the plan uploads nothing. Never raises for a failing upload or listing: the changes
     needing that content are `blocked` instead.
     """
-    uploads = [f for f in plan.files if f.action == "upload"]
-    if not uploads:
+    planned = [f for f in plan.files if f.action == "upload"]
+    if not planned:
         return ResolvedUploads(plan, {}, frozenset(), ())
-    hashed: dict[str, str] = {}  # path -> sha256 at apply time, or a "cannot read" reason
-    unreadable: dict[str, str] = {}
-
-    async def current(path: str) -> str | None:
-        if path not in hashed and path not in unreadable:
-            try:
-                hashed[path] = await asyncio.to_thread(_hash_file, Path(path))
-            except OSError as err:
-                unreadable[path] = f"cannot read {path}: {err.strerror or err}"
-        return hashed.get(path)
-
+    run = _UploadRun(client, notes, upload_attempts, settle_seconds)
     try:
-        index = RemoteIndex(await client.list_files(knowledge.PURPOSE))
+        run.index = RemoteIndex(await client.list_files(knowledge.PURPOSE))
     except ReconcilerError as err:
         reason = f"cannot list the uploaded files ({err})"
-        results = tuple(FileResult("upload", f.label, f.sha256, "failed", error=reason) for f in uploads)
-        return await _resolve(plan, results, current, hashed, unreadable)
-
+        results = tuple(FileResult("upload", f.label, f.sha256, "failed", error=reason) for f in planned)
+        return await _resolve(plan, results, run)
     gate = asyncio.Semaphore(max(parallelism, 1))
 
     async def upload_gated(item: PlanFile) -> FileResult:
         async with gate:
-            return await _upload(item)
+            return await run.upload(item)
 
-    async def _upload(item: PlanFile) -> FileResult:
+    results = tuple(await asyncio.gather(*(upload_gated(item) for item in planned)))
+    return await _resolve(plan, results, run)
+
+
+@dataclass
+class _UploadRun:
+    """One apply's uploads: the client and rules, the listing they start from, and each local path's sha256
+    at apply time (`hashed`) or why it cannot be read (`unreadable`)."""
+
+    client: Client
+    notes: Notes | None
+    attempts: int
+    settle: float
+    index: RemoteIndex = field(default_factory=RemoteIndex)
+    hashed: dict[str, str] = field(default_factory=dict)
+    unreadable: dict[str, str] = field(default_factory=dict)
+
+    async def current(self, path: str) -> str | None:
+        """The sha256 of `path` now (hashed once), or None when it cannot be read."""
+        if path not in self.hashed and path not in self.unreadable:
+            try:
+                self.hashed[path] = await asyncio.to_thread(_hash_file, Path(path))
+            except OSError as err:
+                self.unreadable[path] = f"cannot read {path}: {err.strerror or err}"
+        return self.hashed.get(path)
+
+    async def upload(self, item: PlanFile) -> FileResult:
+        """Reuse, or upload exactly once (`exactly_once.write_once`, looked up by content), one content."""
         started = time.monotonic()
 
         def result(status: FileStatus, **kw: Any) -> FileResult:
@@ -125,26 +141,27 @@ async def upload_missing(
                 "upload", item.label, item.sha256, status, seconds=time.monotonic() - started, **kw
             )
 
-        found = index.find(item.sha256, item.size)
+        found = self.index.find(item.sha256, item.size)
         if found is not None:
             return result("reused", id=found.id)
-        data = await _planned_content(item, hashed, unreadable)
+        data = await _planned_content(item, self.hashed, self.unreadable)
         if isinstance(data, str):
             return result("failed", error=data, remedy="replan")
         large = len(data) >= LARGE_FILE
-        if large and notes is not None:
-            notes(f"Uploading {item.label} ({human_size(len(data))}, {short_hash(item.sha256)})...")
+        if large and self.notes is not None:
+            self.notes(f"Uploading {item.label} ({human_size(len(data))}, {short_hash(item.sha256)})...")
 
         async def look_up() -> str | None:
-            found = RemoteIndex(await client.list_files(knowledge.PURPOSE)).find(item.sha256, item.size)
+            listing = RemoteIndex(await self.client.list_files(knowledge.PURPOSE))
+            found = listing.find(item.sha256, item.size)
             return found.id if found is not None else None
 
         try:
             written = await write_once(
-                lambda: client.upload_file(item.filename, data, knowledge.PURPOSE),
+                lambda: self.client.upload_file(item.filename, data, knowledge.PURPOSE),
                 look_up,
-                attempts=upload_attempts,
-                settle=settle_seconds,
+                attempts=self.attempts,
+                settle=self.settle,
                 by="content",
             )
         except ReconcilerError as err:
@@ -162,13 +179,10 @@ async def upload_missing(
                 f"{response.get('filename')!r} (sent {item.filename!r}); later plans cannot recognise it "
                 "and will upload it again"
             )
-        if large and notes is not None:
+        if large and self.notes is not None:
             seconds = time.monotonic() - started
-            notes(f"Uploaded {item.label} as {file_id} ({human_size(len(data))} in {seconds:.1f} s)")
+            self.notes(f"Uploaded {item.label} as {file_id} ({human_size(len(data))} in {seconds:.1f} s)")
         return result("uploaded", id=file_id, warnings=tuple(warnings))
-
-    results = tuple(await asyncio.gather(*(upload_gated(item) for item in uploads)))
-    return await _resolve(plan, results, current, hashed, unreadable)
 
 
 async def _planned_content(item: PlanFile, hashed: dict[str, str], unreadable: dict[str, str]) -> bytes | str:
@@ -189,13 +203,7 @@ async def _planned_content(item: PlanFile, hashed: dict[str, str], unreadable: d
     return "; ".join(problems)
 
 
-async def _resolve(
-    plan: Plan,
-    results: tuple[FileResult, ...],
-    current: Callable[[str], Any],
-    hashed: Mapping[str, str],
-    unreadable: Mapping[str, str],
-) -> ResolvedUploads:
+async def _resolve(plan: Plan, results: tuple[FileResult, ...], run: _UploadRun) -> ResolvedUploads:
     """Replace placeholders by ids; block changes whose upload failed or whose own path changed."""
     ids = {r.sha256: r.id for r in results if r.id}
     errors = {r.sha256: r.error for r in results if r.failed}
@@ -209,9 +217,9 @@ async def _resolve(
             continue
         problems: list[str] = []
         for ref in pending:
-            digest = await current(ref.path)
+            digest = await run.current(ref.path)
             if digest is None:
-                problems.append(unreadable.get(ref.path, f"cannot read {ref.path}"))
+                problems.append(run.unreadable.get(ref.path, f"cannot read {ref.path}"))
                 needs_new_plan.add(change.key)
             elif digest != ref.sha256:
                 problems.append(_changed(ref.path, ref.sha256, digest))
