@@ -228,31 +228,8 @@ def plan_import(
     there (a key whose `.yaml`, `.yml` or `.md` file exists is taken). The selection was checked before
     (`check_options`). Raises ReconcilerError for unknown ids.
     """
-    wanted = list(dict.fromkeys(ids))
-    by_id = {str(a.get("id")): a for a in assistants}
-    unknown = [i for i in wanted if i not in by_id]
-    if unknown:
-        noun = "id" if len(unknown) == 1 else "ids"
-        raise ReconcilerError(
-            f"unknown assistant {noun} {', '.join(unknown)} (not among the {len(assistants)} assistants "
-            "listed)"
-        )
-
     result = ImportPlan()
-    selected = [by_id[i] for i in wanted] if wanted else list(assistants)
-    picked: list[Mapping[str, Any]] = []
-    for assistant in selected:
-        marker = dialect.marker_of(assistant)
-        if marker is not None:
-            if wanted:
-                result.notes.append(f"{assistant['id']} is already managed (key '{marker}'), skipped")
-            continue
-        picked.append(assistant)
-    managed = sum(1 for a in assistants if dialect.marker_of(a) is not None)
-    if import_all and managed:
-        noun = "assistant" if managed == 1 else "assistants"
-        result.notes.append(f"{managed} managed {noun} skipped")
-
+    picked = _select(assistants, list(dict.fromkeys(ids)), import_all, result.notes)
     adopted = {m.id: m for m in existing if m.id}
     _refuse_wanted_names(picked, existing, assistants, adopted)
     per_file: dict[str, int] = {}
@@ -288,6 +265,33 @@ def plan_import(
             render(assistant, key, directory, instructions_files=instructions_files, path=path)
         )
     return result
+
+
+def _select(
+    assistants: Sequence[Mapping[str, Any]], wanted: list[str], import_all: bool, notes: list[str]
+) -> list[Mapping[str, Any]]:
+    """The unmanaged assistants among `wanted` ids (all of them with `import_all`), noting the managed
+    ones skipped; ReconcilerError naming every unknown id."""
+    by_id = {str(a.get("id")): a for a in assistants}
+    unknown = [i for i in wanted if i not in by_id]
+    if unknown:
+        noun = "id" if len(unknown) == 1 else "ids"
+        raise ReconcilerError(
+            f"unknown assistant {noun} {', '.join(unknown)} (not among the {len(assistants)} assistants "
+            "listed)"
+        )
+    picked: list[Mapping[str, Any]] = []
+    for assistant in [by_id[i] for i in wanted] if wanted else list(assistants):
+        marker = dialect.marker_of(assistant)
+        if marker is None:
+            picked.append(assistant)
+        elif wanted:
+            notes.append(f"{assistant['id']} is already managed (key '{marker}'), skipped")
+    managed = sum(1 for a in assistants if dialect.marker_of(a) is not None)
+    if import_all and managed:
+        noun = "assistant" if managed == 1 else "assistants"
+        notes.append(f"{managed} managed {noun} skipped")
+    return picked
 
 
 def _refuse_wanted_names(
