@@ -187,14 +187,14 @@ def manifest_files(
 
 def plan_files(
     refs_by_key: Mapping[str, Sequence[FileRef]],
-    everything: Sequence[LoadedManifest],
+    all_manifests: Sequence[LoadedManifest],
     index: RemoteIndex,
     still_used: Iterable[str],
     *,
     prune: bool,
 ) -> tuple[PlanFile, ...]:
     """The plan's PlanFiles: each distinct content the planned manifests name (`refs_by_key`: key → its
-    FileRefs), then, with `prune`, every upload neither any manifest (`everything`) nor `still_used` (the
+    FileRefs), then, with `prune`, every upload neither any manifest (`all_manifests`) nor `still_used` (the
     file ids assistants will reference once the plan is applied) uses."""
     by_sha: dict[str, tuple[FileRef, list[str], list[str]]] = {}
     for key, refs in sorted(refs_by_key.items()):
@@ -221,7 +221,7 @@ def plan_files(
             )
         )
     if prune:
-        named = {(local.sha256()[:NAME_HASH_DIGITS], local.size) for m in everything for local in m.files}
+        named = {(local.sha256()[:NAME_HASH_DIGITS], local.size) for m in all_manifests for local in m.files}
         used = set(still_used)
         for remote in index.files:
             if remote.id in used or (remote.hash_prefix, remote.size) in named:

@@ -127,8 +127,8 @@ def _refuse_name_clashes(
         if clash is not None:
             manifest = by_key[change.key]
             errors.append(
-                f"{identity.where(manifest, 'name')}: an unmanaged assistant ({clash}) is already named "
-                f"{name!r}; to adopt it, add `id: {clash}` to {manifest.path}, "
+                f"{identity.field_location(manifest, 'name')}: an unmanaged assistant ({clash}) is already "
+                f"named {name!r}; to adopt it, add `id: {clash}` to {manifest.path}, "
                 "or pass --allow-duplicate-names to create another"
             )
     if errors:
@@ -159,7 +159,7 @@ def check_models(
         listing = ", ".join(shown) or "none"
         if len(available) > len(shown):
             listing += f", … ({len(available)} in all)"
-        at = identity.where(by_key[key], "model") if key in by_key else f"{key}: model"
+        at = identity.field_location(by_key[key], "model") if key in by_key else f"{key}: model"
         errors.append(
             f"{at}: model {model!r} is not available on {server} (available: {listing}; "
             "the full list: GET /models)"

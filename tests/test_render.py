@@ -42,9 +42,9 @@ def plans(tmp_path: Path) -> dict[str, Plan]:
     }
 
 
-def rendered(plan: Plan, fmt: str, **opts: object) -> str:
+def rendered(plan: Plan, fmt: str, *, color: bool = False) -> str:
     out = io.StringIO()
-    render_plan(plan, out, fmt, **opts)
+    render_plan(plan, out, fmt, color=color)
     return out.getvalue()
 
 
