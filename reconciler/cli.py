@@ -210,23 +210,6 @@ Try it without a key: `reconciler plan --local` (the embedded emulator).
 """
 
 
-EPILOG = """\\b
-Environment:
-  OPENAI_API_KEY      the API key (never printed)
-  OPENAI_BASE_URL     the server (default https://api.openai.com/v1)
-  OPENAI_ORG_ID       sent as OpenAI-Organization
-  OPENAI_PROJECT_ID   sent as OpenAI-Project
-  NO_COLOR            no colour (nor without a terminal)
-  RECONCILER_LOG      stderr log level: warning (default), info (retries), debug (requests)
-  RECONCILER_DEBUG=1  a traceback instead of the one-line internal error
-
-\\b
-Exit codes: 0 success; 1 any error or refusal;
-2 only from `plan --detailed-exitcode` when there are changes.
-
-Try it without a key: `reconciler plan --local` (the embedded emulator).
-"""
-
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
@@ -242,7 +225,7 @@ def cli() -> None:
 def validate(directory: Path) -> None:
     """Check every manifest offline; print all errors as FILE:LINE:COL: FIELD: message.
 
-    \\b
+    \b
     Example:
       reconciler validate --dir assistants
     """
@@ -256,7 +239,7 @@ def validate(directory: Path) -> None:
 def schema() -> None:
     """Print the JSON Schema of a manifest (for yaml-language-server and editors).
 
-    \\b
+    \b
     Example:
       reconciler schema > assistant.schema.json
     """
@@ -301,7 +284,7 @@ def plan(
 ) -> None:
     """Show what apply would change, without changing anything.
 
-    \\b
+    \b
     Example:
       reconciler plan --out plan.json && reconciler apply plan.json
     """
@@ -356,7 +339,7 @@ def apply(
 ) -> None:
     """Make the API match the manifests, or run exactly the saved PLAN_FILE (made by `plan --out`).
 
-    \\b
+    \b
     Example:
       reconciler apply --auto-approve
     """
@@ -417,7 +400,7 @@ def import_(
     """Write a manifest for each unmanaged assistant ID (asst_...) or, with --all, for every one, so the
     next plan adopts them.
 
-    \\b
+    \b
     Example:
       reconciler import asst_abc123
     """
@@ -444,7 +427,7 @@ def fmt(paths: tuple[Path, ...], check: bool, directory: Path) -> None:
     """Rewrite manifests into the canonical layout, keeping comments: each PATH (a manifest or a directory
     of them), or --dir.
 
-    \\b
+    \b
     Example:
       reconciler fmt --check
     """

@@ -70,9 +70,16 @@ def test_help_and_version() -> None:
         assert word in result.output
     assert "Make the API match the manifests, or apply a saved plan." in result.output
     for name, command in cli.commands.items():
-        assert run(name, "--help").exit_code == 0, name
+        shown = run(name, "--help")
+        assert shown.exit_code == 0, name
+        assert "Example:\n    reconciler " in shown.output, f"{name}: no example"
         undocumented = [p.name for p in command.params if isinstance(p, click.Option) and not p.help]
         assert undocumented == [], f"{name}: options without help: {undocumented}"
+        for argument in (p for p in command.params if isinstance(p, click.Argument)):
+            shown_name = (argument.metavar or argument.name or "").strip("[].").upper()
+            assert shown_name in (command.help or ""), f"{name}: argument {shown_name} not explained"
+    apply_help = " ".join(run("apply", "--help").output.split())
+    assert "--target KEY Apply only the changes to the assistant with this manifest key" in apply_help
     result = run("--version")
     assert (result.exit_code, result.output) == (0, f"reconciler, version {__version__}\n")
 
