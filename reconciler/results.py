@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 Status = Literal["created", "updated", "deleted", "failed"]
 STATUSES: tuple[Status, ...] = ("created", "updated", "deleted", "failed")
@@ -22,6 +22,8 @@ Remedy = Literal["retry", "fix", "replan"]
 class Outcome:
     """The part every result shares (its dataclasses declare the fields)."""
 
+    #: The fields of the JSON form, in order.
+    JSON_KEYS: ClassVar[tuple[str, ...]]
     status: str
     error: str | None
     warnings: tuple[str, ...]
@@ -30,6 +32,12 @@ class Outcome:
     @property
     def failed(self) -> bool:
         return self.status == "failed"
+
+    def data(self) -> dict[str, Any]:
+        """The JSON form: `JSON_KEYS` in order."""
+        out = {key: getattr(self, key) for key in self.JSON_KEYS}
+        out["warnings"] = list(self.warnings)
+        return out
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,7 @@ class ChangeResult(Outcome):
     `error` is the one-line reason when `status == "failed"`; `warnings` name fields the server did not keep.
     """
 
+    JSON_KEYS = ("key", "id", "action", "status", "error", "warnings")
     key: str
     id: str | None
     action: str
@@ -51,17 +60,6 @@ class ChangeResult(Outcome):
     #: For a failure: what it needs (see `Remedy`).
     remedy: Remedy = "retry"
 
-    def data(self) -> dict[str, Any]:
-        """The JSON form (stable keys: key, id, action, status, error, warnings)."""
-        return {
-            "key": self.key,
-            "id": self.id,
-            "action": self.action,
-            "status": self.status,
-            "error": self.error,
-            "warnings": list(self.warnings),
-        }
-
 
 @dataclass(frozen=True)
 class FileResult(Outcome):
@@ -72,6 +70,7 @@ class FileResult(Outcome):
     server did not keep (e.g. a renamed upload, which later plans could not recognise).
     """
 
+    JSON_KEYS = ("action", "path", "sha256", "id", "status", "error", "warnings")
     action: Literal["upload", "delete"]
     path: str
     sha256: str
@@ -81,18 +80,6 @@ class FileResult(Outcome):
     warnings: tuple[str, ...] = ()
     seconds: float = 0.0
     remedy: Remedy = "retry"
-
-    def data(self) -> dict[str, Any]:
-        """The JSON form (keys: action, path, sha256, id, status, error, warnings)."""
-        return {
-            "action": self.action,
-            "path": self.path,
-            "sha256": self.sha256,
-            "id": self.id,
-            "status": self.status,
-            "error": self.error,
-            "warnings": list(self.warnings),
-        }
 
 
 @dataclass(frozen=True)
