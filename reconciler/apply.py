@@ -12,6 +12,13 @@ Contracts:
   match the desired state); only if none exists is the create sent again, at most `create_attempts` times.
   Concurrent look-ups share listings (single flight): a look-up only ever joins a listing that starts after
   it was asked for, so it always sees every create that was committed before it asked.
+- **Canonical across runs.** Runs that race on a key (no lock, no conditional write) converge by one rule
+  (`reconciler.exactly_once`, docs/design.md "Exactly once across runs"): after every create has returned,
+  the executor waits for the horizon (the last create's return + `settle_window` + 1 s), takes one fresh
+  listing and, per created key, keeps the minimum claimant by `(created_at, id)`: its own assistant, or
+  another run's, which it then converges to the desired state and reports. Every other claimant of the key
+  in that listing is deleted (404 counts as deleted). No wait and no listing when nothing was created, nor
+  with `settle_window` 0 (a single writer: nothing else can race).
 - **Idempotent deletes.** A delete answered 404 (already gone, e.g. by an attempt whose answer was lost)
   is done.
 - **Read back.** Each write's response is normalised and compared with the desired state on the fields it
@@ -30,13 +37,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from reconciler import dialect, uploads
 from reconciler.client import Client
 from reconciler.errors import ReconcilerError
-from reconciler.exactly_once import write_once
+from reconciler.exactly_once import DEFAULT_SETTLE_SECONDS, Order, canonical, horizon, others, write_once
 from reconciler.plan import Change, Plan
 from reconciler.results import ApplyReport, ChangeResult, Progress, Remedy, Status, remedy_for
 
@@ -90,7 +98,8 @@ class Executor:
     look-up finds nothing; by default the client's retry budget (`--max-retries`) plus one, as for any call.
     Before a create is sent again, the key is looked up twice, `settle_seconds` × attempt apart, so a create
     the server was still committing when the connection broke is found rather than duplicated.
-    `progress(done, total, result)` is called after each change.
+    `settle_window` is W of the canonical step (module docstring): how long after it was sent a create is
+    surely listed. `progress(done, total, result)` is called after each change.
     """
 
     def __init__(
@@ -102,6 +111,7 @@ class Executor:
         create_attempts: int | None = None,
         notes: uploads.Notes | None = None,
         settle_seconds: float = 0.5,
+        settle_window: float = DEFAULT_SETTLE_SECONDS,
     ) -> None:
         if parallelism < 1:
             raise ValueError("parallelism must be >= 1")
@@ -114,6 +124,9 @@ class Executor:
         self.progress = progress
         self.create_attempts = create_attempts
         self.settle_seconds = settle_seconds
+        if settle_window < 0:
+            raise ValueError("settle_window must be >= 0")
+        self.settle_window = settle_window
         self.notes = notes
         self._listings = _Listings(client)
 
@@ -131,26 +144,34 @@ class Executor:
             parallelism=self.parallelism,
             notes=self.notes,
             settle_seconds=self.settle_seconds,
+            settle_window=self.settle_window,
         )
         plan = uploaded.plan
         changes = plan.actionable
         results: list[ChangeResult | None] = [None] * len(changes)
+        claims: dict[int, _Claim] = {}
         pending = iter(enumerate(changes))
         done = 0
 
-        async def worker() -> None:
+        def finish(index: int, result: ChangeResult) -> None:
             nonlocal done
+            results[index] = result
+            done += 1
+            if self.progress is not None:
+                self.progress(done, len(changes), result)
+
+        async def worker() -> None:
             for index, change in pending:  # a shared iterator: each change is taken by exactly one worker
                 blocked = uploaded.blocked.get(change.key)
                 if blocked is not None:
                     remedy: Remedy = "replan" if change.key in uploaded.needs_new_plan else "retry"
-                    result = self._failed(change, change.id, blocked, time.monotonic(), remedy)
+                    finish(index, self._failed(change, change.id, blocked, time.monotonic(), remedy))
+                    continue
+                outcome = await self._run_one(change)
+                if isinstance(outcome, _Claim):
+                    claims[index] = outcome
                 else:
-                    result = await self._run_one(change)
-                results[index] = result
-                done += 1
-                if self.progress is not None:
-                    self.progress(done, len(changes), result)
+                    finish(index, outcome)
 
         workers = [asyncio.ensure_future(worker()) for _ in range(min(self.parallelism, len(changes)))]
         try:
@@ -158,7 +179,16 @@ class Executor:
         finally:
             for task in workers:
                 task.cancel()
-        deleted = await uploads.delete_unused(self.client, plan, parallelism=self.parallelism)
+        if claims and self.settle_window > 0:
+            settled = await self._settle(list(claims.values()))
+            for index, result in zip(claims, settled, strict=True):
+                finish(index, result)
+        else:
+            for index, claim in claims.items():
+                finish(index, claim.result())
+        deleted = await uploads.delete_unused(
+            self.client, plan, parallelism=self.parallelism, copies=uploaded.copies
+        )
         calls = Counter(self.client.calls)
         calls.subtract(calls_before)
         return ApplyReport(
@@ -168,12 +198,13 @@ class Executor:
             files=(*uploaded.results, *deleted),
         )
 
-    async def _run_one(self, change: Change) -> ChangeResult:
+    async def _run_one(self, change: Change) -> ChangeResult | _Claim:
+        """The change's result, or for a create that got through its `_Claim` (settled by `_settle`)."""
         started = time.monotonic()
         assistant_id = change.id
         try:
             if change.action == "create":
-                assistant_id, warnings = await self._create(change)
+                return await self._create(change, started)
             elif change.action == "update":
                 assert change.id is not None, "an update has an id"
                 warnings = await self._update(change, change.id)
@@ -213,8 +244,8 @@ class Executor:
             remedy=remedy,
         )
 
-    async def _create(self, change: Change) -> tuple[str, tuple[str, ...]]:
-        """Create exactly once (`exactly_once.write_once`, looked up by key); returns the new id and
+    async def _create(self, change: Change, started: float) -> _Claim:
+        """Create exactly once (`exactly_once.write_once`, looked up by key): the run's own assistant, with
         read-back warnings. A create whose lost answer is found is converged instead of duplicated."""
         desired = change.desired
         body = dialect.create_body(desired)
@@ -225,23 +256,79 @@ class Executor:
             settle=self.settle_seconds,
             by="key",
         )
+        returned = time.monotonic()
         found = written.found
         if found is not None:
-            fields = dialect.changed_fields(dialect.normalise(found), desired)
-            if not fields:
-                return found["id"], ()
             try:
-                response = await self.client.modify_assistant(
-                    found["id"], dialect.update_body(desired, fields)
-                )
+                warnings = await self._converge(change, found)
             except ReconcilerError as modify_err:
                 raise _CreateFailed(found["id"], modify_err) from None
-            return found["id"], self._read_back(change, found["id"], response, fields)
+            return _Claim(change, found["id"], warnings, returned, started)
         response = written.response or {}
         assistant_id = str(response.get("id") or "")
         if not assistant_id:
             raise ReconcilerError("the create response carries no assistant id")
-        return assistant_id, self._read_back(change, assistant_id, response, dialect.FIELDS)
+        warnings = self._read_back(change, assistant_id, response, dialect.FIELDS)
+        return _Claim(change, assistant_id, warnings, returned, started)
+
+    async def _converge(self, change: Change, existing: Mapping[str, Any]) -> tuple[str, ...]:
+        """Modify `existing` to `change.desired` when it differs (only the differing fields); read-back
+        warnings."""
+        fields = dialect.changed_fields(dialect.normalise(existing), change.desired)
+        if not fields:
+            return ()
+        response = await self.client.modify_assistant(
+            existing["id"], dialect.update_body(change.desired, fields)
+        )
+        return self._read_back(change, existing["id"], response, fields)
+
+    async def _settle(self, claims: Sequence[_Claim]) -> list[ChangeResult]:
+        """The canonical step of every create (module docstring): one listing started at the horizon of the
+        last create, then per key keep the minimum claimant and delete the others. One result per claim."""
+        wait = horizon(max(c.returned for c in claims), self.settle_window) - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        try:
+            listing = await self._listings.fresh()
+        except ReconcilerError as err:
+            reason = f"listing to check for duplicates failed ({err}); the next plan shows any duplicate"
+            return [
+                self._failed(c.change, c.id, f"created {c.id}, but {reason}", c.started, "replan")
+                for c in claims
+            ]
+        by_key: dict[str, list[dict[str, Any]]] = {}
+        for assistant in listing:
+            by_key.setdefault(dialect.marker_of(assistant) or "", []).append(assistant)
+        gate = asyncio.Semaphore(self.parallelism)
+
+        async def settle_one(claim: _Claim) -> ChangeResult:
+            async with gate:
+                return await self._keep_canonical(claim, by_key.get(claim.change.key, []))
+
+        return list(await asyncio.gather(*(settle_one(c) for c in claims)))
+
+    async def _keep_canonical(self, claim: _Claim, claimants: Sequence[dict[str, Any]]) -> ChangeResult:
+        """Keep the minimum of `claimants` (converged to the desired state when it is not the run's own),
+        delete the others; the create's result names the one kept."""
+        change = claim.change
+        keep = canonical(claimants, _order)
+        if keep is None:
+            error = (
+                f"created {claim.id}, but it is not listed {self.settle_window:g} s later; "
+                "raise --settle-seconds (the next plan shows it)"
+            )
+            return self._failed(change, claim.id, error, claim.started, "replan")
+        kept = keep["id"]
+        warnings = claim.warnings
+        try:
+            if kept != claim.id:
+                warnings = await self._converge(change, keep)
+            for duplicate in others(claimants, _order):
+                await self._delete(duplicate["id"])
+        except ReconcilerError as err:
+            error = f"kept {kept} (oldest of {len(claimants)} claiming {change.key!r}), but {err}"
+            return self._failed(change, kept, error, claim.started, remedy_for(err))
+        return claim.result(kept, warnings)
 
     async def _update(self, change: Change, assistant_id: str) -> tuple[str, ...]:
         fields = list(change.changed_fields)
@@ -258,11 +345,10 @@ class Executor:
     async def lookup(self, key: str) -> dict[str, Any] | None:
         """The managed assistant carrying `key` in a listing started after this call (None if absent).
 
-        With several (duplicates made by someone else), the oldest is returned.
+        With several (duplicates made by someone else), the canonical one (`_order`'s minimum) is returned.
         """
         listing = await self._listings.fresh()
-        found = [a for a in listing if dialect.marker_of(a) == key]
-        return min(found, key=lambda a: a.get("created_at") or 0) if found else None
+        return canonical((a for a in listing if dialect.marker_of(a) == key), _order)
 
     @property
     def lookups(self) -> int:
@@ -288,6 +374,34 @@ class Executor:
                 f"sent {_short(wanted[name])}, got {_short(got[name])}"
             )
         return tuple(warnings)
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """A create that got through: the run's own assistant `id` for `change.key` and its read-back
+    `warnings`, when its last attempt `returned` and the change `started` (monotonic seconds)."""
+
+    change: Change
+    id: str
+    warnings: tuple[str, ...]
+    returned: float
+    started: float
+
+    def result(self, kept: str | None = None, warnings: tuple[str, ...] | None = None) -> ChangeResult:
+        """The create's result: `kept` (default: the run's own assistant) with `warnings` (default: own)."""
+        return ChangeResult(
+            key=self.change.key,
+            id=kept or self.id,
+            action="create",
+            status="created",
+            warnings=self.warnings if warnings is None else warnings,
+            seconds=time.monotonic() - self.started,
+        )
+
+
+def _order(assistant: Mapping[str, Any]) -> Order:
+    """The canonical order of claimants: `(created_at, id)`."""
+    return int(assistant.get("created_at") or 0), str(assistant["id"])
 
 
 class _CreateFailed(Exception):

@@ -32,7 +32,7 @@ from reconciler.cli_options import (
     use_color,
 )
 from reconciler.errors import ConfigError, ReconcilerError
-from reconciler.options import ApplyOptions, ImportOptions
+from reconciler.options import DEFAULT_SETTLE_SECONDS, ApplyOptions, ImportOptions
 from reconciler.redact import scrub
 
 
@@ -298,6 +298,23 @@ def plan(
     show_default=True,
     help="json: only the report on stdout, for programs (the plan goes to stderr).",
 )
+@click.option(
+    "--settle-seconds",
+    type=click.FloatRange(0, 600),
+    default=DEFAULT_SETTLE_SECONDS,
+    show_default=True,
+    envvar="RECONCILER_SETTLE_SECONDS",
+    show_envvar=True,
+    help="After creating, wait this long plus 1 s, then list once and keep the oldest assistant per key, "
+    "deleting duplicates made by racing applies (0: no check, for a single writer).",
+)
+@click.option(
+    "--lock-timeout",
+    type=click.FloatRange(0, 86400),
+    default=0,
+    show_default=True,
+    help="Wait this many seconds for another apply on the same target in this checkout (0: refuse at once).",
+)
 @click.option("--no-color", is_flag=True, help="Never colour the output.")
 def apply(
     plan_file: Path | None,
@@ -312,6 +329,8 @@ def apply(
     force: bool,
     parallelism: int,
     fmt: str,
+    settle_seconds: float,
+    lock_timeout: float,
     no_color: bool,
 ) -> None:
     """Make the API match the manifests, or run exactly the saved PLAN_FILE (made by `plan --out`).
@@ -324,7 +343,13 @@ def apply(
 
     connection = connection_from(local, base_url, max_retries)
     options = ApplyOptions(
-        auto_approve=auto_approve, force=force, parallelism=parallelism, fmt=fmt, color=use_color(no_color)
+        auto_approve=auto_approve,
+        force=force,
+        parallelism=parallelism,
+        fmt=fmt,
+        color=use_color(no_color),
+        settle_seconds=settle_seconds,
+        lock_timeout=lock_timeout,
     )
     if plan_file is not None:
         _refuse_with_a_saved_plan(targets, prune, allow_duplicate_names)

@@ -9,20 +9,62 @@
 The look-up must see every write committed before it was asked (a listing started after the call): the
 second look-up covers a server that was still committing when the connection broke. A failing look-up ends
 the write (nothing more is sent): the next plan shows whether it exists.
+
+Across runs (docs/design.md, "Exactly once across runs"): the API has no lock and no conditional write, so
+runs that race on one key converge by a rule each applies alone. The **canonical** claimant of a key (or copy
+of a content) is the minimum by `(created_at, id)` (`canonical`); a run never deletes the minimum it sees,
+and a listing that starts at the **horizon** (`horizon`: the run's last create for the key returned, plus the
+settle window W, plus created_at's one-second resolution) sees every claimant that could be smaller than the
+run's own, so the minimum it sees is the one every deciding run sees.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from reconciler.client import AmbiguousWriteError
 from reconciler.errors import ReconcilerError
+from reconciler.options import DEFAULT_SETTLE_SECONDS
+
+__all__ = [
+    "DEFAULT_SETTLE_SECONDS",
+    "STAMP_RESOLUTION",
+    "Written",
+    "canonical",
+    "horizon",
+    "others",
+    "write_once",
+]
 
 Response = TypeVar("Response")
 Found = TypeVar("Found")
+Claimant = TypeVar("Claimant")
+
+#: `created_at` counts whole seconds: a claimant stamped in our second may be sent up to this much later.
+STAMP_RESOLUTION = 1.0
+
+#: The order of claimants: `(created_at, id)`.
+Order = tuple[int, str]
+
+
+def canonical(claimants: Iterable[Claimant], order: Callable[[Claimant], Order]) -> Claimant | None:
+    """The canonical claimant: the minimum by `order` (`(created_at, id)`), or None when there is none."""
+    return min(claimants, key=order, default=None)
+
+
+def others(claimants: Iterable[Claimant], order: Callable[[Claimant], Order]) -> list[Claimant]:
+    """Every claimant but the canonical one: always safe to delete (a smaller one is in the same listing)."""
+    ranked = sorted(claimants, key=order)
+    return ranked[1:]
+
+
+def horizon(last_returned: float, window: float) -> float:
+    """When (same clock as `last_returned`) a listing may start whose minimum is final: `last_returned` is
+    when the run's last create attempt returned, `window` is W."""
+    return last_returned + window + STAMP_RESOLUTION
 
 
 @dataclass(frozen=True)

@@ -136,9 +136,13 @@ class RemoteIndex:
         self.by_id = {f.id: f for f in self.files}
 
     def find(self, sha256: str, size: int) -> RemoteFile | None:
-        """The oldest uploaded file with this content (hash prefix and size both match), or None."""
+        """The canonical copy of this content: the oldest by `(created_at, id)`, or None."""
+        return next(iter(self.copies(sha256, size)), None)
+
+    def copies(self, sha256: str, size: int) -> list[RemoteFile]:
+        """Every uploaded file with this content (hash prefix and size both match), oldest first."""
         prefix = sha256[:NAME_HASH_DIGITS]
-        return next((f for f in self.files if f.hash_prefix == prefix and f.size == size), None)
+        return [f for f in self.files if f.hash_prefix == prefix and f.size == size]
 
 
 # ------------------------------------------------------------------------------------------- planning

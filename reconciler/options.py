@@ -16,6 +16,8 @@ from pathlib import Path
 DEFAULT_KEY_VARIABLE = "OPENAI_API_KEY"
 #: The manifests' directory unless `--dir` names another.
 DEFAULT_DIRECTORY = Path("assistants")
+#: Assumption V's window W (`--settle-seconds`): a create is listed within this many seconds of being sent.
+DEFAULT_SETTLE_SECONDS = 3.0
 
 
 @dataclass(frozen=True)
@@ -76,13 +78,18 @@ class PlanOptions:
 @dataclass(frozen=True)
 class ApplyOptions:
     """How to apply: without asking (`auto_approve`), over the delete limits (`force`), with at most
-    `parallelism` changes in flight; the report as `fmt` (`text` or `json`), coloured with `color`."""
+    `parallelism` changes in flight; the report as `fmt` (`text` or `json`), coloured with `color`.
+    `settle_seconds` is the settle window W of exactly-once across runs (`reconciler.exactly_once`; 0: a
+    single writer, no cross-run check); `lock_timeout` how long to wait for another apply on the same target
+    in this checkout (`reconciler.lock`; 0: refuse at once)."""
 
     auto_approve: bool = False
     force: bool = False
     parallelism: int = 8
     fmt: str = "text"
     color: bool = False
+    settle_seconds: float = DEFAULT_SETTLE_SECONDS
+    lock_timeout: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,11 @@ Contracts:
 - **Changed since plan.** Each path a change uploads from must still hash to the planned sha256; the bytes
   uploaded are hashed as read. Otherwise that change fails with `PATH changed since plan (...)`.
 - **Isolation.** A failed upload fails only the changes that need that content; the others run.
+- **One copy across runs.** Racing runs may each upload a content. After its uploads' horizon (the last
+  upload returned + `settle_window` + 1 s, `reconciler.exactly_once`) a run lists the files again and attaches
+  the canonical copy of each content it uploaded (the oldest by `(created_at, id)`), whoever uploaded it;
+  after the assistant changes it deletes the other copies of those contents that no assistant references in
+  a fresh listing (`ResolvedUploads.copies`). A copy another run attached in between is left alone.
 - **Prune.** A planned file delete runs after the assistant changes, only if a fresh listing of assistants
   shows none (managed or not) still referencing it; a 404 (already gone) counts as deleted.
 """
@@ -22,15 +27,15 @@ import asyncio
 import dataclasses
 import hashlib
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reconciler import knowledge
 from reconciler.errors import ReconcilerError
-from reconciler.exactly_once import write_once
-from reconciler.knowledge import RemoteIndex, human_size, short_hash
+from reconciler.exactly_once import horizon, write_once
+from reconciler.knowledge import RemoteFile, RemoteIndex, human_size, short_hash
 from reconciler.plan import PLACEHOLDER_PREFIX, PlanFile
 from reconciler.results import FileResult, FileStatus, remedy_for
 
@@ -48,12 +53,14 @@ Notes = Callable[[str], None]
 class ResolvedUploads:
     """The outcome of `upload_missing`: the plan with every resolvable placeholder replaced by its file id,
     the changes that cannot run (`blocked`: key → one-line reason; `needs_new_plan`: those blocked because a
-    local file changed or vanished since the plan) and one result per planned upload."""
+    local file changed or vanished since the plan), one result per planned upload, and the other copies of
+    the contents this run uploaded (`copies`, with the full sha256 of each), for `delete_unused`."""
 
     plan: Plan
     blocked: Mapping[str, str]
     needs_new_plan: frozenset[str]
     results: tuple[FileResult, ...]
+    copies: tuple[tuple[RemoteFile, str], ...] = ()
 
 
 def _hash_file(path: Path) -> str:
@@ -84,8 +91,10 @@ async def upload_missing(
     notes: Notes | None = None,
     upload_attempts: int = 3,
     settle_seconds: float = 0.5,
+    settle_window: float = 0.0,
 ) -> ResolvedUploads:
-    """Upload each planned content not uploaded yet (see the module docstring) and resolve placeholders.
+    """Upload each planned content not uploaded yet (see the module docstring) and resolve placeholders;
+    with `settle_window` > 0, attach the canonical copy of each content uploaded (module docstring).
 
     Makes no call when the plan uploads nothing. Never raises for a failing upload or listing: the changes
     needing that content are `blocked` instead.
@@ -107,7 +116,11 @@ async def upload_missing(
             return await run.upload(item)
 
     results = tuple(await asyncio.gather(*(upload_gated(item) for item in planned)))
-    return await _resolve(plan, results, run)
+    copies: tuple[tuple[RemoteFile, str], ...] = ()
+    if settle_window > 0 and run.returned is not None:
+        results, copies = await run.keep_canonical(planned, results, settle_window)
+    resolved = await _resolve(plan, results, run)
+    return dataclasses.replace(resolved, copies=copies)
 
 
 @dataclass
@@ -122,6 +135,32 @@ class _UploadRun:
     index: RemoteIndex = field(default_factory=RemoteIndex)
     hashed: dict[str, str] = field(default_factory=dict)
     unreadable: dict[str, str] = field(default_factory=dict)
+    #: When the last upload that got through returned (monotonic), None before any.
+    returned: float | None = None
+
+    async def keep_canonical(
+        self, planned: list[PlanFile], results: tuple[FileResult, ...], window: float
+    ) -> tuple[tuple[FileResult, ...], tuple[tuple[RemoteFile, str], ...]]:
+        """At the uploads' horizon, one listing: each uploaded content's result names its canonical copy;
+        also returns the other copies of those contents (with their full sha256). When the listing fails,
+        the run attaches its own copies (the next plan with --prune deletes unused ones)."""
+        assert self.returned is not None
+        wait = horizon(self.returned, window) - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        try:
+            index = RemoteIndex(await self.client.list_files(knowledge.PURPOSE))
+        except ReconcilerError:
+            return results, ()
+        settled: list[FileResult] = []
+        copies: list[tuple[RemoteFile, str]] = []
+        for item, result in zip(planned, results, strict=True):
+            found = index.copies(item.sha256, item.size) if result.status == "uploaded" else []
+            if found:
+                result = dataclasses.replace(result, id=found[0].id)
+                copies += [(copy, item.sha256) for copy in found[1:]]
+            settled.append(result)
+        return tuple(settled), tuple(copies)
 
     async def current(self, path: str) -> str | None:
         """The sha256 of `path` now (hashed once), or None when it cannot be read."""
@@ -166,6 +205,7 @@ class _UploadRun:
             )
         except ReconcilerError as err:
             return result("failed", error=str(err), remedy=remedy_for(err))
+        self.returned = max(self.returned or 0.0, time.monotonic())
         if written.found is not None:  # the lost upload did happen
             return result("uploaded", id=written.found)
         response = written.response or {}
@@ -253,11 +293,20 @@ def _with_ids(change: Change, ids: Mapping[str, str]) -> Change:
     return dataclasses.replace(change, desired=desired, after=after, files=files)
 
 
-async def delete_unused(client: Client, plan: Plan, *, parallelism: int = 4) -> tuple[FileResult, ...]:
-    """Run the plan's file deletes (after its assistant changes): one listing of assistants, then each file
-    no assistant references is deleted; one result per planned delete. Never raises."""
+async def delete_unused(
+    client: Client,
+    plan: Plan,
+    *,
+    parallelism: int = 4,
+    copies: Sequence[tuple[RemoteFile, str]] = (),
+) -> tuple[FileResult, ...]:
+    """Run the plan's file deletes (after its assistant changes) and delete the extra `copies` of contents
+    this run uploaded (`ResolvedUploads.copies`): one listing of assistants, then each file no assistant
+    references is deleted. One result per planned delete (a referenced one fails) and per copy deleted (a
+    referenced copy is left alone, without a result). Never raises."""
     deletes = [f for f in plan.files if f.action == "delete" and f.id]
-    if not deletes:
+    extra = [PlanFile("delete", sha256, copy.size, copy.filename, id=copy.id) for copy, sha256 in copies]
+    if not deletes and not extra:
         return ()
     try:
         assistants = await client.list_assistants()
@@ -290,4 +339,5 @@ async def delete_unused(client: Client, plan: Plan, *, parallelism: int = 4) -> 
             "delete", item.filename, item.sha256, "deleted", item.id, seconds=time.monotonic() - started
         )
 
-    return tuple(await asyncio.gather(*(delete_one(item) for item in deletes)))
+    unheld = [item for item in extra if item.id not in users]
+    return tuple(await asyncio.gather(*(delete_one(item) for item in (*deletes, *unheld))))

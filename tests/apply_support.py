@@ -51,7 +51,7 @@ async def plan_dir(client: Client, directory: Path, **options: Any) -> Plan:
 async def plan_and_apply(client: Client, directory: Path, **options: Any) -> tuple[Plan, ApplyReport]:
     parallelism = options.pop("parallelism", 8)
     the_plan = await plan_dir(client, directory, **options)
-    report = await Executor(client, parallelism=parallelism).run(the_plan)
+    report = await Executor(client, settle_window=0, parallelism=parallelism).run(the_plan)
     return the_plan, report
 
 

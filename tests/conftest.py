@@ -24,6 +24,7 @@ key `EMULATOR_API_KEY` ("sk-emulator-test-0123456789", also `.api_key`); start e
 - `make_live_emulator(api_key=EMULATOR_API_KEY, faults=None, db=None)` -> `LiveEmulator` on its own server,
   stopped at teardown (for file databases, restarts, fault configs at start-up).
 - `anyio_backend` is "asyncio": mark async tests `@pytest.mark.anyio`.
+- `single_writer` (autouse): `RECONCILER_SETTLE_SECONDS=0`, so applies skip the cross-run settle wait.
 
 Stats count every `/v1` request that reached the emulator, whatever its outcome (401, 404, 429, 5xx and
 dropped ones included); `/_emulator` calls are not counted.
@@ -50,6 +51,13 @@ MakeLiveEmulator = Callable[..., LiveEmulator]
 @pytest.fixture(scope="session")
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(autouse=True)
+def single_writer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`apply` runs as the only writer (`RECONCILER_SETTLE_SECONDS=0`: no cross-run wait and listing) unless
+    a test says otherwise (tests/test_race.py passes `--settle-seconds`)."""
+    monkeypatch.setenv("RECONCILER_SETTLE_SECONDS", "0")
 
 
 @pytest.fixture

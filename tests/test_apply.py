@@ -143,7 +143,7 @@ async def test_dropped_creates_are_looked_up_not_duplicated(
     async with client_for(emulator) as client:
         the_plan = await plan_dir(client, tmp_path)
         emulator.set_faults(drop_rate=1, seed=7)  # every write commits, then the connection drops
-        executor = Executor(client, parallelism=20)
+        executor = Executor(client, settle_window=0, parallelism=20)
         report = await executor.run(the_plan)
         emulator.set_faults()
         held = await client.list_assistants()
@@ -164,7 +164,7 @@ async def test_create_whose_outcome_is_unknown_is_retried_after_a_look_up(
         the_plan = await plan_dir(client, tmp_path)
         emulator.reset_stats()
         emulator.inject(500, route="POST /v1/assistants")  # answered 500 without running: nothing created
-        report = await Executor(client).run(the_plan)
+        report = await Executor(client, settle_window=0).run(the_plan)
         held = await client.list_assistants()
     assert [(r.status, r.id) for r in report.results] == [("created", held[0]["id"])]
     assert markers(held) == {"solo": 1}
@@ -182,7 +182,7 @@ async def test_create_gives_up_after_its_attempt_budget(emulator: InProcessEmula
     async with client_for(emulator) as client:
         the_plan = await plan_dir(client, tmp_path)
         emulator.inject(500, route="POST /v1/assistants", times=10)
-        report = await Executor(client, create_attempts=3).run(the_plan)
+        report = await Executor(client, settle_window=0, create_attempts=3).run(the_plan)
     [result] = report.results
     assert result.status == "failed"
     assert result.id is None
@@ -204,7 +204,7 @@ async def test_delete_of_an_assistant_already_gone_counts_as_done(
         await client.delete_assistant(gone["id"])  # someone else deleted it after the plan
         # the first DELETE (of `dropped`) commits but its answer is lost; the retry gets 404
         emulator.set_faults(drop_rate=0.5, seed=_seed_dropping_first_of_three())
-        report = await Executor(client, parallelism=1).run(the_plan)
+        report = await Executor(client, settle_window=0, parallelism=1).run(the_plan)
         emulator.set_faults()
         assert [a["id"] for a in await client.list_assistants()] == [_kept["id"]]
     assert [(r.key, r.status, r.error) for r in report.results] == [
@@ -240,7 +240,7 @@ async def test_a_field_the_server_did_not_keep_is_a_warning(
         write_manifests(tmp_path, {"hr": "name: HR\nmodel: gpt-4\ninstructions: new\n"})
         the_plan = await plan_dir(client, tmp_path)
         emulator.inject(200, route="POST /v1/assistants/{assistant_id}", body=existing)
-        report = await Executor(client).run(the_plan)
+        report = await Executor(client, settle_window=0).run(the_plan)
     [result] = report.results
     assert result.status == "updated"
     assert result.warnings == (
@@ -279,7 +279,7 @@ async def test_create_read_back_warns_about_a_dropped_late_field(
             "metadata": {dialect.MARKER_KEY: "warm"},
         }
         emulator.inject(200, route="POST /v1/assistants", body=old_style)
-        report = await Executor(client).run(the_plan)
+        report = await Executor(client, settle_window=0).run(the_plan)
     [result] = report.results
     assert (result.status, result.id) == ("created", "asst_old")
     assert result.warnings == ("warm (asst_old): the server did not keep temperature: sent 0.2, got 1",)
@@ -307,7 +307,7 @@ async def test_the_advice_after_a_failure_fits_it(
         the_plan = await plan_dir(client, tmp_path)
         route = "POST /v1/assistants/{assistant_id}"
         emulator.inject(status, route=route, headers={"x-should-retry": "false"})
-        report = await Executor(client).run(the_plan)
+        report = await Executor(client, settle_window=0).run(the_plan)
     out = io.StringIO()
     render_report(report, out)
     assert out.getvalue().splitlines()[-1] == (
@@ -326,7 +326,7 @@ async def test_partial_failure_goes_on_and_a_rerun_converges(
         )
         the_plan = await plan_dir(client, tmp_path)
         emulator.inject(503, route="POST /v1/assistants/{assistant_id}", headers={"x-should-retry": "false"})
-        report = await Executor(client, parallelism=2).run(the_plan)
+        report = await Executor(client, settle_window=0, parallelism=2).run(the_plan)
         statuses = sorted((r.key, r.status) for r in report.results)
         failed = report.failed
         assert len(failed) == 2
@@ -363,9 +363,9 @@ async def test_many_changes_run_concurrently_within_the_bound(
         seen: list[tuple[int, int]] = []
         loop = asyncio.get_running_loop()
         started = loop.time()
-        report = await Executor(client, parallelism=8, progress=lambda d, t, r: seen.append((d, t))).run(
-            the_plan
-        )
+        report = await Executor(
+            client, settle_window=0, parallelism=8, progress=lambda d, t, r: seen.append((d, t))
+        ).run(the_plan)
         elapsed = loop.time() - started
     assert report.ok and len(report.results) == 24
     assert seen == [(i, 24) for i in range(1, 25)]
@@ -462,7 +462,7 @@ async def test_create_still_committing_after_a_lost_response_is_found_not_duplic
         the_plan = await plan_dir(client, tmp_path)
         emulator.reset_stats()
         emulator.set_faults(drop_rate=1, commit_delay_ms=80, seed=1)
-        report = await Executor(client, settle_seconds=0.2).run(the_plan)
+        report = await Executor(client, settle_window=0, settle_seconds=0.2).run(the_plan)
         emulator.set_faults()
         held = await client.list_assistants()
     assert markers(held) == {"late": 1}

@@ -82,7 +82,7 @@ async def test_repeated_applies_converge_under_faults(emulator: InProcessEmulato
                 assert the_plan.summary == {"create": 80, "update": 70, "delete": 50, "no-op": 30}
             if not the_plan.has_changes:
                 break
-            executor = Executor(client, parallelism=8)
+            executor = Executor(client, settle_window=0, parallelism=8)
             report = await executor.run(the_plan)
             held = await _hold(emulator, client, faults)
             _check_report(the_plan, report, held)

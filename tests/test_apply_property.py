@@ -97,7 +97,7 @@ def test_plan_apply_plan_is_empty(emulator: InProcessEmulator, world: tuple[Any,
             ]
             await seed(client, *bodies, *({"model": "gpt-4"} for _ in range(unmanaged)))
             first = await plan_dir(client, directory, prune=True, allow_duplicate_names=True)
-            report = await Executor(client, parallelism=4).run(first)
+            report = await Executor(client, settle_window=0, parallelism=4).run(first)
             assert report.ok, [r.data() for r in report.results]
             again = await plan_dir(client, directory, prune=True, allow_duplicate_names=True)
             assert not again.has_changes, [c.data() for c in again.actionable]

@@ -72,7 +72,7 @@ async def plan_apply(
     emulator.reset_stats()
     parallelism = options.pop("parallelism", 8)
     the_plan = await plan_dir(client, repo / "assistants", **options)
-    report = await Executor(client, parallelism=parallelism).run(the_plan)
+    report = await Executor(client, settle_window=0, parallelism=parallelism).run(the_plan)
     return the_plan, report, routes(emulator)
 
 
@@ -311,7 +311,7 @@ async def test_prune_keeps_a_file_attached_after_the_plan(emulator: InProcessEmu
         await seed(
             client, {"model": "gpt-4", "tools": RETRIEVAL, "file_ids": [stray["id"]]}
         )  # attached meanwhile
-        report = await Executor(client).run(the_plan)
+        report = await Executor(client, settle_window=0).run(the_plan)
         assert not report.ok
         [result] = report.files
         assert result.status == "failed" and result.error is not None
@@ -368,7 +368,7 @@ async def test_an_upload_with_unknown_outcome_is_looked_up_not_duplicated(
             emulator.set_faults(drop_rate=1, seed=1)  # every write commits, then the connection drops
         else:
             emulator.inject(500, route="POST /v1/files")  # answered 500 without running: nothing uploaded
-        report = await Executor(client).run(the_plan)
+        report = await Executor(client, settle_window=0).run(the_plan)
         emulator.set_faults()
         requests = emulator.requests()
         files = await client.list_files("assistants")
@@ -401,7 +401,7 @@ async def test_content_changed_since_the_plan_fails_that_change(
     async with client_for(emulator) as client:
         the_plan = await plan_dir(client, repo / "assistants")
         policy.write_bytes(b"edited after the plan")
-        report = await Executor(client).run(the_plan)
+        report = await Executor(client, settle_window=0).run(the_plan)
         assert await client.list_files("assistants") == []
     results = {r.key: r for r in report.results}
     assert results["other"].status == "created"
@@ -443,7 +443,7 @@ async def test_saved_plan_round_trip(emulator: InProcessEmulator, repo: Path) ->
         loaded = planfile.load(repo / "plan.json")
         assert loaded == the_plan
         await check_stale(client, loaded)
-        report = await Executor(client).run(loaded)
+        report = await Executor(client, settle_window=0).run(loaded)
         assert report.ok
         # applying the same saved plan again: stale (the assistant now exists), nothing uploaded twice
         with pytest.raises(StalePlanError):
@@ -461,11 +461,11 @@ async def test_a_saved_plan_reapplied_after_a_partial_failure_reuses_the_upload(
     async with client_for(emulator, max_retries=0) as client:
         the_plan = await plan_dir(client, repo / "assistants")
         emulator.inject(400, route="POST /v1/assistants")
-        first = await Executor(client).run(the_plan)
+        first = await Executor(client, settle_window=0).run(the_plan)
         assert [(f.status, r.status) for f in first.files for r in first.results] == [("uploaded", "failed")]
         await check_stale(client, the_plan)  # nothing was created: still current
         emulator.reset_stats()
-        second = await Executor(client).run(the_plan)
+        second = await Executor(client, settle_window=0).run(the_plan)
     assert [(f.status, f.id) for f in second.files] == [("reused", first.files[0].id)]
     assert [r.status for r in second.results] == ["created"]
     assert "POST /v1/files" not in routes(emulator)
@@ -554,7 +554,7 @@ async def test_large_uploads_report_progress(emulator: InProcessEmulator, repo: 
     notes: list[str] = []
     async with client_for(emulator) as client:
         the_plan = await plan_dir(client, repo / "assistants")
-        report = await Executor(client, notes=notes.append).run(the_plan)
+        report = await Executor(client, settle_window=0, notes=notes.append).run(the_plan)
     assert report.ok
     [started, finished] = notes  # the small file makes no noise
     assert started == f"Uploading assistants/docs/big.pdf (1.2 MB, sha256:{sha(big)[:8]})..."

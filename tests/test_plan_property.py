@@ -82,7 +82,7 @@ async def scenario(
         result = load_directory(workdir)
         assert not result.errors, [str(e) for e in result.errors]
         plan = await plan_with(c, result.manifests, PlanOptions(prune=True, allow_duplicate_names=True))
-        report = await Executor(c).run(plan)
+        report = await Executor(c, settle_window=0).run(plan)
         assert report.ok, report.data()
         again = await plan_with(c, result.manifests, PlanOptions(prune=True, allow_duplicate_names=True))
         assert not again.has_changes, [c.data() for c in again.actionable]

@@ -35,7 +35,7 @@ async def test_create_then_noop_after_apply(emulator: Any, tmp_path: Path) -> No
         (change,) = plan.changes
         assert (change.action, change.id, change.fingerprint) == ("create", None, "absent")
         assert change.after["metadata"] == {"team": "hr", MARKER_KEY: "hr"}
-        report = await Executor(client).run(plan)
+        report = await Executor(client, settle_window=0).run(plan)
         assert report.ok
         again = await plan_with(client, loaded, PlanOptions())
     assert [c.action for c in again.changes] == ["no-op"]
@@ -64,7 +64,7 @@ async def test_update_of_each_field(emulator: Any, tmp_path: Path, field: str, r
         (change,) = plan.changes
         assert (change.action, change.id, change.changed_fields) == ("update", ids["hr"], (field,))
         assert set(change.before) == set(change.after) == {field}
-        assert (await Executor(client).run(plan)).ok
+        assert (await Executor(client, settle_window=0).run(plan)).ok
         assert not (await plan_with(client, loaded, PlanOptions())).has_changes
 
 
@@ -83,7 +83,7 @@ async def test_update_of_file_ids_and_omitted_fields_go_back_to_defaults(
         )  # fmt: skip
         assert change.after["file_ids"] == [] and change.after["temperature"] == 1.0
         assert change.after["metadata"] == {MARKER_KEY: "hr"}
-        assert (await Executor(client).run(plan)).ok
+        assert (await Executor(client, settle_window=0).run(plan)).ok
         assert not (await plan_with(client, loaded, PlanOptions())).has_changes
 
 
@@ -143,7 +143,7 @@ async def test_adoption_by_id(emulator: Any, tmp_path: Path) -> None:
         )  # fmt: skip
         assert change.after == {"metadata": {"a": "b", MARKER_KEY: "legacy"}}
         assert plan.unmanaged == 1 and plan.managed == 0
-        assert (await Executor(client).run(plan)).ok
+        assert (await Executor(client, settle_window=0).run(plan)).ok
         again = await plan_with(client, loaded, PlanOptions())
         assert [(c.action, c.id, c.adopt) for c in again.changes] == [("no-op", legacy["id"], False)]
         assert again.unmanaged == 1 and again.managed == 1

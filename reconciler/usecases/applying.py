@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, TextIO
 
 import click
 
-from reconciler import planfile
+from reconciler import lock, planfile
 from reconciler.connection import open_client
 from reconciler.errors import ReconcilerError
 from reconciler.options import ApplyOptions, ConnectionOptions, PlanOptions
@@ -39,14 +39,14 @@ async def apply_saved(plan_file: Path, connection: ConnectionOptions, options: A
     change succeeded and the server kept every field."""
     the_plan = planfile.load(plan_file)
     show = _plan_stream(options)
-    async with open_client(connection) as client:
-        await planfile.check_stale(client, the_plan)
-        check_safety(the_plan, force=options.force)
-        if the_plan.has_changes:
-            report = await _execute(client, the_plan, options.parallelism)
-        else:
-            show.write("No changes. The saved plan has nothing to apply.\n")
-            report = ApplyReport(results=())
+    with lock.hold(connection, options.lock_timeout, _note):
+        async with open_client(connection) as client:
+            await planfile.check_stale(client, the_plan)
+            check_safety(the_plan, force=options.force)
+            if not the_plan.has_changes:
+                show.write("No changes. The saved plan has nothing to apply.\n")
+                return _finish(ApplyReport(results=()), options)
+            report = await _execute(client, the_plan, options)
     return _finish(report, options)
 
 
@@ -58,17 +58,22 @@ async def apply_manifests(
     cancels: `Apply cancelled.`, False) or, when it is not, refuse unless `auto_approve`; then apply."""
     loaded = load_manifests(directory)
     show = _plan_stream(options)
-    async with open_client(connection) as client:
-        the_plan = await plan_with(client, loaded, plan_options)
-        render_plan(the_plan, show, "text", color=options.color and show.isatty())
-        if not the_plan.has_changes:  # the rendering already said "No changes."
-            return _finish(ApplyReport(results=()), options)
-        check_safety(the_plan, force=options.force)
-        if not options.auto_approve and not _approved(show):
-            click.echo("Apply cancelled.", err=True)
-            return False
-        report = await _execute(client, the_plan, options.parallelism)
+    with lock.hold(connection, options.lock_timeout, _note):
+        async with open_client(connection) as client:
+            the_plan = await plan_with(client, loaded, plan_options)
+            render_plan(the_plan, show, "text", color=options.color and show.isatty())
+            if not the_plan.has_changes:  # the rendering already said "No changes."
+                return _finish(ApplyReport(results=()), options)
+            check_safety(the_plan, force=options.force)
+            if not options.auto_approve and not _approved(show):
+                click.echo("Apply cancelled.", err=True)
+                return False
+            report = await _execute(client, the_plan, options)
     return _finish(report, options)
+
+
+def _note(line: str) -> None:
+    click.echo(line, err=True)
 
 
 def _plan_stream(options: ApplyOptions) -> TextIO:
@@ -101,14 +106,18 @@ def _approved(stream: TextIO) -> bool:
     return answer.strip() == "yes"
 
 
-async def _execute(client: Client, the_plan: Plan, parallelism: int) -> ApplyReport:
+async def _execute(client: Client, the_plan: Plan, options: ApplyOptions) -> ApplyReport:
     """Run the plan's changes with progress on stderr for runs of more than PROGRESS_MIN_CHANGES changes."""
     from reconciler.apply import Executor
 
     total = len(the_plan.actionable)
     progress = _progress(sys.stderr) if total > PROGRESS_MIN_CHANGES else None
     executor = Executor(
-        client, parallelism=parallelism, progress=progress, notes=lambda line: click.echo(line, err=True)
+        client,
+        parallelism=options.parallelism,
+        progress=progress,
+        notes=_note,
+        settle_window=options.settle_seconds,
     )
     return await executor.run(the_plan)
 

@@ -1,0 +1,104 @@
+"""The local advisory lock per target: one `reconciler apply` at a time per checkout and target.
+
+`hold` takes an exclusive `fcntl.flock` on `ROOT/.reconciler/locks/<hash>.lock`, the hash naming the target
+(base URL, or `local`, plus organisation and project), for as long as the apply runs; the file holds the
+holder's pid. A second apply in the same checkout waits for it, printing one line (`waiting for another
+apply on TARGET (pid N) ...`), up to `timeout` seconds; with 0 (the default) it refuses at once. The kernel
+drops the lock when its process ends, however it ends.
+
+This is a convenience for one machine only: exactly-once across runs never depends on it (runs in other
+checkouts or on other machines converge by the canonical rule, `reconciler.exactly_once`).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from reconciler.errors import ReconcilerError
+from reconciler.options import ConnectionOptions
+
+#: The default server, for the target's name when no base URL is set.
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+#: How often a waiting apply tries the lock again.
+POLL_SECONDS = 0.1
+
+
+def target_of(connection: ConnectionOptions) -> str:
+    """The target's readable name: `local`, or the base URL without credentials, plus the organisation and
+    project when set (`https://api.openai.com/v1 org-1/proj-2`)."""
+    if connection.local:
+        where = "local"
+    else:
+        parts = urlsplit(connection.base_url or DEFAULT_BASE_URL)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+        where = f"{parts.scheme}://{host}{port}{parts.path}".rstrip("/")
+    scope = "/".join(p for p in (connection.organization, connection.project) if p)
+    return f"{where} {scope}" if scope else where
+
+
+def lock_path(connection: ConnectionOptions) -> Path:
+    """The lock file of this target in the checkout (`connection.state_root`)."""
+    digest = hashlib.sha256(target_of(connection).encode()).hexdigest()[:16]
+    return connection.state_root / ".reconciler" / "locks" / f"{digest}.lock"
+
+
+@contextmanager
+def hold(connection: ConnectionOptions, timeout: float, notes: Callable[[str], None]) -> Iterator[None]:
+    """Hold this target's lock for the block (module docstring). Raises ReconcilerError (one line) when
+    another apply holds it beyond `timeout` seconds, or when the lock file cannot be opened."""
+    path = lock_path(connection)
+    target = target_of(connection)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as err:
+        raise ReconcilerError(f"cannot open the apply lock {path}: {err.strerror or err}") from None
+    try:
+        _acquire(fd, target, timeout, notes)
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        yield
+    finally:
+        os.close(fd)  # closing drops the lock
+
+
+def _acquire(fd: int, target: str, timeout: float, notes: Callable[[str], None]) -> None:
+    deadline = time.monotonic() + timeout
+    waiting = False
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            pass
+        holder = _holder(fd)
+        if timeout <= 0:
+            raise ReconcilerError(
+                f"another apply on {target} is running (pid {holder}); wait for it to finish, "
+                "or pass --lock-timeout SECONDS to wait"
+            )
+        if time.monotonic() >= deadline:
+            raise ReconcilerError(
+                f"another apply on {target} (pid {holder}) still runs after {timeout:g} s (--lock-timeout)"
+            )
+        if not waiting:
+            notes(f"waiting for another apply on {target} (pid {holder}) ...")
+            waiting = True
+        time.sleep(POLL_SECONDS)
+
+
+def _holder(fd: int) -> str:
+    """The pid the holder wrote, or `unknown`."""
+    try:
+        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+    except OSError:
+        text = ""
+    return text if text.isdigit() else "unknown"
