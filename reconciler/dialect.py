@@ -109,6 +109,11 @@ def marker_of(assistant: Mapping[str, Any]) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def claim_order(assistant: Mapping[str, Any]) -> tuple[int, str]:
+    """The order among assistants claiming one key: `(created_at, id)`; the minimum is the canonical one."""
+    return int(assistant.get("created_at") or 0), str(assistant["id"])
+
+
 def canonical_json(value: Any) -> str:
     """JSON with sorted keys, no whitespace and canonical numbers: equal values give equal text."""
     return json.dumps(_canon_numbers(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)

@@ -129,6 +129,14 @@ class ChangeJSON(TypedDict):
     files: NotRequired[
         Annotated[list[FileRefJSON], _doc("The manifest's knowledge files; only when it names `files:`.")]
     ]
+    reason: NotRequired[
+        Annotated[
+            str,
+            _doc(
+                "Why a delete is planned without --prune: `duplicate of KEY, keeping ID (oldest)`; only then."
+            ),
+        ]
+    ]
 
 
 _Managed = Annotated[int, _doc("Assistants carrying the ownership marker (the base of the delete limits).")]

@@ -4,6 +4,10 @@ An existing assistant is **managed** when it carries the ownership marker (`dial
 is its key. A manifest matches the managed assistant with its key, or the assistant its `id:` names
 (**adopt**: binding an unmanaged assistant, which the plan shows as an update adding the marker). Unmanaged
 assistants are only counted; managed ones no manifest names are orphans.
+
+Several assistants claiming one key (left by applies that raced, or by a lost create) are not an error: the
+**canonical** one, the minimum by `(created_at, id)` (`dialect.claim_order`), is the managed one, and every
+other claimant is a **duplicate**, which the plan deletes (docs/design.md, "Exactly once across runs").
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from reconciler.dialect import MARKER_KEY, marker_of
+from reconciler.dialect import claim_order, marker_of
 from reconciler.errors import PlanError
 
 if TYPE_CHECKING:
@@ -30,14 +34,25 @@ class Match:
 
 
 @dataclass(frozen=True)
+class Duplicate:
+    """An assistant claiming a key whose canonical claimant is another one, `kept` (its id)."""
+
+    key: str
+    assistant: dict[str, Any]
+    kept: str
+
+
+@dataclass(frozen=True)
 class Matching:
     """The outcome of `match`: a Match per manifest (manifest order), the managed assistants no manifest names
-    (`orphans`, by key), and the counts and unmanaged assistants seen."""
+    (`orphans`, by key), the non-canonical claimants of every key (`duplicates`, by key, oldest first), and
+    the counts and unmanaged assistants seen."""
 
     matches: tuple[Match, ...]
     orphans: tuple[dict[str, Any], ...]
     managed: int
     unmanaged: tuple[dict[str, Any], ...]
+    duplicates: tuple[Duplicate, ...] = ()
 
 
 def manifest_id(loaded: LoadedManifest) -> str | None:
@@ -59,9 +74,10 @@ def field_location(loaded: LoadedManifest, field: str | None = None) -> str:
 
 
 def match(loaded: Sequence[LoadedManifest], existing: Sequence[dict[str, Any]]) -> Matching:
-    """Match manifests to existing assistants. Raises PlanError, one line per problem, when two assistants
-    claim one key, when an `id:` does not exist, belongs to another key, or is named by two manifests, or
-    when a key is managed by one assistant while its manifest's `id:` names another."""
+    """Match manifests to existing assistants (a key claimed several times: its canonical claimant; the
+    others are `duplicates`). Raises PlanError, one line per problem, when an `id:` does not exist, belongs
+    to another key, or is named by two manifests, or when a key is managed by one assistant while its
+    manifest's `id:` names another."""
     errors: list[str] = []
     by_id = {a["id"]: a for a in existing}
     by_key: dict[str, list[dict[str, Any]]] = {}
@@ -74,14 +90,10 @@ def match(loaded: Sequence[LoadedManifest], existing: Sequence[dict[str, Any]]) 
             by_key.setdefault(key, []).append(assistant)
 
     manifest_keys = {m.key: m for m in loaded}
+    duplicates: list[Duplicate] = []
     for key, claimants in sorted(by_key.items()):
-        if len(claimants) > 1:
-            ids = sorted(a["id"] for a in claimants)
-            at = f"{field_location(manifest_keys[key])}: " if key in manifest_keys else ""
-            errors.append(
-                f"{at}{len(ids)} assistants claim key {key!r}: {', '.join(ids[:-1])} and {ids[-1]} "
-                f"(metadata {MARKER_KEY}); delete one or remove its marker"
-            )
+        claimants.sort(key=claim_order)
+        duplicates += [Duplicate(key, a, claimants[0]["id"]) for a in claimants[1:]]
 
     matches: list[Match] = []
     claimed_ids: dict[str, LoadedManifest] = {}
@@ -89,7 +101,7 @@ def match(loaded: Sequence[LoadedManifest], existing: Sequence[dict[str, Any]]) 
         wanted = manifest_id(manifest)
         managed = by_key.get(manifest.key, [])
         if wanted is None:
-            matches.append(Match(manifest, managed[0] if len(managed) == 1 else None))
+            matches.append(Match(manifest, managed[0] if managed else None))
             continue
         if wanted in claimed_ids:
             other = claimed_ids[wanted]
@@ -113,6 +125,7 @@ def match(loaded: Sequence[LoadedManifest], existing: Sequence[dict[str, Any]]) 
         orphans=orphans,
         managed=sum(len(c) for c in by_key.values()),
         unmanaged=tuple(unmanaged),
+        duplicates=tuple(duplicates),
     )
 
 
@@ -125,7 +138,9 @@ def _adoption_problem(
     owner = marker_of(target)
     if owner is not None and owner != manifest.key:
         return f"assistant {wanted} is managed under key {owner!r}, not {manifest.key!r}"
-    others = [a["id"] for a in managed if a["id"] != wanted]
-    if others and len(managed) == 1:
-        return f"key {manifest.key!r} is already managed by {others[0]}, but id: names {wanted}"
+    if managed and managed[0]["id"] != wanted:  # `managed` is oldest first: [0] is the canonical claimant
+        kept = managed[0]["id"]
+        if owner == manifest.key:
+            return f"assistant {wanted} is a duplicate of key {manifest.key!r} (keeping {kept}, the oldest)"
+        return f"key {manifest.key!r} is already managed by {kept}, but id: names {wanted}"
     return None

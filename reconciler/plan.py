@@ -153,6 +153,8 @@ class Change:
     desired: Mapping[str, Any] = field(default_factory=dict)
     #: The manifest's knowledge files (and uploads it detaches), by path; empty without `files:`.
     files: tuple[FileRef, ...] = ()
+    #: Why a delete is planned without --prune: `duplicate of KEY, keeping asst_... (oldest)`.
+    reason: str | None = None
 
     @property
     def name(self) -> str | None:
@@ -171,6 +173,8 @@ class Change:
         }
         if self.files:
             out["files"] = [f.data() for f in self.files]
+        if self.reason is not None:
+            out["reason"] = self.reason
         return out
 
 

@@ -91,6 +91,7 @@ def _change(c: Mapping[str, Any]) -> Change:
         adopt=bool(c.get("adopt", False)),
         desired=c.get("desired") or {},
         files=tuple(FileRef.from_data(f) for f in c.get("files") or ()),
+        reason=c.get("reason"),
     )
 
 
@@ -163,9 +164,13 @@ def stale_reasons(plan: Plan, existing: list[dict[str, Any]]) -> list[str]:
     """Why `plan` no longer matches `existing` (the API's assistants), one phrase per key; [] when current.
 
     - a change planned against an assistant whose normal form changed: `KEY changed`;
-    - one whose assistant is gone: `KEY deleted`;
-    - a create whose key now has a managed assistant, or another change's key a second one: `KEY appeared`;
+    - one whose assistant is gone: `KEY deleted` (not for a duplicate's delete: gone is what it wanted);
+    - a create whose key now has a managed assistant that differs from the planned state: `KEY appeared`;
     - with a `--prune` plan, a (targeted) managed assistant no change accounts for: `KEY appeared`.
+
+    Another claimant of a planned key (a duplicate that appeared since the plan, e.g. from an apply of the
+    same plan racing this one) is not staleness: the apply converges it (docs/design.md, "Exactly once across
+    runs"), as does a create whose key appeared already in the planned state.
     """
     by_id = {a["id"]: a for a in existing if a.get("id")}
     by_marker: dict[str, list[dict[str, Any]]] = {}
@@ -176,16 +181,15 @@ def stale_reasons(plan: Plan, existing: list[dict[str, Any]]) -> list[str]:
     reasons: list[str] = []
     for change in plan.changes:
         if change.fingerprint == ABSENT or change.id is None:
-            if change.key in by_marker:
-                ids = ", ".join(a["id"] for a in by_marker[change.key])
-                reasons.append(f"{change.key} appeared ({ids})")
+            planned = dialect.canonical_hash(change.desired)
+            appeared = [a for a in by_marker.get(change.key, []) if fingerprint(a) != planned]
+            if appeared:
+                reasons.append(f"{change.key} appeared ({', '.join(a['id'] for a in appeared)})")
             continue
-        others = [a["id"] for a in by_marker.get(change.key, []) if a["id"] != change.id]
-        if others:
-            reasons.append(f"{change.key} appeared ({', '.join(others)})")
         current = by_id.get(change.id)
         if current is None:
-            reasons.append(f"{change.key} deleted ({change.id})")
+            if change.reason is None:
+                reasons.append(f"{change.key} deleted ({change.id})")
         elif fingerprint(current) != change.fingerprint:
             reasons.append(f"{change.key} changed ({change.id})")
     if plan.prune:

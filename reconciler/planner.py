@@ -58,6 +58,7 @@ def build_plan(
     changes = [_change_for(m, index) for m in matching.matches if targeted(m.loaded.key)]
     if not options.allow_duplicate_names:
         _refuse_name_clashes(changes, loaded, [a for a in matching.unmanaged if a["id"] not in adopted])
+    changes += [_delete(d.assistant, _duplicate_reason(d)) for d in matching.duplicates if targeted(d.key)]
     orphans = [_orphan(a) for a in matching.orphans if targeted(marker_of(a) or "")]
     if options.prune:
         changes += [_delete(a) for a in matching.orphans if targeted(marker_of(a) or "")]
@@ -96,13 +97,22 @@ def _plan_files(
     return knowledge.plan_files(by_key, loaded, index, still_used, prune=prune)
 
 
-def _delete(assistant: Mapping[str, Any]) -> Change:
-    """The delete of a managed assistant no manifest names (`--prune`)."""
+def _delete(assistant: Mapping[str, Any], reason: str | None = None) -> Change:
+    """The delete of a managed assistant no manifest names (`--prune`), or of a duplicate (`reason`)."""
     state = normalise(assistant)
     key = marker_of(assistant) or ""
     return Change(
-        key=key, id=assistant["id"], action="delete", before=state, fingerprint=canonical_hash(state)
+        key=key,
+        id=assistant["id"],
+        action="delete",
+        before=state,
+        fingerprint=canonical_hash(state),
+        reason=reason,
     )
+
+
+def _duplicate_reason(duplicate: identity.Duplicate) -> str:
+    return f"duplicate of {duplicate.key}, keeping {duplicate.kept} (oldest)"
 
 
 def _orphan(assistant: Mapping[str, Any]) -> Orphan:

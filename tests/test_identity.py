@@ -39,19 +39,37 @@ def test_id_of_an_assistant_already_managed_under_the_same_key_is_no_adoption(tm
     assert m.existing is mine and not m.adopt
 
 
-def test_two_assistants_claiming_one_key(tmp_path: Path) -> None:
+def test_two_assistants_claiming_one_key_keep_the_oldest(tmp_path: Path) -> None:
+    """The canonical claimant is the minimum by (created_at, id): older first, the smaller id on a tie."""
     loaded = load(tmp_path, {"hr": "model: gpt-4\n"})
-    with pytest.raises(PlanError) as err:
-        identity.match(loaded, [assistant("hr", id="asst_b"), assistant("hr", id="asst_a")])
-    assert str(err.value) == (
-        f"{tmp_path / 'hr.yaml'}:1: 2 assistants claim key 'hr': asst_a and asst_b "
-        "(metadata reconciler_key); delete one or remove its marker"
-    )
+    newer = assistant("hr", id="asst_a", created_at=1_700_000_005)
+    tie_b = assistant("hr", id="asst_c")
+    tie_a = assistant("hr", id="asst_b")
+    matching = identity.match(loaded, [newer, tie_b, tie_a])
+    (m,) = matching.matches
+    assert m.existing is tie_a
+    assert [(d.key, d.assistant["id"], d.kept) for d in matching.duplicates] == [
+        ("hr", "asst_c", "asst_b"),
+        ("hr", "asst_a", "asst_b"),
+    ]
+    assert matching.managed == 3
 
 
 def test_two_orphans_claiming_one_key(tmp_path: Path) -> None:
-    with pytest.raises(PlanError, match=r"^2 assistants claim key 'old': asst_x and asst_y"):
-        identity.match([], [assistant("old", id="asst_x"), assistant("old", id="asst_y")])
+    x, y = assistant("old", id="asst_x"), assistant("old", id="asst_y")
+    matching = identity.match([], [y, x])
+    assert matching.orphans == (x,)
+    assert [(d.assistant["id"], d.kept) for d in matching.duplicates] == [("asst_y", "asst_x")]
+
+
+def test_id_naming_a_duplicate(tmp_path: Path) -> None:
+    loaded = load(tmp_path, {"hr": "id: asst_y\nmodel: gpt-4\n"})
+    with pytest.raises(PlanError) as err:
+        identity.match(loaded, [assistant("hr", id="asst_x"), assistant("hr", id="asst_y")])
+    assert str(err.value) == (
+        f"{tmp_path / 'hr.yaml'}:1:1: id: assistant asst_y is a duplicate of key 'hr' "
+        "(keeping asst_x, the oldest)"
+    )
 
 
 def test_unknown_id(tmp_path: Path) -> None:

@@ -151,14 +151,21 @@ async def test_adoption_by_id(emulator: Any, tmp_path: Path) -> None:
 
 
 async def test_duplicate_key_on_the_server(emulator: Any, tmp_path: Path) -> None:
+    """Two assistants claiming a key: the oldest is managed, the other is deleted with its reason, without
+    --prune; applying leaves one and a new plan is empty."""
     async with emulator_client(emulator) as client:
         loaded = load(tmp_path, {"hr": BASE})
         await create_managed(client, loaded)
         await create_managed(client, loaded)
-        with pytest.raises(
-            PlanError, match=r"hr\.yaml:1: 2 assistants claim key 'hr': asst_\w+ and asst_\w+ "
-        ):
-            await plan_with(client, loaded, PlanOptions())
+        kept, extra = sorted(await client.list_assistants(), key=lambda a: (a["created_at"], a["id"]))
+        plan = await plan_with(client, loaded, PlanOptions())
+        assert [(c.action, c.id, c.reason) for c in plan.changes] == [
+            ("delete", extra["id"], f"duplicate of hr, keeping {kept['id']} (oldest)"),
+            ("no-op", kept["id"], None),
+        ]
+        assert plan.data()["changes"][0]["reason"] == f"duplicate of hr, keeping {kept['id']} (oldest)"
+        assert (await Executor(client, settle_window=0).run(plan)).ok
+        assert (await plan_with(client, loaded, PlanOptions())).has_changes is False
 
 
 async def test_name_collision_with_an_unmanaged_assistant(emulator: Any, tmp_path: Path) -> None:

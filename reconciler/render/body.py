@@ -53,7 +53,8 @@ def header(change: Change) -> str:
         verb = "will be adopted (ownership marker added)"
     else:
         verb = "will be updated in-place"
-    return f'assistant "{change.key}"{ident} {verb}'
+    why = f" ({change.reason})" if change.reason else ""
+    return f'assistant "{change.key}"{ident} {verb}{why}'
 
 
 def action_sign(change: Change) -> str:
