@@ -4,9 +4,11 @@ plan's staleness, and the local apply lock."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import itertools
 import math
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from plan_support import assistant, write_manifests
 
 from reconciler import lock
 from reconciler.apply import Executor
+from reconciler.client import AmbiguousWriteError
 from reconciler.dialect import claim_order
 from reconciler.emulator.testing import InProcessEmulator
 from reconciler.errors import ReconcilerError
@@ -80,6 +83,22 @@ def test_a_listing_at_the_horizon_sees_every_claimant_that_could_be_smaller(
     # and it is so for every claimant the assumption allows: sent before ours' second ended
     latest_sent = math.floor(ours) + STAMP_RESOLUTION
     assert latest_sent + window <= horizon(returned, window)
+
+
+@pytest.mark.anyio
+async def test_the_emulator_keeps_assumption_v(emulator: InProcessEmulator) -> None:
+    """A dropped write with a commit delay is not listed at first, is listed once the delay (< W) passed,
+    and its created_at is stamped no earlier than the request was sent."""
+    emulator.set_faults(drop_rate=1.0, commit_delay_ms=300)
+    async with client_for(emulator, max_retries=0) as client:
+        sent = time.time()
+        with pytest.raises(AmbiguousWriteError):
+            await client.create_assistant(managed_body("v"))
+        emulator.set_faults()
+        assert await client.list_assistants() == []
+        await asyncio.sleep(0.5)
+        (late,) = await client.list_assistants()
+        assert late["created_at"] >= math.floor(sent)
 
 
 # -------------------------------------------------------------------------------- the executor's step
