@@ -1,9 +1,10 @@
 """The emulator attacked from its own official spec with schemathesis: no 5xx, conforming responses, no auth
 bypass.
 
-The spec is `spec/assistants-v1.openapi.yaml`, a verbatim copy of the official v1 description
-(docs/api-v1.md §1), so the test is self-contained in a clone. The app runs in-process (ASGI) with an api_key. Generation is bounded and deterministic: a
-few examples per operation with a fixed seed, so the whole module stays well under a minute.
+The spec is `spec/assistants-v1.openapi.yaml`, a verbatim copy of the official v1 description (docs/api-v1.md
+§1), so the test is self-contained in a clone. The app runs in-process (ASGI) with an api_key. Generation is
+bounded and deterministic: a few examples per operation with a fixed seed, so the whole module stays well
+under a minute.
 
 The spec has documented quirks (docs/api-v1.md §6). They are adapted *in memory*, each precisely, before
 schemathesis sees the spec; nothing else is changed.
