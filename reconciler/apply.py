@@ -147,31 +147,47 @@ class Executor:
             settle_window=self.settle_window,
         )
         plan = uploaded.plan
-        changes = plan.actionable
-        results: list[ChangeResult | None] = [None] * len(changes)
-        claims: dict[int, _Claim] = {}
-        pending = iter(enumerate(changes))
-        done = 0
+        results = _Results(len(plan.actionable), self.progress)
+        claims = await self._run_changes(plan.actionable, uploaded, results)
+        if claims and self.settle_window > 0:
+            settled = await self._settle(list(claims.values()))
+            for index, result in zip(claims, settled, strict=True):
+                results.finish(index, result)
+        else:
+            for index, claim in claims.items():
+                results.finish(index, claim.result())
+        deleted = await uploads.delete_unused(
+            self.client, plan, parallelism=self.parallelism, copies=uploaded.copies
+        )
+        calls = Counter(self.client.calls)
+        calls.subtract(calls_before)
+        return ApplyReport(
+            results=results.done(),
+            calls={route: n for route, n in calls.items() if n > 0},
+            seconds=time.monotonic() - started,
+            files=(*uploaded.results, *deleted),
+        )
 
-        def finish(index: int, result: ChangeResult) -> None:
-            nonlocal done
-            results[index] = result
-            done += 1
-            if self.progress is not None:
-                self.progress(done, len(changes), result)
+    async def _run_changes(
+        self, changes: Sequence[Change], uploaded: uploads.ResolvedUploads, results: _Results
+    ) -> dict[int, _Claim]:
+        """Run `changes` with at most `parallelism` in flight, recording each result in `results`, except
+        the creates that got through: their claims (by index) wait for the canonical step."""
+        pending = iter(enumerate(changes))
+        claims: dict[int, _Claim] = {}
 
         async def worker() -> None:
             for index, change in pending:  # a shared iterator: each change is taken by exactly one worker
                 blocked = uploaded.blocked.get(change.key)
                 if blocked is not None:
                     remedy: Remedy = "replan" if change.key in uploaded.needs_new_plan else "retry"
-                    finish(index, self._failed(change, change.id, blocked, time.monotonic(), remedy))
+                    results.finish(index, self._failed(change, change.id, blocked, time.monotonic(), remedy))
                     continue
                 outcome = await self._run_one(change)
                 if isinstance(outcome, _Claim):
                     claims[index] = outcome
                 else:
-                    finish(index, outcome)
+                    results.finish(index, outcome)
 
         workers = [asyncio.ensure_future(worker()) for _ in range(min(self.parallelism, len(changes)))]
         try:
@@ -179,24 +195,7 @@ class Executor:
         finally:
             for task in workers:
                 task.cancel()
-        if claims and self.settle_window > 0:
-            settled = await self._settle(list(claims.values()))
-            for index, result in zip(claims, settled, strict=True):
-                finish(index, result)
-        else:
-            for index, claim in claims.items():
-                finish(index, claim.result())
-        deleted = await uploads.delete_unused(
-            self.client, plan, parallelism=self.parallelism, copies=uploaded.copies
-        )
-        calls = Counter(self.client.calls)
-        calls.subtract(calls_before)
-        return ApplyReport(
-            results=tuple(r for r in results if r is not None),
-            calls={route: n for route, n in calls.items() if n > 0},
-            seconds=time.monotonic() - started,
-            files=(*uploaded.results, *deleted),
-        )
+        return claims
 
     async def _run_one(self, change: Change) -> ChangeResult | _Claim:
         """The change's result, or for a create that got through its `_Claim` (settled by `_settle`)."""
@@ -374,6 +373,25 @@ class Executor:
                 f"sent {_short(wanted[name])}, got {_short(got[name])}"
             )
         return tuple(warnings)
+
+
+class _Results:
+    """One result slot per actionable change, filled in any order; `progress` is told of each."""
+
+    def __init__(self, total: int, progress: Progress | None) -> None:
+        self._slots: list[ChangeResult | None] = [None] * total
+        self._progress = progress
+        self._done = 0
+
+    def finish(self, index: int, result: ChangeResult) -> None:
+        self._slots[index] = result
+        self._done += 1
+        if self._progress is not None:
+            self._progress(self._done, len(self._slots), result)
+
+    def done(self) -> tuple[ChangeResult, ...]:
+        """The results, in plan order."""
+        return tuple(r for r in self._slots if r is not None)
 
 
 @dataclass(frozen=True)
