@@ -28,7 +28,7 @@ def run() -> list[Figure]:
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        emulator = Emulator(root / "emulator.log")
+        emulator = Emulator(root)
         try:
             for n, rnd in enumerate(ROUNDS):
                 (root / str(n)).mkdir()

@@ -44,7 +44,14 @@ from typing import Any
 from reconciler import dialect, uploads
 from reconciler.client import Client
 from reconciler.errors import ReconcilerError
-from reconciler.exactly_once import DEFAULT_SETTLE_SECONDS, Order, canonical, horizon, others, write_once
+from reconciler.exactly_once import (
+    DEFAULT_SETTLE_SECONDS,
+    Order,
+    canonical,
+    others,
+    wait_for_horizon,
+    write_once,
+)
 from reconciler.plan import Change, Plan
 from reconciler.results import ApplyReport, ChangeResult, Progress, Remedy, Status, remedy_for
 
@@ -284,9 +291,7 @@ class Executor:
     async def _settle(self, claims: Sequence[_Claim]) -> list[ChangeResult]:
         """The canonical step of every create (module docstring): one listing started at the horizon of the
         last create, then per key keep the minimum claimant and delete the others. One result per claim."""
-        wait = horizon(max(c.returned for c in claims), self.settle_window) - time.monotonic()
-        if wait > 0:
-            await asyncio.sleep(wait)
+        await wait_for_horizon(max(c.returned for c in claims), self.settle_window)
         try:
             listing = await self._listings.fresh()
         except ReconcilerError as err:

@@ -21,6 +21,7 @@ run's own, so the minimum it sees is the one every deciding run sees.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -65,6 +66,13 @@ def horizon(last_returned: float, window: float) -> float:
     """When (same clock as `last_returned`) a listing may start whose minimum is final: `last_returned` is
     when the run's last create attempt returned, `window` is W."""
     return last_returned + window + STAMP_RESOLUTION
+
+
+async def wait_for_horizon(last_returned: float, window: float) -> None:
+    """Sleep until `horizon(last_returned, window)` on the monotonic clock (`last_returned` is monotonic)."""
+    wait = horizon(last_returned, window) - time.monotonic()
+    if wait > 0:
+        await asyncio.sleep(wait)
 
 
 @dataclass(frozen=True)

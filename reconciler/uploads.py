@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler import knowledge
 from reconciler.errors import ReconcilerError
-from reconciler.exactly_once import horizon, write_once
+from reconciler.exactly_once import wait_for_horizon, write_once
 from reconciler.knowledge import RemoteFile, RemoteIndex, human_size, short_hash
 from reconciler.plan import PLACEHOLDER_PREFIX, PlanFile
 from reconciler.results import FileResult, FileStatus, remedy_for
@@ -145,9 +145,7 @@ class _UploadRun:
         also returns the other copies of those contents (with their full sha256). When the listing fails,
         the run attaches its own copies (the next plan with --prune deletes unused ones)."""
         assert self.returned is not None
-        wait = horizon(self.returned, window) - time.monotonic()
-        if wait > 0:
-            await asyncio.sleep(wait)
+        await wait_for_horizon(self.returned, window)
         try:
             index = RemoteIndex(await self.client.list_files(knowledge.PURPOSE))
         except ReconcilerError:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -19,11 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
+from process_support import EmulatorProcess
 
 from reconciler.dialect import MARKER_KEY
+from reconciler.emulator.testing import EMULATOR_API_KEY
 
-API_KEY = "sk-race-0123456789"
 #: How long one apply process may take before the round fails.
 PROCESS_TIMEOUT = 120
 
@@ -70,47 +69,16 @@ class Outcome:
 
 
 class Emulator:
-    """`python -m reconciler emulator` on a free loopback port, its log in `log`."""
+    """One `reconciler emulator` process (`process_support.EmulatorProcess`, database and log in `directory`),
+    with the admin calls and listings the rounds need."""
 
-    def __init__(self, log: Path) -> None:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = log
-        with log.open("ab") as out:
-            self.popen = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "reconciler",
-                    "emulator",
-                    "--port",
-                    str(self.port),
-                    "--api-key",
-                    API_KEY,
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        self.http = httpx.Client(
-            base_url=self.url,
-            headers=_headers(),
-            timeout=30,
-            trust_env=False,
-            transport=httpx.HTTPTransport(),
-        )
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if self.http.get("/v1/assistants", params={"limit": 1}).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if self.popen.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the emulator did not start:\n{log.read_text()}")
-            time.sleep(0.05)
+    def __init__(self, directory: Path) -> None:
+        self.process = EmulatorProcess(
+            directory / "emulator.sqlite3", directory / "emulator.log"
+        ).wait_ready()
+        self.url = self.process.url
+        self.http = self.process.client(root=True)
+        self.http.headers.update({"OpenAI-Beta": "assistants=v1"})
 
     def set_faults(self, faults: dict[str, Any]) -> None:
         self.http.post("/_emulator/faults", json=faults).raise_for_status()
@@ -137,16 +105,7 @@ class Emulator:
 
     def stop(self) -> None:
         self.http.close()
-        self.popen.terminate()
-        try:
-            self.popen.wait(10)
-        except subprocess.TimeoutExpired:  # pragma: no cover - a hung shutdown
-            self.popen.kill()
-            self.popen.wait(5)
-
-
-def _headers() -> dict[str, str]:
-    return {"Authorization": f"Bearer {API_KEY}", "OpenAI-Beta": "assistants=v1"}
+        self.process.stop()
 
 
 def write_manifests(directory: Path, rnd: Round) -> dict[str, str]:
@@ -167,7 +126,12 @@ def write_manifests(directory: Path, rnd: Round) -> dict[str, str]:
 
 def _environment(emulator: Emulator) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RECONCILER_"))}
-    return {**env, "OPENAI_API_KEY": API_KEY, "OPENAI_BASE_URL": emulator.url + "/v1", "NO_COLOR": "1"}
+    return {
+        **env,
+        "OPENAI_API_KEY": EMULATOR_API_KEY,
+        "OPENAI_BASE_URL": emulator.url + "/v1",
+        "NO_COLOR": "1",
+    }
 
 
 def _reconciler(*args: str) -> list[str]:

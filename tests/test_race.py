@@ -40,7 +40,7 @@ OUTCOMES: list[Outcome] = []
 
 @pytest.fixture(scope="module")
 def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    server = Emulator(tmp_path_factory.mktemp("race") / "emulator.log")
+    server = Emulator(tmp_path_factory.mktemp("race"))
     try:
         yield server
     finally:
