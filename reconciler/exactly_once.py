@@ -37,6 +37,7 @@ __all__ = [
     "canonical",
     "horizon",
     "others",
+    "wait_for_horizon",
     "write_once",
 ]
 
