@@ -207,7 +207,7 @@ def _check(
 def _check_report(n: int, stdout: bytes, stderr: bytes, final: dict[str, str], out: Outcome) -> None:
     """A process's report agrees with the end state: what it created or updated is the assistant that
     claims the key now, what it deleted is gone; it exits 0 unless its report shows a failure, or it refused
-    a saved plan as stale before writing anything."""
+    a saved plan as stale, or a plan over the delete limits (duplicates seen mid-race), before writing."""
     code = out.exit_codes[n]
     text = stderr.decode(errors="replace")
     try:
@@ -216,7 +216,7 @@ def _check_report(n: int, stdout: bytes, stderr: bytes, final: dict[str, str], o
         out.problems.append(f"process {n}: stdout is not JSON: {stdout[:200]!r}")
         return
     if report is None:
-        if not (code == 1 and "plan is stale" in text):
+        if not (code == 1 and ("plan is stale" in text or "--force required" in text)):
             out.problems.append(f"process {n}: exit {code} without a report: {text.strip()[-300:]}")
         return
     failed = False
