@@ -46,7 +46,6 @@ from reconciler.client import Client
 from reconciler.errors import ReconcilerError
 from reconciler.exactly_once import (
     DEFAULT_SETTLE_SECONDS,
-    Order,
     canonical,
     others,
     wait_for_horizon,
@@ -315,7 +314,7 @@ class Executor:
         """Keep the minimum of `claimants` (converged to the desired state when it is not the run's own),
         delete the others; the create's result names the one kept."""
         change = claim.change
-        keep = canonical(claimants, _order)
+        keep = canonical(claimants, dialect.claim_order)
         if keep is None:
             error = (
                 f"created {claim.id}, but it is not listed {self.settle_window:g} s later; "
@@ -327,7 +326,7 @@ class Executor:
         try:
             if kept != claim.id:
                 warnings = await self._converge(change, keep)
-            for duplicate in others(claimants, _order):
+            for duplicate in others(claimants, dialect.claim_order):
                 await self._delete(duplicate["id"])
         except ReconcilerError as err:
             error = f"kept {kept} (oldest of {len(claimants)} claiming {change.key!r}), but {err}"
@@ -349,10 +348,10 @@ class Executor:
     async def lookup(self, key: str) -> dict[str, Any] | None:
         """The managed assistant carrying `key` in a listing started after this call (None if absent).
 
-        With several (duplicates made by someone else), the canonical one (`_order`'s minimum) is returned.
+        With several (duplicates made by someone else), the canonical one (`dialect.claim_order`'s minimum).
         """
         listing = await self._listings.fresh()
-        return canonical((a for a in listing if dialect.marker_of(a) == key), _order)
+        return canonical((a for a in listing if dialect.marker_of(a) == key), dialect.claim_order)
 
     @property
     def lookups(self) -> int:
@@ -420,11 +419,6 @@ class _Claim:
             warnings=self.warnings if warnings is None else warnings,
             seconds=time.monotonic() - self.started,
         )
-
-
-def _order(assistant: Mapping[str, Any]) -> Order:
-    """The canonical order of claimants: `(created_at, id)`."""
-    return int(assistant.get("created_at") or 0), str(assistant["id"])
 
 
 class _CreateFailed(Exception):

@@ -113,7 +113,10 @@ async def test_a_create_that_finds_an_older_claimant_keeps_it(
     write_manifests(tmp_path, {"hr": "model: gpt-4\ninstructions: Mine.\n"})
     async with client_for(emulator) as client:
         the_plan = await plan_dir(client, tmp_path)
+        store = emulator.state.store
+        store.clock = lambda: 1_700_000_000.0  # theirs is a second older than ours, whatever the ids
         (theirs,) = await seed(client, managed_body("hr", instructions="Theirs."))
+        store.clock = lambda: 1_700_000_001.0
         emulator.reset_stats()
         report = await Executor(client, settle_window=0.01).run(the_plan)
         (result,) = report.results
