@@ -144,6 +144,43 @@ async def test_without_a_race_the_step_costs_one_listing(emulator: InProcessEmul
         assert report.calls == {"POST /assistants": 2, "GET /assistants": 1}
 
 
+@pytest.mark.anyio
+async def test_a_failing_check_fails_the_create_and_names_it(
+    emulator: InProcessEmulator, tmp_path: Path
+) -> None:
+    """The listing at the horizon fails: the create happened, but whether it has a duplicate is unknown."""
+    write_manifests(tmp_path, {"hr": "model: gpt-4\n"})
+    async with client_for(emulator, max_retries=0) as client:
+        the_plan = await plan_dir(client, tmp_path)
+        emulator.inject(500, route="GET /v1/assistants", body={"error": {"message": "boom"}})
+        (result,) = (await Executor(client, settle_window=0.01).run(the_plan)).results
+        (made,) = await client.list_assistants()
+        assert (result.status, result.id, result.remedy) == ("failed", made["id"], "replan")
+        assert result.error is not None
+        assert result.error.startswith(f"created {made['id']}, but listing to check for duplicates failed (")
+        assert result.error.endswith("); the next plan shows any duplicate")
+
+
+@pytest.mark.anyio
+async def test_a_failing_duplicate_delete_fails_the_create(
+    emulator: InProcessEmulator, tmp_path: Path
+) -> None:
+    write_manifests(tmp_path, {"hr": "model: gpt-4\n"})
+    async with client_for(emulator, max_retries=0) as client:
+        the_plan = await plan_dir(client, tmp_path)
+        emulator.state.store.clock = lambda: 1_700_000_000.0
+        (theirs,) = await seed(client, managed_body("hr"))
+        emulator.state.store.clock = lambda: 1_700_000_001.0
+        emulator.inject(
+            500, route="DELETE /v1/assistants/{assistant_id}", body={"error": {"message": "boom"}}
+        )
+        (result,) = (await Executor(client, settle_window=0.01).run(the_plan)).results
+        assert (result.status, result.id) == ("failed", theirs["id"])
+        assert result.error is not None
+        assert result.error.startswith(f"kept {theirs['id']} (oldest of 2 claiming 'hr'), but DELETE ")
+        assert len(await client.list_assistants()) == 2  # the next plan deletes the duplicate
+
+
 # ------------------------------------------------------------------------------------ plan and staleness
 
 
