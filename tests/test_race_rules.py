@@ -16,7 +16,7 @@ import pytest
 from apply_support import client_for, managed_body, plan_dir, seed, writes
 from plan_support import assistant, write_manifests
 
-from reconciler import lock
+from reconciler import knowledge, lock
 from reconciler.apply import Executor
 from reconciler.client import AmbiguousWriteError
 from reconciler.dialect import claim_order
@@ -179,6 +179,33 @@ async def test_a_failing_duplicate_delete_fails_the_create(
         assert result.error is not None
         assert result.error.startswith(f"kept {theirs['id']} (oldest of 2 claiming 'hr'), but DELETE ")
         assert len(await client.list_assistants()) == 2  # the next plan deletes the duplicate
+
+
+#: A seed whose first upload is dropped (committed 800 ms later) and whose second gets through.
+DROP_FIRST_SEED = 3
+
+
+@pytest.mark.anyio
+async def test_a_late_committed_upload_leaves_one_copy(emulator: InProcessEmulator, tmp_path: Path) -> None:
+    """The first upload commits after the look-ups gave up on it, so the run uploads again: two copies.
+    At the uploads' horizon the run attaches the canonical copy and, after its changes, deletes the other."""
+    write_manifests(tmp_path, {"hr": "model: gpt-4\ntools: [{type: retrieval}]\nfiles: [docs/a.md]\n"})
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "a.md").write_bytes(b"Leave policy.\n")
+    async with client_for(emulator) as client:
+        the_plan = await plan_dir(client, tmp_path)
+        emulator.set_faults(drop_rate=0.5, commit_delay_ms=800, seed=DROP_FIRST_SEED)
+        report = await Executor(client, settle_window=1.0, settle_seconds=0.01).run(the_plan)
+        emulator.set_faults()
+        uploads = [r for r in emulator.requests() if r["method"] == "POST" and r["path"] == "/v1/files"]
+        assert [bool(r["dropped"]) for r in uploads] == [True, False]
+        assert report.ok
+        (upload, delete) = report.files
+        (kept,) = await client.list_files(knowledge.PURPOSE)
+        assert (upload.action, upload.status, upload.id) == ("upload", "uploaded", kept["id"])
+        assert (delete.action, delete.status) == ("delete", "deleted") and delete.id != kept["id"]
+        (made,) = await client.list_assistants()
+        assert made["file_ids"] == [kept["id"]]
 
 
 # ------------------------------------------------------------------------------------ plan and staleness
