@@ -852,10 +852,10 @@ async def test_canary_key_never_leaks_from_the_emulator(
             caught.append(err)
     types = [type(e) for e in caught]
     assert types == [NotFoundError, AmbiguousWriteError, InternalServerError] * 2 + [AuthenticationError]
-    for err in caught:
-        assert CANARY not in str(err) and CANARY not in repr(err)
-        assert err.__cause__ is None and err.__suppress_context__
-        assert CANARY not in repr(getattr(err, "cause", None))
+    for error in caught:
+        assert CANARY not in str(error) and CANARY not in repr(error)
+        assert error.__cause__ is None and error.__suppress_context__
+        assert CANARY not in repr(getattr(error, "cause", None))
     assert "reconciler.client" in {r.name for r in caplog.records}
     assert CANARY not in caplog.text
 
@@ -890,10 +890,10 @@ async def test_canary_key_never_leaks_when_servers_or_transports_echo_it(
                 except ReconcilerError as err:
                     caught.append(err)
     assert len(caught) == 8
-    for err in caught:
-        assert CANARY not in str(err) and CANARY not in repr(err)
-        assert CANARY not in repr(getattr(err, "cause", None))
-        assert err.__cause__ is None and err.__suppress_context__
+    for error in caught:
+        assert CANARY not in str(error) and CANARY not in repr(error)
+        assert CANARY not in repr(getattr(error, "cause", None))
+        assert error.__cause__ is None and error.__suppress_context__
     assert str(caught[0]) == (
         "GET /models: 401 invalid_request_error (param '***', code 'invalid_api_key'): "
         "Incorrect API key provided: ***. [req_***]"
