@@ -67,6 +67,7 @@ def crossing_edges(root: Path, contracts: Path) -> list[str] | None:
     """The distinct first links of the chains breaking a contract of `contracts` in `root`, or None when
     lint-imports is missing or fails (a contract naming a module `root` lacks, say)."""
     lint = shutil.which("lint-imports", path=str(Path(sys.executable).parent)) or shutil.which("lint-imports")
+    # --config (deprecated in 2.17 for a positional path, which 2.15 on Python 3.10 may lack) works in both.
     done = _run([lint, "--no-cache", "--config", str(contracts)], root) if lint else None
     if done is None or "Contracts:" not in done.stdout:
         return None
