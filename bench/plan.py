@@ -4,7 +4,7 @@ beside a naive baseline measured in the same run (one GET per assistant, deepdif
 Run: `python -m bench.plan` (prints a table), or as part of `python -m bench`. Figures only, no asserts.
 
 - API calls: requests the plan sends (the emulator's own count).
-- wall: `make_plan` end to end (list pages + at most one models call + planning), 20 ms latency per request.
+- wall: `plan_with` end to end (list pages + at most one models call + planning), 20 ms latency per request.
 - diff CPU: process CPU seconds spent comparing the 1,000 pairs (normalise + hash-first compare + deepdiff on
   the changed ones) against the naive deepdiff of every pair (`ignore_order=True`, no hashing).
 """
@@ -25,7 +25,8 @@ from reconciler.client import Client
 from reconciler.dialect import create_body, desired_state, marker_of, normalise
 from reconciler.emulator import FaultConfig, InProcessTransport, create_app
 from reconciler.manifest import LoadedManifest, load_directory
-from reconciler.planner import make_plan
+from reconciler.options import PlanOptions
+from reconciler.usecases.planning import plan_with
 
 NAME = "plan"
 MANAGED = 1_000
@@ -75,7 +76,7 @@ async def measure(workdir: Path) -> dict[str, Any]:
     emulator.reset_stats()
     async with client() as c:
         start = time.perf_counter()
-        plan = await make_plan(c, loaded)
+        plan = await plan_with(c, loaded, PlanOptions())
         wall = time.perf_counter() - start
     calls = emulator.stats()["total"]
     assert plan.summary["update"] == CHANGED, plan.summary
