@@ -5,7 +5,7 @@ python3 dev.py demo    plan and apply assistants/ against the embedded emulator 
 python3 dev.py test    the test suite
 python3 dev.py cov     the same test suite under coverage, CLI subprocesses included; fails below the floor
                        (pyproject.toml, [tool.coverage.report] fail_under). What CI runs
-python3 dev.py check   ruff and mypy
+python3 dev.py check   ruff, mypy and the layer contracts (lint-imports, .importlinter)
 python3 dev.py bench   the benchmarks (prints a table, writes bench/results.json)
 """
 
@@ -84,7 +84,12 @@ def commands(job: str, args: list[str], uv: list[str]) -> list[list[str]]:
         "demo": [[*demo, "plan", "--local"], [*demo, "apply", "--local", "--auto-approve"]],
         "test": [[*run, *test]],
         "cov": [[*cov, "erase"], [*cov, "run", "-m", *test], [*cov, "combine", "--quiet"], [*cov, "report"]],
-        "check": [[*run, "ruff", "check", "."], [*run, "ruff", "format", "--check", "."], [*run, "mypy"]],
+        "check": [
+            [*run, "ruff", "check", "."],
+            [*run, "ruff", "format", "--check", "."],
+            [*run, "mypy"],
+            [*run, "lint-imports"],
+        ],
         "bench": [[*run, "python", "-m", "bench", *args]],
     }[job]
 
