@@ -47,7 +47,6 @@ pytestmark = pytest.mark.anyio
 
 CANARY = "sk-canary-7f3a9c1e5b2d4f6a8c0e"
 SPEC = Path(__file__).resolve().parents[1] / "spec" / "assistants-v1.openapi.yaml"
-SHARED_SPEC = Path("/work/shared/spec/assistants-v1.openapi.yaml")
 
 Emulator = InProcessEmulator | LiveEmulator
 ROUTE_ONE = "GET /v1/assistants/{assistant_id}"
@@ -737,8 +736,7 @@ def _to_json_schema(node: Any) -> Any:
 
 @cache
 def _components() -> Any:
-    path = SPEC if SPEC.exists() else SHARED_SPEC
-    return _to_json_schema(yaml.safe_load(path.read_text(encoding="utf-8"))["components"])
+    return _to_json_schema(yaml.safe_load(SPEC.read_text(encoding="utf-8"))["components"])
 
 
 def spec_validator(schema: str) -> jsonschema.Draft202012Validator:
