@@ -23,7 +23,7 @@ import string
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -187,27 +187,24 @@ class Store:
 
     # -- transactions -------------------------------------------------------------------------------
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
         """A write transaction: `BEGIN IMMEDIATE` (takes the write lock at once), commit or roll back."""
+        return self._transaction("BEGIN IMMEDIATE")
+
+    def _read(self) -> AbstractContextManager[sqlite3.Connection]:
+        """A consistent read snapshot (`BEGIN`: a read's commit and rollback are the same)."""
+        return self._transaction("BEGIN")
+
+    @contextmanager
+    def _transaction(self, begin: str) -> Iterator[sqlite3.Connection]:
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+            self._conn.execute(begin)
             try:
                 yield self._conn
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
-
-    @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        """A consistent read snapshot."""
-        with self._lock:
-            self._conn.execute("BEGIN")
-            try:
-                yield self._conn
-            finally:
-                self._conn.execute("COMMIT")
 
     def _now(self) -> int:
         return int(self.clock())
@@ -490,19 +487,34 @@ def _file_ids(conn: sqlite3.Connection, assistant_ids: Sequence[str]) -> dict[st
     return out
 
 
+def _fetch_one(
+    conn: sqlite3.Connection, sql: str, params: tuple[Any, ...], make: Callable[[sqlite3.Row], dict[str, Any]]
+) -> dict[str, Any] | None:
+    """The API object `make` builds from the one row `sql` selects, or None when there is none."""
+    row = conn.execute(sql, params).fetchone()
+    return None if row is None else make(row)
+
+
+def _api_object(
+    row: sqlite3.Row, object_type: str, id_column: str, columns: tuple[str, ...]
+) -> dict[str, Any]:
+    """An API object from a row: `id`, `object`, then `columns` in that order."""
+    return {"id": row[id_column], "object": object_type, **{column: row[column] for column in columns}}
+
+
 def _get_assistant(conn: sqlite3.Connection, assistant_id: str) -> dict[str, Any] | None:
-    row = conn.execute("SELECT * FROM assistants WHERE id = ? AND deleted = 0", (assistant_id,)).fetchone()
-    if row is None:
-        return None
-    return _assistant_from_row(row, _file_ids(conn, [assistant_id])[assistant_id])
+    return _fetch_one(
+        conn,
+        "SELECT * FROM assistants WHERE id = ? AND deleted = 0",
+        (assistant_id,),
+        lambda row: _assistant_from_row(row, _file_ids(conn, [assistant_id])[assistant_id]),
+    )
 
 
 def _assistant_from_row(row: sqlite3.Row, file_ids: list[str]) -> dict[str, Any]:
     data = json.loads(row["data"])
     return {
-        "id": row["id"],
-        "object": "assistant",
-        "created_at": row["created_at"],
+        **_api_object(row, "assistant", "id", ("created_at",)),
         "name": data["name"],
         "description": data["description"],
         "model": data["model"],
@@ -517,37 +529,24 @@ def _assistant_from_row(row: sqlite3.Row, file_ids: list[str]) -> dict[str, Any]
 
 
 def _get_assistant_file(conn: sqlite3.Connection, assistant_id: str, file_id: str) -> dict[str, Any] | None:
-    row = conn.execute(
+    return _fetch_one(
+        conn,
         "SELECT * FROM assistant_files WHERE assistant_id = ? AND file_id = ? AND deleted = 0",
         (assistant_id, file_id),
-    ).fetchone()
-    return None if row is None else _assistant_file_from_row(row)
+        _assistant_file_from_row,
+    )
 
 
 def _assistant_file_from_row(row: sqlite3.Row) -> dict[str, Any]:
-    return {
-        "id": row["file_id"],
-        "object": "assistant.file",
-        "created_at": row["created_at"],
-        "assistant_id": row["assistant_id"],
-    }
+    return _api_object(row, "assistant.file", "file_id", ("created_at", "assistant_id"))
 
 
 def _get_file(conn: sqlite3.Connection, file_id: str) -> dict[str, Any] | None:
-    row = conn.execute("SELECT * FROM files WHERE id = ?", (file_id,)).fetchone()
-    return None if row is None else _file_from_row(row)
+    return _fetch_one(conn, "SELECT * FROM files WHERE id = ?", (file_id,), _file_from_row)
 
 
 def _file_from_row(row: sqlite3.Row) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "object": "file",
-        "bytes": row["bytes"],
-        "created_at": row["created_at"],
-        "filename": row["filename"],
-        "purpose": row["purpose"],
-        "status": row["status"],
-    }
+    return _api_object(row, "file", "id", ("bytes", "created_at", "filename", "purpose", "status"))
 
 
 def _paginate(
