@@ -110,9 +110,9 @@ def cursor_problem(err: CursorNotFound, kind: str) -> ApiError:
 
 
 async def list_assistants(request: Request) -> Response:
-    params = validate_list_params(request.query_params)
+    query = validate_list_params(request.query_params)
     try:
-        page = emulator_of(request).store.list_assistants(**params)
+        page = emulator_of(request).store.list_assistants(query)
     except CursorNotFound as err:
         raise cursor_problem(err, "assistant") from None
     return JSONResponse(page.envelope())
@@ -145,10 +145,10 @@ async def delete_assistant(request: Request) -> Response:
 
 
 async def list_assistant_files(request: Request) -> Response:
-    params = validate_list_params(request.query_params)
+    query = validate_list_params(request.query_params)
     store, assistant_id = existing_assistant(request)
     try:
-        page = store.list_assistant_files(assistant_id, **params)
+        page = store.list_assistant_files(assistant_id, query)
     except CursorNotFound as err:
         raise cursor_problem(err, "assistant file") from None
     return JSONResponse(page.envelope())

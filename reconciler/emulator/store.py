@@ -36,6 +36,17 @@ ASSISTANT_PURPOSE = "assistants"
 
 Order = Literal["asc", "desc"]
 
+
+@dataclass(frozen=True)
+class PageQuery:
+    """What a list request asks for: at most `limit` objects in `order`, after or before a cursor (an id)."""
+
+    limit: int = 20
+    order: Order = "desc"
+    after: str | None = None
+    before: str | None = None
+
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS assistants (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -277,9 +288,7 @@ class Store:
             )
             return True
 
-    def list_assistants(
-        self, *, limit: int, order: Order, after: str | None = None, before: str | None = None
-    ) -> Page:
+    def list_assistants(self, query: PageQuery) -> Page:
         """A page of live assistants. Raises CursorNotFound."""
         with self._read() as conn:
             rows, has_more = _paginate(
@@ -289,10 +298,7 @@ class Store:
                 params=(),
                 cursor_where="id = ?",
                 cursor_params=lambda c: (c,),
-                limit=limit,
-                order=order,
-                after=after,
-                before=before,
+                query=query,
             )
             ids = [r["id"] for r in rows]
             files = _file_ids(conn, ids)
@@ -330,15 +336,7 @@ class Store:
         with self._read() as conn:
             return _assistant_exists(conn, assistant_id)
 
-    def list_assistant_files(
-        self,
-        assistant_id: str,
-        *,
-        limit: int,
-        order: Order,
-        after: str | None = None,
-        before: str | None = None,
-    ) -> Page:
+    def list_assistant_files(self, assistant_id: str, query: PageQuery) -> Page:
         """A page of an assistant's file associations, by association time. Raises CursorNotFound."""
         with self._read() as conn:
             rows, has_more = _paginate(
@@ -348,10 +346,7 @@ class Store:
                 params=(assistant_id,),
                 cursor_where="assistant_id = ? AND file_id = ?",
                 cursor_params=lambda c: (assistant_id, c),
-                limit=limit,
-                order=order,
-                after=after,
-                before=before,
+                query=query,
             )
             return Page([_assistant_file_from_row(r) for r in rows], has_more)
 
@@ -557,10 +552,7 @@ def _paginate(
     params: tuple[Any, ...],
     cursor_where: str,
     cursor_params: Callable[[str], tuple[Any, ...]],
-    limit: int,
-    order: Order,
-    after: str | None,
-    before: str | None,
+    query: PageQuery,
 ) -> tuple[list[sqlite3.Row], bool]:
     """Keyset pagination over live rows by `(created_at, seq)`.
 
@@ -570,8 +562,8 @@ def _paginate(
     """
     conditions = [f"deleted = 0 AND ({where})"]
     args: list[Any] = list(params)
-    forward = order == "asc"
-    for param, cursor in (("after", after), ("before", before)):
+    forward = query.order == "asc"
+    for param, cursor in (("after", query.after), ("before", query.before)):
         if cursor is None:
             continue
         row = conn.execute(
@@ -585,15 +577,15 @@ def _paginate(
         conditions.append(f"(created_at, seq) {op} (?, ?)")
         args += [row["created_at"], row["seq"]]
     # Walk away from `before` when it is the only cursor, so the page is the one adjacent to it.
-    walk_forward = forward if not (before is not None and after is None) else not forward
+    walk_forward = forward if not (query.before is not None and query.after is None) else not forward
     direction = "ASC" if walk_forward else "DESC"
     rows = conn.execute(
         f"SELECT * FROM {table} WHERE {' AND '.join(conditions)}"
         f" ORDER BY created_at {direction}, seq {direction} LIMIT ?",
-        (*args, limit + 1),
+        (*args, query.limit + 1),
     ).fetchall()
-    has_more = len(rows) > limit
-    rows = rows[:limit]
+    has_more = len(rows) > query.limit
+    rows = rows[: query.limit]
     if walk_forward != forward:
         rows.reverse()
     return rows, has_more
