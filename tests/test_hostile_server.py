@@ -256,7 +256,6 @@ async def test_a_server_that_only_rate_limits_still_fails_after_the_budget(
 async def test_the_timeout_option_bounds_each_attempt_of_a_command(tmp_path: Path) -> None:
     """`--timeout SECONDS` reaches the client: a real `reconciler plan` process against a trickling server
     ends with one line naming the deadline it was given."""
-
     (tmp_path / "assistants").mkdir()
     (tmp_path / "assistants" / "bot.yaml").write_text("name: Bot\nmodel: gpt-4\n")
     async with raw_server(trickler(100)) as base_url:
