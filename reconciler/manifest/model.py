@@ -151,6 +151,17 @@ class ResponseFormatObject(_Strict):
 ResponseFormat = Literal["auto", "none"] | ResponseFormatObject
 
 
+def _number(field: str, bounds: tuple[float, float], description: str) -> Any:
+    """The `Field` of a finite number within `bounds` (inclusive), by default the API's default."""
+    return Field(
+        default=dialect.DEFAULTS[field],
+        ge=bounds[0],
+        le=bounds[1],
+        allow_inf_nan=False,
+        description=description,
+    )
+
+
 class Manifest(_Strict):
     """One assistant's desired state. Omitted fields converge to the API defaults."""
 
@@ -220,20 +231,8 @@ class Manifest(_Strict):
         f"{dialect.MAX_METADATA_PAIRS} and one holds the ownership marker). Keys starting with "
         f"'{dialect.RESERVED_PREFIX}' are reserved.",
     )
-    temperature: float = Field(
-        default=dialect.DEFAULTS["temperature"],
-        ge=dialect.TEMPERATURE_RANGE[0],
-        le=dialect.TEMPERATURE_RANGE[1],
-        allow_inf_nan=False,
-        description="Sampling temperature, 0 to 2.",
-    )
-    top_p: float = Field(
-        default=dialect.DEFAULTS["top_p"],
-        ge=dialect.TOP_P_RANGE[0],
-        le=dialect.TOP_P_RANGE[1],
-        allow_inf_nan=False,
-        description="Nucleus sampling probability mass, 0 to 1.",
-    )
+    temperature: float = _number("temperature", dialect.TEMPERATURE_RANGE, "Sampling temperature, 0 to 2.")
+    top_p: float = _number("top_p", dialect.TOP_P_RANGE, "Nucleus sampling probability mass, 0 to 1.")
     response_format: ResponseFormat = Field(
         default=dialect.DEFAULTS["response_format"],
         description="auto, none, {type: text} or {type: json_object}.",
