@@ -23,6 +23,8 @@ import click
 
 from reconciler import DISTRIBUTION
 from reconciler.cli_options import (
+    concurrency_from,
+    concurrency_options,
     connection_from,
     connection_options,
     dir_option,
@@ -32,7 +34,7 @@ from reconciler.cli_options import (
     use_color,
 )
 from reconciler.errors import ConfigError, ReconcilerError
-from reconciler.options import DEFAULT_SETTLE_SECONDS, ApplyOptions, ImportOptions
+from reconciler.options import ApplyOptions, ImportOptions
 from reconciler.redact import scrub
 
 
@@ -298,23 +300,7 @@ def plan(
     show_default=True,
     help="json: only the report on stdout, for programs (the plan goes to stderr).",
 )
-@click.option(
-    "--settle-seconds",
-    type=click.FloatRange(0, 600),
-    default=DEFAULT_SETTLE_SECONDS,
-    show_default=True,
-    envvar="RECONCILER_SETTLE_SECONDS",
-    show_envvar=True,
-    help="After creating, wait this long plus 1 s, then list once and keep the oldest assistant per key, "
-    "deleting duplicates made by racing applies (0: no check, for a single writer).",
-)
-@click.option(
-    "--lock-timeout",
-    type=click.FloatRange(0, 86400),
-    default=0,
-    show_default=True,
-    help="Wait this many seconds for another apply on the same target in this checkout (0: refuse at once).",
-)
+@concurrency_options
 @click.option("--no-color", is_flag=True, help="Never colour the output.")
 def apply(
     plan_file: Path | None,
@@ -329,8 +315,6 @@ def apply(
     force: bool,
     parallelism: int,
     fmt: str,
-    settle_seconds: float,
-    lock_timeout: float,
     no_color: bool,
 ) -> None:
     """Make the API match the manifests, or run exactly the saved PLAN_FILE (made by `plan --out`).
@@ -342,6 +326,7 @@ def apply(
     from reconciler.usecases import applying
 
     connection = connection_from(local, base_url, max_retries)
+    settle_seconds, lock_timeout = concurrency_from()
     options = ApplyOptions(
         auto_approve=auto_approve,
         force=force,

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import click
 
-from reconciler.options import DEFAULT_DIRECTORY, ConnectionOptions, PlanOptions
+from reconciler.options import DEFAULT_DIRECTORY, DEFAULT_SETTLE_SECONDS, ConnectionOptions, PlanOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -72,6 +72,55 @@ def connection_options(func: F) -> F:
         "(no key, no network).",
     )(func)
     return func
+
+
+#: Where `--settle-seconds` and `--lock-timeout` keep their values in the click context (as `--timeout`):
+#: `concurrency_from` reads them.
+SETTLE_META = "reconciler.settle_seconds"
+LOCK_META = "reconciler.lock_timeout"
+
+
+def _keep_settle(ctx: click.Context, _param: click.Parameter, value: float) -> None:
+    ctx.meta[SETTLE_META] = value
+
+
+def _keep_lock(ctx: click.Context, _param: click.Parameter, value: float) -> None:
+    ctx.meta[LOCK_META] = value
+
+
+def concurrency_options(func: F) -> F:
+    """`apply`'s --settle-seconds (runs that race on one server) and --lock-timeout (another apply in this
+    checkout); see docs/design.md, "Exactly once across runs"."""
+    func = click.option(
+        "--lock-timeout",
+        type=click.FloatRange(0, 86400),
+        default=0.0,
+        show_default=True,
+        expose_value=False,
+        callback=_keep_lock,
+        metavar="SECONDS",
+        help="Wait this long for another apply on the same target in this checkout (0: refuse at once).",
+    )(func)
+    func = click.option(
+        "--settle-seconds",
+        type=click.FloatRange(0, 600),
+        default=DEFAULT_SETTLE_SECONDS,
+        show_default=True,
+        envvar="RECONCILER_SETTLE_SECONDS",
+        show_envvar=True,
+        expose_value=False,
+        callback=_keep_settle,
+        metavar="SECONDS",
+        help="After creating, wait this long plus 1 s, then list once and keep the oldest assistant per key, "
+        "deleting duplicates made by racing applies (0: no check, for a single writer).",
+    )(func)
+    return func
+
+
+def concurrency_from() -> tuple[float, float]:
+    """`(settle_seconds, lock_timeout)` of the current command (`concurrency_options`)."""
+    meta = click.get_current_context().meta
+    return float(meta.get(SETTLE_META, DEFAULT_SETTLE_SECONDS)), float(meta.get(LOCK_META, 0.0))
 
 
 def connection_from(local: bool, base_url: str | None, max_retries: int) -> ConnectionOptions:
