@@ -104,6 +104,15 @@ async def test_the_emulator_keeps_assumption_v(emulator: InProcessEmulator) -> N
 # -------------------------------------------------------------------------------- the executor's step
 
 
+async def _older_claimant(emulator: InProcessEmulator, client: Any, body: dict[str, Any]) -> dict[str, Any]:
+    """Create `body` as another run would, stamped a second before anything created after it (whatever the
+    ids); the emulator's clock stays one second later."""
+    emulator.state.store.clock = lambda: 1_700_000_000.0
+    (theirs,) = await seed(client, body)
+    emulator.state.store.clock = lambda: 1_700_000_001.0
+    return theirs
+
+
 @pytest.mark.anyio
 async def test_a_create_that_finds_an_older_claimant_keeps_it(
     emulator: InProcessEmulator, tmp_path: Path
@@ -113,10 +122,7 @@ async def test_a_create_that_finds_an_older_claimant_keeps_it(
     write_manifests(tmp_path, {"hr": "model: gpt-4\ninstructions: Mine.\n"})
     async with client_for(emulator) as client:
         the_plan = await plan_dir(client, tmp_path)
-        store = emulator.state.store
-        store.clock = lambda: 1_700_000_000.0  # theirs is a second older than ours, whatever the ids
-        (theirs,) = await seed(client, managed_body("hr", instructions="Theirs."))
-        store.clock = lambda: 1_700_000_001.0
+        theirs = await _older_claimant(emulator, client, managed_body("hr", instructions="Theirs."))
         emulator.reset_stats()
         report = await Executor(client, settle_window=0.01).run(the_plan)
         (result,) = report.results
@@ -168,9 +174,7 @@ async def test_a_failing_duplicate_delete_fails_the_create(
     write_manifests(tmp_path, {"hr": "model: gpt-4\n"})
     async with client_for(emulator, max_retries=0) as client:
         the_plan = await plan_dir(client, tmp_path)
-        emulator.state.store.clock = lambda: 1_700_000_000.0
-        (theirs,) = await seed(client, managed_body("hr"))
-        emulator.state.store.clock = lambda: 1_700_000_001.0
+        theirs = await _older_claimant(emulator, client, managed_body("hr"))
         emulator.inject(
             500, route="DELETE /v1/assistants/{assistant_id}", body={"error": {"message": "boom"}}
         )
