@@ -11,11 +11,15 @@ import sys
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from reconciler.errors import ConfigError
 from reconciler.options import DEFAULT_DIRECTORY, ConnectionOptions, PlanOptions
+
+if TYPE_CHECKING:
+    from reconciler.environments import Config, Target
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -132,3 +136,70 @@ def explicit(name: str) -> bool:
 def use_color(no_color: bool) -> bool:
     """Colour only on a TTY, never with --no-color or NO_COLOR."""
     return not no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
+
+
+def env_option(func: F) -> F:
+    """--env NAME, for every command that reads manifests or talks to a server."""
+    return click.option(
+        "--env",
+        "env",
+        metavar="NAME",
+        default=None,
+        help="The environment of reconciler.yaml to use: its connection, manifest directory and overrides.",
+    )(func)
+
+
+def config_here() -> Config | None:
+    """The reconciler.yaml at the repository root of the current directory, or None. When it is invalid,
+    each FILE:LINE:COL line goes to stderr and the ConfigFileError (one line) is raised."""
+    from reconciler import environments
+    from reconciler.manifest import repository_root
+
+    try:
+        return environments.find(repository_root(Path.cwd()))
+    except environments.ConfigFileError as err:
+        for error in err.errors:
+            click.echo(str(error), err=True)
+        raise
+
+
+def target_from(env: str | None, directory: Path, connection: ConnectionOptions) -> Target:
+    """What the command works on. Without reconciler.yaml and `--env`: `directory` and `connection` as
+    today. With `--env NAME`: that environment (an explicit `--base-url` is refused; the key's variable is
+    masked in every output). With reconciler.yaml but no `--env`: ConfigError naming the environments."""
+    from reconciler import environments, redact
+
+    config = config_here()
+    if env is None:
+        if config is not None:
+            raise ConfigError(
+                f"{config.path.name} names environments ({', '.join(config.names)}): pass --env NAME"
+            )
+        return environments.Target(None, directory, connection)
+    if explicit("base_url"):
+        raise ConfigError(f"--env {env} and --base-url exclude each other: the environment names its server")
+    target = environments.target(config, env, directory, connection, own_dir=explicit("directory"))
+    redact.mask_variable(target.connection.key_variable)
+    return target
+
+
+def all_targets(
+    env: str | None, directory: Path, connection: ConnectionOptions | None = None
+) -> list[Target]:
+    """Every environment's Target, in promotion order (only `env`'s when given); empty without
+    reconciler.yaml and `--env` (then the command works as it did before environments)."""
+    if env is not None:
+        return [target_from(env, directory, connection or ConnectionOptions())]
+    config = config_here()
+    if config is None:
+        return []
+    from reconciler import environments, redact
+
+    own_dir = explicit("directory")
+    out = [
+        environments.target(config, n, directory, connection or ConnectionOptions(), own_dir=own_dir)
+        for n in config.names
+    ]
+    for target in out:
+        redact.mask_variable(target.connection.key_variable)
+    return out
