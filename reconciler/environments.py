@@ -20,21 +20,24 @@ be a variable name, and a value that looks like a key is refused without being s
 
 from __future__ import annotations
 
-import difflib
+import os
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml.error import YAMLError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from reconciler.errors import ConfigError
-from reconciler.manifest import ManifestError, Path_, Selected, format_field_path
+from reconciler.manifest import ManifestError, Path_, Selected, composer, events, format_field_path
 from reconciler.manifest.errors import describe
 from reconciler.manifest.overrides import did_you_mean
+from reconciler.manifest.reading import NotRegularError, read_bounded
 from reconciler.options import DEFAULT_KEY_VARIABLE, ConnectionOptions
 
 CONFIG_FILE = "reconciler.yaml"
+#: The config file is read up to this size (it names a few environments).
+MAX_CONFIG_BYTES = 1 << 20
 #: An environment's name: also a folder under `.reconciler/` and a GitHub environment.
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 _VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
@@ -83,9 +86,9 @@ class Config:
 
 def find(root: Path) -> Config | None:
     """The configuration at `root` (the repository root), or None when there is no CONFIG_FILE. Raises
-    ConfigError when it is invalid: each problem printed by the caller from `ConfigFileError.errors`."""
+    ConfigFileError (one line per problem in `errors`) when it is invalid or not a readable regular file."""
     path = root / CONFIG_FILE
-    if not path.is_file():
+    if not os.path.lexists(path):
         return None
     return load(path)
 
@@ -100,54 +103,82 @@ class ConfigFileError(ConfigError):
 
 
 def load(path: Path) -> Config:
-    """Read and check `path` (see the module docstring); ConfigFileError lists every problem."""
-    from reconciler.manifest import composer
-
-    shown = path.name
-    try:
-        text = path.read_text(encoding="utf-8")
-        roots = [r for r in composer.compose(text) if r is not None]
-    except (OSError, UnicodeDecodeError, YAMLError) as err:
-        mark = getattr(err, "problem_mark", None)
-        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-        problem = getattr(err, "problem", None) or getattr(err, "strerror", None) or type(err).__name__
-        raise ConfigFileError(
-            path, [ManifestError(shown, line, col, None, f"cannot read: {problem}")]
-        ) from None
+    """Read and check `path` (see the module docstring); ConfigFileError lists every problem. Read as the
+    manifests are: a regular file only, bounded, nesting and aliases limited, plain YAML 1.2 data."""
     converter = composer.Converter()
-    data = converter.convert(roots[0]) if len(roots) == 1 else None
-    checker = _Checker(shown, converter)
-    environments = checker.config(data)
+    checker = _Checker(path.name, converter)
+    data = _read(path, checker)
+    if not checker.errors:
+        checker.config(data)
     if checker.errors:
         raise ConfigFileError(path, sorted(checker.errors, key=lambda e: (e.line or 0, e.col or 0)))
-    return Config(path, tuple(environments))
+    return Config(path, tuple(checker.environments))
+
+
+def _read(path: Path, checker: _Checker) -> Any:
+    """The data of `path`, or None after reporting why it cannot be read."""
+    try:
+        text = read_bounded(path, MAX_CONFIG_BYTES).decode("utf-8-sig")
+        if len(text) > MAX_CONFIG_BYTES:
+            raise ValueError(f"over {MAX_CONFIG_BYTES:,} bytes")
+        events.read(text)  # refuses deep nesting before the composer recurses into it
+        roots = [r for r in composer.compose(text) if r is not None]
+    except events.NestingError as err:
+        checker.error((), str(err), position=err.position)
+        return None
+    except MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        where = (mark.line + 1, mark.column + 1) if mark is not None else None
+        checker.error((), f"invalid YAML: {err.problem or err.context}", position=where)
+        return None
+    except (OSError, ValueError, YAMLError, NotRegularError) as err:
+        problem = getattr(err, "strerror", None) or str(err)
+        checker.error((), f"cannot read {CONFIG_FILE}: {problem}")
+        return None
+    if len(roots) != 1:
+        checker.error((), f"expected one YAML document with 'environments:', got {len(roots)}")
+        return None
+    try:
+        data = checker.converter.convert(roots[0])
+    except composer.DocumentError as err:
+        checker.error((), str(err), position=composer.mark(err.node))
+        return None
+    for position, field_path, problem in checker.converter.problems:
+        checker.error(field_path, problem, position=position)
+    return data
 
 
 class _Checker:
     """Checks the configuration's data, collecting FILE:LINE:COL errors."""
 
-    def __init__(self, shown: str, converter: Any) -> None:
+    def __init__(self, shown: str, converter: composer.Converter) -> None:
         self.shown = shown
         self.converter = converter
         self.errors: list[ManifestError] = []
+        self.environments: list[Environment] = []
 
-    def error(self, path: Path_, message: str, at_key: bool = False) -> None:
+    def error(
+        self, path: Path_, message: str, at_key: bool = False, position: tuple[int, int] | None = None
+    ) -> None:
         table = self.converter.keys if at_key else self.converter.values
-        line, col = table.get(path) or self.converter.values.get(path) or (1, 1)
+        line, col = position or table.get(path) or self.converter.values.get(path) or (1, 1)
         self.errors.append(ManifestError(self.shown, line, col, format_field_path(path) or None, message))
 
-    def config(self, data: Any) -> list[Environment]:
+    def config(self, data: Any) -> None:
         if not isinstance(data, dict):
             self.error((), f"expected a mapping with 'environments:', got {describe(data)}")
-            return []
+            return
         for name in data:
             if name != "environments":
                 self.error((name,), _unknown(name, ("environments",)), at_key=True)
         block = data.get("environments")
         if not isinstance(block, dict) or not block:
             self.error(("environments",), f"expected a mapping of environment names, got {describe(block)}")
-            return []
-        return [e for name, fields in block.items() if (e := self.environment(name, fields)) is not None]
+            return
+        for name, fields in block.items():
+            environment = self.environment(name, fields)
+            if environment is not None:
+                self.environments.append(environment)
 
     def environment(self, name: Any, fields: Any) -> Environment | None:
         where: Path_ = ("environments", name)
@@ -200,9 +231,7 @@ class _Checker:
 
 
 def _unknown(name: Any, known: tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(str(name), known, n=1, cutoff=0.6)
-    hint = f" (did you mean '{close[0]}'?)" if close else ""
-    return f"unknown field '{name}'{hint}"
+    return f"unknown field '{name}'{did_you_mean(str(name), known)}"
 
 
 def connection(environment: Environment, options: ConnectionOptions) -> ConnectionOptions:

@@ -7,6 +7,7 @@ keeps one state per environment under `.reconciler/ENV/`.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -325,4 +326,50 @@ def test_the_environment_key_is_masked(repo: Path, monkeypatch: pytest.MonkeyPat
     assert result.stderr == (
         "Error: STAGING_KEY has a line break at position 12 of 29, which no HTTP header can carry: set it to "
         "the key alone\n"
+    )
+
+
+def test_a_server_message_points_at_the_override(repo: Path) -> None:
+    """The plan's model check names the line of the override that set the model (read on the fast path)."""
+    (repo / "assistants" / "hr-helper.yaml").write_text(HR.replace("model: gpt-3.5-turbo", "model: gpt-nope"))
+    result = reconciler("plan", "--local", "--env", "staging")
+    assert result.exit_code == 1
+    assert (
+        "Error: assistants/hr-helper.yaml:9:5: model: model 'gpt-nope' is not available" in result.stderr
+    ), result.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        (
+            "environments:\n  staging: {}\n  staging: {}\n",
+            "reconciler.yaml:3:3: environments.staging: duplicate key (first defined on line 2)",
+        ),
+        (
+            "environments: !!python/object {}\n",
+            "reconciler.yaml:1:15: environments: YAML tag '!!python/object' is not allowed",
+        ),
+        ("[" * 200 + "]" * 200 + "\n", "reconciler.yaml:1:"),
+        ("environments: [\n", "reconciler.yaml:2:1: invalid YAML"),
+        ("a: 1\n---\nb: 2\n", "reconciler.yaml:1:1: expected one YAML document with 'environments:', got 2"),
+        ("\xff\n", "reconciler.yaml:1:1: cannot read reconciler.yaml"),
+    ],
+)
+def test_a_hostile_configuration_is_one_line_per_problem(repo: Path, text: str, line: str) -> None:
+    (repo / "reconciler.yaml").write_bytes(text.encode("latin-1") if text == "\xff\n" else text.encode())
+    result = reconciler("plan", "--env", "staging")
+    assert result.exit_code == 1
+    first, last = result.stderr.splitlines()[0], result.stderr.splitlines()[-1]
+    assert first.startswith(line), result.stderr
+    assert last.startswith("Error: ") and last.endswith(" in reconciler.yaml"), result.stderr
+
+
+def test_a_fifo_as_configuration_is_refused_without_blocking(repo: Path) -> None:
+    (repo / "reconciler.yaml").unlink()
+    os.mkfifo(repo / "reconciler.yaml")
+    result = reconciler("validate")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("reconciler.yaml:1:1: cannot read reconciler.yaml: is a FIFO"), (
+        result.stderr
     )

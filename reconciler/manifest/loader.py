@@ -244,6 +244,7 @@ class FileLoader:
             known_positions=self.conv.positions() if self.conv is not None else None,
             source=self.source,
             document=number - 1,
+            moved=self.moved,
         )
         self.loaded.append((loaded, self._pos(("key",), keys=True)))
 
