@@ -15,55 +15,28 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 from conftest import EMULATOR_API_KEY, MakeLiveEmulator
+from environments_support import CONFIG, HR, write_repository
 
 from reconciler.cli import cli
 from reconciler.emulator.testing import LiveEmulator
 from reconciler.manifest import Selected, load_directory
-
-CONFIG = """\
-environments:
-  staging:
-    base_url: {staging}
-    api_key_env: STAGING_KEY
-  production:
-    base_url: {production}
-    api_key_env: PROD_KEY
-"""
-
-HR = """\
-name: HR Helper
-description: Answers questions about company policies.
-model: gpt-4-turbo
-metadata:
-  team: people-ops
-environments:
-  staging:
-    name: HR Helper (staging)
-    model: gpt-3.5-turbo
-    metadata: {tier: test}
-  production:
-    description: null
-"""
-
-CANARY = """\
-name: Canary
-model: gpt-3.5-turbo
-only: [staging]
-"""
 
 
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A repository with reconciler.yaml (two local environments) and two manifests."""
     (tmp_path / ".git").mkdir()
-    (tmp_path / "assistants").mkdir()
-    (tmp_path / "assistants" / "hr-helper.yaml").write_text(HR)
-    (tmp_path / "assistants" / "canary.yaml").write_text(CANARY)
-    (tmp_path / "reconciler.yaml").write_text(
-        "environments:\n  staging:\n    api_key_env: STAGING_KEY\n  production:\n    api_key_env: PROD_KEY\n"
+    write_repository(
+        tmp_path, CONFIG.replace("    base_url: {staging}\n", "").replace("    base_url: {production}\n", "")
     )
     monkeypatch.chdir(tmp_path)
-    for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "NO_COLOR", "STAGING_KEY", "PROD_KEY"):
+    for name in (
+        "OPENAI_BASE_URL",
+        "OPENAI_API_KEY",
+        "NO_COLOR",
+        "STAGING_OPENAI_API_KEY",
+        "PRODUCTION_OPENAI_API_KEY",
+    ):
         monkeypatch.delenv(name, raising=False)
     yield tmp_path
 
@@ -86,8 +59,8 @@ def test_two_environments_against_two_emulators(
     staging, production = make_live_emulator(), make_live_emulator()
     config = CONFIG.format(staging=staging.base_url, production=production.base_url)
     (repo / "reconciler.yaml").write_text(config)
-    monkeypatch.setenv("STAGING_KEY", str(EMULATOR_API_KEY))
-    monkeypatch.setenv("PROD_KEY", str(EMULATOR_API_KEY))
+    monkeypatch.setenv("STAGING_OPENAI_API_KEY", str(EMULATOR_API_KEY))
+    monkeypatch.setenv("PRODUCTION_OPENAI_API_KEY", str(EMULATOR_API_KEY))
 
     valid = reconciler("validate")
     assert valid.exit_code == 0, valid.output
@@ -293,8 +266,8 @@ def test_a_key_in_the_configuration_is_refused_and_never_shown(repo: Path) -> No
         ),
         (
             ("plan", "--env", "staging"),
-            "Error: STAGING_KEY is not set: export it to use https://api.openai.com/v1, or pass --local to "
-            "use the embedded emulator\n",
+            "Error: STAGING_OPENAI_API_KEY is not set: export it to use https://api.openai.com/v1, or pass "
+            "--local to use the embedded emulator\n",
         ),
         (
             ("plan", "--out-dir", "plans"),
@@ -320,12 +293,12 @@ def test_env_without_a_configuration(repo: Path) -> None:
 
 def test_the_environment_key_is_masked(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     secret = "sk-staging-\nsecret-0123456789"
-    monkeypatch.setenv("STAGING_KEY", secret)
+    monkeypatch.setenv("STAGING_OPENAI_API_KEY", secret)
     result = reconciler("plan", "--env", "staging")
     assert result.exit_code == 1
     assert result.stderr == (
-        "Error: STAGING_KEY has a line break at position 12 of 29, which no HTTP header can carry: set it to "
-        "the key alone\n"
+        "Error: STAGING_OPENAI_API_KEY has a line break at position 12 of 29, which no HTTP header can "
+        "carry: set it to the key alone\n"
     )
 
 

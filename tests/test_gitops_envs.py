@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from conftest import EMULATOR_API_KEY, MakeLiveEmulator
+from environments_support import CONFIG, write_repository
 from gitops_support import Runner, commit, git, load_yaml
 
 from reconciler.emulator.testing import LiveEmulator
@@ -20,27 +21,6 @@ from reconciler.emulator.testing import LiveEmulator
 PLAN = "assistants-plan-envs.yml"
 PROMOTE = "assistants-promote.yml"
 MARKER = "<!-- reconciler:plan -->"
-
-HR = """\
-name: HR Helper
-model: gpt-4-turbo
-metadata:
-  team: people-ops
-environments:
-  staging:
-    name: HR Helper (staging)
-    model: gpt-3.5-turbo
-"""
-CANARY = "name: Canary\nmodel: gpt-3.5-turbo\nonly:\n  - staging\n"
-CONFIG = """\
-environments:
-  staging:
-    base_url: {staging}
-    api_key_env: STAGING_OPENAI_API_KEY
-  production:
-    base_url: {production}
-    api_key_env: PRODUCTION_OPENAI_API_KEY
-"""
 
 
 @pytest.fixture
@@ -56,11 +36,8 @@ def runner(tmp_path: Path, servers: dict[str, LiveEmulator]) -> Runner:
     git(workspace, "init", "-q", "-b", "main")
     (workspace / "README.md").write_text("# assistants\n")
     base = commit(workspace, "base")
-    (workspace / "assistants").mkdir()
-    (workspace / "assistants" / "hr-helper.yaml").write_text(HR)
-    (workspace / "assistants" / "canary.yaml").write_text(CANARY)
     urls = {name: server.base_url for name, server in servers.items()}
-    (workspace / "reconciler.yaml").write_text(CONFIG.format(**urls))
+    write_repository(workspace, CONFIG.format(**urls))
     commit(workspace, "add the assistants and their environments")
     expressions = {
         "secrets.STAGING_OPENAI_API_KEY": str(EMULATOR_API_KEY),
