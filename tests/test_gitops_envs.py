@@ -8,6 +8,8 @@ its own emulator over real HTTP.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -129,3 +131,29 @@ def test_without_reconciler_yaml_the_environment_workflows_step_aside(runner: Ru
         step = runner.run(workflow, job, "config")
         assert step.code == 0 and step.outputs == {}
         assert "No reconciler.yaml" in step.stdout
+
+
+def test_files_only_one_environment_reads_are_watched(runner: Runner) -> None:
+    """A pull request that changes only a file a staging override names is planned; reconciler.yaml too."""
+    workspace = runner.workspace
+    (workspace / "docs").mkdir()
+    (workspace / "docs" / "draft.md").write_text("Draft policy.\n")
+    hr = workspace / "assistants" / "hr-helper.yaml"
+    hr.write_text(
+        hr.read_text().replace(
+            "    model: gpt-3.5-turbo\n",
+            "    model: gpt-3.5-turbo\n    tools:\n      - type: retrieval\n"
+            "    files:\n      - ../docs/draft.md\n",
+        )
+    )
+    commit(workspace, "staging answers from the draft")
+    script = Path(__file__).resolve().parent.parent / "scripts" / "watched_files.py"
+    listed = subprocess.run(
+        [sys.executable, str(script), "--dir", "assistants"], cwd=workspace, capture_output=True, text=True
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.splitlines() == ["assistants/", "docs/draft.md", "reconciler.yaml"]
+    (workspace / "docs" / "draft.md").write_text("Draft policy, revised.\n")
+    commit(workspace, "revise the draft")
+    run = runner.run_action(PLAN, "plan", "reconciler")
+    assert run.outputs["relevant"] == "true", run.log()
