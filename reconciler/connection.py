@@ -34,8 +34,7 @@ def open_client(options: ConnectionOptions) -> Client:
                 "(drop one of them)"
             )
         try:
-            from reconciler.emulator import InProcessTransport, create_app, local_app
-            from reconciler.emulator.inprocess import LOCAL_DB, local_db_path
+            from reconciler.emulator import LOCAL_DB, InProcessTransport, create_app, local_app, local_db_path
         except ImportError as err:
             raise emulator_missing(err, "--local") from None
 

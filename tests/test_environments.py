@@ -308,7 +308,8 @@ def test_a_server_message_points_at_the_override(repo: Path) -> None:
     result = reconciler("plan", "--local", "--env", "staging")
     assert result.exit_code == 1
     assert (
-        "Error: assistants/hr-helper.yaml:9:5: model: model 'gpt-nope' is not available" in result.stderr
+        "Error: assistants/hr-helper.yaml:9:5: environments.staging.model: model 'gpt-nope' is not available"
+        in result.stderr
     ), result.stderr
 
 
