@@ -1,7 +1,8 @@
 """The command line's shared option declarations (decorators), and the values they build.
 
 Each decorator adds one group of options to a click command; the `*_from` functions turn the parsed
-parameters into the frozen values of `reconciler.options`, once per command.
+parameters into the frozen values of `reconciler.options`, once per command. `target_from` and `all_targets`
+apply `--env` (reconciler.yaml, `reconciler.environments`) to the directory and the connection.
 """
 
 from __future__ import annotations

@@ -12,14 +12,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from click.testing import CliRunner, Result
 from conftest import EMULATOR_API_KEY, MakeLiveEmulator
 from environments_support import CONFIG, HR, write_repository
 
 from reconciler.cli import cli
+from reconciler.connection import open_client
 from reconciler.emulator.testing import LiveEmulator
 from reconciler.manifest import Selected, load_directory
+from reconciler.options import ConnectionOptions
 
 
 @pytest.fixture
@@ -347,3 +350,29 @@ def test_a_fifo_as_configuration_is_refused_without_blocking(repo: Path) -> None
     assert result.stderr.startswith("reconciler.yaml:1:1: cannot read reconciler.yaml: is a FIFO"), (
         result.stderr
     )
+
+
+def test_a_saved_plan_per_environment_applies_exactly(repo: Path) -> None:
+    plan = reconciler("plan", "--local", "--env", "production", "--out", "production.json")
+    assert plan.exit_code == 0, plan.output
+    applied = reconciler("apply", "--local", "--env", "production", "production.json")
+    assert applied.exit_code == 0, applied.output
+    assert "Apply complete! Assistants: 1 added, 0 changed, 0 destroyed." in applied.stdout
+    assert reconciler("plan", "--local", "--env", "production", "--detailed-exitcode").exit_code == 0
+    assert reconciler("plan", "--local", "--env", "staging", "--detailed-exitcode").exit_code == 2
+
+
+def test_import_reads_the_environment_it_is_told(repo: Path) -> None:
+    """An unmanaged assistant of production is imported with --env production; staging has none."""
+
+    async def create_unmanaged() -> None:
+        options = ConnectionOptions(local=True, state_root=repo.resolve(), environment="production")
+        async with open_client(options) as client:
+            await client.create_assistant({"name": "Legacy bot", "model": "gpt-4-turbo"})
+
+    anyio.run(create_unmanaged)
+    assert reconciler("import", "--local", "--env", "staging", "--all").exit_code == 0
+    assert not (repo / "assistants" / "legacy-bot.yaml").exists()
+    imported = reconciler("import", "--local", "--env", "production", "--all")
+    assert imported.exit_code == 0, imported.output
+    assert "model: gpt-4-turbo" in (repo / "assistants" / "legacy-bot.yaml").read_text()
