@@ -330,6 +330,7 @@ def _refuse_duplicates(values: list[str], what: str) -> None:
 def json_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of one manifest document, for editors and `reconciler schema`."""
     schema = Manifest.model_json_schema()
+    schema["properties"].update(ENVIRONMENT_FIELDS)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         **schema,
@@ -353,3 +354,21 @@ def field_names_at(path: Path_, data: Any) -> list[str]:
     elif len(path) == 3 and path[0] == "tools" and path[2] == "function":
         model = FunctionDefinition
     return list(model.model_fields) if model else []
+
+
+#: The per-environment fields (`manifest.overrides`), merged away before the model sees a manifest.
+ENVIRONMENT_FIELDS: dict[str, Any] = {
+    "only": {
+        "description": "The environments of reconciler.yaml this assistant exists in (default: all). "
+        "docs/environments.md",
+        "type": "array",
+        "items": {"type": "string"},
+        "minItems": 1,
+    },
+    "environments": {
+        "description": "Overrides by environment name: a field replaces, metadata merges by key, null "
+        "removes. docs/environments.md",
+        "type": "object",
+        "additionalProperties": {"type": "object"},
+    },
+}

@@ -19,21 +19,21 @@ from reconciler.render import render_plan
 
 if TYPE_CHECKING:
     from reconciler.client import Client
-    from reconciler.manifest import LoadedManifest
+    from reconciler.manifest import LoadedManifest, Selected
 
 
-def load_manifests(directory: Path) -> list[LoadedManifest]:
+def load_manifests(directory: Path, selected: Selected | None = None) -> list[LoadedManifest]:
     """Every manifest in `directory`. On any manifest error, prints each `FILE:LINE:COL: FIELD: message` line
     to stderr and raises ReconcilerError `N errors in DIR`; a problem with the directory itself (missing, not
     a directory, no manifests in it) is the ReconcilerError alone, one line. Notes (YAML files in subfolders,
-    not read) go to stderr first."""
+    not read) go to stderr first. With `selected`, the manifests as merged for that environment."""
     from reconciler.manifest import load_directory
 
     if directory == DEFAULT_DIRECTORY and not directory.exists():
         raise ReconcilerError(
             f"no {DEFAULT_DIRECTORY}/ in {Path.cwd()}: run from the repository root or pass --dir"
         )
-    result = load_directory(directory)
+    result = load_directory(directory, selected=selected)
     for note in result.notes:
         click.echo(note, err=True)
     if len(result.errors) == 1 and result.errors[0].line is None:
@@ -48,7 +48,7 @@ def load_manifests(directory: Path) -> list[LoadedManifest]:
 
 async def run_plan(directory: Path, connection: ConnectionOptions, options: PlanOptions) -> Plan:
     """`reconciler plan`: load the manifests, connect, and plan (`plan_with`)."""
-    loaded = load_manifests(directory)
+    loaded = load_manifests(directory, options.environment)
     async with open_client(connection) as client:
         return await plan_with(client, loaded, options)
 
