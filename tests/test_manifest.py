@@ -608,3 +608,26 @@ def test_docs_table_is_up_to_date() -> None:
         assert f"| `{field}` |" in text
     for number in ("256", "512", "256,000", "128", "20", "15", "64"):
         assert number in text
+
+
+def test_knowledge_file_types_the_tools_refuse(repo: Path) -> None:
+    """A knowledge file whose extension the enabled file tools refuse fails validate at its list item, in the
+    v1 service's words (retrieval's list applies when both tools are on, as v1 judged it)."""
+    for name in ("chart.png", "data.csv", "tool.exe", "guide.md"):
+        (repo / "assistants" / name).write_text("x")
+    see = "See https://platform.openai.com/docs/assistants/tools/supported-files."
+    assert one(repo, "model: m\nfiles: [guide.md, chart.png]\ntools: [{type: retrieval}]\n") == [
+        "assistants/a.yaml:2:19: files[1]: 'chart.png': the API refuses this file type for the tools enabled: "
+        f'"Files with extensions [.png] are not supported for retrieval. {see}"'
+    ]
+    assert one(repo, "model: m\nfiles: [chart.png, data.csv]\ntools: [{type: code_interpreter}]\n") == []
+    assert one(
+        repo, "model: m\nfiles:\n  - data.csv\ntools: [{type: code_interpreter}, {type: retrieval}]\n"
+    ) == [
+        "assistants/a.yaml:3:5: files[0]: 'data.csv': the API refuses this file type for the tools enabled: "
+        f'"Files with extensions [.csv] are not supported for retrieval. {see}"'
+    ]
+    assert one(repo, "model: m\nfiles: [tool.exe]\ntools: [{type: code_interpreter}]\n") == [
+        "assistants/a.yaml:2:9: files[0]: 'tool.exe': the API refuses this file type for the tools enabled: "
+        f'"Files with extensions [.exe] are not supported for code interpreter. {see}"'
+    ]

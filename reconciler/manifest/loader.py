@@ -296,14 +296,15 @@ class FileLoader:
         if not isinstance(names, list):
             return []
         out: list[LocalFile] = []
+        tools = _tool_types(data.get("tools"))
         for index, rel in enumerate(names):
             if isinstance(rel, str) and rel:
-                local = self._file(rel, ("files", index))
+                local = self._file(rel, ("files", index), tools)
                 if local is not None:
                     out.append(local)
         return out
 
-    def _file(self, rel: str, where: Path_) -> LocalFile | None:
+    def _file(self, rel: str, where: Path_, tools: list[str]) -> LocalFile | None:
         pos = self._pos(where)
         named = self._named_file(rel, pos, where)
         if named is None:
@@ -315,6 +316,12 @@ class FileLoader:
             return None
         if size == 0:
             self.error(f"'{rel}' is empty", pos, where)
+            return None
+        refusal = _file_type_refusal(tools, rel)
+        if refusal is not None:
+            self.error(
+                f"'{rel}': the API refuses this file type for the tools enabled: \"{refusal}\"", pos, where
+            )
             return None
         return LocalFile(path=target, display=rel, size=size)
 
@@ -390,6 +397,22 @@ class FileLoader:
         if at_key or kind == "extra_forbidden":
             return conv.keys.get(path) or conv.values.get(path) or start
         return _best_position(conv, path, start)
+
+
+def _tool_types(tools: Any) -> list[str]:
+    """The `type` of each tool in a manifest's raw `tools` value (whatever its shape)."""
+    if not isinstance(tools, list):
+        return []
+    return [t["type"] for t in tools if isinstance(t, dict) and isinstance(t.get("type"), str)]
+
+
+def _file_type_refusal(tools: list[str], rel: str) -> str | None:
+    """The API's refusal of knowledge file `rel` for these tool types, judged on its extension as v1 did
+    (`dialect.v1_file_refusal`): None when accepted, or when no file tool is enabled (the model reports that
+    once, at `files:`)."""
+    if not any(tool in dialect.V1_FILE_TOOLS for tool in tools):
+        return None
+    return dialect.v1_file_refusal(tools, [PurePath(rel).name])
 
 
 def _best_position(conv: composer.Converter, path: Path_, start: Position) -> Position:
