@@ -1,21 +1,20 @@
-"""Compare desired and existing assistants: hash first, deepdiff only on the pairs that differ.
+"""Compare desired and existing assistants: hash first, a field-by-field look only at pairs that differ.
 
 Both sides are normal forms (`dialect.normalise` / `dialect.desired_state`), so order that carries no
 meaning (file_ids, tools) and number spelling (1 vs 1.0) are already settled. Equal canonical hashes mean no
-change and cost one hash each; only pairs whose hashes differ go through deepdiff, whose
-`affected_root_keys` name the changed top-level fields.
+change and cost one hash each; only pairs whose hashes differ are compared field by field, by canonical
+JSON (`dialect.changed_fields`), which is exactly what the hash saw. No deepdiff here: a plan imports it
+only when a renderer shows a nested change.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from deepdiff import DeepDiff
-
-from reconciler.dialect import FIELDS, canonical_hash, canonical_json
+from reconciler.dialect import canonical_hash
+from reconciler.dialect import changed_fields as _changed_fields
 
 
 @dataclass(frozen=True)
@@ -36,19 +35,5 @@ def compare(desired: Mapping[str, Any], existing: Mapping[str, Any]) -> Comparis
 
 
 def changed_fields(desired: Mapping[str, Any], existing: Mapping[str, Any]) -> tuple[str, ...]:
-    """The top-level fields deepdiff finds different, in `FIELDS` order.
-
-    Both sides pass through canonical JSON first, so deepdiff sees exactly what the hash saw (lists
-    not tuples, integral floats as ints) and its default, order-sensitive, type-strict comparison is exact.
-    """
-    before = _plain(existing)
-    after = _plain(desired)
-    result = DeepDiff(before, after, view="tree", cache_size=0, threshold_to_diff_deeper=0)
-    roots = {str(key) for key in result.affected_root_keys}
-    return tuple(field for field in FIELDS if field in roots)
-
-
-def _plain(state: Mapping[str, Any]) -> dict[str, Any]:
-    """`state` restricted to `FIELDS` (missing ones null), round-tripped through canonical JSON."""
-    loaded: dict[str, Any] = json.loads(canonical_json({field: state.get(field) for field in FIELDS}))
-    return loaded
+    """The top-level fields whose canonical JSON differs, in `FIELDS` order."""
+    return tuple(_changed_fields(existing, desired))
