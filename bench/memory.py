@@ -14,12 +14,11 @@ import asyncio
 import json
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from bench.common import Figure, python_env, reconciler_command, run_measured
+from bench.common import Figure, python_env, reconciler_command, run_measured, seed
 from reconciler.dialect import MARKER_KEY
 from reconciler.emulator.server import EmulatorServer
 
@@ -28,7 +27,6 @@ ASSISTANTS = 10_000
 INSTRUCTIONS_BYTES = 4 * 1024
 CHANGED = ASSISTANTS // 100
 API_KEY = "sk-bench-memory"
-SEED_CONCURRENCY = 16
 
 
 def instructions(i: int) -> str:
@@ -42,24 +40,15 @@ def key(i: int) -> str:
     return f"bot-{i:05d}"
 
 
-async def seed(base_url: str, count: int) -> None:
-    """Create `count` managed assistants over the API, `SEED_CONCURRENCY` at a time."""
-    headers = {"Authorization": f"Bearer {API_KEY}", "OpenAI-Beta": "assistants=v1"}
-    queue = iter(range(count))
-    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=60) as api:
-
-        async def worker() -> None:
-            for i in queue:
-                body = {
-                    "model": "gpt-4",
-                    "name": f"Bot {i}",
-                    "instructions": instructions(i),
-                    "metadata": {MARKER_KEY: key(i)},
-                }
-                response = await api.post("/assistants", json=body)
-                response.raise_for_status()
-
-        await asyncio.gather(*(worker() for _ in range(SEED_CONCURRENCY)))
+def bodies(count: int) -> Iterator[dict[str, Any]]:
+    """The create bodies of the `count` managed assistants the manifests describe."""
+    for i in range(count):
+        yield {
+            "model": "gpt-4",
+            "name": f"Bot {i}",
+            "instructions": instructions(i),
+            "metadata": {MARKER_KEY: key(i)},
+        }
 
 
 def write_manifests(directory: Path, count: int, changed: int) -> None:
@@ -78,7 +67,7 @@ def run(count: int = ASSISTANTS) -> list[Figure]:
     """Seed, write, run `reconciler plan` in a child process and report its peak RSS."""
     with tempfile.TemporaryDirectory() as tmp, EmulatorServer(api_key=API_KEY) as server:
         workdir = Path(tmp)
-        asyncio.run(seed(server.base_url, count))
+        asyncio.run(seed(server.base_url, API_KEY, bodies(count)))
         write_manifests(workdir / "assistants", count, CHANGED)
         env = {**python_env(), "OPENAI_API_KEY": API_KEY, "OPENAI_BASE_URL": server.base_url}
         baseline = run_measured([*reconciler_command(), "--help"], env=env, cwd=workdir)
