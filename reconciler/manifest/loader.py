@@ -20,6 +20,7 @@ from ruamel.yaml.reader import ReaderError
 
 from reconciler import dialect
 from reconciler.manifest import composer, events
+from reconciler.manifest.cache import ReadCache
 from reconciler.manifest.errors import ManifestError, Path_, describe, format_field_path
 from reconciler.manifest.loaded import MAX_INSTRUCTIONS_BYTES, LoadedManifest, LoadResult, LocalFile
 from reconciler.manifest.messages import KEY_RULE, MISSING, PydanticError, data_path, message
@@ -51,6 +52,8 @@ class LoadContext:
 
     root: Path
     fast: bool = True
+    #: What the fast reader made of texts already read (on when the repository has `.reconciler/cache/`).
+    cache: ReadCache | None = None
     checked: dict[Path, int] = field(default_factory=dict)
     #: (manifest directory, path as written) → resolved path, for paths found inside the repository.
     resolved: dict[tuple[Path, str], Path] = field(default_factory=dict)
@@ -89,7 +92,7 @@ class FileLoader:
             self.error("empty file: expected a manifest (at least 'model:')")
             return
         try:
-            documents = events.read(text)
+            documents = self.context.cache.read(text) if self.context.cache else events.read(text)
         except events.NestingError as err:
             self.error(str(err), err.position)
             return
@@ -502,7 +505,8 @@ def load_directory(directory: Path, fast: bool = True) -> LoadResult:
     if isinstance(entries, ManifestError):
         result.errors.append(entries)
         return result
-    context = LoadContext(repository_root(directory), fast)
+    root = repository_root(directory)
+    context = LoadContext(root, fast, ReadCache(root) if fast else None)
     absolute = directory.absolute()
     prefix = "" if shown == "." else shown + os.sep
     seen_keys: dict[str, LoadedManifest] = {}
@@ -515,6 +519,8 @@ def load_directory(directory: Path, fast: bool = True) -> LoadResult:
                 result.manifests.append(loaded)
         loader.errors.sort(key=lambda e: (e.line or 0, e.col or 0))
         result.errors.extend(loader.errors)
+    if context.cache is not None:
+        context.cache.save()
     result.notes.extend(_subfolder_note(directory, shown))
     return result
 
