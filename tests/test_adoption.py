@@ -37,9 +37,9 @@ def test_the_distribution_has_a_name_of_its_own_and_the_emulator_is_an_extra() -
     extra = [r for r in requires if "extra == 'emulator'" in r or 'extra == "emulator"' in r]
     assert not [r for r in plain if r.startswith(EMULATOR_STACK)], plain
     assert sorted(re.split(r"[<>=;\[ ]", r)[0] for r in extra) == sorted(EMULATOR_STACK)
-    # jsonschema stays a runtime need: manifest.py checks function parameter schemas with it.
+    # jsonschema stays a runtime need: the manifest model checks function parameter schemas with it.
     assert any(r.startswith("jsonschema") for r in plain)
-    assert "import jsonschema" in (ROOT / "reconciler" / "manifest.py").read_text()
+    assert "import jsonschema" in (ROOT / "reconciler" / "manifest" / "model.py").read_text()
     dev_group = PYPROJECT[PYPROJECT.index("[dependency-groups]") : PYPROJECT.index("[build-system]")]
     for tool in ("build", "twine", "check-wheel-contents", "import-linter", "coverage"):
         assert f'"{tool}>=' in dev_group, tool
