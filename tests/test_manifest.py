@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -631,3 +633,19 @@ def test_knowledge_file_types_the_tools_refuse(repo: Path) -> None:
         "assistants/a.yaml:2:9: files[0]: 'tool.exe': the API refuses this file type for the tools enabled: "
         f'"Files with extensions [.exe] are not supported for code interpreter. {see}"'
     ]
+
+
+def test_loading_imports_jsonschema_only_for_function_parameters(repo: Path) -> None:
+    """jsonschema's import is a large share of start-up: manifests without function parameters skip it."""
+    code = (
+        "import sys; from pathlib import Path; from reconciler.manifest import load_directory; "
+        "r = load_directory(Path('assistants')); print(len(r.manifests), 'jsonschema' in sys.modules)"
+    )
+
+    def loaded_and_imported(tool: str) -> list[str]:
+        write(repo, "a.yaml", f"model: gpt-4\ntools: [{{type: function, function: {tool}}}]\n")
+        run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        return run.stdout.split()
+
+    assert loaded_and_imported("{name: f}") == ["1", "False"]
+    assert loaded_and_imported("{name: f, parameters: {type: object}}") == ["1", "True"]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-import jsonschema
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -122,6 +121,8 @@ def _schema_problem(schema: dict[str, Any]) -> tuple[str, tuple[str | int, ...]]
     key = repr(schema)
     if key in _SCHEMA_PROBLEMS:
         return _SCHEMA_PROBLEMS[key]
+    import jsonschema  # here: its import costs a plan without function parameters a fifth of its start-up
+
     plain = json.loads(json.dumps(schema, sort_keys=True, default=str))
     validator = jsonschema.validators.validator_for(plain, default=jsonschema.Draft7Validator)
     error = jsonschema.exceptions.best_match(validator(validator.META_SCHEMA).iter_errors(plain))
