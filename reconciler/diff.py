@@ -27,11 +27,31 @@ class Comparison:
 
 
 def compare(desired: Mapping[str, Any], existing: Mapping[str, Any]) -> Comparison:
-    """Compare two normal forms. Exact: a field is reported iff its canonical JSON differs."""
+    """Compare two normal forms. Exact: a field is reported iff its canonical JSON differs.
+
+    The existing side is always hashed (its hash is the fingerprint); the desired side only when `same`
+    cannot tell the two apart cheaply."""
     fingerprint = canonical_hash(existing)
-    if canonical_hash(desired) == fingerprint:
+    if same(desired, existing) or canonical_hash(desired) == fingerprint:
         return Comparison((), fingerprint)
     return Comparison(changed_fields(desired, existing), fingerprint)
+
+
+def same(a: Any, b: Any) -> bool:
+    """True only when `a` and `b` have equal canonical JSON, found without serialising them: plain values of
+    the same type and value (an int and an integral float count as equal, a bool and a number do not),
+    mappings with the same string keys and lists or tuples alike element by element. False means "not shown
+    equal", not "different": anything else (other types, non-string keys, NaN) is left to the hash."""
+    kind = type(a)
+    if kind is str or kind is bool or a is None:
+        return kind is type(b) and a == b
+    if kind is int or kind is float:
+        return type(b) in (int, float) and a == b
+    if kind is dict and type(b) is dict:
+        return len(a) == len(b) and all(type(k) is str and k in b and same(v, b[k]) for k, v in a.items())
+    if kind in (list, tuple) and type(b) in (list, tuple):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    return False
 
 
 def changed_fields(desired: Mapping[str, Any], existing: Mapping[str, Any]) -> tuple[str, ...]:

@@ -7,9 +7,11 @@ import sys
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reconciler import diff
-from reconciler.dialect import FIELDS, desired_state, normalise
+from reconciler.dialect import FIELDS, canonical_json, desired_state, normalise
 
 BASE: dict[str, Any] = {
     "name": "HR helper",
@@ -105,3 +107,28 @@ def test_planning_does_not_import_deepdiff() -> None:
     code = "import sys; import reconciler.planner, reconciler.diff; print('deepdiff' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+_JSONISH = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-3, 3)
+    | st.floats(-3, 3)
+    | st.sampled_from([1.0, 0.0, -0.0])
+    | st.text(max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.tuples(inner, inner)
+        | st.dictionaries(st.text(max_size=2) | st.integers(0, 2), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_JSONISH, _JSONISH)
+def test_same_implies_equal_canonical_json(a: Any, b: Any) -> None:
+    """`same` is only a shortcut: whenever it says equal, the canonical JSON (what the hash sees) is equal."""
+    if diff.same(a, b):
+        assert canonical_json(a) == canonical_json(b)
+    assert diff.same(a, a) or canonical_json(a) == canonical_json(a)
