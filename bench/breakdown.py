@@ -1,5 +1,6 @@
 """Where a plan's CPU goes, phase by phase: `python -m bench.breakdown BASE_URL API_KEY DIRECTORY` prints one
-JSON object `{phase: CPU seconds}` (run by `bench.memory` in a fresh process against its seeded emulator).
+JSON object `{phase: [CPU seconds, peak RSS in MB after it]}` (run by `bench.memory` in a fresh process
+against its seeded emulator).
 
 The phases are the plan's steps taken one at a time with the same functions the planner uses: start-up
 (imports), load (manifests), list (HTTP and JSON), match (manifests to assistants), normalise (both sides),
@@ -16,6 +17,7 @@ _START = time.process_time()
 import asyncio  # noqa: E402  (imports are the start-up phase)
 import io  # noqa: E402
 import json  # noqa: E402
+import resource  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
@@ -26,31 +28,23 @@ from reconciler.dialect import canonical_hash, desired_state, normalise  # noqa:
 from reconciler.manifest import load_directory  # noqa: E402
 from reconciler.render import render_plan  # noqa: E402
 
-#: The phases, in the order they run.
-PHASES = (
-    "start-up",
-    "load",
-    "list",
-    "match",
-    "normalise",
-    "hash",
-    "diff",
-    "build_plan",
-    "render json",
-    "render text",
-)
+
+def peak_mb() -> float:
+    """This process's peak RSS so far, in MB (`ru_maxrss`: KiB on Linux, bytes on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (2**20 if sys.platform == "darwin" else 1024), 1)
 
 
 class Clock:
-    """CPU seconds per phase."""
+    """CPU seconds per phase, and the peak RSS after it."""
 
     def __init__(self) -> None:
-        self.spent: dict[str, float] = {"start-up": time.process_time() - _START}
+        self.spent: dict[str, tuple[float, float]] = {"start-up": (time.process_time() - _START, peak_mb())}
         self.mark = time.process_time()
 
     def lap(self, phase: str) -> None:
         now = time.process_time()
-        self.spent[phase] = now - self.mark
+        self.spent[phase] = (now - self.mark, peak_mb())
         self.mark = now
 
 
@@ -59,7 +53,7 @@ async def list_assistants(base_url: str, api_key: str) -> list[dict[str, Any]]:
         return await client.list_assistants()
 
 
-def measure(base_url: str, api_key: str, directory: Path) -> dict[str, float]:
+def measure(base_url: str, api_key: str, directory: Path) -> dict[str, tuple[float, float]]:
     clock = Clock()
     loaded = load_directory(directory).manifests
     clock.lap("load")

@@ -117,8 +117,8 @@ def run(count: int = ASSISTANTS) -> list[Figure]:
             _verdict(warm.max_rss_mb, TARGET_MB),
         ),
         *(
-            Figure(NAME, f"CPU: {phase}", round(seconds, 3), "s", "bench.breakdown, one phase at a time")
-            for phase, seconds in json.loads(phases).items()
+            Figure(NAME, f"CPU: {phase}", round(seconds, 3), "s", f"peak RSS after it {peak:g} MB")
+            for phase, (seconds, peak) in json.loads(phases).items()
         ),
     ]
 
