@@ -30,7 +30,8 @@ from reconciler.apply import Executor
 from reconciler.client import Client
 from reconciler.dialect import MARKER_KEY
 from reconciler.manifest import load_directory
-from reconciler.planner import make_plan
+from reconciler.options import PlanOptions
+from reconciler.usecases.planning import plan_with
 
 NAME = "apply"
 CHANGES = 200
@@ -47,7 +48,8 @@ async def measure(emulator: ChildEmulator, directory: Path, parallelism: int) ->
         for i in range(CHANGES):
             body = {"model": "gpt-4", "instructions": "v1", "metadata": {MARKER_KEY: f"bot-{i:03d}"}}
             await client.create_assistant(body)
-        plan = await make_plan(client, load_directory(directory).manifests)
+        result = load_directory(directory)
+        plan = await plan_with(client, result.manifests, PlanOptions())
         assert plan.summary["update"] == CHANGES, plan.summary
         emulator.call("POST", "faults", {"latency_ms": LATENCY_MS})
         emulator.call("POST", "stats/reset")

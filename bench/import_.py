@@ -23,6 +23,7 @@ from reconciler.client import Client
 from reconciler.emulator import FaultConfig, InProcessTransport, create_app
 from reconciler.formatter import run_fmt
 from reconciler.importer import run_import
+from reconciler.options import ImportOptions
 
 NAME = "import"
 COUNT = 500
@@ -80,19 +81,8 @@ async def measure(workdir: Path) -> dict[str, Any]:
     directory = workdir / "assistants"
     async with client() as c:
         start = time.perf_counter()
-        plan = await run_import(
-            ids=(),
-            import_all=True,
-            directory=directory,
-            local=False,
-            base_url=None,
-            max_retries=0,
-            force=False,
-            instructions_files=False,
-            out=io.StringIO(),
-            err=io.StringIO(),
-            client=c,
-        )
+        options = ImportOptions(directory=directory, import_all=True)
+        plan = await run_import(c, options, io.StringIO(), io.StringIO())
         wall = time.perf_counter() - start
     stats = emulator.stats()
     assert len(plan.imported) == COUNT

@@ -22,7 +22,6 @@ Contracts:
   `file_ids` in their one create/modify call. Planned file deletes (`--prune`) run last. `ApplyReport.files`
   holds one `FileResult` per planned upload or delete.
 
-`check_stale` re-lists the API and refuses a saved plan whose fingerprints no longer match, writing nothing.
 Nothing here prints; rendering lives in `reconciler.render.report`.
 """
 
@@ -31,118 +30,22 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from collections.abc import Mapping
+from typing import Any
 
 from reconciler import dialect, uploads
-from reconciler.client import AmbiguousWriteError, Client
-from reconciler.errors import ReconcilerError, StalePlanError
-from reconciler.plan import ABSENT, Change, Plan
+from reconciler.client import Client
+from reconciler.errors import ReconcilerError
+from reconciler.exactly_once import write_once
+from reconciler.plan import Change, Plan
+from reconciler.results import ApplyReport, ChangeResult, Progress, Remedy, Status, remedy_for
 
-__all__ = [
-    "ApplyReport",
-    "ChangeResult",
-    "Executor",
-    "Progress",
-    "check_stale",
-]
+__all__ = ["Executor"]
 
-Status = Literal["created", "updated", "deleted", "failed"]
-STATUSES: tuple[Status, ...] = ("created", "updated", "deleted", "failed")
-_DONE: dict[str, Status] = {"create": "created", "update": "updated", "delete": "deleted"}
+_STATUS_OF_ACTION: dict[str, Status] = {"create": "created", "update": "updated", "delete": "deleted"}
 
-#: How many stale keys a StalePlanError names before saying "and N more".
-STALE_NAMED = 3
 #: Longest value shown in a read-back warning.
 _VALUE_LIMIT = 60
-
-
-@dataclass(frozen=True)
-class ChangeResult:
-    """What happened to one planned change.
-
-    `id` is the assistant's id (for a create: the new id, or None when it failed before one was known);
-    `error` is the one-line reason when `status == "failed"`; `warnings` name fields the server did not keep.
-    """
-
-    key: str
-    id: str | None
-    action: str
-    status: Status
-    error: str | None = None
-    warnings: tuple[str, ...] = ()
-    #: Seconds spent on this change (all its calls, retries and look-ups included).
-    seconds: float = 0.0
-
-    @property
-    def failed(self) -> bool:
-        return self.status == "failed"
-
-    def data(self) -> dict[str, Any]:
-        """The JSON form (stable keys: key, id, action, status, error, warnings)."""
-        return {
-            "key": self.key,
-            "id": self.id,
-            "action": self.action,
-            "status": self.status,
-            "error": self.error,
-            "warnings": list(self.warnings),
-        }
-
-
-@dataclass(frozen=True)
-class ApplyReport:
-    """Every change's result, in plan order, and the API calls made (by `"METHOD /route"`)."""
-
-    results: tuple[ChangeResult, ...]
-    calls: Mapping[str, int] = field(default_factory=dict)
-    #: Wall time of the run in seconds.
-    seconds: float = 0.0
-    #: One result per planned knowledge-file upload (first) and delete (last).
-    files: tuple[uploads.FileResult, ...] = ()
-
-    @property
-    def counts(self) -> dict[str, int]:
-        """`{"created": n, "updated": n, "deleted": n, "failed": n}`."""
-        counts: dict[str, int] = dict.fromkeys(STATUSES, 0)
-        for result in self.results:
-            counts[result.status] += 1
-        return counts
-
-    @property
-    def failed(self) -> tuple[ChangeResult, ...]:
-        return tuple(r for r in self.results if r.failed)
-
-    @property
-    def warnings(self) -> tuple[str, ...]:
-        return (*(w for f in self.files for w in f.warnings), *(w for r in self.results for w in r.warnings))
-
-    @property
-    def ok(self) -> bool:
-        """True when every change and file operation succeeded and the server kept every field (exit 0)."""
-        return not self.failed and not self.warnings and not any(f.failed for f in self.files)
-
-    @property
-    def total_calls(self) -> int:
-        return sum(self.calls.values())
-
-    def data(self) -> dict[str, Any]:
-        """The JSON report: `{"format_version", "ok", "results": [...], "summary": {...}, "warnings": n,
-        "calls": {"total": n, "by_route": {...}}}` (keys documented in `render/report.py`)."""
-        return {
-            "format_version": "1",
-            "ok": self.ok,
-            "results": [r.data() for r in self.results],
-            "summary": self.counts,
-            "warnings": len(self.warnings),
-            "calls": {"total": self.total_calls, "by_route": dict(sorted(self.calls.items()))},
-            **({"files": [f.data() for f in self.files]} if self.files else {}),
-        }
-
-
-#: Called after each change finishes: `progress(done, total, result)`.
-Progress = Callable[[int, int, ChangeResult], None]
 
 
 class _Listings:
@@ -222,10 +125,14 @@ class Executor:
         """
         started = time.monotonic()
         calls_before = Counter(self.client.calls)
-        staged = await uploads.upload_missing(
-            self.client, plan, parallelism=self.parallelism, notes=self.notes
+        uploaded = await uploads.upload_missing(
+            self.client,
+            plan,
+            parallelism=self.parallelism,
+            notes=self.notes,
+            settle_seconds=self.settle_seconds,
         )
-        plan = staged.plan
+        plan = uploaded.plan
         changes = plan.actionable
         results: list[ChangeResult | None] = [None] * len(changes)
         pending = iter(enumerate(changes))
@@ -234,9 +141,10 @@ class Executor:
         async def worker() -> None:
             nonlocal done
             for index, change in pending:  # a shared iterator: each change is taken by exactly one worker
-                blocked = staged.blocked.get(change.key)
+                blocked = uploaded.blocked.get(change.key)
                 if blocked is not None:
-                    result = self._failed(change, change.id, blocked, time.monotonic())
+                    remedy: Remedy = "replan" if change.key in uploaded.needs_new_plan else "retry"
+                    result = self._failed(change, change.id, blocked, time.monotonic(), remedy)
                 else:
                     result = await self._run_one(change)
                 results[index] = result
@@ -257,7 +165,7 @@ class Executor:
             results=tuple(r for r in results if r is not None),
             calls={route: n for route, n in calls.items() if n > 0},
             seconds=time.monotonic() - started,
-            files=(*staged.results, *deleted),
+            files=(*uploaded.results, *deleted),
         )
 
     async def _run_one(self, change: Change) -> ChangeResult:
@@ -276,22 +184,25 @@ class Executor:
             else:
                 raise ReconcilerError(f"cannot apply action {change.action!r}")
         except _CreateFailed as err:
-            return self._failed(change, err.id, str(err.cause), started)
+            return self._failed(change, err.id, str(err.cause), started, remedy_for(err.cause))
         except ReconcilerError as err:
-            return self._failed(change, assistant_id, str(err), started)
+            return self._failed(change, assistant_id, str(err), started, remedy_for(err))
         except Exception as err:  # a bug must not stop the other changes; it is reported on this one
-            return self._failed(change, assistant_id, f"internal error: {type(err).__name__}: {err}", started)
+            error = f"internal error: {type(err).__name__}: {err}"
+            return self._failed(change, assistant_id, error, started, "fix")
         return ChangeResult(
             key=change.key,
             id=assistant_id,
             action=change.action,
-            status=_DONE[change.action],
+            status=_STATUS_OF_ACTION[change.action],
             warnings=warnings,
             seconds=time.monotonic() - started,
         )
 
     @staticmethod
-    def _failed(change: Change, assistant_id: str | None, error: str, started: float) -> ChangeResult:
+    def _failed(
+        change: Change, assistant_id: str | None, error: str, started: float, remedy: Remedy
+    ) -> ChangeResult:
         return ChangeResult(
             key=change.key,
             id=assistant_id,
@@ -299,55 +210,38 @@ class Executor:
             status="failed",
             error=error,
             seconds=time.monotonic() - started,
+            remedy=remedy,
         )
 
     async def _create(self, change: Change) -> tuple[str, tuple[str, ...]]:
-        """Create exactly once; returns the new id and read-back warnings."""
+        """Create exactly once (`exactly_once.write_once`, looked up by key); returns the new id and
+        read-back warnings. A create whose lost answer is found is converged instead of duplicated."""
         desired = change.desired
         body = dialect.create_body(desired)
-        attempt = 0
-        while True:
-            attempt += 1
+        written = await write_once(
+            lambda: self.client.create_assistant(body),
+            lambda: self.lookup(change.key),
+            attempts=self.create_attempts,
+            settle=self.settle_seconds,
+            by="key",
+        )
+        found = written.found
+        if found is not None:
+            fields = dialect.changed_fields(dialect.normalise(found), desired)
+            if not fields:
+                return found["id"], ()
             try:
-                response = await self.client.create_assistant(body)
-            except AmbiguousWriteError as err:
-                try:
-                    found = await self.lookup(change.key)
-                    if found is None:
-                        # A server may still be committing a create whose connection it lost: give it a
-                        # moment and look again before sending the create a second time.
-                        await asyncio.sleep(self.settle_seconds * attempt)
-                        found = await self.lookup(change.key)
-                except ReconcilerError as lookup_err:
-                    raise _CreateFailed(
-                        None,
-                        ReconcilerError(
-                            f"{err}; looking it up by key failed too ({lookup_err}); "
-                            "the next plan will show whether it exists"
-                        ),
-                    ) from None
-                if found is not None:
-                    # The lost create did happen: converge it instead of creating a duplicate.
-                    fields = dialect.changed_fields(dialect.normalise(found), desired)
-                    if not fields:
-                        return found["id"], ()
-                    try:
-                        response = await self.client.modify_assistant(
-                            found["id"], dialect.update_body(desired, fields)
-                        )
-                    except ReconcilerError as modify_err:
-                        raise _CreateFailed(found["id"], modify_err) from None
-                    return found["id"], self._read_back(change, found["id"], response, fields)
-                if attempt >= self.create_attempts:
-                    raise _CreateFailed(
-                        None,
-                        ReconcilerError(f"{err}; not found by key after {attempt} attempts, giving up"),
-                    ) from None
-                continue
-            assistant_id = str(response.get("id") or "")
-            if not assistant_id:
-                raise ReconcilerError("the create response carries no assistant id")
-            return assistant_id, self._read_back(change, assistant_id, response, dialect.FIELDS)
+                response = await self.client.modify_assistant(
+                    found["id"], dialect.update_body(desired, fields)
+                )
+            except ReconcilerError as modify_err:
+                raise _CreateFailed(found["id"], modify_err) from None
+            return found["id"], self._read_back(change, found["id"], response, fields)
+        response = written.response or {}
+        assistant_id = str(response.get("id") or "")
+        if not assistant_id:
+            raise ReconcilerError("the create response carries no assistant id")
+        return assistant_id, self._read_back(change, assistant_id, response, dialect.FIELDS)
 
     async def _update(self, change: Change, assistant_id: str) -> tuple[str, ...]:
         fields = list(change.changed_fields)
@@ -408,68 +302,3 @@ class _CreateFailed(Exception):
 def _short(value: Any) -> str:
     text = dialect.canonical_json(value)
     return text if len(text) <= _VALUE_LIMIT else text[: _VALUE_LIMIT - 1] + "…"
-
-
-# ------------------------------------------------------------------------------------------ staleness
-
-
-def fingerprint(existing: Mapping[str, Any]) -> str:
-    """The fingerprint of an existing API assistant: the canonical hash of its normal form."""
-    return dialect.canonical_hash(dialect.normalise(existing))
-
-
-def stale_reasons(plan: Plan, existing: list[dict[str, Any]]) -> list[str]:
-    """Why `plan` no longer matches `existing` (the API's assistants), one phrase per key; [] when current.
-
-    - a change planned against an assistant whose normal form changed: `KEY changed`;
-    - one whose assistant is gone: `KEY deleted`;
-    - a create whose key now has a managed assistant, or another change's key a second one: `KEY appeared`;
-    - with a `--prune` plan, a (targeted) managed assistant no change accounts for: `KEY appeared`.
-    """
-    by_id = {a["id"]: a for a in existing if a.get("id")}
-    by_marker: dict[str, list[dict[str, Any]]] = {}
-    for assistant in existing:
-        marker = dialect.marker_of(assistant)
-        if marker is not None:
-            by_marker.setdefault(marker, []).append(assistant)
-    reasons: list[str] = []
-    for change in plan.changes:
-        if change.fingerprint == ABSENT or change.id is None:
-            if change.key in by_marker:
-                ids = ", ".join(a["id"] for a in by_marker[change.key])
-                reasons.append(f"{change.key} appeared ({ids})")
-            continue
-        others = [a["id"] for a in by_marker.get(change.key, []) if a["id"] != change.id]
-        if others:
-            reasons.append(f"{change.key} appeared ({', '.join(others)})")
-        current = by_id.get(change.id)
-        if current is None:
-            reasons.append(f"{change.key} deleted ({change.id})")
-        elif fingerprint(current) != change.fingerprint:
-            reasons.append(f"{change.key} changed ({change.id})")
-    if plan.prune:
-        accounted = {c.id for c in plan.changes if c.id} | {o.id for o in plan.orphans}
-        keys = {c.key for c in plan.changes}
-        for marker, assistants in sorted(by_marker.items()):
-            if marker in keys or (plan.targets and marker not in plan.targets):
-                continue
-            for assistant in assistants:
-                if assistant["id"] not in accounted:
-                    reasons.append(f"{marker} appeared ({assistant['id']})")
-    return reasons
-
-
-async def check_stale(client: Client, plan: Plan) -> None:
-    """Re-list the API (read only) and raise StalePlanError when any of `plan`'s fingerprints no longer
-    matches, e.g. `plan is stale: hr-helper changed (asst_1), faq deleted (asst_2) and 1 more; run plan
-    again`."""
-    reasons = stale_reasons(plan, await client.list_assistants())
-    if not reasons:
-        return
-    named = ", ".join(reasons[:STALE_NAMED])
-    more = f" and {len(reasons) - STALE_NAMED} more" if len(reasons) > STALE_NAMED else ""
-    noun = "assistant" if len(reasons) == 1 else "assistants"
-    raise StalePlanError(
-        f"plan is stale: {len(reasons)} {noun} changed since it was made: {named}{more}; "
-        "make a new plan and review it"
-    )

@@ -1,36 +1,39 @@
-"""The command line. Commands only wire modules together: load, connect, plan, render, apply.
+"""The command line. Each command parses its options, builds the option values (`reconciler.options`) and
+calls one use case (`reconciler.usecases`).
 
-Every ReconcilerError becomes one line `Error: ...` on stderr and exit code 1; nothing else prints a
-traceback unless RECONCILER_DEBUG=1. Usage errors keep click's message but exit 1, not click's 2: exit code 2
-means only "plan --detailed-exitcode found changes". Nothing printed here can carry the API key: every error
-line and debug traceback goes through `scrub`. Plans go to stdout; logs and progress to stderr.
+Errors are mapped once, in `ReconcilerGroup.invoke`: every ReconcilerError becomes a `CommandError`, shown
+as one line `Error: ...` on stderr with exit code 1; nothing else prints a traceback unless
+RECONCILER_DEBUG=1. Usage errors keep click's message but exit 1, not click's 2: exit code 2 means only
+"plan --detailed-exitcode found changes". Nothing printed here can carry the API key: every error line and
+debug traceback goes through `scrub`. Plans go to stdout; logs and progress to stderr.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import os
 import sys
 import traceback
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from reconciler import DISTRIBUTION
-from reconciler.errors import ReconcilerError
+from reconciler.cli_options import (
+    connection_from,
+    connection_options,
+    dir_option,
+    explicit,
+    plan_from,
+    plan_options,
+    use_color,
+)
+from reconciler.errors import ConfigError, ReconcilerError
+from reconciler.options import ApplyOptions, ImportOptions
 from reconciler.redact import scrub
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def fail(message: str) -> None:
-    """Print one error line and exit 1."""
-    click.echo(f"Error: {scrub(message)}", err=True)
-    sys.exit(1)
 
 
 def check_api_key() -> None:
@@ -72,8 +75,13 @@ LOG_LEVELS = {
 def setup_logging() -> None:
     """Log records of `reconciler.*` go to stderr as `reconciler: message`, key masked; the level is
     RECONCILER_LOG (debug, info, warning (default), error): warnings say when the server is unreachable and
-    retries are waiting, info adds every retry, debug every request."""
-    level = LOG_LEVELS.get(os.environ.get("RECONCILER_LOG", "warning").strip().lower(), logging.WARNING)
+    retries are waiting, info adds every retry, debug every request. Any other value is a ConfigError."""
+    name = os.environ.get("RECONCILER_LOG", "").strip().lower() or "warning"
+    if name not in LOG_LEVELS:
+        raise ConfigError(
+            f"RECONCILER_LOG={name!r} is not a log level: use one of {', '.join(LOG_LEVELS)} (or unset it)"
+        )
+    level = LOG_LEVELS[name]
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(_ScrubFilter())
     handler.setFormatter(logging.Formatter("reconciler: %(message)s"))
@@ -84,32 +92,38 @@ def setup_logging() -> None:
         root.setLevel(level)
 
 
-def handle_errors(func: F) -> F:
-    """Turn ReconcilerError (and any other crash, unless RECONCILER_DEBUG) into one line and exit 1."""
+class CommandError(click.ClickException):
+    """An error shown as one line `Error: MESSAGE` on stderr, API key masked; exit code 1."""
 
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except ReconcilerError as err:
-            fail(str(err))
-        except KeyboardInterrupt:
-            fail("interrupted")
-        except BrokenPipeError:
-            # The reader went away (`reconciler plan | head`): stop quietly, and keep Python from
-            # complaining again when it flushes stdout at exit.
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            sys.exit(1)
-        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
-            raise
-        except Exception as err:
-            if os.environ.get("RECONCILER_DEBUG"):
-                # The traceback, scrubbed: exception texts may quote the key (an illegal header value).
-                click.echo(scrub(traceback.format_exc()), err=True, nl=False)
-                sys.exit(1)
-            fail(f"internal error: {type(err).__name__}: {err} (set RECONCILER_DEBUG=1 for a traceback)")
+    def show(self, file: Any = None) -> None:
+        click.echo(f"Error: {scrub(self.format_message())}", err=True)
 
-    return wrapper  # type: ignore[return-value]
+
+class InternalError(CommandError):
+    """An unexpected crash: one line, or with RECONCILER_DEBUG the whole traceback (masked)."""
+
+    def __init__(self, err: BaseException) -> None:
+        super().__init__(
+            f"internal error: {type(err).__name__}: {err} (set RECONCILER_DEBUG=1 for a traceback)"
+        )
+        self.traceback = "".join(traceback.format_exception(type(err), err, err.__traceback__))
+
+    def show(self, file: Any = None) -> None:
+        if os.environ.get("RECONCILER_DEBUG"):
+            click.echo(scrub(self.traceback), err=True, nl=False)
+        else:
+            super().show(file)
+
+
+def error_for(err: Exception | KeyboardInterrupt) -> click.ClickException:
+    """The click exception shown for an exception a command raised (see the module docstring)."""
+    if isinstance(err, click.ClickException):
+        return err
+    if isinstance(err, ReconcilerError):
+        return CommandError(str(err))
+    if isinstance(err, KeyboardInterrupt):
+        return CommandError("interrupted")
+    return InternalError(err)
 
 
 def run(coro: Coroutine[Any, Any, Any]) -> Any:
@@ -117,79 +131,12 @@ def run(coro: Coroutine[Any, Any, Any]) -> Any:
     return asyncio.run(coro)
 
 
-def dir_option(func: F) -> F:
-    return click.option(
-        "--dir",
-        "directory",
-        type=click.Path(path_type=Path, file_okay=False),
-        default=Path("assistants"),
-        show_default=True,
-        help="Directory holding the manifests.",
-    )(func)
-
-
-def connection_options(func: F) -> F:
-    """--local, --base-url and --max-retries, shared by every command that talks to the API."""
-    func = click.option(
-        "--max-retries",
-        type=click.IntRange(0, 20),
-        default=5,
-        show_default=True,
-        help="Retries for retryable failures (408, 409, 429, 5xx, timeouts, dropped connections).",
-    )(func)
-    func = click.option(
-        "--base-url",
-        envvar="OPENAI_BASE_URL",
-        default=None,
-        help="API base URL [env OPENAI_BASE_URL; default https://api.openai.com/v1].",
-    )(func)
-    func = click.option(
-        "--local",
-        is_flag=True,
-        help="Use the embedded emulator, with its state in .reconciler/ (no key, no network).",
-    )(func)
-    return func
-
-
-def effective_base_url(local: bool, base_url: str | None) -> str | None:
-    """The base URL to use: `--local` wins over an `OPENAI_BASE_URL` exported in the environment (an explicit
-    flag over the environment); with an explicit `--base-url` the pair stays an error (`open_client`)."""
-    source = click.get_current_context().get_parameter_source("base_url")
-    if local and source is click.core.ParameterSource.ENVIRONMENT:
-        return None
-    return base_url
-
-
-def plan_options(func: F) -> F:
-    """Options shared by plan and apply."""
-    func = click.option(
-        "--allow-duplicate-names",
-        is_flag=True,
-        help="Create assistants even when an unmanaged one has the same name.",
-    )(func)
-    func = click.option("--prune", is_flag=True, help="Delete managed assistants that no manifest names.")(
-        func
-    )
-    func = click.option(
-        "--target",
-        "targets",
-        multiple=True,
-        metavar="KEY",
-        help="Only plan these manifest keys (repeatable).",
-    )(func)
-    return func
-
-
-def use_color(no_color: bool) -> bool:
-    """Colour only on a TTY, never with --no-color or NO_COLOR."""
-    return not no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
-
-
 class ReconcilerGroup(click.Group):
     """click's Group, except that a usage error (unknown option or command, bad option value, missing
     argument) exits 1 like every other error: the contract keeps exit code 2 for `plan --detailed-exitcode`.
     click still prints its usage message. Every usage error passes through one of these two methods: the
-    group's own arguments in `make_context`, the command name and the command's arguments in `invoke`."""
+    group's own arguments in `make_context`, the command name and the command's arguments in `invoke`.
+    `invoke` also maps every other exception of a command to its one-line error (`error_for`)."""
 
     def make_context(
         self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
@@ -206,6 +153,15 @@ class ReconcilerGroup(click.Group):
         except click.UsageError as err:
             _exit_1(err)
             raise
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except BrokenPipeError:
+            # The reader went away (`reconciler plan | head`): stop quietly, and keep Python from
+            # complaining again when it flushes stdout at exit.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise click.exceptions.Exit(1) from None
+        except (Exception, KeyboardInterrupt) as err:
+            raise error_for(err) from None
 
 
 def _exit_1(err: click.UsageError) -> None:
@@ -231,11 +187,10 @@ Try it without a key: `reconciler plan --local` (the embedded emulator).
 """
 
 
-@click.group(
-    cls=ReconcilerGroup,
-    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
-    epilog=EPILOG,
-)
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(cls=ReconcilerGroup, context_settings=CONTEXT, epilog=EPILOG)
 @click.version_option(package_name=DISTRIBUTION, prog_name="reconciler")
 def cli() -> None:
     """Assistants as code: plan and apply OpenAI assistants (Assistants API v1) from YAML manifests."""
@@ -244,19 +199,27 @@ def cli() -> None:
 
 @cli.command(short_help="Check every manifest offline (no API calls).")
 @dir_option
-@handle_errors
 def validate(directory: Path) -> None:
-    """Check every manifest offline; print all errors as FILE:LINE:COL: FIELD: message."""
-    from reconciler import workflow
+    """Check every manifest offline; print all errors as FILE:LINE:COL: FIELD: message.
 
-    count = len(workflow.load_manifests(directory))
+    \b
+    Example:
+      reconciler validate --dir assistants
+    """
+    from reconciler.usecases.planning import load_manifests
+
+    count = len(load_manifests(directory))
     click.echo(f"{count} {'manifest' if count == 1 else 'manifests'} valid in {directory}.")
 
 
 @cli.command(short_help="Print the JSON Schema of a manifest.")
-@handle_errors
 def schema() -> None:
-    """Print the JSON Schema of a manifest (for yaml-language-server and editors)."""
+    """Print the JSON Schema of a manifest (for yaml-language-server and editors).
+
+    \b
+    Example:
+      reconciler schema > assistant.schema.json
+    """
     import json
 
     from reconciler.manifest import json_schema
@@ -264,10 +227,10 @@ def schema() -> None:
     click.echo(json.dumps(json_schema(), indent=2, sort_keys=False))
 
 
-@cli.command()
+@cli.command(short_help="Show what apply would change, without changing anything.")
 @dir_option
 @connection_options
-@plan_options
+@plan_options("plan")
 @click.option(
     "--format",
     "fmt",
@@ -279,11 +242,10 @@ def schema() -> None:
 @click.option(
     "--out",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Also save the plan to FILE, for `reconciler apply FILE`.",
+    help="Also save the plan to FILE (a new path or a regular file), for `reconciler apply FILE`.",
 )
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 without changes, 2 with changes, 1 on error.")
 @click.option("--no-color", is_flag=True, help="Never colour the output.")
-@handle_errors
 def plan(
     directory: Path,
     local: bool,
@@ -297,23 +259,19 @@ def plan(
     detailed_exitcode: bool,
     no_color: bool,
 ) -> None:
-    """Show what apply would change, without changing anything."""
-    from reconciler import workflow
+    """Show what apply would change, without changing anything.
 
+    \b
+    Example:
+      reconciler plan --out plan.json && reconciler apply plan.json
+    """
+    from reconciler.usecases.planning import emit_plan, run_plan
+
+    connection = connection_from(local, base_url, max_retries)
     if not local:
         check_api_key()
-    result = run(
-        workflow.plan(
-            directory=directory,
-            local=local,
-            base_url=effective_base_url(local, base_url),
-            max_retries=max_retries,
-            targets=targets,
-            prune=prune,
-            allow_duplicate_names=allow_duplicate_names,
-        )
-    )
-    workflow.emit_plan(result, fmt=fmt, out=out, color=use_color(no_color))
+    result = run(run_plan(directory, connection, plan_from(targets, prune, allow_duplicate_names)))
+    emit_plan(result, fmt=fmt, out=out, color=use_color(no_color))
     if detailed_exitcode and result.has_changes:
         sys.exit(2)
 
@@ -322,7 +280,7 @@ def plan(
 @click.argument("plan_file", required=False, type=click.Path(path_type=Path, dir_okay=False))
 @dir_option
 @connection_options
-@plan_options
+@plan_options("apply")
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (for CI).")
 @click.option("--force", is_flag=True, help="Allow deletes over the safety limits.")
 @click.option(
@@ -341,7 +299,6 @@ def plan(
     help="json: only the report on stdout, for programs (the plan goes to stderr).",
 )
 @click.option("--no-color", is_flag=True, help="Never colour the output.")
-@handle_errors
 def apply(
     plan_file: Path | None,
     directory: Path,
@@ -357,34 +314,47 @@ def apply(
     fmt: str,
     no_color: bool,
 ) -> None:
-    """Make the API match the manifests (or run exactly a saved PLAN_FILE)."""
-    from reconciler import workflow
+    """Make the API match the manifests, or run exactly the saved PLAN_FILE (made by `plan --out`).
 
+    \b
+    Example:
+      reconciler apply --auto-approve
+    """
+    from reconciler.usecases import applying
+
+    connection = connection_from(local, base_url, max_retries)
+    options = ApplyOptions(
+        auto_approve=auto_approve, force=force, parallelism=parallelism, fmt=fmt, color=use_color(no_color)
+    )
+    if plan_file is not None:
+        _refuse_with_a_saved_plan(targets, prune, allow_duplicate_names)
     if not local:
         check_api_key()
-    ok = run(
-        workflow.apply(
-            plan_file=plan_file,
-            directory=directory,
-            local=local,
-            base_url=effective_base_url(local, base_url),
-            max_retries=max_retries,
-            targets=targets,
-            prune=prune,
-            allow_duplicate_names=allow_duplicate_names,
-            auto_approve=auto_approve,
-            force=force,
-            parallelism=parallelism,
-            fmt=fmt,
-            color=use_color(no_color),
-        )
-    )
+    if plan_file is not None:
+        ok = run(applying.apply_saved(plan_file, connection, options))
+    else:
+        plan_options_ = plan_from(targets, prune, allow_duplicate_names)
+        ok = run(applying.apply_manifests(directory, connection, plan_options_, options))
     if not ok:
         sys.exit(1)
 
 
+def _refuse_with_a_saved_plan(targets: tuple[str, ...], prune: bool, allow_duplicate_names: bool) -> None:
+    """A saved plan is applied exactly as it was made: planning options are refused with it."""
+    if targets or prune or allow_duplicate_names:
+        raise ConfigError(
+            "a saved plan is applied exactly as it was made: --target, --prune and "
+            "--allow-duplicate-names belong to `reconciler plan`"
+        )
+    if explicit("directory"):
+        raise ConfigError(
+            "a saved plan is applied exactly as it was made: --dir belongs to `reconciler plan` (the "
+            "manifests were read then)"
+        )
+
+
 @cli.command(name="import", short_help="Write manifests for existing unmanaged assistants.")
-@click.argument("ids", nargs=-1)
+@click.argument("ids", nargs=-1, metavar="[ID]...")
 @click.option("--all", "import_all", is_flag=True, help="Import every unmanaged assistant.")
 @dir_option
 @connection_options
@@ -394,7 +364,6 @@ def apply(
     is_flag=True,
     help="Write long instructions to a sibling .md file referenced by instructions_file.",
 )
-@handle_errors
 def import_(
     ids: tuple[str, ...],
     import_all: bool,
@@ -405,32 +374,40 @@ def import_(
     force: bool,
     instructions_files: bool,
 ) -> None:
-    """Write manifests for existing unmanaged assistants, so the next plan adopts them."""
-    from reconciler import importer
+    """Write a manifest for each unmanaged assistant ID (asst_...) or, with --all, for every one, so the
+    next plan adopts them.
 
+    \b
+    Example:
+      reconciler import asst_abc123
+    """
+    from reconciler.usecases.importing import run_import
+
+    connection = connection_from(local, base_url, max_retries)
+    options = ImportOptions(
+        directory=directory,
+        ids=ids,
+        import_all=import_all,
+        force=force,
+        instructions_files=instructions_files,
+    )
     if not local:
         check_api_key()
-    run(
-        importer.run_import(
-            ids=ids,
-            import_all=import_all,
-            directory=directory,
-            local=local,
-            base_url=effective_base_url(local, base_url),
-            max_retries=max_retries,
-            force=force,
-            instructions_files=instructions_files,
-        )
-    )
+    run(run_import(connection, options))
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path), metavar="[PATH]...")
 @click.option("--check", is_flag=True, help="Change nothing; exit 1 listing files that would change.")
 @dir_option
-@handle_errors
 def fmt(paths: tuple[Path, ...], check: bool, directory: Path) -> None:
-    """Rewrite manifests into the canonical layout, keeping comments."""
+    """Rewrite manifests into the canonical layout, keeping comments: each PATH (a manifest or a directory
+    of them), or --dir.
+
+    \b
+    Example:
+      reconciler fmt --check
+    """
     from reconciler import formatter
 
     if not formatter.run_fmt(paths or (directory,), check=check):
@@ -461,7 +438,6 @@ def fmt(paths: tuple[Path, ...], check: bool, directory: Path) -> None:
     help="With --drop-rate: commit a dropped write this long after the connection closes.",
 )
 @click.option("--seed", type=int, default=None, help="Seed for deterministic fault injection.")
-@handle_errors
 def emulator(
     host: str,
     port: int,
@@ -474,9 +450,19 @@ def emulator(
     seed: int | None,
     commit_delay_ms: float,
 ) -> None:
-    """Serve the Assistants v1 API on loopback, with optional fault injection."""
-    from reconciler.emulator.faults import FaultConfig
-    from reconciler.emulator.server import serve
+    """Serve the Assistants v1 API on loopback, with optional fault injection.
+
+    \b
+    Example:
+      reconciler emulator --port 8080 --db sandbox.sqlite3
+    """
+    try:
+        from reconciler.emulator.faults import FaultConfig
+        from reconciler.emulator.server import serve
+    except ImportError as err:
+        from reconciler.connection import emulator_missing
+
+        raise emulator_missing(err, "reconciler emulator") from None
 
     serve(
         host=host,

@@ -1,19 +1,21 @@
-"""Turn command-line connection options and the environment into a `Client`.
+"""Turn `ConnectionOptions` and the API key in the environment into a `Client`.
 
-`--local` runs the embedded emulator in-process (no key, no network, state under `.reconciler/` in the
-working directory). Otherwise the key comes only from `OPENAI_API_KEY`, the base URL from `--base-url` /
-`OPENAI_BASE_URL` / the default, the organization from `OPENAI_ORG_ID`, the project from `OPENAI_PROJECT_ID`.
+`--local` runs the embedded emulator in-process (no key, no network, state under `.reconciler/` at the
+repository root). Otherwise the key comes only from the environment variable the options name (default
+`OPENAI_API_KEY`); base URL, organization and project from the options (`options.ConnectionOptions`).
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
+from typing import Any
 
 import httpx
 
+from reconciler import DISTRIBUTION
 from reconciler.client import DEFAULT_BASE_URL, Client
 from reconciler.errors import ConfigError
+from reconciler.options import ConnectionOptions
 
 #: The base URL of the in-process emulator (never resolved: requests go straight to the ASGI app).
 LOCAL_BASE_URL = "http://reconciler.local/v1"
@@ -21,43 +23,52 @@ LOCAL_BASE_URL = "http://reconciler.local/v1"
 LOCAL_API_KEY = "sk-reconciler-local"
 
 
-def open_client(
-    *, local: bool, base_url: str | None, max_retries: int, workdir: Path | None = None
-) -> Client:
-    """A `Client` for the command line's connection options; raises `ConfigError` (one line) when they are
-    unusable: `--local` with `--base-url`, an invalid base URL, or no `OPENAI_API_KEY` for a remote server.
-
-    `workdir` (default: the current directory) is where `--local` keeps its state.
-    """
-    if local:
-        if base_url:
+def open_client(options: ConnectionOptions) -> Client:
+    """A `Client` for `options` (use as `async with`); raises `ConfigError` (one line) when they are
+    unusable: `--local` with `--base-url`, an invalid base URL, or no key in `options.key_variable` for a
+    remote server."""
+    if options.local:
+        if options.base_url:
             raise ConfigError(
                 "--local and --base-url exclude each other: --local uses the embedded emulator "
                 "(drop one of them)"
             )
-        from reconciler.emulator import InProcessTransport, local_app
+        try:
+            from reconciler.emulator import InProcessTransport, local_app
+        except ImportError as err:
+            raise emulator_missing(err, "--local") from None
 
-        app = local_app(workdir or Path.cwd())
         return Client(
             api_key=LOCAL_API_KEY,
             base_url=LOCAL_BASE_URL,
-            max_retries=max_retries,
-            transport=InProcessTransport(app),
+            transport=InProcessTransport(local_app(options.state_root)),
+            **_limits(options),
         )
 
-    url = check_base_url(base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL)
-    api_key = os.environ.get("OPENAI_API_KEY", "").strip()
+    url = check_base_url(options.base_url or DEFAULT_BASE_URL)
+    api_key = os.environ.get(options.key_variable, "").strip()
     if not api_key:
         raise ConfigError(
-            f"OPENAI_API_KEY is not set: export it to use {url}, or pass --local to use the embedded emulator"
+            f"{options.key_variable} is not set: export it to use {url}, or pass --local to use the embedded "
+            "emulator"
         )
     return Client(
         api_key=api_key,
         base_url=url,
-        organization=os.environ.get("OPENAI_ORG_ID") or None,
-        project=os.environ.get("OPENAI_PROJECT_ID") or None,
-        max_retries=max_retries,
+        organization=options.organization,
+        project=options.project,
+        **_limits(options),
     )
+
+
+def _limits(options: ConnectionOptions) -> dict[str, Any]:
+    """The Client's retry budget, timeout and deadline: the options' values where set."""
+    limits: dict[str, Any] = {"max_retries": options.max_retries}
+    if options.timeout is not None:
+        limits["timeout"] = options.timeout
+    if options.deadline is not None:
+        limits["deadline"] = options.deadline
+    return limits
 
 
 def check_base_url(base_url: str) -> str:
@@ -85,3 +96,13 @@ def check_base_url(base_url: str) -> str:
             f"e.g. {DEFAULT_BASE_URL}"
         )
     return text.rstrip("/")
+
+
+def emulator_missing(err: ImportError, what: str) -> ConfigError:
+    """The one-line error for `what` (`--local`, `reconciler emulator`) when the emulator's extra is not
+    installed: which package is missing and the command that installs it."""
+    package = (err.name or "a package").split(".")[0]
+    return ConfigError(
+        f"{what} needs the emulator, whose dependencies are not installed ({package} is missing): "
+        f'pip install "{DISTRIBUTION}[emulator]"'
+    )

@@ -46,7 +46,7 @@ def manifest_id(loaded: LoadedManifest) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def where(loaded: LoadedManifest, field: str | None = None) -> str:
+def field_location(loaded: LoadedManifest, field: str | None = None) -> str:
     """`FILE:LINE:COL: FIELD` for a manifest field, or `FILE:LINE` for the manifest itself."""
     if field is not None:
         try:
@@ -77,7 +77,7 @@ def match(loaded: Sequence[LoadedManifest], existing: Sequence[dict[str, Any]]) 
     for key, claimants in sorted(by_key.items()):
         if len(claimants) > 1:
             ids = sorted(a["id"] for a in claimants)
-            at = f"{where(manifest_keys[key])}: " if key in manifest_keys else ""
+            at = f"{field_location(manifest_keys[key])}: " if key in manifest_keys else ""
             errors.append(
                 f"{at}{len(ids)} assistants claim key {key!r}: {', '.join(ids[:-1])} and {ids[-1]} "
                 f"(metadata {MARKER_KEY}); delete one or remove its marker"
@@ -93,28 +93,17 @@ def match(loaded: Sequence[LoadedManifest], existing: Sequence[dict[str, Any]]) 
             continue
         if wanted in claimed_ids:
             other = claimed_ids[wanted]
-            errors.append(f"{where(manifest, 'id')}: {wanted} is also adopted by {other.path}:{other.line}")
+            errors.append(
+                f"{field_location(manifest, 'id')}: {wanted} is also adopted by {other.path}:{other.line}"
+            )
             continue
         claimed_ids[wanted] = manifest
         target = by_id.get(wanted)
-        if target is None:
-            errors.append(f"{where(manifest, 'id')}: assistant {wanted} does not exist on this server")
-            continue
-        owner = marker_of(target)
-        if owner is not None and owner != manifest.key:
-            errors.append(
-                f"{where(manifest, 'id')}: assistant {wanted} is managed under key {owner!r}, "
-                f"not {manifest.key!r}"
-            )
-            continue
-        others = [a["id"] for a in managed if a["id"] != wanted]
-        if others and len(managed) == 1:
-            errors.append(
-                f"{where(manifest, 'id')}: key {manifest.key!r} is already managed by {others[0]}, "
-                f"but id: names {wanted}"
-            )
-            continue
-        matches.append(Match(manifest, target, adopt=owner is None))
+        problem = _adoption_problem(manifest, wanted, target, managed)
+        if problem is not None:
+            errors.append(f"{field_location(manifest, 'id')}: {problem}")
+        elif target is not None:
+            matches.append(Match(manifest, target, adopt=marker_of(target) is None))
 
     if errors:
         raise PlanError("\n".join(errors))
@@ -125,3 +114,18 @@ def match(loaded: Sequence[LoadedManifest], existing: Sequence[dict[str, Any]]) 
         managed=sum(len(c) for c in by_key.values()),
         unmanaged=tuple(unmanaged),
     )
+
+
+def _adoption_problem(
+    manifest: LoadedManifest, wanted: str, target: dict[str, Any] | None, managed: Sequence[dict[str, Any]]
+) -> str | None:
+    """Why `manifest` cannot bind the assistant its `id:` names (`wanted`), or None when it can."""
+    if target is None:
+        return f"assistant {wanted} does not exist on this server"
+    owner = marker_of(target)
+    if owner is not None and owner != manifest.key:
+        return f"assistant {wanted} is managed under key {owner!r}, not {manifest.key!r}"
+    others = [a["id"] for a in managed if a["id"] != wanted]
+    if others and len(managed) == 1:
+        return f"key {manifest.key!r} is already managed by {others[0]}, but id: names {wanted}"
+    return None

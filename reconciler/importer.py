@@ -22,20 +22,19 @@ Contract:
 
 from __future__ import annotations
 
-import os
 import re
-import sys
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from reconciler import dialect, layout
+from reconciler import dialect, fsio, layout
 from reconciler.errors import ConfigError, ReconcilerError
 
 if TYPE_CHECKING:
     from reconciler.client import Client
+    from reconciler.options import ImportOptions
 
 #: Instructions with more lines than this, or more characters than `LONG_CHARS`, go to a `.md` file
 #: with `--instructions-files`.
@@ -57,6 +56,8 @@ class ExistingManifest:
     key: str
     path: Path
     id: str | None = None
+    #: The assistant name the manifest asks for (None: none).
+    name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -224,39 +225,13 @@ def plan_import(
     """Decide what to write for `assistants` (as listed, oldest first). Pure: reads and writes nothing.
 
     `existing` are the manifests already in `directory`; `taken_names` the lowercased names of every file
-    there (a key whose `.yaml`, `.yml` or `.md` file exists is taken). Raises ConfigError without ids and
-    `--all` (or with both), ReconcilerError for unknown ids.
+    there (a key whose `.yaml`, `.yml` or `.md` file exists is taken). The selection was checked before
+    (`check_options`). Raises ReconcilerError for unknown ids.
     """
-    wanted = list(dict.fromkeys(ids))
-    if not wanted and not import_all:
-        raise ConfigError("nothing to import: give assistant ids (asst_...) or --all")
-    if wanted and import_all:
-        raise ConfigError("give assistant ids or --all, not both")
-    by_id = {str(a.get("id")): a for a in assistants}
-    unknown = [i for i in wanted if i not in by_id]
-    if unknown:
-        noun = "id" if len(unknown) == 1 else "ids"
-        raise ReconcilerError(
-            f"unknown assistant {noun} {', '.join(unknown)} (not among the {len(assistants)} assistants "
-            "listed)"
-        )
-
     result = ImportPlan()
-    selected = [by_id[i] for i in wanted] if wanted else list(assistants)
-    picked: list[Mapping[str, Any]] = []
-    for assistant in selected:
-        marker = dialect.marker_of(assistant)
-        if marker is not None:
-            if wanted:
-                result.notes.append(f"{assistant['id']} is already managed (key '{marker}'), skipped")
-            continue
-        picked.append(assistant)
-    managed = sum(1 for a in assistants if dialect.marker_of(a) is not None)
-    if import_all and managed:
-        noun = "assistant" if managed == 1 else "assistants"
-        result.notes.append(f"{managed} managed {noun} skipped")
-
+    picked = _select(assistants, list(dict.fromkeys(ids)), import_all, result.notes)
     adopted = {m.id: m for m in existing if m.id}
+    _refuse_wanted_names(picked, existing, assistants, adopted)
     per_file: dict[str, int] = {}
     for m in existing:
         per_file[m.path.name] = per_file.get(m.path.name, 0) + 1
@@ -292,6 +267,58 @@ def plan_import(
     return result
 
 
+def _select(
+    assistants: Sequence[Mapping[str, Any]], wanted: list[str], import_all: bool, notes: list[str]
+) -> list[Mapping[str, Any]]:
+    """The unmanaged assistants among `wanted` ids (all of them with `import_all`), noting the managed
+    ones skipped; ReconcilerError naming every unknown id."""
+    by_id = {str(a.get("id")): a for a in assistants}
+    unknown = [i for i in wanted if i not in by_id]
+    if unknown:
+        noun = "id" if len(unknown) == 1 else "ids"
+        raise ReconcilerError(
+            f"unknown assistant {noun} {', '.join(unknown)} (not among the {len(assistants)} assistants "
+            "listed)"
+        )
+    picked: list[Mapping[str, Any]] = []
+    for assistant in [by_id[i] for i in wanted] if wanted else list(assistants):
+        marker = dialect.marker_of(assistant)
+        if marker is None:
+            picked.append(assistant)
+        elif wanted:
+            notes.append(f"{assistant['id']} is already managed (key '{marker}'), skipped")
+    managed = sum(1 for a in assistants if dialect.marker_of(a) is not None)
+    if import_all and managed:
+        noun = "assistant" if managed == 1 else "assistants"
+        notes.append(f"{managed} managed {noun} skipped")
+    return picked
+
+
+def _refuse_wanted_names(
+    picked: Sequence[Mapping[str, Any]],
+    existing: Sequence[ExistingManifest],
+    assistants: Sequence[Mapping[str, Any]],
+    adopted: Mapping[str, ExistingManifest],
+) -> None:
+    """Raise ReconcilerError (a line per assistant) when a picked assistant has the name a manifest without
+    `id:` and without a managed assistant asks for: importing it would write a second manifest for it, and
+    the plan would then create a duplicate. The advice is the `id:` line that adopts it in that manifest."""
+    managed = {dialect.marker_of(a) for a in assistants} - {None}
+    wanting = {m.name: m for m in existing if m.name and not m.id and m.key not in managed}
+    problems = []
+    for assistant in picked:
+        aid = str(assistant["id"])
+        name = assistant.get("name")
+        manifest = wanting.get(name) if isinstance(name, str) else None
+        if manifest is not None and aid not in adopted:
+            problems.append(
+                f"{aid} is named {manifest.name!r}, which {manifest.path} (key '{manifest.key}') already "
+                f"describes: add `id: {aid}` to {manifest.path} to adopt it there instead of importing it"
+            )
+    if problems:
+        raise ReconcilerError("\n".join(problems))
+
+
 # ------------------------------------------------------------------------------------------------- running
 
 
@@ -304,7 +331,10 @@ def existing_manifests(directory: Path) -> tuple[list[ExistingManifest], list[st
 
     loaded = load_directory(directory)
     manifests = [
-        ExistingManifest(key=m.key, path=m.path, id=getattr(m.manifest, "id", None)) for m in loaded.manifests
+        ExistingManifest(
+            key=m.key, path=m.path, id=getattr(m.manifest, "id", None), name=getattr(m.manifest, "name", None)
+        )
+        for m in loaded.manifests
     ]
     names = [p.name for p in directory.iterdir()]
     bad_files = {e.path for e in loaded.errors if e.path.endswith((".yaml", ".yml"))}
@@ -334,69 +364,33 @@ def _exists(path: Path) -> bool:
         return False
 
 
-def write_atomic(path: Path, content: bytes) -> None:
-    """Write `content` to `path` exactly (no newline translation), replacing it in one step."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        with open(tmp, "wb") as handle:
-            handle.write(content)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+def check_options(options: ImportOptions) -> None:
+    """Raise ConfigError for options no import can satisfy (checked before connecting)."""
+    if not options.ids and not options.import_all:
+        raise ConfigError("nothing to import: give assistant ids (asst_...) or --all")
+    if options.ids and options.import_all:
+        raise ConfigError("give assistant ids or --all, not both")
+    if options.directory.exists() and not options.directory.is_dir():
+        raise ConfigError(f"{options.directory} is not a directory")
 
 
-async def run_import(
-    *,
-    ids: Sequence[str],
-    import_all: bool,
-    directory: Path,
-    local: bool,
-    base_url: str | None,
-    max_retries: int,
-    force: bool,
-    instructions_files: bool,
-    out: TextIO | None = None,
-    err: TextIO | None = None,
-    workdir: Path | None = None,
-    client: Client | None = None,
-) -> ImportPlan:
+async def run_import(client: Client, options: ImportOptions, out: TextIO, err: TextIO) -> ImportPlan:
     """List the assistants once, decide (`plan_import`), check every target (`check_targets`), then write.
 
-    The connection options open a client (`--local` state in `workdir`), unless `client` is given (tests and
-    benchmarks pass one to count its calls; it is not closed).
-
-    Raises ConfigError / ReconcilerError (nothing written) for bad arguments, unknown ids, existing files
+    Raises ConfigError / ReconcilerError (nothing written) for bad options, unknown ids, existing files
     without `force`, or API failures. Returns what was written.
     """
-    out = out or sys.stdout
-    err = err or sys.stderr
-    if not ids and not import_all:
-        raise ConfigError("nothing to import: give assistant ids (asst_...) or --all")
-    if ids and import_all:
-        raise ConfigError("give assistant ids or --all, not both")
-    if directory.exists() and not directory.is_dir():
-        raise ConfigError(f"{directory} is not a directory")
+    check_options(options)
+    directory = options.directory
     existing, names, bad = existing_manifests(directory)
-
-    if client is not None:
-        assistants = await client.list_assistants()
-    else:
-        from reconciler.connection import open_client
-
-        async with open_client(
-            local=local, base_url=base_url, max_retries=max_retries, workdir=workdir
-        ) as opened:
-            assistants = await opened.list_assistants()
-
     plan = plan_import(
-        assistants,
-        ids=ids,
-        import_all=import_all,
+        await client.list_assistants(),
+        ids=options.ids,
+        import_all=options.import_all,
         directory=directory,
         existing=existing,
         taken_names=names,
-        instructions_files=instructions_files,
+        instructions_files=options.instructions_files,
     )
     for note in plan.notes:
         print(f"note: {note}", file=err)
@@ -406,13 +400,21 @@ async def run_import(
     if not plan.imported:
         print("Nothing to import: no unmanaged assistants selected.", file=out)
         return plan
-    check_targets(plan, force=force)
+    check_targets(plan, force=options.force)
+    write(plan, directory, out, err)
+    return plan
 
+
+def write(plan: ImportPlan, directory: Path, out: TextIO, err: TextIO) -> None:
+    """Write every file of `plan` into `directory` (created if missing), with a line for each."""
     directory.mkdir(parents=True, exist_ok=True)
     files = 0
     for item in plan.imported:
         for output in item.outputs:
-            write_atomic(output.path, output.content)
+            try:
+                fsio.write_atomic(output.path, output.content)
+            except OSError as error:
+                raise ReconcilerError(f"cannot write {output.path}: {error.strerror or error}") from None
             files += 1
             label = f'{item.assistant_id} "{item.name}"' if item.name is not None else item.assistant_id
             what = label if output is item.manifest else f"instructions of {item.key}"
@@ -426,4 +428,3 @@ async def run_import(
         "Run `reconciler plan` to adopt them (it adds the ownership marker).",
         file=out,
     )
-    return plan

@@ -24,7 +24,9 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
+
+from reconciler.plan import FileRef, PlanFile, RefStatus
 
 if TYPE_CHECKING:
     from reconciler.manifest import LoadedManifest, LocalFile
@@ -35,17 +37,11 @@ PURPOSE = "assistants"
 NAME_HASH_DIGITS = 16
 #: Hex digits of the sha256 shown to people (`sha256:ab12cd34`).
 SHORT_HASH_DIGITS = 8
-#: Prefix of the placeholder that stands for a not-yet-uploaded file's id in `file_ids`.
-PLACEHOLDER_PREFIX = "sha256:"
 
 _NAME_RE = re.compile(
     rf"^(?P<stem>.*)\.sha256-(?P<hash>[0-9a-f]{{{NAME_HASH_DIGITS}}})(?P<ext>\.[^./\\]+)?$", re.DOTALL
 )
 _PLACEHOLDER_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
-
-RefStatus = Literal["upload", "attach", "unchanged", "detach"]
-FileAction = Literal["upload", "no-op", "delete"]
-FILE_ACTIONS: tuple[FileAction, ...] = ("upload", "delete", "no-op")
 
 
 # ----------------------------------------------------------------------------------------------- naming
@@ -67,11 +63,6 @@ def parse_name(filename: str) -> tuple[str, str] | None:
     if match is None or not match["stem"]:
         return None
     return match["stem"] + (match["ext"] or ""), match["hash"]
-
-
-def placeholder(sha256: str) -> str:
-    """The `file_ids` entry standing for content still to be uploaded: `sha256:<64 hex>`."""
-    return PLACEHOLDER_PREFIX + sha256
 
 
 def is_placeholder(value: str) -> bool:
@@ -150,97 +141,6 @@ class RemoteIndex:
         return next((f for f in self.files if f.hash_prefix == prefix and f.size == size), None)
 
 
-# ------------------------------------------------------------------------------------------- plan data
-
-
-@dataclass(frozen=True)
-class FileRef:
-    """One knowledge file of one Change.
-
-    `status`: `upload` (content not uploaded yet: `id` is None, known after apply), `attach` (uploaded
-    already, newly attached), `unchanged` (already attached) or `detach` (an upload attached now that the
-    manifest no longer names: `path` is its original base name, `sha256` the 16-digit prefix from its name).
-    """
-
-    path: str
-    sha256: str
-    size: int
-    id: str | None
-    status: RefStatus
-
-    @property
-    def file_id(self) -> str:
-        """The `file_ids` entry: the id, or the placeholder while unknown."""
-        return self.id if self.id is not None else placeholder(self.sha256)
-
-    def data(self) -> dict[str, Any]:
-        return {
-            "path": self.path,
-            "sha256": self.sha256,
-            "size": self.size,
-            "id": self.id,
-            "status": self.status,
-        }
-
-    @classmethod
-    def from_data(cls, data: Mapping[str, Any]) -> FileRef:
-        return cls(str(data["path"]), str(data["sha256"]), int(data["size"]), data.get("id"), data["status"])
-
-
-@dataclass(frozen=True)
-class PlanFile:
-    """One distinct content the plan deals with.
-
-    `upload`: to be uploaded as `filename` from one of `paths` (cwd-relative), for the keys in `used_by`;
-    `no-op`: uploaded already as `id`; `delete` (only with --prune): an upload (`filename`, `id`) that no
-    manifest and no assistant uses (`sha256` is then the 16-digit prefix from its name, `paths` empty).
-    """
-
-    action: FileAction
-    sha256: str
-    size: int
-    filename: str
-    paths: tuple[str, ...] = ()
-    id: str | None = None
-    used_by: tuple[str, ...] = ()
-
-    @property
-    def label(self) -> str:
-        """The first local path, or the uploaded name for a delete."""
-        return self.paths[0] if self.paths else self.filename
-
-    def data(self) -> dict[str, Any]:
-        return {
-            "action": self.action,
-            "sha256": self.sha256,
-            "size": self.size,
-            "paths": list(self.paths),
-            "filename": self.filename,
-            "id": self.id,
-            "used_by": list(self.used_by),
-        }
-
-    @classmethod
-    def from_data(cls, data: Mapping[str, Any]) -> PlanFile:
-        return cls(
-            action=data["action"],
-            sha256=str(data["sha256"]),
-            size=int(data["size"]),
-            filename=str(data["filename"]),
-            paths=tuple(data.get("paths") or ()),
-            id=data.get("id"),
-            used_by=tuple(data.get("used_by") or ()),
-        )
-
-
-def file_summary(files: Sequence[PlanFile]) -> dict[str, int]:
-    """`{"upload": n, "delete": n, "no-op": n}`."""
-    counts: dict[str, int] = dict.fromkeys(FILE_ACTIONS, 0)
-    for item in files:
-        counts[item.action] += 1
-    return counts
-
-
 # ------------------------------------------------------------------------------------------- planning
 
 
@@ -287,14 +187,14 @@ def manifest_files(
 
 def plan_files(
     refs_by_key: Mapping[str, Sequence[FileRef]],
-    everything: Sequence[LoadedManifest],
+    all_manifests: Sequence[LoadedManifest],
     index: RemoteIndex,
     still_used: Iterable[str],
     *,
     prune: bool,
 ) -> tuple[PlanFile, ...]:
     """The plan's PlanFiles: each distinct content the planned manifests name (`refs_by_key`: key → its
-    FileRefs), then, with `prune`, every upload neither any manifest (`everything`) nor `still_used` (the
+    FileRefs), then, with `prune`, every upload neither any manifest (`all_manifests`) nor `still_used` (the
     file ids assistants will reference once the plan is applied) uses."""
     by_sha: dict[str, tuple[FileRef, list[str], list[str]]] = {}
     for key, refs in sorted(refs_by_key.items()):
@@ -321,7 +221,7 @@ def plan_files(
             )
         )
     if prune:
-        named = {(local.sha256()[:NAME_HASH_DIGITS], local.size) for m in everything for local in m.files}
+        named = {(local.sha256()[:NAME_HASH_DIGITS], local.size) for m in all_manifests for local in m.files}
         used = set(still_used)
         for remote in index.files:
             if remote.id in used or (remote.hash_prefix, remote.size) in named:

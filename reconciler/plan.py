@@ -8,20 +8,19 @@ A `Change` is one assistant's action. `before`/`after` hold normal forms (see `d
 `fingerprint` is the canonical hash of the whole existing normal form the change was planned against, or
 `"absent"` for a create; a saved plan whose fingerprints no longer match the API is stale.
 
-Knowledge files (`reconciler.knowledge`): a Change of a manifest with `files:` carries its `FileRef`s and the
-Plan its `PlanFile`s (uploads, kept uploads, deletes). Both appear in the JSON only when present: a change
-gains `"files"`, the plan gains `"files"` and `"file_summary"` (additions to DESIGN.md's format, which is
-otherwise unchanged).
+Knowledge files (planned by `reconciler.knowledge`): a Change of a manifest with `files:` carries its
+`FileRef`s and the Plan its `PlanFile`s (uploads, kept uploads, deletes), both defined here with the Plan.
+Both appear in the JSON only when present: a change gains `"files"`, the plan gains `"files"` and
+`"file_summary"` (additions to DESIGN.md's format, which is otherwise unchanged).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from reconciler.errors import ReconcilerError, UnsafePlanError
-from reconciler.knowledge import FileRef, PlanFile, file_summary
+from reconciler.errors import UnsafePlanError
 
 FORMAT_VERSION = "1"
 ABSENT = "absent"
@@ -29,10 +28,110 @@ ABSENT = "absent"
 Action = Literal["create", "update", "delete", "no-op"]
 ACTIONS: tuple[Action, ...] = ("create", "update", "delete", "no-op")
 
+#: Prefix of the placeholder that stands for a not-yet-uploaded file's id in `file_ids`.
+PLACEHOLDER_PREFIX = "sha256:"
+
+RefStatus = Literal["upload", "attach", "unchanged", "detach"]
+FileAction = Literal["upload", "no-op", "delete"]
+FILE_ACTIONS: tuple[FileAction, ...] = ("upload", "delete", "no-op")
+
 #: Deleting more than this share of the managed assistants needs --force ...
 MAX_DELETE_SHARE = 0.30
 #: ... once there are at least this many of them.
 MIN_MANAGED_FOR_SHARE = 10
+
+
+def placeholder(sha256: str) -> str:
+    """The `file_ids` entry standing for content still to be uploaded: `sha256:<64 hex>`."""
+    return PLACEHOLDER_PREFIX + sha256
+
+
+@dataclass(frozen=True)
+class FileRef:
+    """One knowledge file of one Change.
+
+    `status`: `upload` (content not uploaded yet: `id` is None, known after apply), `attach` (uploaded
+    already, newly attached), `unchanged` (already attached) or `detach` (an upload attached now that the
+    manifest no longer names: `path` is its original base name, `sha256` the 16-digit prefix from its name).
+    """
+
+    path: str
+    sha256: str
+    size: int
+    id: str | None
+    status: RefStatus
+
+    @property
+    def file_id(self) -> str:
+        """The `file_ids` entry: the id, or the placeholder while unknown."""
+        return self.id if self.id is not None else placeholder(self.sha256)
+
+    def data(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "sha256": self.sha256,
+            "size": self.size,
+            "id": self.id,
+            "status": self.status,
+        }
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> FileRef:
+        return cls(str(data["path"]), str(data["sha256"]), int(data["size"]), data.get("id"), data["status"])
+
+
+@dataclass(frozen=True)
+class PlanFile:
+    """One distinct content the plan deals with.
+
+    `upload`: to be uploaded as `filename` from one of `paths` (cwd-relative), for the keys in `used_by`;
+    `no-op`: uploaded already as `id`; `delete` (only with --prune): an upload (`filename`, `id`) that no
+    manifest and no assistant uses (`sha256` is then the 16-digit prefix from its name, `paths` empty).
+    """
+
+    action: FileAction
+    sha256: str
+    size: int
+    filename: str
+    paths: tuple[str, ...] = ()
+    id: str | None = None
+    used_by: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """The first local path, or the uploaded name for a delete."""
+        return self.paths[0] if self.paths else self.filename
+
+    def data(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "sha256": self.sha256,
+            "size": self.size,
+            "paths": list(self.paths),
+            "filename": self.filename,
+            "id": self.id,
+            "used_by": list(self.used_by),
+        }
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> PlanFile:
+        return cls(
+            action=data["action"],
+            sha256=str(data["sha256"]),
+            size=int(data["size"]),
+            filename=str(data["filename"]),
+            paths=tuple(data.get("paths") or ()),
+            id=data.get("id"),
+            used_by=tuple(data.get("used_by") or ()),
+        )
+
+
+def file_summary(files: Sequence[PlanFile]) -> dict[str, int]:
+    """`{"upload": n, "delete": n, "no-op": n}`."""
+    counts: dict[str, int] = dict.fromkeys(FILE_ACTIONS, 0)
+    for item in files:
+        counts[item.action] += 1
+    return counts
 
 
 @dataclass(frozen=True)
@@ -138,64 +237,14 @@ class Plan:
             "changes": [c.data() for c in self.changes],
             "summary": self.summary,
             "unmanaged": self.unmanaged,
+            "managed": self.managed,
+            "orphans": [{"key": o.key, "id": o.id, "name": o.name} for o in self.orphans],
+            "warnings": list(self.warnings),
         }
         if self.files:
             out["files"] = [f.data() for f in self.files]
             out["file_summary"] = self.file_summary
         return out
-
-    def saved_data(self) -> dict[str, Any]:
-        """The saved plan file: the public form plus what apply needs to run it and to detect staleness."""
-        data = self.data()
-        for out, change in zip(data["changes"], self.changes, strict=True):
-            out["fingerprint"] = change.fingerprint
-            out["source"] = change.source
-            out["adopt"] = change.adopt
-            out["desired"] = dict(change.desired)
-        data["managed"] = self.managed
-        data["orphans"] = [{"key": o.key, "id": o.id, "name": o.name} for o in self.orphans]
-        data["targets"] = list(self.targets)
-        data["prune"] = self.prune
-        data["warnings"] = list(self.warnings)
-        return data
-
-    @classmethod
-    def from_saved(cls, data: Mapping[str, Any]) -> Plan:
-        """Rebuild a plan from `saved_data()`; raises ReconcilerError for anything else."""
-        try:
-            if data.get("format_version") != FORMAT_VERSION:
-                raise ReconcilerError(f"unsupported plan format_version {data.get('format_version')!r}")
-            changes = tuple(
-                Change(
-                    key=c["key"],
-                    id=c["id"],
-                    action=c["action"],
-                    changed_fields=tuple(c["changed_fields"]),
-                    before=c["before"],
-                    after=c["after"],
-                    fingerprint=c["fingerprint"],
-                    source=c.get("source"),
-                    adopt=bool(c.get("adopt", False)),
-                    desired=c.get("desired") or {},
-                    files=tuple(FileRef.from_data(f) for f in c.get("files") or ()),
-                )
-                for c in data["changes"]
-            )
-            for change in changes:
-                if change.action not in ACTIONS:
-                    raise ReconcilerError(f"unknown action {change.action!r} for {change.key!r}")
-            return cls(
-                changes=changes,
-                unmanaged=int(data["unmanaged"]),
-                managed=int(data.get("managed", 0)),
-                orphans=tuple(Orphan(o["key"], o["id"], o.get("name")) for o in data.get("orphans", [])),
-                targets=tuple(data.get("targets", [])),
-                prune=bool(data.get("prune", False)),
-                warnings=tuple(data.get("warnings", [])),
-                files=tuple(PlanFile.from_data(f) for f in data.get("files") or ()),
-            )
-        except (KeyError, TypeError, AttributeError, ValueError) as err:
-            raise ReconcilerError(f"not a saved reconciler plan (missing or bad field: {err})") from None
 
 
 def check_safety(plan: Plan, *, force: bool) -> None:

@@ -1,28 +1,27 @@
 """Build a Plan: match manifests to existing assistants, compare each pair, order the Changes.
 
-`build_plan` is pure (no I/O but hashing knowledge files); `make_plan` fetches what it needs from a Client
-(one list call per 100 assistants, one `/files` call when a manifest names files or with `--prune`, at most
-one `/models` call) and calls it.
+Pure: no I/O but hashing knowledge files. What it needs from the server (assistants, uploaded files, models)
+is fetched by the use case (`usecases.planning.plan_with`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from reconciler import diff, identity, knowledge
 from reconciler.dialect import DEFAULTS, canonical_hash, canonical_json, desired_state, marker_of, normalise
 from reconciler.errors import PlanError, UnsafePlanError
-from reconciler.plan import ABSENT, ACTIONS, Change, Orphan, Plan, check_safety
+from reconciler.options import PlanOptions
+from reconciler.plan import ABSENT, ACTIONS, Change, Orphan, Plan, PlanFile, check_safety
 
 if TYPE_CHECKING:
-    from reconciler.client import Client
     from reconciler.manifest import LoadedManifest
 
-#: Statuses meaning "this server has no /models": the model check is skipped.
-NO_MODELS_STATUSES = frozenset({404, 405, 501})
+#: Plan everything, delete nothing, refuse duplicate names.
+DEFAULT_OPTIONS = PlanOptions()
 #: How many model names a "not available" error lists.
 MODELS_SHOWN = 8
 
@@ -30,85 +29,40 @@ MODELS_SHOWN = 8
 def build_plan(
     loaded: Sequence[LoadedManifest],
     existing: Sequence[dict[str, Any]],
+    options: PlanOptions = DEFAULT_OPTIONS,
     *,
-    targets: Iterable[str] = (),
-    prune: bool = False,
-    allow_duplicate_names: bool = False,
     models: Collection[str] | None = None,
     remote_files: Sequence[Mapping[str, Any]] | None = None,
 ) -> Plan:
     """The Plan turning `existing` (API assistant objects) into what `loaded` describes.
 
-    `targets` restricts the plan to those keys (manifest keys or managed keys on the server; any other raises
-    PlanError naming near matches). `prune` plans deletes for managed orphans; without it they are listed as
-    `Plan.orphans`. A create whose name equals an unmanaged assistant's is refused unless
-    `allow_duplicate_names`. With `models`, creates and model changes must name one of them. A delete over the
-    safety limits adds a warning (apply enforces them). `remote_files` is the `GET /files?purpose=assistants`
-    listing: knowledge files found there by content are attached by id, the others planned as uploads; with
-    `prune`, uploads nothing uses any more are planned as file deletes (see `reconciler.knowledge`).
+    `options.targets` restricts the plan to those keys (manifest keys or managed keys on the server; any
+    other raises PlanError naming near matches). `options.prune` plans deletes for managed orphans; without
+    it they are listed as `Plan.orphans`. A create whose name equals an unmanaged assistant's is refused
+    unless `options.allow_duplicate_names`. With `models`, creates and model changes must name one of them.
+    A delete over the safety limits adds a warning (apply enforces them). `remote_files` is the
+    `GET /files?purpose=assistants` listing: knowledge files found there by content are attached by id, the
+    others planned as uploads; with `prune`, uploads nothing uses any more are planned as file deletes (see
+    `reconciler.knowledge`).
     """
-    targets = tuple(dict.fromkeys(targets))
+    targets = tuple(dict.fromkeys(options.targets))
     matching = identity.match(loaded, existing)
     managed_keys = {marker_of(a) for a in existing} - {None}
     _check_targets(targets, {m.key for m in loaded} | {k for k in managed_keys if k})
-    wanted = set(targets)
 
     def targeted(key: str) -> bool:
-        return not wanted or key in wanted
+        return not targets or key in targets
 
     adopted = {m.existing["id"] for m in matching.matches if m.adopt and m.existing}
-    names: dict[str, str] = {}
-    for assistant in matching.unmanaged:
-        name = assistant.get("name")
-        if isinstance(name, str) and assistant["id"] not in adopted:
-            names.setdefault(name, assistant["id"])
-
     index = knowledge.RemoteIndex(remote_files or ())
-    errors: list[str] = []
-    changes: list[Change] = []
-    for m in matching.matches:
-        if not targeted(m.loaded.key):
-            continue
-        change = _change_for(m, index)
-        if change.action == "create" and not allow_duplicate_names:
-            name = change.desired.get("name")
-            clash = names.get(name) if isinstance(name, str) else None
-            if clash is not None:
-                errors.append(
-                    f"{identity.where(m.loaded, 'name')}: an unmanaged assistant ({clash}) is already named "
-                    f"{change.desired['name']!r}; adopt it with `reconciler import {clash}`, "
-                    "or pass --allow-duplicate-names to create another"
-                )
-        changes.append(change)
-    if errors:
-        raise PlanError("\n".join(errors))
-
-    orphans: list[Orphan] = []
-    for assistant in matching.orphans:
-        key = marker_of(assistant) or ""
-        if not targeted(key):
-            continue
-        state = normalise(assistant)
-        if prune:
-            changes.append(
-                Change(
-                    key=key,
-                    id=assistant["id"],
-                    action="delete",
-                    before=state,
-                    fingerprint=canonical_hash(state),
-                )
-            )
-        else:
-            orphans.append(Orphan(key=key, id=assistant["id"], name=state.get("name")))
-
-    planned = {c.id for c in changes if c.id}
-    still_used = {f for c in changes if c.action != "delete" for f in c.desired.get("file_ids") or ()}
-    still_used |= {f for a in existing if a["id"] not in planned for f in a.get("file_ids") or ()}
-    files = knowledge.plan_files(
-        {c.key: c.files for c in changes if c.files}, loaded, index, still_used, prune=prune
-    )
-
+    changes = [_change_for(m, index) for m in matching.matches if targeted(m.loaded.key)]
+    if not options.allow_duplicate_names:
+        _refuse_name_clashes(changes, loaded, [a for a in matching.unmanaged if a["id"] not in adopted])
+    orphans = [_orphan(a) for a in matching.orphans if targeted(marker_of(a) or "")]
+    if options.prune:
+        changes += [_delete(a) for a in matching.orphans if targeted(marker_of(a) or "")]
+        orphans = []
+    files = _plan_files(changes, existing, loaded, index, prune=options.prune)
     rank = {action: i for i, action in enumerate(ACTIONS)}
     changes.sort(key=lambda c: (rank[c.action], c.key))
     plan = Plan(
@@ -117,7 +71,7 @@ def build_plan(
         managed=matching.managed,
         orphans=tuple(orphans),
         targets=targets,
-        prune=prune,
+        prune=options.prune,
         files=files,
     )
     if models is not None:
@@ -125,62 +79,60 @@ def build_plan(
     return _with_warnings(plan)
 
 
-async def make_plan(
-    client: Client,
+def _plan_files(
+    changes: Sequence[Change],
+    existing: Sequence[Mapping[str, Any]],
     loaded: Sequence[LoadedManifest],
+    index: knowledge.RemoteIndex,
     *,
-    targets: Iterable[str] = (),
-    prune: bool = False,
-    allow_duplicate_names: bool = False,
-) -> Plan:
-    """List every assistant (one call per 100) and, when a manifest names files or with `prune`, the uploaded
-    files (one call); build the plan; and, when it creates assistants or changes a model, check those models
-    with one `/models` call (skipped when the server has no `/models`)."""
-    existing = await client.list_assistants()
-    remote_files = await fetch_files(client, loaded, prune=prune)
-    plan = build_plan(
-        loaded,
-        existing,
-        targets=targets,
-        prune=prune,
-        allow_duplicate_names=allow_duplicate_names,
-        remote_files=remote_files,
+    prune: bool,
+) -> tuple[PlanFile, ...]:
+    """The knowledge files to upload or keep and, with `prune`, the uploads nothing uses any more: not the
+    changes' desired states, nor the assistants no change touches."""
+    planned = {c.id for c in changes if c.id}
+    still_used = {f for c in changes if c.action != "delete" for f in c.desired.get("file_ids") or ()}
+    still_used |= {f for a in existing if a["id"] not in planned for f in a.get("file_ids") or ()}
+    by_key = {c.key: c.files for c in changes if c.files}
+    return knowledge.plan_files(by_key, loaded, index, still_used, prune=prune)
+
+
+def _delete(assistant: Mapping[str, Any]) -> Change:
+    """The delete of a managed assistant no manifest names (`--prune`)."""
+    state = normalise(assistant)
+    key = marker_of(assistant) or ""
+    return Change(
+        key=key, id=assistant["id"], action="delete", before=state, fingerprint=canonical_hash(state)
     )
-    if models_to_check(plan):
-        models = await fetch_models(client)
-        if models is not None:
-            check_models(plan, loaded, models)
-    return plan
 
 
-async def fetch_files(
-    client: Client, loaded: Sequence[LoadedManifest], *, prune: bool
-) -> list[dict[str, Any]] | None:
-    """The `GET /files?purpose=assistants` listing when planning needs it (`knowledge.needs_listing`), else
-    None. A server without `/files` only matters when a manifest names files."""
-    from reconciler.client import APIError
-
-    if not knowledge.needs_listing(loaded, prune=prune):
-        return None
-    try:
-        return await client.list_files(knowledge.PURPOSE)
-    except APIError as err:
-        if err.status in NO_MODELS_STATUSES and not any(m.files for m in loaded):
-            return None
-        raise
+def _orphan(assistant: Mapping[str, Any]) -> Orphan:
+    return Orphan(key=marker_of(assistant) or "", id=assistant["id"], name=normalise(assistant).get("name"))
 
 
-async def fetch_models(client: Client) -> set[str] | None:
-    """The model ids the server offers, or None when it has no `/models` endpoint."""
-    from reconciler.client import APIError
-
-    try:
-        listed = await client.list_models()
-    except APIError as err:
-        if err.status in NO_MODELS_STATUSES:
-            return None
-        raise
-    return {m["id"] for m in listed if isinstance(m.get("id"), str)}
+def _refuse_name_clashes(
+    changes: Sequence[Change], loaded: Sequence[LoadedManifest], unmanaged: Sequence[Mapping[str, Any]]
+) -> None:
+    """Raise PlanError (a line per manifest) when a create would duplicate the name of an `unmanaged`
+    assistant, advising the `id:` line that adopts it instead."""
+    names: dict[str, str] = {}
+    for assistant in unmanaged:
+        name = assistant.get("name")
+        if isinstance(name, str):
+            names.setdefault(name, assistant["id"])
+    by_key = {m.key: m for m in loaded}
+    errors = []
+    for change in changes:
+        name = change.desired.get("name")
+        clash = names.get(name) if change.action == "create" and isinstance(name, str) else None
+        if clash is not None:
+            manifest = by_key[change.key]
+            errors.append(
+                f"{identity.field_location(manifest, 'name')}: an unmanaged assistant ({clash}) is already "
+                f"named {name!r}; to adopt it, add `id: {clash}` to {manifest.path}, "
+                "or pass --allow-duplicate-names to create another"
+            )
+    if errors:
+        raise PlanError("\n".join(errors))
 
 
 def models_to_check(plan: Plan) -> dict[str, str]:
@@ -192,8 +144,11 @@ def models_to_check(plan: Plan) -> dict[str, str]:
     }
 
 
-def check_models(plan: Plan, loaded: Sequence[LoadedManifest], models: Collection[str]) -> None:
-    """Raise PlanError (a line per manifest) when a create or model change names a model not in `models`."""
+def check_models(
+    plan: Plan, loaded: Sequence[LoadedManifest], models: Collection[str], *, server: str = "this server"
+) -> None:
+    """Raise PlanError (a line per manifest) when a create or model change names a model not in `models`,
+    the list `server` (its base URL, or a description) offers at `GET /models`."""
     available = set(models)
     by_key = {m.key: m for m in loaded}
     errors = []
@@ -204,8 +159,11 @@ def check_models(plan: Plan, loaded: Sequence[LoadedManifest], models: Collectio
         listing = ", ".join(shown) or "none"
         if len(available) > len(shown):
             listing += f", … ({len(available)} in all)"
-        at = identity.where(by_key[key], "model") if key in by_key else f"{key}: model"
-        errors.append(f"{at}: model {model!r} is not available on this server (available: {listing})")
+        at = identity.field_location(by_key[key], "model") if key in by_key else f"{key}: model"
+        errors.append(
+            f"{at}: model {model!r} is not available on {server} (available: {listing}; "
+            "the full list: GET /models)"
+        )
     if errors:
         raise PlanError("\n".join(errors))
 

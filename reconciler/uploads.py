@@ -6,8 +6,9 @@ Contracts:
 - **Once per content.** Before uploading, the uploaded files are listed again (one `GET /files` call): content
   uploaded since the plan was made (by an earlier, partly failed apply of the same saved plan, say) is reused.
   Each distinct content is uploaded at most once, under `knowledge.remote_name`.
-- **Exactly once.** An upload whose outcome is unknown (`AmbiguousWriteError`) is looked up by content (one
-  more listing) before it is sent again, at most `upload_attempts` times: never two uploads of one content.
+- **Exactly once.** An upload whose outcome is unknown (`AmbiguousWriteError`) is looked up by content (a
+  listing; after `settle_seconds`, another) before it is sent again, at most `upload_attempts` times: never
+  two uploads of one content (`reconciler.exactly_once`).
 - **Changed since plan.** Each path a change uploads from must still hash to the planned sha256; the bytes
   uploaded are hashed as read. Otherwise that change fails with `PATH changed since plan (...)`.
 - **Isolation.** A failed upload fails only the changes that need that content; the others run.
@@ -22,13 +23,16 @@ import dataclasses
 import hashlib
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from reconciler import knowledge
 from reconciler.errors import ReconcilerError
-from reconciler.knowledge import PlanFile, RemoteIndex, human_size, short_hash
+from reconciler.exactly_once import write_once
+from reconciler.knowledge import RemoteIndex, human_size, short_hash
+from reconciler.plan import PLACEHOLDER_PREFIX, PlanFile
+from reconciler.results import FileResult, FileStatus, remedy_for
 
 if TYPE_CHECKING:
     from reconciler.client import Client
@@ -37,52 +41,18 @@ if TYPE_CHECKING:
 #: Progress lines (`notes`) are written for uploads of at least this many bytes.
 LARGE_FILE = 1 << 20
 
-FileStatus = Literal["uploaded", "reused", "deleted", "failed"]
 Notes = Callable[[str], None]
 
 
 @dataclass(frozen=True)
-class FileResult:
-    """What happened to one planned file upload or delete.
-
-    `path` is the first local path (upload) or the uploaded name (delete); `status` is `uploaded`, `reused`
-    (found already uploaded at apply time), `deleted` or `failed` (`error` says why); `warnings` name what the
-    server did not keep (e.g. a renamed upload, which later plans could not recognise).
-    """
-
-    action: Literal["upload", "delete"]
-    path: str
-    sha256: str
-    status: FileStatus
-    id: str | None = None
-    error: str | None = None
-    warnings: tuple[str, ...] = ()
-    seconds: float = 0.0
-
-    @property
-    def failed(self) -> bool:
-        return self.status == "failed"
-
-    def data(self) -> dict[str, Any]:
-        """The JSON form (keys: action, path, sha256, id, status, error, warnings)."""
-        return {
-            "action": self.action,
-            "path": self.path,
-            "sha256": self.sha256,
-            "id": self.id,
-            "status": self.status,
-            "error": self.error,
-            "warnings": list(self.warnings),
-        }
-
-
-@dataclass(frozen=True)
-class Staged:
+class ResolvedUploads:
     """The outcome of `upload_missing`: the plan with every resolvable placeholder replaced by its file id,
-    the changes that cannot run (`blocked`: key → one-line reason) and one result per planned upload."""
+    the changes that cannot run (`blocked`: key → one-line reason; `needs_new_plan`: those blocked because a
+    local file changed or vanished since the plan) and one result per planned upload."""
 
     plan: Plan
     blocked: Mapping[str, str]
+    needs_new_plan: frozenset[str]
     results: tuple[FileResult, ...]
 
 
@@ -99,9 +69,9 @@ def _read(path: Path) -> tuple[bytes, str]:
     return data, hashlib.sha256(data).hexdigest()
 
 
-def _changed(path: str, planned: str, now: str) -> str:
+def _changed(path: str, planned: str, hashed: str) -> str:
     return (
-        f"{path} changed since plan (planned {short_hash(planned)}, now {short_hash(now)}); "
+        f"{path} changed since plan (planned {short_hash(planned)}, now {short_hash(hashed)}); "
         "make a new plan and review it"
     )
 
@@ -113,42 +83,57 @@ async def upload_missing(
     parallelism: int = 4,
     notes: Notes | None = None,
     upload_attempts: int = 3,
-) -> Staged:
+    settle_seconds: float = 0.5,
+) -> ResolvedUploads:
     """Upload each planned content not uploaded yet (see the module docstring) and resolve placeholders.
 
     Makes no call when the plan uploads nothing. Never raises for a failing upload or listing: the changes
     needing that content are `blocked` instead.
     """
-    from reconciler.client import AmbiguousWriteError
-
-    uploads = [f for f in plan.files if f.action == "upload"]
-    if not uploads:
-        return Staged(plan, {}, ())
-    now: dict[str, str] = {}  # path -> sha256 at apply time, or a "cannot read" reason
-    unreadable: dict[str, str] = {}
-
-    async def current(path: str) -> str | None:
-        if path not in now and path not in unreadable:
-            try:
-                now[path] = await asyncio.to_thread(_hash_file, Path(path))
-            except OSError as err:
-                unreadable[path] = f"cannot read {path}: {err.strerror or err}"
-        return now.get(path)
-
+    planned = [f for f in plan.files if f.action == "upload"]
+    if not planned:
+        return ResolvedUploads(plan, {}, frozenset(), ())
+    run = _UploadRun(client, notes, upload_attempts, settle_seconds)
     try:
-        index = RemoteIndex(await client.list_files(knowledge.PURPOSE))
+        run.index = RemoteIndex(await client.list_files(knowledge.PURPOSE))
     except ReconcilerError as err:
         reason = f"cannot list the uploaded files ({err})"
-        results = tuple(FileResult("upload", f.label, f.sha256, "failed", error=reason) for f in uploads)
-        return await _resolve(plan, results, current, now, unreadable)
-
+        results = tuple(FileResult("upload", f.label, f.sha256, "failed", error=reason) for f in planned)
+        return await _resolve(plan, results, run)
     gate = asyncio.Semaphore(max(parallelism, 1))
 
-    async def one(item: PlanFile) -> FileResult:
+    async def upload_gated(item: PlanFile) -> FileResult:
         async with gate:
-            return await _upload(item)
+            return await run.upload(item)
 
-    async def _upload(item: PlanFile) -> FileResult:
+    results = tuple(await asyncio.gather(*(upload_gated(item) for item in planned)))
+    return await _resolve(plan, results, run)
+
+
+@dataclass
+class _UploadRun:
+    """One apply's uploads: the client and rules, the listing they start from, and each local path's sha256
+    at apply time (`hashed`) or why it cannot be read (`unreadable`)."""
+
+    client: Client
+    notes: Notes | None
+    attempts: int
+    settle: float
+    index: RemoteIndex = field(default_factory=RemoteIndex)
+    hashed: dict[str, str] = field(default_factory=dict)
+    unreadable: dict[str, str] = field(default_factory=dict)
+
+    async def current(self, path: str) -> str | None:
+        """The sha256 of `path` now (hashed once), or None when it cannot be read."""
+        if path not in self.hashed and path not in self.unreadable:
+            try:
+                self.hashed[path] = await asyncio.to_thread(_hash_file, Path(path))
+            except OSError as err:
+                self.unreadable[path] = f"cannot read {path}: {err.strerror or err}"
+        return self.hashed.get(path)
+
+    async def upload(self, item: PlanFile) -> FileResult:
+        """Reuse, or upload exactly once (`exactly_once.write_once`, looked up by content), one content."""
         started = time.monotonic()
 
         def result(status: FileStatus, **kw: Any) -> FileResult:
@@ -156,82 +141,74 @@ async def upload_missing(
                 "upload", item.label, item.sha256, status, seconds=time.monotonic() - started, **kw
             )
 
-        found = index.find(item.sha256, item.size)
+        found = self.index.find(item.sha256, item.size)
         if found is not None:
             return result("reused", id=found.id)
-        data: bytes | None = None
-        problems = []
-        for path in item.paths:
-            try:
-                content, digest = await asyncio.to_thread(_read, Path(path))
-            except OSError as err:
-                unreadable[path] = f"cannot read {path}: {err.strerror or err}"
-                problems.append(unreadable[path])
-                continue
-            now[path] = digest
-            if digest == item.sha256:
-                data = content
-                break
-            problems.append(_changed(path, item.sha256, digest))
-        if data is None:
-            return result("failed", error="; ".join(problems))
+        data = await _planned_content(item, self.hashed, self.unreadable)
+        if isinstance(data, str):
+            return result("failed", error=data, remedy="replan")
         large = len(data) >= LARGE_FILE
-        if large and notes is not None:
-            notes(f"Uploading {item.label} ({human_size(len(data))}, {short_hash(item.sha256)})...")
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                response = await client.upload_file(item.filename, data, knowledge.PURPOSE)
-            except AmbiguousWriteError as err:
-                try:
-                    fresh = RemoteIndex(await client.list_files(knowledge.PURPOSE))
-                except ReconcilerError as lookup_err:
-                    return result(
-                        "failed",
-                        error=f"{err}; looking it up by content failed too ({lookup_err}); "
-                        "the next plan will show whether it exists",
-                    )
-                found = fresh.find(item.sha256, item.size)
-                if found is not None:  # the lost upload did happen
-                    return result("uploaded", id=found.id)
-                if attempt >= upload_attempts:
-                    return result(
-                        "failed", error=f"{err}; not found by content after {attempt} attempts, giving up"
-                    )
-                continue
-            except ReconcilerError as err:
-                return result("failed", error=str(err))
-            file_id = response.get("id")
-            if not isinstance(file_id, str) or not file_id:
-                return result("failed", error="POST /files: the response carries no file id")
-            warnings = []
-            if response.get("filename") not in (None, item.filename):
-                warnings.append(
-                    f"{item.label} ({file_id}): the server renamed the upload to "
-                    f"{response.get('filename')!r} (sent {item.filename!r}); later plans cannot recognise it "
-                    "and will upload it again"
-                )
-            if large and notes is not None:
-                seconds = time.monotonic() - started
-                notes(f"Uploaded {item.label} as {file_id} ({human_size(len(data))} in {seconds:.1f} s)")
-            return result("uploaded", id=file_id, warnings=tuple(warnings))
+        if large and self.notes is not None:
+            self.notes(f"Uploading {item.label} ({human_size(len(data))}, {short_hash(item.sha256)})...")
 
-    results = tuple(await asyncio.gather(*(one(item) for item in uploads)))
-    return await _resolve(plan, results, current, now, unreadable)
+        async def look_up() -> str | None:
+            listing = RemoteIndex(await self.client.list_files(knowledge.PURPOSE))
+            found = listing.find(item.sha256, item.size)
+            return found.id if found is not None else None
+
+        try:
+            written = await write_once(
+                lambda: self.client.upload_file(item.filename, data, knowledge.PURPOSE),
+                look_up,
+                attempts=self.attempts,
+                settle=self.settle,
+                by="content",
+            )
+        except ReconcilerError as err:
+            return result("failed", error=str(err), remedy=remedy_for(err))
+        if written.found is not None:  # the lost upload did happen
+            return result("uploaded", id=written.found)
+        response = written.response or {}
+        file_id = response.get("id")
+        if not isinstance(file_id, str) or not file_id:
+            return result("failed", error="POST /files: the response carries no file id")
+        warnings = []
+        if response.get("filename") not in (None, item.filename):
+            warnings.append(
+                f"{item.label} ({file_id}): the server renamed the upload to "
+                f"{response.get('filename')!r} (sent {item.filename!r}); later plans cannot recognise it "
+                "and will upload it again"
+            )
+        if large and self.notes is not None:
+            seconds = time.monotonic() - started
+            self.notes(f"Uploaded {item.label} as {file_id} ({human_size(len(data))} in {seconds:.1f} s)")
+        return result("uploaded", id=file_id, warnings=tuple(warnings))
 
 
-async def _resolve(
-    plan: Plan,
-    results: tuple[FileResult, ...],
-    current: Callable[[str], Any],
-    now: Mapping[str, str],
-    unreadable: Mapping[str, str],
-) -> Staged:
+async def _planned_content(item: PlanFile, hashed: dict[str, str], unreadable: dict[str, str]) -> bytes | str:
+    """The bytes of the first of `item.paths` that still hashes to the planned sha256, or why none does
+    (recording each path's hash in `hashed`, or why it cannot be read in `unreadable`)."""
+    problems = []
+    for path in item.paths:
+        try:
+            content, digest = await asyncio.to_thread(_read, Path(path))
+        except OSError as err:
+            unreadable[path] = f"cannot read {path}: {err.strerror or err}"
+            problems.append(unreadable[path])
+            continue
+        hashed[path] = digest
+        if digest == item.sha256:
+            return content
+        problems.append(_changed(path, item.sha256, digest))
+    return "; ".join(problems)
+
+
+async def _resolve(plan: Plan, results: tuple[FileResult, ...], run: _UploadRun) -> ResolvedUploads:
     """Replace placeholders by ids; block changes whose upload failed or whose own path changed."""
     ids = {r.sha256: r.id for r in results if r.id}
     errors = {r.sha256: r.error for r in results if r.failed}
     blocked: dict[str, str] = {}
+    needs_new_plan: set[str] = set()
     changes = []
     for change in plan.changes:
         pending = [ref for ref in change.files if ref.status == "upload"]
@@ -240,11 +217,13 @@ async def _resolve(
             continue
         problems: list[str] = []
         for ref in pending:
-            digest = await current(ref.path)
+            digest = await run.current(ref.path)
             if digest is None:
-                problems.append(unreadable.get(ref.path, f"cannot read {ref.path}"))
+                problems.append(run.unreadable.get(ref.path, f"cannot read {ref.path}"))
+                needs_new_plan.add(change.key)
             elif digest != ref.sha256:
                 problems.append(_changed(ref.path, ref.sha256, digest))
+                needs_new_plan.add(change.key)
             elif ref.sha256 not in ids:
                 problems.append(f"upload of {ref.path} failed: {errors.get(ref.sha256) or 'not uploaded'}")
         if problems:
@@ -252,14 +231,15 @@ async def _resolve(
             changes.append(change)
         else:
             changes.append(_with_ids(change, ids))
-    return Staged(dataclasses.replace(plan, changes=tuple(changes)), blocked, results)
+    replanned = dataclasses.replace(plan, changes=tuple(changes))
+    return ResolvedUploads(replanned, blocked, frozenset(needs_new_plan), results)
 
 
 def _with_ids(change: Change, ids: Mapping[str, str]) -> Change:
     """`change` with its placeholders (in `desired`, `after` and its FileRefs) replaced by file ids."""
 
     def resolve(values: Iterable[str]) -> list[str]:
-        prefix = len(knowledge.PLACEHOLDER_PREFIX)
+        prefix = len(PLACEHOLDER_PREFIX)
         return sorted(ids.get(v[prefix:], v) if knowledge.is_placeholder(v) else v for v in values)
 
     desired = {**change.desired, "file_ids": resolve(change.desired.get("file_ids") or ())}
@@ -290,18 +270,19 @@ async def delete_unused(client: Client, plan: Plan, *, parallelism: int = 4) -> 
             users.setdefault(file_id, []).append(str(assistant.get("id")))
     gate = asyncio.Semaphore(max(parallelism, 1))
 
-    async def one(item: PlanFile) -> FileResult:
+    async def delete_one(item: PlanFile) -> FileResult:
         assert item.id is not None
         started = time.monotonic()
         holders = users.get(item.id)
         if holders:
             error = f"not deleted: still attached to {', '.join(sorted(holders))}"
-            return FileResult("delete", item.filename, item.sha256, "failed", item.id, error)
+            return FileResult("delete", item.filename, item.sha256, "failed", item.id, error, remedy="replan")
         async with gate:
             try:
                 response = await client.delete_file(item.id, missing_ok=True)
             except ReconcilerError as err:
-                return FileResult("delete", item.filename, item.sha256, "failed", item.id, str(err))
+                failed = FileResult("delete", item.filename, item.sha256, "failed", item.id, str(err))
+                return dataclasses.replace(failed, remedy=remedy_for(err))
         if response.get("deleted") is False:
             error = f"DELETE /files/{item.id}: the server answered deleted: false"
             return FileResult("delete", item.filename, item.sha256, "failed", item.id, error)
@@ -309,4 +290,4 @@ async def delete_unused(client: Client, plan: Plan, *, parallelism: int = 4) -> 
             "delete", item.filename, item.sha256, "deleted", item.id, seconds=time.monotonic() - started
         )
 
-    return tuple(await asyncio.gather(*(one(item) for item in deletes)))
+    return tuple(await asyncio.gather(*(delete_one(item) for item in deletes)))

@@ -7,12 +7,14 @@ from pathlib import Path
 from typing import Any
 
 from reconciler import dialect
-from reconciler.apply import ApplyReport, Executor
+from reconciler.apply import Executor
 from reconciler.client import Client, RetryPolicy
 from reconciler.emulator.testing import InProcessEmulator
 from reconciler.manifest import load_directory
+from reconciler.options import PlanOptions
 from reconciler.plan import Plan
-from reconciler.planner import make_plan
+from reconciler.results import ApplyReport
+from reconciler.usecases.planning import plan_with
 
 WRITE_METHODS = ("POST", "DELETE")
 
@@ -43,7 +45,7 @@ async def plan_dir(client: Client, directory: Path, **options: Any) -> Plan:
     """Load the manifests in `directory` and plan against the API."""
     result = load_directory(directory)
     assert not result.errors, [str(e) for e in result.errors]
-    return await make_plan(client, result.manifests, **options)
+    return await plan_with(client, result.manifests, PlanOptions(**options))
 
 
 async def plan_and_apply(client: Client, directory: Path, **options: Any) -> tuple[Plan, ApplyReport]:

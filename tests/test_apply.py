@@ -13,11 +13,13 @@ from apply_support import client_for, managed_body, markers, plan_and_apply, pla
 from plan_support import write_manifests
 
 from reconciler import dialect
-from reconciler.apply import ApplyReport, ChangeResult, Executor, check_stale
+from reconciler.apply import Executor
 from reconciler.emulator.faults import FaultConfig, FaultInjector
 from reconciler.emulator.testing import InProcessEmulator
 from reconciler.errors import StalePlanError
+from reconciler.planfile import check_stale
 from reconciler.render.report import render_report, render_report_json
+from reconciler.results import ApplyReport, ChangeResult
 
 pytestmark = pytest.mark.anyio
 
@@ -283,6 +285,36 @@ async def test_create_read_back_warns_about_a_dropped_late_field(
     assert result.warnings == ("warm (asst_old): the server did not keep temperature: sent 0.2, got 1",)
 
 
+@pytest.mark.parametrize(
+    ("status", "advice"),
+    [
+        (503, "Run apply again to retry; nothing applied is lost."),
+        (
+            404,
+            "Make a new plan and review it (run plan, or apply without a saved plan); "
+            "nothing applied is lost.",
+        ),
+        (400, "Fix what the errors above name, then plan and apply again; nothing applied is lost."),
+    ],
+)
+async def test_the_advice_after_a_failure_fits_it(
+    emulator: InProcessEmulator, tmp_path: Path, status: int, advice: str
+) -> None:
+    """ "Run apply again" only when a retry can help: a refused request needs a fix, a vanished one a plan."""
+    async with client_for(emulator) as client:
+        await seed(client, managed_body("bot", instructions="v1"))
+        write_manifests(tmp_path, {"bot": "model: gpt-4\ninstructions: v2\n"})
+        the_plan = await plan_dir(client, tmp_path)
+        route = "POST /v1/assistants/{assistant_id}"
+        emulator.inject(status, route=route, headers={"x-should-retry": "false"})
+        report = await Executor(client).run(the_plan)
+    out = io.StringIO()
+    render_report(report, out)
+    assert out.getvalue().splitlines()[-1] == (
+        f"Apply failed: 1 of 1 change failed (0 added, 0 changed, 0 destroyed). {advice}"
+    )
+
+
 async def test_partial_failure_goes_on_and_a_rerun_converges(
     emulator: InProcessEmulator, tmp_path: Path
 ) -> None:
@@ -308,7 +340,7 @@ async def test_partial_failure_goes_on_and_a_rerun_converges(
         render_report(report, out)
         assert out.getvalue().splitlines()[-1] == (
             "Apply failed: 2 of 5 changes failed (0 added, 3 changed, 0 destroyed). "
-            "Run apply again to retry; nothing applied is lost."
+            "Fix what the errors above name, then plan and apply again; nothing applied is lost."
         )
         assert f"! bad: create failed: {bad.error}" in out.getvalue()
 

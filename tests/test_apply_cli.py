@@ -21,7 +21,7 @@ from plan_support import write_manifests
 from reconciler import dialect
 from reconciler.cli import cli
 from reconciler.emulator.testing import LiveEmulator
-from reconciler.workflow import APPROVAL_PROMPT
+from reconciler.usecases.applying import APPROVAL_PROMPT
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -212,6 +212,19 @@ def test_saved_plan_refuses_planning_options(live_emulator: LiveEmulator, tmp_pa
         "Error: a saved plan is applied exactly as it was made: --target, --prune and "
         "--allow-duplicate-names belong to `reconciler plan`\n"
     )
+
+
+def test_saved_plan_refuses_dir(live_emulator: LiveEmulator, tmp_path: Path) -> None:
+    """--dir would be silently ignored: the saved plan's manifests were read when it was made."""
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text("{}")
+    result = run(live_emulator, "apply", str(plan_file), "--dir", str(tmp_path))
+    assert (result.exit_code, result.stderr) == (
+        1,
+        "Error: a saved plan is applied exactly as it was made: --dir belongs to `reconciler plan` (the "
+        "manifests were read then)\n",
+    )
+    assert live_emulator.stats()["total"] == 0
 
 
 def test_target_applies_only_the_targeted_key(live_emulator: LiveEmulator, tmp_path: Path) -> None:

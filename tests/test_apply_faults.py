@@ -13,10 +13,11 @@ from apply_support import client_for, managed_body, markers, plan_dir, seed
 from plan_support import write_manifests
 
 from reconciler import dialect
-from reconciler.apply import ApplyReport, Executor
+from reconciler.apply import Executor
 from reconciler.client import Client
 from reconciler.emulator.testing import InProcessEmulator
 from reconciler.plan import Plan
+from reconciler.results import ApplyReport
 
 pytestmark = pytest.mark.anyio
 

@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 from plan_support import write_manifests
 
 from reconciler import __version__
-from reconciler.cli import check_api_key, cli, handle_errors, scrub
+from reconciler.cli import check_api_key, cli, error_for, scrub
 from reconciler.emulator.testing import LiveEmulator
 
 KEY = "sk-cli-test-0123456789abcdef"
@@ -70,9 +70,16 @@ def test_help_and_version() -> None:
         assert word in result.output
     assert "Make the API match the manifests, or apply a saved plan." in result.output
     for name, command in cli.commands.items():
-        assert run(name, "--help").exit_code == 0, name
+        shown = run(name, "--help")
+        assert shown.exit_code == 0, name
+        assert "Example:\n    reconciler " in shown.output, f"{name}: no example"
         undocumented = [p.name for p in command.params if isinstance(p, click.Option) and not p.help]
         assert undocumented == [], f"{name}: options without help: {undocumented}"
+        for argument in (p for p in command.params if isinstance(p, click.Argument)):
+            shown_name = (argument.metavar or argument.name or "").strip("[].").upper()
+            assert shown_name in (command.help or ""), f"{name}: argument {shown_name} not explained"
+    apply_help = " ".join(run("apply", "--help").output.split())
+    assert "--target KEY Apply only the changes to the assistant with this manifest key" in apply_help
     result = run("--version")
     assert (result.exit_code, result.output) == (0, f"reconciler, version {__version__}\n")
 
@@ -153,16 +160,18 @@ def test_the_debug_traceback_is_scrubbed(
     """RECONCILER_DEBUG=1 prints the traceback of an unexpected crash, with the key masked in it."""
     monkeypatch.setenv("OPENAI_API_KEY", f"{KEY}\nx")
 
-    @handle_errors
     def crash() -> None:
         raise RuntimeError(f"Illegal header value {(f'Bearer {KEY}' + chr(10) + 'x').encode()!r}")
 
+    try:
+        crash()
+    except RuntimeError as err:
+        shown = error_for(err)
     for debug, expected in (("1", "Traceback (most recent call last):"), ("", "Error: internal error:")):
         monkeypatch.setenv("RECONCILER_DEBUG", debug)
-        with pytest.raises(SystemExit) as exit_info:
-            crash()
+        shown.show()
         output = capsys.readouterr().err
-        assert exit_info.value.code == 1
+        assert shown.exit_code == 1
         assert expected in output
         assert "RuntimeError: Illegal header value b'Bearer ***'" in output
         assert KEY not in output and "0123456789abcdef" not in output
@@ -192,3 +201,12 @@ def test_retries_against_a_dead_server_are_said_on_stderr(tmp_path: Path) -> Non
     assert lines[0].startswith(f"reconciler: {base}; retry 1/1 in ")
     assert lines[1] == f"Error: {base} (gave up after 1 retry)"
     assert KEY not in result.output
+
+
+def test_unknown_log_level_is_an_error() -> None:
+    result = run("validate", env={"RECONCILER_LOG": "loud"})
+    assert (result.exit_code, result.output) == (
+        1,
+        "Error: RECONCILER_LOG='loud' is not a log level: use one of debug, info, warning, error "
+        "(or unset it)\n",
+    )

@@ -1,4 +1,4 @@
-"""open_client: --local wiring, environment, and one-line ConfigErrors."""
+"""open_client and ConnectionOptions: --local wiring, environment, and one-line ConfigErrors."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from reconciler.client import DEFAULT_BASE_URL, Client
 from reconciler.connection import LOCAL_API_KEY, LOCAL_BASE_URL, check_base_url, open_client
 from reconciler.emulator.testing import EMULATOR_API_KEY, LiveEmulator
 from reconciler.errors import ConfigError
+from reconciler.options import ConnectionOptions
 
 ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID")
 
@@ -21,13 +22,20 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
+def remote(base_url: str | None, max_retries: int) -> ConnectionOptions:
+    """The options `reconciler plan` builds without --local, from the environment the test set."""
+    return ConnectionOptions.from_environment(
+        local=False, base_url=base_url, max_retries=max_retries, cwd=Path.cwd()
+    )
+
+
 def _headers(client: Client) -> dict[str, str]:
     return dict(client._http.headers)
 
 
 def test_remote_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-remote")
-    client = open_client(local=False, base_url=None, max_retries=3)
+    client = open_client(remote(None, 3))
     assert client.base_url == DEFAULT_BASE_URL
     assert client.max_retries == 3
     headers = _headers(client)
@@ -44,7 +52,7 @@ async def test_remote_environment(monkeypatch: pytest.MonkeyPatch, live_emulator
     monkeypatch.setenv("OPENAI_BASE_URL", live_emulator.base_url + "/")
     monkeypatch.setenv("OPENAI_ORG_ID", "org-123")
     monkeypatch.setenv("OPENAI_PROJECT_ID", "proj_456")
-    async with open_client(local=False, base_url=None, max_retries=0) as client:
+    async with open_client(remote(None, 0)) as client:
         assert client.base_url == live_emulator.base_url
         await client.list_assistants()
     (entry,) = live_emulator.requests()
@@ -56,7 +64,7 @@ async def test_remote_environment(monkeypatch: pytest.MonkeyPatch, live_emulator
 def test_base_url_argument_beats_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-remote")
     monkeypatch.setenv("OPENAI_BASE_URL", "http://env.example/v1")
-    client = open_client(local=False, base_url="https://proxy.example/openai/v1", max_retries=5)
+    client = open_client(remote("https://proxy.example/openai/v1", 5))
     assert client.base_url == "https://proxy.example/openai/v1"
     asyncio.run(client.aclose())
 
@@ -66,7 +74,7 @@ def test_missing_key_suggests_local(monkeypatch: pytest.MonkeyPatch, key: str | 
     if key is not None:
         monkeypatch.setenv("OPENAI_API_KEY", key)
     with pytest.raises(ConfigError) as info:
-        open_client(local=False, base_url=None, max_retries=5)
+        open_client(remote(None, 5))
     assert str(info.value) == (
         "OPENAI_API_KEY is not set: export it to use https://api.openai.com/v1, "
         "or pass --local to use the embedded emulator"
@@ -86,7 +94,7 @@ def test_missing_key_suggests_local(monkeypatch: pytest.MonkeyPatch, key: str | 
 def test_invalid_base_url(monkeypatch: pytest.MonkeyPatch, url: str, problem: str) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-remote")
     with pytest.raises(ConfigError) as info:
-        open_client(local=False, base_url=url, max_retries=5)
+        open_client(remote(url, 5))
     message = str(info.value)
     assert message == (
         f"invalid base URL {url!r} (from --base-url or OPENAI_BASE_URL): {problem}, e.g. {DEFAULT_BASE_URL}"
@@ -96,7 +104,7 @@ def test_invalid_base_url(monkeypatch: pytest.MonkeyPatch, url: str, problem: st
 
 def test_invalid_base_url_checked_before_key() -> None:
     with pytest.raises(ConfigError, match="invalid base URL 'nope'"):
-        open_client(local=False, base_url="nope", max_retries=5)
+        open_client(remote("nope", 5))
 
 
 def test_check_base_url_strips_slash() -> None:
@@ -105,18 +113,22 @@ def test_check_base_url_strips_slash() -> None:
 
 def test_local_with_base_url_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
-        open_client(local=True, base_url="http://127.0.0.1:8080/v1", max_retries=5, workdir=tmp_path)
+        open_client(
+            ConnectionOptions(
+                local=True, base_url="http://127.0.0.1:8080/v1", max_retries=5, state_root=tmp_path
+            )
+        )
     assert str(info.value).startswith("--local and --base-url exclude each other")
 
 
 @pytest.mark.anyio
 async def test_local_uses_the_in_process_emulator_with_state_in_workdir(tmp_path: Path) -> None:
     """No key, no network: state lands in <workdir>/.reconciler/ and survives a new client."""
-    async with open_client(local=True, base_url=None, max_retries=0, workdir=tmp_path) as client:
+    async with open_client(ConnectionOptions(local=True, max_retries=0, state_root=tmp_path)) as client:
         assert client.base_url == LOCAL_BASE_URL
         created = await client.create_assistant({"model": "gpt-4", "name": "Local"})
     assert (tmp_path / ".reconciler" / "local.sqlite3").exists()
-    async with open_client(local=True, base_url=None, max_retries=0, workdir=tmp_path) as client:
+    async with open_client(ConnectionOptions(local=True, max_retries=0, state_root=tmp_path)) as client:
         assert [a["id"] for a in await client.list_assistants()] == [created["id"]]
         assert client.calls == {"GET /assistants": 1}
 
@@ -124,7 +136,7 @@ async def test_local_uses_the_in_process_emulator_with_state_in_workdir(tmp_path
 @pytest.mark.anyio
 async def test_local_ignores_the_remote_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-real-key-must-not-be-used")
-    async with open_client(local=True, base_url=None, max_retries=0, workdir=tmp_path) as client:
+    async with open_client(ConnectionOptions(local=True, max_retries=0, state_root=tmp_path)) as client:
         assert _headers(client)["authorization"] == f"Bearer {LOCAL_API_KEY}"
         assert await client.list_models()
 
@@ -134,6 +146,26 @@ async def test_local_defaults_to_the_current_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    async with open_client(local=True, base_url=None, max_retries=0) as client:
+    async with open_client(
+        ConnectionOptions.from_environment(local=True, base_url=None, max_retries=0, cwd=Path.cwd())
+    ) as client:
         await client.list_assistants()
     assert (tmp_path / ".reconciler" / "local.sqlite3").exists()
+
+
+def test_local_state_lives_at_the_repository_root(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "team" / "sub").mkdir(parents=True)
+    options = ConnectionOptions.from_environment(
+        local=True, base_url=None, max_retries=0, cwd=tmp_path / "team" / "sub"
+    )
+    assert options.state_root == tmp_path.resolve()
+
+
+def test_key_from_another_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TEAM_OPENAI_KEY", "sk-team")
+    client = open_client(ConnectionOptions(key_variable="TEAM_OPENAI_KEY"))
+    assert _headers(client)["authorization"] == "Bearer sk-team"
+    asyncio.run(client.aclose())
+    with pytest.raises(ConfigError, match=r"^OTHER_KEY is not set: export it"):
+        open_client(ConnectionOptions(key_variable="OTHER_KEY"))

@@ -15,16 +15,17 @@ from typing import Any
 import pytest
 from apply_support import client_for, plan_dir, seed
 
-from reconciler import knowledge
-from reconciler.apply import ApplyReport, Executor, check_stale
+from reconciler import knowledge, planfile
+from reconciler.apply import Executor
 from reconciler.client import Client
 from reconciler.emulator.testing import InProcessEmulator
 from reconciler.errors import StalePlanError
 from reconciler.manifest import load_directory
 from reconciler.plan import Plan
+from reconciler.planfile import check_stale
 from reconciler.render import render_plan
 from reconciler.render.report import render_report
-from reconciler.workflow import load_saved_plan, save_plan
+from reconciler.results import ApplyReport
 
 pytestmark = pytest.mark.anyio
 
@@ -386,6 +387,7 @@ async def test_an_upload_with_unknown_outcome_is_looked_up_not_duplicated(
             ("GET", 200, False),
             ("POST", 500, False),  # answered 500 without running
             ("GET", 200, False),  # looked up: not there
+            ("GET", 200, False),  # looked up again after settling (exactly_once): still not there
             ("POST", 200, False),  # so uploaded again, once
         ]
 
@@ -415,7 +417,7 @@ async def test_saved_plan_round_trip(emulator: InProcessEmulator, repo: Path) ->
     put(repo, "assistants/hr.yaml", "model: gpt-4\ntools: [{type: retrieval}]\nfiles: [docs/policy.md]\n")
     async with client_for(emulator) as client:
         the_plan = await plan_dir(client, repo / "assistants")
-        save_plan(the_plan, repo / "plan.json")
+        planfile.save(the_plan, repo / "plan.json")
         saved = json.loads((repo / "plan.json").read_text())
         assert saved["files"] == [
             {
@@ -438,7 +440,7 @@ async def test_saved_plan_round_trip(emulator: InProcessEmulator, repo: Path) ->
                 "status": "upload",
             }
         ]
-        loaded = load_saved_plan(repo / "plan.json")
+        loaded = planfile.load(repo / "plan.json")
         assert loaded == the_plan
         await check_stale(client, loaded)
         report = await Executor(client).run(loaded)

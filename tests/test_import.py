@@ -17,6 +17,7 @@ from reconciler import dialect, importer
 from reconciler.cli import cli
 from reconciler.connection import open_client
 from reconciler.manifest import load_directory
+from reconciler.options import ConnectionOptions, ImportOptions
 
 LONG = "".join(f"Rule {i}: be precise.  \n\tIndented with a tab\n" for i in range(12)) + "Ünïcode ✓ 😀 end"
 
@@ -56,7 +57,7 @@ def api(workdir: Path, calls: Any) -> Any:
     """Run `calls(client)` against the local emulator of `workdir`."""
 
     async def go() -> Any:
-        async with open_client(local=True, base_url=None, max_retries=0, workdir=workdir) as client:
+        async with open_client(ConnectionOptions(local=True, max_retries=0, state_root=workdir)) as client:
             return await calls(client)
 
     return anyio.run(go)
@@ -365,22 +366,36 @@ def test_list_calls_one_per_hundred(workdir: Path) -> None:
     create(workdir, *({"name": f"a{i}", "model": "gpt-4"} for i in range(150)))
 
     async def go() -> tuple[int, dict[str, int]]:
-        async with open_client(local=True, base_url=None, max_retries=0, workdir=workdir) as client:
-            plan = await importer.run_import(
-                ids=(),
-                import_all=True,
-                directory=workdir / "assistants",
-                local=True,
-                base_url=None,
-                max_retries=0,
-                force=False,
-                instructions_files=False,
-                out=io.StringIO(),
-                client=client,
-            )
+        async with open_client(ConnectionOptions(local=True, max_retries=0, state_root=workdir)) as client:
+            options = ImportOptions(directory=workdir / "assistants", import_all=True)
+            plan = await importer.run_import(client, options, io.StringIO(), io.StringIO())
             return len(plan.imported), dict(client.calls)
 
     count, calls = anyio.run(go)
     assert count == 150
     assert calls == {"GET /assistants": 2}
     assert len(list((workdir / "assistants").iterdir())) == 150
+
+
+def test_the_advice_for_a_name_clash_works_and_import_refuses_a_second_manifest(workdir: Path) -> None:
+    """plan refuses to create a duplicate of an unmanaged assistant and names the `id:` line that adopts it;
+    `import ID` would write a second manifest (and so the duplicate): it refuses and gives the same advice."""
+    manifest = workdir / "assistants" / "weather-bot.yaml"
+    manifest.parent.mkdir()
+    manifest.write_text("name: Weather Bot\nmodel: gpt-4\n")
+    (aid,) = create(workdir, {"name": "Weather Bot", "model": "gpt-4"})
+    plan = cli_run("plan", "--local")
+    assert plan.exit_code == 1
+    assert f"add `id: {aid}` to assistants/weather-bot.yaml" in plan.stderr
+    result = cli_run("import", "--local", aid)
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"Error: {aid} is named 'Weather Bot', which assistants/weather-bot.yaml (key 'weather-bot') "
+        f"already describes: add `id: {aid}` to assistants/weather-bot.yaml to adopt it there instead of "
+        "importing it\n"
+    )
+    assert sorted(p.name for p in manifest.parent.iterdir()) == ["weather-bot.yaml"]
+    manifest.write_text(f"id: {aid}\nname: Weather Bot\nmodel: gpt-4\n")
+    adopted = cli_run("plan", "--local")
+    assert adopted.exit_code == 0, adopted.output
+    assert "will be adopted (ownership marker added)" in adopted.stdout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,9 +12,10 @@ import pytest
 from click.testing import CliRunner, Result
 from plan_support import create_managed, load, write_manifests
 
+from reconciler import planfile
 from reconciler.cli import cli
 from reconciler.connection import open_client
-from reconciler.plan import Plan
+from reconciler.options import ConnectionOptions
 
 HR = "name: HR helper\nmodel: gpt-4-turbo\ninstructions: You help HR.\n"
 
@@ -34,7 +36,7 @@ def create_existing(workdir: Path, manifests: dict[str, str]) -> dict[str, str]:
     """Make the local emulator hold exactly these manifests' desired states."""
 
     async def go() -> dict[str, str]:
-        async with open_client(local=True, base_url=None, max_retries=0, workdir=workdir) as client:
+        async with open_client(ConnectionOptions(local=True, max_retries=0, state_root=workdir)) as client:
             return await create_managed(client, load(workdir / "existing", manifests))
 
     return anyio.run(go)
@@ -73,7 +75,7 @@ def test_out_saves_the_plan_and_still_prints(workdir: Path) -> None:
     printed = json.loads(result.stdout)
     saved = json.loads((workdir / "plan.json").read_text())
     assert [c["action"] for c in printed["changes"]] == ["create", "update"]
-    plan = Plan.from_saved(saved)
+    plan = planfile.from_data(saved)
     assert plan.data() == printed
     assert plan.changes[1].id == ids["hr"] and plan.changes[1].fingerprint.startswith("sha256:")
     assert plan.changes[0].fingerprint == "absent"
@@ -119,3 +121,37 @@ def test_plan_after_apply_is_empty(workdir: Path) -> None:
     assert applied.exit_code == 0, applied.output
     result = run("--detailed-exitcode")
     assert (result.exit_code, result.stdout) == (0, "No changes. Your assistants match the manifests.\n")
+
+
+def test_stdout_json_carries_managed_orphans_and_warnings(workdir: Path) -> None:
+    write_manifests(workdir / "assistants", {"hr": HR})
+    ids = create_existing(workdir, {"hr": HR, "old": "name: Old\nmodel: gpt-4\n"})
+    printed = json.loads(run("--format", "json").stdout)
+    assert list(printed) == [
+        "format_version", "changes", "summary", "unmanaged", "managed", "orphans", "warnings"
+    ]  # fmt: skip
+    assert printed["managed"] == 2
+    assert printed["orphans"] == [{"key": "old", "id": ids["old"], "name": "Old"}]
+    assert printed["warnings"] == []
+
+
+def test_no_assistants_directory_says_where_to_run(workdir: Path) -> None:
+    (workdir / "team").mkdir()
+    os.chdir(workdir / "team")
+    result = run()
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"Error: no assistants/ in {workdir / 'team'}: run from the repository root or pass --dir\n"
+    )
+
+
+def test_local_state_lives_at_the_repository_root(workdir: Path) -> None:
+    """Run from a subdirectory, --local uses the emulator state of the repository, not a new one."""
+    (workdir / ".git").mkdir()
+    write_manifests(workdir / "assistants", {"hr": HR})
+    create_existing(workdir, {"hr": HR})
+    (workdir / "team").mkdir()
+    os.chdir(workdir / "team")
+    result = run("--dir", "../assistants")
+    assert result.stdout == "No changes. Your assistants match the manifests.\n"
+    assert not (workdir / "team" / ".reconciler").exists()

@@ -17,7 +17,8 @@ from reconciler.client import Client
 from reconciler.dialect import MARKER_KEY
 from reconciler.emulator import InProcessTransport, create_app
 from reconciler.manifest import load_directory
-from reconciler.planner import make_plan
+from reconciler.options import PlanOptions
+from reconciler.usecases.planning import plan_with
 
 KEYS = ("a", "b", "c", "d")
 API_KEY = "sk-property"
@@ -80,10 +81,10 @@ async def scenario(
             (workdir / f"{key}.yaml").write_text(json.dumps(body))
         result = load_directory(workdir)
         assert not result.errors, [str(e) for e in result.errors]
-        plan = await make_plan(c, result.manifests, prune=True, allow_duplicate_names=True)
+        plan = await plan_with(c, result.manifests, PlanOptions(prune=True, allow_duplicate_names=True))
         report = await Executor(c).run(plan)
         assert report.ok, report.data()
-        again = await make_plan(c, result.manifests, prune=True, allow_duplicate_names=True)
+        again = await plan_with(c, result.manifests, PlanOptions(prune=True, allow_duplicate_names=True))
         assert not again.has_changes, [c.data() for c in again.actionable]
         assert again.unmanaged == len(unmanaged)
 

@@ -11,7 +11,9 @@ from plan_support import assistant, create_managed, emulator_client, load, write
 from reconciler.apply import Executor
 from reconciler.dialect import FIELDS, MARKER_KEY
 from reconciler.errors import PlanError
-from reconciler.planner import build_plan, make_plan
+from reconciler.options import PlanOptions
+from reconciler.planner import build_plan
+from reconciler.usecases.planning import plan_with
 
 pytestmark = pytest.mark.anyio
 
@@ -29,13 +31,13 @@ metadata:
 async def test_create_then_noop_after_apply(emulator: Any, tmp_path: Path) -> None:
     loaded = load(tmp_path, {"hr": BASE})
     async with emulator_client(emulator) as client:
-        plan = await make_plan(client, loaded)
+        plan = await plan_with(client, loaded, PlanOptions())
         (change,) = plan.changes
         assert (change.action, change.id, change.fingerprint) == ("create", None, "absent")
         assert change.after["metadata"] == {"team": "hr", MARKER_KEY: "hr"}
         report = await Executor(client).run(plan)
         assert report.ok
-        again = await make_plan(client, loaded)
+        again = await plan_with(client, loaded, PlanOptions())
     assert [c.action for c in again.changes] == ["no-op"]
     assert not again.has_changes and again.managed == 1
 
@@ -58,12 +60,12 @@ async def test_update_of_each_field(emulator: Any, tmp_path: Path, field: str, r
     async with emulator_client(emulator) as client:
         ids = await create_managed(client, load(tmp_path / "old", {"hr": BASE}))
         loaded = load(tmp_path / "new", {"hr": BASE.replace(replace, by)})
-        plan = await make_plan(client, loaded)
+        plan = await plan_with(client, loaded, PlanOptions())
         (change,) = plan.changes
         assert (change.action, change.id, change.changed_fields) == ("update", ids["hr"], (field,))
         assert set(change.before) == set(change.after) == {field}
         assert (await Executor(client).run(plan)).ok
-        assert not (await make_plan(client, loaded)).has_changes
+        assert not (await plan_with(client, loaded, PlanOptions())).has_changes
 
 
 async def test_update_of_file_ids_and_omitted_fields_go_back_to_defaults(
@@ -74,7 +76,7 @@ async def test_update_of_file_ids_and_omitted_fields_go_back_to_defaults(
         full = BASE + f"file_ids: [{file_id}]\ntemperature: 0.3\ndescription: d\n"
         await create_managed(client, load(tmp_path / "old", {"hr": full}))
         loaded = load(tmp_path / "new", {"hr": "model: gpt-4-turbo\n"})
-        plan = await make_plan(client, loaded)
+        plan = await plan_with(client, loaded, PlanOptions())
         (change,) = plan.changes
         assert change.changed_fields == (
             "name", "description", "instructions", "tools", "file_ids", "metadata", "temperature"
@@ -82,17 +84,17 @@ async def test_update_of_file_ids_and_omitted_fields_go_back_to_defaults(
         assert change.after["file_ids"] == [] and change.after["temperature"] == 1.0
         assert change.after["metadata"] == {MARKER_KEY: "hr"}
         assert (await Executor(client).run(plan)).ok
-        assert not (await make_plan(client, loaded)).has_changes
+        assert not (await plan_with(client, loaded, PlanOptions())).has_changes
 
 
 async def test_orphans_without_prune_and_deletes_with_it(emulator: Any, tmp_path: Path) -> None:
     async with emulator_client(emulator) as client:
         ids = await create_managed(client, load(tmp_path / "old", {"hr": BASE, "gone": BASE}))
         loaded = load(tmp_path / "new", {"hr": BASE})
-        plan = await make_plan(client, loaded)
+        plan = await plan_with(client, loaded, PlanOptions())
         assert [c.action for c in plan.changes] == ["no-op"]
         assert [(o.key, o.id, o.name) for o in plan.orphans] == [("gone", ids["gone"], "HR helper")]
-        pruned = await make_plan(client, loaded, prune=True)
+        pruned = await plan_with(client, loaded, PlanOptions(prune=True))
     assert [(c.action, c.key, c.id) for c in pruned.changes] == [
         ("delete", "gone", ids["gone"]),
         ("no-op", "hr", ids["hr"]),
@@ -106,12 +108,12 @@ async def test_orphans_without_prune_and_deletes_with_it(emulator: Any, tmp_path
 def test_safety_warnings(tmp_path: Path) -> None:
     existing = [assistant(f"a{i:02d}") for i in range(10)]
     keep_six = load(tmp_path / "six", {f"a{i:02d}": "model: gpt-4\n" for i in range(6)})
-    plan = build_plan(keep_six, existing, prune=True)
+    plan = build_plan(keep_six, existing, PlanOptions(prune=True))
     assert plan.summary["delete"] == 4
     assert plan.warnings == ("plan deletes 40% of managed assistants, over 30% (4/10), --force required",)
     keep_seven = load(tmp_path / "seven", {f"a{i:02d}": "model: gpt-4\n" for i in range(7)})
-    assert build_plan(keep_seven, existing, prune=True).warnings == ()
-    everything = build_plan([], existing[:2], prune=True)
+    assert build_plan(keep_seven, existing, PlanOptions(prune=True)).warnings == ()
+    everything = build_plan([], existing[:2], PlanOptions(prune=True))
     assert everything.warnings == ("plan deletes all 2 managed assistants (2/2), --force required",)
     assert build_plan([], existing[:2]).warnings == ()
 
@@ -134,7 +136,7 @@ async def test_adoption_by_id(emulator: Any, tmp_path: Path) -> None:
         loaded = load(
             tmp_path, {"legacy": f"id: {legacy['id']}\nmodel: gpt-4\nname: Legacy\nmetadata: {{a: b}}\n"}
         )
-        plan = await make_plan(client, loaded)
+        plan = await plan_with(client, loaded, PlanOptions())
         (change,) = plan.changes
         assert (change.action, change.id, change.adopt, change.changed_fields) == (
             "update", legacy["id"], True, ("metadata",)
@@ -142,7 +144,7 @@ async def test_adoption_by_id(emulator: Any, tmp_path: Path) -> None:
         assert change.after == {"metadata": {"a": "b", MARKER_KEY: "legacy"}}
         assert plan.unmanaged == 1 and plan.managed == 0
         assert (await Executor(client).run(plan)).ok
-        again = await make_plan(client, loaded)
+        again = await plan_with(client, loaded, PlanOptions())
         assert [(c.action, c.id, c.adopt) for c in again.changes] == [("no-op", legacy["id"], False)]
         assert again.unmanaged == 1 and again.managed == 1
         assert await client.retrieve_assistant(other["id"]) == other
@@ -156,7 +158,7 @@ async def test_duplicate_key_on_the_server(emulator: Any, tmp_path: Path) -> Non
         with pytest.raises(
             PlanError, match=r"hr\.yaml:1: 2 assistants claim key 'hr': asst_\w+ and asst_\w+ "
         ):
-            await make_plan(client, loaded)
+            await plan_with(client, loaded, PlanOptions())
 
 
 async def test_name_collision_with_an_unmanaged_assistant(emulator: Any, tmp_path: Path) -> None:
@@ -164,13 +166,13 @@ async def test_name_collision_with_an_unmanaged_assistant(emulator: Any, tmp_pat
         theirs = await client.create_assistant({"model": "gpt-4", "name": "HR helper"})
         loaded = load(tmp_path, {"hr": BASE})
         with pytest.raises(PlanError) as err:
-            await make_plan(client, loaded)
+            await plan_with(client, loaded, PlanOptions())
         assert str(err.value) == (
             f"{tmp_path / 'hr.yaml'}:1:1: name: an unmanaged assistant ({theirs['id']}) is already named "
-            f"'HR helper'; adopt it with `reconciler import {theirs['id']}`, "
+            f"'HR helper'; to adopt it, add `id: {theirs['id']}` to {tmp_path / 'hr.yaml'}, "
             "or pass --allow-duplicate-names to create another"
         )
-        plan = await make_plan(client, loaded, allow_duplicate_names=True)
+        plan = await plan_with(client, loaded, PlanOptions(allow_duplicate_names=True))
         assert [c.action for c in plan.changes] == ["create"]
 
 
@@ -178,14 +180,14 @@ async def test_unknown_id_fails_the_plan(emulator: Any, tmp_path: Path) -> None:
     async with emulator_client(emulator) as client:
         loaded = load(tmp_path, {"hr": "id: asst_missing\nmodel: gpt-4\n"})
         with pytest.raises(PlanError, match=r"hr\.yaml:1:1: id: assistant asst_missing does not exist"):
-            await make_plan(client, loaded)
+            await plan_with(client, loaded, PlanOptions())
 
 
 async def test_unmanaged_assistants_are_counted_never_changed(emulator: Any, tmp_path: Path) -> None:
     async with emulator_client(emulator) as client:
         for i in range(3):
             await client.create_assistant({"model": "gpt-4", "name": f"theirs {i}"})
-        plan = await make_plan(client, [], prune=True)
+        plan = await plan_with(client, [], PlanOptions(prune=True))
     assert plan.changes == () and plan.unmanaged == 3 and plan.managed == 0
 
 
@@ -193,11 +195,11 @@ async def test_targets_restrict_the_plan(emulator: Any, tmp_path: Path) -> None:
     async with emulator_client(emulator) as client:
         await create_managed(client, load(tmp_path / "old", {"gone": BASE, "gone2": BASE}))
         loaded = load(tmp_path / "new", {"hr": BASE, "hr-bot": BASE.replace("HR helper", "Bot")})
-        plan = await make_plan(client, loaded, targets=["hr", "gone"], prune=True)
+        plan = await plan_with(client, loaded, PlanOptions(targets=("hr", "gone"), prune=True))
         assert [(c.action, c.key) for c in plan.changes] == [("create", "hr"), ("delete", "gone")]
         assert plan.targets == ("hr", "gone")
         with pytest.raises(PlanError) as err:
-            await make_plan(client, loaded, targets=["hr-bott", "zzz"])
+            await plan_with(client, loaded, PlanOptions(targets=("hr-bott", "zzz")))
     assert str(err.value) == (
         "unknown targets 'hr-bott' (did you mean 'hr-bot'?), 'zzz': "
         "no manifest or managed assistant has that key"
@@ -214,7 +216,7 @@ async def test_plan_order_creates_updates_deletes_noops_each_by_key(emulator: An
             tmp_path / "new",
             {"c2": BASE, "c1": BASE, "u2": changed, "u1": changed, "n2": BASE, "n1": BASE},
         )
-        plan = await make_plan(client, loaded, prune=True, allow_duplicate_names=True)
+        plan = await plan_with(client, loaded, PlanOptions(prune=True, allow_duplicate_names=True))
     assert [c.key for c in plan.changes] == ["c1", "c2", "u1", "u2", "d1", "d2", "n1", "n2"]
 
 
@@ -222,20 +224,20 @@ async def test_unavailable_model(emulator: Any, tmp_path: Path) -> None:
     loaded = load(tmp_path, {"hr": BASE.replace("gpt-4-turbo", "gpt-9")})
     async with emulator_client(emulator) as client:
         with pytest.raises(PlanError) as err:
-            await make_plan(client, loaded)
+            await plan_with(client, loaded, PlanOptions())
     message = str(err.value)
     assert message.startswith(
-        f"{tmp_path / 'hr.yaml'}:2:1: model: model 'gpt-9' is not available on this server "
+        f"{tmp_path / 'hr.yaml'}:2:1: model: model 'gpt-9' is not available on {client.base_url} "
         "(available: gpt-4, "
     )
-    assert message.endswith(", … (38 in all))")
+    assert message.endswith(", … (38 in all); the full list: GET /models)")
 
 
 async def test_model_check_is_skipped_without_models_endpoint(emulator: Any, tmp_path: Path) -> None:
     loaded = load(tmp_path, {"hr": BASE.replace("gpt-4-turbo", "my-local-model")})
     emulator.inject(404, route="GET /v1/models")
     async with emulator_client(emulator) as client:
-        plan = await make_plan(client, loaded)
+        plan = await plan_with(client, loaded, PlanOptions())
     assert [c.action for c in plan.changes] == ["create"]
 
 
@@ -244,7 +246,9 @@ async def test_no_models_call_when_no_model_is_set(emulator: Any, tmp_path: Path
         loaded = load(tmp_path, {"hr": BASE})
         await create_managed(client, loaded)
         emulator.reset_stats()
-        await make_plan(client, load(tmp_path / "b", {"hr": BASE.replace("You help", "You assist")}))
+        await plan_with(
+            client, load(tmp_path / "b", {"hr": BASE.replace("You help", "You assist")}), PlanOptions()
+        )
     assert emulator.stats()["by_route"] == {"GET /v1/assistants": 1}
 
 
@@ -257,7 +261,7 @@ async def test_call_counts_for_250_assistants(emulator: Any, tmp_path: Path) -> 
         loaded = load(tmp_path / "new", manifests)
         emulator.reset_stats()
         client.calls.clear()
-        plan = await make_plan(client, loaded)
+        plan = await plan_with(client, loaded, PlanOptions())
     assert plan.summary == {"create": 1, "update": 1, "delete": 0, "no-op": 249}
     assert emulator.stats()["by_route"] == {"GET /v1/assistants": 3, "GET /v1/models": 1}
     assert dict(client.calls) == {"GET /assistants": 3, "GET /models": 1}

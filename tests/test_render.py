@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from plan_support import assistant, load
 
+from reconciler.options import PlanOptions
 from reconciler.plan import Plan
 from reconciler.planner import build_plan
 from reconciler.render import render_plan
@@ -36,14 +37,14 @@ def plans(tmp_path: Path) -> dict[str, Plan]:
     loaded = load(tmp_path, MANIFESTS)
     return {
         "orphans": build_plan(loaded, existing()),
-        "prune": build_plan(loaded, existing(), prune=True),
+        "prune": build_plan(loaded, existing(), PlanOptions(prune=True)),
         "none": build_plan(load(tmp_path / "same", {"same": MANIFESTS["same"]}), existing()[1:2]),
     }
 
 
-def rendered(plan: Plan, fmt: str, **opts: object) -> str:
+def rendered(plan: Plan, fmt: str, *, color: bool = False) -> str:
     out = io.StringIO()
-    render_plan(plan, out, fmt, **opts)
+    render_plan(plan, out, fmt, color=color)
     return out.getvalue()
 
 
@@ -86,7 +87,7 @@ def test_text_with_orphans(plans: dict[str, Plan]) -> None:
 1 managed assistant has no manifest (plan with --prune to destroy):
   "old" (asst_old) "Old"
 
-1 unmanaged assistant left untouched.
+1 unmanaged assistant left untouched (to manage it: `reconciler import --all`).
 Plan: 1 to add, 1 to change, 0 to destroy.
 """
     )
@@ -106,7 +107,7 @@ def test_text_with_prune(plans: dict[str, Plan]) -> None:
         (8 other fields hidden)
     }
 
-1 unmanaged assistant left untouched.
+1 unmanaged assistant left untouched (to manage it: `reconciler import --all`).
 Plan: 1 to add, 1 to change, 1 to destroy.
 """
     )
@@ -120,7 +121,7 @@ def test_text_with_only_orphans_starts_without_a_blank_line(tmp_path: Path) -> N
     plan = build_plan(load(tmp_path, {"same": MANIFESTS["same"]}), existing()[1:3])
     assert rendered(plan, "text") == (
         '1 managed assistant has no manifest (plan with --prune to destroy):\n  "old" (asst_old) "Old"\n\n'
-        "No changes. Your assistants match the manifests.\n"
+        "Nothing to apply: every manifest matches; the orphan above is kept.\n"
     )
 
 
@@ -174,7 +175,7 @@ def test_markdown_with_orphans(plans: dict[str, Plan]) -> None:
 
 - `old` (asst_old) Old
 
-1 unmanaged assistant left untouched.
+1 unmanaged assistant left untouched (to manage it: `reconciler import --all`).
 
 """
     )
@@ -202,7 +203,7 @@ def test_markdown_with_deletes_has_a_banner(plans: dict[str, Plan]) -> None:
 
 </details>
 
-1 unmanaged assistant left untouched.
+1 unmanaged assistant left untouched (to manage it: `reconciler import --all`).
 
 """
     )
@@ -250,7 +251,10 @@ def test_json_exact_for_a_small_plan(tmp_path: Path) -> None:
     "delete": 0,
     "no-op": 0
   },
-  "unmanaged": 0
+  "unmanaged": 0,
+  "managed": 1,
+  "orphans": [],
+  "warnings": []
 }
 """
     )
@@ -291,7 +295,7 @@ def test_adoption_targets_warnings_and_field_details(tmp_path: Path) -> None:
                 """
         },
     )
-    plan = build_plan(loaded, existing, prune=True, targets=["legacy", "k0", "k1", "k2"])
+    plan = build_plan(loaded, existing, PlanOptions(prune=True, targets=("legacy", "k0", "k1", "k2")))
     assert plan.warnings == ("plan deletes all 3 managed assistants (3/3), --force required",)
     text = rendered(plan, "text")
     assert (
@@ -301,16 +305,7 @@ def test_adoption_targets_warnings_and_field_details(tmp_path: Path) -> None:
   ~ assistant "legacy" {
       ~ tools    = [
           ~ function "lookup"
-                @@ -1,6 +1,9 @@
-                {
-                  "name": "lookup",
-                  "parameters": {
-              +     "required": [
-              +       "q"
-              +     ],
-                    "type": "object"
-                  }
-                }
+              + parameters.required: ["q"]
           + code_interpreter
         ]
       ~ file_ids = [
@@ -384,3 +379,61 @@ def test_markdown_fence_outlasts_backticks_in_content(tmp_path: Path) -> None:
     )
     markdown = rendered(plan, "markdown")
     assert "````diff\n" in markdown and "\n````\n" in markdown
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "body"),
+    [
+        (
+            "Line one.\nLine two.",
+            "Line one.\nLine two.\n",
+            [
+                "          - Line two.",
+                "            \\ No newline at end of text",
+                "          + Line two.",
+                "            (whitespace only: newline at the end added)",
+            ],
+        ),
+        (
+            "Line one.\nLine two.  \n",
+            "Line one.\nLine two.\n",
+            [
+                "            @@ -1,2 +1,2 @@",
+                "            Line one.",
+                "          - Line two.  ",
+                "          + Line two.",
+                "            (whitespace only: trailing spaces changed)",
+            ],
+        ),
+    ],
+)
+def test_whitespace_only_instruction_changes_are_visible(
+    tmp_path: Path, old: str, new: str, body: list[str]
+) -> None:
+    existing = [assistant("hr", id="asst_hr", instructions=old)]
+    manifest = "model: gpt-4\ninstructions: " + json.dumps(new) + "\n"
+    text = rendered(build_plan(load(tmp_path, {"hr": manifest}), existing), "text")
+    lines = text.splitlines()
+    start = lines.index("      ~ instructions = <<-EOT") + 1
+    assert lines[start : start + len(body)] == body
+    assert lines[start + len(body)] == "        EOT"
+
+
+def test_function_schema_changes_render_as_paths(tmp_path: Path) -> None:
+    def tool(city_type: str, extra: str = "") -> str:
+        return (
+            "model: gpt-4\ntools:\n  - type: function\n    function:\n      name: weather\n"
+            "      parameters:\n        type: object\n        properties:\n"
+            f"          city: {{type: {city_type}}}\n{extra}"
+        )
+
+    first = build_plan(load(tmp_path / "a", {"w": tool("string")}), []).changes[0].desired
+    existing = [assistant("w", id="asst_w", tools=first["tools"])]
+    changed = tool("integer", "          days: {type: integer}\n")
+    text = rendered(build_plan(load(tmp_path / "b", {"w": changed}), existing), "text")
+    expected = """\
+          ~ function "weather"
+              ~ parameters.properties.city.type: "string" -> "integer"
+              + parameters.properties.days: {"type": "integer"}
+        ]"""
+    assert expected in text, text

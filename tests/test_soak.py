@@ -150,11 +150,11 @@ def managed_counts(server: EmulatorServer) -> tuple[Counter[str], list[dict[str,
     """Assistants per marker key, and the unmanaged ones (faults paused while listing)."""
     set_faults(server, FaultConfig())
     try:
-        everything = list_all(server)
+        listed = list_all(server)
     finally:
         set_faults(server, FAULTS)
-    counts = Counter(a["metadata"][MARKER_KEY] for a in everything if MARKER_KEY in (a.get("metadata") or {}))
-    unmanaged = [a for a in everything if MARKER_KEY not in (a.get("metadata") or {})]
+    counts = Counter(a["metadata"][MARKER_KEY] for a in listed if MARKER_KEY in (a.get("metadata") or {}))
+    unmanaged = [a for a in listed if MARKER_KEY not in (a.get("metadata") or {})]
     return counts, unmanaged
 
 
@@ -219,13 +219,13 @@ def test_ten_applies_under_faults_converge(tmp_path: Path, server: EmulatorServe
         log = admin.get("/_emulator/requests").json()
     seen = Counter("dropped" if e.get("dropped") else e["status"] for e in log)
     assert seen[429] and (seen[500] or seen[503]) and seen["dropped"], f"faults were not exercised: {seen}"
-    everything = list_all(server)
-    counts = Counter(a["metadata"][MARKER_KEY] for a in everything if MARKER_KEY in (a.get("metadata") or {}))
+    listed = list_all(server)
+    counts = Counter(a["metadata"][MARKER_KEY] for a in listed if MARKER_KEY in (a.get("metadata") or {}))
     assert set(counts) == set(manifests), (
         f"lost: {sorted(set(manifests) - set(counts))}, left over: {sorted(set(counts) - set(manifests))}"
     )
     assert all(n == 1 for n in counts.values()), counts
-    unmanaged = [a for a in everything if MARKER_KEY not in (a.get("metadata") or {})]
+    unmanaged = [a for a in listed if MARKER_KEY not in (a.get("metadata") or {})]
     assert unmanaged == [legacy_before], unmanaged
 
     code, output = run_cli(["plan", "--detailed-exitcode", "--prune", *dir_args], server)

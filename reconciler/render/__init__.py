@@ -1,30 +1,33 @@
 """Renderers: siblings that take a Plan (or an apply report) and a file handle; they never call the API.
 
-`render_plan(plan, out, fmt, **opts)` dispatches to `text`, `markdown` or `json`.
+`PLAN_FORMATS` maps each `plan --format` name to its renderer. Every plan renderer is called as
+`render(plan, out, color=...)`; only the text one uses colour.
 """
 
 from __future__ import annotations
 
-from typing import Any, TextIO
+from typing import Protocol, TextIO
 
 from reconciler.plan import Plan
+from reconciler.render import json, markdown, text
 
-FORMATS = ("text", "markdown", "json")
+
+class PlanRenderer(Protocol):
+    def __call__(self, plan: Plan, out: TextIO, *, color: bool = False) -> None: ...
 
 
-def render_plan(plan: Plan, out: TextIO, fmt: str = "text", **opts: Any) -> None:
-    """Render `plan` to `out` in `fmt`; `opts` go to that renderer (`color`: text, `limit`: markdown)."""
-    if fmt == "text":
-        from reconciler.render import text
+#: `--format` name -> renderer; the order is the one `--help` lists.
+PLAN_FORMATS: dict[str, PlanRenderer] = {
+    "text": text.render_plan,
+    "markdown": markdown.render_plan,
+    "json": json.render_plan,
+}
 
-        text.render_plan(plan, out, **opts)
-    elif fmt == "markdown":
-        from reconciler.render import markdown
 
-        markdown.render_plan(plan, out, **opts)
-    elif fmt == "json":
-        from reconciler.render import json
-
-        json.render_plan(plan, out)
-    else:
-        raise ValueError(f"unknown plan format {fmt!r} (expected one of {', '.join(FORMATS)})")
+def render_plan(plan: Plan, out: TextIO, fmt: str = "text", *, color: bool = False) -> None:
+    """Render `plan` to `out` in `fmt` (a key of `PLAN_FORMATS`; ValueError for any other)."""
+    try:
+        renderer = PLAN_FORMATS[fmt]
+    except KeyError:
+        raise ValueError(f"unknown plan format {fmt!r} (expected one of {', '.join(PLAN_FORMATS)})") from None
+    renderer(plan, out, color=color)

@@ -2,7 +2,8 @@
 
 A `Line` has a sign (`+` added, `-` removed, `~` changed, ` ` context), a depth (0 = field level) and text.
 Only changed fields appear (all non-default ones for a create, name and model for a delete), as
-`field = old -> new`; `instructions` and changed function schemas appear as unified line diffs; file_ids,
+`field = old -> new`; `instructions` appear as unified line diffs (whitespace-only changes made visible),
+changed function schemas as one line per changed path; file_ids,
 metadata and tools list what was added, removed or changed (file ids from knowledge files by path, see
 `render/files.py`). Long values are elided.
 """
@@ -16,8 +17,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from deepdiff import DeepDiff
+
 from reconciler.dialect import DEFAULTS, FIELDS, canonical_json
-from reconciler.plan import Change
+from reconciler.plan import Change, Plan
 from reconciler.render.files import file_id_labels
 
 #: A scalar value longer than this (as JSON) is cut, keeping its start and saying how long it was.
@@ -28,6 +31,8 @@ INLINE_TEXT = 60
 MAX_BLOCK_LINES = 40
 #: Context lines around each change in a unified diff.
 CONTEXT = 3
+#: The marker of a text without a final newline, as git shows it.
+NO_NEWLINE = "\\ No newline at end of text"
 
 
 @dataclass(frozen=True)
@@ -55,14 +60,26 @@ def action_sign(change: Change) -> str:
     return {"create": "+", "delete": "-", "update": "~"}.get(change.action, " ")
 
 
-def summary_line(plan_summary: Mapping[str, int], has_changes: bool) -> str:
-    """`Plan: X to add, Y to change, Z to destroy.` or the no-changes sentence."""
-    if not has_changes:
-        return "No changes. Your assistants match the manifests."
-    return (
-        f"Plan: {plan_summary['create']} to add, {plan_summary['update']} to change, "
-        f"{plan_summary['delete']} to destroy."
-    )
+def summary_line(plan: Plan) -> str:
+    """`Plan: X to add, Y to change, Z to destroy.`, or, without changes, the no-changes sentence (which
+    never claims a match while orphans are listed above it)."""
+    if plan.has_changes:
+        counts = plan.summary
+        return (
+            f"Plan: {counts['create']} to add, {counts['update']} to change, {counts['delete']} to destroy."
+        )
+    if plan.orphans:
+        kept = (
+            "the orphan above is" if len(plan.orphans) == 1 else f"the {len(plan.orphans)} orphans above are"
+        )
+        return f"Nothing to apply: every manifest matches; {kept} kept."
+    return "No changes. Your assistants match the manifests."
+
+
+def unmanaged_line(count: int) -> str:
+    """The line counting unmanaged assistants, with the command that brings them under management."""
+    noun, them = ("assistant", "it") if count == 1 else ("assistants", "them")
+    return f"{count} unmanaged {noun} left untouched (to manage {them}: `reconciler import --all`)."
 
 
 def change_lines(change: Change) -> list[Line]:
@@ -177,7 +194,7 @@ def _changed(
         tail = " -> null" if new is None else ""
         return [
             Line(sign, 0, f"{label} <<-EOT{tail}"),
-            *_unified(str(old or "").splitlines(), str(new or "").splitlines()),
+            *_text_diff(str(old or ""), str(new or "")),
             Line(" ", 0, "EOT"),
         ]
     if new is None:
@@ -233,6 +250,61 @@ def _unified(old: list[str], new: list[str], depth: int = 1) -> list[Line]:
     return lines
 
 
+def _text_diff(old: str, new: str) -> list[Line]:
+    """The line diff of two texts, with what a line diff cannot show made visible: a final newline added or
+    removed (`\\ No newline at end of text`, as git shows it) and a note when only whitespace changed."""
+    old_lines, new_lines = old.splitlines(), new.splitlines()
+    if old_lines == new_lines:  # only line endings differ: show the last line of each side
+        lines = [Line("-", 1, old_lines[-1] if old_lines else "")]
+        if not old.endswith(("\n", "\r")):
+            lines.append(Line(" ", 1, NO_NEWLINE))
+        lines.append(Line("+", 1, new_lines[-1] if new_lines else ""))
+        if not new.endswith(("\n", "\r")):
+            lines.append(Line(" ", 1, NO_NEWLINE))
+    else:
+        lines = _unified(old_lines, new_lines)
+    if old.split() == new.split():
+        lines.append(Line(" ", 1, f"(whitespace only: {_whitespace_change(old, new, old_lines, new_lines)})"))
+    return lines
+
+
+def _whitespace_change(old: str, new: str, old_lines: list[str], new_lines: list[str]) -> str:
+    """What kind of whitespace differs between two texts with the same words."""
+    if old_lines == new_lines:
+        if old.rstrip("\r\n") == new.rstrip("\r\n") and ("\r" in old) == ("\r" in new):
+            return "newline at the end added" if len(new) > len(old) else "newline at the end removed"
+        return "line endings changed"
+    if [line.rstrip() for line in old_lines] == [line.rstrip() for line in new_lines]:
+        return "trailing spaces changed"
+    return "spaces, tabs or blank lines changed"
+
+
+def _schema_paths(old: Mapping[str, Any], new: Mapping[str, Any], depth: int) -> list[Line]:
+    """The changes between two function definitions as one line per changed path, e.g.
+    `~ parameters.properties.city.type: "string" -> "integer"` (added `+`, removed `-`), sorted by path."""
+    found = DeepDiff(old, new, view="tree", threshold_to_diff_deeper=0, cache_size=0)
+    rows: list[tuple[str, Line]] = []
+    for kind, items in found.items():
+        for item in items:
+            path = _dotted(item.path(output_format="list"))
+            if kind.endswith("_added"):
+                rows.append((path, Line("+", depth, f"{path}: {value(item.t2)}")))
+            elif kind.endswith("_removed"):
+                rows.append((path, Line("-", depth, f"{path}: {value(item.t1)}")))
+            else:
+                text = f"{path}: {value(item.t1, MAX_VALUE // 2)} -> {value(item.t2, MAX_VALUE // 2)}"
+                rows.append((path, Line("~", depth, text)))
+    return [line for _, line in sorted(rows, key=lambda row: row[0])]
+
+
+def _dotted(parts: Sequence[Any]) -> str:
+    """`["parameters", "required", 0]` as `parameters.required[0]`."""
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(whole)"
+
+
 def _tool_title(tool: Mapping[str, Any]) -> str:
     if tool.get("type") == "function":
         name = (tool.get("function") or {}).get("name")
@@ -269,7 +341,7 @@ def _tool_changes(old: Sequence[Mapping[str, Any]], new: Sequence[Mapping[str, A
         else:
             added.remove(twin)
             lines.append(Line("~", 1, title))
-            lines += _unified(_pretty(tool), _pretty(twin), depth=2)
+            lines += _schema_paths(tool.get("function") or {}, twin.get("function") or {}, depth=2)
     for tool in added:
         lines += _tool_whole(tool, "+")
     return lines

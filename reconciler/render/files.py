@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from reconciler.knowledge import FileRef, PlanFile, human_size, short_hash
+from reconciler.knowledge import human_size, short_hash
+from reconciler.plan import FileRef, PlanFile
 
 if TYPE_CHECKING:
     from reconciler.plan import Change, Plan
-    from reconciler.uploads import FileResult
+    from reconciler.results import FileResult
 
 KNOWN_AFTER_APPLY = "(known after apply)"
 SECTION_TITLE = "knowledge files"

@@ -8,7 +8,7 @@ from typing import TextIO
 from reconciler.plan import Plan
 
 
-def render_plan(plan: Plan, out: TextIO) -> None:
-    """Write `plan.data()` as indented JSON and a final newline."""
+def render_plan(plan: Plan, out: TextIO, *, color: bool = False) -> None:
+    """Write `plan.data()` as indented JSON and a final newline (never coloured)."""
     json.dump(plan.data(), out, indent=2, ensure_ascii=False)
     out.write("\n")

@@ -16,7 +16,7 @@ import re
 from typing import TextIO
 
 from reconciler.plan import Change, Plan
-from reconciler.render.body import Line, change_lines, header, summary_line
+from reconciler.render.body import Line, change_lines, header, summary_line, unmanaged_line
 from reconciler.render.files import SECTION_TITLE, files_summary_line, plan_file_lines
 
 MARKER = "<!-- reconciler:plan -->"
@@ -25,9 +25,9 @@ LIMIT = 65_000
 MIN_SHORTENED = 2_000
 
 
-def render_plan(plan: Plan, out: TextIO, *, limit: int = LIMIT) -> None:
-    """Write the markdown rendering of `plan` to `out`, in fewer than `limit` characters."""
-    head = [MARKER, f"**{summary_line(plan.summary, plan.has_changes)}**", ""]
+def render_plan(plan: Plan, out: TextIO, *, color: bool = False, limit: int = LIMIT) -> None:
+    """Write the markdown rendering of `plan` to `out`, in fewer than `limit` characters (never coloured)."""
+    head = [MARKER, f"**{summary_line(plan)}**", ""]
     files_line = files_summary_line(plan)
     if files_line is not None:
         head[-1:-1] = [f"**{files_line}**"]
@@ -54,8 +54,7 @@ def render_plan(plan: Plan, out: TextIO, *, limit: int = LIMIT) -> None:
         tail += [f"- `{o.key}` ({o.id})" + (f" {o.name}" if o.name else "") for o in plan.orphans]
         tail.append("")
     if plan.unmanaged:
-        noun = "assistant" if plan.unmanaged == 1 else "assistants"
-        tail += [f"{plan.unmanaged} unmanaged {noun} left untouched.", ""]
+        tail += [unmanaged_line(plan.unmanaged), ""]
 
     head_text = "\n".join(head) + "\n"
     tail_text = "\n".join(tail) + ("\n" if tail else "")

@@ -11,8 +11,10 @@ Text: one line per change in plan order, then the warnings, then one summary lin
 
     Apply complete! Assistants: 1 added, 1 changed, 1 destroyed.
 
-or, when anything failed, `Apply failed: 1 of 4 changes failed (1 added, 1 changed, 1 destroyed). Run apply
-again to retry; nothing applied is lost.` With warnings and no failure, the complete line is followed by
+or, when anything failed, `Apply failed: 1 of 4 changes failed (1 added, 1 changed, 1 destroyed).` and the
+advice that fits every failure: `Run apply again to retry; nothing applied is lost.` only when each is worth a
+retry (timeouts, 429, 5xx...), else to fix what the errors name (a refused request) or to make a new plan.
+With warnings and no failure, the complete line is followed by
 `Apply finished with N warnings: the server did not keep every field (see above).`
 
 JSON (`render_report_json`), format_version "1"; keys are stable and only ever added:
@@ -39,9 +41,8 @@ from typing import TextIO
 
 import click
 
-from reconciler.apply import ApplyReport, ChangeResult
 from reconciler.render.files import result_text
-from reconciler.uploads import FileResult
+from reconciler.results import ApplyReport, ChangeResult, FileResult
 
 _SYMBOL = {"created": "+", "updated": "~", "deleted": "-", "failed": "!"}
 _COLOR = {"created": "green", "updated": "yellow", "deleted": "red", "failed": "red"}
@@ -61,7 +62,7 @@ def result_line(result: ChangeResult, *, color: bool = False) -> str:
 
 def summary_line(report: ApplyReport) -> str:
     """The closing line: `Apply complete! Assistants: X added, Y changed, Z destroyed.` or the failure
-    summary."""
+    summary, ending with the advice that fits every failure (`next_step`)."""
     counts = report.counts
     done = f"{counts['created']} added, {counts['updated']} changed, {counts['deleted']} destroyed"
     failed = counts["failed"]
@@ -69,16 +70,28 @@ def summary_line(report: ApplyReport) -> str:
         total = len(report.results)
         return (
             f"Apply failed: {failed} of {total} {'change' if total == 1 else 'changes'} failed ({done}). "
-            "Run apply again to retry; nothing applied is lost."
+            f"{next_step(report)}"
         )
     files_failed = sum(f.failed for f in report.files)
     if files_failed:
         noun = "file operation" if len(report.files) == 1 else "file operations"
         return (
             f"Apply failed: {files_failed} of {len(report.files)} {noun} failed (assistants: {done}). "
-            "Run apply again to retry; nothing applied is lost."
+            f"{next_step(report)}"
         )
     return f"Apply complete! Assistants: {done}."
+
+
+def next_step(report: ApplyReport) -> str:
+    """What to do about the failures: retry only when every one of them is worth a retry."""
+    remedies = {r.remedy for r in (*report.results, *report.files) if r.failed}
+    if "fix" in remedies:
+        advice = "Fix what the errors above name, then plan and apply again"
+    elif "replan" in remedies:
+        advice = "Make a new plan and review it (run plan, or apply without a saved plan)"
+    else:
+        advice = "Run apply again to retry"
+    return f"{advice}; nothing applied is lost."
 
 
 def render_report(report: ApplyReport, out: TextIO, *, color: bool = False) -> None:

@@ -21,7 +21,7 @@ from typing import TextIO
 import click
 
 from reconciler.plan import Plan
-from reconciler.render.body import Line, action_sign, change_lines, header, summary_line
+from reconciler.render.body import Line, action_sign, change_lines, header, summary_line, unmanaged_line
 from reconciler.render.files import SECTION_TITLE, files_summary_line, plan_file_lines
 
 _COLOURS = {"+": "green", "-": "red", "~": "yellow"}
@@ -64,14 +64,13 @@ def render_plan(plan: Plan, out: TextIO, *, color: bool = False) -> None:
     if actionable or plan.orphans or file_lines:
         write("\n")
     if plan.unmanaged:
-        noun = "assistant" if plan.unmanaged == 1 else "assistants"
-        write(f"{plan.unmanaged} unmanaged {noun} left untouched.\n")
+        write(unmanaged_line(plan.unmanaged) + "\n")
     if plan.targets:
         write(paint(f"Note: targeted plan: only {', '.join(plan.targets)}; other assistants not shown.", "~"))
         write("\n")
     for warning in plan.warnings:
         write(paint(f"Warning: {warning}", "~", bold=True) + "\n")
-    write(paint(summary_line(plan.summary, plan.has_changes), bold=True) + "\n")
+    write(paint(summary_line(plan), bold=True) + "\n")
     files_line = files_summary_line(plan)
     if files_line is not None:
         write(paint(files_line, bold=True) + "\n")

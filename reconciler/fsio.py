@@ -1,0 +1,103 @@
+"""Safe file reads and writes for the files reconciler itself reads back or writes (saved plans, imported
+manifests).
+
+- `write_atomic(path, data)` writes only to a regular file or a new path, in one step: a temporary file in
+  the same directory renamed over `path`, so a reader never sees half a file. A symlink, FIFO, device or
+  directory at `path` is refused before anything is written (replacing `/dev/full` or a symlink to
+  `/dev/stdout` with a regular file is never what was meant).
+- `read_bounded(path, limit)` reads a regular file of at most `limit` bytes. FIFOs, devices and directories
+  are refused before opening (opening a FIFO blocks until a writer comes; `/dev/zero` never ends).
+
+Both raise `FileKindError` / `FileTooLargeError` (OSErrors whose `strerror` is the one-line reason) or the
+OSError of the failing call; callers put the path and their own context in front.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from pathlib import Path
+
+#: The permissions of a file `write_atomic` creates when no mode is given, before the umask.
+DEFAULT_MODE = 0o666
+
+
+class FileKindError(OSError):
+    """The path is not a regular file (a FIFO, a device, a directory, a symlink for writes...)."""
+
+
+class FileTooLargeError(OSError):
+    """The file is larger than the reader accepts."""
+
+
+def kind(mode: int) -> str:
+    """What a `st_mode` is, in words: `a FIFO`, `a character device`, `a directory`..."""
+    for test, name in (
+        (stat.S_ISLNK, "a symbolic link"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def _refuse(mode: int) -> FileKindError:
+    return FileKindError(0, f"it is {kind(mode)}, not a regular file")
+
+
+def write_atomic(path: Path, data: bytes, *, mode: int | None = None) -> None:
+    """Write `data` to `path` exactly (no newline translation), replacing it in one step.
+
+    `path` must be absent or a regular file (not a symlink). The new file gets `mode`, or by default the
+    mode of the file it replaces, or `DEFAULT_MODE` less the umask.
+    """
+    path = Path(path)
+    try:
+        current = os.lstat(path)
+    except FileNotFoundError:
+        current = None
+    if current is not None and not stat.S_ISREG(current.st_mode):
+        raise _refuse(current.st_mode)
+    if mode is None:
+        mode = stat.S_IMODE(current.st_mode) if current is not None else DEFAULT_MODE & ~_umask()
+    directory = path.parent if str(path.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+def read_bounded(path: Path, limit: int) -> bytes:
+    """The bytes of the regular file `path` (symlinks followed), refusing anything else before opening it
+    and any file over `limit` bytes (checked before reading and while reading, should it grow)."""
+    info = os.stat(path)
+    if not stat.S_ISREG(info.st_mode):
+        raise _refuse(info.st_mode)
+    if info.st_size > limit:
+        raise FileTooLargeError(0, f"it is {info.st_size} bytes, over the limit of {limit}")
+    # O_NONBLOCK: should the path be swapped for a FIFO after the check, opening it still does not block.
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as handle:
+        opened = os.fstat(handle.fileno())
+        if not stat.S_ISREG(opened.st_mode):
+            raise _refuse(opened.st_mode)
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise FileTooLargeError(0, f"it is over the limit of {limit} bytes")
+    return data

@@ -1,0 +1,101 @@
+"""The command line's choices as frozen values, built once per command and passed whole to the use cases.
+
+- `ConnectionOptions`: which server and how to talk to it (`connection.open_client` turns it into a Client).
+- `PlanOptions`: what to plan (`plan`, and `apply` without a saved plan).
+- `ApplyOptions`: how to apply (approval, safety override, concurrency, output).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+#: The environment variable the API key is read from unless told otherwise.
+DEFAULT_KEY_VARIABLE = "OPENAI_API_KEY"
+#: The manifests' directory unless `--dir` names another.
+DEFAULT_DIRECTORY = Path("assistants")
+
+
+@dataclass(frozen=True)
+class ConnectionOptions:
+    """How to reach the API.
+
+    `local` uses the embedded emulator with its state under `state_root/.reconciler/`; otherwise `base_url`
+    (None: the default server), `organization` and `project` go to the Client and the key is read from the
+    environment variable `key_variable` when the client is opened (never stored here).
+    """
+
+    local: bool = False
+    base_url: str | None = None
+    organization: str | None = None
+    project: str | None = None
+    max_retries: int = 5
+    #: Per-read timeout and overall deadline of one request attempt, in seconds (None: the client's
+    #: defaults, `client.DEFAULT_TIMEOUT` and `client.DEFAULT_DEADLINE`).
+    timeout: float | None = None
+    deadline: float | None = None
+    key_variable: str = DEFAULT_KEY_VARIABLE
+    state_root: Path = Path(".")
+
+    @classmethod
+    def from_environment(
+        cls,
+        *,
+        local: bool,
+        base_url: str | None,
+        max_retries: int,
+        cwd: Path,
+        environ: Mapping[str, str] = os.environ,
+    ) -> ConnectionOptions:
+        """The options for these flags: `base_url` falls back to OPENAI_BASE_URL (not with `local`), the
+        organization and project come from OPENAI_ORG_ID and OPENAI_PROJECT_ID, and `--local` state lives at
+        the repository root of `cwd` (its nearest parent with `.git`, else `cwd`)."""
+        from reconciler.manifest import repository_root
+
+        if not local:
+            base_url = base_url or environ.get("OPENAI_BASE_URL") or None
+        return cls(
+            local=local,
+            base_url=base_url,
+            organization=environ.get("OPENAI_ORG_ID") or None,
+            project=environ.get("OPENAI_PROJECT_ID") or None,
+            max_retries=max_retries,
+            state_root=repository_root(cwd),
+        )
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """What to plan: only `targets` (keys; empty: everything), deletes of managed orphans with `prune`, and
+    creates despite an unmanaged assistant of the same name with `allow_duplicate_names`."""
+
+    targets: tuple[str, ...] = ()
+    prune: bool = False
+    allow_duplicate_names: bool = False
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    """How to apply: without asking (`auto_approve`), over the delete limits (`force`), with at most
+    `parallelism` changes in flight; the report as `fmt` (`text` or `json`), coloured with `color`."""
+
+    auto_approve: bool = False
+    force: bool = False
+    parallelism: int = 8
+    fmt: str = "text"
+    color: bool = False
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """What to import: the unmanaged assistants `ids` or, with `import_all`, every one, into `directory`;
+    existing files are overwritten only with `force`; long instructions go to `.md` files with
+    `instructions_files`."""
+
+    directory: Path
+    ids: tuple[str, ...] = ()
+    import_all: bool = False
+    force: bool = False
+    instructions_files: bool = False

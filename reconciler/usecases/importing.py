@@ -1,0 +1,17 @@
+"""`reconciler import`: check the options, connect, and write manifests (`importer.run_import`)."""
+
+from __future__ import annotations
+
+import sys
+
+from reconciler import importer
+from reconciler.connection import open_client
+from reconciler.importer import ImportPlan
+from reconciler.options import ConnectionOptions, ImportOptions
+
+
+async def run_import(connection: ConnectionOptions, options: ImportOptions) -> ImportPlan:
+    """Import as `options` say through a client for `connection`; files and lines as `importer.run_import`."""
+    importer.check_options(options)
+    async with open_client(connection) as client:
+        return await importer.run_import(client, options, sys.stdout, sys.stderr)

@@ -1,0 +1,103 @@
+"""`reconciler plan` and what every planning command shares: load the manifests, fetch the server's state
+through an open client, build the plan (`planner.build_plan`, pure), render it and save it."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from reconciler import knowledge, planfile, planner
+from reconciler.connection import LOCAL_BASE_URL, open_client
+from reconciler.errors import ReconcilerError
+from reconciler.options import DEFAULT_DIRECTORY, ConnectionOptions, PlanOptions
+from reconciler.plan import Plan
+from reconciler.render import render_plan
+
+if TYPE_CHECKING:
+    from reconciler.client import Client
+    from reconciler.manifest import LoadedManifest
+
+
+def load_manifests(directory: Path) -> list[LoadedManifest]:
+    """Every manifest in `directory`. On any manifest error, prints each `FILE:LINE:COL: FIELD: message` line
+    to stderr and raises ReconcilerError `N errors in DIR`; a problem with the directory itself (missing, not
+    a directory, no manifests in it) is the ReconcilerError alone, one line. Notes (YAML files in subfolders,
+    not read) go to stderr first."""
+    from reconciler.manifest import load_directory
+
+    if directory == DEFAULT_DIRECTORY and not directory.exists():
+        raise ReconcilerError(
+            f"no {DEFAULT_DIRECTORY}/ in {Path.cwd()}: run from the repository root or pass --dir"
+        )
+    result = load_directory(directory)
+    for note in result.notes:
+        click.echo(note, err=True)
+    if len(result.errors) == 1 and result.errors[0].line is None:
+        raise ReconcilerError(str(result.errors[0]))
+    if result.errors:
+        for error in result.errors:
+            click.echo(str(error), err=True)
+        noun = "error" if len(result.errors) == 1 else "errors"
+        raise ReconcilerError(f"{len(result.errors)} {noun} in {directory}")
+    return list(result.manifests)
+
+
+async def run_plan(directory: Path, connection: ConnectionOptions, options: PlanOptions) -> Plan:
+    """`reconciler plan`: load the manifests, connect, and plan (`plan_with`)."""
+    loaded = load_manifests(directory)
+    async with open_client(connection) as client:
+        return await plan_with(client, loaded, options)
+
+
+async def plan_with(client: Client, loaded: Sequence[LoadedManifest], options: PlanOptions) -> Plan:
+    """List every assistant (one call per 100) and, when a manifest names files or with `prune`, the uploaded
+    files (one call); build the plan; and, when it creates assistants or changes a model, check those models
+    with one `/models` call (skipped when the server has no `/models`)."""
+    existing = await client.list_assistants()
+    remote_files = await fetch_files(client, loaded, prune=options.prune)
+    plan = planner.build_plan(loaded, existing, options, remote_files=remote_files)
+    if planner.models_to_check(plan):
+        models = await fetch_models(client)
+        if models is not None:
+            planner.check_models(plan, loaded, models, server=_server(client))
+    return plan
+
+
+def _server(client: Client) -> str:
+    """How messages name the server: its base URL, or the embedded emulator."""
+    return "the embedded emulator (--local)" if client.base_url == LOCAL_BASE_URL else client.base_url
+
+
+async def fetch_files(
+    client: Client, loaded: Sequence[LoadedManifest], *, prune: bool
+) -> list[dict[str, Any]] | None:
+    """The `GET /files?purpose=assistants` listing when planning needs it (`knowledge.needs_listing`), else
+    None. A server without `/files` only matters when a manifest names files."""
+    if not knowledge.needs_listing(loaded, prune=prune):
+        return None
+    if any(m.files for m in loaded):
+        return await client.list_files(knowledge.PURPOSE)
+    return await client.available_files(knowledge.PURPOSE)
+
+
+async def fetch_models(client: Client) -> set[str] | None:
+    """The model ids the server offers, or None when it has no `/models` endpoint."""
+    listed = await client.available_models()
+    if listed is None:
+        return None
+    return {m["id"] for m in listed if isinstance(m.get("id"), str)}
+
+
+def emit_plan(plan: Plan, *, fmt: str, out: Path | None, color: bool) -> None:
+    """Render `plan` to stdout in `fmt`; with `out`, save it first (`planfile.save`)."""
+    if out is not None:
+        planfile.save(plan, out)
+    render_plan(plan, sys.stdout, fmt, color=color)
+    if out is not None:
+        click.echo(
+            f"Saved the plan to {out}; run `reconciler apply {out}` to apply exactly this plan.", err=True
+        )
