@@ -254,6 +254,7 @@ def plan(
     targets: tuple[str, ...],
     prune: bool,
     allow_duplicate_names: bool,
+    model_rules: str,
     fmt: str,
     out: Path | None,
     detailed_exitcode: bool,
@@ -270,7 +271,8 @@ def plan(
     connection = connection_from(local, base_url, max_retries)
     if not local:
         check_api_key()
-    result = run(run_plan(directory, connection, plan_from(targets, prune, allow_duplicate_names)))
+    options = plan_from(targets, prune, allow_duplicate_names, model_rules)
+    result = run(run_plan(directory, connection, options))
     emit_plan(result, fmt=fmt, out=out, color=use_color(no_color))
     if detailed_exitcode and result.has_changes:
         sys.exit(2)
@@ -308,6 +310,7 @@ def apply(
     targets: tuple[str, ...],
     prune: bool,
     allow_duplicate_names: bool,
+    model_rules: str,
     auto_approve: bool,
     force: bool,
     parallelism: int,
@@ -333,7 +336,7 @@ def apply(
     if plan_file is not None:
         ok = run(applying.apply_saved(plan_file, connection, options))
     else:
-        plan_options_ = plan_from(targets, prune, allow_duplicate_names)
+        plan_options_ = plan_from(targets, prune, allow_duplicate_names, model_rules)
         ok = run(applying.apply_manifests(directory, connection, plan_options_, options))
     if not ok:
         sys.exit(1)
@@ -345,6 +348,10 @@ def _refuse_with_a_saved_plan(targets: tuple[str, ...], prune: bool, allow_dupli
         raise ConfigError(
             "a saved plan is applied exactly as it was made: --target, --prune and "
             "--allow-duplicate-names belong to `reconciler plan`"
+        )
+    if explicit("model_rules"):
+        raise ConfigError(
+            "a saved plan is applied exactly as it was made: --model-rules belongs to `reconciler plan`"
         )
     if explicit("directory"):
         raise ConfigError(

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import click
 
-from reconciler.options import DEFAULT_DIRECTORY, ConnectionOptions, PlanOptions
+from reconciler.options import DEFAULT_DIRECTORY, MODEL_RULES, ConnectionOptions, PlanOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -100,6 +100,14 @@ def plan_options(command: str) -> Callable[[F], F]:
 
     def decorate(func: F) -> F:
         func = click.option(
+            "--model-rules",
+            type=click.Choice(MODEL_RULES),
+            default="auto",
+            show_default=True,
+            help="openai: a model Assistants v1 refuses is a plan error; server: a warning, the server "
+            "decides; auto: openai for --local and api.openai.com, else server.",
+        )(func)
+        func = click.option(
             "--allow-duplicate-names",
             is_flag=True,
             help="Create assistants even when an unmanaged one has the same name.",
@@ -119,8 +127,12 @@ def plan_options(command: str) -> Callable[[F], F]:
     return decorate
 
 
-def plan_from(targets: tuple[str, ...], prune: bool, allow_duplicate_names: bool) -> PlanOptions:
-    return PlanOptions(targets=targets, prune=prune, allow_duplicate_names=allow_duplicate_names)
+def plan_from(
+    targets: tuple[str, ...], prune: bool, allow_duplicate_names: bool, model_rules: str = "auto"
+) -> PlanOptions:
+    return PlanOptions(
+        targets=targets, prune=prune, allow_duplicate_names=allow_duplicate_names, model_rules=model_rules
+    )
 
 
 def explicit(name: str) -> bool:

@@ -66,14 +66,21 @@ class ConnectionOptions:
         )
 
 
+#: How a plan judges the models it would send (`--model-rules`): `openai` makes a model Assistants v1 refused
+#: a plan error, `server` a warning (that server decides), `auto` picks one by target (docs/manifest.md).
+MODEL_RULES: tuple[str, ...] = ("auto", "openai", "server")
+
+
 @dataclass(frozen=True)
 class PlanOptions:
     """What to plan: only `targets` (keys; empty: everything), deletes of managed orphans with `prune`, and
-    creates despite an unmanaged assistant of the same name with `allow_duplicate_names`."""
+    creates despite an unmanaged assistant of the same name with `allow_duplicate_names`; models judged by
+    `model_rules` (one of `MODEL_RULES`)."""
 
     targets: tuple[str, ...] = ()
     prune: bool = False
     allow_duplicate_names: bool = False
+    model_rules: str = "auto"
 
 
 @dataclass(frozen=True)

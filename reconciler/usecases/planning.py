@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import click
 
@@ -61,10 +62,23 @@ async def plan_with(client: Client, loaded: Sequence[LoadedManifest], options: P
     remote_files = await fetch_files(client, loaded, prune=options.prune)
     plan = planner.build_plan(loaded, existing, options, remote_files=remote_files)
     if planner.models_to_check(plan):
+        plan = planner.check_model_rules(plan, loaded, model_rules(options.model_rules, client.base_url))
         models = await fetch_models(client)
         if models is not None:
             planner.check_models(plan, loaded, models, server=_server(client))
     return plan
+
+
+def model_rules(rules: str, base_url: str) -> str:
+    """The rules `--model-rules` names; `auto` is `openai` for the embedded emulator and api.openai.com (the
+    targets known to follow OpenAI's), `server` for any other server."""
+    if rules != "auto":
+        return rules
+    return (
+        "openai"
+        if base_url == LOCAL_BASE_URL or urlsplit(base_url).hostname == "api.openai.com"
+        else "server"
+    )
 
 
 def _server(client: Client) -> str:
