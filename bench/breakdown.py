@@ -1,5 +1,5 @@
 """Where a plan's CPU goes, phase by phase: `python -m bench.breakdown BASE_URL API_KEY DIRECTORY` prints one
-JSON object `{phase: [CPU seconds, peak RSS in MB after it]}` (run by `bench.memory` in a fresh process
+JSON object `{phase: [CPU seconds, resident MB after it]}` (run by `bench.memory` in a fresh process
 against its seeded emulator).
 
 The phases are the plan's steps taken one at a time with the same functions the planner uses: start-up
@@ -29,22 +29,27 @@ from reconciler.manifest import load_directory  # noqa: E402
 from reconciler.render import render_plan  # noqa: E402
 
 
-def peak_mb() -> float:
-    """This process's peak RSS so far, in MB (`ru_maxrss`: KiB on Linux, bytes on macOS)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return round(peak / (2**20 if sys.platform == "darwin" else 1024), 1)
+def rss_mb() -> float:
+    """This process's resident memory now, in MB (Linux `/proc/self/statm`; elsewhere the peak so far, which
+    on Linux would count pages shared with the large parent that started this process)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+        return round(pages * os.sysconf("SC_PAGE_SIZE") / 2**20, 1)
+    except (OSError, ValueError, IndexError):
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return round(peak / (2**20 if sys.platform == "darwin" else 1024), 1)
 
 
 class Clock:
-    """CPU seconds per phase, and the peak RSS after it."""
+    """CPU seconds per phase, and the resident memory after it."""
 
     def __init__(self) -> None:
-        self.spent: dict[str, tuple[float, float]] = {"start-up": (time.process_time() - _START, peak_mb())}
+        self.spent: dict[str, tuple[float, float]] = {"start-up": (time.process_time() - _START, rss_mb())}
         self.mark = time.process_time()
 
     def lap(self, phase: str) -> None:
         now = time.process_time()
-        self.spent[phase] = (now - self.mark, peak_mb())
+        self.spent[phase] = (now - self.mark, rss_mb())
         self.mark = now
 
 

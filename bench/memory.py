@@ -117,7 +117,7 @@ def run(count: int = ASSISTANTS) -> list[Figure]:
             _verdict(warm.max_rss_mb, TARGET_MB),
         ),
         *(
-            Figure(NAME, f"CPU: {phase}", round(seconds, 3), "s", f"peak RSS after it {peak:g} MB")
+            Figure(NAME, f"CPU: {phase}", round(seconds, 3), "s", f"RSS after it {peak:g} MB")
             for phase, (seconds, peak) in json.loads(phases).items()
         ),
     ]
