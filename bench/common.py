@@ -91,9 +91,12 @@ def cpu_model() -> str:
 
 
 def machine() -> dict[str, Any]:
-    """The machine the figures were measured on."""
+    """The machine the figures were measured on, with its load average when the run started (on a shared
+    machine, a load above its cores stretches every wall time)."""
     return {
+        "machine": platform.machine(),
         "cores": os.cpu_count(),
+        "load_average_1m": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
         "cpu": cpu_model(),
         "python": platform.python_version(),
         "implementation": platform.python_implementation(),

@@ -9,7 +9,8 @@ Run: `python -m bench.plan` (prints a table), or as part of `python -m bench`. F
   (median, same run): no plan can list faster or start sooner. Target: wall <= TARGET_RATIO × floor.
 - refresh baseline (what Terraform does): list, then one GET per assistant with `REFRESH_PARALLELISM` in
   flight, and deepdiff on every pair; in-process, so its start-up is not counted. The sequential-GETs line is
-  the same with one GET at a time.
+  the same with one GET at a time, measured on the first SEQUENTIAL_SAMPLE assistants and scaled to all (it
+  would take half a minute otherwise).
 - diff CPU: comparing the 1,000 pairs the way the plan does (normal form, hash first, deepdiff on the changed)
   against deepdiff on every pair.
 """
@@ -42,6 +43,7 @@ from bench.common import seed as seed_assistants
 from reconciler import diff
 from reconciler.client import Client
 from reconciler.dialect import MARKER_KEY, desired_state, marker_of, normalise
+from reconciler.manifest.cache import CACHE_DIR
 
 NAME = "plan"
 MANAGED = 1_000
@@ -49,6 +51,8 @@ CHANGED = 20
 LATENCY_MS = 20.0
 RUNS = 5
 REFRESH_PARALLELISM = 10
+#: GETs timed one at a time for the sequential line (scaled to MANAGED).
+SEQUENTIAL_SAMPLE = 200
 TARGET_RATIO = 1.5
 API_KEY = "sk-bench-plan"
 
@@ -107,19 +111,24 @@ def plan_walls(emulator: ChildEmulator, workdir: Path) -> tuple[list[float], int
     return walls, emulator.call("GET", "stats")["total"]
 
 
-async def refresh(base_url: str, parallelism: int) -> tuple[float, list[dict[str, Any]]]:
-    """Terraform-style refresh: list, then GET every assistant, `parallelism` at a time."""
+async def refresh(
+    base_url: str, parallelism: int, sample: int = MANAGED
+) -> tuple[float, list[dict[str, Any]]]:
+    """Terraform-style refresh: list, then GET every assistant, `parallelism` at a time; with `sample`, only
+    that many GETs, their time scaled to all (the list's counted once)."""
     async with Client(api_key=API_KEY, base_url=base_url) as client:
         start = time.perf_counter()
         listed = await client.list_assistants()
+        listing = time.perf_counter() - start
         gate = asyncio.Semaphore(parallelism)
 
         async def get(assistant_id: str) -> dict[str, Any]:
             async with gate:
                 return await client.retrieve_assistant(assistant_id)
 
-        fetched = await asyncio.gather(*(get(a["id"]) for a in listed))
-        return time.perf_counter() - start, list(fetched)
+        fetched = await asyncio.gather(*(get(a["id"]) for a in listed[:sample]))
+        gets = time.perf_counter() - start - listing
+        return listing + gets * len(listed) / len(fetched), list(fetched)
 
 
 def diff_cpu(fetched: list[dict[str, Any]]) -> tuple[float, float]:
@@ -143,12 +152,15 @@ def measure(workdir: Path) -> dict[str, Any]:
         startup = statistics.median(median_wall([*reconciler_command(), "--help"], RUNS, cwd=workdir))
         emulator.call("POST", "faults", {"latency_ms": LATENCY_MS})
         walls, calls = plan_walls(emulator, workdir)
+        (workdir / CACHE_DIR).mkdir(parents=True)
+        warm, _ = plan_walls(emulator, workdir)  # the warm-up run fills the read cache
         parallel, fetched = asyncio.run(refresh(emulator.base_url, REFRESH_PARALLELISM))
-        sequential, _ = asyncio.run(refresh(emulator.base_url, 1))
+        sequential, _ = asyncio.run(refresh(emulator.base_url, 1, SEQUENTIAL_SAMPLE))
     ours, theirs = diff_cpu(fetched)
     return {
         "startup": startup,
         "wall": statistics.median(walls),
+        "warm": statistics.median(warm),
         "calls": calls,
         "refresh": parallel + theirs,
         "sequential": sequential + theirs,
@@ -166,13 +178,15 @@ def run() -> list[Figure]:
     lists = math.ceil(MANAGED / 100)
     floor = lists * LATENCY_MS / 1000 + r["startup"]
     wall_ratio = round(ratio(r["wall"], floor) or 0, 2)
-    verdict = "holds" if wall_ratio <= TARGET_RATIO else "MISSED"
+    warm_ratio = round(ratio(r["warm"], floor) or 0, 2)
     note = f"{MANAGED:,} managed, {CHANGED} changed, {LATENCY_MS:g} ms/request, median of {RUNS}"
     return [
         Figure(NAME, "plan wall (CLI process)", round(r["wall"], 3), "s", note),
         Figure(NAME, "start-up (reconciler --help)", round(r["startup"], 3), "s", f"median of {RUNS}"),
         Figure(NAME, "floor", round(floor, 3), "s", f"{lists} sequential list calls × latency + start-up"),
-        Figure(NAME, "plan wall / floor", wall_ratio, "x", f"target <= {TARGET_RATIO}: {verdict}"),
+        Figure(NAME, "plan wall / floor", wall_ratio, "x", _verdict(wall_ratio)),
+        Figure(NAME, "plan wall, read cache warm", round(r["warm"], 3), "s", "with .reconciler/cache/"),
+        Figure(NAME, "plan wall, read cache warm / floor", warm_ratio, "x", _verdict(warm_ratio)),
         Figure(NAME, "API calls, plan", r["calls"], "", f"minimum {lists}"),
         Figure(
             NAME,
@@ -183,11 +197,19 @@ def run() -> list[Figure]:
         ),
         Figure(NAME, "refresh baseline / plan", round(ratio(r["refresh"], r["wall"]) or 0, 1), "x"),
         Figure(
-            NAME, "sequential GETs wall", round(r["sequential"], 3), "s", "list + GET each, one at a time"
+            NAME,
+            "sequential GETs wall",
+            round(r["sequential"], 3),
+            "s",
+            f"list + GET each, one at a time ({SEQUENTIAL_SAMPLE} timed, scaled)",
         ),
         Figure(NAME, "diff CPU, plan", round(r["diff_cpu"], 4), "s", f"hash-first, deepdiff on {CHANGED}"),
         Figure(NAME, "diff CPU, deepdiff on all", round(r["deepdiff_cpu"], 4), "s", "ignore_order=True"),
     ]
+
+
+def _verdict(wall_ratio: float) -> str:
+    return f"target <= {TARGET_RATIO}: {'holds' if wall_ratio <= TARGET_RATIO else 'MISSED'}"
 
 
 def main() -> None:
