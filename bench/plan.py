@@ -21,7 +21,6 @@ import asyncio
 import json
 import math
 import statistics
-import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
@@ -32,12 +31,14 @@ from deepdiff import DeepDiff
 
 from bench.common import (
     ChildEmulator,
+    ChildRun,
     Figure,
     median_wall,
     print_figures,
     python_env,
     ratio,
     reconciler_command,
+    run_measured,
 )
 from bench.common import seed as seed_assistants
 from reconciler import diff
@@ -100,15 +101,16 @@ def write_manifests(directory: Path) -> None:
         (directory / f"{key(i)}.yaml").write_text(json.dumps(fields(i, i < CHANGED), indent=2))
 
 
-def plan_walls(emulator: ChildEmulator, workdir: Path) -> tuple[list[float], int]:
-    """Wall times of RUNS `reconciler plan` processes, and the requests one of them sent."""
+def plan_walls(emulator: ChildEmulator, workdir: Path) -> tuple[list[float], ChildRun, dict[str, Any]]:
+    """Wall times of RUNS `reconciler plan` processes, then one more measured (its CPU time) with the
+    emulator's stats of its requests."""
     env = {**python_env(), "OPENAI_API_KEY": API_KEY, "OPENAI_BASE_URL": emulator.base_url}
     command = [*reconciler_command(), "plan", "--format", "json"]
     walls = median_wall(command, RUNS, env=env, cwd=workdir)
     emulator.call("POST", "stats/reset")
-    out = subprocess.run(command, env=env, cwd=workdir, capture_output=True, text=True, check=True).stdout
-    assert json.loads(out)["summary"]["update"] == CHANGED, out[:300]
-    return walls, emulator.call("GET", "stats")["total"]
+    measured = run_measured(command, env=env, cwd=workdir)
+    assert json.loads(measured.stdout)["summary"]["update"] == CHANGED, measured.stdout[:300]
+    return walls, measured, emulator.call("GET", "stats")
 
 
 async def refresh(
@@ -151,9 +153,9 @@ def measure(workdir: Path) -> dict[str, Any]:
         write_manifests(workdir / "assistants")
         startup = statistics.median(median_wall([*reconciler_command(), "--help"], RUNS, cwd=workdir))
         emulator.call("POST", "faults", {"latency_ms": LATENCY_MS})
-        walls, calls = plan_walls(emulator, workdir)
+        walls, measured, stats = plan_walls(emulator, workdir)
         (workdir / CACHE_DIR).mkdir(parents=True)
-        warm, _ = plan_walls(emulator, workdir)  # the warm-up run fills the read cache
+        warm, warm_measured, _ = plan_walls(emulator, workdir)  # the warm-up run fills the read cache
         parallel, fetched = asyncio.run(refresh(emulator.base_url, REFRESH_PARALLELISM))
         sequential, _ = asyncio.run(refresh(emulator.base_url, 1, SEQUENTIAL_SAMPLE))
     ours, theirs = diff_cpu(fetched)
@@ -161,7 +163,10 @@ def measure(workdir: Path) -> dict[str, Any]:
         "startup": startup,
         "wall": statistics.median(walls),
         "warm": statistics.median(warm),
-        "calls": calls,
+        "calls": stats["total"],
+        "service": stats["service"]["p50_s"],
+        "cpu": measured.user_cpu + measured.system_cpu,
+        "warm_cpu": warm_measured.user_cpu + warm_measured.system_cpu,
         "refresh": parallel + theirs,
         "sequential": sequential + theirs,
         "diff_cpu": ours,
@@ -187,7 +192,14 @@ def run() -> list[Figure]:
         Figure(NAME, "plan wall / floor", wall_ratio, "x", _verdict(wall_ratio)),
         Figure(NAME, "plan wall, read cache warm", round(r["warm"], 3), "s", "with .reconciler/cache/"),
         Figure(NAME, "plan wall, read cache warm / floor", warm_ratio, "x", _verdict(warm_ratio)),
+        Figure(
+            NAME, "plan CPU (process)", round(r["cpu"], 3), "s", "user + system, less bent by load than wall"
+        ),
+        Figure(NAME, "plan CPU, read cache warm", round(r["warm_cpu"], 3), "s"),
         Figure(NAME, "API calls, plan", r["calls"], "", f"minimum {lists}"),
+        Figure(
+            NAME, "list call service p50", round(r["service"] * 1000, 1), "ms", "emulator, not in the floor"
+        ),
         Figure(
             NAME,
             "refresh baseline wall",
