@@ -11,12 +11,12 @@ A `Change` is one assistant's action. `before`/`after` hold normal forms (see `d
 Knowledge files (planned by `reconciler.knowledge`): a Change of a manifest with `files:` carries its
 `FileRef`s and the Plan its `PlanFile`s (uploads, kept uploads, deletes), both defined here with the Plan.
 Both appear in the JSON only when present: a change gains `"files"`, the plan gains `"files"` and
-`"file_summary"` (additions to DESIGN.md's format, which is otherwise unchanged).
+`"file_summary"` (docs/formats.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -126,12 +126,17 @@ class PlanFile:
         )
 
 
+def tally(keys: Sequence[str], values: Iterable[str]) -> dict[str, int]:
+    """How many of `values` are each of `keys`: every key, in order, 0 when absent."""
+    counts = dict.fromkeys(keys, 0)
+    for value in values:
+        counts[value] += 1
+    return counts
+
+
 def file_summary(files: Sequence[PlanFile]) -> dict[str, int]:
     """`{"upload": n, "delete": n, "no-op": n}`."""
-    counts: dict[str, int] = dict.fromkeys(FILE_ACTIONS, 0)
-    for item in files:
-        counts[item.action] += 1
-    return counts
+    return tally(FILE_ACTIONS, (item.action for item in files))
 
 
 @dataclass(frozen=True)
@@ -160,7 +165,7 @@ class Change:
         return (self.desired or self.before or self.after).get("name")
 
     def data(self) -> dict[str, Any]:
-        """The public JSON form of DESIGN.md (stable key order)."""
+        """The public JSON form (docs/formats.md, `formats.ChangeJSON`), in a stable key order."""
         out: dict[str, Any] = {
             "key": self.key,
             "id": self.id,
@@ -211,10 +216,7 @@ class Plan:
 
     @property
     def summary(self) -> dict[str, int]:
-        counts: dict[str, int] = dict.fromkeys(ACTIONS, 0)
-        for change in self.changes:
-            counts[change.action] += 1
-        return counts
+        return tally(ACTIONS, (change.action for change in self.changes))
 
     @property
     def file_summary(self) -> dict[str, int]:
@@ -231,7 +233,7 @@ class Plan:
         return tuple(c for c in self.changes if c.action != "no-op")
 
     def data(self) -> dict[str, Any]:
-        """The public JSON plan of DESIGN.md."""
+        """The public JSON plan (docs/formats.md, schema/plan.json)."""
         out: dict[str, Any] = {
             "format_version": FORMAT_VERSION,
             "changes": [c.data() for c in self.changes],
