@@ -254,7 +254,6 @@ def plan(
     targets: tuple[str, ...],
     prune: bool,
     allow_duplicate_names: bool,
-    model_rules: str,
     fmt: str,
     out: Path | None,
     detailed_exitcode: bool,
@@ -271,8 +270,7 @@ def plan(
     connection = connection_from(local, base_url, max_retries)
     if not local:
         check_api_key()
-    options = plan_from(targets, prune, allow_duplicate_names, model_rules)
-    result = run(run_plan(directory, connection, options))
+    result = run(run_plan(directory, connection, plan_from(targets, prune, allow_duplicate_names)))
     emit_plan(result, fmt=fmt, out=out, color=use_color(no_color))
     if detailed_exitcode and result.has_changes:
         sys.exit(2)
@@ -310,7 +308,6 @@ def apply(
     targets: tuple[str, ...],
     prune: bool,
     allow_duplicate_names: bool,
-    model_rules: str,
     auto_approve: bool,
     force: bool,
     parallelism: int,
@@ -336,7 +333,7 @@ def apply(
     if plan_file is not None:
         ok = run(applying.apply_saved(plan_file, connection, options))
     else:
-        plan_options_ = plan_from(targets, prune, allow_duplicate_names, model_rules)
+        plan_options_ = plan_from(targets, prune, allow_duplicate_names)
         ok = run(applying.apply_manifests(directory, connection, plan_options_, options))
     if not ok:
         sys.exit(1)

@@ -95,8 +95,18 @@ TARGET_HELP = {
 }
 
 
+#: Where `--model-rules` keeps its value in the click context (not a command parameter either: `plan_from`
+#: reads it).
+MODEL_RULES_META = "reconciler.model_rules"
+
+
+def _keep_model_rules(ctx: click.Context, _param: click.Parameter, value: str) -> None:
+    ctx.meta[MODEL_RULES_META] = value
+
+
 def plan_options(command: str) -> Callable[[F], F]:
-    """--target, --prune and --allow-duplicate-names, for `plan` and `apply` (`command` picks the help)."""
+    """--target, --prune, --allow-duplicate-names and --model-rules, for `plan` and `apply` (`command` picks
+    the help)."""
 
     def decorate(func: F) -> F:
         func = click.option(
@@ -104,6 +114,8 @@ def plan_options(command: str) -> Callable[[F], F]:
             type=click.Choice(MODEL_RULES),
             default="auto",
             show_default=True,
+            expose_value=False,
+            callback=_keep_model_rules,
             help="openai: a model Assistants v1 refuses is a plan error; server: a warning, the server "
             "decides; auto: openai for --local and api.openai.com, else server.",
         )(func)
@@ -127,11 +139,11 @@ def plan_options(command: str) -> Callable[[F], F]:
     return decorate
 
 
-def plan_from(
-    targets: tuple[str, ...], prune: bool, allow_duplicate_names: bool, model_rules: str = "auto"
-) -> PlanOptions:
+def plan_from(targets: tuple[str, ...], prune: bool, allow_duplicate_names: bool) -> PlanOptions:
+    """The PlanOptions of the current command's flags (`--model-rules` from the click context)."""
+    rules = click.get_current_context().meta.get(MODEL_RULES_META, "auto")
     return PlanOptions(
-        targets=targets, prune=prune, allow_duplicate_names=allow_duplicate_names, model_rules=model_rules
+        targets=targets, prune=prune, allow_duplicate_names=allow_duplicate_names, model_rules=rules
     )
 
 
