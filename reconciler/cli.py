@@ -397,6 +397,10 @@ def apply(
 
 def _refuse_with_a_saved_plan(planning: PlanOptions) -> None:
     """A saved plan is applied exactly as it was made: planning options are refused with it."""
+    if explicit("model_rules"):
+        raise ConfigError(
+            "a saved plan is applied exactly as it was made: --model-rules belongs to `reconciler plan`"
+        )
     if planning != PlanOptions():
         raise ConfigError(
             "a saved plan is applied exactly as it was made: --target, --prune and "

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from reconciler.errors import ConfigError
-from reconciler.options import DEFAULT_DIRECTORY, ConnectionOptions, PlanOptions
+from reconciler.options import DEFAULT_DIRECTORY, MODEL_RULES, ConnectionOptions, PlanOptions
 
 if TYPE_CHECKING:
     from reconciler.environments import Config, Target
@@ -106,8 +106,8 @@ TARGET_HELP = {
 
 
 def plan_options(command: str) -> Callable[[F], F]:
-    """--target, --prune and --allow-duplicate-names, for `plan` and `apply` (`command` picks the help). The
-    command receives them as one value, `planning: PlanOptions`."""
+    """--target, --prune, --allow-duplicate-names and --model-rules, for `plan` and `apply` (`command` picks
+    the help). The command receives them as one value, `planning: PlanOptions`."""
 
     def decorate(func: F) -> F:
         @functools.wraps(func)
@@ -116,11 +116,20 @@ def plan_options(command: str) -> Callable[[F], F]:
                 targets=params.pop("targets"),
                 prune=params.pop("prune"),
                 allow_duplicate_names=params.pop("allow_duplicate_names"),
+                model_rules=params.pop("model_rules"),
             )
             return func(*args, planning=planning, **params)
 
         wrapped: Any = with_planning
         for option in (
+            click.option(
+                "--model-rules",
+                type=click.Choice(MODEL_RULES),
+                default="auto",
+                show_default=True,
+                help="openai: a model Assistants v1 refuses is a plan error; server: a warning, the server "
+                "decides; auto: openai for --local and api.openai.com, else server.",
+            ),
             click.option(
                 "--allow-duplicate-names",
                 is_flag=True,

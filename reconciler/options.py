@@ -73,16 +73,23 @@ class ConnectionOptions:
         )
 
 
+#: How a plan judges the models it would send (`--model-rules`): `openai` makes a model Assistants v1 refused
+#: a plan error, `server` a warning (that server decides), `auto` picks one by target (docs/manifest.md).
+MODEL_RULES: tuple[str, ...] = ("auto", "openai", "server")
+
+
 @dataclass(frozen=True)
 class PlanOptions:
     """What to plan: only `targets` (keys; empty: everything), deletes of managed orphans with `prune`, and
-    creates despite an unmanaged assistant of the same name with `allow_duplicate_names`; the manifests as
-    merged for `environment` (None: no environments configured)."""
+    creates despite an unmanaged assistant of the same name with `allow_duplicate_names`; models judged by
+    `model_rules` (one of `MODEL_RULES`); the manifests as merged for `environment` (None: no environments
+    configured)."""
 
     targets: tuple[str, ...] = ()
     prune: bool = False
     allow_duplicate_names: bool = False
     environment: Selected | None = None
+    model_rules: str = "auto"
 
 
 @dataclass(frozen=True)

@@ -110,9 +110,16 @@ class LoadedManifest:
             parts = parts[:-1]
         return (self.line, 1)
 
+    def value_position(self, field: str) -> tuple[int, int]:
+        """1-based (line, col) of a top-level field's value as written, for messages about the value itself
+        (read again from `source`); `position(field)` when that is not known."""
+        values = document_positions(self.source, self.document, values=True) if self.source else {}
+        return values.get((field,)) or self.position(field)
 
-def document_positions(path: Path, document: int) -> dict[Path_, tuple[int, int]]:
-    """The positions in document `document` of manifest file `path` (empty if it can no longer be read)."""
+
+def document_positions(path: Path, document: int, *, values: bool = False) -> dict[Path_, tuple[int, int]]:
+    """The positions in document `document` of manifest file `path` (empty if it can no longer be read):
+    keys' where there is one, else values'; with `values`, the values' only."""
     try:
         text = read_bounded(path, MAX_MANIFEST_BYTES).decode("utf-8-sig")
         events.read(text)  # the nesting limit, before the composer recurses
@@ -121,7 +128,7 @@ def document_positions(path: Path, document: int) -> dict[Path_, tuple[int, int]
         converter.convert(roots[document])  # type: ignore[arg-type]
     except Exception:  # the file changed or went away since it was loaded: no positions
         return {}
-    return converter.positions()
+    return dict(converter.values) if values else converter.positions()
 
 
 def _api_value(value: Any) -> Any:

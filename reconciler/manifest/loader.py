@@ -20,6 +20,7 @@ from ruamel.yaml.reader import ReaderError
 
 from reconciler import dialect
 from reconciler.manifest import composer, events, overrides
+from reconciler.manifest.cache import ReadCache
 from reconciler.manifest.errors import ManifestError, Path_, describe, format_field_path
 from reconciler.manifest.loaded import MAX_INSTRUCTIONS_BYTES, LoadedManifest, LoadResult, LocalFile
 from reconciler.manifest.messages import KEY_RULE, MISSING, PydanticError, data_path, message
@@ -53,6 +54,8 @@ class LoadContext:
     fast: bool = True
     #: The environment being loaded (overrides merged, `only:` honoured); no name: no environments.
     selected: overrides.Selected = field(default_factory=lambda: overrides.Selected(None))
+    #: What the fast reader made of texts already read (on when the repository has `.reconciler/cache/`).
+    cache: ReadCache | None = None
     checked: dict[Path, int] = field(default_factory=dict)
     #: (manifest directory, path as written) → resolved path, for paths found inside the repository.
     resolved: dict[tuple[Path, str], Path] = field(default_factory=dict)
@@ -93,7 +96,7 @@ class FileLoader:
             self.error("empty file: expected a manifest (at least 'model:')")
             return
         try:
-            documents = events.read(text)
+            documents = self.context.cache.read(text) if self.context.cache else events.read(text)
         except events.NestingError as err:
             self.error(str(err), err.position)
             return
@@ -313,14 +316,15 @@ class FileLoader:
         if not isinstance(names, list):
             return []
         out: list[LocalFile] = []
+        tools = _tool_types(data.get("tools"))
         for index, rel in enumerate(names):
             if isinstance(rel, str) and rel:
-                local = self._file(rel, ("files", index))
+                local = self._file(rel, ("files", index), tools)
                 if local is not None:
                     out.append(local)
         return out
 
-    def _file(self, rel: str, where: Path_) -> LocalFile | None:
+    def _file(self, rel: str, where: Path_, tools: list[str]) -> LocalFile | None:
         pos = self._pos(where)
         named = self._named_file(rel, pos, where)
         if named is None:
@@ -332,6 +336,12 @@ class FileLoader:
             return None
         if size == 0:
             self.error(f"'{rel}' is empty", pos, where)
+            return None
+        refusal = _file_type_refusal(tools, rel)
+        if refusal is not None:
+            self.error(
+                f"'{rel}': the API refuses this file type for the tools enabled: \"{refusal}\"", pos, where
+            )
             return None
         return LocalFile(path=target, display=rel, size=size)
 
@@ -407,6 +417,22 @@ class FileLoader:
         if at_key or kind == "extra_forbidden":
             return conv.keys.get(path) or conv.values.get(path) or start
         return _best_position(conv, path, start)
+
+
+def _tool_types(tools: Any) -> list[str]:
+    """The `type` of each tool in a manifest's raw `tools` value (whatever its shape)."""
+    if not isinstance(tools, list):
+        return []
+    return [t["type"] for t in tools if isinstance(t, dict) and isinstance(t.get("type"), str)]
+
+
+def _file_type_refusal(tools: list[str], rel: str) -> str | None:
+    """The API's refusal of knowledge file `rel` for these tool types, judged on its extension as v1 did
+    (`dialect.v1_file_refusal`): None when accepted, or when no file tool is enabled (the model reports that
+    once, at `files:`)."""
+    if not any(tool in dialect.V1_FILE_TOOLS for tool in tools):
+        return None
+    return dialect.v1_file_refusal(tools, [PurePath(rel).name])
 
 
 def _best_position(conv: composer.Converter, path: Path_, start: Position) -> Position:
@@ -499,7 +525,8 @@ def load_directory(
     if isinstance(entries, ManifestError):
         result.errors.append(entries)
         return result
-    context = LoadContext(repository_root(directory), fast, selected or overrides.Selected(None))
+    root = repository_root(directory)
+    context = LoadContext(root, fast, selected or overrides.Selected(None), ReadCache(root) if fast else None)
     absolute = directory.absolute()
     prefix = "" if shown == "." else shown + os.sep
     seen_keys: dict[str, LoadedManifest] = {}
@@ -512,6 +539,8 @@ def load_directory(
                 result.manifests.append(loaded)
         loader.errors.sort(key=lambda e: (e.line or 0, e.col or 0))
         result.errors.extend(loader.errors)
+    if context.cache is not None:
+        context.cache.save()
     result.notes.extend(_subfolder_note(directory, shown))
     return result
 

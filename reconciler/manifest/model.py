@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-import jsonschema
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -123,6 +122,8 @@ def _schema_problem(schema: dict[str, Any]) -> tuple[str, tuple[str | int, ...]]
     key = repr(schema)
     if key in _SCHEMA_PROBLEMS:
         return _SCHEMA_PROBLEMS[key]
+    import jsonschema  # here: its import costs a plan without function parameters a fifth of its start-up
+
     plain = json.loads(json.dumps(schema, sort_keys=True, default=str))
     validator = jsonschema.validators.validator_for(plain, default=jsonschema.Draft7Validator)
     error = jsonschema.exceptions.best_match(validator(validator.META_SCHEMA).iter_errors(plain))
@@ -208,25 +209,29 @@ class Manifest(_Strict):
         "repository). Mutually exclusive with instructions.",
     )
     tools: list[Tool] = Field(
-        default=dialect.DEFAULTS["tools"],
+        default_factory=list,
+        json_schema_extra={"default": []},
         max_length=dialect.MAX_TOOLS,
         description="Tools: code_interpreter, retrieval, or function.",
     )
     file_ids: list[FileId] = Field(
-        default=dialect.DEFAULTS["file_ids"],
+        default_factory=list,
+        json_schema_extra={"default": []},
         max_length=dialect.MAX_FILE_IDS,
         description="IDs of uploaded files (file-...) attached to the assistant; unique. "
         f"Together with files at most {MAX_FILES_TOTAL}.",
     )
     files: list[RelativePath] = Field(
-        default=[],
+        default_factory=list,
+        json_schema_extra={"default": []},
         max_length=MAX_FILES_TOTAL,
         description="Knowledge files to upload and attach (paths relative to the manifest, inside the "
         f"repository, each at most {dialect.MAX_FILE_BYTES // 2**20} MB). "
         f"Together with file_ids at most {MAX_FILES_TOTAL}.",
     )
     metadata: dict[MetadataKey, MetadataValue] = Field(
-        default=dialect.DEFAULTS["metadata"],
+        default_factory=dict,
+        json_schema_extra={"default": {}},
         max_length=MAX_USER_METADATA_PAIRS,
         description=f"String key-value pairs (at most {MAX_USER_METADATA_PAIRS}: the API allows "
         f"{dialect.MAX_METADATA_PAIRS} and one holds the ownership marker). Keys starting with "
