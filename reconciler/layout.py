@@ -87,13 +87,13 @@ def _allowed_in_block(ch: str) -> bool:
     return "\xa0" <= ch <= "\ud7ff" or "\ue000" <= ch <= "\ufffd" or "\U00010000" <= ch <= "\U0010ffff"
 
 
-_TAB_AT_LINE_START = re.compile(r"^[ \t]*\t[ \t]*[^ \t\n]", re.MULTILINE)
+_TAB_AT_LINE_START = re.compile(r"^[ \t]*\t", re.MULTILINE)
 
 
 def block_literal_ok(text: str) -> bool:
     """True when a block literal represents `text` exactly (see the module docstring); the empty string
-    never is. A line starting with a tab (before its first non-blank character) is also refused: YAML
-    allows it, but the manifest loader takes any tab in a line's leading whitespace for indentation."""
+    never is. A line with a tab in its leading whitespace (a blank line too) is also refused: YAML allows
+    it, but the manifest loader takes any tab in a line's leading whitespace for indentation."""
     return bool(text) and all(_allowed_in_block(ch) for ch in text) and not _TAB_AT_LINE_START.search(text)
 
 
