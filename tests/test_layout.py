@@ -185,7 +185,20 @@ def test_order_keys() -> None:
 
 def test_block_literal_ok() -> None:
     assert layout.block_literal_ok("a\nb\t  \n\t\n😀")
-    for bad in ("", "\tx", "a\n \tb", "a\rb", "\x00", "a\x85b", "a\u2028b", "\ufeffa", "\x1b[0m"):
+    for bad in (
+        "",
+        "\tx",
+        "a\n \tb",
+        "\t  \n",
+        " \t\nx",
+        "\n\t\nx",
+        "a\rb",
+        "\x00",
+        "a\x85b",
+        "a\u2028b",
+        "\ufeffa",
+        "\x1b[0m",
+    ):
         assert not layout.block_literal_ok(bad)
 
 
