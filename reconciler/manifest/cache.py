@@ -15,14 +15,12 @@ ignored: the cache can make a load faster, never different or failing.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from reconciler.fsio import write_atomic
 from reconciler.manifest import events, yaml12
 
 #: Where the cache lives, under the repository root.
@@ -71,16 +69,10 @@ class ReadCache:
         if not self.enabled or (not self.added and self.used.keys() == self.stored.keys()):
             return
         try:
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".manifests-", suffix=".tmp")
-        except OSError:
-            return
-        try:
-            with open(fd, "w", encoding="utf-8") as out:
-                json.dump({"reader": self.tag, "entries": self.used}, out, ensure_ascii=False)
-            os.replace(tmp, self.path)
+            data = json.dumps({"reader": self.tag, "entries": self.used}, ensure_ascii=False)
+            write_atomic(self.path, data.encode("utf-8"))
         except (OSError, ValueError):
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+            pass  # the cache can make a load faster, never failing
 
     def _load(self) -> dict[str, Any]:
         try:
