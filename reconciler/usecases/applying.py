@@ -56,7 +56,7 @@ async def apply_manifests(
     """`reconciler apply`: plan as `plan` does and show it; with nothing to change, True with zero writes;
     refuse unsafe deletes without `force`; then ask APPROVAL_PROMPT when stdin is a TTY (anything but `yes`
     cancels: `Apply cancelled.`, False) or, when it is not, refuse unless `auto_approve`; then apply."""
-    loaded = load_manifests(directory)
+    loaded = load_manifests(directory, plan_options.environment)
     show = _plan_stream(options)
     with lock.hold(connection, options.lock_timeout, _note):
         async with open_client(connection) as client:
