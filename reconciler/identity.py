@@ -82,6 +82,18 @@ def field_location(loaded: LoadedManifest, field: str | None = None) -> str:
     return f"{loaded.path}:{loaded.line}"
 
 
+def value_location(loaded: LoadedManifest, field: str) -> str:
+    """`FILE:LINE:COL: FIELD` at the value of a top-level field (for messages about the value itself); at the
+    override when an environment's override set it (`field_location`)."""
+    if loaded.moved:
+        return field_location(loaded, field)
+    try:
+        line, col = loaded.value_position(field)
+    except (KeyError, LookupError, ValueError):
+        return field_location(loaded, field)
+    return f"{loaded.path}:{line}:{col}: {field}"
+
+
 def match(loaded: Sequence[LoadedManifest], existing: Sequence[dict[str, Any]]) -> Matching:
     """Match manifests to existing assistants (a key claimed several times: its canonical claimant; the
     others are `duplicates`). Raises PlanError, one line per problem, when an `id:` does not exist, belongs

@@ -169,7 +169,7 @@ def check_models(
         listing = ", ".join(shown) or "none"
         if len(available) > len(shown):
             listing += f", … ({len(available)} in all)"
-        at = identity.field_location(by_key[key], "model") if key in by_key else f"{key}: model"
+        at = identity.value_location(by_key[key], "model") if key in by_key else f"{key}: model"
         errors.append(
             f"{at}: model {model!r} is not available on {server} (available: {listing}; "
             "the full list: GET /models)"
@@ -189,7 +189,7 @@ def check_model_rules(plan: Plan, loaded: Sequence[LoadedManifest], rules: str) 
         refusal = dialect.v1_model_refusal(model) if model in dialect.V1_REFUSED_MODELS else None
         if refusal is None:
             continue
-        at = _value_location(by_key[key], "model") if key in by_key else f"{key}: model"
+        at = identity.value_location(by_key[key], "model") if key in by_key else f"{key}: model"
         if rules == "openai":
             lines.append(f'{at}: Assistants v1 refuses this model: "{refusal[1]}"')
         else:
@@ -200,12 +200,6 @@ def check_model_rules(plan: Plan, loaded: Sequence[LoadedManifest], rules: str) 
     if lines and rules == "openai":
         raise PlanError("\n".join(lines))
     return dataclasses.replace(plan, warnings=(*plan.warnings, *lines)) if lines else plan
-
-
-def _value_location(loaded: LoadedManifest, field: str) -> str:
-    """`FILE:LINE:COL: FIELD` at the value of a manifest's top-level field."""
-    line, col = loaded.value_position(field)
-    return f"{loaded.path}:{line}:{col}: {field}"
 
 
 def _change_for(m: identity.Match, index: knowledge.RemoteIndex) -> Change:

@@ -234,7 +234,7 @@ async def test_unavailable_model(emulator: Any, tmp_path: Path) -> None:
             await plan_with(client, loaded, PlanOptions())
     message = str(err.value)
     assert message.startswith(
-        f"{tmp_path / 'hr.yaml'}:2:1: model: model 'gpt-9' is not available on {client.base_url} "
+        f"{tmp_path / 'hr.yaml'}:2:8: model: model 'gpt-9' is not available on {client.base_url} "
         "(available: gpt-4, "
     )
     assert message.endswith(", … (38 in all); the full list: GET /models)")
