@@ -17,6 +17,8 @@ Contracts:
 - **Read back.** Each write's response is normalised and compared with the desired state on the fields it
   sent (all fields for a create); a field the server did not keep becomes a warning on that change's result.
 - **Partial failure.** A failing change never stops the others; every change gets exactly one `ChangeResult`.
+- **Stopping.** After `stop()` no further change is started and planned file deletes are skipped; the
+  changes running then (`in_flight`, by key) finish or are cancelled by the caller.
 - **Knowledge files** (`reconciler.uploads`): missing contents are uploaded first (once each); a change whose
   upload failed, or whose file changed since the plan, fails without a call; the others then set their whole
   `file_ids` in their one create/modify call. Planned file deletes (`--prune`) run last. `ApplyReport.files`
@@ -38,7 +40,7 @@ from reconciler.client import Client
 from reconciler.errors import ReconcilerError
 from reconciler.exactly_once import write_once
 from reconciler.plan import Change, Plan
-from reconciler.results import ApplyReport, ChangeResult, Progress, Remedy, Status, remedy_for
+from reconciler.results import ApplyReport, ChangeResult, FileResult, Progress, Remedy, Status, remedy_for
 
 __all__ = ["Executor"]
 
@@ -116,6 +118,13 @@ class Executor:
         self.settle_seconds = settle_seconds
         self.notes = notes
         self._listings = _Listings(client)
+        self.stopping = False
+        #: The changes running now, by key (what is unknown if the run is cancelled).
+        self.in_flight: dict[str, Change] = {}
+
+    def stop(self) -> None:
+        """Start no further change (see the module docstring); `run` then returns what was done."""
+        self.stopping = True
 
     async def run(self, plan: Plan) -> ApplyReport:
         """Apply every actionable change of `plan`; returns one result per change, in plan order.
@@ -141,12 +150,16 @@ class Executor:
         async def worker() -> None:
             nonlocal done
             for index, change in pending:  # a shared iterator: each change is taken by exactly one worker
+                if self.stopping:
+                    return
                 blocked = uploaded.blocked.get(change.key)
                 if blocked is not None:
                     remedy: Remedy = "replan" if change.key in uploaded.needs_new_plan else "retry"
                     result = self._failed(change, change.id, blocked, time.monotonic(), remedy)
                 else:
+                    self.in_flight[change.key] = change
                     result = await self._run_one(change)
+                    del self.in_flight[change.key]
                 results[index] = result
                 done += 1
                 if self.progress is not None:
@@ -158,7 +171,9 @@ class Executor:
         finally:
             for task in workers:
                 task.cancel()
-        deleted = await uploads.delete_unused(self.client, plan, parallelism=self.parallelism)
+        deleted: tuple[FileResult, ...] = ()
+        if not self.stopping:
+            deleted = await uploads.delete_unused(self.client, plan, parallelism=self.parallelism)
         calls = Counter(self.client.calls)
         calls.subtract(calls_before)
         return ApplyReport(

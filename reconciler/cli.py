@@ -271,7 +271,7 @@ def plan(
     if not local:
         check_api_key()
     result = run(run_plan(directory, connection, plan_from(targets, prune, allow_duplicate_names)))
-    emit_plan(result, fmt=fmt, out=out, color=use_color(no_color))
+    emit_plan(result, connection, fmt=fmt, out=out, color=use_color(no_color))
     if detailed_exitcode and result.has_changes:
         sys.exit(2)
 

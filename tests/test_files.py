@@ -417,7 +417,8 @@ async def test_saved_plan_round_trip(emulator: InProcessEmulator, repo: Path) ->
     put(repo, "assistants/hr.yaml", "model: gpt-4\ntools: [{type: retrieval}]\nfiles: [docs/policy.md]\n")
     async with client_for(emulator) as client:
         the_plan = await plan_dir(client, repo / "assistants")
-        planfile.save(the_plan, repo / "plan.json")
+        saved_plan = planfile.SavedPlan(the_plan, planfile.Target(emulator.base_url), repo)
+        planfile.save(saved_plan, repo / "plan.json")
         saved = json.loads((repo / "plan.json").read_text())
         assert saved["files"] == [
             {
@@ -440,7 +441,7 @@ async def test_saved_plan_round_trip(emulator: InProcessEmulator, repo: Path) ->
                 "status": "upload",
             }
         ]
-        loaded = planfile.load(repo / "plan.json")
+        loaded = planfile.load(repo / "plan.json").plan
         assert loaded == the_plan
         await check_stale(client, loaded)
         report = await Executor(client).run(loaded)

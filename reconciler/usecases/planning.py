@@ -3,18 +3,20 @@ through an open client, build the plan (`planner.build_plan`, pure), render it a
 
 from __future__ import annotations
 
+import io
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
 from reconciler import knowledge, planfile, planner
 from reconciler.connection import LOCAL_BASE_URL, open_client
-from reconciler.errors import ReconcilerError
+from reconciler.errors import PlanError, ReconcilerError
 from reconciler.options import DEFAULT_DIRECTORY, ConnectionOptions, PlanOptions
 from reconciler.plan import Plan
+from reconciler.redact import mask, secret_forms
 from reconciler.render import render_plan
 
 if TYPE_CHECKING:
@@ -50,9 +52,32 @@ def load_manifests(directory: Path) -> list[LoadedManifest]:
     return list(result.manifests)
 
 
+def refuse_secrets(loaded: Sequence[LoadedManifest], connection: ConnectionOptions) -> None:
+    """Raise PlanError, a line `FILE:LINE:COL: FIELD: ...` per manifest field that holds the API key (never
+    the key itself): apply would write it to the server, where anyone with access to the project reads it."""
+    from reconciler.dialect import canonical_json
+    from reconciler.identity import field_location
+
+    secret = connection.api_key()
+    if not secret:
+        return
+    forms = secret_forms(secret)
+    errors = [
+        f"{field_location(manifest, name)}: holds the API key (the value of {connection.key_variable}); "
+        "remove it from the manifest"
+        for manifest in loaded
+        for name, value in manifest.api_fields().items()
+        if any(form in canonical_json(value) for form in forms)
+    ]
+    if errors:
+        raise PlanError("\n".join(errors))
+
+
 async def run_plan(directory: Path, connection: ConnectionOptions, options: PlanOptions) -> Plan:
-    """`reconciler plan`: load the manifests, connect, and plan (`plan_with`)."""
+    """`reconciler plan`: load the manifests, refuse any holding the API key, connect, and plan
+    (`plan_with`)."""
     loaded = load_manifests(directory)
+    refuse_secrets(loaded, connection)
     async with open_client(connection) as client:
         return await plan_with(client, loaded, options)
 
@@ -106,12 +131,26 @@ async def fetch_models(client: Client) -> set[str] | None:
     return {m["id"] for m in listed if isinstance(m.get("id"), str)}
 
 
-def emit_plan(plan: Plan, *, fmt: str, out: Path | None, color: bool) -> None:
-    """Render `plan` to stdout in `fmt`; with `out`, save it first (`planfile.save`)."""
+def emit_plan(plan: Plan, connection: ConnectionOptions, *, fmt: str, out: Path | None, color: bool) -> None:
+    """Render `plan` to stdout in `fmt`; with `out`, save it first (`planfile.save`) for the target of
+    `connection`, made in the repository root of the current directory. The API key is masked in both."""
+    from reconciler.manifest import repository_root
+
+    secret = connection.api_key()
     if out is not None:
-        planfile.save(plan, out)
-    render_plan(plan, sys.stdout, fmt, color=color)
+        saved = planfile.SavedPlan(plan, planfile.Target.of(connection), repository_root(Path.cwd()))
+        planfile.save(saved, out, secret=secret)
+    show_plan(plan, sys.stdout, fmt, color=color, secret=secret)
     if out is not None:
         click.echo(
             f"Saved the plan to {out}; run `reconciler apply {out}` to apply exactly this plan.", err=True
         )
+
+
+def show_plan(plan: Plan, out: TextIO, fmt: str, *, color: bool, secret: str | None) -> None:
+    """Render `plan` to `out` in `fmt`, every form of `secret` (the API key) masked: an assistant on the
+    server may hold the key in its own fields (pasted into its instructions), and a plan shown in a pull
+    request must not publish it."""
+    buffer = io.StringIO()
+    render_plan(plan, buffer, fmt, color=color)
+    out.write(mask(buffer.getvalue(), secret))
