@@ -3,6 +3,7 @@ through an open client, build the plan (`planner.build_plan`, pure), render it a
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import sys
 from collections.abc import Sequence
@@ -137,6 +138,7 @@ def emit_plan(plan: Plan, connection: ConnectionOptions, *, fmt: str, out: Path 
     from reconciler.manifest import repository_root
 
     secret = connection.api_key()
+    plan = masked_plan(plan, secret)
     if out is not None:
         saved = planfile.SavedPlan(plan, planfile.Target.of(connection), repository_root(Path.cwd()))
         planfile.save(saved, out, secret=secret)
@@ -150,7 +152,31 @@ def emit_plan(plan: Plan, connection: ConnectionOptions, *, fmt: str, out: Path 
 def show_plan(plan: Plan, out: TextIO, fmt: str, *, color: bool, secret: str | None) -> None:
     """Render `plan` to `out` in `fmt`, every form of `secret` (the API key) masked: an assistant on the
     server may hold the key in its own fields (pasted into its instructions), and a plan shown in a pull
-    request must not publish it."""
+    request must not publish it. Values are masked before rendering (a shortened value must not show part
+    of the key), and the rendering after."""
     buffer = io.StringIO()
-    render_plan(plan, buffer, fmt, color=color)
+    render_plan(masked_plan(plan, secret), buffer, fmt, color=color)
     out.write(mask(buffer.getvalue(), secret))
+
+
+def masked_plan(plan: Plan, secret: str | None) -> Plan:
+    """`plan` with every form of `secret` masked in what it shows of the server (`before`, `after`, orphan
+    names, warnings); fingerprints, taken before, are kept. Not for applying: only for showing and saving
+    (its `desired` states never hold the key: `refuse_secrets`)."""
+    if not secret:
+        return plan
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, str):
+            return mask(value, secret)
+        if isinstance(value, dict):
+            return {clean(k): clean(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [clean(v) for v in value]
+        return value
+
+    changes = tuple(
+        dataclasses.replace(c, before=clean(dict(c.before)), after=clean(dict(c.after))) for c in plan.changes
+    )
+    orphans = tuple(dataclasses.replace(o, name=clean(o.name)) for o in plan.orphans)
+    return dataclasses.replace(plan, changes=changes, orphans=orphans, warnings=tuple(clean(plan.warnings)))
