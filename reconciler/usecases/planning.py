@@ -84,11 +84,14 @@ async def run_plan(directory: Path, connection: ConnectionOptions, options: Plan
 
 
 async def plan_with(client: Client, loaded: Sequence[LoadedManifest], options: PlanOptions) -> Plan:
-    """List every assistant (one call per 100) and, when a manifest names files or with `prune`, the uploaded
-    files (one call); build the plan; and, when it creates assistants or changes a model, check those models
-    with one `/models` call (skipped when the server has no `/models`)."""
+    """List every assistant (one call per 100) and, when a manifest names files or file ids or with `prune`,
+    the uploaded files (one call), refusing `file_ids` it does not list (`check_file_ids`); build the plan;
+    and, when it creates assistants or changes a model, check those models with one `/models` call (skipped
+    when the server has no `/models`)."""
     existing = await client.list_assistants()
     remote_files = await fetch_files(client, loaded, prune=options.prune)
+    if remote_files is not None:
+        check_file_ids(loaded, remote_files, server=_server(client))
     plan = planner.build_plan(loaded, existing, options, remote_files=remote_files)
     if planner.models_to_check(plan):
         models = await fetch_models(client)
@@ -105,11 +108,12 @@ def _server(client: Client) -> str:
 async def fetch_files(
     client: Client, loaded: Sequence[LoadedManifest], *, prune: bool
 ) -> list[dict[str, Any]] | None:
-    """The `GET /files?purpose=assistants` listing when planning needs it (`knowledge.needs_listing`), else
-    None. A server without `/files` only matters when a manifest names files."""
+    """The `GET /files?purpose=assistants` listing when planning needs it (`knowledge.needs_listing`, or a
+    manifest names `file_ids`), else None. A server without `/files` only matters when a manifest names
+    files."""
     from reconciler.client import APIError
 
-    if not knowledge.needs_listing(loaded, prune=prune):
+    if not knowledge.needs_listing(loaded, prune=prune) and not any(m.manifest.file_ids for m in loaded):
         return None
     try:
         return await client.list_files(knowledge.PURPOSE)
@@ -117,6 +121,27 @@ async def fetch_files(
         if err.status in NO_ENDPOINT_STATUSES and not any(m.files for m in loaded):
             return None
         raise
+
+
+def check_file_ids(
+    loaded: Sequence[LoadedManifest], remote_files: Sequence[dict[str, Any]], *, server: str
+) -> None:
+    """Raise PlanError, a line `FILE:LINE:COL: file_ids: ...` per manifest, when its `file_ids` name files
+    the `GET /files?purpose=assistants` listing of `server` does not have (apply would be refused)."""
+    from reconciler.identity import field_location
+
+    listed = {f.get("id") for f in remote_files}
+    errors = []
+    for manifest in loaded:
+        unknown = [i for i in manifest.manifest.file_ids if i not in listed]
+        if unknown:
+            names = ", ".join(repr(i) for i in unknown)
+            errors.append(
+                f"{field_location(manifest, 'file_ids')}: no file {names} with purpose assistants on "
+                f"{server} (GET /files?purpose=assistants)"
+            )
+    if errors:
+        raise PlanError("\n".join(errors))
 
 
 async def fetch_models(client: Client) -> set[str] | None:
