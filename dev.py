@@ -2,8 +2,10 @@
 """Developer entry point that needs only Python 3: finds or bootstraps uv, then runs the project's jobs.
 
 python3 dev.py demo    plan and apply assistants/ against the embedded emulator (--local)
-python3 dev.py test    the test suite (what CI runs)
-python3 dev.py check   ruff and mypy
+python3 dev.py test    the test suite
+python3 dev.py cov     the same test suite under coverage, CLI subprocesses included; fails below the floor
+                       (pyproject.toml, [tool.coverage.report] fail_under). What CI runs
+python3 dev.py check   ruff, mypy and the layer contracts (lint-imports, .importlinter)
 python3 dev.py bench   the benchmarks (prints a table, writes bench/results.json)
 """
 
@@ -18,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 BOOTSTRAP = ROOT / ".venv-uv"
-JOBS = ("demo", "test", "check", "bench")
+JOBS = ("demo", "test", "cov", "check", "bench")
 
 
 def _works(cmd: list[str]) -> bool:
@@ -74,10 +76,20 @@ def commands(job: str, args: list[str], uv: list[str]) -> list[list[str]]:
     run = [*uv, "run", "--frozen"]
     # The demo needs the tool and its emulator only: no dev group (and, inexact, it removes nothing).
     demo = [*uv, "run", "--frozen", "--no-dev", "--extra", "emulator", "--inexact", "reconciler"]
+    test = ["pytest", *args]
+    # coverage's `patch = subprocess` (pyproject.toml) measures the Python subprocesses the tests start (the
+    # CLI, the emulator server); each writes its own data file, which `combine` merges before the report.
+    cov = [*run, "coverage"]
     return {
         "demo": [[*demo, "plan", "--local"], [*demo, "apply", "--local", "--auto-approve"]],
-        "test": [[*run, "pytest", *args]],
-        "check": [[*run, "ruff", "check", "."], [*run, "ruff", "format", "--check", "."], [*run, "mypy"]],
+        "test": [[*run, *test]],
+        "cov": [[*cov, "erase"], [*cov, "run", "-m", *test], [*cov, "combine", "--quiet"], [*cov, "report"]],
+        "check": [
+            [*run, "ruff", "check", "."],
+            [*run, "ruff", "format", "--check", "."],
+            [*run, "mypy"],
+            [*run, "lint-imports"],
+        ],
         "bench": [[*run, "python", "-m", "bench", *args]],
     }[job]
 

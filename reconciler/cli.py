@@ -456,8 +456,13 @@ def emulator(
     Example:
       reconciler emulator --port 8080 --db sandbox.sqlite3
     """
-    from reconciler.emulator.faults import FaultConfig
-    from reconciler.emulator.server import serve
+    try:
+        from reconciler.emulator.faults import FaultConfig
+        from reconciler.emulator.server import serve
+    except ImportError as err:
+        from reconciler.connection import emulator_missing
+
+        raise emulator_missing(err, "reconciler emulator") from None
 
     serve(
         host=host,

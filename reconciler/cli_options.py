@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -30,8 +31,27 @@ def dir_option(func: F) -> F:
     )(func)
 
 
+#: Where `--timeout` keeps its value in the click context (the option is not a command parameter:
+#: `connection_from` reads it, so every command's signature stays the same).
+TIMEOUT_META = "reconciler.timeout"
+
+
+def _keep_timeout(ctx: click.Context, _param: click.Parameter, value: float | None) -> None:
+    ctx.meta[TIMEOUT_META] = value
+
+
 def connection_options(func: F) -> F:
-    """--local, --base-url and --max-retries, shared by every command that talks to the API."""
+    """--local, --base-url, --max-retries and --timeout, shared by every command that talks to the API."""
+    func = click.option(
+        "--timeout",
+        type=click.FloatRange(1, 3600),
+        default=None,
+        expose_value=False,
+        callback=_keep_timeout,
+        metavar="SECONDS",
+        help="Give up on one request attempt after SECONDS in all, however slowly the server answers "
+        "[default: 300; a read that stalls for 60 s fails sooner].",
+    )(func)
     func = click.option(
         "--max-retries",
         type=click.IntRange(0, 20),
@@ -61,9 +81,11 @@ def connection_from(local: bool, base_url: str | None, max_retries: int) -> Conn
     source = click.get_current_context().get_parameter_source("base_url")
     if local and source is click.core.ParameterSource.ENVIRONMENT:
         base_url = None
-    return ConnectionOptions.from_environment(
+    options = ConnectionOptions.from_environment(
         local=local, base_url=base_url, max_retries=max_retries, cwd=Path.cwd()
     )
+    deadline = click.get_current_context().meta.get(TIMEOUT_META)
+    return options if deadline is None else replace(options, deadline=deadline)
 
 
 TARGET_HELP = {

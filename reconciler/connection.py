@@ -8,9 +8,11 @@ repository root). Otherwise the key comes only from the environment variable the
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import httpx
 
+from reconciler import DISTRIBUTION
 from reconciler.client import DEFAULT_BASE_URL, Client
 from reconciler.errors import ConfigError
 from reconciler.options import ConnectionOptions
@@ -31,14 +33,16 @@ def open_client(options: ConnectionOptions) -> Client:
                 "--local and --base-url exclude each other: --local uses the embedded emulator "
                 "(drop one of them)"
             )
-        from reconciler.emulator import InProcessTransport, local_app
+        try:
+            from reconciler.emulator import InProcessTransport, local_app
+        except ImportError as err:
+            raise emulator_missing(err, "--local") from None
 
         return Client(
             api_key=LOCAL_API_KEY,
             base_url=LOCAL_BASE_URL,
-            max_retries=options.max_retries,
-            timeout=options.timeout,
             transport=InProcessTransport(local_app(options.state_root)),
+            **_limits(options),
         )
 
     url = check_base_url(options.base_url or DEFAULT_BASE_URL)
@@ -53,9 +57,18 @@ def open_client(options: ConnectionOptions) -> Client:
         base_url=url,
         organization=options.organization,
         project=options.project,
-        max_retries=options.max_retries,
-        timeout=options.timeout,
+        **_limits(options),
     )
+
+
+def _limits(options: ConnectionOptions) -> dict[str, Any]:
+    """The Client's retry budget, timeout and deadline: the options' values where set."""
+    limits: dict[str, Any] = {"max_retries": options.max_retries}
+    if options.timeout is not None:
+        limits["timeout"] = options.timeout
+    if options.deadline is not None:
+        limits["deadline"] = options.deadline
+    return limits
 
 
 def check_base_url(base_url: str) -> str:
@@ -83,3 +96,13 @@ def check_base_url(base_url: str) -> str:
             f"e.g. {DEFAULT_BASE_URL}"
         )
     return text.rstrip("/")
+
+
+def emulator_missing(err: ImportError, what: str) -> ConfigError:
+    """The one-line error for `what` (`--local`, `reconciler emulator`) when the emulator's extra is not
+    installed: which package is missing and the command that installs it."""
+    package = (err.name or "a package").split(".")[0]
+    return ConfigError(
+        f"{what} needs the emulator, whose dependencies are not installed ({package} is missing): "
+        f'pip install "{DISTRIBUTION}[emulator]"'
+    )

@@ -152,9 +152,9 @@ class PlanJSON(_PlanCommon):
     """The plan printed by `reconciler plan --format json`."""
 
     changes: Annotated[list[ChangeJSON], _doc("Creates, updates, deletes, then no-ops; each group by key.")]
-    managed: NotRequired[_Managed]
-    orphans: NotRequired[_Orphans]
-    warnings: NotRequired[_Warnings]
+    managed: _Managed
+    orphans: _Orphans
+    warnings: _Warnings
 
 
 @with_config(_CLOSED)

@@ -41,6 +41,7 @@ from ruamel.yaml.events import (
 from ruamel.yaml.reader import ReaderError
 
 from reconciler import layout
+from reconciler.fsio import write_atomic
 
 SUFFIXES = (".yaml", ".yml")
 #: Where the modeline's schema lives, relative to the repository root.
@@ -422,13 +423,12 @@ def run_fmt(
         if check:
             print(f"would reformat {path}", file=out)
             continue
-        tmp = path.with_name(f".{path.name}.fmt{os.getpid()}")
         try:
-            tmp.write_bytes(formatted.encode("utf-8"))
-            os.replace(tmp, path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
+            write_atomic(path, formatted.encode("utf-8"))
+        except OSError as problem:
+            print(f"{path}: cannot write it: {problem.strerror or problem}", file=err)
+            failed += 1
+            continue
         print(f"reformatted {path}", file=out)
     failed += len(errors)
     print(_summary(changed, unchanged, failed, check=check), file=err)

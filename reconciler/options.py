@@ -32,7 +32,10 @@ class ConnectionOptions:
     organization: str | None = None
     project: str | None = None
     max_retries: int = 5
-    timeout: float = 60.0
+    #: Per-read timeout and overall deadline of one request attempt, in seconds (None: the client's
+    #: defaults, `client.DEFAULT_TIMEOUT` and `client.DEFAULT_DEADLINE`).
+    timeout: float | None = None
+    deadline: float | None = None
     key_variable: str = DEFAULT_KEY_VARIABLE
     state_root: Path = Path(".")
 

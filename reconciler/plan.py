@@ -11,7 +11,7 @@ A `Change` is one assistant's action. `before`/`after` hold normal forms (see `d
 Knowledge files (planned by `reconciler.knowledge`): a Change of a manifest with `files:` carries its
 `FileRef`s and the Plan its `PlanFile`s (uploads, kept uploads, deletes), both defined here with the Plan.
 Both appear in the JSON only when present: a change gains `"files"`, the plan gains `"files"` and
-`"file_summary"` (additions to DESIGN.md's format, which is otherwise unchanged).
+`"file_summary"` (docs/formats.md).
 """
 
 from __future__ import annotations
@@ -160,7 +160,7 @@ class Change:
         return (self.desired or self.before or self.after).get("name")
 
     def data(self) -> dict[str, Any]:
-        """The public JSON form of DESIGN.md (stable key order)."""
+        """The public JSON form (docs/formats.md, `formats.ChangeJSON`), in a stable key order."""
         out: dict[str, Any] = {
             "key": self.key,
             "id": self.id,
@@ -233,7 +233,7 @@ class Plan:
         return tuple(c for c in self.changes if c.action != "no-op")
 
     def data(self) -> dict[str, Any]:
-        """The public JSON plan of DESIGN.md."""
+        """The public JSON plan (docs/formats.md, schema/plan.json)."""
         out: dict[str, Any] = {
             "format_version": FORMAT_VERSION,
             "changes": [c.data() for c in self.changes],

@@ -26,7 +26,7 @@ EMULATOR_ONLY = ("starlette", "uvicorn", "python_multipart")
 
 def run(cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
     print("+", " ".join(cmd), file=sys.stderr, flush=True)
-    return subprocess.run(cmd, cwd=ROOT, check=True, text=True, **kwargs)  # type: ignore[call-overload,no-any-return]
+    return subprocess.run(cmd, cwd=ROOT, check=True, text=True, **kwargs)  # type: ignore[call-overload]
 
 
 def check(outdir: Path, uv: list[str]) -> str:

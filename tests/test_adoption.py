@@ -133,7 +133,7 @@ def test_dev_py_names_an_unknown_job_and_prints_help_without_uv(
     assert (unknown.returncode, unknown.stdout, unknown.stderr) == (
         1,
         "",
-        "dev.py: unknown job 'deploy'; the jobs are: demo, test, check, bench (python3 dev.py help)\n",
+        "dev.py: unknown job 'deploy'; the jobs are: demo, test, cov, check, bench (python3 dev.py help)\n",
     )
 
     def no_uv() -> list[str]:
@@ -146,6 +146,12 @@ def test_dev_py_names_an_unknown_job_and_prints_help_without_uv(
     assert dev.commands("demo", [], ["uv"])[0][:8] == [
         "uv", "run", "--frozen", "--no-dev", "--extra", "emulator", "--inexact", "reconciler"
     ]  # fmt: skip
+    # CI's covered run is the README's test command under coverage: the same pytest, the same arguments.
+    (test,) = dev.commands("test", ["-x"], ["uv"])
+    erase, covered, combine, report = dev.commands("cov", ["-x"], ["uv"])
+    assert test == ["uv", "run", "--frozen", "pytest", "-x"]
+    assert covered == ["uv", "run", "--frozen", "coverage", "run", "-m", "pytest", "-x"]
+    assert [erase[-1], combine[-2], report[-1]] == ["erase", "combine", "report"]
 
 
 def test_dev_py_runs_uv_without_the_virtualenv_warning(tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ CONFIDENCES = {"documented", "inferred", "unconfirmed"}
 
 
 def test_the_module_is_pure_data_importing_nothing_from_reconciler() -> None:
-    imported = set()
+    imported: set[str] = set()
     for node in ast.walk(ast.parse(MODULE.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             imported.update(alias.name for alias in node.names)

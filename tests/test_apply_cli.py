@@ -171,7 +171,7 @@ def test_files_that_are_not_saved_plans_say_what_they_are(
     assert printed.exit_code == 0, printed.output
     make_one = "; save a plan with `reconciler plan --out FILE`\n"
     saved = (tmp_path / "saved.json").read_text()
-    cases = {
+    cases: dict[str, tuple[str | bytes, str]] = {
         "printed.json": (
             printed.stdout,
             "this is the output of `plan --format json`, which cannot be applied (it has no fingerprints)"

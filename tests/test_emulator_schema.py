@@ -24,11 +24,7 @@ from ruamel.yaml import YAML
 
 from reconciler.emulator.testing import InProcessEmulator
 
-SPEC_CANDIDATES = (
-    Path(__file__).resolve().parents[1] / "spec" / "assistants-v1.openapi.yaml",
-    Path(__file__).resolve().parents[2] / "shared" / "spec" / "assistants-v1.openapi.yaml",
-    Path("/work/shared/spec/assistants-v1.openapi.yaml"),
-)
+SPEC_CANDIDATES = (Path(__file__).resolve().parents[1] / "spec" / "assistants-v1.openapi.yaml",)
 
 
 @functools.cache

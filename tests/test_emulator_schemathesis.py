@@ -1,10 +1,10 @@
 """The emulator attacked from its own official spec with schemathesis: no 5xx, conforming responses, no auth
 bypass.
 
-The spec is `spec/assistants-v1.openapi.yaml`, a verbatim copy of the project's `shared/spec` file, so the
-test is self-contained in a clone (it falls back to `../shared/spec/` beside the clone and fails loudly if
-neither exists). The app runs in-process (ASGI) with an api_key. Generation is bounded and deterministic: a
-few examples per operation with a fixed seed, so the whole module stays well under a minute.
+The spec is `spec/assistants-v1.openapi.yaml`, a verbatim copy of the official v1 description (docs/api-v1.md
+§1), so the test is self-contained in a clone. The app runs in-process (ASGI) with an api_key. Generation is
+bounded and deterministic: a few examples per operation with a fixed seed, so the whole module stays well
+under a minute.
 
 The spec has documented quirks (docs/api-v1.md §6). They are adapted *in memory*, each precisely, before
 schemathesis sees the spec; nothing else is changed.
@@ -47,10 +47,7 @@ with warnings.catch_warnings():
     from starlette.testclient import TestClient
 
 ROOT = Path(__file__).resolve().parents[1]
-CANDIDATES = (
-    ROOT / "spec" / "assistants-v1.openapi.yaml",
-    ROOT.parent / "shared" / "spec" / "assistants-v1.openapi.yaml",
-)
+CANDIDATES = (ROOT / "spec" / "assistants-v1.openapi.yaml",)
 KEY = "sk-schemathesis-0123456789"
 HEADERS = {"Authorization": f"Bearer {KEY}", "OpenAI-Beta": "assistants=v1"}
 
@@ -60,9 +57,7 @@ def _spec_path() -> Path:
         if path.is_file():
             return path
     raise FileNotFoundError(
-        "the official v1 spec is missing: expected one of "
-        + ", ".join(str(p) for p in CANDIDATES)
-        + " (copy shared/spec/assistants-v1.openapi.yaml into spec/)"
+        "the official v1 spec is missing: expected one of " + ", ".join(str(p) for p in CANDIDATES)
     )
 
 

@@ -437,7 +437,7 @@ def _outcome(directory: Path, *, fast: bool) -> tuple[list[str], list[tuple[obje
     from reconciler.manifest import load_directory
 
     result = load_directory(directory, fast=fast)
-    manifests = [
+    manifests: list[tuple[object, ...]] = [
         (m.key, m.path, m.line, m.manifest, m.files, m.instructions_text, dict(m.positions))
         for m in result.manifests
     ]

@@ -214,7 +214,7 @@ ANNOTATION = re.compile(r"^::error file=([^,]+),line=(\d+),col=(\d+),title=recon
 
 def plan_pr(runner: Runner, **inputs: str) -> ActionRun:
     """The pull request's plan job: the action as assistants-plan.yml calls it."""
-    return runner.run_action(PLAN, "plan", "reconciler", **inputs)
+    return runner.run_action(PLAN, "plan", "reconciler", install=False, **inputs)
 
 
 def comment_of(runner: Runner, run: ActionRun) -> str:

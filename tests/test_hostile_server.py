@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
+import subprocess
+import sys
 import time
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -40,6 +43,7 @@ from reconciler.emulator.testing import InProcessEmulator
 pytestmark = pytest.mark.anyio
 
 KEY = "sk-hostile-0123456789"
+CLI = (sys.executable, "-m", "reconciler")
 FAST = RetryPolicy(backoff_base=0.001, backoff_max=0.01)
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -241,3 +245,72 @@ async def test_a_server_that_only_rate_limits_still_fails_after_the_budget(
             await client.create_assistant({"model": "gpt-4"})
         assert client.calls == {"POST /assistants": 3}
     assert str(info.value).endswith("(gave up after 2 retries)")
+
+
+async def test_the_timeout_option_bounds_each_attempt_of_a_command(tmp_path: Path) -> None:
+    """`--timeout SECONDS` reaches the client: a real `reconciler plan` process against a trickling server
+    ends with one line naming the deadline it was given."""
+
+    async def trickle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(head(content_type="application/json", content_length="100000"))
+        for _ in range(100):  # bounded: 20 s at most, though the client leaves after 1 s
+            writer.write(b" ")
+            await writer.drain()
+            await asyncio.sleep(0.2)
+
+    (tmp_path / "assistants").mkdir()
+    (tmp_path / "assistants" / "bot.yaml").write_text("name: Bot\nmodel: gpt-4\n")
+    async with raw_server(trickle) as base_url:
+        process = await asyncio.create_subprocess_exec(
+            *CLI,
+            "plan",
+            "--base-url",
+            base_url,
+            "--timeout",
+            "1",
+            "--max-retries",
+            "0",
+            cwd=tmp_path,
+            env={**os.environ, "OPENAI_API_KEY": KEY},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 1
+    assert stdout == b""
+    assert stderr.decode() == (
+        "Error: GET /assistants: timed out (no complete answer within the 1s deadline)\n"
+    )
+
+
+def test_the_timeout_help_states_the_client_defaults() -> None:
+    from click.testing import CliRunner
+
+    from reconciler.cli import cli
+    from reconciler.client import DEFAULT_DEADLINE, DEFAULT_TIMEOUT
+
+    text = " ".join(CliRunner().invoke(cli, ["plan", "--help"]).output.split())
+    assert (
+        f"[default: {DEFAULT_DEADLINE:g}; a read that stalls for {DEFAULT_TIMEOUT:g} s fails sooner]" in text
+    )
+
+
+def test_local_without_the_emulator_extra_names_the_install_command(tmp_path: Path) -> None:
+    """The emulator's server stack is an extra: without it, `--local` and `reconciler emulator` say how to
+    install it in one line (simulated by making `starlette` unimportable in a real process)."""
+    (tmp_path / "assistants").mkdir()
+    (tmp_path / "assistants" / "bot.yaml").write_text("name: Bot\nmodel: gpt-4\n")
+    block = "import sys; sys.modules['starlette'] = None; from reconciler.cli import main; main()"
+    for args, what in (
+        (["plan", "--local"], "--local"),
+        (["emulator", "--port", "0"], "reconciler emulator"),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-c", block, *args], cwd=tmp_path, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 1, done.stderr
+        assert done.stdout == ""
+        assert done.stderr == (
+            f"Error: {what} needs the emulator, whose dependencies are not installed (starlette is missing): "
+            'pip install "assistants-reconciler[emulator]"\n'
+        )

@@ -32,7 +32,7 @@ def instructions_text(instructions: str, *, last: bool = True) -> str:
 # characters a block literal cannot carry.
 _pieces = st.one_of(
     st.sampled_from(list(" \t\n\n\n-#:|>'\"%@&*!?{}[],.~`")),
-    st.characters(codec="utf-8", exclude_categories=("Cs",)),
+    st.characters(codec="utf-8", exclude_categories=["Cs"]),
     st.sampled_from(["\r\n", "\r", "\x85", "\u2028", "\ufeff", "\x00", "\x1b", "---", "...", "😀", "  \n"]),
 )
 _lines = st.lists(_pieces, max_size=40).map("".join)
@@ -157,7 +157,7 @@ response_format:
 
 
 def test_defaults_are_omitted_but_model_kept() -> None:
-    fields = {
+    fields: dict[str, object] = {
         "model": "gpt-4",
         "name": None,
         "tools": [],

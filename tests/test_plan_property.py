@@ -38,9 +38,10 @@ function = st.builds(
     number,
     st.booleans(),
 )
-tools = st.lists(
-    st.one_of(st.just({"type": "code_interpreter"}), st.just({"type": "retrieval"}), function), max_size=3
-).filter(
+tool: st.SearchStrategy[dict[str, Any]] = st.one_of(
+    st.just({"type": "code_interpreter"}), st.just({"type": "retrieval"}), function
+)
+tools = st.lists(tool, max_size=3).filter(
     lambda ts: (
         len({t["function"]["name"] for t in ts if t["type"] == "function"})
         == sum(t["type"] == "function" for t in ts)

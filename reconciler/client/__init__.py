@@ -13,7 +13,7 @@ from reconciler.client._client import (
     DEFAULT_TIMEOUT,
     MAX_FILE_BYTES,
     MAX_JSON_BYTES,
-    NO_MODELS_STATUSES,
+    NO_ENDPOINT_STATUSES,
     PAGE_LIMIT,
     Client,
 )
@@ -43,7 +43,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "MAX_FILE_BYTES",
     "MAX_JSON_BYTES",
-    "NO_MODELS_STATUSES",
+    "NO_ENDPOINT_STATUSES",
     "PAGE_LIMIT",
     "APIConnectionError",
     "APIError",

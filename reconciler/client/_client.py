@@ -28,7 +28,7 @@ import asyncio
 import logging
 import random
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import replace
 from typing import IO, Any
 from urllib.parse import quote
@@ -72,7 +72,7 @@ MAX_JSON_BYTES = 64 * 1024 * 1024
 MAX_FILE_BYTES = 512 * 1024 * 1024
 PAGE_LIMIT = 100
 #: Statuses meaning "this server has no /models endpoint" (compatible servers often lack it).
-NO_MODELS_STATUSES = frozenset({404, 405, 501})
+NO_ENDPOINT_STATUSES = frozenset({404, 405, 501})
 
 logger = logging.getLogger("reconciler.client")
 
@@ -309,12 +309,11 @@ class Client:
     async def available_models(self) -> list[dict[str, Any]] | None:
         """`GET /models`, or None when the server has no such endpoint (it answers 404, 405 or 501, as
         many compatible servers do); any other error raises."""
-        try:
-            return await self.list_models()
-        except APIError as err:
-            if err.status in NO_MODELS_STATUSES:
-                return None
-            raise
+        return await _unless_unserved(self.list_models())
+
+    async def available_files(self, purpose: str | None = None) -> list[dict[str, Any]] | None:
+        """`list_files(purpose)`, or None when the server has no `/files` endpoint (as `available_models`)."""
+        return await _unless_unserved(self.list_files(purpose))
 
     # ----------------------------------------------------------------------------------- machinery
 
@@ -566,3 +565,14 @@ class Client:
             reason = f"connection error ({type(exc).__name__}{': ' + detail if detail else ''})"
         failure = Failure.FATAL if isinstance(exc, _FATAL_ERRORS) else Failure.MAYBE_SENT
         return _SendFailed(failure, APIConnectionError, reason)
+
+
+async def _unless_unserved(call: Awaitable[list[dict[str, Any]]]) -> list[dict[str, Any]] | None:
+    """The result of `call`, or None when the server answers that it has no such endpoint
+    (`NO_ENDPOINT_STATUSES`)."""
+    try:
+        return await call
+    except APIError as err:
+        if err.status in NO_ENDPOINT_STATUSES:
+            return None
+        raise

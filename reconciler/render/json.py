@@ -1,4 +1,5 @@
-"""The JSON rendering of a Plan: exactly `Plan.data()` (DESIGN.md), keys in a stable order, indent 2."""
+"""The JSON rendering of a Plan: exactly `Plan.data()` (docs/formats.md, schema/plan.json), keys in a
+stable order, indent 2."""
 
 from __future__ import annotations
 

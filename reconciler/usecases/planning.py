@@ -24,10 +24,6 @@ if TYPE_CHECKING:
     from reconciler.client import Client
     from reconciler.manifest import LoadedManifest
 
-# TODO(client): `client.list_models()` will tell "this server has no /models" itself; then drop this.
-#: Statuses meaning "this server has no such endpoint": the check that needs it is skipped.
-NO_ENDPOINT_STATUSES = frozenset({404, 405, 501})
-
 
 def load_manifests(directory: Path) -> list[LoadedManifest]:
     """Every manifest in `directory`. On any manifest error, prints each `FILE:LINE:COL: FIELD: message` line
@@ -111,16 +107,11 @@ async def fetch_files(
     """The `GET /files?purpose=assistants` listing when planning needs it (`knowledge.needs_listing`, or a
     manifest names `file_ids`), else None. A server without `/files` only matters when a manifest names
     files."""
-    from reconciler.client import APIError
-
     if not knowledge.needs_listing(loaded, prune=prune) and not any(m.manifest.file_ids for m in loaded):
         return None
-    try:
+    if any(m.files for m in loaded):
         return await client.list_files(knowledge.PURPOSE)
-    except APIError as err:
-        if err.status in NO_ENDPOINT_STATUSES and not any(m.files for m in loaded):
-            return None
-        raise
+    return await client.available_files(knowledge.PURPOSE)
 
 
 def check_file_ids(
@@ -146,14 +137,9 @@ def check_file_ids(
 
 async def fetch_models(client: Client) -> set[str] | None:
     """The model ids the server offers, or None when it has no `/models` endpoint."""
-    from reconciler.client import APIError
-
-    try:
-        listed = await client.list_models()
-    except APIError as err:
-        if err.status in NO_ENDPOINT_STATUSES:
-            return None
-        raise
+    listed = await client.available_models()
+    if listed is None:
+        return None
     return {m["id"] for m in listed if isinstance(m.get("id"), str)}
 
 
