@@ -25,7 +25,6 @@ no longer matches what the API holds, or a create's name now belongs to an unman
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 from collections.abc import Mapping
@@ -266,6 +265,7 @@ def check_local_files(plan: Plan) -> None:
     """Read every local file `plan` uploads and raise ReconcilerError (one line, every problem counted)
     unless each still hashes as planned: a saved plan is applied whole or not at all for local reasons."""
     from reconciler.knowledge import short_hash
+    from reconciler.uploads import hash_file
 
     problems = []
     for item in plan.files:
@@ -273,7 +273,7 @@ def check_local_files(plan: Plan) -> None:
             continue
         for path in item.paths:
             try:
-                digest = _sha256(Path(path))
+                digest = hash_file(Path(path))
             except OSError as err:
                 problems.append(f"cannot read {path} ({err.strerror or err})")
                 continue
@@ -286,14 +286,6 @@ def check_local_files(plan: Plan) -> None:
             f"the saved plan needs local files that changed: {problems[0]}{more}; nothing was applied; "
             + REPLAN
         )
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def ownership_problems(plan: Plan, existing: list[dict[str, Any]]) -> list[str]:

@@ -9,7 +9,16 @@ import json
 from pathlib import Path
 
 import pytest
-from apply_support import client_for, managed_body, markers, plan_and_apply, plan_dir, seed, writes
+from apply_support import (
+    FILES_NOT_FOUND,
+    client_for,
+    managed_body,
+    markers,
+    plan_and_apply,
+    plan_dir,
+    seed,
+    writes,
+)
 from plan_support import write_manifests
 
 from reconciler import dialect
@@ -313,16 +322,6 @@ async def test_the_advice_after_a_failure_fits_it(
     assert out.getvalue().splitlines()[-1] == (
         f"Apply failed: 1 of 1 change failed (0 added, 0 changed, 0 destroyed). {advice}"
     )
-
-
-FILES_NOT_FOUND = {
-    "error": {
-        "message": "Files [file-missing] were not found",
-        "type": "invalid_request_error",
-        "param": "file_ids",
-        "code": None,
-    }
-}
 
 
 async def test_partial_failure_goes_on_and_a_rerun_converges(

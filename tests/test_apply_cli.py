@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from apply_support import markers
+from apply_support import FILES_NOT_FOUND, markers
 from click.testing import CliRunner, Result
 from plan_support import write_manifests
 
@@ -288,16 +288,6 @@ def test_saved_prune_plan_needs_force_at_apply(live_emulator: LiveEmulator, tmp_
     result = run(live_emulator, "apply", str(plan_file), "--force")
     assert result.exit_code == 0, result.output
     assert sorted(markers(held(live_emulator))) == keys[:6]
-
-
-FILES_NOT_FOUND = {
-    "error": {
-        "message": "Files [file-missing] were not found",
-        "type": "invalid_request_error",
-        "param": "file_ids",
-        "code": None,
-    }
-}
 
 
 def test_format_json_prints_only_the_report_on_stdout(live_emulator: LiveEmulator, tmp_path: Path) -> None:

@@ -40,6 +40,13 @@ def make_plan(live: LiveEmulator, directory: Path, out: Path, *args: str) -> dic
     return data
 
 
+def refused(live: LiveEmulator, plan_file: Path) -> str:
+    """Apply `plan_file`, expecting a refusal: exit 1 and nothing on stdout; returns stderr."""
+    result = run(live, "apply", str(plan_file))
+    assert (result.exit_code, result.stdout) == (1, ""), result.output
+    return result.stderr
+
+
 def edit(path: Path, data: dict[str, Any]) -> None:
     path.write_text(json.dumps(data))
 
@@ -60,10 +67,11 @@ def test_a_hand_edited_delete_of_an_unmanaged_assistant_is_refused(
     edit(plan_file, data)
     live_emulator.reset_stats()
 
-    result = run(live_emulator, "apply", str(plan_file))
     key = delete["key"]
-    assert (result.exit_code, result.stdout) == (1, "")
-    assert result.stderr == f"{REFUSED}{key}: delete of {legacy['id']}, which is unmanaged{TAIL}"
+    assert (
+        refused(live_emulator, plan_file)
+        == f"{REFUSED}{key}: delete of {legacy['id']}, which is unmanaged{TAIL}"
+    )
     assert write_count(live_emulator) == 0
     assert legacy["id"] in {a["id"] for a in held(live_emulator)}
 
@@ -109,9 +117,7 @@ def test_a_create_whose_name_was_taken_since_the_plan_is_stale(
     other = unmanaged(live_emulator, "Sales Bot")
     live_emulator.reset_stats()
 
-    result = run(live_emulator, "apply", str(plan_file))
-    assert (result.exit_code, result.stdout) == (1, "")
-    assert result.stderr == (
+    assert refused(live_emulator, plan_file) == (
         "Error: plan is stale: 1 assistant changed since it was made: sales's name 'Sales Bot' was taken "
         f"({other['id']}, unmanaged); make a new plan and review it\n"
     )
@@ -188,22 +194,27 @@ def knowledge_repo(root: Path) -> Path:
     return root
 
 
-def test_local_files_are_checked_before_the_first_call_from_the_repository_root(
-    live_emulator: LiveEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def planned_in_repo(
+    live: LiveEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, Path, dict[str, Any]]:
+    """`knowledge_repo` as the working directory, planned and saved outside it: (repo, plan file, saved)."""
     repo = knowledge_repo(tmp_path / "repo")
     monkeypatch.chdir(repo)
     plan_file = tmp_path / "plan.json"
-    saved = make_plan(live_emulator, Path("assistants"), plan_file)
+    return repo, plan_file, make_plan(live, Path("assistants"), plan_file)
+
+
+def test_local_files_are_checked_before_the_first_call_from_the_repository_root(
+    live_emulator: LiveEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo, plan_file, saved = planned_in_repo(live_emulator, tmp_path, monkeypatch)
     assert saved["root"] == str(repo.resolve())
     assert saved["files"][0]["paths"] == ["assistants/docs/policy.md"]
 
     (repo / "assistants" / "docs" / "policy.md").write_bytes(b"edited after the plan")
     monkeypatch.chdir(repo / "assistants" / "docs")  # paths resolve from the repository root, not here
     live_emulator.reset_stats()
-    result = run(live_emulator, "apply", str(plan_file))
-    assert (result.exit_code, result.stdout) == (1, "")
-    assert result.stderr == (
+    assert refused(live_emulator, plan_file) == (
         "Error: the saved plan needs local files that changed: policy.md changed since plan (planned "
         f"sha256:{sha(POLICY)}, now sha256:{sha(b'edited after the plan')}); nothing was applied; make a new "
         "plan and review it\n"
@@ -246,10 +257,7 @@ def test_paths_outside_a_repository_resolve_from_the_saved_root(
     live_emulator: LiveEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """No `.git` above the current directory: the root the plan names is used."""
-    repo = knowledge_repo(tmp_path / "repo")
-    monkeypatch.chdir(repo)
-    plan_file = tmp_path / "plan.json"
-    make_plan(live_emulator, Path("assistants"), plan_file)
+    repo, plan_file, _ = planned_in_repo(live_emulator, tmp_path, monkeypatch)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
