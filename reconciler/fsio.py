@@ -32,7 +32,7 @@ class FileTooLargeError(OSError):
 
 
 def kind(mode: int) -> str:
-    """What a `st_mode` is, in words: `a FIFO`, `a character device`, `a directory`..."""
+    """What a `st_mode` is, in words: `a FIFO`, `a character device`... (also for manifests)."""
     for test, name in (
         (stat.S_ISLNK, "a symbolic link"),
         (stat.S_ISFIFO, "a FIFO"),

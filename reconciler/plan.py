@@ -16,7 +16,7 @@ Both appear in the JSON only when present: a change gains `"files"`, the plan ga
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -126,12 +126,17 @@ class PlanFile:
         )
 
 
+def tally(keys: Sequence[str], values: Iterable[str]) -> dict[str, int]:
+    """How many of `values` are each of `keys`: every key, in order, 0 when absent."""
+    counts = dict.fromkeys(keys, 0)
+    for value in values:
+        counts[value] += 1
+    return counts
+
+
 def file_summary(files: Sequence[PlanFile]) -> dict[str, int]:
     """`{"upload": n, "delete": n, "no-op": n}`."""
-    counts: dict[str, int] = dict.fromkeys(FILE_ACTIONS, 0)
-    for item in files:
-        counts[item.action] += 1
-    return counts
+    return tally(FILE_ACTIONS, (item.action for item in files))
 
 
 @dataclass(frozen=True)
@@ -213,10 +218,7 @@ class Plan:
 
     @property
     def summary(self) -> dict[str, int]:
-        counts: dict[str, int] = dict.fromkeys(ACTIONS, 0)
-        for change in self.changes:
-            counts[change.action] += 1
-        return counts
+        return tally(ACTIONS, (change.action for change in self.changes))
 
     @property
     def file_summary(self) -> dict[str, int]:

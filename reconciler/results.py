@@ -11,6 +11,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
+from reconciler.plan import tally
+
 Status = Literal["created", "updated", "deleted", "failed"]
 STATUSES: tuple[Status, ...] = ("created", "updated", "deleted", "failed")
 FileStatus = Literal["uploaded", "reused", "deleted", "failed"]
@@ -125,10 +127,7 @@ class ApplyReport:
     @property
     def counts(self) -> dict[str, int]:
         """`{"created": n, "updated": n, "deleted": n, "failed": n}`."""
-        counts: dict[str, int] = dict.fromkeys(STATUSES, 0)
-        for result in self.results:
-            counts[result.status] += 1
-        return counts
+        return tally(STATUSES, (result.status for result in self.results))
 
     @property
     def failed(self) -> tuple[ChangeResult, ...]:

@@ -13,7 +13,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -479,24 +479,29 @@ async def test_non_retryable_4xx_raises_at_once(client: Client, emulator: InProc
     assert emulator.stats()["total"] == 1
 
 
-async def test_retry_budget_exhausted_gives_a_clear_error(target: Emulator) -> None:
-    target.set_faults(fail_rate=1, seed=7)
-    async with client_for(target, max_retries=3) as client:
+async def always_failing(
+    emu: Emulator, max_retries: int, call: Callable[[Client], Awaitable[Any]]
+) -> InternalServerError:
+    """The error `call` ends with when every request to `emu` fails (500 or 503)."""
+    emu.set_faults(fail_rate=1, seed=7)
+    async with client_for(emu, max_retries=max_retries) as client:
         with pytest.raises(InternalServerError) as info:
-            await client.list_assistants()
-    message = str(info.value)
+            await call(client)
+    return info.value
+
+
+async def test_retry_budget_exhausted_gives_a_clear_error(target: Emulator) -> None:
+    error = await always_failing(target, 3, Client.list_assistants)
+    message = str(error)
     assert message.startswith("GET /assistants: 50")
-    assert message.endswith(f"[{info.value.request_id}] (gave up after 3 retries)")
-    assert (info.value.retries, info.value.gave_up) == (3, True)
+    assert message.endswith(f"[{error.request_id}] (gave up after 3 retries)")
+    assert (error.retries, error.gave_up) == (3, True)
     assert target.stats()["total"] == 4
 
 
 async def test_max_retries_zero_never_retries(emulator: InProcessEmulator) -> None:
-    emulator.set_faults(fail_rate=1, seed=7)
-    async with client_for(emulator, max_retries=0) as client:
-        with pytest.raises(InternalServerError) as info:
-            await client.list_models()
-    assert "gave up" not in str(info.value)
+    error = await always_failing(emulator, 0, Client.list_models)
+    assert "gave up" not in str(error)
     assert emulator.stats()["total"] == 1
 
 

@@ -22,7 +22,7 @@ from click.testing import CliRunner
 
 from reconciler.cli import cli
 from reconciler.emulator.inprocess import InProcessTransport, local_app
-from reconciler.emulator.store import Store
+from reconciler.emulator.store import PageQuery, Store
 from reconciler.emulator.testing import EMULATOR_API_KEY, NODELAY, InProcessEmulator, LiveEmulator
 
 #: A file tool: v1 refuses `file_ids` on an assistant without one.
@@ -102,8 +102,8 @@ def test_concurrent_writers_on_one_file(tmp_path: Path) -> None:
     for thread in threads:
         thread.join()
     assert errors == []
-    page = stores[0].list_assistants(limit=100, order="asc")
-    rest = stores[1].list_assistants(limit=100, order="asc", after=page.data[-1]["id"])
+    page = stores[0].list_assistants(PageQuery(limit=100, order="asc"))
+    rest = stores[1].list_assistants(PageQuery(limit=100, order="asc", after=page.data[-1]["id"]))
     names = {a["name"] for a in page.data + rest.data}
     assert len(names) == 200 and not rest.has_more
     for store in stores:

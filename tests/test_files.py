@@ -56,6 +56,18 @@ def put(repo: Path, rel: str, content: bytes | str) -> Path:
     return path
 
 
+def manifest_with(*files: str) -> str:
+    """A manifest (gpt-4, with retrieval) whose `files:` are `files`."""
+    return f"model: gpt-4\ntools: [{{type: retrieval}}]\nfiles: [{', '.join(files)}]\n"
+
+
+def put_hr_with_policy(repo: Path) -> Path:
+    """`hr.yaml` with `files: [docs/policy.md]`, and that file (POLICY); returns its path."""
+    policy = put(repo, "assistants/docs/policy.md", POLICY)
+    put(repo, "assistants/hr.yaml", manifest_with("docs/policy.md"))
+    return policy
+
+
 def sha(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
@@ -107,11 +119,7 @@ def test_remote_names_carry_the_hash_and_keep_the_name_readable() -> None:
 
 async def test_first_upload_then_nothing_to_do(emulator: InProcessEmulator, repo: Path) -> None:
     put(repo, "assistants/docs/leave-policy.md", POLICY)
-    put(
-        repo,
-        "assistants/hr.yaml",
-        "model: gpt-4\ntools: [{type: retrieval}]\nfiles: [docs/leave-policy.md]\n",
-    )
+    put(repo, "assistants/hr.yaml", manifest_with("docs/leave-policy.md"))
     async with client_for(emulator) as client:
         first, report, calls = await plan_apply(client, emulator, repo)
         assert [f.action for f in first.files] == ["upload"]
@@ -144,7 +152,7 @@ async def test_edited_content_is_one_upload_and_one_modify(emulator: InProcessEm
     put(
         repo,
         "assistants/hr.yaml",
-        "model: gpt-4\ntools: [{type: retrieval}]\nfiles: [docs/leave-policy.md]\nfile_ids: []\n",
+        manifest_with("docs/leave-policy.md") + "file_ids: []\n",
     )
     async with client_for(emulator) as client:
         await plan_apply(client, emulator, repo)
@@ -194,17 +202,9 @@ async def test_same_content_at_two_paths_and_in_two_assistants_is_uploaded_once(
     put(repo, "assistants/docs/policy-copy.md", POLICY)
     put(repo, "shared/policy.md", POLICY)
     put(repo, "assistants/docs/handbook.md", HANDBOOK)
-    put(
-        repo,
-        "assistants/hr.yaml",
-        "model: gpt-4\ntools: [{type: retrieval}]\nfiles: [docs/policy.md, docs/policy-copy.md]\n",
-    )
-    put(
-        repo,
-        "assistants/it.yaml",
-        "model: gpt-4\ntools: [{type: retrieval}]\nfiles: [../shared/policy.md, docs/handbook.md]\n",
-    )
-    put(repo, "assistants/ops.yaml", "model: gpt-4\ntools: [{type: retrieval}]\nfiles: [docs/handbook.md]\n")
+    put(repo, "assistants/hr.yaml", manifest_with("docs/policy.md", "docs/policy-copy.md"))
+    put(repo, "assistants/it.yaml", manifest_with("../shared/policy.md", "docs/handbook.md"))
+    put(repo, "assistants/ops.yaml", manifest_with("docs/handbook.md"))
     async with client_for(emulator) as client:
         the_plan, report, calls = await plan_apply(client, emulator, repo)
         assert report.ok
@@ -227,12 +227,11 @@ async def test_same_content_at_two_paths_and_in_two_assistants_is_uploaded_once(
 async def test_renamed_path_with_same_content_changes_nothing(
     emulator: InProcessEmulator, repo: Path
 ) -> None:
-    put(repo, "assistants/docs/policy.md", POLICY)
-    put(repo, "assistants/hr.yaml", "model: gpt-4\ntools: [{type: retrieval}]\nfiles: [docs/policy.md]\n")
+    put_hr_with_policy(repo)
     async with client_for(emulator) as client:
         await plan_apply(client, emulator, repo)
         (repo / "assistants/docs/policy.md").rename(repo / "assistants/docs/leave.md")
-        put(repo, "assistants/hr.yaml", "model: gpt-4\ntools: [{type: retrieval}]\nfiles: [docs/leave.md]\n")
+        put(repo, "assistants/hr.yaml", manifest_with("docs/leave.md"))
         the_plan, _, calls = await plan_apply(client, emulator, repo)
     assert not the_plan.has_changes
     assert [(f.action, f.paths) for f in the_plan.files] == [("no-op", ("assistants/docs/leave.md",))]
@@ -246,12 +245,7 @@ async def test_files_and_file_ids_together_and_already_uploaded_content_is_attac
     async with client_for(emulator) as client:
         manual = await client.upload_file("scan.pdf", b"%PDF-1.4 scan", "assistants")
         shared = await client.upload_file(knowledge.remote_name("x.md", sha(POLICY)), POLICY, "assistants")
-        put(
-            repo,
-            "assistants/hr.yaml",
-            "model: gpt-4\ntools: [{type: retrieval}]\nfiles: [docs/policy.md]\n"
-            f"file_ids: [{manual['id']}]\n",
-        )
+        put(repo, "assistants/hr.yaml", manifest_with("docs/policy.md") + f"file_ids: [{manual['id']}]\n")
         the_plan, _, calls = await plan_apply(client, emulator, repo)
         assert [(f.status, f.id) for f in the_plan.changes[0].files] == [("attach", shared["id"])]
         assert calls == {
@@ -266,8 +260,7 @@ async def test_files_and_file_ids_together_and_already_uploaded_content_is_attac
 async def test_prune_deletes_only_unused_uploads_made_by_the_tool(
     emulator: InProcessEmulator, repo: Path
 ) -> None:
-    put(repo, "assistants/docs/policy.md", POLICY)
-    put(repo, "assistants/hr.yaml", "model: gpt-4\ntools: [{type: retrieval}]\nfiles: [docs/policy.md]\n")
+    put_hr_with_policy(repo)
     async with client_for(emulator) as client:
         await plan_apply(client, emulator, repo)
         [used] = await client.list_files("assistants")
@@ -324,8 +317,8 @@ async def test_an_upload_failure_fails_only_the_changes_that_need_it(
 ) -> None:
     put(repo, "assistants/docs/a.md", POLICY)
     put(repo, "assistants/docs/b.md", HANDBOOK)
-    put(repo, "assistants/one.yaml", "model: gpt-4\ntools: [{type: retrieval}]\nfiles: [docs/a.md]\n")
-    put(repo, "assistants/two.yaml", "model: gpt-4\ntools: [{type: retrieval}]\nfiles: [docs/b.md]\n")
+    put(repo, "assistants/one.yaml", manifest_with("docs/a.md"))
+    put(repo, "assistants/two.yaml", manifest_with("docs/b.md"))
     put(repo, "assistants/plain.yaml", "model: gpt-4\n")
     async with client_for(emulator) as client:
         emulator.inject(400, route="POST /v1/files")  # the first upload (a.md, in path order) is refused
@@ -359,8 +352,7 @@ async def test_an_upload_failure_fails_only_the_changes_that_need_it(
 async def test_an_upload_with_unknown_outcome_is_looked_up_not_duplicated(
     emulator: InProcessEmulator, repo: Path, fault: str
 ) -> None:
-    put(repo, "assistants/docs/policy.md", POLICY)
-    put(repo, "assistants/hr.yaml", "model: gpt-4\ntools: [{type: retrieval}]\nfiles: [docs/policy.md]\n")
+    put_hr_with_policy(repo)
     async with client_for(emulator) as client:
         the_plan = await plan_dir(client, repo / "assistants")
         emulator.reset_stats()
@@ -395,8 +387,7 @@ async def test_an_upload_with_unknown_outcome_is_looked_up_not_duplicated(
 async def test_content_changed_since_the_plan_fails_that_change(
     emulator: InProcessEmulator, repo: Path
 ) -> None:
-    policy = put(repo, "assistants/docs/policy.md", POLICY)
-    put(repo, "assistants/hr.yaml", "model: gpt-4\ntools: [{type: retrieval}]\nfiles: [docs/policy.md]\n")
+    policy = put_hr_with_policy(repo)
     put(repo, "assistants/other.yaml", "model: gpt-4\n")
     async with client_for(emulator) as client:
         the_plan = await plan_dir(client, repo / "assistants")
@@ -413,8 +404,7 @@ async def test_content_changed_since_the_plan_fails_that_change(
 
 
 async def test_saved_plan_round_trip(emulator: InProcessEmulator, repo: Path) -> None:
-    put(repo, "assistants/docs/policy.md", POLICY)
-    put(repo, "assistants/hr.yaml", "model: gpt-4\ntools: [{type: retrieval}]\nfiles: [docs/policy.md]\n")
+    put_hr_with_policy(repo)
     async with client_for(emulator) as client:
         the_plan = await plan_dir(client, repo / "assistants")
         saved_plan = planfile.SavedPlan(the_plan, planfile.Target(emulator.base_url), repo)
@@ -457,8 +447,7 @@ async def test_saved_plan_round_trip(emulator: InProcessEmulator, repo: Path) ->
 async def test_a_saved_plan_reapplied_after_a_partial_failure_reuses_the_upload(
     emulator: InProcessEmulator, repo: Path
 ) -> None:
-    put(repo, "assistants/docs/policy.md", POLICY)
-    put(repo, "assistants/hr.yaml", "model: gpt-4\ntools: [{type: retrieval}]\nfiles: [docs/policy.md]\n")
+    put_hr_with_policy(repo)
     async with client_for(emulator, max_retries=0) as client:
         the_plan = await plan_dir(client, repo / "assistants")
         emulator.inject(400, route="POST /v1/assistants")
@@ -473,8 +462,7 @@ async def test_a_saved_plan_reapplied_after_a_partial_failure_reuses_the_upload(
 
 
 async def test_json_and_markdown_carry_the_files(emulator: InProcessEmulator, repo: Path) -> None:
-    put(repo, "assistants/docs/policy.md", POLICY)
-    put(repo, "assistants/hr.yaml", "model: gpt-4\ntools: [{type: retrieval}]\nfiles: [docs/policy.md]\n")
+    put_hr_with_policy(repo)
     async with client_for(emulator) as client:
         the_plan = await plan_dir(client, repo / "assistants")
     data = json.loads(text(the_plan, "json"))
@@ -522,11 +510,7 @@ def test_validate_refuses_escapes_and_missing_files(repo: Path) -> None:
 def test_duplicates_by_content_within_a_manifest_collapse(repo: Path) -> None:
     put(repo, "assistants/docs/a.md", POLICY)
     put(repo, "assistants/docs/b.md", POLICY)
-    put(
-        repo,
-        "assistants/hr.yaml",
-        "model: gpt-4\ntools: [{type: retrieval}]\nfiles: [docs/a.md, docs/b.md, ./docs/a.md]\n",
-    )
+    put(repo, "assistants/hr.yaml", manifest_with("docs/a.md", "docs/b.md", "./docs/a.md"))
     result = load_directory(repo / "assistants")
     assert result.errors == []
     [manifest] = result.manifests
@@ -547,11 +531,7 @@ async def test_large_uploads_report_progress(emulator: InProcessEmulator, repo: 
     big = bytes(range(256)) * (5 * 1024)  # 1.25 MB
     put(repo, "assistants/docs/big.pdf", big)
     put(repo, "assistants/docs/small.md", POLICY)
-    put(
-        repo,
-        "assistants/hr.yaml",
-        "model: gpt-4\ntools: [{type: retrieval}]\nfiles: [docs/big.pdf, docs/small.md]\n",
-    )
+    put(repo, "assistants/hr.yaml", manifest_with("docs/big.pdf", "docs/small.md"))
     notes: list[str] = []
     async with client_for(emulator) as client:
         the_plan = await plan_dir(client, repo / "assistants")

@@ -347,13 +347,15 @@ def _apply_edits(data: bytes, edits: list[tuple[str, int, int, bytes]]) -> bytes
     return data
 
 
+#: The valid file after one to four random byte-level edits.
+mutations = st.lists(byte_edit, min_size=1, max_size=4).map(lambda edits: _apply_edits(VALID.encode(), edits))
+
+
 @FUZZ
-@given(edits=st.lists(byte_edit, min_size=1, max_size=4))
-def test_byte_mutations_never_crash_validate(
-    tmp_path: Path, edits: list[tuple[str, int, int, bytes]]
-) -> None:
+@given(content=mutations)
+def test_byte_mutations_never_crash_validate(tmp_path: Path, content: bytes) -> None:
     """Random byte-level edits of the valid file (with YAML-significant and invalid-UTF-8 snippets)."""
-    _write(tmp_path, _apply_edits(VALID.encode(), edits))
+    _write(tmp_path, content)
     code, output = _cli(["validate"], tmp_path)
     _check(code, output, must_fail=False, what="validate")
 
@@ -480,11 +482,9 @@ def test_fast_and_careful_readers_agree_on_truncations_and_examples(tmp_path: Pa
 
 
 @FUZZ
-@given(edits=st.lists(byte_edit, min_size=1, max_size=4))
-def test_fast_and_careful_readers_agree_on_byte_mutations(
-    tmp_path: Path, edits: list[tuple[str, int, int, bytes]]
-) -> None:
-    _same_both_ways(tmp_path, _apply_edits(VALID.encode(), edits))
+@given(content=mutations)
+def test_fast_and_careful_readers_agree_on_byte_mutations(tmp_path: Path, content: bytes) -> None:
+    _same_both_ways(tmp_path, content)
 
 
 @FUZZ

@@ -82,6 +82,20 @@ def head(status: str = "200 OK", **headers: str) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
+def trickler(spaces: int) -> Handler:
+    """A handler sending headers, then one byte every 0.2 s, `spaces` of them (bounded: `spaces` / 5 seconds,
+    though the clients tested leave after 1 s), never the 100,000 it announces."""
+
+    async def trickle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(head(content_type="application/json", content_length="100000"))
+        for _ in range(spaces):
+            writer.write(b" ")
+            await writer.drain()
+            await asyncio.sleep(0.2)
+
+    return trickle
+
+
 async def test_pages_that_never_advance_stop_with_one_clear_error() -> None:
     """Today: 1,000+ list calls and no end."""
     calls = 0
@@ -134,16 +148,8 @@ async def test_a_gzip_bomb_is_refused_at_the_size_limit() -> None:
 
 async def test_a_trickling_server_hits_the_overall_deadline() -> None:
     """Headers, then one byte every 0.2 s: no read ever times out, yet the request must end."""
-
-    async def trickle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writer.write(head(content_type="application/json", content_length="100000"))
-        for _ in range(300):  # bounded: 60 s at most, though the client leaves after 1 s
-            writer.write(b" ")
-            await writer.drain()
-            await asyncio.sleep(0.2)
-
     async with (
-        raw_server(trickle) as base_url,
+        raw_server(trickler(300)) as base_url,
         Client(api_key=KEY, base_url=base_url, timeout=5, deadline=1, max_retries=1, retry=FAST) as c,
     ):
         started = time.monotonic()
@@ -250,17 +256,9 @@ async def test_a_server_that_only_rate_limits_still_fails_after_the_budget(
 async def test_the_timeout_option_bounds_each_attempt_of_a_command(tmp_path: Path) -> None:
     """`--timeout SECONDS` reaches the client: a real `reconciler plan` process against a trickling server
     ends with one line naming the deadline it was given."""
-
-    async def trickle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writer.write(head(content_type="application/json", content_length="100000"))
-        for _ in range(100):  # bounded: 20 s at most, though the client leaves after 1 s
-            writer.write(b" ")
-            await writer.drain()
-            await asyncio.sleep(0.2)
-
     (tmp_path / "assistants").mkdir()
     (tmp_path / "assistants" / "bot.yaml").write_text("name: Bot\nmodel: gpt-4\n")
-    async with raw_server(trickle) as base_url:
+    async with raw_server(trickler(100)) as base_url:
         process = await asyncio.create_subprocess_exec(
             *CLI,
             "plan",

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from reconciler import dialect
 from reconciler.cli import cli
 from reconciler.manifest import (
+    LoadedManifest,
     LoadResult,
     ManifestError,
     json_schema,
@@ -56,6 +57,13 @@ def one(repo: Path, text: str) -> list[str]:
     return errors(repo)
 
 
+def only(repo: Path, text: str) -> LoadedManifest:
+    """The one manifest loaded from `a.yaml` holding `text`."""
+    write(repo, "a.yaml", text)
+    [manifest] = load(repo).manifests
+    return manifest
+
+
 def q(value: str) -> str:
     return json.dumps(value)
 
@@ -82,12 +90,9 @@ def test_hr_helper_matches_the_seed() -> None:
 
 
 def test_api_fields_only_what_is_set(repo: Path) -> None:
-    write(
-        repo,
-        "a.yaml",
-        "model: gpt-4\nname: A\ntemperature: 1\ntools:\n  - type: function\n    function: {name: f}\n",
+    m = only(
+        repo, "model: gpt-4\nname: A\ntemperature: 1\ntools:\n  - type: function\n    function: {name: f}\n"
     )
-    [m] = load(repo).manifests
     assert m.api_fields() == {
         "name": "A",
         "model": "gpt-4",
@@ -100,12 +105,10 @@ def test_api_fields_only_what_is_set(repo: Path) -> None:
 
 
 def test_positions(repo: Path) -> None:
-    write(
+    m = only(
         repo,
-        "a.yaml",
         "# c\nmodel: gpt-4\ntools:\n  - type: retrieval\n  - type: function\n    function:\n      name: f\n",
     )
-    [m] = load(repo).manifests
     assert m.line == 2
     assert m.position("model") == (2, 1)
     assert m.position("tools[1].function.name") == (7, 7)
@@ -115,12 +118,7 @@ def test_positions(repo: Path) -> None:
 
 
 def test_yaml_12_scalars(repo: Path) -> None:
-    write(
-        repo,
-        "a.yaml",
-        "model: gpt-4\nmetadata: {a: yes, b: '2024-01-01', c: 2024-01-01, d: on}\ntop_p: 0x1\n",
-    )
-    [m] = load(repo).manifests
+    m = only(repo, "model: gpt-4\nmetadata: {a: yes, b: '2024-01-01', c: 2024-01-01, d: on}\ntop_p: 0x1\n")
     assert m.manifest.metadata == {"a": "yes", "b": "2024-01-01", "c": "2024-01-01", "d": "on"}
     assert m.manifest.top_p == 1
 
@@ -247,63 +245,80 @@ def test_function_tool(repo: Path) -> None:
     ) == ["assistants/a.yaml:4:39: tools[1].function.name: duplicate function name 'f' (also tools[0])"]
 
 
-def test_tool_union_errors(repo: Path) -> None:
-    assert one(
-        repo, "model: m\ntools:\n  - type: foo\n  - {}\n  - retrieval\n  - {type: retrieval, x: 1}\n"
-    ) == [
-        "assistants/a.yaml:3:5: tools[0]: unknown tool type 'foo' (expected code_interpreter, retrieval or function)",
-        "assistants/a.yaml:4:5: tools[1]: a tool needs a type (code_interpreter, retrieval or function)",
-        "assistants/a.yaml:5:5: tools[2]: expected a tool like {type: retrieval}, got a string",
-        "assistants/a.yaml:6:23: tools[3].x: unknown field 'x'",
-    ]
-
-
-def test_response_format(repo: Path) -> None:
-    for ok in ("auto", "none", "{type: text}", "{type: json_object}"):
-        assert one(repo, f"model: m\nresponse_format: {ok}\n") == [], ok
-    assert one(repo, "model: m\nresponse_format: json\n") == [
-        "assistants/a.yaml:2:18: response_format: expected 'auto', 'none', {type: text} or {type: json_object}, "
-        "got 'json'"
-    ]
-    assert one(repo, "model: m\nresponse_format: {type: xml}\n") == [
-        "assistants/a.yaml:2:25: response_format.type: expected type text or json_object, got 'xml'"
-    ]
-
-
-# --- strictness
-
-
-def test_did_you_mean(repo: Path) -> None:
-    assert one(repo, "model: m\ninstruction: hi\n") == [
-        "assistants/a.yaml:2:1: instruction: unknown field 'instruction' (did you mean 'instructions'?)"
-    ]
-    assert one(repo, "model: m\ntools:\n  - type: function\n    function: {name: f, parameter: {}}\n") == [
-        "assistants/a.yaml:4:25: tools[0].function.parameter: unknown field 'parameter' (did you mean 'parameters'?)"
-    ]
-
-
-def test_no_coercion(repo: Path) -> None:
-    assert one(repo, "model: m\nname: 123\n") == [
-        "assistants/a.yaml:2:7: name: expected a string, got a number (123) (quote it)"
-    ]
-    assert one(repo, "model: 4\n") == [
-        "assistants/a.yaml:1:8: model: expected a string, got a number (4) (quote it)"
-    ]
-    assert one(repo, "model: m\ntools: retrieval\n") == [
-        "assistants/a.yaml:2:8: tools: expected a list, got a string"
-    ]
-
-
-def test_missing_model_points_at_document_start(repo: Path) -> None:
-    assert one(repo, "# comment\n\nname: x\n") == [
-        "assistants/a.yaml:3:1: model: required field 'model' is missing"
-    ]
-
-
-def test_duplicate_mapping_keys(repo: Path) -> None:
-    assert one(repo, "model: m\nname: a\nname: b\n") == [
-        "assistants/a.yaml:3:1: name: duplicate key (first defined on line 2)"
-    ]
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            "model: m\ntools:\n  - type: foo\n  - {}\n  - retrieval\n  - {type: retrieval, x: 1}\n",
+            [
+                "assistants/a.yaml:3:5: tools[0]: unknown tool type 'foo' (expected code_interpreter, retrieval or function)",
+                "assistants/a.yaml:4:5: tools[1]: a tool needs a type (code_interpreter, retrieval or function)",
+                "assistants/a.yaml:5:5: tools[2]: expected a tool like {type: retrieval}, got a string",
+                "assistants/a.yaml:6:23: tools[3].x: unknown field 'x'",
+            ],
+            id="tool-union",
+        ),
+        *(
+            pytest.param(f"model: m\nresponse_format: {ok}\n", [], id=f"response_format-{ok}")
+            for ok in ("auto", "none", "{type: text}", "{type: json_object}")
+        ),
+        pytest.param(
+            "model: m\nresponse_format: json\n",
+            [
+                "assistants/a.yaml:2:18: response_format: expected 'auto', 'none', {type: text} or {type: json_object}, "
+                "got 'json'"
+            ],
+            id="response_format-json",
+        ),
+        pytest.param(
+            "model: m\nresponse_format: {type: xml}\n",
+            ["assistants/a.yaml:2:25: response_format.type: expected type text or json_object, got 'xml'"],
+            id="response_format-xml",
+        ),
+        # --- strictness
+        pytest.param(
+            "model: m\ninstruction: hi\n",
+            [
+                "assistants/a.yaml:2:1: instruction: unknown field 'instruction' (did you mean 'instructions'?)"
+            ],
+            id="did-you-mean-field",
+        ),
+        pytest.param(
+            "model: m\ntools:\n  - type: function\n    function: {name: f, parameter: {}}\n",
+            [
+                "assistants/a.yaml:4:25: tools[0].function.parameter: unknown field 'parameter' (did you mean 'parameters'?)"
+            ],
+            id="did-you-mean-nested",
+        ),
+        pytest.param(
+            "model: m\nname: 123\n",
+            ["assistants/a.yaml:2:7: name: expected a string, got a number (123) (quote it)"],
+            id="no-coercion-name",
+        ),
+        pytest.param(
+            "model: 4\n",
+            ["assistants/a.yaml:1:8: model: expected a string, got a number (4) (quote it)"],
+            id="no-coercion-model",
+        ),
+        pytest.param(
+            "model: m\ntools: retrieval\n",
+            ["assistants/a.yaml:2:8: tools: expected a list, got a string"],
+            id="no-coercion-tools",
+        ),
+        pytest.param(
+            "# comment\n\nname: x\n",
+            ["assistants/a.yaml:3:1: model: required field 'model' is missing"],
+            id="missing-model-points-at-document-start",
+        ),
+        pytest.param(
+            "model: m\nname: a\nname: b\n",
+            ["assistants/a.yaml:3:1: name: duplicate key (first defined on line 2)"],
+            id="duplicate-mapping-keys",
+        ),
+    ],
+)
+def test_one_manifest(repo: Path, text: str, expected: list[str]) -> None:
+    assert one(repo, text) == expected
 
 
 def test_every_error_of_every_file(repo: Path) -> None:
@@ -343,8 +358,7 @@ def test_alias_bomb(repo: Path) -> None:
 
 
 def test_small_aliases_are_fine(repo: Path) -> None:
-    write(repo, "a.yaml", "model: &m gpt-4\nname: *m\n")
-    [m] = load(repo).manifests
+    m = only(repo, "model: &m gpt-4\nname: *m\n")
     assert m.manifest.name == "gpt-4"
 
 
@@ -466,8 +480,7 @@ def test_bad_stem(repo: Path) -> None:
 def test_instructions_file(repo: Path) -> None:
     (repo / "prompts").mkdir()
     (repo / "prompts" / "hr.md").write_bytes(b"line 1\r\nline 2\n")
-    write(repo, "a.yaml", "model: m\ninstructions_file: ../prompts/hr.md\n")
-    [m] = load(repo).manifests
+    m = only(repo, "model: m\ninstructions_file: ../prompts/hr.md\n")
     assert m.api_fields() == {"model": "m", "instructions": "line 1\nline 2"}
 
 
@@ -509,8 +522,7 @@ def test_knowledge_files(repo: Path, tmp_path_factory: pytest.TempPathFactory) -
     outside = tmp_path_factory.mktemp("outside") / "x.md"
     outside.write_text("x")
     (repo / "docs" / "link.md").symlink_to(outside)
-    write(repo, "a.yaml", "model: m\nfiles: [../docs/policy.md]\ntools: [{type: retrieval}]\n")
-    [m] = load(repo).manifests
+    m = only(repo, "model: m\nfiles: [../docs/policy.md]\ntools: [{type: retrieval}]\n")
     [f] = m.files
     assert (f.display, f.size, f.path) == ("../docs/policy.md", 6, (repo / "docs" / "policy.md").resolve())
     assert f.sha256() == hashlib.sha256(b"policy").hexdigest()

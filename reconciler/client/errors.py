@@ -24,6 +24,7 @@ they carry the request, and with it the key.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from http import HTTPStatus
 
 from reconciler.errors import ReconcilerError
@@ -66,7 +67,15 @@ def _retries_note(retries: int) -> str:
     return f" (gave up after {retries} {'retry' if retries == 1 else 'retries'})"
 
 
-class APIError(ReconcilerError):
+class _OneLineRepr:
+    """`repr()` is the class name and the message line (the attributes would only repeat it)."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self)!r})"
+
+
+@dataclass(eq=False, repr=False, kw_only=True)
+class APIError(_OneLineRepr, ReconcilerError):
     """The server answered with an error status.
 
     Attributes: `status`, `message`, `type`, `param`, `code` (from the `{"error": {...}}` body, None when
@@ -75,32 +84,19 @@ class APIError(ReconcilerError):
     answer was retryable but the retry budget was spent) and `hint` (a likely cause, appended to the line).
     """
 
-    def __init__(
-        self,
-        *,
-        status: int,
-        message: str,
-        type: str | None = None,
-        param: str | None = None,
-        code: str | None = None,
-        request_id: str | None = None,
-        method: str = "",
-        path: str = "",
-        retries: int = 0,
-        gave_up: bool = False,
-        hint: str | None = None,
-    ) -> None:
-        self.status = status
-        self.message = message
-        self.type = type
-        self.param = param
-        self.code = code
-        self.request_id = request_id
-        self.method = method
-        self.path = path
-        self.retries = retries
-        self.gave_up = gave_up
-        self.hint = hint
+    status: int
+    message: str
+    type: str | None = None
+    param: str | None = None
+    code: str | None = None
+    request_id: str | None = None
+    method: str = ""
+    path: str = ""
+    retries: int = 0
+    gave_up: bool = False
+    hint: str | None = None
+
+    def __post_init__(self) -> None:
         super().__init__(self._line())
 
     def _line(self) -> str:
@@ -120,9 +116,6 @@ class APIError(ReconcilerError):
         if self.hint:
             line += f" ({self.hint})"
         return line
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self._line()!r})"
 
 
 class BadRequestError(APIError):
@@ -175,57 +168,46 @@ def error_class(status: int) -> type[APIError]:
     return _STATUS_ERRORS.get(status, APIError)
 
 
-class APIConnectionError(ReconcilerError):
+@dataclass(eq=False, repr=False, kw_only=True)
+class APIConnectionError(_OneLineRepr, ReconcilerError):
     """No (complete) answer: the connection failed or was dropped.
 
     Attributes: `method`, `path`, `reason` (a short, key-free description), `retries`, `gave_up`,
     `sent` (False only when the request provably never left, e.g. connection refused).
     """
 
-    def __init__(
-        self,
-        *,
-        method: str,
-        path: str,
-        reason: str,
-        retries: int = 0,
-        gave_up: bool = False,
-        sent: bool = True,
-    ) -> None:
-        self.method = method
-        self.path = path
-        self.reason = reason
-        self.retries = retries
-        self.gave_up = gave_up
-        self.sent = sent
-        line = f"{method} {path}: {reason}"
-        if gave_up:
-            line += _retries_note(retries)
-        super().__init__(line)
+    method: str
+    path: str
+    reason: str
+    retries: int = 0
+    gave_up: bool = False
+    sent: bool = True
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({str(self)!r})"
+    def __post_init__(self) -> None:
+        line = f"{self.method} {self.path}: {self.reason}"
+        if self.gave_up:
+            line += _retries_note(self.retries)
+        super().__init__(line)
 
 
 class APITimeoutError(APIConnectionError):
     """The request timed out (a connect/read/write/pool timeout, or its overall deadline)."""
 
 
-class BadResponseError(ReconcilerError):
+@dataclass(eq=False, repr=False, kw_only=True)
+class BadResponseError(_OneLineRepr, ReconcilerError):
     """The server answered, but with something the client refuses to use (never retried): a body past the
     size limit, list pages that do not advance. `method`, `path` and `reason` as in `APIConnectionError`."""
 
-    def __init__(self, *, method: str, path: str, reason: str) -> None:
-        self.method = method
-        self.path = path
-        self.reason = reason
-        super().__init__(f"{method} {path}: {reason}")
+    method: str
+    path: str
+    reason: str
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({str(self)!r})"
+    def __post_init__(self) -> None:
+        super().__init__(f"{self.method} {self.path}: {self.reason}")
 
 
-class AmbiguousWriteError(ReconcilerError):
+class AmbiguousWriteError(_OneLineRepr, ReconcilerError):
     """A non-idempotent write (create, upload) failed in a way that leaves its outcome unknown.
 
     The object may or may not exist now. It was NOT retried: look it up (e.g. an assistant by its key)
@@ -246,6 +228,3 @@ class AmbiguousWriteError(ReconcilerError):
             f"{cause.method} {cause.path}: outcome unknown, not retried ({detail}); "
             "check whether the object exists before retrying"
         )
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({str(self)!r})"

@@ -41,17 +41,30 @@ def no_assistant(assistant_id: str) -> ApiError:
     return ApiError(404, f"No assistant found with id '{assistant_id}'.")
 
 
+def path_id(request: Request, param: str) -> tuple[Store, str]:
+    """The store and the object id in the path parameter `param`."""
+    return emulator_of(request).store, request.path_params[param]
+
+
+def found(obj: dict[str, Any] | None, missing: ApiError) -> JSONResponse:
+    """The answer `obj`; raises `missing` (a 404) when there is no such object (None)."""
+    if obj is None:
+        raise missing
+    return JSONResponse(obj)
+
+
 def existing_assistant(request: Request) -> tuple[Store, str]:
     """The store and the path's `assistant_id`; 404 when there is no such (live) assistant."""
-    assistant_id = request.path_params["assistant_id"]
-    store = emulator_of(request).store
+    store, assistant_id = path_id(request, "assistant_id")
     if not store.assistant_exists(assistant_id):
         raise no_assistant(assistant_id)
     return store, assistant_id
 
 
-def deleted(object_id: str, object_type: str) -> JSONResponse:
-    """The deletion status a DELETE answers with."""
+def deleted(object_id: str, object_type: str, done: bool, missing: ApiError) -> JSONResponse:
+    """The deletion status a DELETE answers with; raises `missing` (a 404) when nothing was deleted."""
+    if not done:
+        raise missing
     return JSONResponse({"id": object_id, "object": object_type, "deleted": True})
 
 
@@ -97,9 +110,9 @@ def cursor_problem(err: CursorNotFound, kind: str) -> ApiError:
 
 
 async def list_assistants(request: Request) -> Response:
-    params = validate_list_params(request.query_params)
+    query = validate_list_params(request.query_params)
     try:
-        page = emulator_of(request).store.list_assistants(**params)
+        page = emulator_of(request).store.list_assistants(query)
     except CursorNotFound as err:
         raise cursor_problem(err, "assistant") from None
     return JSONResponse(page.envelope())
@@ -113,11 +126,8 @@ async def create_assistant(request: Request) -> Response:
 
 
 async def get_assistant(request: Request) -> Response:
-    assistant_id = request.path_params["assistant_id"]
-    assistant = emulator_of(request).store.get_assistant(assistant_id)
-    if assistant is None:
-        raise no_assistant(assistant_id)
-    return JSONResponse(assistant)
+    store, assistant_id = path_id(request, "assistant_id")
+    return found(store.get_assistant(assistant_id), no_assistant(assistant_id))
 
 
 async def modify_assistant(request: Request) -> Response:
@@ -125,23 +135,20 @@ async def modify_assistant(request: Request) -> Response:
     fields, file_ids = validate_assistant_body(await json_body(request), create=False)
     with file_errors("file_ids"):
         assistant = store.update_assistant(assistant_id, fields, file_ids, usable_files)
-    if assistant is None:
-        raise no_assistant(assistant_id)
-    return JSONResponse(assistant)
+    return found(assistant, no_assistant(assistant_id))
 
 
 async def delete_assistant(request: Request) -> Response:
-    assistant_id = request.path_params["assistant_id"]
-    if not emulator_of(request).store.delete_assistant(assistant_id):
-        raise no_assistant(assistant_id)
-    return deleted(assistant_id, "assistant.deleted")
+    store, assistant_id = path_id(request, "assistant_id")
+    done = store.delete_assistant(assistant_id)
+    return deleted(assistant_id, "assistant.deleted", done, no_assistant(assistant_id))
 
 
 async def list_assistant_files(request: Request) -> Response:
-    params = validate_list_params(request.query_params)
+    query = validate_list_params(request.query_params)
     store, assistant_id = existing_assistant(request)
     try:
-        page = store.list_assistant_files(assistant_id, **params)
+        page = store.list_assistant_files(assistant_id, query)
     except CursorNotFound as err:
         raise cursor_problem(err, "assistant file") from None
     return JSONResponse(page.envelope())
@@ -160,9 +167,7 @@ async def create_assistant_file(request: Request) -> Response:
             param="file_id",
             code="array_above_max_length",
         ) from None
-    if association is None:
-        raise no_assistant(assistant_id)
-    return JSONResponse(association)
+    return found(association, no_assistant(assistant_id))
 
 
 def _no_assistant_file(file_id: str, assistant_id: str) -> ApiError:
@@ -172,18 +177,14 @@ def _no_assistant_file(file_id: str, assistant_id: str) -> ApiError:
 async def get_assistant_file(request: Request) -> Response:
     store, assistant_id = existing_assistant(request)
     file_id = request.path_params["file_id"]
-    association = store.get_assistant_file(assistant_id, file_id)
-    if association is None:
-        raise _no_assistant_file(file_id, assistant_id)
-    return JSONResponse(association)
+    return found(store.get_assistant_file(assistant_id, file_id), _no_assistant_file(file_id, assistant_id))
 
 
 async def delete_assistant_file(request: Request) -> Response:
     store, assistant_id = existing_assistant(request)
     file_id = request.path_params["file_id"]
-    if not store.detach_file(assistant_id, file_id):
-        raise _no_assistant_file(file_id, assistant_id)
-    return deleted(file_id, "assistant.file.deleted")
+    done = store.detach_file(assistant_id, file_id)
+    return deleted(file_id, "assistant.file.deleted", done, _no_assistant_file(file_id, assistant_id))
 
 
 # -- /v1/files -----------------------------------------------------------------------------------------
@@ -237,23 +238,18 @@ async def create_file(request: Request) -> Response:
 
 
 async def get_file(request: Request) -> Response:
-    file_id = request.path_params["file_id"]
-    file = emulator_of(request).store.get_file(file_id)
-    if file is None:
-        raise no_file(file_id)
-    return JSONResponse(file)
+    store, file_id = path_id(request, "file_id")
+    return found(store.get_file(file_id), no_file(file_id))
 
 
 async def delete_file(request: Request) -> Response:
-    file_id = request.path_params["file_id"]
-    if not emulator_of(request).store.delete_file(file_id):
-        raise no_file(file_id)
-    return deleted(file_id, "file")
+    store, file_id = path_id(request, "file_id")
+    return deleted(file_id, "file", store.delete_file(file_id), no_file(file_id))
 
 
 async def file_content(request: Request) -> Response:
-    file_id = request.path_params["file_id"]
-    content = emulator_of(request).store.file_content(file_id)
+    store, file_id = path_id(request, "file_id")
+    content = store.file_content(file_id)
     if content is None:
         raise no_file(file_id)
     return Response(content, media_type="application/octet-stream")

@@ -23,7 +23,7 @@ import string
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -35,6 +35,17 @@ ID_LENGTH = 24
 ASSISTANT_PURPOSE = "assistants"
 
 Order = Literal["asc", "desc"]
+
+
+@dataclass(frozen=True)
+class PageQuery:
+    """What a list request asks for: at most `limit` objects in `order`, after or before a cursor (an id)."""
+
+    limit: int = 20
+    order: Order = "desc"
+    after: str | None = None
+    before: str | None = None
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS assistants (
@@ -187,27 +198,24 @@ class Store:
 
     # -- transactions -------------------------------------------------------------------------------
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
         """A write transaction: `BEGIN IMMEDIATE` (takes the write lock at once), commit or roll back."""
+        return self._transaction("BEGIN IMMEDIATE")
+
+    def _read(self) -> AbstractContextManager[sqlite3.Connection]:
+        """A consistent read snapshot (`BEGIN`: a read's commit and rollback are the same)."""
+        return self._transaction("BEGIN")
+
+    @contextmanager
+    def _transaction(self, begin: str) -> Iterator[sqlite3.Connection]:
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+            self._conn.execute(begin)
             try:
                 yield self._conn
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
-
-    @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        """A consistent read snapshot."""
-        with self._lock:
-            self._conn.execute("BEGIN")
-            try:
-                yield self._conn
-            finally:
-                self._conn.execute("COMMIT")
 
     def _now(self) -> int:
         return int(self.clock())
@@ -280,9 +288,7 @@ class Store:
             )
             return True
 
-    def list_assistants(
-        self, *, limit: int, order: Order, after: str | None = None, before: str | None = None
-    ) -> Page:
+    def list_assistants(self, query: PageQuery) -> Page:
         """A page of live assistants. Raises CursorNotFound."""
         with self._read() as conn:
             rows, has_more = _paginate(
@@ -292,10 +298,7 @@ class Store:
                 params=(),
                 cursor_where="id = ?",
                 cursor_params=lambda c: (c,),
-                limit=limit,
-                order=order,
-                after=after,
-                before=before,
+                query=query,
             )
             ids = [r["id"] for r in rows]
             files = _file_ids(conn, ids)
@@ -333,15 +336,7 @@ class Store:
         with self._read() as conn:
             return _assistant_exists(conn, assistant_id)
 
-    def list_assistant_files(
-        self,
-        assistant_id: str,
-        *,
-        limit: int,
-        order: Order,
-        after: str | None = None,
-        before: str | None = None,
-    ) -> Page:
+    def list_assistant_files(self, assistant_id: str, query: PageQuery) -> Page:
         """A page of an assistant's file associations, by association time. Raises CursorNotFound."""
         with self._read() as conn:
             rows, has_more = _paginate(
@@ -351,10 +346,7 @@ class Store:
                 params=(assistant_id,),
                 cursor_where="assistant_id = ? AND file_id = ?",
                 cursor_params=lambda c: (assistant_id, c),
-                limit=limit,
-                order=order,
-                after=after,
-                before=before,
+                query=query,
             )
             return Page([_assistant_file_from_row(r) for r in rows], has_more)
 
@@ -490,19 +482,34 @@ def _file_ids(conn: sqlite3.Connection, assistant_ids: Sequence[str]) -> dict[st
     return out
 
 
+def _fetch_one(
+    conn: sqlite3.Connection, sql: str, params: tuple[Any, ...], make: Callable[[sqlite3.Row], dict[str, Any]]
+) -> dict[str, Any] | None:
+    """The API object `make` builds from the one row `sql` selects, or None when there is none."""
+    row = conn.execute(sql, params).fetchone()
+    return None if row is None else make(row)
+
+
+def _api_object(
+    row: sqlite3.Row, object_type: str, id_column: str, columns: tuple[str, ...]
+) -> dict[str, Any]:
+    """An API object from a row: `id`, `object`, then `columns` in that order."""
+    return {"id": row[id_column], "object": object_type, **{column: row[column] for column in columns}}
+
+
 def _get_assistant(conn: sqlite3.Connection, assistant_id: str) -> dict[str, Any] | None:
-    row = conn.execute("SELECT * FROM assistants WHERE id = ? AND deleted = 0", (assistant_id,)).fetchone()
-    if row is None:
-        return None
-    return _assistant_from_row(row, _file_ids(conn, [assistant_id])[assistant_id])
+    return _fetch_one(
+        conn,
+        "SELECT * FROM assistants WHERE id = ? AND deleted = 0",
+        (assistant_id,),
+        lambda row: _assistant_from_row(row, _file_ids(conn, [assistant_id])[assistant_id]),
+    )
 
 
 def _assistant_from_row(row: sqlite3.Row, file_ids: list[str]) -> dict[str, Any]:
     data = json.loads(row["data"])
     return {
-        "id": row["id"],
-        "object": "assistant",
-        "created_at": row["created_at"],
+        **_api_object(row, "assistant", "id", ("created_at",)),
         "name": data["name"],
         "description": data["description"],
         "model": data["model"],
@@ -517,37 +524,24 @@ def _assistant_from_row(row: sqlite3.Row, file_ids: list[str]) -> dict[str, Any]
 
 
 def _get_assistant_file(conn: sqlite3.Connection, assistant_id: str, file_id: str) -> dict[str, Any] | None:
-    row = conn.execute(
+    return _fetch_one(
+        conn,
         "SELECT * FROM assistant_files WHERE assistant_id = ? AND file_id = ? AND deleted = 0",
         (assistant_id, file_id),
-    ).fetchone()
-    return None if row is None else _assistant_file_from_row(row)
+        _assistant_file_from_row,
+    )
 
 
 def _assistant_file_from_row(row: sqlite3.Row) -> dict[str, Any]:
-    return {
-        "id": row["file_id"],
-        "object": "assistant.file",
-        "created_at": row["created_at"],
-        "assistant_id": row["assistant_id"],
-    }
+    return _api_object(row, "assistant.file", "file_id", ("created_at", "assistant_id"))
 
 
 def _get_file(conn: sqlite3.Connection, file_id: str) -> dict[str, Any] | None:
-    row = conn.execute("SELECT * FROM files WHERE id = ?", (file_id,)).fetchone()
-    return None if row is None else _file_from_row(row)
+    return _fetch_one(conn, "SELECT * FROM files WHERE id = ?", (file_id,), _file_from_row)
 
 
 def _file_from_row(row: sqlite3.Row) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "object": "file",
-        "bytes": row["bytes"],
-        "created_at": row["created_at"],
-        "filename": row["filename"],
-        "purpose": row["purpose"],
-        "status": row["status"],
-    }
+    return _api_object(row, "file", "id", ("bytes", "created_at", "filename", "purpose", "status"))
 
 
 def _paginate(
@@ -558,10 +552,7 @@ def _paginate(
     params: tuple[Any, ...],
     cursor_where: str,
     cursor_params: Callable[[str], tuple[Any, ...]],
-    limit: int,
-    order: Order,
-    after: str | None,
-    before: str | None,
+    query: PageQuery,
 ) -> tuple[list[sqlite3.Row], bool]:
     """Keyset pagination over live rows by `(created_at, seq)`.
 
@@ -571,8 +562,8 @@ def _paginate(
     """
     conditions = [f"deleted = 0 AND ({where})"]
     args: list[Any] = list(params)
-    forward = order == "asc"
-    for param, cursor in (("after", after), ("before", before)):
+    forward = query.order == "asc"
+    for param, cursor in (("after", query.after), ("before", query.before)):
         if cursor is None:
             continue
         row = conn.execute(
@@ -586,15 +577,15 @@ def _paginate(
         conditions.append(f"(created_at, seq) {op} (?, ?)")
         args += [row["created_at"], row["seq"]]
     # Walk away from `before` when it is the only cursor, so the page is the one adjacent to it.
-    walk_forward = forward if not (before is not None and after is None) else not forward
+    walk_forward = forward if not (query.before is not None and query.after is None) else not forward
     direction = "ASC" if walk_forward else "DESC"
     rows = conn.execute(
         f"SELECT * FROM {table} WHERE {' AND '.join(conditions)}"
         f" ORDER BY created_at {direction}, seq {direction} LIMIT ?",
-        (*args, limit + 1),
+        (*args, query.limit + 1),
     ).fetchall()
-    has_more = len(rows) > limit
-    rows = rows[:limit]
+    has_more = len(rows) > query.limit
+    rows = rows[: query.limit]
     if walk_forward != forward:
         rows.reverse()
     return rows, has_more

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler import dialect
+from reconciler.emulator.store import PageQuery
 
 
 class ApiError(Exception):
@@ -368,7 +369,7 @@ def require_object(body: Any) -> dict[str, Any]:
     return body
 
 
-def validate_list_params(query: Mapping[str, str]) -> dict[str, Any]:
+def validate_list_params(query: Mapping[str, str]) -> PageQuery:
     """`limit` (integer 1..100, default 20), `order` (`asc`/`desc`, default `desc`), `after`, `before`."""
     limit = 20
     if "limit" in query:
@@ -398,4 +399,4 @@ def validate_list_params(query: Mapping[str, str]) -> dict[str, Any]:
     order = query.get("order", "desc")
     if order not in ("asc", "desc"):
         raise invalid_value("order", order, ("asc", "desc"))
-    return {"limit": limit, "order": order, "after": query.get("after"), "before": query.get("before")}
+    return PageQuery(limit, "asc" if order == "asc" else "desc", query.get("after"), query.get("before"))

@@ -14,15 +14,7 @@ from typing import Any
 
 from reconciler import dialect
 from reconciler.manifest.errors import Path_, describe
-from reconciler.manifest.model import (
-    MAX_USER_METADATA_PAIRS,
-    CodeInterpreterTool,
-    FunctionDefinition,
-    FunctionTool,
-    Manifest,
-    ResponseFormatObject,
-    RetrievalTool,
-)
+from reconciler.manifest.model import MAX_USER_METADATA_PAIRS, field_names_at
 
 #: Marks "no input" (a missing field).
 MISSING = object()
@@ -75,7 +67,7 @@ def _pattern(e: PydanticError) -> str | None:
 def _unknown_field(e: PydanticError) -> str | None:
     if not isinstance(e.last, str):
         return None
-    close = difflib.get_close_matches(e.last, _field_names(e.path[:-1], e.data), n=1, cutoff=0.6)
+    close = difflib.get_close_matches(e.last, field_names_at(e.path[:-1], e.data), n=1, cutoff=0.6)
     hint = f" (did you mean '{close[0]}'?)" if close else ""
     return f"unknown field '{e.last}'{hint}"
 
@@ -206,22 +198,3 @@ def _length(e: PydanticError) -> Any:
 
 def _or_list(items: tuple[str, ...]) -> str:
     return ", ".join(items[:-1]) + " or " + items[-1]
-
-
-def _field_names(path: Path_, data: Any) -> list[str]:
-    """The field names allowed at `path` (for did-you-mean)."""
-    model: Any = None
-    if path == ():
-        model = Manifest
-    elif path == ("response_format",):
-        model = ResponseFormatObject
-    elif len(path) == 2 and path[0] == "tools":
-        model = FunctionTool
-        try:
-            kind = data["tools"][path[1]].get("type")
-            model = {"code_interpreter": CodeInterpreterTool, "retrieval": RetrievalTool}.get(kind, model)
-        except (AttributeError, IndexError, KeyError, TypeError):
-            pass
-    elif len(path) == 3 and path[0] == "tools" and path[2] == "function":
-        model = FunctionDefinition
-    return list(model.model_fields) if model else []

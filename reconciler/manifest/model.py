@@ -2,7 +2,8 @@
 
 Validation is strict: no unknown fields, no type coercion. Errors raised here carry a `subpath` (where in the
 field the problem is) and, for cross-field rules, `at_key` (point at the field's key, not its value) in their
-context; `messages` turns them into text. Defaults are `dialect.DEFAULTS`.
+context; `messages` turns them into text (with `field_names_at` for did-you-mean). Defaults are
+`dialect.DEFAULTS`.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from reconciler import dialect
-from reconciler.manifest.errors import describe
+from reconciler.manifest.errors import Path_, describe
 
 #: Metadata pairs a manifest may set: one of the API's 16 is reserved for the ownership marker.
 MAX_USER_METADATA_PAIRS = dialect.MAX_METADATA_PAIRS - 1
@@ -151,6 +152,17 @@ class ResponseFormatObject(_Strict):
 ResponseFormat = Literal["auto", "none"] | ResponseFormatObject
 
 
+def _number(field: str, bounds: tuple[float, float], description: str) -> Any:
+    """The `Field` of a finite number within `bounds` (inclusive), by default the API's default."""
+    return Field(
+        default=dialect.DEFAULTS[field],
+        ge=bounds[0],
+        le=bounds[1],
+        allow_inf_nan=False,
+        description=description,
+    )
+
+
 class Manifest(_Strict):
     """One assistant's desired state. Omitted fields converge to the API defaults."""
 
@@ -220,20 +232,8 @@ class Manifest(_Strict):
         f"{dialect.MAX_METADATA_PAIRS} and one holds the ownership marker). Keys starting with "
         f"'{dialect.RESERVED_PREFIX}' are reserved.",
     )
-    temperature: float = Field(
-        default=dialect.DEFAULTS["temperature"],
-        ge=dialect.TEMPERATURE_RANGE[0],
-        le=dialect.TEMPERATURE_RANGE[1],
-        allow_inf_nan=False,
-        description="Sampling temperature, 0 to 2.",
-    )
-    top_p: float = Field(
-        default=dialect.DEFAULTS["top_p"],
-        ge=dialect.TOP_P_RANGE[0],
-        le=dialect.TOP_P_RANGE[1],
-        allow_inf_nan=False,
-        description="Nucleus sampling probability mass, 0 to 1.",
-    )
+    temperature: float = _number("temperature", dialect.TEMPERATURE_RANGE, "Sampling temperature, 0 to 2.")
+    top_p: float = _number("top_p", dialect.TOP_P_RANGE, "Nucleus sampling probability mass, 0 to 1.")
     response_format: ResponseFormat = Field(
         default=dialect.DEFAULTS["response_format"],
         description="auto, none, {type: text} or {type: json_object}.",
@@ -334,3 +334,22 @@ def json_schema() -> dict[str, Any]:
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         **schema,
     }
+
+
+def field_names_at(path: Path_, data: Any) -> list[str]:
+    """The field names a manifest allows at `path` in `data` (for did-you-mean); [] where it names none."""
+    model: Any = None
+    if path == ():
+        model = Manifest
+    elif path == ("response_format",):
+        model = ResponseFormatObject
+    elif len(path) == 2 and path[0] == "tools":
+        model = FunctionTool
+        try:
+            kind = data["tools"][path[1]].get("type")
+            model = {"code_interpreter": CodeInterpreterTool, "retrieval": RetrievalTool}.get(kind, model)
+        except (AttributeError, IndexError, KeyError, TypeError):
+            pass
+    elif len(path) == 3 and path[0] == "tools" and path[2] == "function":
+        model = FunctionDefinition
+    return list(model.model_fields) if model else []

@@ -2,7 +2,8 @@
 
 A FIFO, a device, a socket or a directory is refused before it is opened (stat), and again after (the
 file is opened with O_NONBLOCK, so a FIFO swapped in between cannot block, and checked with fstat), so
-`validate` can neither hang nor read without end. `ReadError` carries one line saying what the file is.
+`validate` can neither hang nor read without end. `ReadError` carries one line saying what the file is
+(named by `fsio.kind`, but for a FIFO, which manifest authors know as a named pipe).
 """
 
 from __future__ import annotations
@@ -11,16 +12,10 @@ import os
 import stat
 from pathlib import Path
 
+from reconciler import fsio
+
 #: Manifest files larger than this are refused without being read.
 MAX_MANIFEST_BYTES = 10 * 1024 * 1024
-
-_KINDS = (
-    (stat.S_ISDIR, "a directory"),
-    (stat.S_ISFIFO, "a FIFO (named pipe)"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISSOCK, "a socket"),
-)
 
 
 class ReadError(Exception):
@@ -39,7 +34,9 @@ def kind_of(mode: int) -> str | None:
     """What a non-regular file is (`a FIFO (named pipe)`...), or None for a regular file."""
     if stat.S_ISREG(mode):
         return None
-    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    return fsio.kind(mode)
 
 
 def open_regular(path: Path) -> tuple[int, int]:
