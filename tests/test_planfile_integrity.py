@@ -17,7 +17,7 @@ from apply_support import markers
 from click.testing import CliRunner, Result
 from test_apply_cli import held, manifests, run, seed, write_count
 
-from reconciler import planfile
+from reconciler import dialect
 from reconciler.cli import cli
 from reconciler.emulator.testing import LiveEmulator
 
@@ -38,6 +38,11 @@ def make_plan(live: LiveEmulator, directory: Path, out: Path, *args: str) -> dic
     assert result.exit_code == 0, result.output
     data: dict[str, Any] = json.loads(out.read_text())
     return data
+
+
+def fingerprint_of(assistant: dict[str, Any]) -> str:
+    """The fingerprint a saved plan carries for an assistant as the API returned it."""
+    return dialect.canonical_hash(dialect.normalise(assistant))
 
 
 def refused(live: LiveEmulator, plan_file: Path) -> str:
@@ -61,7 +66,7 @@ def test_a_hand_edited_delete_of_an_unmanaged_assistant_is_refused(
     data = make_plan(live_emulator, manifests(tmp_path / "m", "keep"), plan_file, "--prune")
     [delete] = [c for c in data["changes"] if c["action"] == "delete"]
     delete["id"] = legacy["id"]
-    delete["fingerprint"] = planfile.fingerprint(legacy)
+    delete["fingerprint"] = fingerprint_of(legacy)
     if also_key:
         delete["key"] = "ghost"  # no managed assistant has it: on main this deleted the unmanaged one
     edit(plan_file, data)
@@ -84,7 +89,7 @@ def test_a_hand_edited_update_of_another_keys_assistant_is_refused(
     data = make_plan(live_emulator, manifests(tmp_path / "m", "hr", "finance", instructions="v2"), plan_file)
     hr = next(c for c in data["changes"] if c["key"] == "hr")
     hr["id"] = existing["finance"]["id"]
-    hr["fingerprint"] = planfile.fingerprint(existing["finance"])
+    hr["fingerprint"] = fingerprint_of(existing["finance"])
     data["changes"] = [hr]
     edit(plan_file, data)
     live_emulator.reset_stats()
