@@ -5,6 +5,7 @@ Every assistant the server holds afterwards is in the report."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -18,6 +19,7 @@ from typing import IO, Any
 import pytest
 from apply_support import markers
 from test_apply_cli import held, manifests
+from test_formats import validator
 
 from reconciler.emulator.faults import FaultConfig
 from reconciler.emulator.testing import LiveEmulator
@@ -34,9 +36,9 @@ SUMMARY = re.compile(
 class Apply:
     """`reconciler apply --auto-approve` as a child process; stderr is read line by line as it comes."""
 
-    def __init__(self, live: LiveEmulator, directory: Path) -> None:
+    def __init__(self, live: LiveEmulator, directory: Path, *extra: str) -> None:
         env = {**os.environ, "OPENAI_API_KEY": live.api_key or "", "NO_COLOR": "1", "PYTHONPATH": str(ROOT)}
-        args = ["apply", "--auto-approve", "--dir", str(directory), "--base-url", live.base_url]
+        args = ["apply", "--auto-approve", "--dir", str(directory), "--base-url", live.base_url, *extra]
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "reconciler", *args, "--parallelism", "2"],
             stdout=subprocess.PIPE,
@@ -146,3 +148,23 @@ def test_a_second_signal_quits_at_once_naming_what_is_unknown(slow: LiveEmulator
     time.sleep(1.5)  # let the server finish the calls that were in flight
     for key in markers(held(slow)):  # every assistant on the server is reported: created or unknown
         assert states[key] in ("created", "unknown"), (key, stdout)
+
+
+def test_the_json_report_of_an_interrupted_apply_says_what_is_unknown(
+    slow: LiveEmulator, tmp_path: Path
+) -> None:
+    apply = Apply(slow, manifests(tmp_path, *KEYS), "--format", "json")
+    apply.wait_for_progress()
+    apply.proc.send_signal(signal.SIGTERM)
+    code, stdout, stderr = apply.finish(timeout=STOP_GRACE_SECONDS + 20)
+
+    assert code == 1, stdout + stderr
+    report = json.loads(stdout)
+    assert validator("apply-report.json").is_valid(report)
+    assert report["ok"] is False
+    stopped = report["interrupted"]
+    assert stopped["unknown"] == []
+    done = [r["key"] for r in report["results"]]
+    assert sorted(done + [p["key"] for p in stopped["not_started"]]) == KEYS
+    assert {p["action"] for p in stopped["not_started"]} == {"create"}
+    assert sorted(markers(held(slow))) == sorted(done)
