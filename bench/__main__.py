@@ -160,7 +160,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     started = now_iso()
     info = machine()
-    print(f"reconciler benchmarks, {started}, {info['cores']} cores, {info['cpu']}, Python {info['python']}")
+    print(
+        f"reconciler benchmarks, {started}, {info['machine']}, {info['cores']} cores, {info['cpu']}, "
+        f"load average {info['load_average_1m']}, Python {info['python']}"
+    )
     results = []
     for bench in [by_name[n] for n in args.names] or list(BENCHES):
         print(f"  running {bench.name}: {bench.about} ...", file=sys.stderr, flush=True)

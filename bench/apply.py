@@ -20,18 +20,12 @@ from __future__ import annotations
 
 import asyncio
 import math
-import os
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
-import httpx
-
-from bench.common import Figure, ratio
+from bench.common import ChildEmulator, Figure, ratio
 from reconciler.apply import Executor
 from reconciler.client import Client
 from reconciler.dialect import MARKER_KEY
@@ -45,40 +39,6 @@ LATENCY_MS = 50.0
 PARALLELISMS = (8, 32)
 API_KEY = "sk-bench-apply"
 TARGET_RATIO = 1.5
-
-
-class ChildEmulator:
-    """`reconciler emulator` on a free loopback port in a child process, with its admin endpoints."""
-
-    def __enter__(self) -> ChildEmulator:
-        command = [sys.executable, "-m", "reconciler", "emulator", "--port", "0", "--api-key", API_KEY]
-        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        assert self.process.stdout is not None
-        self.base_url = self.process.stdout.readline().strip().partition("=")[2]
-        self.admin = httpx.Client(
-            base_url=self.base_url[: -len("/v1")], headers={"Authorization": f"Bearer {API_KEY}"}
-        )
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.admin.close()
-        self.process.terminate()
-        self.process.wait(10)
-
-    def call(self, method: str, path: str, body: Any = None) -> Any:
-        response = self.admin.request(method, "/_emulator/" + path, json=body)
-        response.raise_for_status()
-        return response.json()
-
-    def cpu_seconds(self) -> float | None:
-        """User + system CPU time of the child so far (Linux; None elsewhere)."""
-        try:
-            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return None
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def measure(emulator: ChildEmulator, directory: Path, parallelism: int) -> dict[str, Any]:
@@ -142,7 +102,7 @@ def figures_for(parallelism: int, got: dict[str, Any]) -> list[Figure]:
 
 def run() -> list[Figure]:
     figures = []
-    with tempfile.TemporaryDirectory() as tmp, ChildEmulator() as emulator:
+    with tempfile.TemporaryDirectory() as tmp, ChildEmulator(API_KEY) as emulator:
         directory = Path(tmp)
         for i in range(CHANGES):
             (directory / f"bot-{i:03d}.yaml").write_text("model: gpt-4\ninstructions: v2\n")

@@ -7,6 +7,7 @@ asserts a time.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import platform
@@ -21,7 +22,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from types import TracebackType
 from typing import Any
+
+import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results.json"
@@ -87,9 +91,12 @@ def cpu_model() -> str:
 
 
 def machine() -> dict[str, Any]:
-    """The machine the figures were measured on."""
+    """The machine the figures were measured on, with its load average when the run started (on a shared
+    machine, a load above its cores stretches every wall time)."""
     return {
+        "machine": platform.machine(),
         "cores": os.cpu_count(),
+        "load_average_1m": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
         "cpu": cpu_model(),
         "python": platform.python_version(),
         "implementation": platform.python_implementation(),
@@ -128,14 +135,16 @@ def reconciler_command() -> list[str]:
     return [sys.executable, "-m", "reconciler"]
 
 
-def median_wall(cmd: Sequence[str], runs: int = 7, *, env: Mapping[str, str] | None = None) -> list[float]:
+def median_wall(
+    cmd: Sequence[str], runs: int = 7, *, env: Mapping[str, str] | None = None, cwd: Path | None = None
+) -> list[float]:
     """Wall times (seconds) of `runs` runs of `cmd` (after one warm-up run), in run order."""
     env = dict(env or python_env())
-    subprocess.run(cmd, env=env, capture_output=True, check=True)
+    subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, check=True)
     times = []
     for _ in range(runs):
         start = time.perf_counter()
-        subprocess.run(cmd, env=env, capture_output=True, check=True)
+        subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, check=True)
         times.append(time.perf_counter() - start)
     return times
 
@@ -323,3 +332,56 @@ def print_figures(figures: Sequence[Figure]) -> None:
     print(f"{'figure'.ljust(width)}  {'value':>10}  note")
     for f in figures:
         print(f"{f.name.ljust(width)}  {f.shown():>10}  {f.note}")
+
+
+class ChildEmulator:
+    """`reconciler emulator` on a free loopback port in a child process, with its admin endpoints."""
+
+    def __init__(self, api_key: str) -> None:
+        self.api_key = api_key
+
+    def __enter__(self) -> ChildEmulator:
+        command = [sys.executable, "-m", "reconciler", "emulator", "--port", "0", "--api-key", self.api_key]
+        self.process = subprocess.Popen(
+            command, env=python_env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        )
+        assert self.process.stdout is not None
+        self.base_url = self.process.stdout.readline().strip().partition("=")[2]
+        self.admin = httpx.Client(
+            base_url=self.base_url[: -len("/v1")], headers={"Authorization": f"Bearer {self.api_key}"}
+        )
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.admin.close()
+        self.process.terminate()
+        self.process.wait(10)
+
+    def call(self, method: str, path: str, body: Any = None) -> Any:
+        response = self.admin.request(method, "/_emulator/" + path, json=body)
+        response.raise_for_status()
+        return response.json()
+
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU time of the child so far (Linux; None elsewhere)."""
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def seed(base_url: str, api_key: str, bodies: Iterable[dict[str, Any]], concurrency: int = 16) -> None:
+    """Create an assistant for each body over the API, `concurrency` at a time."""
+    headers = {"Authorization": f"Bearer {api_key}", "OpenAI-Beta": "assistants=v1"}
+    queue = iter(bodies)
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=60) as api:
+
+        async def worker() -> None:
+            for body in queue:
+                response = await api.post("/assistants", json=body)
+                response.raise_for_status()
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))

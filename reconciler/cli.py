@@ -16,6 +16,7 @@ import os
 import sys
 import traceback
 from collections.abc import Coroutine
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,23 +24,23 @@ import click
 
 from reconciler import DISTRIBUTION
 from reconciler.cli_options import (
-    connection_from,
     connection_options,
     dir_option,
+    env_option,
     explicit,
-    plan_from,
     plan_options,
+    target_from,
     use_color,
 )
 from reconciler.errors import ConfigError, ReconcilerError
-from reconciler.options import ApplyOptions, ImportOptions
+from reconciler.options import ApplyOptions, ConnectionOptions, ImportOptions, PlanOptions
 from reconciler.redact import scrub
 
 
-def check_api_key() -> None:
-    """Refuse an `OPENAI_API_KEY` that no HTTP header can carry (a line break or a non-ASCII character inside
-    it, say from a pasted secret), naming the position but never the key."""
-    key = os.environ.get("OPENAI_API_KEY", "").strip()
+def check_api_key(variable: str = "OPENAI_API_KEY") -> None:
+    """Refuse a key (in `variable`) that no HTTP header can carry (a line break or a non-ASCII character
+    inside it, say from a pasted secret), naming the position but never the key."""
+    key = os.environ.get(variable, "").strip()
     for position, char in enumerate(key, start=1):
         if char == "\n" or char == "\r":
             what = "a line break"
@@ -50,7 +51,7 @@ def check_api_key() -> None:
         else:
             continue
         raise ReconcilerError(
-            f"OPENAI_API_KEY has {what} at position {position} of {len(key)}, which no HTTP header can "
+            f"{variable} has {what} at position {position} of {len(key)}, which no HTTP header can "
             "carry: set it to the key alone"
         )
 
@@ -199,15 +200,24 @@ def cli() -> None:
 
 @cli.command(short_help="Check every manifest offline (no API calls).")
 @dir_option
-def validate(directory: Path) -> None:
-    """Check every manifest offline; print all errors as FILE:LINE:COL: FIELD: message.
+@env_option
+def validate(directory: Path, env: str | None) -> None:
+    """Check every manifest offline; print all errors as FILE:LINE:COL: FIELD: message. With
+    reconciler.yaml, every environment's merged manifests (only NAME's with --env NAME).
 
     \b
     Example:
       reconciler validate --dir assistants
     """
+    from reconciler.cli_options import all_targets
     from reconciler.usecases.planning import load_manifests
 
+    targets = all_targets(env, directory)
+    if targets:
+        from reconciler.usecases import environments
+
+        environments.validate(targets)
+        return
     count = len(load_manifests(directory))
     click.echo(f"{count} {'manifest' if count == 1 else 'manifests'} valid in {directory}.")
 
@@ -246,18 +256,26 @@ def schema() -> None:
 )
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 without changes, 2 with changes, 1 on error.")
 @click.option("--no-color", is_flag=True, help="Never colour the output.")
+@env_option
+@click.option(
+    "--all-envs", is_flag=True, help="Plan every environment of reconciler.yaml, in order, as one document."
+)
+@click.option(
+    "--out-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="With --all-envs: also save each environment's plan as DIR/ENV.json.",
+)
 def plan(
     directory: Path,
-    local: bool,
-    base_url: str | None,
-    max_retries: int,
-    targets: tuple[str, ...],
-    prune: bool,
-    allow_duplicate_names: bool,
+    connection: ConnectionOptions,
+    planning: PlanOptions,
     fmt: str,
     out: Path | None,
     detailed_exitcode: bool,
     no_color: bool,
+    env: str | None,
+    all_envs: bool,
+    out_dir: Path | None,
 ) -> None:
     """Show what apply would change, without changing anything.
 
@@ -267,13 +285,52 @@ def plan(
     """
     from reconciler.usecases.planning import emit_plan, run_plan
 
-    connection = connection_from(local, base_url, max_retries)
-    if not local:
-        check_api_key()
-    result = run(run_plan(directory, connection, plan_from(targets, prune, allow_duplicate_names)))
-    emit_plan(result, connection, fmt=fmt, out=out, color=use_color(no_color))
+    options = planning
+    if out_dir is not None and not all_envs:
+        raise ConfigError("--out-dir belongs to --all-envs: for one plan, use --out FILE")
+    if all_envs:
+        changes = _plan_all_envs(
+            env, directory, connection, options, (fmt, out, out_dir, use_color(no_color))
+        )
+        if detailed_exitcode and changes:
+            sys.exit(2)
+        return
+    target = target_from(env, directory, connection)
+    if not connection.local:
+        check_api_key(target.connection.key_variable)
+    options = replace(options, environment=target.selected)
+    result = run(run_plan(target.directory, target.connection, options))
+    emit_plan(result, target.connection, fmt=fmt, out=out, color=use_color(no_color))
     if detailed_exitcode and result.has_changes:
         sys.exit(2)
+
+
+def _plan_all_envs(
+    env: str | None,
+    directory: Path,
+    connection: ConnectionOptions,
+    options: PlanOptions,
+    output: tuple[str, Path | None, Path | None, bool],
+) -> bool:
+    """`plan --all-envs`: every environment's plan as one document; True when any has changes."""
+    from reconciler.cli_options import all_targets
+    from reconciler.usecases import environments
+
+    fmt, out, out_dir, color = output
+    if env is not None or out is not None or fmt == "json":
+        raise ConfigError(
+            "--all-envs plans every environment: no --env; --out-dir DIR (one ENV.json each), not --out; "
+            "--format text or markdown"
+        )
+    targets = all_targets(None, directory, connection)
+    if not targets:
+        raise ConfigError("--all-envs: no reconciler.yaml at the repository root names environments")
+    for target in targets:
+        if not target.connection.local:
+            check_api_key(target.connection.key_variable)
+    plans = run(environments.plan_all(targets, options))
+    environments.emit_all(plans, fmt=fmt, out_dir=out_dir, color=color)
+    return any(plan.has_changes for _, plan in plans)
 
 
 @cli.command(short_help="Make the API match the manifests, or apply a saved plan.")
@@ -299,20 +356,18 @@ def plan(
     help="json: only the report on stdout, for programs (the plan goes to stderr).",
 )
 @click.option("--no-color", is_flag=True, help="Never colour the output.")
+@env_option
 def apply(
     plan_file: Path | None,
     directory: Path,
-    local: bool,
-    base_url: str | None,
-    max_retries: int,
-    targets: tuple[str, ...],
-    prune: bool,
-    allow_duplicate_names: bool,
+    connection: ConnectionOptions,
+    planning: PlanOptions,
     auto_approve: bool,
     force: bool,
     parallelism: int,
     fmt: str,
     no_color: bool,
+    env: str | None,
 ) -> None:
     """Make the API match the manifests, or run exactly the saved PLAN_FILE (made by `plan --out`).
 
@@ -322,26 +377,31 @@ def apply(
     """
     from reconciler.usecases import applying
 
-    connection = connection_from(local, base_url, max_retries)
+    target = target_from(env, directory, connection)
+    connection = target.connection
     options = ApplyOptions(
         auto_approve=auto_approve, force=force, parallelism=parallelism, fmt=fmt, color=use_color(no_color)
     )
     if plan_file is not None:
-        _refuse_with_a_saved_plan(targets, prune, allow_duplicate_names)
-    if not local:
-        check_api_key()
+        _refuse_with_a_saved_plan(planning)
+    if not connection.local:
+        check_api_key(connection.key_variable)
     if plan_file is not None:
         ok = run(applying.apply_saved(plan_file, connection, options))
     else:
-        plan_options_ = plan_from(targets, prune, allow_duplicate_names)
-        ok = run(applying.apply_manifests(directory, connection, plan_options_, options))
+        planning = replace(planning, environment=target.selected)
+        ok = run(applying.apply_manifests(target.directory, connection, planning, options))
     if not ok:
         sys.exit(1)
 
 
-def _refuse_with_a_saved_plan(targets: tuple[str, ...], prune: bool, allow_duplicate_names: bool) -> None:
+def _refuse_with_a_saved_plan(planning: PlanOptions) -> None:
     """A saved plan is applied exactly as it was made: planning options are refused with it."""
-    if targets or prune or allow_duplicate_names:
+    if explicit("model_rules"):
+        raise ConfigError(
+            "a saved plan is applied exactly as it was made: --model-rules belongs to `reconciler plan`"
+        )
+    if planning != PlanOptions():
         raise ConfigError(
             "a saved plan is applied exactly as it was made: --target, --prune and "
             "--allow-duplicate-names belong to `reconciler plan`"
@@ -358,6 +418,7 @@ def _refuse_with_a_saved_plan(targets: tuple[str, ...], prune: bool, allow_dupli
 @click.option("--all", "import_all", is_flag=True, help="Import every unmanaged assistant.")
 @dir_option
 @connection_options
+@env_option
 @click.option("--force", is_flag=True, help="Overwrite existing manifest files.")
 @click.option(
     "--instructions-files",
@@ -368,9 +429,8 @@ def import_(
     ids: tuple[str, ...],
     import_all: bool,
     directory: Path,
-    local: bool,
-    base_url: str | None,
-    max_retries: int,
+    connection: ConnectionOptions,
+    env: str | None,
     force: bool,
     instructions_files: bool,
 ) -> None:
@@ -383,17 +443,17 @@ def import_(
     """
     from reconciler.usecases.importing import run_import
 
-    connection = connection_from(local, base_url, max_retries)
+    target = target_from(env, directory, connection)
     options = ImportOptions(
-        directory=directory,
+        directory=target.directory,
         ids=ids,
         import_all=import_all,
         force=force,
         instructions_files=instructions_files,
     )
-    if not local:
-        check_api_key()
-    run(run_import(connection, options))
+    if not connection.local:
+        check_api_key(target.connection.key_variable)
+    run(run_import(target.connection, options))
 
 
 @cli.command()

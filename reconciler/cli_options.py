@@ -1,21 +1,27 @@
 """The command line's shared option declarations (decorators), and the values they build.
 
 Each decorator adds one group of options to a click command; the `*_from` functions turn the parsed
-parameters into the frozen values of `reconciler.options`, once per command.
+parameters into the frozen values of `reconciler.options`, once per command. `target_from` and `all_targets`
+apply `--env` (reconciler.yaml, `reconciler.environments`) to the directory and the connection.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from reconciler.options import DEFAULT_DIRECTORY, ConnectionOptions, PlanOptions
+from reconciler.errors import ConfigError
+from reconciler.options import DEFAULT_DIRECTORY, MODEL_RULES, ConnectionOptions, PlanOptions
+
+if TYPE_CHECKING:
+    from reconciler.environments import Config, Target
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -31,61 +37,65 @@ def dir_option(func: F) -> F:
     )(func)
 
 
-#: Where `--timeout` keeps its value in the click context (the option is not a command parameter:
-#: `connection_from` reads it, so every command's signature stays the same).
-TIMEOUT_META = "reconciler.timeout"
-
-
-def _keep_timeout(ctx: click.Context, _param: click.Parameter, value: float | None) -> None:
-    ctx.meta[TIMEOUT_META] = value
-
-
 def connection_options(func: F) -> F:
-    """--local, --base-url, --max-retries and --timeout, shared by every command that talks to the API."""
-    func = click.option(
-        "--timeout",
-        type=click.FloatRange(1, 3600),
+    """--local, --base-url, --max-retries and --timeout, shared by every command that talks to the API. The
+    command receives them as one value, `connection: ConnectionOptions` (`connection_from`)."""
+
+    @functools.wraps(func)
+    def command(*args: Any, **params: Any) -> Any:
+        flags = {name: params.pop(name) for name in ("local", "base_url", "max_retries", "timeout")}
+        return func(*args, connection=connection_from(**flags), **params)
+
+    wrapped: Any = command
+    for option in reversed(_CONNECTION_OPTIONS):
+        wrapped = option(wrapped)
+    return wrapped
+
+
+_CONNECTION_OPTIONS = (
+    click.option(
+        "--local",
+        is_flag=True,
+        help="Use the embedded emulator, with its state in .reconciler/ at the repository root "
+        "(no key, no network).",
+    ),
+    click.option(
+        "--base-url",
+        envvar="OPENAI_BASE_URL",
         default=None,
-        expose_value=False,
-        callback=_keep_timeout,
-        metavar="SECONDS",
-        help="Give up on one request attempt after SECONDS in all, however slowly the server answers "
-        "[default: 300; a read that stalls for 60 s fails sooner].",
-    )(func)
-    func = click.option(
+        help="API base URL [env OPENAI_BASE_URL; default https://api.openai.com/v1].",
+    ),
+    click.option(
         "--max-retries",
         type=click.IntRange(0, 20),
         default=5,
         show_default=True,
         help="Retries for retryable failures (408, 409, 429, 5xx, timeouts, dropped connections).",
-    )(func)
-    func = click.option(
-        "--base-url",
-        envvar="OPENAI_BASE_URL",
+    ),
+    click.option(
+        "--timeout",
+        type=click.FloatRange(1, 3600),
         default=None,
-        help="API base URL [env OPENAI_BASE_URL; default https://api.openai.com/v1].",
-    )(func)
-    func = click.option(
-        "--local",
-        is_flag=True,
-        help="Use the embedded emulator, with its state in .reconciler/ at the repository root "
-        "(no key, no network).",
-    )(func)
-    return func
+        metavar="SECONDS",
+        help="Give up on one request attempt after SECONDS in all, however slowly the server answers "
+        "[default: 300; a read that stalls for 60 s fails sooner].",
+    ),
+)
 
 
-def connection_from(local: bool, base_url: str | None, max_retries: int) -> ConnectionOptions:
+def connection_from(
+    local: bool, base_url: str | None, max_retries: int, timeout: float | None
+) -> ConnectionOptions:
     """The ConnectionOptions of the current command's flags. `--local` wins over an `OPENAI_BASE_URL`
     exported in the environment (an explicit flag over the environment); with an explicit `--base-url` the
-    pair stays an error (`connection.open_client`)."""
+    pair stays an error (`connection.open_client`). `timeout` is the client's overall deadline per attempt."""
     source = click.get_current_context().get_parameter_source("base_url")
     if local and source is click.core.ParameterSource.ENVIRONMENT:
         base_url = None
     options = ConnectionOptions.from_environment(
         local=local, base_url=base_url, max_retries=max_retries, cwd=Path.cwd()
     )
-    deadline = click.get_current_context().meta.get(TIMEOUT_META)
-    return options if deadline is None else replace(options, deadline=deadline)
+    return options if timeout is None else replace(options, deadline=timeout)
 
 
 TARGET_HELP = {
@@ -96,31 +106,42 @@ TARGET_HELP = {
 
 
 def plan_options(command: str) -> Callable[[F], F]:
-    """--target, --prune and --allow-duplicate-names, for `plan` and `apply` (`command` picks the help)."""
+    """--target, --prune, --allow-duplicate-names and --model-rules, for `plan` and `apply` (`command` picks
+    the help). The command receives them as one value, `planning: PlanOptions`."""
 
     def decorate(func: F) -> F:
-        func = click.option(
-            "--allow-duplicate-names",
-            is_flag=True,
-            help="Create assistants even when an unmanaged one has the same name.",
-        )(func)
-        func = click.option(
-            "--prune", is_flag=True, help="Delete managed assistants that no manifest names."
-        )(func)
-        func = click.option(
-            "--target",
-            "targets",
-            multiple=True,
-            metavar="KEY",
-            help=TARGET_HELP[command],
-        )(func)
-        return func
+        @functools.wraps(func)
+        def with_planning(*args: Any, **params: Any) -> Any:
+            planning = PlanOptions(
+                targets=params.pop("targets"),
+                prune=params.pop("prune"),
+                allow_duplicate_names=params.pop("allow_duplicate_names"),
+                model_rules=params.pop("model_rules"),
+            )
+            return func(*args, planning=planning, **params)
+
+        wrapped: Any = with_planning
+        for option in (
+            click.option(
+                "--model-rules",
+                type=click.Choice(MODEL_RULES),
+                default="auto",
+                show_default=True,
+                help="openai: a model Assistants v1 refuses is a plan error; server: a warning, the server "
+                "decides; auto: openai for --local and api.openai.com, else server.",
+            ),
+            click.option(
+                "--allow-duplicate-names",
+                is_flag=True,
+                help="Create assistants even when an unmanaged one has the same name.",
+            ),
+            click.option("--prune", is_flag=True, help="Delete managed assistants that no manifest names."),
+            click.option("--target", "targets", multiple=True, metavar="KEY", help=TARGET_HELP[command]),
+        ):
+            wrapped = option(wrapped)
+        return wrapped
 
     return decorate
-
-
-def plan_from(targets: tuple[str, ...], prune: bool, allow_duplicate_names: bool) -> PlanOptions:
-    return PlanOptions(targets=targets, prune=prune, allow_duplicate_names=allow_duplicate_names)
 
 
 def explicit(name: str) -> bool:
@@ -132,3 +153,70 @@ def explicit(name: str) -> bool:
 def use_color(no_color: bool) -> bool:
     """Colour only on a TTY, never with --no-color or NO_COLOR."""
     return not no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
+
+
+def env_option(func: F) -> F:
+    """--env NAME, for every command that reads manifests or talks to a server."""
+    return click.option(
+        "--env",
+        "env",
+        metavar="NAME",
+        default=None,
+        help="The environment of reconciler.yaml to use: its connection, manifest directory and overrides.",
+    )(func)
+
+
+def config_here() -> Config | None:
+    """The reconciler.yaml at the repository root of the current directory, or None. When it is invalid,
+    each FILE:LINE:COL line goes to stderr and the ConfigFileError (one line) is raised."""
+    from reconciler import environments
+    from reconciler.manifest import repository_root
+
+    try:
+        return environments.find(repository_root(Path.cwd()))
+    except environments.ConfigFileError as err:
+        for error in err.errors:
+            click.echo(str(error), err=True)
+        raise
+
+
+def target_from(env: str | None, directory: Path, connection: ConnectionOptions) -> Target:
+    """What the command works on. Without reconciler.yaml and `--env`: `directory` and `connection` as
+    today. With `--env NAME`: that environment (an explicit `--base-url` is refused; the key's variable is
+    masked in every output). With reconciler.yaml but no `--env`: ConfigError naming the environments."""
+    from reconciler import environments, redact
+
+    config = config_here()
+    if env is None:
+        if config is not None:
+            raise ConfigError(
+                f"{config.path.name} names environments ({', '.join(config.names)}): pass --env NAME"
+            )
+        return environments.Target(None, directory, connection)
+    if explicit("base_url"):
+        raise ConfigError(f"--env {env} and --base-url exclude each other: the environment names its server")
+    target = environments.target(config, env, directory, connection, own_dir=explicit("directory"))
+    redact.mask_variable(target.connection.key_variable)
+    return target
+
+
+def all_targets(
+    env: str | None, directory: Path, connection: ConnectionOptions | None = None
+) -> list[Target]:
+    """Every environment's Target, in promotion order (only `env`'s when given); empty without
+    reconciler.yaml and `--env` (then the command works as it did before environments)."""
+    if env is not None:
+        return [target_from(env, directory, connection or ConnectionOptions())]
+    config = config_here()
+    if config is None:
+        return []
+    from reconciler import environments, redact
+
+    own_dir = explicit("directory")
+    out = [
+        environments.target(config, n, directory, connection or ConnectionOptions(), own_dir=own_dir)
+        for n in config.names
+    ]
+    for target in out:
+        redact.mask_variable(target.connection.key_variable)
+    return out

@@ -34,14 +34,20 @@ def open_client(options: ConnectionOptions) -> Client:
                 "(drop one of them)"
             )
         try:
-            from reconciler.emulator import InProcessTransport, local_app
+            from reconciler.emulator import LOCAL_DB, InProcessTransport, create_app, local_app, local_db_path
         except ImportError as err:
             raise emulator_missing(err, "--local") from None
 
+        if options.environment:  # one state per environment: .reconciler/ENVIRONMENT/local.sqlite3
+            folder = local_db_path(options.state_root).parent / options.environment
+            folder.mkdir(exist_ok=True)
+            app = create_app(db=folder / LOCAL_DB)
+        else:
+            app = local_app(options.state_root)
         return Client(
             api_key=LOCAL_API_KEY,
             base_url=LOCAL_BASE_URL,
-            transport=InProcessTransport(local_app(options.state_root)),
+            transport=InProcessTransport(app),
             **_limits(options),
         )
 

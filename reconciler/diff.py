@@ -1,21 +1,20 @@
-"""Compare desired and existing assistants: hash first, deepdiff only on the pairs that differ.
+"""Compare desired and existing assistants: hash first, a field-by-field look only at pairs that differ.
 
 Both sides are normal forms (`dialect.normalise` / `dialect.desired_state`), so order that carries no
 meaning (file_ids, tools) and number spelling (1 vs 1.0) are already settled. Equal canonical hashes mean no
-change and cost one hash each; only pairs whose hashes differ go through deepdiff, whose
-`affected_root_keys` name the changed top-level fields.
+change and cost one hash each; only pairs whose hashes differ are compared field by field, by canonical
+JSON (`dialect.changed_fields`), which is exactly what the hash saw. No deepdiff here: a plan imports it
+only when a renderer shows a nested change.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from deepdiff import DeepDiff
-
-from reconciler.dialect import FIELDS, canonical_hash, canonical_json
+from reconciler.dialect import canonical_hash
+from reconciler.dialect import changed_fields as _changed_fields
 
 
 @dataclass(frozen=True)
@@ -28,27 +27,33 @@ class Comparison:
 
 
 def compare(desired: Mapping[str, Any], existing: Mapping[str, Any]) -> Comparison:
-    """Compare two normal forms. Exact: a field is reported iff its canonical JSON differs."""
+    """Compare two normal forms. Exact: a field is reported iff its canonical JSON differs.
+
+    The existing side is always hashed (its hash is the fingerprint); the desired side only when `same`
+    cannot tell the two apart cheaply."""
     fingerprint = canonical_hash(existing)
-    if canonical_hash(desired) == fingerprint:
+    if same(desired, existing) or canonical_hash(desired) == fingerprint:
         return Comparison((), fingerprint)
     return Comparison(changed_fields(desired, existing), fingerprint)
 
 
+def same(a: Any, b: Any) -> bool:
+    """True only when `a` and `b` have equal canonical JSON, found without serialising them: plain values of
+    the same type and value (an int and an integral float count as equal, a bool and a number do not),
+    mappings with the same string keys and lists or tuples alike element by element. False means "not shown
+    equal", not "different": anything else (other types, non-string keys, NaN) is left to the hash."""
+    kind = type(a)
+    if kind is str or kind is bool or a is None:
+        return kind is type(b) and a == b
+    if kind is int or kind is float:
+        return type(b) in (int, float) and a == b
+    if kind is dict and type(b) is dict:
+        return len(a) == len(b) and all(type(k) is str and k in b and same(v, b[k]) for k, v in a.items())
+    if kind in (list, tuple) and type(b) in (list, tuple):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    return False
+
+
 def changed_fields(desired: Mapping[str, Any], existing: Mapping[str, Any]) -> tuple[str, ...]:
-    """The top-level fields deepdiff finds different, in `FIELDS` order.
-
-    Both sides pass through canonical JSON first, so deepdiff sees exactly what the hash saw (lists
-    not tuples, integral floats as ints) and its default, order-sensitive, type-strict comparison is exact.
-    """
-    before = _plain(existing)
-    after = _plain(desired)
-    result = DeepDiff(before, after, view="tree", cache_size=0, threshold_to_diff_deeper=0)
-    roots = {str(key) for key in result.affected_root_keys}
-    return tuple(field for field in FIELDS if field in roots)
-
-
-def _plain(state: Mapping[str, Any]) -> dict[str, Any]:
-    """`state` restricted to `FIELDS` (missing ones null), round-tripped through canonical JSON."""
-    loaded: dict[str, Any] = json.loads(canonical_json({field: state.get(field) for field in FIELDS}))
-    return loaded
+    """The top-level fields whose canonical JSON differs, in `FIELDS` order."""
+    return tuple(_changed_fields(existing, desired))

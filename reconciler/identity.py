@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.dialect import MARKER_KEY, marker_of
 from reconciler.errors import PlanError
+from reconciler.manifest.errors import format_field_path, parse_field_path
+from reconciler.manifest.overrides import written_path
 
 if TYPE_CHECKING:
     from reconciler.manifest import LoadedManifest
@@ -46,6 +48,13 @@ def manifest_id(loaded: LoadedManifest) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def written_field(loaded: LoadedManifest, field: str) -> str:
+    """`field` as the manifest writes it: `environments.ENV.FIELD` when an environment's override set it."""
+    if not loaded.moved:
+        return field
+    return format_field_path(written_path(parse_field_path(field), dict(loaded.moved)))
+
+
 def field_location(loaded: LoadedManifest, field: str | None = None) -> str:
     """`FILE:LINE:COL: FIELD` for a manifest field, or `FILE:LINE` for the manifest itself."""
     if field is not None:
@@ -54,7 +63,7 @@ def field_location(loaded: LoadedManifest, field: str | None = None) -> str:
         except (KeyError, LookupError, ValueError):
             pass
         else:
-            return f"{loaded.path}:{line}:{col}: {field}"
+            return f"{loaded.path}:{line}:{col}: {written_field(loaded, field)}"
     return f"{loaded.path}:{loaded.line}"
 
 

@@ -88,13 +88,22 @@ def _allowed_in_block(ch: str) -> bool:
 
 
 _TAB_AT_LINE_START = re.compile(r"^[ \t]*\t[ \t]*[^ \t\n]", re.MULTILINE)
+#: Blank lines before the first line with text, one of them holding a tab: the loader reads the block's
+#: indentation from them, so the tab counts as indentation too.
+_TAB_BEFORE_TEXT = re.compile(r"[ \t\n]*\t")
 
 
 def block_literal_ok(text: str) -> bool:
     """True when a block literal represents `text` exactly (see the module docstring); the empty string
-    never is. A line starting with a tab (before its first non-blank character) is also refused: YAML
-    allows it, but the manifest loader takes any tab in a line's leading whitespace for indentation."""
-    return bool(text) and all(_allowed_in_block(ch) for ch in text) and not _TAB_AT_LINE_START.search(text)
+    never is. A line starting with a tab (before its first non-blank character), or a tab in the blank lines
+    before the first line with text, is also refused: YAML allows it, but the manifest loader takes such a tab
+    for indentation."""
+    return (
+        bool(text)
+        and all(_allowed_in_block(ch) for ch in text)
+        and not _TAB_AT_LINE_START.search(text)
+        and not _TAB_BEFORE_TEXT.match(text)
+    )
 
 
 def style_text(text: str) -> str:

@@ -11,6 +11,10 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from reconciler.manifest import Selected
 
 #: The environment variable the API key is read from unless told otherwise.
 DEFAULT_KEY_VARIABLE = "OPENAI_API_KEY"
@@ -22,7 +26,8 @@ DEFAULT_DIRECTORY = Path("assistants")
 class ConnectionOptions:
     """How to reach the API.
 
-    `local` uses the embedded emulator with its state under `state_root/.reconciler/`; otherwise `base_url`
+    `local` uses the embedded emulator with its state under `state_root/.reconciler/` (with `environment`,
+    under `state_root/.reconciler/ENVIRONMENT/`); otherwise `base_url`
     (None: the default server), `organization` and `project` go to the Client and the key is read from the
     environment variable `key_variable` when the client is opened (never stored here).
     """
@@ -38,6 +43,8 @@ class ConnectionOptions:
     deadline: float | None = None
     key_variable: str = DEFAULT_KEY_VARIABLE
     state_root: Path = Path(".")
+    #: The environment (reconciler.yaml) these options are for; with `local`, its own state folder.
+    environment: str | None = None
 
     def api_key(self) -> str | None:
         """The API key in the environment variable `key_variable` (None when unset), to mask in output; it
@@ -71,14 +78,23 @@ class ConnectionOptions:
         )
 
 
+#: How a plan judges the models it would send (`--model-rules`): `openai` makes a model Assistants v1 refused
+#: a plan error, `server` a warning (that server decides), `auto` picks one by target (docs/manifest.md).
+MODEL_RULES: tuple[str, ...] = ("auto", "openai", "server")
+
+
 @dataclass(frozen=True)
 class PlanOptions:
     """What to plan: only `targets` (keys; empty: everything), deletes of managed orphans with `prune`, and
-    creates despite an unmanaged assistant of the same name with `allow_duplicate_names`."""
+    creates despite an unmanaged assistant of the same name with `allow_duplicate_names`; models judged by
+    `model_rules` (one of `MODEL_RULES`); the manifests as merged for `environment` (None: no environments
+    configured)."""
 
     targets: tuple[str, ...] = ()
     prune: bool = False
     allow_duplicate_names: bool = False
+    environment: Selected | None = None
+    model_rules: str = "auto"
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import difflib
 from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from reconciler import diff, identity, knowledge
+from reconciler import dialect, diff, identity, knowledge
 from reconciler.dialect import DEFAULTS, canonical_hash, canonical_json, desired_state, marker_of, normalise
 from reconciler.errors import PlanError, UnsafePlanError
 from reconciler.options import PlanOptions
@@ -167,6 +167,36 @@ def check_models(
         )
     if errors:
         raise PlanError("\n".join(errors))
+
+
+def check_model_rules(plan: Plan, loaded: Sequence[LoadedManifest], rules: str) -> Plan:
+    """Judge the creates and model changes of `plan` by what Assistants v1 refused: models a `/models` listing
+    offers that v1 would not take (`dialect.V1_REFUSED_MODELS`). Under `openai` rules raise PlanError, a line
+    per manifest at its `model:` value in the service's own words; under `server` rules return `plan` with a
+    warning per manifest instead (that server decides at apply)."""
+    by_key = {m.key: m for m in loaded}
+    lines = []
+    for key, model in models_to_check(plan).items():
+        refusal = dialect.v1_model_refusal(model) if model in dialect.V1_REFUSED_MODELS else None
+        if refusal is None:
+            continue
+        at = _value_location(by_key[key], "model") if key in by_key else f"{key}: model"
+        if rules == "openai":
+            lines.append(f'{at}: Assistants v1 refuses this model: "{refusal[1]}"')
+        else:
+            lines.append(
+                f'{at}: OpenAI\'s Assistants v1 refuses {model!r} ("{refusal[1]}"); this server decides at '
+                "apply (--model-rules openai makes this an error)"
+            )
+    if lines and rules == "openai":
+        raise PlanError("\n".join(lines))
+    return dataclasses.replace(plan, warnings=(*plan.warnings, *lines)) if lines else plan
+
+
+def _value_location(loaded: LoadedManifest, field: str) -> str:
+    """`FILE:LINE:COL: FIELD` at the value of a manifest's top-level field."""
+    line, col = loaded.value_position(field)
+    return f"{loaded.path}:{line}:{col}: {field}"
 
 
 def _change_for(m: identity.Match, index: knowledge.RemoteIndex) -> Change:

@@ -3,7 +3,7 @@
 One module for the CLI and the client. A key can reach text in more shapes than as set: stripped (as sent),
 escaped as in a `repr` of a str or of bytes (httpx quotes an illegal header value that way), or cut into
 pieces by characters that no header can carry. `secret_forms` lists them all; `mask` replaces each with `***`;
-`scrub` does so for the key in `OPENAI_API_KEY`.
+`scrub` does so for the key in `OPENAI_API_KEY` (and in an environment's own key variable).
 """
 
 from __future__ import annotations
@@ -36,6 +36,19 @@ def mask(text: str, key: str | None) -> str:
     return text
 
 
+#: The environment variables whose keys `scrub` masks: OPENAI_API_KEY, and the one an environment of
+#: reconciler.yaml names (`mask_variable`).
+KEY_VARIABLES = ["OPENAI_API_KEY"]
+
+
+def mask_variable(name: str) -> None:
+    """Have `scrub` also mask the key in the environment variable `name`."""
+    if name not in KEY_VARIABLES:
+        KEY_VARIABLES.append(name)
+
+
 def scrub(text: str) -> str:
-    """`text` with the key in `OPENAI_API_KEY` masked (see `mask`)."""
-    return mask(text, os.environ.get("OPENAI_API_KEY"))
+    """`text` with the key of each of KEY_VARIABLES masked (see `mask`)."""
+    for name in KEY_VARIABLES:
+        text = mask(text, os.environ.get(name))
+    return text

@@ -4,8 +4,9 @@
 python scripts/watched_files.py [--dir DIR] [--since REV] [PATH...]
 
 Watched: DIR itself (as `DIR/`), every `instructions_file` and knowledge file (`files:`) its manifests read,
-wherever they live in the repository, and each extra PATH (a file, or a folder ending in `/`). All are printed
-relative to the current directory, the repository root in CI.
+wherever they live in the repository (in every environment of reconciler.yaml, itself watched), and each
+extra PATH (a file, or a folder ending in `/`). All are printed relative to the current directory, the
+repository root in CI.
 
 Without --since, prints the watched paths, one a line. With --since, prints the files changed between REV and
 HEAD (`git diff --name-only`) that are watched; nothing means the change cannot affect the plan. When that
@@ -22,7 +23,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from reconciler.manifest import load_directory
+from reconciler.manifest import Selected, load_directory, repository_root
 
 
 def _relative(path: Path) -> str:
@@ -31,13 +32,32 @@ def _relative(path: Path) -> str:
 
 def watched(directory: Path, extra: list[str]) -> tuple[list[str], bool]:
     """The watched paths (folders end in `/`), and whether every manifest loaded (so the list is complete)."""
-    result = load_directory(directory)
     paths = {_relative(directory) + "/", *extra}
-    for loaded in result.manifests:
-        if loaded.manifest.instructions_file is not None:
-            paths.add(_relative(loaded.path.parent / loaded.manifest.instructions_file))
-        paths.update(_relative(local.path) for local in loaded.files)
-    return sorted(paths), not result.errors
+    config = repository_root(directory) / "reconciler.yaml"
+    if config.exists():
+        paths.add(_relative(config))
+    complete = True
+    for selected in _environments(directory):  # with reconciler.yaml, the files of every environment
+        result = load_directory(directory, selected=selected)
+        complete = complete and not result.errors
+        for loaded in result.manifests:
+            if loaded.manifest.instructions_file is not None:
+                paths.add(_relative(loaded.path.parent / loaded.manifest.instructions_file))
+            paths.update(_relative(local.path) for local in loaded.files)
+    return sorted(paths), complete
+
+
+def _environments(directory: Path) -> list[Selected | None]:
+    """Each environment of the repository's reconciler.yaml (also watched), or [None] without one (or when
+    it is invalid: then the manifests do not load, and every change counts)."""
+    from reconciler import environments
+    from reconciler.errors import ConfigError
+
+    try:
+        config = environments.find(repository_root(directory))
+    except ConfigError:
+        return [None]
+    return [None] if config is None else [config.selected(name) for name in config.names]
 
 
 def changed_since(rev: str) -> list[str] | None:

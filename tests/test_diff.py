@@ -1,13 +1,17 @@
-"""diff: hash-first comparison, deepdiff only where hashes differ, exact changed top-level fields."""
+"""diff: hash-first comparison, fields compared only where hashes differ, exact changed top-level fields."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reconciler import diff
-from reconciler.dialect import FIELDS, desired_state, normalise
+from reconciler.dialect import FIELDS, canonical_json, desired_state, normalise
 
 BASE: dict[str, Any] = {
     "name": "HR helper",
@@ -25,11 +29,11 @@ def existing(**fields: Any) -> dict[str, Any]:
     return normalise(obj)
 
 
-def test_equal_states_are_equal_and_skip_deepdiff(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_equal_states_are_equal_and_skip_the_field_comparison(monkeypatch: pytest.MonkeyPatch) -> None:
     def boom(*args: Any, **kwargs: Any) -> Any:
-        raise AssertionError("deepdiff called on an equal pair")
+        raise AssertionError("fields compared on an equal pair")
 
-    monkeypatch.setattr(diff, "DeepDiff", boom)
+    monkeypatch.setattr(diff, "changed_fields", boom)
     result = diff.compare(desired_state(BASE, "hr"), existing())
     assert result.changed == ()
     assert result.fingerprint.startswith("sha256:")
@@ -96,3 +100,38 @@ def test_int_and_bool_are_not_confused() -> None:
     tool_true = {"type": "function", "function": {"name": "f", "parameters": {"x": True}}}
     desired = desired_state({**BASE, "tools": [tool_1]}, "hr")
     assert diff.compare(desired, existing(tools=[tool_true])).changed == ("tools",)
+
+
+def test_planning_does_not_import_deepdiff() -> None:
+    """deepdiff costs a large share of start-up: only rendering a changed function schema needs it."""
+    code = (
+        "import sys; import reconciler.planner, reconciler.diff, reconciler.usecases.planning; "
+        "print('deepdiff' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
+_JSONISH = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-3, 3)
+    | st.floats(-3, 3)
+    | st.sampled_from([1.0, 0.0, -0.0])
+    | st.text(max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.tuples(inner, inner)
+        | st.dictionaries(st.text(max_size=2) | st.integers(0, 2), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_JSONISH, _JSONISH)
+def test_same_implies_equal_canonical_json(a: Any, b: Any) -> None:
+    """`same` is only a shortcut: whenever it says equal, the canonical JSON (what the hash sees) is equal."""
+    if diff.same(a, b):
+        assert canonical_json(a) == canonical_json(b)
+    assert diff.same(a, a) or canonical_json(a) == canonical_json(a)

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from test_apply_cli import held, manifests, run, seed
+from test_apply_cli import held, manifests, run, seed, write_count
 
 from reconciler import dialect
 from reconciler.emulator.testing import LiveEmulator
@@ -67,4 +67,4 @@ def test_a_manifest_holding_the_key_is_refused_naming_file_and_field(
             "from the manifest\n"
         )
         assert key not in result.stderr
-    assert live_emulator.stats()["total"] == 0
+    assert write_count(live_emulator) == 0  # (plan lists while it loads: a first list call may be sent)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
@@ -185,7 +185,20 @@ def test_order_keys() -> None:
 
 def test_block_literal_ok() -> None:
     assert layout.block_literal_ok("a\nb\t  \n\t\n😀")
-    for bad in ("", "\tx", "a\n \tb", "a\rb", "\x00", "a\x85b", "a\u2028b", "\ufeffa", "\x1b[0m"):
+    for bad in (
+        "",
+        "\tx",
+        "a\n \tb",
+        "\t  \n",
+        " \t\nx",
+        "\n\t\nx",
+        "a\rb",
+        "\x00",
+        "a\x85b",
+        "a\u2028b",
+        "\ufeffa",
+        "\x1b[0m",
+    ):
         assert not layout.block_literal_ok(bad)
 
 
@@ -197,6 +210,7 @@ def test_global_representer_untouched() -> None:
 
 @settings(max_examples=120, deadline=None)
 @given(_lines)
+@example("\t  \n")  # a blank line whose leading whitespace holds a tab (found by hypothesis)
 def test_manifest_loader_reads_instructions_back(text: str) -> None:
     """The real consumer: `reconciler.manifest` loads what the layout writes, to the same instructions."""
     from reconciler.manifest import load_directory

@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -620,3 +622,42 @@ def test_docs_table_is_up_to_date() -> None:
         assert f"| `{field}` |" in text
     for number in ("256", "512", "256,000", "128", "20", "15", "64"):
         assert number in text
+
+
+def test_knowledge_file_types_the_tools_refuse(repo: Path) -> None:
+    """A knowledge file whose extension the enabled file tools refuse fails validate at its list item, in the
+    v1 service's words (retrieval's list applies when both tools are on, as v1 judged it)."""
+    for name in ("chart.png", "data.csv", "tool.exe", "guide.md"):
+        (repo / "assistants" / name).write_text("x")
+    see = "See https://platform.openai.com/docs/assistants/tools/supported-files."
+    assert one(repo, "model: m\nfiles: [guide.md, chart.png]\ntools: [{type: retrieval}]\n") == [
+        "assistants/a.yaml:2:19: files[1]: 'chart.png': the API refuses this file type for the tools enabled: "
+        f'"Files with extensions [.png] are not supported for retrieval. {see}"'
+    ]
+    assert one(repo, "model: m\nfiles: [chart.png, data.csv]\ntools: [{type: code_interpreter}]\n") == []
+    assert one(
+        repo, "model: m\nfiles:\n  - data.csv\ntools: [{type: code_interpreter}, {type: retrieval}]\n"
+    ) == [
+        "assistants/a.yaml:3:5: files[0]: 'data.csv': the API refuses this file type for the tools enabled: "
+        f'"Files with extensions [.csv] are not supported for retrieval. {see}"'
+    ]
+    assert one(repo, "model: m\nfiles: [tool.exe]\ntools: [{type: code_interpreter}]\n") == [
+        "assistants/a.yaml:2:9: files[0]: 'tool.exe': the API refuses this file type for the tools enabled: "
+        f'"Files with extensions [.exe] are not supported for code interpreter. {see}"'
+    ]
+
+
+def test_loading_imports_jsonschema_only_for_function_parameters(repo: Path) -> None:
+    """jsonschema's import is a large share of start-up: manifests without function parameters skip it."""
+    code = (
+        "import sys; from pathlib import Path; from reconciler.manifest import load_directory; "
+        "r = load_directory(Path('assistants')); print(len(r.manifests), 'jsonschema' in sys.modules)"
+    )
+
+    def loaded_and_imported(tool: str) -> list[str]:
+        write(repo, "a.yaml", f"model: gpt-4\ntools: [{{type: function, function: {tool}}}]\n")
+        run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        return run.stdout.split()
+
+    assert loaded_and_imported("{name: f}") == ["1", "False"]
+    assert loaded_and_imported("{name: f, parameters: {type: object}}") == ["1", "True"]

@@ -8,6 +8,6 @@
 
 from reconciler.emulator.app import create_app
 from reconciler.emulator.faults import FaultConfig
-from reconciler.emulator.inprocess import InProcessTransport, local_app
+from reconciler.emulator.inprocess import LOCAL_DB, InProcessTransport, local_app, local_db_path
 
-__all__ = ["FaultConfig", "InProcessTransport", "create_app", "local_app"]
+__all__ = ["LOCAL_DB", "FaultConfig", "InProcessTransport", "create_app", "local_app", "local_db_path"]

@@ -23,7 +23,8 @@ Loading rules:
 
 Modules: `model` (pydantic), `yaml12` (scalars), `events` (fast reader, nesting limit), `composer`
 (position-tracking reader), `reading` (safe file reads), `messages` (pydantic errors → text), `loaded`
-(LoadedManifest), `loader` (directory → manifests and errors), `reference` (docs and schema).
+(LoadedManifest), `loader` (directory → manifests and errors), `overrides` (per-environment overrides),
+`reference` (docs and schema).
 """
 
 from reconciler.manifest.errors import ManifestError, Path_, format_field_path
@@ -43,6 +44,7 @@ from reconciler.manifest.model import (
     RetrievalTool,
     json_schema,
 )
+from reconciler.manifest.overrides import Selected
 from reconciler.manifest.reading import MAX_MANIFEST_BYTES
 from reconciler.manifest.reference import reference_table
 from reconciler.manifest.yaml12 import MAX_DEPTH, MAX_NODES
@@ -68,6 +70,7 @@ __all__ = [
     "Path_",
     "ResponseFormatObject",
     "RetrievalTool",
+    "Selected",
     "format_field_path",
     "json_schema",
     "load_directory",

@@ -19,6 +19,7 @@ from reconciler import dialect
 from reconciler.manifest import composer, events
 from reconciler.manifest.errors import ManifestError, Path_, parse_field_path
 from reconciler.manifest.model import Manifest
+from reconciler.manifest.overrides import move_positions
 from reconciler.manifest.reading import MAX_MANIFEST_BYTES, open_regular, read_bounded, read_instructions
 
 #: An instructions file may hold at most this many bytes (4 per character, a BOM and a final newline).
@@ -52,7 +53,8 @@ class LoadedManifest:
 
     `instructions_text` holds the content of `instructions_file` as read at load time (None otherwise).
     `positions` maps field paths to 1-based (line, col) for later messages: given at load time when known,
-    else computed on first use from `source` (the file) and `document` (its index in the file).
+    else computed on first use from `source` (the file) and `document` (its index in the file), with the
+    fields an environment overrides (`moved`: merged path → written path) pointing at their overrides.
     """
 
     key: str
@@ -64,6 +66,7 @@ class LoadedManifest:
     known_positions: Mapping[Path_, tuple[int, int]] | None = field(default=None, repr=False, compare=False)
     source: Path | None = field(default=None, repr=False, compare=False)
     document: int = field(default=0, repr=False, compare=False)
+    moved: Mapping[Path_, Path_] = field(default_factory=dict, repr=False, compare=False)
 
     def api_fields(self) -> dict[str, Any]:
         """The `dialect.FIELDS` the manifest sets, as API values; omitted fields are absent.
@@ -91,6 +94,7 @@ class LoadedManifest:
         """Field path → 1-based (line, col): the key's where there is one, else the value's."""
         if self.known_positions is None:
             found = document_positions(self.source, self.document) if self.source is not None else {}
+            move_positions(found, dict(self.moved))
             object.__setattr__(self, "known_positions", found)
         assert self.known_positions is not None
         return self.known_positions
@@ -106,9 +110,16 @@ class LoadedManifest:
             parts = parts[:-1]
         return (self.line, 1)
 
+    def value_position(self, field: str) -> tuple[int, int]:
+        """1-based (line, col) of a top-level field's value as written, for messages about the value itself
+        (read again from `source`); `position(field)` when that is not known."""
+        values = document_positions(self.source, self.document, values=True) if self.source else {}
+        return values.get((field,)) or self.position(field)
 
-def document_positions(path: Path, document: int) -> dict[Path_, tuple[int, int]]:
-    """The positions in document `document` of manifest file `path` (empty if it can no longer be read)."""
+
+def document_positions(path: Path, document: int, *, values: bool = False) -> dict[Path_, tuple[int, int]]:
+    """The positions in document `document` of manifest file `path` (empty if it can no longer be read):
+    keys' where there is one, else values'; with `values`, the values' only."""
     try:
         text = read_bounded(path, MAX_MANIFEST_BYTES).decode("utf-8-sig")
         events.read(text)  # the nesting limit, before the composer recurses
@@ -117,7 +128,7 @@ def document_positions(path: Path, document: int) -> dict[Path_, tuple[int, int]
         converter.convert(roots[document])  # type: ignore[arg-type]
     except Exception:  # the file changed or went away since it was loaded: no positions
         return {}
-    return converter.positions()
+    return dict(converter.values) if values else converter.positions()
 
 
 def _api_value(value: Any) -> Any:

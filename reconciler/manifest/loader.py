@@ -19,7 +19,8 @@ from ruamel.yaml.nodes import Node
 from ruamel.yaml.reader import ReaderError
 
 from reconciler import dialect
-from reconciler.manifest import composer, events
+from reconciler.manifest import composer, events, overrides
+from reconciler.manifest.cache import ReadCache
 from reconciler.manifest.errors import ManifestError, Path_, describe, format_field_path
 from reconciler.manifest.loaded import MAX_INSTRUCTIONS_BYTES, LoadedManifest, LoadResult, LocalFile
 from reconciler.manifest.messages import KEY_RULE, MISSING, PydanticError, data_path, message
@@ -51,6 +52,10 @@ class LoadContext:
 
     root: Path
     fast: bool = True
+    #: The environment being loaded (overrides merged, `only:` honoured); no name: no environments.
+    selected: overrides.Selected = field(default_factory=lambda: overrides.Selected(None))
+    #: What the fast reader made of texts already read (on when the repository has `.reconciler/cache/`).
+    cache: ReadCache | None = None
     checked: dict[Path, int] = field(default_factory=dict)
     #: (manifest directory, path as written) → resolved path, for paths found inside the repository.
     resolved: dict[tuple[Path, str], Path] = field(default_factory=dict)
@@ -71,13 +76,15 @@ class FileLoader:
         #: The position-tracking converter of the document at hand; None on the fast path.
         self.conv: composer.Converter | None = None
         self.fast = False
+        #: Merged field path → where it was written (an environment's override), for messages.
+        self.moved: dict[Path_, Path_] = {}
 
     def error(self, message: str, pos: Position | None = None, fld: Path_ | str | None = None) -> None:
         """Record an error; one without a better position points at the file's start (1:1), so every
         line is FILE:LINE:COL and editors and CI annotations can place it."""
         if self.fast:
             raise _Retry
-        name = format_field_path(fld) if isinstance(fld, tuple) else fld
+        name = format_field_path(overrides.written_path(fld, self.moved)) if isinstance(fld, tuple) else fld
         line, col = pos or (1, 1)
         self.errors.append(ManifestError(self.display, line, col, name or None, message))
 
@@ -89,7 +96,7 @@ class FileLoader:
             self.error("empty file: expected a manifest (at least 'model:')")
             return
         try:
-            documents = events.read(text)
+            documents = self.context.cache.read(text) if self.context.cache else events.read(text)
         except events.NestingError as err:
             self.error(str(err), err.position)
             return
@@ -209,6 +216,15 @@ class FileLoader:
 
     def _document(self, data: dict[str, Any], start: Position, number: int, several: bool) -> None:
         before = len(self.errors)
+        self.moved = {}
+        merged = overrides.merge(data, self.context.selected, self._override_problem)
+        if merged.data is None:
+            return  # not in this environment (`only:`)
+        data = merged.data
+        self.moved = merged.moved
+        if self.conv is not None:
+            overrides.move_positions(self.conv.keys, merged.moved)
+            overrides.move_positions(self.conv.values, merged.moved)
         manifest: Manifest | None = None
         try:
             manifest = Manifest.model_validate(data)
@@ -231,8 +247,12 @@ class FileLoader:
             known_positions=self.conv.positions() if self.conv is not None else None,
             source=self.source,
             document=number - 1,
+            moved=self.moved,
         )
         self.loaded.append((loaded, self._pos(("key",), keys=True)))
+
+    def _override_problem(self, message: str, path: Path_, at_key: bool) -> None:
+        self.error(message, self._pos(path, keys=at_key) or self._pos(path), path)
 
     def _pos(self, path: Path_, keys: bool = False) -> Position | None:
         """The position of a value (or, with `keys`, of a key); None on the fast path."""
@@ -296,14 +316,15 @@ class FileLoader:
         if not isinstance(names, list):
             return []
         out: list[LocalFile] = []
+        tools = _tool_types(data.get("tools"))
         for index, rel in enumerate(names):
             if isinstance(rel, str) and rel:
-                local = self._file(rel, ("files", index))
+                local = self._file(rel, ("files", index), tools)
                 if local is not None:
                     out.append(local)
         return out
 
-    def _file(self, rel: str, where: Path_) -> LocalFile | None:
+    def _file(self, rel: str, where: Path_, tools: list[str]) -> LocalFile | None:
         pos = self._pos(where)
         named = self._named_file(rel, pos, where)
         if named is None:
@@ -315,6 +336,12 @@ class FileLoader:
             return None
         if size == 0:
             self.error(f"'{rel}' is empty", pos, where)
+            return None
+        refusal = _file_type_refusal(tools, rel)
+        if refusal is not None:
+            self.error(
+                f"'{rel}': the API refuses this file type for the tools enabled: \"{refusal}\"", pos, where
+            )
             return None
         return LocalFile(path=target, display=rel, size=size)
 
@@ -384,12 +411,28 @@ class FileLoader:
         if conv is None:
             return start
         if kind == "missing":
-            if not path[:-1]:
-                return start
+            if not path[:-1]:  # a top-level field; known only when an override removed it (null)
+                return conv.keys.get(path, start)
             return conv.keys.get(path[:-1]) or conv.values.get(path[:-1]) or start
         if at_key or kind == "extra_forbidden":
             return conv.keys.get(path) or conv.values.get(path) or start
         return _best_position(conv, path, start)
+
+
+def _tool_types(tools: Any) -> list[str]:
+    """The `type` of each tool in a manifest's raw `tools` value (whatever its shape)."""
+    if not isinstance(tools, list):
+        return []
+    return [t["type"] for t in tools if isinstance(t, dict) and isinstance(t.get("type"), str)]
+
+
+def _file_type_refusal(tools: list[str], rel: str) -> str | None:
+    """The API's refusal of knowledge file `rel` for these tool types, judged on its extension as v1 did
+    (`dialect.v1_file_refusal`): None when accepted, or when no file tool is enabled (the model reports that
+    once, at `files:`)."""
+    if not any(tool in dialect.V1_FILE_TOOLS for tool in tools):
+        return None
+    return dialect.v1_file_refusal(tools, [PurePath(rel).name])
 
 
 def _best_position(conv: composer.Converter, path: Path_, start: Position) -> Position:
@@ -467,10 +510,13 @@ def _entries(directory: Path, shown: str) -> list[Path] | ManifestError:
     return entries
 
 
-def load_directory(directory: Path, fast: bool = True) -> LoadResult:
+def load_directory(
+    directory: Path, fast: bool = True, selected: overrides.Selected | None = None
+) -> LoadResult:
     """Load and validate every manifest in `directory`. Never raises for bad input: each problem is a
     ManifestError (sorted by file, then line). Only manifests without any error are returned; YAML files
-    in subfolders (not read) are named in a note.
+    in subfolders (not read) are named in a note. With `selected`, each manifest is that environment's
+    (`overrides.merge`); those not in it are left out.
 
     `fast=False` reads every file with the position-tracking reader (the same result, slower: for tests)."""
     result = LoadResult(manifests=[], errors=[])
@@ -479,7 +525,8 @@ def load_directory(directory: Path, fast: bool = True) -> LoadResult:
     if isinstance(entries, ManifestError):
         result.errors.append(entries)
         return result
-    context = LoadContext(repository_root(directory), fast)
+    root = repository_root(directory)
+    context = LoadContext(root, fast, selected or overrides.Selected(None), ReadCache(root) if fast else None)
     absolute = directory.absolute()
     prefix = "" if shown == "." else shown + os.sep
     seen_keys: dict[str, LoadedManifest] = {}
@@ -492,6 +539,8 @@ def load_directory(directory: Path, fast: bool = True) -> LoadResult:
                 result.manifests.append(loaded)
         loader.errors.sort(key=lambda e: (e.line or 0, e.col or 0))
         result.errors.extend(loader.errors)
+    if context.cache is not None:
+        context.cache.save()
     result.notes.extend(_subfolder_note(directory, shown))
     return result
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-import jsonschema
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -123,6 +122,8 @@ def _schema_problem(schema: dict[str, Any]) -> tuple[str, tuple[str | int, ...]]
     key = repr(schema)
     if key in _SCHEMA_PROBLEMS:
         return _SCHEMA_PROBLEMS[key]
+    import jsonschema  # here: its import costs a plan without function parameters a fifth of its start-up
+
     plain = json.loads(json.dumps(schema, sort_keys=True, default=str))
     validator = jsonschema.validators.validator_for(plain, default=jsonschema.Draft7Validator)
     error = jsonschema.exceptions.best_match(validator(validator.META_SCHEMA).iter_errors(plain))
@@ -208,25 +209,29 @@ class Manifest(_Strict):
         "repository). Mutually exclusive with instructions.",
     )
     tools: list[Tool] = Field(
-        default=dialect.DEFAULTS["tools"],
+        default_factory=list,
+        json_schema_extra={"default": []},
         max_length=dialect.MAX_TOOLS,
         description="Tools: code_interpreter, retrieval, or function.",
     )
     file_ids: list[FileId] = Field(
-        default=dialect.DEFAULTS["file_ids"],
+        default_factory=list,
+        json_schema_extra={"default": []},
         max_length=dialect.MAX_FILE_IDS,
         description="IDs of uploaded files (file-...) attached to the assistant; unique. "
         f"Together with files at most {MAX_FILES_TOTAL}.",
     )
     files: list[RelativePath] = Field(
-        default=[],
+        default_factory=list,
+        json_schema_extra={"default": []},
         max_length=MAX_FILES_TOTAL,
         description="Knowledge files to upload and attach (paths relative to the manifest, inside the "
         f"repository, each at most {dialect.MAX_FILE_BYTES // 2**20} MB). "
         f"Together with file_ids at most {MAX_FILES_TOTAL}.",
     )
     metadata: dict[MetadataKey, MetadataValue] = Field(
-        default=dialect.DEFAULTS["metadata"],
+        default_factory=dict,
+        json_schema_extra={"default": {}},
         max_length=MAX_USER_METADATA_PAIRS,
         description=f"String key-value pairs (at most {MAX_USER_METADATA_PAIRS}: the API allows "
         f"{dialect.MAX_METADATA_PAIRS} and one holds the ownership marker). Keys starting with "
@@ -330,6 +335,7 @@ def _refuse_duplicates(values: list[str], what: str) -> None:
 def json_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of one manifest document, for editors and `reconciler schema`."""
     schema = Manifest.model_json_schema()
+    schema["properties"].update(ENVIRONMENT_FIELDS)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         **schema,
@@ -353,3 +359,21 @@ def field_names_at(path: Path_, data: Any) -> list[str]:
     elif len(path) == 3 and path[0] == "tools" and path[2] == "function":
         model = FunctionDefinition
     return list(model.model_fields) if model else []
+
+
+#: The per-environment fields (`manifest.overrides`), merged away before the model sees a manifest.
+ENVIRONMENT_FIELDS: dict[str, Any] = {
+    "only": {
+        "description": "The environments of reconciler.yaml this assistant exists in (default: all). "
+        "docs/environments.md",
+        "type": "array",
+        "items": {"type": "string"},
+        "minItems": 1,
+    },
+    "environments": {
+        "description": "Overrides by environment name: a field replaces, metadata merges by key, null "
+        "removes. docs/environments.md",
+        "type": "object",
+        "additionalProperties": {"type": "object"},
+    },
+}

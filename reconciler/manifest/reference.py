@@ -48,7 +48,8 @@ def _md_type(prop: Mapping[str, Any], defs: Mapping[str, Any]) -> str:
             inner = "tool" if "oneOf" in items or "discriminator" in items else items.get("type", "any")
             names.append(f"list of {inner}")
         elif option.get("type") == "object":
-            names.append("mapping of string to string")
+            nested = (option.get("additionalProperties") or {}).get("type") == "object"  # `environments`
+            names.append("mapping of name to fields" if nested else "mapping of string to string")
         elif option.get("type") != "null":
             names.append(str(option.get("type")))
     if prop.get("anyOf") and any(o.get("type") == "null" for o in options):

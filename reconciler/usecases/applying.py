@@ -84,7 +84,7 @@ async def apply_manifests(
     """`reconciler apply`: plan as `plan` does and show it; with nothing to change, True with zero writes;
     refuse unsafe deletes without `force`; then ask APPROVAL_PROMPT when stdin is a TTY (anything but `yes`
     cancels: `Apply cancelled.`, False) or, when it is not, refuse unless `auto_approve`; then apply."""
-    loaded = load_manifests(directory)
+    loaded = load_manifests(directory, plan_options.environment)
     refuse_secrets(loaded, connection)
     run = _Run(options, saved=False, secret=connection.api_key())
     show = run.plan_stream

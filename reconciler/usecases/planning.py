@@ -3,12 +3,14 @@ through an open client, build the plan (`planner.build_plan`, pure), render it a
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import io
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
+from urllib.parse import urlsplit
 
 import click
 
@@ -22,21 +24,21 @@ from reconciler.render import render_plan
 
 if TYPE_CHECKING:
     from reconciler.client import Client
-    from reconciler.manifest import LoadedManifest
+    from reconciler.manifest import LoadedManifest, Selected
 
 
-def load_manifests(directory: Path) -> list[LoadedManifest]:
+def load_manifests(directory: Path, selected: Selected | None = None) -> list[LoadedManifest]:
     """Every manifest in `directory`. On any manifest error, prints each `FILE:LINE:COL: FIELD: message` line
     to stderr and raises ReconcilerError `N errors in DIR`; a problem with the directory itself (missing, not
     a directory, no manifests in it) is the ReconcilerError alone, one line. Notes (YAML files in subfolders,
-    not read) go to stderr first."""
+    not read) go to stderr first. With `selected`, the manifests as merged for that environment."""
     from reconciler.manifest import load_directory
 
     if directory == DEFAULT_DIRECTORY and not directory.exists():
         raise ReconcilerError(
             f"no {DEFAULT_DIRECTORY}/ in {Path.cwd()}: run from the repository root or pass --dir"
         )
-    result = load_directory(directory)
+    result = load_directory(directory, selected=selected)
     for note in result.notes:
         click.echo(note, err=True)
     if len(result.errors) == 1 and result.errors[0].line is None:
@@ -71,29 +73,82 @@ def refuse_secrets(loaded: Sequence[LoadedManifest], connection: ConnectionOptio
 
 
 async def run_plan(directory: Path, connection: ConnectionOptions, options: PlanOptions) -> Plan:
-    """`reconciler plan`: load the manifests, refuse any holding the API key, connect, and plan
-    (`plan_with`)."""
-    loaded = load_manifests(directory)
+    """`reconciler plan`: load the manifests (refusing any holding the API key: `refuse_secrets`) while the
+    assistants are listed, then plan (`plan_listed`).
+
+    The two are independent until matching, so the manifests load in a worker thread while the event loop
+    waits on the list calls: the plan takes about the longer of the two, not their sum. Errors come as if
+    loading came first: a manifest error wins over a connection or listing error (the listing is then
+    cancelled; at most its first calls were sent)."""
+    loading = asyncio.ensure_future(asyncio.to_thread(_load_checked, directory, options, connection))
+    try:
+        async with open_client(connection) as client:
+            listing = asyncio.ensure_future(client.list_assistants())
+            try:
+                loaded = await loading
+            finally:
+                if _failure(loading) is not None or not loading.done():
+                    listing.cancel()
+                    await asyncio.gather(listing, return_exceptions=True)
+            return await plan_listed(client, loaded, await listing, options)
+    except BaseException:
+        await asyncio.gather(loading, return_exceptions=True)  # the thread runs to its end regardless
+        error = _failure(loading)
+        if isinstance(error, Exception):
+            raise error from None
+        raise
+
+
+def _load_checked(
+    directory: Path, options: PlanOptions, connection: ConnectionOptions
+) -> list[LoadedManifest]:
+    """`load_manifests`, then `refuse_secrets`."""
+    loaded = load_manifests(directory, options.environment)
     refuse_secrets(loaded, connection)
-    async with open_client(connection) as client:
-        return await plan_with(client, loaded, options)
+    return loaded
+
+
+def _failure(task: asyncio.Future[Any]) -> BaseException | None:
+    """What a finished task raised (CancelledError when cancelled); None while running or on success."""
+    if not task.done():
+        return None
+    return asyncio.CancelledError() if task.cancelled() else task.exception()
 
 
 async def plan_with(client: Client, loaded: Sequence[LoadedManifest], options: PlanOptions) -> Plan:
-    """List every assistant (one call per 100) and, when a manifest names files or file ids or with `prune`,
-    the uploaded files (one call), refusing `file_ids` it does not list (`check_file_ids`); build the plan;
-    and, when it creates assistants or changes a model, check those models with one `/models` call (skipped
-    when the server has no `/models`)."""
-    existing = await client.list_assistants()
+    """List every assistant (one call per 100), then plan (`plan_listed`)."""
+    return await plan_listed(client, loaded, await client.list_assistants(), options)
+
+
+async def plan_listed(
+    client: Client, loaded: Sequence[LoadedManifest], existing: list[dict[str, Any]], options: PlanOptions
+) -> Plan:
+    """Given every assistant (`existing`): when a manifest names files or file ids or with `prune`, list the
+    uploaded files (one call), refusing `file_ids` it does not list (`check_file_ids`); build the plan;
+    and, when it creates assistants or changes a model, judge those models (`planner.check_model_rules`),
+    then check them with one `/models` call (skipped when the server has none)."""
     remote_files = await fetch_files(client, loaded, prune=options.prune)
     if remote_files is not None:
         check_file_ids(loaded, remote_files, server=_server(client))
     plan = planner.build_plan(loaded, existing, options, remote_files=remote_files)
     if planner.models_to_check(plan):
+        plan = planner.check_model_rules(plan, loaded, model_rules(options.model_rules, client.base_url))
         models = await fetch_models(client)
         if models is not None:
             planner.check_models(plan, loaded, models, server=_server(client))
     return plan
+
+
+def model_rules(rules: str, base_url: str) -> str:
+    """The rules `--model-rules` names; `auto` is `openai` for the embedded emulator and api.openai.com (the
+    targets known to follow OpenAI's), `server` for any other server."""
+    if rules != "auto":
+        return rules
+    return (
+        "openai"
+        if base_url == LOCAL_BASE_URL or urlsplit(base_url).hostname == "api.openai.com"
+        else "server"
+    )
 
 
 def _server(client: Client) -> str:
@@ -145,19 +200,27 @@ async def fetch_models(client: Client) -> set[str] | None:
 
 def emit_plan(plan: Plan, connection: ConnectionOptions, *, fmt: str, out: Path | None, color: bool) -> None:
     """Render `plan` to stdout in `fmt`; with `out`, save it first (`planfile.save`) for the target of
-    `connection`, made in the repository root of the current directory. The API key is masked in both."""
-    from reconciler.manifest import repository_root
-
+    `connection` (`save_plan`). The API key is masked in both."""
     secret = connection.api_key()
-    plan = masked_plan(plan, secret)
     if out is not None:
-        saved = planfile.SavedPlan(plan, planfile.Target.of(connection), repository_root(Path.cwd()))
-        planfile.save(saved, out, secret=secret)
+        save_plan(plan, connection, out)
     show_plan(plan, sys.stdout, fmt, color=color, secret=secret)
     if out is not None:
         click.echo(
             f"Saved the plan to {out}; run `reconciler apply {out}` to apply exactly this plan.", err=True
         )
+
+
+def save_plan(plan: Plan, connection: ConnectionOptions, out: Path) -> None:
+    """Save `plan` to `out` (`planfile.save`) for the target of `connection`, made in the repository root of
+    the current directory, the API key masked."""
+    from reconciler.manifest import repository_root
+
+    secret = connection.api_key()
+    target = planfile.Target.of(connection)
+    planfile.save(
+        planfile.SavedPlan(masked_plan(plan, secret), target, repository_root(Path.cwd())), out, secret=secret
+    )
 
 
 def show_plan(plan: Plan, out: TextIO, fmt: str, *, color: bool, secret: str | None) -> None:

@@ -1,0 +1,111 @@
+"""The commands over every environment of reconciler.yaml: `validate` (each environment's merged manifests)
+and `plan --all-envs` (one plan per environment, rendered as one document).
+
+`validate` prints each error line once: a line every environment reports is printed as is; one only some
+report (and that does not already name `environments.ENV`) ends with ` (environment ENV)`.
+
+The combined markdown is one pull-request comment: the marker, the combined summary (one line per
+environment), then one `## ENV` section per environment holding exactly the single-target rendering
+(`render/markdown.py`, its size limit shared between the sections).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import TextIO
+
+import click
+
+from reconciler.connection import open_client
+from reconciler.environments import Target
+from reconciler.errors import ReconcilerError
+from reconciler.options import PlanOptions
+from reconciler.plan import Plan
+from reconciler.render import markdown
+from reconciler.render.body import summary_line
+from reconciler.usecases.planning import (
+    load_manifests,
+    masked_plan,
+    plan_with,
+    refuse_secrets,
+    save_plan,
+    show_plan,
+)
+
+#: Room kept in the combined comment for its head (marker, summary lines, section titles).
+_HEAD_ROOM = 2_000
+
+
+def validate(targets: Sequence[Target]) -> None:
+    """Check every target's merged manifests. Prints `N manifests valid in DIR for ENV.` per environment,
+    or every error line (once, see the module docstring) to stderr and raises `N errors in reconciler.yaml's
+    environments`."""
+    from reconciler.manifest import load_directory
+
+    lines: dict[str, list[str]] = {}
+    counts: list[str] = []
+    for target in targets:
+        result = load_directory(target.directory, selected=target.selected)
+        for note in result.notes:
+            click.echo(note, err=True)
+        for error in result.errors:
+            lines.setdefault(str(error), []).append(target.name or "")
+        noun = "manifest" if len(result.manifests) == 1 else "manifests"
+        counts.append(f"{len(result.manifests)} {noun} valid in {target.directory} for {target.name}.")
+    if not lines:
+        click.echo("\n".join(counts))
+        return
+    names = [t.name for t in targets]
+    for line, where in lines.items():
+        if len(where) == len(names) or any(f"environments.{n}" in line for n in where):
+            click.echo(line, err=True)
+        else:
+            click.echo(f"{line} (environment {', '.join(where)})", err=True)
+    noun = "error" if len(lines) == 1 else "errors"
+    raise ReconcilerError(f"{len(lines)} {noun} in the manifests of {', '.join(str(n) for n in names)}")
+
+
+async def plan_all(targets: Sequence[Target], options: PlanOptions) -> list[tuple[Target, Plan]]:
+    """One plan per target, in promotion order, each through its own connection. The first failure stops."""
+    plans = []
+    for target in targets:
+        loaded = load_manifests(target.directory, target.selected)
+        refuse_secrets(loaded, target.connection)
+        async with open_client(target.connection) as client:
+            plans.append(
+                (target, await plan_with(client, loaded, replace(options, environment=target.selected)))
+            )
+    return plans
+
+
+def emit_all(plans: Sequence[tuple[Target, Plan]], *, fmt: str, out_dir: Path | None, color: bool) -> None:
+    """Render every plan to stdout (`markdown`: the combined comment; `text`: each under `Environment
+    ENV:`); with `out_dir`, first save each as `OUT_DIR/ENV.json` (`save_plan`). Each environment's API key
+    is masked in what is shown of it."""
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for target, plan in plans:
+            save_plan(plan, target.connection, out_dir / f"{target.name}.json")
+    plans = [(target, masked_plan(plan, target.connection.api_key())) for target, plan in plans]
+    if fmt == "markdown":
+        render_combined(plans, sys.stdout)
+    else:
+        for index, (target, plan) in enumerate(plans):
+            sys.stdout.write(("\n" if index else "") + f"Environment {target.name}:\n\n")
+            show_plan(plan, sys.stdout, fmt, color=color, secret=target.connection.api_key())
+    if out_dir is not None:
+        click.echo(f"Saved the plans to {out_dir}/ (one ENV.json per environment).", err=True)
+
+
+def render_combined(plans: Sequence[tuple[Target, Plan]], out: TextIO, limit: int = markdown.LIMIT) -> None:
+    """The combined markdown: marker, one summary line per environment, then each environment's section."""
+    out.write(f"{markdown.MARKER}\n")
+    for target, plan in plans:
+        out.write(f"- **`{target.name}`**: {summary_line(plan)}\n")
+    share = (limit - _HEAD_ROOM) // max(len(plans), 1)
+    for target, plan in plans:
+        out.write(f"\n## `{target.name}`\n\n")
+        markdown.render_plan(plan, out, limit=share)
