@@ -24,6 +24,8 @@ Contracts:
 - **Read back.** Each write's response is normalised and compared with the desired state on the fields it
   sent (all fields for a create); a field the server did not keep becomes a warning on that change's result.
 - **Partial failure.** A failing change never stops the others; every change gets exactly one `ChangeResult`.
+- **Stopping.** After `stop()` no further change is started and planned file deletes are skipped; the
+  changes running then (`in_flight`, by key) finish or are cancelled by the caller.
 - **Knowledge files** (`reconciler.uploads`): missing contents are uploaded first (once each); a change whose
   upload failed, or whose file changed since the plan, fails without a call; the others then set their whole
   `file_ids` in their one create/modify call. Planned file deletes (`--prune`) run last. `ApplyReport.files`
@@ -52,7 +54,7 @@ from reconciler.exactly_once import (
     write_once,
 )
 from reconciler.plan import Change, Plan
-from reconciler.results import ApplyReport, ChangeResult, Progress, Remedy, Status, remedy_for
+from reconciler.results import ApplyReport, ChangeResult, FileResult, Progress, Remedy, Status, remedy_for
 
 __all__ = ["Executor"]
 
@@ -135,6 +137,13 @@ class Executor:
         self.settle_window = settle_window
         self.notes = notes
         self._listings = _Listings(client)
+        self.stopping = False
+        #: The changes running now, by key (what is unknown if the run is cancelled).
+        self.in_flight: dict[str, Change] = {}
+
+    def stop(self) -> None:
+        """Start no further change (see the module docstring); `run` then returns what was done."""
+        self.stopping = True
 
     async def run(self, plan: Plan) -> ApplyReport:
         """Apply every actionable change of `plan`; returns one result per change, in plan order.
@@ -155,16 +164,17 @@ class Executor:
         plan = uploaded.plan
         results = _Results(len(plan.actionable), self.progress)
         claims = await self._run_changes(plan.actionable, uploaded, results)
-        if claims and self.settle_window > 0:
+        if claims:  # only with a settle window: the canonical step
             settled = await self._settle(list(claims.values()))
             for index, result in zip(claims, settled, strict=True):
                 results.finish(index, result)
-        else:
-            for index, claim in claims.items():
-                results.finish(index, claim.result())
-        deleted = await uploads.delete_unused(
-            self.client, plan, parallelism=self.parallelism, copies=uploaded.copies
-        )
+        for claim in claims.values():
+            self.in_flight.pop(claim.change.key, None)
+        deleted: tuple[FileResult, ...] = ()
+        if not self.stopping:
+            deleted = await uploads.delete_unused(
+                self.client, plan, parallelism=self.parallelism, copies=uploaded.copies
+            )
         calls = Counter(self.client.calls)
         calls.subtract(calls_before)
         return ApplyReport(
@@ -184,16 +194,22 @@ class Executor:
 
         async def worker() -> None:
             for index, change in pending:  # a shared iterator: each change is taken by exactly one worker
+                if self.stopping:
+                    return
                 blocked = uploaded.blocked.get(change.key)
                 if blocked is not None:
                     remedy: Remedy = "replan" if change.key in uploaded.needs_new_plan else "retry"
                     results.finish(index, self._failed(change, change.id, blocked, time.monotonic(), remedy))
                     continue
+                self.in_flight[change.key] = change
                 outcome = await self._run_one(change)
-                if isinstance(outcome, _Claim):
-                    claims[index] = outcome
-                else:
-                    results.finish(index, outcome)
+                if isinstance(outcome, _Claim) and self.settle_window > 0:
+                    claims[index] = outcome  # in flight until settled: which assistant stays is not known yet
+                    continue
+                del self.in_flight[change.key]
+                if isinstance(outcome, _Claim):  # a single writer (no settle window): its own assistant stays
+                    outcome = outcome.result()
+                results.finish(index, outcome)
 
         workers = [asyncio.ensure_future(worker()) for _ in range(min(self.parallelism, len(changes)))]
         try:

@@ -302,7 +302,7 @@ def plan(
         check_api_key(target.connection.key_variable)
     options = replace(options, environment=target.selected)
     result = run(run_plan(target.directory, target.connection, options))
-    emit_plan(result, fmt=fmt, out=out, color=use_color(no_color))
+    emit_plan(result, target.connection, fmt=fmt, out=out, color=use_color(no_color))
     if detailed_exitcode and result.has_changes:
         sys.exit(2)
 

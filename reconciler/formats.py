@@ -190,6 +190,11 @@ class SavedPlanJSON(_PlanCommon):
     orphans: _Orphans
     targets: Annotated[list[str], _doc("The --target keys the plan was limited to (empty: all).")]
     prune: Annotated[bool, _doc("Whether the plan was made with --prune.")]
+    allow_duplicate_names: Annotated[bool, _doc("Whether the plan was made with --allow-duplicate-names.")]
+    target: Annotated[TargetJSON, _doc("Where the plan applies; apply refuses it anywhere else.")]
+    root: Annotated[
+        str, _doc("The repository root it was made in; local paths in the plan are relative to it.")
+    ]
     warnings: _Warnings
 
 
@@ -243,6 +248,32 @@ class CallsJSON(TypedDict):
 
 
 @with_config(_CLOSED)
+class PendingJSON(TypedDict):
+    """A planned change without a result."""
+
+    key: Annotated[str, _doc("The manifest's key.")]
+    action: Annotated[Literal["create", "update", "delete"], _doc("The planned action.")]
+    id: Annotated[str | None, _doc("The assistant's id; null for a create.")]
+
+
+@with_config(_CLOSED)
+class InterruptionJSON(TypedDict):
+    """What an interrupted apply did not finish; run `reconciler plan` to see the state."""
+
+    unknown: Annotated[list[PendingJSON], _doc("Running when apply stopped waiting: outcome unknown.")]
+    not_started: Annotated[list[PendingJSON], _doc("Never sent.")]
+
+
+@with_config(_CLOSED)
+class TargetJSON(TypedDict):
+    """The server and project a saved plan was made for (never the key)."""
+
+    base_url: Annotated[str, _doc('The API base URL, or "local" for the embedded emulator (--local).')]
+    organization: Annotated[str | None, _doc("OPENAI_ORG_ID when the plan was made, or null.")]
+    project: Annotated[str | None, _doc("OPENAI_PROJECT_ID when the plan was made, or null.")]
+
+
+@with_config(_CLOSED)
 class ApplyReportJSON(TypedDict):
     """The report printed by `reconciler apply --format json`."""
 
@@ -254,6 +285,9 @@ class ApplyReportJSON(TypedDict):
     calls: CallsJSON
     files: NotRequired[
         Annotated[list[FileResultJSON], _doc("One per planned upload (first) and delete (last); if any.")]
+    ]
+    interrupted: NotRequired[
+        Annotated[InterruptionJSON, _doc("Only when apply was stopped (Ctrl-C, SIGTERM) before the end.")]
     ]
 
 

@@ -48,6 +48,11 @@ class ConnectionOptions:
     #: The environment (reconciler.yaml) these options are for; with `local`, its own state folder.
     environment: str | None = None
 
+    def api_key(self) -> str | None:
+        """The API key in the environment variable `key_variable` (None when unset), to mask in output; it
+        is read even with `local`, whose emulator may hold a key a user pasted there."""
+        return os.environ.get(self.key_variable) or None
+
     @classmethod
     def from_environment(
         cls,

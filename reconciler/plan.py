@@ -208,6 +208,8 @@ class Plan:
     targets: tuple[str, ...] = ()
     prune: bool = False
     warnings: tuple[str, ...] = ()
+    #: Whether creates may duplicate an unmanaged assistant's name (`--allow-duplicate-names`).
+    allow_duplicate_names: bool = False
     #: Knowledge file contents to upload, kept, or (with --prune) delete; see `reconciler.knowledge`.
     files: tuple[PlanFile, ...] = ()
 

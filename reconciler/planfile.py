@@ -1,8 +1,11 @@
 """The saved plan (`plan --out FILE`, `apply FILE`): its format, saving, loading and staleness.
 
 **Format.** The public JSON plan (`Plan.data()`), each change extended with what apply needs (`fingerprint`,
-`source`, `adopt`, `desired`) and the plan with `targets` and `prune`. `format_version` is
-`plan.FORMAT_VERSION`.
+`source`, `adopt`, `desired`) and the plan with `targets`, `prune`, `allow_duplicate_names`, the `target` it
+was made for (`Target`: base URL or `local`, organisation, project; never the key) and the repository `root`
+it was made in. Local paths (knowledge files) are saved relative to that root and, when loaded, resolved
+from the repository root of the current directory (its nearest parent with `.git`), else from the saved
+root. `format_version` is `plan.FORMAT_VERSION`.
 
 **Saving** goes through `fsio.write_atomic`: only to a new path or a regular file, in one step, mode 0600.
 
@@ -11,23 +14,32 @@ into one `ReconcilerError` line naming the file: not readable, not a regular fil
 not JSON (with line and column), nested too deeply, some other JSON, or the stdout form of `plan --format
 json` (which has no fingerprints).
 
-**Staleness.** A saved plan is applied only while every fingerprint still matches what the API holds:
-`check_stale` re-lists the assistants (read only) and raises `StalePlanError` naming what changed.
+**Before apply** (`check_target`, `check_local_files`, `check_stale`), in that order, all before any write:
+the plan is refused when the run targets another server or project than the plan names; when a local file it
+uploads no longer hashes as planned (so it is applied whole or not at all for local reasons); when a change
+would touch an assistant that is not its own (an update or delete needs the ownership marker with the
+planned key; an adopt, an unmanaged assistant), whatever the file says; and when it is stale: a fingerprint
+no longer matches what the API holds, or a create's name now belongs to an unmanaged assistant.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reconciler import dialect, fsio
 from reconciler.errors import ReconcilerError, StalePlanError
 from reconciler.plan import ABSENT, ACTIONS, FORMAT_VERSION, Change, FileRef, Orphan, Plan, PlanFile
+from reconciler.redact import mask
 
 if TYPE_CHECKING:
     from reconciler.client import Client
+    from reconciler.options import ConnectionOptions
 
 #: The largest plan file `load` reads (a plan of 10,000 assistants with long instructions fits).
 MAX_BYTES = 1 << 30
@@ -37,13 +49,56 @@ FILE_MODE = 0o600
 STALE_NAMED = 3
 #: The advice every "not a saved plan" error ends with.
 MAKE_ONE = "; save a plan with `reconciler plan --out FILE`"
+#: How a saved plan names the embedded emulator (`--local`) as its target.
+LOCAL = "local"
+#: The advice every refusal of a saved plan ends with.
+REPLAN = "make a new plan and review it"
+
+
+@dataclass(frozen=True)
+class Target:
+    """The server and project a plan was made for: `base_url` (or `LOCAL`), organisation and project."""
+
+    base_url: str
+    organization: str | None = None
+    project: str | None = None
+
+    @classmethod
+    def of(cls, connection: ConnectionOptions) -> Target:
+        """The target `connection` reaches (its base URL checked as `connection.check_base_url` does)."""
+        from reconciler.client import DEFAULT_BASE_URL
+        from reconciler.connection import check_base_url
+
+        if connection.local:
+            return cls(LOCAL)
+        url = check_base_url(connection.base_url or DEFAULT_BASE_URL)
+        return cls(url, connection.organization, connection.project)
+
+    def __str__(self) -> str:
+        scope = [f"{name} {value}" for name, value in self.data().items() if name != "base_url" and value]
+        return self.base_url + (f" ({', '.join(scope)})" if scope else "")
+
+    def data(self) -> dict[str, str | None]:
+        return {"base_url": self.base_url, "organization": self.organization, "project": self.project}
+
+
+@dataclass(frozen=True)
+class SavedPlan:
+    """A plan as saved: the Plan, the `target` it was made for and the repository `root` it was made in
+    (absolute; its local paths are relative to the current directory, as in any Plan)."""
+
+    plan: Plan
+    target: Target
+    root: Path
 
 
 # ------------------------------------------------------------------------------------------------ format
 
 
-def to_data(plan: Plan) -> dict[str, Any]:
-    """The saved form of `plan`: the public form plus what apply needs to run it and to detect staleness."""
+def to_data(saved: SavedPlan) -> dict[str, Any]:
+    """The saved form: the public form plus what apply needs to run it and to detect staleness, its local
+    paths relative to `saved.root`."""
+    plan = _with_paths(saved.plan, lambda path: os.path.relpath(Path(path).absolute(), saved.root))
     data = plan.data()
     for out, change in zip(data["changes"], plan.changes, strict=True):
         out["fingerprint"] = change.fingerprint
@@ -52,7 +107,46 @@ def to_data(plan: Plan) -> dict[str, Any]:
         out["desired"] = dict(change.desired)
     data["targets"] = list(plan.targets)
     data["prune"] = plan.prune
+    data["allow_duplicate_names"] = plan.allow_duplicate_names
+    data["target"] = saved.target.data()
+    data["root"] = str(saved.root)
     return data
+
+
+def saved_from_data(data: Mapping[str, Any], here: Path) -> SavedPlan:
+    """Rebuild `to_data()`'s saved plan, its local paths resolved from the repository root of `here` (the
+    nearest parent with `.git`), else from the root it names; ReconcilerError for anything else."""
+    from reconciler.knowledge import display_path
+
+    plan = from_data(data)
+    try:
+        target = data["target"]
+        saved = SavedPlan(
+            plan,
+            Target(str(target["base_url"]), target["organization"], target["project"]),
+            Path(data["root"]),
+        )
+    except (KeyError, TypeError, AttributeError, ValueError) as err:
+        raise ReconcilerError(f"not a saved reconciler plan (missing or bad field: {err})") from None
+    root = _git_root(here) or saved.root
+    return dataclasses.replace(saved, plan=_with_paths(plan, lambda path: display_path(root / path)))
+
+
+def _git_root(here: Path) -> Path | None:
+    """The nearest parent of `here` (itself included) holding `.git`, or None."""
+    start = here.resolve()
+    return next((c for c in (start, *start.parents) if (c / ".git").exists()), None)
+
+
+def _with_paths(plan: Plan, convert: Any) -> Plan:
+    """`plan` with every local path (knowledge files to upload or keep) passed through `convert`."""
+
+    def ref(item: FileRef) -> FileRef:
+        return item if item.status == "detach" else dataclasses.replace(item, path=convert(item.path))
+
+    changes = tuple(dataclasses.replace(c, files=tuple(ref(f) for f in c.files)) for c in plan.changes)
+    files = tuple(dataclasses.replace(f, paths=tuple(convert(p) for p in f.paths)) for f in plan.files)
+    return dataclasses.replace(plan, changes=changes, files=files)
 
 
 def from_data(data: Mapping[str, Any]) -> Plan:
@@ -71,6 +165,7 @@ def from_data(data: Mapping[str, Any]) -> Plan:
             orphans=tuple(Orphan(o["key"], o["id"], o.get("name")) for o in data.get("orphans", [])),
             targets=tuple(data.get("targets", [])),
             prune=bool(data.get("prune", False)),
+            allow_duplicate_names=bool(data.get("allow_duplicate_names", False)),
             warnings=tuple(data.get("warnings", [])),
             files=tuple(PlanFile.from_data(f) for f in data.get("files") or ()),
         )
@@ -98,18 +193,20 @@ def _change(c: Mapping[str, Any]) -> Change:
 # ------------------------------------------------------------------------------------------ save and load
 
 
-def save(plan: Plan, path: Path) -> None:
-    """Write the saved form of `plan` as JSON to `path` atomically; ReconcilerError (one line) when `path` is
-    not a new path or a regular file (a symlink, FIFO, device...) or cannot be written."""
-    text = json.dumps(to_data(plan), indent=2, ensure_ascii=False) + "\n"
+def save(saved: SavedPlan, path: Path, *, secret: str | None = None) -> None:
+    """Write the saved form of `saved` as JSON to `path` atomically, every form of `secret` (the API key)
+    masked; ReconcilerError (one line) when `path` is not a new path or a regular file (a symlink, FIFO,
+    device...) or cannot be written."""
+    text = mask(json.dumps(to_data(saved), indent=2, ensure_ascii=False) + "\n", secret)
     try:
         fsio.write_atomic(path, text.encode("utf-8"), mode=FILE_MODE)
     except OSError as err:
         raise ReconcilerError(f"cannot save the plan to {path}: {err.strerror or err}") from None
 
 
-def load(path: Path) -> Plan:
-    """The Plan saved in `path`; ReconcilerError (one line, see the module docstring) when it cannot be."""
+def load(path: Path) -> SavedPlan:
+    """The plan saved in `path`, its local paths resolved (`saved_from_data`) from the current directory;
+    ReconcilerError (one line, see the module docstring) when it cannot be."""
     try:
         raw = fsio.read_bounded(path, MAX_BYTES)
     except OSError as err:
@@ -131,7 +228,7 @@ def load(path: Path) -> Plan:
             f"fingerprints){MAKE_ONE}"
         )
     try:
-        return from_data(data)
+        return saved_from_data(data, Path.cwd())
     except ReconcilerError as err:
         raise ReconcilerError(f"{path}: {err}") from None
 
@@ -150,6 +247,88 @@ def _parse(path: Path, text: str) -> Any:
         raise ReconcilerError(
             f"{path}:{err.lineno}:{err.colno}: not a saved plan: invalid JSON ({reason}{truncated})"
         ) from None
+
+
+# ------------------------------------------------------------------------------------------ before apply
+
+
+def check_target(saved: SavedPlan, connection: ConnectionOptions) -> None:
+    """Raise ReconcilerError when this run reaches another server or project than the plan was made for."""
+    here = Target.of(connection)
+    if here != saved.target:
+        raise ReconcilerError(
+            f"the saved plan was made for {saved.target}, not for {here} (this run's target): apply it "
+            f"there, or {REPLAN}"
+        )
+
+
+def check_local_files(plan: Plan) -> None:
+    """Read every local file `plan` uploads and raise ReconcilerError (one line, every problem counted)
+    unless each still hashes as planned: a saved plan is applied whole or not at all for local reasons."""
+    from reconciler.knowledge import short_hash
+    from reconciler.uploads import hash_file
+
+    problems = []
+    for item in plan.files:
+        if item.action != "upload":
+            continue
+        for path in item.paths:
+            try:
+                digest = hash_file(Path(path))
+            except OSError as err:
+                problems.append(f"cannot read {path} ({err.strerror or err})")
+                continue
+            if digest != item.sha256:
+                now = short_hash(digest)
+                problems.append(f"{path} changed since plan (planned {short_hash(item.sha256)}, now {now})")
+    if problems:
+        more = f" and {len(problems) - 1} more" if len(problems) > 1 else ""
+        raise ReconcilerError(
+            f"the saved plan needs local files that changed: {problems[0]}{more}; nothing was applied; "
+            + REPLAN
+        )
+
+
+def ownership_problems(plan: Plan, existing: list[dict[str, Any]]) -> list[str]:
+    """The changes of `plan` that would write to an assistant that is not theirs, one phrase each:
+
+    an update or delete needs the assistant it names to carry the ownership marker with the change's key, an
+    adopt (an update only) an unmanaged assistant; a create or update must write the marker with its key.
+    Whatever fingerprints a (hand-edited) file carries, these hold against what the API holds now.
+    """
+    by_id = {a["id"]: a for a in existing if a.get("id")}
+    problems = []
+    for change in plan.actionable:
+        if change.action != "delete" and dialect.marker_of(change.desired) != change.key:
+            problems.append(f"{change.key} would not carry {dialect.MARKER_KEY}: {change.key}")
+        current = by_id.get(change.id) if change.id else None
+        if current is None or change.action == "create":
+            continue
+        marker = dialect.marker_of(current)
+        if change.adopt and (change.action != "update" or marker is not None):
+            problems.append(f"{change.key}: {change.id} cannot be adopted by a {change.action}")
+        elif not change.adopt and marker != change.key:
+            owner = "is unmanaged" if marker is None else f"carries {dialect.MARKER_KEY}: {marker}"
+            problems.append(f"{change.key}: {change.action} of {change.id}, which {owner}")
+    return problems
+
+
+def name_collisions(plan: Plan, existing: list[dict[str, Any]]) -> list[str]:
+    """`KEY's name 'N' was taken (asst_x, unmanaged)` for each create whose name an unmanaged assistant
+    (not one the plan adopts) now has; [] when the plan was made with `--allow-duplicate-names`."""
+    if plan.allow_duplicate_names:
+        return []
+    adopted = {c.id for c in plan.changes if c.adopt}
+    names: dict[str, str] = {}
+    for assistant in existing:
+        name = assistant.get("name")
+        if dialect.marker_of(assistant) is None and isinstance(name, str) and assistant["id"] not in adopted:
+            names.setdefault(name, assistant["id"])
+    return [
+        f"{c.key}'s name {c.desired.get('name')!r} was taken ({names[c.desired['name']]}, unmanaged)"
+        for c in plan.changes
+        if c.action == "create" and c.desired.get("name") in names
+    ]
 
 
 # ------------------------------------------------------------------------------------------------ staleness
@@ -205,16 +384,27 @@ def stale_reasons(plan: Plan, existing: list[dict[str, Any]]) -> list[str]:
 
 
 async def check_stale(client: Client, plan: Plan) -> None:
-    """Re-list the API (read only) and raise StalePlanError when any of `plan`'s fingerprints no longer
-    matches, e.g. `plan is stale: hr-helper changed (asst_1), faq deleted (asst_2) and 1 more; run plan
-    again`."""
-    reasons = stale_reasons(plan, await client.list_assistants())
+    """Re-list the API (read only); raise ReconcilerError when a change would touch an assistant that is not
+    its own (`ownership_problems`), and StalePlanError when any fingerprint no longer matches or a create's
+    name was taken (`name_collisions`), e.g. `plan is stale: hr-helper changed (asst_1), faq deleted (asst_2)
+    and 1 more; make a new plan and review it`."""
+    existing = await client.list_assistants()
+    problems = ownership_problems(plan, existing)
+    if problems:
+        raise ReconcilerError(
+            f"the saved plan is refused: it would write to assistants that are not its own: "
+            f"{_named(problems)}; nothing was applied; {REPLAN}"
+        )
+    reasons = stale_reasons(plan, existing) + name_collisions(plan, existing)
     if not reasons:
         return
-    named = ", ".join(reasons[:STALE_NAMED])
-    more = f" and {len(reasons) - STALE_NAMED} more" if len(reasons) > STALE_NAMED else ""
     noun = "assistant" if len(reasons) == 1 else "assistants"
     raise StalePlanError(
-        f"plan is stale: {len(reasons)} {noun} changed since it was made: {named}{more}; "
-        "make a new plan and review it"
+        f"plan is stale: {len(reasons)} {noun} changed since it was made: {_named(reasons)}; {REPLAN}"
     )
+
+
+def _named(reasons: list[str]) -> str:
+    """The first STALE_NAMED of `reasons`, then `and N more`."""
+    more = f" and {len(reasons) - STALE_NAMED} more" if len(reasons) > STALE_NAMED else ""
+    return ", ".join(reasons[:STALE_NAMED]) + more

@@ -73,6 +73,7 @@ def build_plan(
         orphans=tuple(orphans),
         targets=targets,
         prune=options.prune,
+        allow_duplicate_names=options.allow_duplicate_names,
         files=files,
     )
     if models is not None:

@@ -85,6 +85,33 @@ class FileResult(Outcome):
 
 
 @dataclass(frozen=True)
+class Pending:
+    """A planned change with no result: running when apply stopped waiting (its outcome is unknown), or
+    never started."""
+
+    key: str
+    action: str
+    id: str | None
+
+    def data(self) -> dict[str, Any]:
+        return {"key": self.key, "action": self.action, "id": self.id}
+
+
+@dataclass(frozen=True)
+class Interruption:
+    """Apply was stopped (Ctrl-C, SIGTERM): the changes whose outcome is `unknown` and those `not_started`."""
+
+    unknown: tuple[Pending, ...] = ()
+    not_started: tuple[Pending, ...] = ()
+
+    def data(self) -> dict[str, Any]:
+        return {
+            "unknown": [p.data() for p in self.unknown],
+            "not_started": [p.data() for p in self.not_started],
+        }
+
+
+@dataclass(frozen=True)
 class ApplyReport:
     """Every change's result, in plan order, and the API calls made (by `"METHOD /route"`)."""
 
@@ -94,6 +121,8 @@ class ApplyReport:
     seconds: float = 0.0
     #: One result per planned knowledge-file upload (first) and delete (last).
     files: tuple[FileResult, ...] = ()
+    #: Set when apply was stopped by a signal before every change had a result.
+    interrupted: Interruption | None = None
 
     @property
     def counts(self) -> dict[str, int]:
@@ -111,6 +140,8 @@ class ApplyReport:
     @property
     def ok(self) -> bool:
         """True when every change and file operation succeeded and the server kept every field (exit 0)."""
+        if self.interrupted is not None:
+            return False
         return not self.failed and not self.warnings and not any(f.failed for f in self.files)
 
     @property
@@ -128,6 +159,7 @@ class ApplyReport:
             "warnings": len(self.warnings),
             "calls": {"total": self.total_calls, "by_route": dict(sorted(self.calls.items()))},
             **({"files": [f.data() for f in self.files]} if self.files else {}),
+            **({"interrupted": self.interrupted.data()} if self.interrupted else {}),
         }
 
 

@@ -63,7 +63,8 @@ class ResolvedUploads:
     copies: tuple[tuple[RemoteFile, str], ...] = ()
 
 
-def _hash_file(path: Path) -> str:
+def hash_file(path: Path) -> str:
+    """The hex sha256 of the file at `path`, read in 1 MiB chunks (OSError when it cannot be read)."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
@@ -164,7 +165,7 @@ class _UploadRun:
         """The sha256 of `path` now (hashed once), or None when it cannot be read."""
         if path not in self.hashed and path not in self.unreadable:
             try:
-                self.hashed[path] = await asyncio.to_thread(_hash_file, Path(path))
+                self.hashed[path] = await asyncio.to_thread(hash_file, Path(path))
             except OSError as err:
                 self.unreadable[path] = f"cannot read {path}: {err.strerror or err}"
         return self.hashed.get(path)

@@ -17,6 +17,15 @@ from reconciler.results import ApplyReport
 from reconciler.usecases.planning import plan_with
 
 WRITE_METHODS = ("POST", "DELETE")
+#: The 400 v1 answers a create naming unknown file ids (caught at plan time now; injected to test apply).
+FILES_NOT_FOUND = {
+    "error": {
+        "message": "Files [file-missing] were not found",
+        "type": "invalid_request_error",
+        "param": "file_ids",
+        "code": None,
+    }
+}
 
 
 def client_for(emulator: InProcessEmulator, **kwargs: Any) -> Client:

@@ -9,7 +9,16 @@ import json
 from pathlib import Path
 
 import pytest
-from apply_support import client_for, managed_body, markers, plan_and_apply, plan_dir, seed, writes
+from apply_support import (
+    FILES_NOT_FOUND,
+    client_for,
+    managed_body,
+    markers,
+    plan_and_apply,
+    plan_dir,
+    seed,
+    writes,
+)
 from plan_support import write_manifests
 
 from reconciler import dialect
@@ -321,10 +330,10 @@ async def test_partial_failure_goes_on_and_a_rerun_converges(
     async with client_for(emulator) as client:
         await seed(client, *(managed_body(f"bot-{i}", instructions="v1") for i in range(4)))
         write_manifests(tmp_path, {f"bot-{i}": "model: gpt-4\ninstructions: v2\n" for i in range(4)})
-        write_manifests(
-            tmp_path, {"bad": "model: gpt-4\nfile_ids: [file-missing]\ntools: [{type: retrieval}]\n"}
-        )
+        write_manifests(tmp_path, {"bad": "model: gpt-4\n"})
         the_plan = await plan_dir(client, tmp_path)
+        # unknown file ids are refused at plan time now: the server refuses the create as it would them
+        emulator.inject(400, route="POST /v1/assistants", body=FILES_NOT_FOUND)
         emulator.inject(503, route="POST /v1/assistants/{assistant_id}", headers={"x-should-retry": "false"})
         report = await Executor(client, settle_window=0, parallelism=2).run(the_plan)
         statuses = sorted((r.key, r.status) for r in report.results)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from apply_support import markers
+from apply_support import FILES_NOT_FOUND, markers
 from click.testing import CliRunner, Result
 from plan_support import write_manifests
 
@@ -293,7 +293,9 @@ def test_saved_prune_plan_needs_force_at_apply(live_emulator: LiveEmulator, tmp_
 def test_format_json_prints_only_the_report_on_stdout(live_emulator: LiveEmulator, tmp_path: Path) -> None:
     existing = seed(live_emulator, "old", instructions="v1")
     d = manifests(tmp_path, "old", "bad", instructions="v2")
-    write_manifests(d, {"bad": "model: gpt-4\nfile_ids: [file-missing]\ntools: [{type: retrieval}]\n"})
+    write_manifests(d, {"bad": "model: gpt-4\n"})
+    # unknown file ids are refused at plan time now: the server refuses the create as it would them
+    live_emulator.inject(400, route="POST /v1/assistants", body=FILES_NOT_FOUND)
     result = run(live_emulator, "apply", "--dir", str(d), "--auto-approve", "--format", "json")
     assert result.exit_code == 1
     assert "+ assistant" in result.stderr  # the plan goes to stderr

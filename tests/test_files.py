@@ -407,7 +407,8 @@ async def test_saved_plan_round_trip(emulator: InProcessEmulator, repo: Path) ->
     put_hr_with_policy(repo)
     async with client_for(emulator) as client:
         the_plan = await plan_dir(client, repo / "assistants")
-        planfile.save(the_plan, repo / "plan.json")
+        saved_plan = planfile.SavedPlan(the_plan, planfile.Target(emulator.base_url), repo)
+        planfile.save(saved_plan, repo / "plan.json")
         saved = json.loads((repo / "plan.json").read_text())
         assert saved["files"] == [
             {
@@ -430,7 +431,7 @@ async def test_saved_plan_round_trip(emulator: InProcessEmulator, repo: Path) ->
                 "status": "upload",
             }
         ]
-        loaded = planfile.load(repo / "plan.json")
+        loaded = planfile.load(repo / "plan.json").plan
         assert loaded == the_plan
         await check_stale(client, loaded)
         report = await Executor(client, settle_window=0).run(loaded)

@@ -108,9 +108,10 @@ def test_pruned_plan_with_orphans_deletes_and_detached_files_validates(workdir: 
 def test_apply_report_with_a_failure_and_knowledge_files_validates(workdir: Path) -> None:
     write_manifests(
         workdir / "assistants",
-        {"broken": "model: gpt-4\nfile_ids: [file-missing]\ntools: [{type: retrieval}]\n"},
+        {"broken": "model: gpt-4o\n"},  # listed by /models, refused by v1 at create
     )
-    result = run("apply", "--auto-approve", "--format", "json")
+    # with the server's own model rules (only /models), the create is refused at apply, not at plan
+    result = run("apply", "--auto-approve", "--format", "json", "--model-rules", "server")
     assert result.exit_code == 1
     report = json.loads(result.stdout)
     assert report["summary"] == {"created": 2, "updated": 0, "deleted": 0, "failed": 1}

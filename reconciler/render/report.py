@@ -15,7 +15,18 @@ or, when anything failed, `Apply failed: 1 of 4 changes failed (1 added, 1 chang
 advice that fits every failure: `Run apply again to retry; nothing applied is lost.` only when each is worth a
 retry (timeouts, 429, 5xx...), else to fix what the errors name (a refused request) or to make a new plan.
 With warnings and no failure, the complete line is followed by
-`Apply finished with N warnings: the server did not keep every field (see above).`
+`Apply finished with N warnings: the server did not keep every field (see above).` For a saved plan
+(`saved=True`) the advice to retry is to make a new plan: the saved one is stale once part of it is applied.
+
+An interrupted apply (Ctrl-C, SIGTERM) adds a line per change without a result, then its own summary:
+
+    ? slow-bot: create outcome unknown (running when apply stopped)
+      later-bot: create not started
+
+    Apply interrupted: 1 applied, 0 failed, 1 unknown, 1 not started (1 added, 0 changed, 0 destroyed).
+    Run `reconciler plan` to see the state.
+
+(the last two lines are one).
 
 JSON (`render_report_json`), format_version "1"; keys are stable and only ever added:
 
@@ -42,7 +53,7 @@ from typing import TextIO
 import click
 
 from reconciler.render.files import result_text
-from reconciler.results import ApplyReport, ChangeResult, FileResult
+from reconciler.results import ApplyReport, ChangeResult, FileResult, Interruption
 
 _SYMBOL = {"created": "+", "updated": "~", "deleted": "-", "failed": "!"}
 _COLOR = {"created": "green", "updated": "yellow", "deleted": "red", "failed": "red"}
@@ -60,33 +71,43 @@ def result_line(result: ChangeResult, *, color: bool = False) -> str:
     return click.style(text, fg=_COLOR[result.status]) if color else text
 
 
-def summary_line(report: ApplyReport) -> str:
-    """The closing line: `Apply complete! Assistants: X added, Y changed, Z destroyed.` or the failure
-    summary, ending with the advice that fits every failure (`next_step`)."""
+def summary_line(report: ApplyReport, *, saved: bool = False) -> str:
+    """The closing line: `Apply complete! Assistants: X added, Y changed, Z destroyed.`, the failure
+    summary ending with the advice that fits every failure (`next_step`), or the interruption summary."""
     counts = report.counts
     done = f"{counts['created']} added, {counts['updated']} changed, {counts['deleted']} destroyed"
     failed = counts["failed"]
+    if report.interrupted is not None:
+        stopped = report.interrupted
+        return (
+            f"Apply interrupted: {len(report.results) - failed} applied, {failed} failed, "
+            f"{len(stopped.unknown)} unknown, {len(stopped.not_started)} not started ({done}). "
+            "Run `reconciler plan` to see the state."
+        )
     if failed:
         total = len(report.results)
         return (
             f"Apply failed: {failed} of {total} {'change' if total == 1 else 'changes'} failed ({done}). "
-            f"{next_step(report)}"
+            f"{next_step(report, saved=saved)}"
         )
     files_failed = sum(f.failed for f in report.files)
     if files_failed:
         noun = "file operation" if len(report.files) == 1 else "file operations"
         return (
             f"Apply failed: {files_failed} of {len(report.files)} {noun} failed (assistants: {done}). "
-            f"{next_step(report)}"
+            f"{next_step(report, saved=saved)}"
         )
     return f"Apply complete! Assistants: {done}."
 
 
-def next_step(report: ApplyReport) -> str:
-    """What to do about the failures: retry only when every one of them is worth a retry."""
+def next_step(report: ApplyReport, *, saved: bool = False) -> str:
+    """What to do about the failures: retry only when every one of them is worth a retry, and never by
+    applying a `saved` plan again (it is stale once part of it is applied)."""
     remedies = {r.remedy for r in (*report.results, *report.files) if r.failed}
     if "fix" in remedies:
         advice = "Fix what the errors above name, then plan and apply again"
+    elif saved:
+        advice = "Make a new plan and apply it to retry (this saved plan was reviewed against the state before)"
     elif "replan" in remedies:
         advice = "Make a new plan and review it (run plan, or apply without a saved plan)"
     else:
@@ -94,14 +115,16 @@ def next_step(report: ApplyReport) -> str:
     return f"{advice}; nothing applied is lost."
 
 
-def render_report(report: ApplyReport, out: TextIO, *, color: bool = False) -> None:
+def render_report(report: ApplyReport, out: TextIO, *, color: bool = False, saved: bool = False) -> None:
     """Write the text rendering (module docstring) to `out`; knowledge-file uploads come before the changes
-    and file deletes after them (`render/files.py`)."""
+    and file deletes after them (`render/files.py`); `saved`: a saved plan was applied."""
     for item in report.files:
         if item.action == "upload":
             out.write(_file_line(item, color) + "\n")
     for result in report.results:
         out.write(result_line(result, color=color) + "\n")
+    if report.interrupted is not None:
+        _write_pending(report.interrupted, out)
     for item in report.files:
         if item.action == "delete":
             out.write(_file_line(item, color) + "\n")
@@ -111,17 +134,25 @@ def render_report(report: ApplyReport, out: TextIO, *, color: bool = False) -> N
         for warning in warnings:
             label = click.style("Warning:", fg="yellow", bold=True) if color else "Warning:"
             out.write(f"{label} {warning}\n")
-    if report.results or report.files:
+    if report.results or report.files or report.interrupted:
         out.write("\n")
-    line = summary_line(report)
+    line = summary_line(report, saved=saved)
     if color:
-        line = click.style(line, fg="red" if report.failed else "green", bold=True)
+        line = click.style(line, fg="red" if report.failed or report.interrupted else "green", bold=True)
     out.write(line + "\n")
     if warnings and not report.failed:
         noun = "warning" if len(warnings) == 1 else "warnings"
         out.write(
             f"Apply finished with {len(warnings)} {noun}: the server did not keep every field (see above).\n"
         )
+
+
+def _write_pending(stopped: Interruption, out: TextIO) -> None:
+    """A line per change without a result: `?` unknown outcome, blank symbol never started."""
+    for item in stopped.unknown:
+        out.write(f"? {item.key}: {item.action} outcome unknown (running when apply stopped)\n")
+    for item in stopped.not_started:
+        out.write(f"  {item.key}: {item.action} not started\n")
 
 
 def _file_line(item: FileResult, color: bool) -> str:

@@ -4,12 +4,17 @@ does, show it, ask, apply. One client serves the whole command.
 Streams: with `fmt="text"` the plan and the report go to stdout; with `fmt="json"` stdout carries only the
 JSON report (`render/report.py`), and the plan rendering and the question go to stderr. Progress (runs of
 more than PROGRESS_MIN_CHANGES changes) goes to stderr: a live counter on a TTY, else one line per change.
-Refusals and errors before any write raise ReconcilerError (one line).
+Refusals and errors before any write raise ReconcilerError (one line). The API key is masked in everything
+printed (an assistant on the server may hold it in its own fields). Ctrl-C or SIGTERM during the changes
+stops apply cleanly (`usecases.stopping`).
 """
 
 from __future__ import annotations
 
+import io
+import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -20,9 +25,10 @@ from reconciler.connection import open_client
 from reconciler.errors import ReconcilerError
 from reconciler.options import ApplyOptions, ConnectionOptions, PlanOptions
 from reconciler.plan import Plan, check_safety
-from reconciler.render import render_plan
+from reconciler.redact import mask
 from reconciler.results import ApplyReport, ChangeResult, Progress
-from reconciler.usecases.planning import load_manifests, plan_with
+from reconciler.usecases import stopping
+from reconciler.usecases.planning import load_manifests, plan_with, refuse_secrets, show_plan
 
 if TYPE_CHECKING:
     from reconciler.client import Client
@@ -33,21 +39,44 @@ PROGRESS_MIN_CHANGES = 5
 APPROVAL_PROMPT = "Do you want to perform these actions? Only 'yes' will be accepted:"
 
 
+@dataclass(frozen=True)
+class _Run:
+    """What one apply prints with: its options, whether it runs a saved plan, and the key to mask."""
+
+    options: ApplyOptions
+    saved: bool
+    secret: str | None
+
+    @property
+    def plan_stream(self) -> TextIO:
+        """Where the plan and the question go: stderr when stdout carries the JSON report."""
+        return sys.stderr if self.options.fmt == "json" else sys.stdout
+
+    def say(self, line: str) -> None:
+        """One line to stderr, key masked."""
+        click.echo(mask(line, self.secret), err=True)
+
+
 async def apply_saved(plan_file: Path, connection: ConnectionOptions, options: ApplyOptions) -> bool:
-    """`reconciler apply PLAN_FILE`: load the saved plan, refuse it when stale (re-listed; nothing written)
-    or over the delete limits without `force`, then apply exactly that plan without asking. True when every
-    change succeeded and the server kept every field."""
-    the_plan = planfile.load(plan_file)
-    show = _plan_stream(options)
-    with lock.hold(connection, options.lock_timeout, _note):
+    """`reconciler apply PLAN_FILE`: load the saved plan; before any call, refuse it when made for another
+    target or when a local file it uploads changed; then refuse it when it would touch an assistant that is
+    not its own or is stale (re-listed), or is over the delete limits without `force` (nothing written);
+    then apply exactly that plan without asking. True when every change succeeded and the server kept every
+    field."""
+    saved = planfile.load(plan_file)
+    planfile.check_target(saved, connection)
+    planfile.check_local_files(saved.plan)
+    run = _Run(options, saved=True, secret=connection.api_key())
+    with lock.hold(connection, options.lock_timeout, run.say):
         async with open_client(connection) as client:
-            await planfile.check_stale(client, the_plan)
-            check_safety(the_plan, force=options.force)
-            if not the_plan.has_changes:
-                show.write("No changes. The saved plan has nothing to apply.\n")
-                return _finish(ApplyReport(results=()), options)
-            report = await _execute(client, the_plan, options)
-    return _finish(report, options)
+            await planfile.check_stale(client, saved.plan)
+            check_safety(saved.plan, force=options.force)
+            if saved.plan.has_changes:
+                report = await _execute(client, saved.plan, run)
+            else:
+                run.plan_stream.write("No changes. The saved plan has nothing to apply.\n")
+                report = ApplyReport(results=())
+    return _finish(report, run)
 
 
 async def apply_manifests(
@@ -57,39 +86,35 @@ async def apply_manifests(
     refuse unsafe deletes without `force`; then ask APPROVAL_PROMPT when stdin is a TTY (anything but `yes`
     cancels: `Apply cancelled.`, False) or, when it is not, refuse unless `auto_approve`; then apply."""
     loaded = load_manifests(directory, plan_options.environment)
-    show = _plan_stream(options)
-    with lock.hold(connection, options.lock_timeout, _note):
+    refuse_secrets(loaded, connection)
+    run = _Run(options, saved=False, secret=connection.api_key())
+    show = run.plan_stream
+    with lock.hold(connection, options.lock_timeout, run.say):
         async with open_client(connection) as client:
             the_plan = await plan_with(client, loaded, plan_options)
-            render_plan(the_plan, show, "text", color=options.color and show.isatty())
+            show_plan(the_plan, show, "text", color=options.color and show.isatty(), secret=run.secret)
             if not the_plan.has_changes:  # the rendering already said "No changes."
-                return _finish(ApplyReport(results=()), options)
+                return _finish(ApplyReport(results=()), run)
             check_safety(the_plan, force=options.force)
             if not options.auto_approve and not _approved(show):
                 click.echo("Apply cancelled.", err=True)
                 return False
-            report = await _execute(client, the_plan, options)
-    return _finish(report, options)
+            report = await _execute(client, the_plan, run)
+    return _finish(report, run)
 
 
-def _note(line: str) -> None:
-    click.echo(line, err=True)
-
-
-def _plan_stream(options: ApplyOptions) -> TextIO:
-    """Where the plan and the question go: stderr when stdout carries the JSON report."""
-    return sys.stderr if options.fmt == "json" else sys.stdout
-
-
-def _finish(report: ApplyReport, options: ApplyOptions) -> bool:
-    """Print the report (JSON: always; text: when anything ran) and return `report.ok`."""
+def _finish(report: ApplyReport, run: _Run) -> bool:
+    """Print the report (JSON: always; text: when anything ran), key masked, and return `report.ok`."""
     from reconciler.render.report import render_report, render_report_json
 
-    if options.fmt == "json":
-        render_report_json(report, sys.stdout)
-    elif report.results or report.files:
-        sys.stdout.write("\n")
-        render_report(report, sys.stdout, color=options.color)
+    buffer = io.StringIO()
+    if run.options.fmt == "json":
+        render_report_json(report, buffer)
+    elif report.results or report.files or report.interrupted:
+        buffer.write("\n")
+        render_report(report, buffer, color=run.options.color, saved=run.saved)
+    sys.stdout.write(mask(buffer.getvalue(), run.secret))
+    sys.stdout.flush()
     return report.ok
 
 
@@ -106,23 +131,37 @@ def _approved(stream: TextIO) -> bool:
     return answer.strip() == "yes"
 
 
-async def _execute(client: Client, the_plan: Plan, options: ApplyOptions) -> ApplyReport:
-    """Run the plan's changes with progress on stderr for runs of more than PROGRESS_MIN_CHANGES changes."""
+async def _execute(client: Client, the_plan: Plan, run: _Run) -> ApplyReport:
+    """Run the plan's changes with progress on stderr for runs of more than PROGRESS_MIN_CHANGES changes;
+    stopped cleanly by Ctrl-C or SIGTERM (`usecases.stopping`)."""
     from reconciler.apply import Executor
 
     total = len(the_plan.actionable)
-    progress = _progress(sys.stderr) if total > PROGRESS_MIN_CHANGES else None
+    shown = _progress(sys.stderr, run.secret) if total > PROGRESS_MIN_CHANGES else None
+    finished: list[ChangeResult] = []
+
+    def progress(done: int, total: int, result: ChangeResult) -> None:
+        finished.append(result)
+        if shown is not None:
+            shown(done, total, result)
+
+    def quit_now(report: ApplyReport) -> None:
+        run.say("Interrupted again: quitting now.")
+        _finish(report, run)
+        sys.stderr.flush()
+        os._exit(1)
+
     executor = Executor(
         client,
-        parallelism=options.parallelism,
+        parallelism=run.options.parallelism,
         progress=progress,
-        notes=_note,
-        settle_window=options.settle_seconds,
+        notes=run.say,
+        settle_window=run.options.settle_seconds,
     )
-    return await executor.run(the_plan)
+    return await stopping.run_stoppable(executor, the_plan, finished, say=run.say, quit_now=quit_now)
 
 
-def _progress(stream: TextIO) -> Progress:
+def _progress(stream: TextIO, secret: str | None) -> Progress:
     """A progress callback: on a TTY one live `Applying: done/total` counter, else one line per change."""
     from reconciler.render.report import result_line
 
@@ -136,7 +175,7 @@ def _progress(stream: TextIO) -> Progress:
             note = f", {failed} failed" if failed else ""
             stream.write(f"\rApplying: {done}/{total} done{note}" + ("\n" if done == total else ""))
         else:
-            stream.write(f"[{done}/{total}] {result_line(result)}\n")
+            stream.write(mask(f"[{done}/{total}] {result_line(result)}\n", secret))
         stream.flush()
 
     return progress

@@ -19,15 +19,21 @@ from typing import TextIO
 
 import click
 
-from reconciler import planfile
 from reconciler.connection import open_client
 from reconciler.environments import Target
 from reconciler.errors import ReconcilerError
 from reconciler.options import PlanOptions
 from reconciler.plan import Plan
-from reconciler.render import markdown, render_plan
+from reconciler.render import markdown
 from reconciler.render.body import summary_line
-from reconciler.usecases.planning import load_manifests, plan_with
+from reconciler.usecases.planning import (
+    load_manifests,
+    masked_plan,
+    plan_with,
+    refuse_secrets,
+    save_plan,
+    show_plan,
+)
 
 #: Room kept in the combined comment for its head (marker, summary lines, section titles).
 _HEAD_ROOM = 2_000
@@ -67,6 +73,7 @@ async def plan_all(targets: Sequence[Target], options: PlanOptions) -> list[tupl
     plans = []
     for target in targets:
         loaded = load_manifests(target.directory, target.selected)
+        refuse_secrets(loaded, target.connection)
         async with open_client(target.connection) as client:
             plans.append(
                 (target, await plan_with(client, loaded, replace(options, environment=target.selected)))
@@ -76,17 +83,19 @@ async def plan_all(targets: Sequence[Target], options: PlanOptions) -> list[tupl
 
 def emit_all(plans: Sequence[tuple[Target, Plan]], *, fmt: str, out_dir: Path | None, color: bool) -> None:
     """Render every plan to stdout (`markdown`: the combined comment; `text`: each under `Environment
-    ENV:`); with `out_dir`, first save each as `OUT_DIR/ENV.json` (`planfile.save`)."""
+    ENV:`); with `out_dir`, first save each as `OUT_DIR/ENV.json` (`save_plan`). Each environment's API key
+    is masked in what is shown of it."""
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         for target, plan in plans:
-            planfile.save(plan, out_dir / f"{target.name}.json")
+            save_plan(plan, target.connection, out_dir / f"{target.name}.json")
+    plans = [(target, masked_plan(plan, target.connection.api_key())) for target, plan in plans]
     if fmt == "markdown":
         render_combined(plans, sys.stdout)
     else:
         for index, (target, plan) in enumerate(plans):
             sys.stdout.write(("\n" if index else "") + f"Environment {target.name}:\n\n")
-            render_plan(plan, sys.stdout, fmt, color=color)
+            show_plan(plan, sys.stdout, fmt, color=color, secret=target.connection.api_key())
     if out_dir is not None:
         click.echo(f"Saved the plans to {out_dir}/ (one ENV.json per environment).", err=True)
 

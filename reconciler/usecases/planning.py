@@ -4,19 +4,22 @@ through an open client, build the plan (`planner.build_plan`, pure), render it a
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import io
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import urlsplit
 
 import click
 
 from reconciler import knowledge, planfile, planner
 from reconciler.connection import LOCAL_BASE_URL, open_client
-from reconciler.errors import ReconcilerError
+from reconciler.errors import PlanError, ReconcilerError
 from reconciler.options import DEFAULT_DIRECTORY, ConnectionOptions, PlanOptions
 from reconciler.plan import Plan
+from reconciler.redact import mask, secret_forms
 from reconciler.render import render_plan
 
 if TYPE_CHECKING:
@@ -48,14 +51,36 @@ def load_manifests(directory: Path, selected: Selected | None = None) -> list[Lo
     return list(result.manifests)
 
 
+def refuse_secrets(loaded: Sequence[LoadedManifest], connection: ConnectionOptions) -> None:
+    """Raise PlanError, a line `FILE:LINE:COL: FIELD: ...` per manifest field that holds the API key (never
+    the key itself): apply would write it to the server, where anyone with access to the project reads it."""
+    from reconciler.dialect import canonical_json
+    from reconciler.identity import field_location
+
+    secret = connection.api_key()
+    if not secret:
+        return
+    forms = secret_forms(secret)
+    errors = [
+        f"{field_location(manifest, name)}: holds the API key (the value of {connection.key_variable}); "
+        "remove it from the manifest"
+        for manifest in loaded
+        for name, value in manifest.api_fields().items()
+        if any(form in canonical_json(value) for form in forms)
+    ]
+    if errors:
+        raise PlanError("\n".join(errors))
+
+
 async def run_plan(directory: Path, connection: ConnectionOptions, options: PlanOptions) -> Plan:
-    """`reconciler plan`: load the manifests while the assistants are listed, then plan (`plan_listed`).
+    """`reconciler plan`: load the manifests (refusing any holding the API key: `refuse_secrets`) while the
+    assistants are listed, then plan (`plan_listed`).
 
     The two are independent until matching, so the manifests load in a worker thread while the event loop
     waits on the list calls: the plan takes about the longer of the two, not their sum. Errors come as if
     loading came first: a manifest error wins over a connection or listing error (the listing is then
     cancelled; at most its first calls were sent)."""
-    loading = asyncio.ensure_future(asyncio.to_thread(load_manifests, directory, options.environment))
+    loading = asyncio.ensure_future(asyncio.to_thread(_load_checked, directory, options, connection))
     try:
         async with open_client(connection) as client:
             listing = asyncio.ensure_future(client.list_assistants())
@@ -74,6 +99,15 @@ async def run_plan(directory: Path, connection: ConnectionOptions, options: Plan
         raise
 
 
+def _load_checked(
+    directory: Path, options: PlanOptions, connection: ConnectionOptions
+) -> list[LoadedManifest]:
+    """`load_manifests`, then `refuse_secrets`."""
+    loaded = load_manifests(directory, options.environment)
+    refuse_secrets(loaded, connection)
+    return loaded
+
+
 def _failure(task: asyncio.Future[Any]) -> BaseException | None:
     """What a finished task raised (CancelledError when cancelled); None while running or on success."""
     if not task.done():
@@ -89,11 +123,13 @@ async def plan_with(client: Client, loaded: Sequence[LoadedManifest], options: P
 async def plan_listed(
     client: Client, loaded: Sequence[LoadedManifest], existing: list[dict[str, Any]], options: PlanOptions
 ) -> Plan:
-    """Given every assistant (`existing`): when a manifest names files or with `prune`, list the uploaded
-    files (one call); build the plan; and, when it creates assistants or changes a model, judge those
-    models (`planner.check_model_rules`), then check them with one `/models` call (skipped when the server
-    has none)."""
+    """Given every assistant (`existing`): when a manifest names files or file ids or with `prune`, list the
+    uploaded files (one call), refusing `file_ids` it does not list (`check_file_ids`); build the plan;
+    and, when it creates assistants or changes a model, judge those models (`planner.check_model_rules`),
+    then check them with one `/models` call (skipped when the server has none)."""
     remote_files = await fetch_files(client, loaded, prune=options.prune)
+    if remote_files is not None:
+        check_file_ids(loaded, remote_files, server=_server(client))
     plan = planner.build_plan(loaded, existing, options, remote_files=remote_files)
     if planner.models_to_check(plan):
         plan = planner.check_model_rules(plan, loaded, model_rules(options.model_rules, client.base_url))
@@ -123,13 +159,35 @@ def _server(client: Client) -> str:
 async def fetch_files(
     client: Client, loaded: Sequence[LoadedManifest], *, prune: bool
 ) -> list[dict[str, Any]] | None:
-    """The `GET /files?purpose=assistants` listing when planning needs it (`knowledge.needs_listing`), else
-    None. A server without `/files` only matters when a manifest names files."""
-    if not knowledge.needs_listing(loaded, prune=prune):
+    """The `GET /files?purpose=assistants` listing when planning needs it (`knowledge.needs_listing`, or a
+    manifest names `file_ids`), else None. A server without `/files` only matters when a manifest names
+    files."""
+    if not knowledge.needs_listing(loaded, prune=prune) and not any(m.manifest.file_ids for m in loaded):
         return None
     if any(m.files for m in loaded):
         return await client.list_files(knowledge.PURPOSE)
     return await client.available_files(knowledge.PURPOSE)
+
+
+def check_file_ids(
+    loaded: Sequence[LoadedManifest], remote_files: Sequence[dict[str, Any]], *, server: str
+) -> None:
+    """Raise PlanError, a line `FILE:LINE:COL: file_ids: ...` per manifest, when its `file_ids` name files
+    the `GET /files?purpose=assistants` listing of `server` does not have (apply would be refused)."""
+    from reconciler.identity import field_location
+
+    listed = {f.get("id") for f in remote_files}
+    errors = []
+    for manifest in loaded:
+        unknown = [i for i in manifest.manifest.file_ids if i not in listed]
+        if unknown:
+            names = ", ".join(repr(i) for i in unknown)
+            errors.append(
+                f"{field_location(manifest, 'file_ids')}: no file {names} with purpose assistants on "
+                f"{server} (GET /files?purpose=assistants)"
+            )
+    if errors:
+        raise PlanError("\n".join(errors))
 
 
 async def fetch_models(client: Client) -> set[str] | None:
@@ -140,12 +198,59 @@ async def fetch_models(client: Client) -> set[str] | None:
     return {m["id"] for m in listed if isinstance(m.get("id"), str)}
 
 
-def emit_plan(plan: Plan, *, fmt: str, out: Path | None, color: bool) -> None:
-    """Render `plan` to stdout in `fmt`; with `out`, save it first (`planfile.save`)."""
+def emit_plan(plan: Plan, connection: ConnectionOptions, *, fmt: str, out: Path | None, color: bool) -> None:
+    """Render `plan` to stdout in `fmt`; with `out`, save it first (`planfile.save`) for the target of
+    `connection` (`save_plan`). The API key is masked in both."""
+    secret = connection.api_key()
     if out is not None:
-        planfile.save(plan, out)
-    render_plan(plan, sys.stdout, fmt, color=color)
+        save_plan(plan, connection, out)
+    show_plan(plan, sys.stdout, fmt, color=color, secret=secret)
     if out is not None:
         click.echo(
             f"Saved the plan to {out}; run `reconciler apply {out}` to apply exactly this plan.", err=True
         )
+
+
+def save_plan(plan: Plan, connection: ConnectionOptions, out: Path) -> None:
+    """Save `plan` to `out` (`planfile.save`) for the target of `connection`, made in the repository root of
+    the current directory, the API key masked."""
+    from reconciler.manifest import repository_root
+
+    secret = connection.api_key()
+    target = planfile.Target.of(connection)
+    planfile.save(
+        planfile.SavedPlan(masked_plan(plan, secret), target, repository_root(Path.cwd())), out, secret=secret
+    )
+
+
+def show_plan(plan: Plan, out: TextIO, fmt: str, *, color: bool, secret: str | None) -> None:
+    """Render `plan` to `out` in `fmt`, every form of `secret` (the API key) masked: an assistant on the
+    server may hold the key in its own fields (pasted into its instructions), and a plan shown in a pull
+    request must not publish it. Values are masked before rendering (a shortened value must not show part
+    of the key), and the rendering after."""
+    buffer = io.StringIO()
+    render_plan(masked_plan(plan, secret), buffer, fmt, color=color)
+    out.write(mask(buffer.getvalue(), secret))
+
+
+def masked_plan(plan: Plan, secret: str | None) -> Plan:
+    """`plan` with every form of `secret` masked in what it shows of the server (`before`, `after`, orphan
+    names, warnings); fingerprints, taken before, are kept. Not for applying: only for showing and saving
+    (its `desired` states never hold the key: `refuse_secrets`)."""
+    if not secret:
+        return plan
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, str):
+            return mask(value, secret)
+        if isinstance(value, dict):
+            return {clean(k): clean(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [clean(v) for v in value]
+        return value
+
+    changes = tuple(
+        dataclasses.replace(c, before=clean(dict(c.before)), after=clean(dict(c.after))) for c in plan.changes
+    )
+    orphans = tuple(dataclasses.replace(o, name=clean(o.name)) for o in plan.orphans)
+    return dataclasses.replace(plan, changes=changes, orphans=orphans, warnings=tuple(clean(plan.warnings)))
