@@ -107,7 +107,9 @@ def next_step(report: ApplyReport, *, saved: bool = False) -> str:
     if "fix" in remedies:
         advice = "Fix what the errors above name, then plan and apply again"
     elif saved:
-        advice = "Make a new plan and apply it to retry (this saved plan was reviewed against the state before)"
+        advice = (
+            "Make a new plan and apply it to retry (this saved plan was reviewed against the state before)"
+        )
     elif "replan" in remedies:
         advice = "Make a new plan and review it (run plan, or apply without a saved plan)"
     else:
