@@ -28,15 +28,18 @@ from reconciler.manifest.model import KEY_PATTERN, Manifest
 from reconciler.manifest.reading import (
     MAX_MANIFEST_BYTES,
     NotRegularError,
+    display,
+    is_within,
     open_regular,
+    printable,
     read_instructions,
     read_open,
+    repository_root,
 )
 
 SUFFIXES = (".yaml", ".yml")
 
 _KEY_RE = re.compile(KEY_PATTERN)
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 Position = tuple[int, int]
 
@@ -381,11 +384,11 @@ class FileLoader:
             return None
         base = self.path.parent.absolute()
         written = Path(os.path.normpath(base / rel))
-        if not _is_within(written, self.root) and not _is_within(written.resolve(), self.root):
+        if not is_within(written, self.root) and not is_within(written.resolve(), self.root):
             self.error(f"'{rel}' is outside the repository ({self.root})", pos, where)
             return None
         resolved = (base / rel).resolve()
-        if not _is_within(resolved, self.root):
+        if not is_within(resolved, self.root):
             self.error(
                 f"'{rel}' resolves outside the repository through a symlink (to {resolved})", pos, where
             )
@@ -458,41 +461,6 @@ def _colon_in_value(text: str, line: int, col: int, problem: str) -> bool:
         return False
     lines = text.split("\n")
     return line < len(lines) and ": " in lines[line][:col]
-
-
-def printable(text: str) -> str:
-    """`text` with control characters escaped (`\\n`), so a message stays on one line."""
-    if not _CONTROL.search(text):
-        return text
-    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode(), text)
-
-
-def _is_within(path: Path, root: Path) -> bool:
-    try:
-        path.relative_to(root)
-    except ValueError:
-        return False
-    return True
-
-
-def repository_root(directory: Path) -> Path:
-    """The nearest ancestor of `directory` holding `.git`; else the cwd if `directory` is inside it; else
-    `directory` itself (all resolved)."""
-    start = directory.resolve()
-    for candidate in (start, *start.parents):
-        if (candidate / ".git").exists():
-            return candidate
-    cwd = Path.cwd().resolve()
-    return cwd if _is_within(start, cwd) else start
-
-
-def display(path: Path) -> str:
-    """`path` relative to the cwd when it is under it, else as given; control characters escaped."""
-    try:
-        shown = str(path.absolute().relative_to(Path.cwd()))
-    except ValueError:
-        shown = str(path)
-    return printable(shown)
 
 
 def _entries(directory: Path, shown: str) -> list[Path] | ManifestError:

@@ -9,10 +9,13 @@ file is opened with O_NONBLOCK, so a FIFO swapped in between cannot block, and c
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path
 
 from reconciler import fsio
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 #: Manifest files larger than this are refused without being read.
 MAX_MANIFEST_BYTES = 10 * 1024 * 1024
@@ -84,3 +87,38 @@ def read_instructions(path: Path, limit: int) -> str:
     bytes are read. UnicodeDecodeError for invalid UTF-8."""
     text = read_bounded(path, limit).decode("utf-8-sig").replace("\r\n", "\n")
     return text[:-1] if text.endswith("\n") else text
+
+
+def printable(text: str) -> str:
+    """`text` with control characters escaped (`\\n`), so a message stays on one line."""
+    if not _CONTROL.search(text):
+        return text
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode(), text)
+
+
+def is_within(path: Path, root: Path) -> bool:
+    try:
+        path.relative_to(root)
+    except ValueError:
+        return False
+    return True
+
+
+def repository_root(directory: Path) -> Path:
+    """The nearest ancestor of `directory` holding `.git`; else the cwd if `directory` is inside it; else
+    `directory` itself (all resolved)."""
+    start = directory.resolve()
+    for candidate in (start, *start.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    cwd = Path.cwd().resolve()
+    return cwd if is_within(start, cwd) else start
+
+
+def display(path: Path) -> str:
+    """`path` relative to the cwd when it is under it, else as given; control characters escaped."""
+    try:
+        shown = str(path.absolute().relative_to(Path.cwd()))
+    except ValueError:
+        shown = str(path)
+    return printable(shown)
