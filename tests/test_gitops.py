@@ -492,7 +492,8 @@ def test_plan_error_citing_a_manifest_line_is_annotated_there(runner: Runner) ->
     errors = plan_annotations(run.steps["plan"])
     assert len(errors) == 1, run.log()
     assert errors[0].startswith(
-        f"::error file=assistants/hr-helper.yaml,line={number},col=1,title=reconciler plan::model: "
+        # the column of the value: model errors point at what is wrong (issue 14)
+        f"::error file=assistants/hr-helper.yaml,line={number},col=8,title=reconciler plan::model: "
     ), errors
     assert "gpt-no-such-model" in errors[0]
 
