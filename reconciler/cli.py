@@ -24,8 +24,7 @@ import click
 
 from reconciler import DISTRIBUTION
 from reconciler.cli_options import (
-    concurrency_from,
-    concurrency_options,
+    apply_options,
     connection_options,
     dir_option,
     env_option,
@@ -340,36 +339,14 @@ def _plan_all_envs(
 @dir_option
 @connection_options
 @plan_options("apply")
-@click.option("--auto-approve", is_flag=True, help="Apply without asking (for CI).")
-@click.option("--force", is_flag=True, help="Allow deletes over the safety limits.")
-@click.option(
-    "--parallelism",
-    type=click.IntRange(1, 64),
-    default=8,
-    show_default=True,
-    help="Changes applied at the same time.",
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="json: only the report on stdout, for programs (the plan goes to stderr).",
-)
-@concurrency_options
-@click.option("--no-color", is_flag=True, help="Never colour the output.")
+@apply_options
 @env_option
 def apply(
     plan_file: Path | None,
     directory: Path,
     connection: ConnectionOptions,
     planning: PlanOptions,
-    auto_approve: bool,
-    force: bool,
-    parallelism: int,
-    fmt: str,
-    no_color: bool,
+    options: ApplyOptions,
     env: str | None,
 ) -> None:
     """Make the API match the manifests, or run exactly the saved PLAN_FILE (made by `plan --out`).
@@ -382,16 +359,6 @@ def apply(
 
     target = target_from(env, directory, connection)
     connection = target.connection
-    settle_seconds, lock_timeout = concurrency_from()
-    options = ApplyOptions(
-        auto_approve=auto_approve,
-        force=force,
-        parallelism=parallelism,
-        fmt=fmt,
-        color=use_color(no_color),
-        settle_seconds=settle_seconds,
-        lock_timeout=lock_timeout,
-    )
     if plan_file is not None:
         _refuse_with_a_saved_plan(planning)
     if not connection.local:

@@ -22,6 +22,7 @@ from reconciler.options import (
     DEFAULT_DIRECTORY,
     DEFAULT_SETTLE_SECONDS,
     MODEL_RULES,
+    ApplyOptions,
     ConnectionOptions,
     PlanOptions,
 )
@@ -89,53 +90,69 @@ _CONNECTION_OPTIONS = (
 )
 
 
-#: Where `--settle-seconds` and `--lock-timeout` keep their values in the click context (as `--timeout`):
-#: `concurrency_from` reads them.
-SETTLE_META = "reconciler.settle_seconds"
-LOCK_META = "reconciler.lock_timeout"
+def apply_options(func: F) -> F:
+    """`apply`'s --auto-approve, --force, --parallelism, --format, --settle-seconds (runs that race on one
+    server), --lock-timeout (another apply in this checkout; see docs/design.md, "Exactly once across runs")
+    and --no-color. The command receives them as one value, `options: ApplyOptions`."""
+
+    @functools.wraps(func)
+    def command(*args: Any, **params: Any) -> Any:
+        options = ApplyOptions(
+            auto_approve=params.pop("auto_approve"),
+            force=params.pop("force"),
+            parallelism=params.pop("parallelism"),
+            fmt=params.pop("fmt"),
+            color=use_color(params.pop("no_color")),
+            settle_seconds=params.pop("settle_seconds"),
+            lock_timeout=params.pop("lock_timeout"),
+        )
+        return func(*args, options=options, **params)
+
+    wrapped: Any = command
+    for option in reversed(_APPLY_OPTIONS):
+        wrapped = option(wrapped)
+    return wrapped
 
 
-def _keep_settle(ctx: click.Context, _param: click.Parameter, value: float) -> None:
-    ctx.meta[SETTLE_META] = value
-
-
-def _keep_lock(ctx: click.Context, _param: click.Parameter, value: float) -> None:
-    ctx.meta[LOCK_META] = value
-
-
-def concurrency_options(func: F) -> F:
-    """`apply`'s --settle-seconds (runs that race on one server) and --lock-timeout (another apply in this
-    checkout); see docs/design.md, "Exactly once across runs"."""
-    func = click.option(
-        "--lock-timeout",
-        type=click.FloatRange(0, 86400),
-        default=0.0,
+_APPLY_OPTIONS = (
+    click.option("--auto-approve", is_flag=True, help="Apply without asking (for CI)."),
+    click.option("--force", is_flag=True, help="Allow deletes over the safety limits."),
+    click.option(
+        "--parallelism",
+        type=click.IntRange(1, 64),
+        default=8,
         show_default=True,
-        expose_value=False,
-        callback=_keep_lock,
-        metavar="SECONDS",
-        help="Wait this long for another apply on the same target in this checkout (0: refuse at once).",
-    )(func)
-    func = click.option(
+        help="Changes applied at the same time.",
+    ),
+    click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help="json: only the report on stdout, for programs (the plan goes to stderr).",
+    ),
+    click.option(
         "--settle-seconds",
         type=click.FloatRange(0, 600),
         default=DEFAULT_SETTLE_SECONDS,
         show_default=True,
         envvar="RECONCILER_SETTLE_SECONDS",
         show_envvar=True,
-        expose_value=False,
-        callback=_keep_settle,
         metavar="SECONDS",
         help="After creating, wait this long plus 1 s, then list once and keep the oldest assistant per key, "
         "deleting duplicates made by racing applies (0: no check, for a single writer).",
-    )(func)
-    return func
-
-
-def concurrency_from() -> tuple[float, float]:
-    """`(settle_seconds, lock_timeout)` of the current command (`concurrency_options`)."""
-    meta = click.get_current_context().meta
-    return float(meta.get(SETTLE_META, DEFAULT_SETTLE_SECONDS)), float(meta.get(LOCK_META, 0.0))
+    ),
+    click.option(
+        "--lock-timeout",
+        type=click.FloatRange(0, 86400),
+        default=0.0,
+        show_default=True,
+        metavar="SECONDS",
+        help="Wait this long for another apply on the same target in this checkout (0: refuse at once).",
+    ),
+    click.option("--no-color", is_flag=True, help="Never colour the output."),
+)
 
 
 def connection_from(

@@ -201,7 +201,8 @@ def _env(base_url: str, **extra: str) -> dict[str, str]:
 
 @pytest.fixture
 def fast_timeouts(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The client's timeout is not a CLI option (60 s); shorten it in-process so timeouts happen quickly."""
+    """The per-read timeout is not a CLI option (60 s; --timeout is the overall deadline); shorten it
+    in-process so timeouts happen quickly."""
     from reconciler.client import Client
 
     defaults = dict(Client.__init__.__kwdefaults__ or {})
