@@ -2,9 +2,10 @@
 
 Contracts:
 
-- **Only the planned calls.** A create sends `dialect.create_body(desired)` (every field plus the ownership
-  marker); an update sends `dialect.update_body(desired, changed_fields)` (only the changed top-level fields,
-  `tools`/`file_ids`/`metadata` whole); a delete is sent only for a planned delete. A no-op makes no call.
+- **Only the planned calls.** Each change is of its own `Kind` (assistant, agent: `reconciler.kinds`), whose
+  collection it writes to. A create sends `kind.create_body(desired)` (every field plus the ownership marker);
+  an update sends `kind.update_body(desired, changed_fields)` (only the changed top-level fields, the whole
+  fields whole); a delete is sent only for a planned delete. A no-op makes no call.
 - **Bounded concurrency.** At most `parallelism` changes are in flight; the client's retry rules apply to each
   call and its shared 429 gate slows every worker down together.
 - **Exactly once.** A create whose outcome is unknown (`AmbiguousWriteError`) is looked up by its key before
@@ -53,6 +54,7 @@ from reconciler.exactly_once import (
     wait_for_horizon,
     write_once,
 )
+from reconciler.kinds import DEFAULT, Kind, kind_named
 from reconciler.plan import Change, Plan
 from reconciler.results import ApplyReport, ChangeResult, FileResult, Progress, Remedy, Status, remedy_for
 
@@ -65,15 +67,16 @@ _VALUE_LIMIT = 60
 
 
 class _Listings:
-    """Single-flight listings of all assistants for exactly-once look-ups.
+    """Single-flight listings of every object of one kind for exactly-once look-ups.
 
     `fresh()` returns a listing that *started after* it was called: callers arriving while no listing runs
     start one; callers arriving while one runs share the next one, which starts as soon as the current one
     ends. So a burst of N look-ups costs about two listings, never N, and none can miss an earlier commit.
     """
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Client, kind: Kind) -> None:
         self._client = client
+        self._kind = kind
         self._next: asyncio.Future[list[dict[str, Any]]] | None = None
         self._driver: asyncio.Task[None] | None = None
         self.count = 0
@@ -91,7 +94,7 @@ class _Listings:
             future, self._next = self._next, None
             self.count += 1
             try:
-                listing = await self._client.list_assistants()
+                listing = await self._client.list_objects(self._kind)
             except Exception as err:  # handed to every waiter
                 future.set_exception(err)
                 future.exception()  # marks it retrieved: waiters that were cancelled must not warn
@@ -136,10 +139,10 @@ class Executor:
             raise ValueError("settle_window must be >= 0")
         self.settle_window = settle_window
         self.notes = notes
-        self._listings = _Listings(client)
+        self._listings: dict[str, _Listings] = {}
         self.stopping = False
-        #: The changes running now, by key (what is unknown if the run is cancelled).
-        self.in_flight: dict[str, Change] = {}
+        #: The changes running now, by kind and key (what is unknown if the run is cancelled).
+        self.in_flight: dict[tuple[str, str], Change] = {}
 
     def stop(self) -> None:
         """Start no further change (see the module docstring); `run` then returns what was done."""
@@ -164,12 +167,12 @@ class Executor:
         plan = uploaded.plan
         results = _Results(len(plan.actionable), self.progress)
         claims = await self._run_changes(plan.actionable, uploaded, results)
-        if claims:  # only with a settle window: the canonical step
-            settled = await self._settle(list(claims.values()))
-            for index, result in zip(claims, settled, strict=True):
+        for kind_claims in _by_kind(claims).values():  # only with a settle window: the canonical step
+            settled = await self._settle(list(kind_claims.values()))
+            for index, result in zip(kind_claims, settled, strict=True):
                 results.finish(index, result)
         for claim in claims.values():
-            self.in_flight.pop(claim.change.key, None)
+            self.in_flight.pop((claim.change.kind, claim.change.key), None)
         deleted: tuple[FileResult, ...] = ()
         if not self.stopping:
             deleted = await uploads.delete_unused(
@@ -196,17 +199,17 @@ class Executor:
             for index, change in pending:  # a shared iterator: each change is taken by exactly one worker
                 if self.stopping:
                     return
-                blocked = uploaded.blocked.get(change.key)
+                blocked = uploaded.blocked.get(change.key) if kind_named(change.kind).has_files else None
                 if blocked is not None:
                     remedy: Remedy = "replan" if change.key in uploaded.needs_new_plan else "retry"
                     results.finish(index, self._failed(change, change.id, blocked, time.monotonic(), remedy))
                     continue
-                self.in_flight[change.key] = change
+                self.in_flight[change.kind, change.key] = change
                 outcome = await self._run_one(change)
                 if isinstance(outcome, _Claim) and self.settle_window > 0:
                     claims[index] = outcome  # in flight until settled: which assistant stays is not known yet
                     continue
-                del self.in_flight[change.key]
+                del self.in_flight[change.kind, change.key]
                 if isinstance(outcome, _Claim):  # a single writer (no settle window): its own assistant stays
                     outcome = outcome.result()
                 results.finish(index, outcome)
@@ -231,7 +234,7 @@ class Executor:
                 warnings = await self._update(change, change.id)
             elif change.action == "delete":
                 assert change.id is not None, "a delete has an id"
-                await self._delete(change.id)
+                await self._delete(kind_named(change.kind), change.id)
                 warnings = ()
             else:
                 raise ReconcilerError(f"cannot apply action {change.action!r}")
@@ -249,6 +252,7 @@ class Executor:
             status=_STATUS_OF_ACTION[change.action],
             warnings=warnings,
             seconds=time.monotonic() - started,
+            kind=change.kind,
         )
 
     @staticmethod
@@ -263,16 +267,17 @@ class Executor:
             error=error,
             seconds=time.monotonic() - started,
             remedy=remedy,
+            kind=change.kind,
         )
 
     async def _create(self, change: Change, started: float) -> _Claim:
-        """Create exactly once (`exactly_once.write_once`, looked up by key): the run's own assistant, with
+        """Create exactly once (`exactly_once.write_once`, looked up by key): the run's own object, with
         read-back warnings. A create whose lost answer is found is converged instead of duplicated."""
-        desired = change.desired
-        body = dialect.create_body(desired)
+        kind = kind_named(change.kind)
+        body = kind.create_body(change.desired)
         written = await write_once(
-            lambda: self.client.create_assistant(body),
-            lambda: self.lookup(change.key),
+            lambda: self.client.create_object(kind, body),
+            lambda: self.lookup(change.key, kind),
             attempts=self.create_attempts,
             settle=self.settle_seconds,
             by="key",
@@ -288,27 +293,29 @@ class Executor:
         response = written.response or {}
         assistant_id = str(response.get("id") or "")
         if not assistant_id:
-            raise ReconcilerError("the create response carries no assistant id")
-        warnings = self._read_back(change, assistant_id, response, dialect.FIELDS)
+            raise ReconcilerError(f"the create response carries no {kind.name} id")
+        warnings = self._read_back(change, assistant_id, response, kind.fields)
         return _Claim(change, assistant_id, warnings, returned, started)
 
     async def _converge(self, change: Change, existing: Mapping[str, Any]) -> tuple[str, ...]:
         """Modify `existing` to `change.desired` when it differs (only the differing fields); read-back
         warnings."""
-        fields = dialect.changed_fields(dialect.normalise(existing), change.desired)
+        kind = kind_named(change.kind)
+        fields = kind.changed_fields(kind.normalise(existing), change.desired)
         if not fields:
             return ()
-        response = await self.client.modify_assistant(
-            existing["id"], dialect.update_body(change.desired, fields)
-        )
+        body = kind.update_body(change.desired, fields)
+        response = await self.client.modify_object(kind, existing["id"], body)
         return self._read_back(change, existing["id"], response, fields)
 
     async def _settle(self, claims: Sequence[_Claim]) -> list[ChangeResult]:
         """The canonical step of every create (module docstring): one listing started at the horizon of the
-        last create, then per key keep the minimum claimant and delete the others. One result per claim."""
+        last create, then per key keep the minimum claimant and delete the others. One result per claim
+        (every claim of one kind)."""
+        kind = kind_named(claims[0].change.kind)
         await wait_for_horizon(max(c.returned for c in claims), self.settle_window)
         try:
-            listing = await self._listings.fresh()
+            listing = await self._listings_of(kind).fresh()
         except ReconcilerError as err:
             reason = f"listing to check for duplicates failed ({err}); the next plan shows any duplicate"
             return [
@@ -317,7 +324,7 @@ class Executor:
             ]
         by_key: dict[str, list[dict[str, Any]]] = {}
         for assistant in listing:
-            by_key.setdefault(dialect.marker_of(assistant) or "", []).append(assistant)
+            by_key.setdefault(kind.marker_of(assistant) or "", []).append(assistant)
         gate = asyncio.Semaphore(self.parallelism)
 
         async def settle_one(claim: _Claim) -> ChangeResult:
@@ -330,7 +337,8 @@ class Executor:
         """Keep the minimum of `claimants` (converged to the desired state when it is not the run's own),
         delete the others; the create's result names the one kept."""
         change = claim.change
-        keep = canonical(claimants, dialect.claim_order)
+        kind = kind_named(change.kind)
+        keep = canonical(claimants, kind.claim_order)
         if keep is None:
             error = (
                 f"created {claim.id}, but it is not listed {self.settle_window:g} s later; "
@@ -342,37 +350,47 @@ class Executor:
         try:
             if kept != claim.id:
                 warnings = await self._converge(change, keep)
-            for duplicate in others(claimants, dialect.claim_order):
-                await self._delete(duplicate["id"])
+            for duplicate in others(claimants, kind.claim_order):
+                await self._delete(kind, duplicate["id"])
         except ReconcilerError as err:
             error = f"kept {kept} (oldest of {len(claimants)} claiming {change.key!r}), but {err}"
             return self._failed(change, kept, error, claim.started, remedy_for(err))
         return claim.result(kept, warnings)
 
     async def _update(self, change: Change, assistant_id: str) -> tuple[str, ...]:
+        kind = kind_named(change.kind)
         fields = list(change.changed_fields)
-        response = await self.client.modify_assistant(
-            assistant_id, dialect.update_body(change.desired, fields)
+        response = await self.client.modify_object(
+            kind, assistant_id, kind.update_body(change.desired, fields)
         )
         return self._read_back(change, assistant_id, response, fields)
 
-    async def _delete(self, assistant_id: str) -> None:
-        response = await self.client.delete_assistant(assistant_id, missing_ok=True)
+    async def _delete(self, kind: Kind, object_id: str) -> None:
+        response = await self.client.delete_object(kind, object_id, missing_ok=True)
         if response.get("deleted") is False:
-            raise ReconcilerError(f"DELETE /assistants/{assistant_id}: the server answered deleted: false")
+            raise ReconcilerError(f"DELETE {kind.path}/{object_id}: the server answered deleted: false")
 
-    async def lookup(self, key: str) -> dict[str, Any] | None:
-        """The managed assistant carrying `key` in a listing started after this call (None if absent).
+    def _listings_of(self, kind: Kind) -> _Listings:
+        """The single-flight listings of `kind` (one per kind, made on first use)."""
+        listings = self._listings.get(kind.name)
+        if listings is None:
+            listings = self._listings[kind.name] = _Listings(self.client, kind)
+        return listings
 
-        With several (duplicates made by someone else), the canonical one (`dialect.claim_order`'s minimum).
+    async def lookup(self, key: str, kind: Kind | None = None) -> dict[str, Any] | None:
+        """The managed object of `kind` (default: assistants) carrying `key` in a listing started after this
+        call (None if absent).
+
+        With several (duplicates made by someone else), the canonical one (`Kind.claim_order`'s minimum).
         """
-        listing = await self._listings.fresh()
-        return canonical((a for a in listing if dialect.marker_of(a) == key), dialect.claim_order)
+        kind = kind or DEFAULT
+        listing = await self._listings_of(kind).fresh()
+        return canonical((a for a in listing if kind.marker_of(a) == key), kind.claim_order)
 
     @property
     def lookups(self) -> int:
-        """How many look-up listings this executor made."""
-        return self._listings.count
+        """How many look-up listings this executor made (every kind)."""
+        return sum(listings.count for listings in self._listings.values())
 
     @staticmethod
     def _read_back(
@@ -382,10 +400,11 @@ class Executor:
         fields: tuple[str, ...] | list[str],
     ) -> tuple[str, ...]:
         """Warnings for each of `fields` whose value in the response differs from the desired state."""
-        got = dialect.normalise(response)
-        wanted = dialect.normalise(change.desired)
+        kind = kind_named(change.kind)
+        got = kind.normalise(response)
+        wanted = kind.normalise(change.desired)
         warnings = []
-        for name in dialect.changed_fields(got, wanted):
+        for name in kind.changed_fields(got, wanted):
             if name not in fields:
                 continue
             warnings.append(
@@ -434,6 +453,7 @@ class _Claim:
             status="created",
             warnings=self.warnings if warnings is None else warnings,
             seconds=time.monotonic() - self.started,
+            kind=self.change.kind,
         )
 
 
@@ -444,6 +464,14 @@ class _CreateFailed(Exception):
         super().__init__(str(cause))
         self.id = assistant_id
         self.cause = cause
+
+
+def _by_kind(claims: dict[int, _Claim]) -> dict[str, dict[int, _Claim]]:
+    """`claims` grouped by their change's kind (each group keeps plan order)."""
+    groups: dict[str, dict[int, _Claim]] = {}
+    for index, claim in claims.items():
+        groups.setdefault(claim.change.kind, {})[index] = claim
+    return groups
 
 
 def _short(value: Any) -> str:

@@ -1,12 +1,12 @@
-"""Identity: which existing assistant each manifest describes.
+"""Identity: which existing object (assistant, saved agent: its `Kind`) each manifest describes.
 
-An existing assistant is **managed** when it carries the ownership marker (`dialect.marker_of`), whose value
+An existing assistant is **managed** when it carries the ownership marker (`Kind.marker_of`), whose value
 is its key. A manifest matches the managed assistant with its key, or the assistant its `id:` names
 (**adopt**: binding an unmanaged assistant, which the plan shows as an update adding the marker). Unmanaged
 assistants are only counted; managed ones no manifest names are orphans.
 
 Several assistants claiming one key (left by applies that raced, or by a lost create) are not an error: the
-**canonical** one, the minimum by `(created_at, id)` (`dialect.claim_order`), is the managed one, and every
+**canonical** one, the minimum by `(created_at, id)` (`Kind.claim_order`), is the managed one, and every
 other claimant is a **duplicate**, which the plan deletes (docs/design.md, "Exactly once across runs").
 """
 
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from reconciler.dialect import claim_order, marker_of
 from reconciler.errors import PlanError
+from reconciler.kinds import DEFAULT, Kind
 from reconciler.manifest.errors import format_field_path, parse_field_path
 from reconciler.manifest.overrides import written_path
 
@@ -94,15 +94,18 @@ def value_location(loaded: LoadedManifest, field: str) -> str:
     return f"{loaded.path}:{line}:{col}: {field}"
 
 
-def match(loaded: Sequence[LoadedManifest], existing: Sequence[dict[str, Any]]) -> Matching:
-    """Match manifests to existing assistants (a key claimed several times: its canonical claimant; the
-    others are `duplicates`). Raises PlanError, one line per problem, when an `id:` does not exist, belongs
-    to another key, or is named by two manifests, or when a key is managed by one assistant while its
+def match(
+    loaded: Sequence[LoadedManifest], existing: Sequence[dict[str, Any]], kind: Kind = DEFAULT
+) -> Matching:
+    """Match manifests to existing objects of `kind` (a key claimed several times: its canonical claimant;
+    the others are `duplicates`). Raises PlanError, one line per problem, when an `id:` does not exist,
+    belongs to another key, or is named by two manifests, or when a key is managed by one assistant while its
     manifest's `id:` names another."""
     errors: list[str] = []
     by_id = {a["id"]: a for a in existing}
     by_key: dict[str, list[dict[str, Any]]] = {}
     unmanaged: list[dict[str, Any]] = []
+    marker_of = kind.marker_of
     for assistant in existing:
         key = marker_of(assistant)
         if key is None:
@@ -113,7 +116,7 @@ def match(loaded: Sequence[LoadedManifest], existing: Sequence[dict[str, Any]]) 
     manifest_keys = {m.key: m for m in loaded}
     duplicates: list[Duplicate] = []
     for key, claimants in sorted(by_key.items()):
-        claimants.sort(key=claim_order)
+        claimants.sort(key=kind.claim_order)
         duplicates += [Duplicate(key, a, claimants[0]["id"]) for a in claimants[1:]]
 
     matches: list[Match] = []
@@ -132,7 +135,7 @@ def match(loaded: Sequence[LoadedManifest], existing: Sequence[dict[str, Any]]) 
             continue
         claimed_ids[wanted] = manifest
         target = by_id.get(wanted)
-        problem = _adoption_problem(manifest, wanted, target, managed)
+        problem = _adoption_problem(manifest, wanted, target, managed, kind)
         if problem is not None:
             errors.append(f"{field_location(manifest, 'id')}: {problem}")
         elif target is not None:
@@ -151,17 +154,21 @@ def match(loaded: Sequence[LoadedManifest], existing: Sequence[dict[str, Any]]) 
 
 
 def _adoption_problem(
-    manifest: LoadedManifest, wanted: str, target: dict[str, Any] | None, managed: Sequence[dict[str, Any]]
+    manifest: LoadedManifest,
+    wanted: str,
+    target: dict[str, Any] | None,
+    managed: Sequence[dict[str, Any]],
+    kind: Kind,
 ) -> str | None:
-    """Why `manifest` cannot bind the assistant its `id:` names (`wanted`), or None when it can."""
+    """Why `manifest` cannot bind the object of `kind` its `id:` names (`wanted`), or None when it can."""
     if target is None:
-        return f"assistant {wanted} does not exist on this server"
-    owner = marker_of(target)
+        return f"{kind.name} {wanted} does not exist on this server"
+    owner = kind.marker_of(target)
     if owner is not None and owner != manifest.key:
-        return f"assistant {wanted} is managed under key {owner!r}, not {manifest.key!r}"
+        return f"{kind.name} {wanted} is managed under key {owner!r}, not {manifest.key!r}"
     if managed and managed[0]["id"] != wanted:  # `managed` is oldest first: [0] is the canonical claimant
         kept = managed[0]["id"]
         if owner == manifest.key:
-            return f"assistant {wanted} is a duplicate of key {manifest.key!r} (keeping {kept}, the oldest)"
+            return f"{kind.name} {wanted} is a duplicate of key {manifest.key!r} (keeping {kept}, the oldest)"
         return f"key {manifest.key!r} is already managed by {kept}, but id: names {wanted}"
     return None

@@ -8,8 +8,9 @@
 
 Contracts:
 
-- **Headers**: `Authorization: Bearer <key>` on every call, `OpenAI-Beta: assistants=v1` on `/assistants*`
-  only, `OpenAI-Organization`/`OpenAI-Project` when set, and
+- **Headers**: `Authorization: Bearer <key>` on every call, each kind's `OpenAI-Beta` on its collection only
+  (`assistants=v1` on `/assistants*`, `agents=v1` on `/agents*`), `OpenAI-Organization`/`OpenAI-Project`
+  when set, and
   `User-Agent: reconciler/<version> (+python httpx/<v>)`.
 - **Retries**: see `reconciler.client.retry` (budget and backoff in a `RetryPolicy`). A 429 also closes the
   shared `RateGate` and halves the `AdaptiveLimit` on requests in flight (`reconciler.client.pacing`).
@@ -49,8 +50,8 @@ from reconciler.client.errors import (
 from reconciler.client.pacing import AdaptiveLimit, RateGate
 from reconciler.client.retry import Decision, Failure, Outcome, RetryPolicy, decide, retry_delay
 from reconciler.client.shapes import (
-    ASSISTANT,
     ASSISTANT_FILE,
+    BY_KIND,
     DELETED,
     FILE,
     MODEL,
@@ -58,7 +59,7 @@ from reconciler.client.shapes import (
     ShapeError,
     check_page,
 )
-from reconciler.dialect import BETA_HEADER
+from reconciler.kinds import ASSISTANT, KINDS, Kind
 from reconciler.redact import mask
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -168,47 +169,62 @@ class Client:
         """Close the connection pool."""
         await self._http.aclose()
 
-    # ----------------------------------------------------------------------------------- assistants
+    # ------------------------------------------------------------- managed objects (assistants, agents)
 
-    async def list_assistants(self) -> list[dict[str, Any]]:
-        """Every assistant, oldest first: `limit=100, order=asc`, following `after` until `has_more` is
-        false or a page is empty (one call per 100 assistants)."""
-        return await self._list_all("/assistants", {}, ASSISTANT)
+    async def list_objects(self, kind: Kind) -> list[dict[str, Any]]:
+        """Every object of `kind`, oldest first: `limit=100, order=asc`, following `after` until `has_more`
+        is false or a page is empty (one call per 100 objects)."""
+        return await self._list_all(kind.path, {}, BY_KIND[kind.name])
 
-    async def retrieve_assistant(self, assistant_id: str) -> dict[str, Any]:
-        """`GET /assistants/{id}`."""
+    async def retrieve_object(self, kind: Kind, object_id: str) -> dict[str, Any]:
+        """`GET {kind.path}/{id}`."""
+        return await self._json("GET", kind.item_route, {kind.id_param: object_id}, shape=BY_KIND[kind.name])
+
+    async def create_object(self, kind: Kind, body: Mapping[str, Any]) -> dict[str, Any]:
+        """`POST {kind.path}`. Not idempotent: raises `AmbiguousWriteError` when the outcome is unknown."""
         return await self._json(
-            "GET", "/assistants/{assistant_id}", {"assistant_id": assistant_id}, shape=ASSISTANT
+            "POST", kind.path, {}, json_body=dict(body), idempotent=False, shape=BY_KIND[kind.name]
         )
 
-    async def create_assistant(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        """`POST /assistants`. Not idempotent: raises `AmbiguousWriteError` when the outcome is unknown."""
+    async def modify_object(self, kind: Kind, object_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """`POST {kind.path}/{id}` (replaces the fields sent; idempotent, retried normally)."""
+        params = {kind.id_param: object_id}
         return await self._json(
-            "POST", "/assistants", {}, json_body=dict(body), idempotent=False, shape=ASSISTANT
+            "POST", kind.item_route, params, json_body=dict(body), shape=BY_KIND[kind.name]
         )
 
-    async def modify_assistant(self, assistant_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
-        """`POST /assistants/{id}` (replaces the fields sent; idempotent, retried normally)."""
-        return await self._json(
-            "POST",
-            "/assistants/{assistant_id}",
-            {"assistant_id": assistant_id},
-            json_body=dict(body),
-            shape=ASSISTANT,
-        )
-
-    async def delete_assistant(self, assistant_id: str, *, missing_ok: bool = False) -> dict[str, Any]:
-        """`DELETE /assistants/{id}`: the deletion object. With `missing_ok`, a 404 (already gone, e.g.
-        deleted by an earlier attempt whose answer was lost) returns
-        `{"id": id, "object": "assistant.deleted", "deleted": True}` instead of raising `NotFoundError`."""
+    async def delete_object(self, kind: Kind, object_id: str, *, missing_ok: bool = False) -> dict[str, Any]:
+        """`DELETE {kind.path}/{id}`: the deletion object. With `missing_ok`, a 404 (already gone, e.g.
+        deleted by an earlier attempt whose answer was lost) returns `{"id": id, "object":
+        kind.deleted_object, "deleted": True}` instead of raising `NotFoundError`."""
         try:
-            return await self._json(
-                "DELETE", "/assistants/{assistant_id}", {"assistant_id": assistant_id}, shape=DELETED
-            )
+            return await self._json("DELETE", kind.item_route, {kind.id_param: object_id}, shape=DELETED)
         except NotFoundError:
             if not missing_ok:
                 raise
-            return {"id": assistant_id, "object": "assistant.deleted", "deleted": True}
+            return {"id": object_id, "object": kind.deleted_object, "deleted": True}
+
+    # ----------------------------------------------------------------------------------- assistants
+
+    async def list_assistants(self) -> list[dict[str, Any]]:
+        """Every assistant (`list_objects`)."""
+        return await self.list_objects(ASSISTANT)
+
+    async def retrieve_assistant(self, assistant_id: str) -> dict[str, Any]:
+        """`GET /assistants/{id}`."""
+        return await self.retrieve_object(ASSISTANT, assistant_id)
+
+    async def create_assistant(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """`POST /assistants` (`create_object`)."""
+        return await self.create_object(ASSISTANT, body)
+
+    async def modify_assistant(self, assistant_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """`POST /assistants/{id}` (`modify_object`)."""
+        return await self.modify_object(ASSISTANT, assistant_id, body)
+
+    async def delete_assistant(self, assistant_id: str, *, missing_ok: bool = False) -> dict[str, Any]:
+        """`DELETE /assistants/{id}` (`delete_object`)."""
+        return await self.delete_object(ASSISTANT, assistant_id, missing_ok=missing_ok)
 
     async def list_assistant_files(self, assistant_id: str) -> list[dict[str, Any]]:
         """Every `assistant.file` of an assistant, oldest first (all pages)."""
@@ -424,8 +440,9 @@ class Client:
         `data`."""
         path = self._path(route, path_params)
         extra = dict(headers or {})
-        if route.startswith("/assistants"):
-            extra[BETA_HEADER[0]] = BETA_HEADER[1]
+        beta = _beta_header(route)
+        if beta is not None:
+            extra[beta[0]] = beta[1]
         attempt = 0
         while True:
             request = self._http.build_request(
@@ -576,3 +593,11 @@ async def _unless_unserved(call: Awaitable[list[dict[str, Any]]]) -> list[dict[s
         if err.status in NO_ENDPOINT_STATUSES:
             return None
         raise
+
+
+def _beta_header(route: str) -> tuple[str, str] | None:
+    """The `OpenAI-Beta` header of the kind whose collection `route` is under (`/assistants/...`), if any."""
+    for kind in KINDS.values():
+        if route == kind.path or route.startswith(kind.path + "/"):
+            return kind.beta_header
+    return None
