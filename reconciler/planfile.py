@@ -34,7 +34,8 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler import dialect, fsio
 from reconciler.errors import ReconcilerError, StalePlanError
-from reconciler.plan import ABSENT, ACTIONS, FORMAT_VERSION, Change, FileRef, Orphan, Plan, PlanFile
+from reconciler.kinds import DEFAULT, Kind, kind_named
+from reconciler.plan import ABSENT, ACTIONS, FORMAT_VERSION, Change, FileRef, Orphan, Plan, PlanFile, combine
 from reconciler.redact import mask
 
 if TYPE_CHECKING:
@@ -158,19 +159,49 @@ def from_data(data: Mapping[str, Any]) -> Plan:
         for change in changes:
             if change.action not in ACTIONS:
                 raise ReconcilerError(f"unknown action {change.action!r} for {change.key!r}")
-        return Plan(
+        orphans = tuple(
+            Orphan(o["key"], o["id"], o.get("name"), kind_named(o.get("kind", DEFAULT.name)).name)
+            for o in data.get("orphans", [])
+        )
+        plan = Plan(
             changes=changes,
             unmanaged=int(data["unmanaged"]),
             managed=int(data.get("managed", 0)),
-            orphans=tuple(Orphan(o["key"], o["id"], o.get("name")) for o in data.get("orphans", [])),
+            orphans=orphans,
             targets=tuple(data.get("targets", [])),
             prune=bool(data.get("prune", False)),
             allow_duplicate_names=bool(data.get("allow_duplicate_names", False)),
             warnings=tuple(data.get("warnings", [])),
             files=tuple(PlanFile.from_data(f) for f in data.get("files") or ()),
         )
+        return _split(plan, data["kinds"]) if "kinds" in data else plan
     except (KeyError, TypeError, AttributeError, ValueError) as err:
         raise ReconcilerError(f"not a saved reconciler plan (missing or bad field: {err})") from None
+
+
+def _split(plan: Plan, kinds: Mapping[str, Any]) -> Plan:
+    """The combined plan of several kinds that `plan` (read flat) holds, its per-kind counts from `kinds`
+    (the saved `kinds` object); the combined plan keeps `plan`'s warnings and change order."""
+    parts = []
+    for name, counts in kinds.items():
+        kind = kind_named(name).name
+        parts.append(
+            dataclasses.replace(
+                plan,
+                changes=tuple(c for c in plan.changes if c.kind == kind),
+                unmanaged=int(counts["unmanaged"]),
+                managed=int(counts["managed"]),
+                orphans=tuple(o for o in plan.orphans if o.kind == kind),
+                warnings=(),
+                files=plan.files if kind == DEFAULT.name else (),
+                kind=kind,
+            )
+        )
+    unknown = {c.kind for c in plan.changes} - set(kinds)
+    if unknown:
+        raise ValueError(f"changes of kind {sorted(unknown)[0]!r} but no counts for it")
+    combined = combine(parts)
+    return dataclasses.replace(combined, changes=plan.changes, warnings=plan.warnings)
 
 
 def _change(c: Mapping[str, Any]) -> Change:
@@ -187,6 +218,7 @@ def _change(c: Mapping[str, Any]) -> Change:
         desired=c.get("desired") or {},
         files=tuple(FileRef.from_data(f) for f in c.get("files") or ()),
         reason=c.get("reason"),
+        kind=kind_named(c.get("kind", DEFAULT.name)).name,
     )
 
 
@@ -289,8 +321,9 @@ def check_local_files(plan: Plan) -> None:
         )
 
 
-def ownership_problems(plan: Plan, existing: list[dict[str, Any]]) -> list[str]:
-    """The changes of `plan` that would write to an assistant that is not theirs, one phrase each:
+def ownership_problems(plan: Plan, existing: list[dict[str, Any]], kind: Kind = DEFAULT) -> list[str]:
+    """The changes of `plan` (of one `kind`; `existing`: its objects) that would write to an object that is
+    not theirs, one phrase each:
 
     an update or delete needs the assistant it names to carry the ownership marker with the change's key, an
     adopt (an update only) an unmanaged assistant; a create or update must write the marker with its key.
@@ -299,21 +332,21 @@ def ownership_problems(plan: Plan, existing: list[dict[str, Any]]) -> list[str]:
     by_id = {a["id"]: a for a in existing if a.get("id")}
     problems = []
     for change in plan.actionable:
-        if change.action != "delete" and dialect.marker_of(change.desired) != change.key:
-            problems.append(f"{change.key} would not carry {dialect.MARKER_KEY}: {change.key}")
+        if change.action != "delete" and kind.marker_of(change.desired) != change.key:
+            problems.append(f"{change.key} would not carry {kind.marker_key}: {change.key}")
         current = by_id.get(change.id) if change.id else None
         if current is None or change.action == "create":
             continue
-        marker = dialect.marker_of(current)
+        marker = kind.marker_of(current)
         if change.adopt and (change.action != "update" or marker is not None):
             problems.append(f"{change.key}: {change.id} cannot be adopted by a {change.action}")
         elif not change.adopt and marker != change.key:
-            owner = "is unmanaged" if marker is None else f"carries {dialect.MARKER_KEY}: {marker}"
+            owner = "is unmanaged" if marker is None else f"carries {kind.marker_key}: {marker}"
             problems.append(f"{change.key}: {change.action} of {change.id}, which {owner}")
     return problems
 
 
-def name_collisions(plan: Plan, existing: list[dict[str, Any]]) -> list[str]:
+def name_collisions(plan: Plan, existing: list[dict[str, Any]], kind: Kind = DEFAULT) -> list[str]:
     """`KEY's name 'N' was taken (asst_x, unmanaged)` for each create whose name an unmanaged assistant
     (not one the plan adopts) now has; [] when the plan was made with `--allow-duplicate-names`."""
     if plan.allow_duplicate_names:
@@ -322,7 +355,7 @@ def name_collisions(plan: Plan, existing: list[dict[str, Any]]) -> list[str]:
     names: dict[str, str] = {}
     for assistant in existing:
         name = assistant.get("name")
-        if dialect.marker_of(assistant) is None and isinstance(name, str) and assistant["id"] not in adopted:
+        if kind.marker_of(assistant) is None and isinstance(name, str) and assistant["id"] not in adopted:
             names.setdefault(name, assistant["id"])
     return [
         f"{c.key}'s name {c.desired.get('name')!r} was taken ({names[c.desired['name']]}, unmanaged)"
@@ -334,13 +367,14 @@ def name_collisions(plan: Plan, existing: list[dict[str, Any]]) -> list[str]:
 # ------------------------------------------------------------------------------------------------ staleness
 
 
-def fingerprint(existing: Mapping[str, Any]) -> str:
-    """The fingerprint of an existing API assistant: the canonical hash of its normal form."""
-    return dialect.canonical_hash(dialect.normalise(existing))
+def fingerprint(existing: Mapping[str, Any], kind: Kind = DEFAULT) -> str:
+    """The fingerprint of an existing API object of `kind`: the canonical hash of its normal form."""
+    return dialect.canonical_hash(kind.normalise(existing))
 
 
-def stale_reasons(plan: Plan, existing: list[dict[str, Any]]) -> list[str]:
-    """Why `plan` no longer matches `existing` (the API's assistants), one phrase per key; [] when current.
+def stale_reasons(plan: Plan, existing: list[dict[str, Any]], kind: Kind = DEFAULT) -> list[str]:
+    """Why `plan` (of one `kind`) no longer matches `existing` (the API's objects of that kind), one phrase
+    per key; [] when current.
 
     - a change planned against an assistant whose normal form changed: `KEY changed`;
     - one whose assistant is gone: `KEY deleted` (not for a duplicate's delete: gone is what it wanted);
@@ -354,14 +388,14 @@ def stale_reasons(plan: Plan, existing: list[dict[str, Any]]) -> list[str]:
     by_id = {a["id"]: a for a in existing if a.get("id")}
     by_marker: dict[str, list[dict[str, Any]]] = {}
     for assistant in existing:
-        marker = dialect.marker_of(assistant)
+        marker = kind.marker_of(assistant)
         if marker is not None:
             by_marker.setdefault(marker, []).append(assistant)
     reasons: list[str] = []
     for change in plan.changes:
         if change.fingerprint == ABSENT or change.id is None:
             planned = dialect.canonical_hash(change.desired)
-            appeared = [a for a in by_marker.get(change.key, []) if fingerprint(a) != planned]
+            appeared = [a for a in by_marker.get(change.key, []) if fingerprint(a, kind) != planned]
             if appeared:
                 reasons.append(f"{change.key} appeared ({', '.join(a['id'] for a in appeared)})")
             continue
@@ -369,7 +403,7 @@ def stale_reasons(plan: Plan, existing: list[dict[str, Any]]) -> list[str]:
         if current is None:
             if change.reason is None:
                 reasons.append(f"{change.key} deleted ({change.id})")
-        elif fingerprint(current) != change.fingerprint:
+        elif fingerprint(current, kind) != change.fingerprint:
             reasons.append(f"{change.key} changed ({change.id})")
     if plan.prune:
         accounted = {c.id for c in plan.changes if c.id} | {o.id for o in plan.orphans}
@@ -388,20 +422,37 @@ async def check_stale(client: Client, plan: Plan) -> None:
     its own (`ownership_problems`), and StalePlanError when any fingerprint no longer matches or a create's
     name was taken (`name_collisions`), e.g. `plan is stale: hr-helper changed (asst_1), faq deleted (asst_2)
     and 1 more; make a new plan and review it`."""
-    existing = await client.list_assistants()
-    problems = ownership_problems(plan, existing)
+    listed = [(part, kind_named(part.kind)) for part in plan.by_kind]
+    listings = [await client.list_objects(kind) for _, kind in listed]
+    problems = [
+        p
+        for (part, kind), got in zip(listed, listings, strict=True)
+        for p in ownership_problems(part, got, kind)
+    ]
     if problems:
+        plurals = " or ".join(kind.plural for _, kind in listed)
         raise ReconcilerError(
-            f"the saved plan is refused: it would write to assistants that are not its own: "
+            f"the saved plan is refused: it would write to {plurals} that are not its own: "
             f"{_named(problems)}; nothing was applied; {REPLAN}"
         )
-    reasons = stale_reasons(plan, existing) + name_collisions(plan, existing)
+    reasons = [
+        reason
+        for (part, kind), got in zip(listed, listings, strict=True)
+        for reason in stale_reasons(part, got, kind) + name_collisions(part, got, kind)
+    ]
     if not reasons:
         return
-    noun = "assistant" if len(reasons) == 1 else "assistants"
+    noun = _noun(plan, len(reasons))
     raise StalePlanError(
         f"plan is stale: {len(reasons)} {noun} changed since it was made: {_named(reasons)}; {REPLAN}"
     )
+
+
+def _noun(plan: Plan, count: int) -> str:
+    """`assistant(s)` for a plan of one kind, `object(s)` for several."""
+    if plan.parts:
+        return "object" if count == 1 else "objects"
+    return kind_named(plan.kind).noun(count)
 
 
 def _named(reasons: list[str]) -> str:
