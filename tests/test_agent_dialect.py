@@ -11,7 +11,7 @@ from reconciler import agents_facts as facts
 from reconciler import dialect
 
 #: What the server reads back for an agent created with `{"model": "m"}` (docs/agents-api.md §5).
-BARE = {
+BARE: dict[str, Any] = {
     "name": None,
     "model": "m",
     "instructions": None,

@@ -226,10 +226,9 @@ def data_path(loc: tuple[Any, ...], data: Any) -> tuple[Path_, bool]:
         if is_tag and len(path) == 2:
             tagged = current
             continue  # the tool union's tag: not part of the data
-        if isinstance(current, dict) and current is not tagged and current.get("type") == part:
-            if part not in current:
-                tagged = current
-                continue  # another tagged union's tag (an agent's tools, MCP transports, text formats)
+        if isinstance(current, dict) and current is not tagged and current.get("type") == part not in current:
+            tagged = current
+            continue  # another tagged union's tag (an agent's tools, MCP transports, text formats)
         if (isinstance(current, dict) and part in current) or (
             isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current)
         ):
