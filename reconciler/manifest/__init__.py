@@ -28,8 +28,10 @@ Modules: `model` (pydantic), `yaml12` (scalars), `events` (fast reader, nesting 
 """
 
 from reconciler.manifest.errors import ManifestError, Path_, format_field_path
-from reconciler.manifest.loaded import LoadedManifest, LoadResult, LocalFile
-from reconciler.manifest.loader import SUFFIXES, load_directory, repository_root
+from reconciler.manifest.kinds import AGENT, ASSISTANT, ManifestKind
+from reconciler.manifest.listing import SUFFIXES
+from reconciler.manifest.loaded import Loaded, LoadedAgent, LoadedManifest, LoadResult, LocalFile
+from reconciler.manifest.loader import load_agents, load_directory, repository_root
 from reconciler.manifest.model import (
     ASSISTANT_ID_PATTERN,
     FILE_ID_PATTERN,
@@ -50,6 +52,8 @@ from reconciler.manifest.reference import reference_table
 from reconciler.manifest.yaml12 import MAX_DEPTH, MAX_NODES
 
 __all__ = [
+    "AGENT",
+    "ASSISTANT",
     "ASSISTANT_ID_PATTERN",
     "FILE_ID_PATTERN",
     "KEY_PATTERN",
@@ -63,16 +67,20 @@ __all__ = [
     "FunctionDefinition",
     "FunctionTool",
     "LoadResult",
+    "Loaded",
+    "LoadedAgent",
     "LoadedManifest",
     "LocalFile",
     "Manifest",
     "ManifestError",
+    "ManifestKind",
     "Path_",
     "ResponseFormatObject",
     "RetrievalTool",
     "Selected",
     "format_field_path",
     "json_schema",
+    "load_agents",
     "load_directory",
     "reference_table",
     "repository_root",
