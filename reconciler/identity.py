@@ -22,14 +22,14 @@ from reconciler.manifest.errors import format_field_path, parse_field_path
 from reconciler.manifest.overrides import written_path
 
 if TYPE_CHECKING:
-    from reconciler.manifest import LoadedManifest
+    from reconciler.manifest.loaded import Loaded
 
 
 @dataclass(frozen=True)
 class Match:
     """One manifest and the existing assistant it describes (None: to be created)."""
 
-    loaded: LoadedManifest
+    loaded: Loaded
     existing: dict[str, Any] | None
     #: True when `existing` is unmanaged and bound through `id:`.
     adopt: bool = False
@@ -57,20 +57,20 @@ class Matching:
     duplicates: tuple[Duplicate, ...] = ()
 
 
-def manifest_id(loaded: LoadedManifest) -> str | None:
+def manifest_id(loaded: Loaded) -> str | None:
     """The `id:` a manifest sets to adopt an assistant, or None."""
     value = getattr(loaded.manifest, "id", None)
     return value if isinstance(value, str) and value else None
 
 
-def written_field(loaded: LoadedManifest, field: str) -> str:
+def written_field(loaded: Loaded, field: str) -> str:
     """`field` as the manifest writes it: `environments.ENV.FIELD` when an environment's override set it."""
     if not loaded.moved:
         return field
     return format_field_path(written_path(parse_field_path(field), dict(loaded.moved)))
 
 
-def field_location(loaded: LoadedManifest, field: str | None = None) -> str:
+def field_location(loaded: Loaded, field: str | None = None) -> str:
     """`FILE:LINE:COL: FIELD` for a manifest field, or `FILE:LINE` for the manifest itself."""
     if field is not None:
         try:
@@ -82,7 +82,7 @@ def field_location(loaded: LoadedManifest, field: str | None = None) -> str:
     return f"{loaded.path}:{loaded.line}"
 
 
-def value_location(loaded: LoadedManifest, field: str) -> str:
+def value_location(loaded: Loaded, field: str) -> str:
     """`FILE:LINE:COL: FIELD` at the value of a top-level field (for messages about the value itself); at the
     override when an environment's override set it (`field_location`)."""
     if loaded.moved:
@@ -94,9 +94,7 @@ def value_location(loaded: LoadedManifest, field: str) -> str:
     return f"{loaded.path}:{line}:{col}: {field}"
 
 
-def match(
-    loaded: Sequence[LoadedManifest], existing: Sequence[dict[str, Any]], kind: Kind = DEFAULT
-) -> Matching:
+def match(loaded: Sequence[Loaded], existing: Sequence[dict[str, Any]], kind: Kind = DEFAULT) -> Matching:
     """Match manifests to existing objects of `kind` (a key claimed several times: its canonical claimant;
     the others are `duplicates`). Raises PlanError, one line per problem, when an `id:` does not exist,
     belongs to another key, or is named by two manifests, or when a key is managed by one assistant while its
@@ -120,7 +118,7 @@ def match(
         duplicates += [Duplicate(key, a, claimants[0]["id"]) for a in claimants[1:]]
 
     matches: list[Match] = []
-    claimed_ids: dict[str, LoadedManifest] = {}
+    claimed_ids: dict[str, Loaded] = {}
     for manifest in loaded:
         wanted = manifest_id(manifest)
         managed = by_key.get(manifest.key, [])
@@ -154,7 +152,7 @@ def match(
 
 
 def _adoption_problem(
-    manifest: LoadedManifest,
+    manifest: Loaded,
     wanted: str,
     target: dict[str, Any] | None,
     managed: Sequence[dict[str, Any]],

@@ -90,13 +90,15 @@ class PlanOptions:
     """What to plan: only `targets` (keys; empty: everything), deletes of managed orphans with `prune`, and
     creates despite an unmanaged assistant of the same name with `allow_duplicate_names`; models judged by
     `model_rules` (one of `MODEL_RULES`); the manifests as merged for `environment` (None: no environments
-    configured)."""
+    configured). Saved agents are planned too from `agents_dir` (`--agents-dir`), or, when None, from the
+    sibling `agents/` of the manifest directory when it exists (`usecases.planning.agents_directory`)."""
 
     targets: tuple[str, ...] = ()
     prune: bool = False
     allow_duplicate_names: bool = False
     environment: Selected | None = None
     model_rules: str = "auto"
+    agents_dir: Path | None = None
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 from collections.abc import Collection, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from reconciler import dialect, diff, identity, knowledge
 from reconciler.dialect import canonical_hash, canonical_json
@@ -20,6 +20,7 @@ from reconciler.plan import ABSENT, ACTIONS, Change, FileRef, Orphan, Plan, Plan
 
 if TYPE_CHECKING:
     from reconciler.manifest import LoadedManifest
+    from reconciler.manifest.loaded import Loaded
 
 #: Plan everything, delete nothing, refuse duplicate names.
 DEFAULT_OPTIONS = PlanOptions()
@@ -28,7 +29,7 @@ MODELS_SHOWN = 8
 
 
 def build_plan(
-    loaded: Sequence[LoadedManifest],
+    loaded: Sequence[Loaded],
     existing: Sequence[dict[str, Any]],
     options: PlanOptions = DEFAULT_OPTIONS,
     *,
@@ -71,7 +72,10 @@ def build_plan(
     if options.prune:
         changes += [_delete(a, kind) for a in matching.orphans if targeted(marker_of(a) or "")]
         orphans = []
-    files = _plan_files(changes, existing, loaded, index, prune=options.prune) if kind.has_files else ()
+    files: tuple[PlanFile, ...] = ()
+    if kind.has_files:  # only assistant manifests name knowledge files
+        assistants = cast("Sequence[LoadedManifest]", loaded)
+        files = _plan_files(changes, existing, assistants, index, prune=options.prune)
     rank = {action: i for i, action in enumerate(ACTIONS)}
     changes.sort(key=lambda c: (rank[c.action], c.key))
     plan = Plan(
@@ -133,7 +137,7 @@ def _orphan(assistant: Mapping[str, Any], kind: Kind) -> Orphan:
 
 def _refuse_name_clashes(
     changes: Sequence[Change],
-    loaded: Sequence[LoadedManifest],
+    loaded: Sequence[Loaded],
     unmanaged: Sequence[Mapping[str, Any]],
     kind: Kind,
 ) -> None:
@@ -170,7 +174,7 @@ def models_to_check(plan: Plan) -> dict[str, str]:
 
 
 def check_models(
-    plan: Plan, loaded: Sequence[LoadedManifest], models: Collection[str], *, server: str = "this server"
+    plan: Plan, loaded: Sequence[Loaded], models: Collection[str], *, server: str = "this server"
 ) -> None:
     """Raise PlanError (a line per manifest) when a create or model change names a model not in `models`,
     the list `server` (its base URL, or a description) offers at `GET /models`."""
@@ -225,7 +229,9 @@ def _change_for(m: identity.Match, index: knowledge.RemoteIndex, kind: Kind) -> 
     files: tuple[FileRef, ...] = ()
     if kind.has_files:
         existing_ids = (m.existing or {}).get("file_ids") or []
-        fields["file_ids"], files = knowledge.manifest_files(m.loaded, index, existing_ids)
+        fields["file_ids"], files = knowledge.manifest_files(
+            cast("LoadedManifest", m.loaded), index, existing_ids
+        )
     desired = kind.desired_state(fields, key)
     if m.existing is None:
         defaults = kind.defaults

@@ -6,16 +6,17 @@ a plan's sections and of apply.
 
 from __future__ import annotations
 
+from reconciler.kinds.agent import AGENT
 from reconciler.kinds.assistant import ASSISTANT
 from reconciler.kinds.base import Kind
 
-__all__ = ["ASSISTANT", "DEFAULT", "KINDS", "Kind", "kind_named"]
+__all__ = ["AGENT", "ASSISTANT", "DEFAULT", "KINDS", "Kind", "kind_named"]
 
 #: The kind a change, a plan or a command is of unless it says otherwise.
 DEFAULT = ASSISTANT
 
 #: Every kind, by name, in section order.
-KINDS: dict[str, Kind] = {kind.name: kind for kind in (ASSISTANT,)}
+KINDS: dict[str, Kind] = {kind.name: kind for kind in (ASSISTANT, AGENT)}
 
 
 def kind_named(name: str) -> Kind:

@@ -75,8 +75,8 @@ def summary_line(plan: Plan) -> str:
 
 
 def kind_summary_lines(plan: Plan) -> list[str]:
-    """With several kinds, one line per kind (`Agents: 1 to add, 0 to change, 0 to destroy.`); else none."""
-    if not plan.parts:
+    """With several kinds and changes, one line per kind (`Agents: 1 to add, 0 to change, 0 to destroy.`)."""
+    if not plan.parts or not plan.has_changes:
         return []
     return [f"{kind_named(part.kind).title}: {_counts(part)}." for part in plan.parts]
 
