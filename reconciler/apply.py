@@ -40,7 +40,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +56,7 @@ from reconciler.exactly_once import (
 )
 from reconciler.kinds import DEFAULT, Kind, kind_named
 from reconciler.plan import Change, Plan
+from reconciler.remote import Remote
 from reconciler.results import ApplyReport, ChangeResult, FileResult, Progress, Remedy, Status, remedy_for
 
 __all__ = ["Executor"]
@@ -77,11 +78,11 @@ class _Listings:
     def __init__(self, client: Client, kind: Kind) -> None:
         self._client = client
         self._kind = kind
-        self._next: asyncio.Future[list[dict[str, Any]]] | None = None
+        self._next: asyncio.Future[list[Remote]] | None = None
         self._driver: asyncio.Task[None] | None = None
         self.count = 0
 
-    async def fresh(self) -> list[dict[str, Any]]:
+    async def fresh(self) -> list[Remote]:
         if self._next is None:
             self._next = asyncio.get_running_loop().create_future()
         future = self._next
@@ -288,16 +289,15 @@ class Executor:
             try:
                 warnings = await self._converge(change, found)
             except ReconcilerError as modify_err:
-                raise _CreateFailed(found["id"], modify_err) from None
-            return _Claim(change, found["id"], warnings, returned, started)
-        response = written.response or {}
-        assistant_id = str(response.get("id") or "")
-        if not assistant_id:
+                raise _CreateFailed(found.id, modify_err) from None
+            return _Claim(change, found.id, warnings, returned, started)
+        created = written.response
+        if created is None or not created.id:
             raise ReconcilerError(f"the create response carries no {kind.name} id")
-        warnings = self._read_back(change, assistant_id, response, kind.fields)
-        return _Claim(change, assistant_id, warnings, returned, started)
+        warnings = self._read_back(change, created.id, created, kind.fields)
+        return _Claim(change, created.id, warnings, returned, started)
 
-    async def _converge(self, change: Change, existing: Mapping[str, Any]) -> tuple[str, ...]:
+    async def _converge(self, change: Change, existing: Remote) -> tuple[str, ...]:
         """Modify `existing` to `change.desired` when it differs (only the differing fields); read-back
         warnings."""
         kind = kind_named(change.kind)
@@ -305,8 +305,8 @@ class Executor:
         if not fields:
             return ()
         body = kind.update_body(change.desired, fields)
-        response = await self.client.modify_object(kind, existing["id"], body)
-        return self._read_back(change, existing["id"], response, fields)
+        response = await self.client.modify_object(kind, existing.id, body)
+        return self._read_back(change, existing.id, response, fields)
 
     async def _settle(self, claims: Sequence[_Claim]) -> list[ChangeResult]:
         """The canonical step of every create (module docstring): one listing started at the horizon of the
@@ -322,7 +322,7 @@ class Executor:
                 self._failed(c.change, c.id, f"created {c.id}, but {reason}", c.started, "replan")
                 for c in claims
             ]
-        by_key: dict[str, list[dict[str, Any]]] = {}
+        by_key: dict[str, list[Remote]] = {}
         for assistant in listing:
             by_key.setdefault(kind.marker_of(assistant) or "", []).append(assistant)
         gate = asyncio.Semaphore(self.parallelism)
@@ -333,7 +333,7 @@ class Executor:
 
         return list(await asyncio.gather(*(settle_one(c) for c in claims)))
 
-    async def _keep_canonical(self, claim: _Claim, claimants: Sequence[dict[str, Any]]) -> ChangeResult:
+    async def _keep_canonical(self, claim: _Claim, claimants: Sequence[Remote]) -> ChangeResult:
         """Keep the minimum of `claimants` (converged to the desired state when it is not the run's own),
         delete the others; the create's result names the one kept."""
         change = claim.change
@@ -345,13 +345,13 @@ class Executor:
                 "raise --settle-seconds (the next plan shows it)"
             )
             return self._failed(change, claim.id, error, claim.started, "replan")
-        kept = keep["id"]
+        kept = keep.id
         warnings = claim.warnings
         try:
             if kept != claim.id:
                 warnings = await self._converge(change, keep)
             for duplicate in others(claimants, kind.claim_order):
-                await self._delete(kind, duplicate["id"])
+                await self._delete(kind, duplicate.id)
         except ReconcilerError as err:
             error = f"kept {kept} (oldest of {len(claimants)} claiming {change.key!r}), but {err}"
             return self._failed(change, kept, error, claim.started, remedy_for(err))
@@ -377,7 +377,7 @@ class Executor:
             listings = self._listings[kind.name] = _Listings(self.client, kind)
         return listings
 
-    async def lookup(self, key: str, kind: Kind | None = None) -> dict[str, Any] | None:
+    async def lookup(self, key: str, kind: Kind | None = None) -> Remote | None:
         """The managed object of `kind` (default: assistants) carrying `key` in a listing started after this
         call (None if absent).
 
@@ -396,7 +396,7 @@ class Executor:
     def _read_back(
         change: Change,
         assistant_id: str,
-        response: Mapping[str, Any],
+        response: Remote,
         fields: tuple[str, ...] | list[str],
     ) -> tuple[str, ...]:
         """Warnings for each of `fields` whose value in the response differs from the desired state."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from reconciler.errors import PlanError
 from reconciler.kinds import DEFAULT, Kind
@@ -23,6 +23,7 @@ from reconciler.manifest.overrides import written_path
 
 if TYPE_CHECKING:
     from reconciler.manifest.loaded import Loaded
+    from reconciler.remote import Remote
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class Match:
     """One manifest and the existing assistant it describes (None: to be created)."""
 
     loaded: Loaded
-    existing: dict[str, Any] | None
+    existing: Remote | None
     #: True when `existing` is unmanaged and bound through `id:`.
     adopt: bool = False
 
@@ -40,7 +41,7 @@ class Duplicate:
     """An assistant claiming a key whose canonical claimant is another one, `kept` (its id)."""
 
     key: str
-    assistant: dict[str, Any]
+    assistant: Remote
     kept: str
 
 
@@ -51,9 +52,9 @@ class Matching:
     the counts and unmanaged assistants seen."""
 
     matches: tuple[Match, ...]
-    orphans: tuple[dict[str, Any], ...]
+    orphans: tuple[Remote, ...]
     managed: int
-    unmanaged: tuple[dict[str, Any], ...]
+    unmanaged: tuple[Remote, ...]
     duplicates: tuple[Duplicate, ...] = ()
 
 
@@ -94,15 +95,15 @@ def value_location(loaded: Loaded, field: str) -> str:
     return f"{loaded.path}:{line}:{col}: {field}"
 
 
-def match(loaded: Sequence[Loaded], existing: Sequence[dict[str, Any]], kind: Kind = DEFAULT) -> Matching:
+def match(loaded: Sequence[Loaded], existing: Sequence[Remote], kind: Kind = DEFAULT) -> Matching:
     """Match manifests to existing objects of `kind` (a key claimed several times: its canonical claimant;
     the others are `duplicates`). Raises PlanError, one line per problem, when an `id:` does not exist,
     belongs to another key, or is named by two manifests, or when a key is managed by one assistant while its
     manifest's `id:` names another."""
     errors: list[str] = []
-    by_id = {a["id"]: a for a in existing}
-    by_key: dict[str, list[dict[str, Any]]] = {}
-    unmanaged: list[dict[str, Any]] = []
+    by_id = {a.id: a for a in existing}
+    by_key: dict[str, list[Remote]] = {}
+    unmanaged: list[Remote] = []
     marker_of = kind.marker_of
     for assistant in existing:
         key = marker_of(assistant)
@@ -115,7 +116,7 @@ def match(loaded: Sequence[Loaded], existing: Sequence[dict[str, Any]], kind: Ki
     duplicates: list[Duplicate] = []
     for key, claimants in sorted(by_key.items()):
         claimants.sort(key=kind.claim_order)
-        duplicates += [Duplicate(key, a, claimants[0]["id"]) for a in claimants[1:]]
+        duplicates += [Duplicate(key, a, claimants[0].id) for a in claimants[1:]]
 
     matches: list[Match] = []
     claimed_ids: dict[str, Loaded] = {}
@@ -154,8 +155,8 @@ def match(loaded: Sequence[Loaded], existing: Sequence[dict[str, Any]], kind: Ki
 def _adoption_problem(
     manifest: Loaded,
     wanted: str,
-    target: dict[str, Any] | None,
-    managed: Sequence[dict[str, Any]],
+    target: Remote | None,
+    managed: Sequence[Remote],
     kind: Kind,
 ) -> str | None:
     """Why `manifest` cannot bind the object of `kind` its `id:` names (`wanted`), or None when it can."""
@@ -164,8 +165,8 @@ def _adoption_problem(
     owner = kind.marker_of(target)
     if owner is not None and owner != manifest.key:
         return f"{kind.name} {wanted} is managed under key {owner!r}, not {manifest.key!r}"
-    if managed and managed[0]["id"] != wanted:  # `managed` is oldest first: [0] is the canonical claimant
-        kept = managed[0]["id"]
+    if managed and managed[0].id != wanted:  # `managed` is oldest first: [0] is the canonical claimant
+        kept = managed[0].id
         if owner == manifest.key:
             return f"{kind.name} {wanted} is a duplicate of key {manifest.key!r} (keeping {kept}, the oldest)"
         return f"key {manifest.key!r} is already managed by {kept}, but id: names {wanted}"

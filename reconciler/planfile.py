@@ -41,6 +41,7 @@ from reconciler.redact import mask
 if TYPE_CHECKING:
     from reconciler.client import Client
     from reconciler.options import ConnectionOptions
+    from reconciler.remote import Remote
 
 #: The largest plan file `load` reads (a plan of 10,000 assistants with long instructions fits).
 MAX_BYTES = 1 << 30
@@ -321,7 +322,7 @@ def check_local_files(plan: Plan) -> None:
         )
 
 
-def ownership_problems(plan: Plan, existing: list[dict[str, Any]], kind: Kind = DEFAULT) -> list[str]:
+def ownership_problems(plan: Plan, existing: list[Remote], kind: Kind = DEFAULT) -> list[str]:
     """The changes of `plan` (of one `kind`; `existing`: its objects) that would write to an object that is
     not theirs, one phrase each:
 
@@ -329,7 +330,7 @@ def ownership_problems(plan: Plan, existing: list[dict[str, Any]], kind: Kind = 
     adopt (an update only) an unmanaged assistant; a create or update must write the marker with its key.
     Whatever fingerprints a (hand-edited) file carries, these hold against what the API holds now.
     """
-    by_id = {a["id"]: a for a in existing if a.get("id")}
+    by_id = {a.id: a for a in existing}
     problems = []
     for change in plan.actionable:
         if change.action != "delete" and kind.marker_of(change.desired) != change.key:
@@ -346,7 +347,7 @@ def ownership_problems(plan: Plan, existing: list[dict[str, Any]], kind: Kind = 
     return problems
 
 
-def name_collisions(plan: Plan, existing: list[dict[str, Any]], kind: Kind = DEFAULT) -> list[str]:
+def name_collisions(plan: Plan, existing: list[Remote], kind: Kind = DEFAULT) -> list[str]:
     """`KEY's name 'N' was taken (asst_x, unmanaged)` for each create whose name an unmanaged assistant
     (not one the plan adopts) now has; [] when the plan was made with `--allow-duplicate-names`."""
     if plan.allow_duplicate_names:
@@ -354,9 +355,9 @@ def name_collisions(plan: Plan, existing: list[dict[str, Any]], kind: Kind = DEF
     adopted = {c.id for c in plan.changes if c.adopt}
     names: dict[str, str] = {}
     for assistant in existing:
-        name = assistant.get("name")
-        if kind.marker_of(assistant) is None and isinstance(name, str) and assistant["id"] not in adopted:
-            names.setdefault(name, assistant["id"])
+        name = assistant.name
+        if kind.marker_of(assistant) is None and name is not None and assistant.id not in adopted:
+            names.setdefault(name, assistant.id)
     return [
         f"{c.key}'s name {c.desired.get('name')!r} was taken ({names[c.desired['name']]}, unmanaged)"
         for c in plan.changes
@@ -367,12 +368,12 @@ def name_collisions(plan: Plan, existing: list[dict[str, Any]], kind: Kind = DEF
 # ------------------------------------------------------------------------------------------------ staleness
 
 
-def fingerprint(existing: Mapping[str, Any], kind: Kind = DEFAULT) -> str:
+def fingerprint(existing: Remote, kind: Kind = DEFAULT) -> str:
     """The fingerprint of an existing API object of `kind`: the canonical hash of its normal form."""
     return dialect.canonical_hash(kind.normalise(existing))
 
 
-def stale_reasons(plan: Plan, existing: list[dict[str, Any]], kind: Kind = DEFAULT) -> list[str]:
+def stale_reasons(plan: Plan, existing: list[Remote], kind: Kind = DEFAULT) -> list[str]:
     """Why `plan` (of one `kind`) no longer matches `existing` (the API's objects of that kind), one phrase
     per key; [] when current.
 
@@ -385,8 +386,8 @@ def stale_reasons(plan: Plan, existing: list[dict[str, Any]], kind: Kind = DEFAU
     same plan racing this one) is not staleness: the apply converges it (docs/design.md, "Exactly once across
     runs"), as does a create whose key appeared already in the planned state.
     """
-    by_id = {a["id"]: a for a in existing if a.get("id")}
-    by_marker: dict[str, list[dict[str, Any]]] = {}
+    by_id = {a.id: a for a in existing}
+    by_marker: dict[str, list[Remote]] = {}
     for assistant in existing:
         marker = kind.marker_of(assistant)
         if marker is not None:
@@ -397,7 +398,7 @@ def stale_reasons(plan: Plan, existing: list[dict[str, Any]], kind: Kind = DEFAU
             planned = dialect.canonical_hash(change.desired)
             appeared = [a for a in by_marker.get(change.key, []) if fingerprint(a, kind) != planned]
             if appeared:
-                reasons.append(f"{change.key} appeared ({', '.join(a['id'] for a in appeared)})")
+                reasons.append(f"{change.key} appeared ({', '.join(a.id for a in appeared)})")
             continue
         current = by_id.get(change.id)
         if current is None:
@@ -412,8 +413,8 @@ def stale_reasons(plan: Plan, existing: list[dict[str, Any]], kind: Kind = DEFAU
             if marker in keys or (plan.targets and marker not in plan.targets):
                 continue
             for assistant in assistants:
-                if assistant["id"] not in accounted:
-                    reasons.append(f"{marker} appeared ({assistant['id']})")
+                if assistant.id not in accounted:
+                    reasons.append(f"{marker} appeared ({assistant.id})")
     return reasons
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-from collections.abc import Collection, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Collection, Sequence
+from typing import TYPE_CHECKING, cast
 
 from reconciler import dialect, diff, identity, knowledge
 from reconciler.dialect import canonical_hash, canonical_json
@@ -21,6 +21,7 @@ from reconciler.plan import ABSENT, ACTIONS, Change, FileRef, Orphan, Plan, Plan
 if TYPE_CHECKING:
     from reconciler.manifest import LoadedManifest
     from reconciler.manifest.loaded import Loaded
+    from reconciler.remote import Remote, RemoteAssistant, RemoteFile
 
 #: Plan everything, delete nothing, refuse duplicate names.
 DEFAULT_OPTIONS = PlanOptions()
@@ -30,11 +31,11 @@ MODELS_SHOWN = 8
 
 def build_plan(
     loaded: Sequence[Loaded],
-    existing: Sequence[dict[str, Any]],
+    existing: Sequence[Remote],
     options: PlanOptions = DEFAULT_OPTIONS,
     *,
     models: Collection[str] | None = None,
-    remote_files: Sequence[Mapping[str, Any]] | None = None,
+    remote_files: Sequence[RemoteFile] | None = None,
     kind: Kind = DEFAULT,
     known_keys: Collection[str] = (),
 ) -> Plan:
@@ -59,11 +60,11 @@ def build_plan(
     def targeted(key: str) -> bool:
         return not targets or key in targets
 
-    adopted = {m.existing["id"] for m in matching.matches if m.adopt and m.existing}
+    adopted = {m.existing.id for m in matching.matches if m.adopt and m.existing}
     index = knowledge.RemoteIndex(remote_files or ())
     changes = [_change_for(m, index, kind) for m in matching.matches if targeted(m.loaded.key)]
     if not options.allow_duplicate_names:
-        unmanaged = [a for a in matching.unmanaged if a["id"] not in adopted]
+        unmanaged = [a for a in matching.unmanaged if a.id not in adopted]
         _refuse_name_clashes(changes, loaded, unmanaged, kind)
     changes += [
         _delete(d.assistant, kind, _duplicate_reason(d)) for d in matching.duplicates if targeted(d.key)
@@ -75,7 +76,8 @@ def build_plan(
     files: tuple[PlanFile, ...] = ()
     if kind.has_files:  # only assistant manifests name knowledge files
         assistants = cast("Sequence[LoadedManifest]", loaded)
-        files = _plan_files(changes, existing, assistants, index, prune=options.prune)
+        remote = cast("Sequence[RemoteAssistant]", existing)
+        files = _plan_files(changes, remote, assistants, index, prune=options.prune)
     rank = {action: i for i, action in enumerate(ACTIONS)}
     changes.sort(key=lambda c: (rank[c.action], c.key))
     plan = Plan(
@@ -96,7 +98,7 @@ def build_plan(
 
 def _plan_files(
     changes: Sequence[Change],
-    existing: Sequence[Mapping[str, Any]],
+    existing: Sequence[RemoteAssistant],
     loaded: Sequence[LoadedManifest],
     index: knowledge.RemoteIndex,
     *,
@@ -106,18 +108,18 @@ def _plan_files(
     changes' desired states, nor the assistants no change touches."""
     planned = {c.id for c in changes if c.id}
     still_used = {f for c in changes if c.action != "delete" for f in c.desired.get("file_ids") or ()}
-    still_used |= {f for a in existing if a["id"] not in planned for f in a.get("file_ids") or ()}
+    still_used |= {f for a in existing if a.id not in planned for f in a.file_ids}
     by_key = {c.key: c.files for c in changes if c.files}
     return knowledge.plan_files(by_key, loaded, index, still_used, prune=prune)
 
 
-def _delete(assistant: Mapping[str, Any], kind: Kind, reason: str | None = None) -> Change:
+def _delete(assistant: Remote, kind: Kind, reason: str | None = None) -> Change:
     """The delete of a managed object no manifest names (`--prune`), or of a duplicate (`reason`)."""
     state = kind.normalise(assistant)
     key = kind.marker_of(assistant) or ""
     return Change(
         key=key,
-        id=assistant["id"],
+        id=assistant.id,
         action="delete",
         before=state,
         fingerprint=canonical_hash(state),
@@ -130,24 +132,22 @@ def _duplicate_reason(duplicate: identity.Duplicate) -> str:
     return f"duplicate of {duplicate.key}, keeping {duplicate.kept} (oldest)"
 
 
-def _orphan(assistant: Mapping[str, Any], kind: Kind) -> Orphan:
-    key = kind.marker_of(assistant) or ""
-    return Orphan(key=key, id=assistant["id"], name=kind.normalise(assistant).get("name"), kind=kind.name)
+def _orphan(assistant: Remote, kind: Kind) -> Orphan:
+    return Orphan(key=kind.marker_of(assistant) or "", id=assistant.id, name=assistant.name, kind=kind.name)
 
 
 def _refuse_name_clashes(
     changes: Sequence[Change],
     loaded: Sequence[Loaded],
-    unmanaged: Sequence[Mapping[str, Any]],
+    unmanaged: Sequence[Remote],
     kind: Kind,
 ) -> None:
     """Raise PlanError (a line per manifest) when a create would duplicate the name of an `unmanaged`
     object of `kind`, advising the `id:` line that adopts it instead."""
     names: dict[str, str] = {}
     for assistant in unmanaged:
-        name = assistant.get("name")
-        if isinstance(name, str):
-            names.setdefault(name, assistant["id"])
+        if assistant.name is not None:
+            names.setdefault(assistant.name, assistant.id)
     by_key = {m.key: m for m in loaded}
     errors = []
     for change in changes:
@@ -228,7 +228,7 @@ def _change_for(m: identity.Match, index: knowledge.RemoteIndex, kind: Kind) -> 
     fields = m.loaded.api_fields()
     files: tuple[FileRef, ...] = ()
     if kind.has_files:
-        existing_ids = (m.existing or {}).get("file_ids") or []
+        existing_ids = cast("RemoteAssistant", m.existing).file_ids if m.existing is not None else ()
         fields["file_ids"], files = knowledge.manifest_files(
             cast("LoadedManifest", m.loaded), index, existing_ids
         )
@@ -254,7 +254,7 @@ def _change_for(m: identity.Match, index: knowledge.RemoteIndex, kind: Kind) -> 
     if not result.changed:
         return Change(
             key=key,
-            id=m.existing["id"],
+            id=m.existing.id,
             action="no-op",
             fingerprint=result.fingerprint,
             source=source,
@@ -264,7 +264,7 @@ def _change_for(m: identity.Match, index: knowledge.RemoteIndex, kind: Kind) -> 
         )
     return Change(
         key=key,
-        id=m.existing["id"],
+        id=m.existing.id,
         action="update",
         changed_fields=result.changed,
         before={f: state[f] for f in result.changed},

@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from reconciler import agent_dialect
 from reconciler.kinds.base import Kind
+from reconciler.remote import RemoteAgent
 
-AGENT = Kind(
+
+def _fields(agent: RemoteAgent | Mapping[str, Any]) -> Mapping[str, Any]:
+    """An agent's fields as the dialect reads them (it reads mappings): a typed agent's attributes."""
+    if isinstance(agent, Mapping):
+        return agent
+    return {name: getattr(agent, name) for name in agent_dialect.FIELDS}
+
+
+def normalise(agent: RemoteAgent | Mapping[str, Any]) -> dict[str, Any]:
+    """`agent_dialect.normalise` of a typed agent or a plain dict."""
+    return agent_dialect.normalise(_fields(agent))
+
+
+AGENT: Kind[RemoteAgent] = Kind(
     name="agent",
     plural="agents",
     title="Agents",
@@ -21,9 +38,10 @@ AGENT = Kind(
     max_metadata_pairs=agent_dialect.MAX_METADATA_PAIRS,
     has_files=False,
     text_fields=("instructions",),
+    remote=RemoteAgent.from_checked,
     marker_of=agent_dialect.marker_of,
     claim_order=agent_dialect.claim_order,
-    normalise=agent_dialect.normalise,
+    normalise=normalise,
     desired_state=agent_dialect.desired_state,
     changed_fields=agent_dialect.changed_fields,
     create_body=agent_dialect.create_body,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from reconciler import dialect
 from reconciler.kinds.base import Kind
+from reconciler.remote import RemoteAssistant
 
-ASSISTANT = Kind(
+ASSISTANT: Kind[RemoteAssistant] = Kind(
     name="assistant",
     plural="assistants",
     title="Assistants",
@@ -21,6 +22,7 @@ ASSISTANT = Kind(
     max_metadata_pairs=dialect.MAX_METADATA_PAIRS,
     has_files=True,
     text_fields=("instructions",),
+    remote=RemoteAssistant.from_checked,
     marker_of=dialect.marker_of,
     claim_order=dialect.claim_order,
     normalise=dialect.normalise,

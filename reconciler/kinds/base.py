@@ -12,7 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
+
+#: The typed value of one existing object of a kind (`reconciler.remote`: RemoteAssistant, RemoteAgent).
+R = TypeVar("R")
 
 #: The dialect functions' types; an object is a plain dict (a desired state, an API answer) or a typed one.
 Normalise = Callable[[Any], dict[str, Any]]
@@ -23,8 +26,10 @@ UpdateBody = Callable[[Mapping[str, Any], list[str] | tuple[str, ...]], dict[str
 
 
 @dataclass(frozen=True, eq=False)
-class Kind:
-    """One kind of managed object. Immutable; compared by identity (there is one value per kind)."""
+class Kind(Generic[R]):
+    """One kind of managed object, whose existing objects the client returns as `R`. Immutable; compared by
+    identity (there is one value per kind). The dialect functions take an `R` or a plain dict (a desired
+    state)."""
 
     #: The singular word in messages and plans (`assistant "hr-helper" will be created`).
     name: str
@@ -56,6 +61,8 @@ class Kind:
     has_files: bool
     #: Fields rendered as text blocks (a unified line diff when they change).
     text_fields: tuple[str, ...]
+    #: Builds the typed value of an API object already checked against the kind's shape.
+    remote: Callable[[Mapping[str, Any]], R]
     marker_of: Callable[[Any], str | None]
     claim_order: Callable[[Any], tuple[int, str]]
     normalise: Normalise

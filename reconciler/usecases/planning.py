@@ -32,9 +32,10 @@ if TYPE_CHECKING:
     from reconciler.client import Client
     from reconciler.manifest import LoadedAgent, LoadedManifest, Selected
     from reconciler.manifest.loaded import Loaded
+    from reconciler.remote import Remote, RemoteAgent, RemoteAssistant, RemoteFile
 
 #: What a plan lists: the existing objects of each kind planned (assistants; agents or None).
-Listed = tuple[list[dict[str, Any]], list[dict[str, Any]] | None]
+Listed = tuple[list["RemoteAssistant"], list["RemoteAgent"] | None]
 
 
 def agents_directory(directory: Path, explicit: Path | None = None) -> Path | None:
@@ -180,11 +181,11 @@ async def plan_with(
 async def plan_listed(
     client: Client,
     loaded: Sequence[LoadedManifest],
-    existing: list[dict[str, Any]],
+    existing: list[RemoteAssistant],
     options: PlanOptions,
     *,
     agents: Sequence[LoadedAgent] | None = None,
-    existing_agents: list[dict[str, Any]] | None = None,
+    existing_agents: list[RemoteAgent] | None = None,
 ) -> Plan:
     """Given every assistant (`existing`): when a manifest names files or file ids or with `prune`, list the
     uploaded files (one call), refusing `file_ids` it does not list (`check_file_ids`); build the plan;
@@ -202,7 +203,7 @@ async def plan_listed(
     return combine([assistants, agent_plan])
 
 
-def _keys(loaded: Sequence[Loaded], existing: Sequence[dict[str, Any]], kind: Kind) -> set[str]:
+def _keys(loaded: Sequence[Loaded], existing: Sequence[Remote], kind: Kind) -> set[str]:
     """The keys of `loaded` and of the managed objects of `kind` in `existing`."""
     managed = {kind.marker_of(item) for item in existing}
     return {m.key for m in loaded} | {key for key in managed if key}
@@ -211,7 +212,7 @@ def _keys(loaded: Sequence[Loaded], existing: Sequence[dict[str, Any]], kind: Ki
 async def _plan_assistants(
     client: Client,
     loaded: Sequence[LoadedManifest],
-    existing: list[dict[str, Any]],
+    existing: list[RemoteAssistant],
     options: PlanOptions,
     known_keys: set[str] | tuple[()],
 ) -> Plan:
@@ -247,7 +248,7 @@ def _server(client: Client) -> str:
 
 async def fetch_files(
     client: Client, loaded: Sequence[LoadedManifest], *, prune: bool
-) -> list[dict[str, Any]] | None:
+) -> list[RemoteFile] | None:
     """The `GET /files?purpose=assistants` listing when planning needs it (`knowledge.needs_listing`, or a
     manifest names `file_ids`), else None. A server without `/files` only matters when a manifest names
     files."""
@@ -259,13 +260,13 @@ async def fetch_files(
 
 
 def check_file_ids(
-    loaded: Sequence[LoadedManifest], remote_files: Sequence[dict[str, Any]], *, server: str
+    loaded: Sequence[LoadedManifest], remote_files: Sequence[RemoteFile], *, server: str
 ) -> None:
     """Raise PlanError, a line `FILE:LINE:COL: file_ids: ...` per manifest, when its `file_ids` name files
     the `GET /files?purpose=assistants` listing of `server` does not have (apply would be refused)."""
     from reconciler.identity import field_location
 
-    listed = {f.get("id") for f in remote_files}
+    listed = {f.id for f in remote_files}
     errors = []
     for manifest in loaded:
         unknown = [i for i in manifest.manifest.file_ids if i not in listed]
