@@ -1,0 +1,270 @@
+"""Saved agents through the engine, against the emulator: planned and applied beside assistants (issue 18).
+
+Creates, field-by-field updates (only the changed fields sent, null to clear), prunes and no-ops, asserted on
+the exact requests the emulator received; one plan of both kinds (text, markdown PR comment, JSON against its
+schema, saved plan and staleness); faults (dropped writes, 5xx after commit) without a duplicate agent.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from apply_support import client_for, writes
+from plan_support import write_manifests
+
+from reconciler import planfile
+from reconciler.apply import Executor
+from reconciler.client import Client
+from reconciler.emulator.testing import InProcessEmulator
+from reconciler.errors import StalePlanError, UnsafePlanError
+from reconciler.kinds import AGENT
+from reconciler.manifest import load_agents, load_directory
+from reconciler.options import PlanOptions
+from reconciler.plan import Plan, check_safety
+from reconciler.render import render_plan
+from reconciler.usecases.planning import plan_with
+
+pytestmark = pytest.mark.anyio
+
+ROOT = Path(__file__).resolve().parent.parent
+
+HELPER = "name: HR helper\nmodel: gpt-4\ninstructions: Answer HR questions.\n"
+TRIAGE = "name: Triage\nmodel: gpt-5\ninstructions: Sort the tickets.\nmetadata:\n  team: support\n"
+SEARCH = "model: gpt-5\ntools:\n  - type: web_search\ntext:\n  verbosity: low\n"
+
+
+def _write(root: Path, agents: dict[str, str], assistants: dict[str, str] | None = None) -> None:
+    """`root/assistants` and `root/agents` holding exactly the manifests given."""
+    for folder, manifests in (("assistants", assistants or {"hr-helper": HELPER}), ("agents", agents)):
+        directory = root / folder
+        directory.mkdir(parents=True, exist_ok=True)
+        for old in directory.glob("*.yaml"):
+            old.unlink()
+        write_manifests(directory, manifests)
+
+
+async def _plan(client: Client, root: Path, **options: Any) -> Plan:
+    assistants = load_directory(root / "assistants")
+    agents = load_agents(root / "agents")
+    assert not assistants.errors and not agents.errors
+    return await plan_with(client, assistants.manifests, PlanOptions(**options), agents=agents.manifests)
+
+
+async def _apply(client: Client, plan: Plan, **executor: Any) -> Any:
+    report = await Executor(client, **{"settle_window": 0, **executor}).run(plan)
+    assert [r.status for r in report.results if r.failed] == [], report.results
+    return report
+
+
+def _agent_writes(emulator: InProcessEmulator) -> list[tuple[str, str, Any]]:
+    return [w for w in writes(emulator.requests()) if "/agents" in w[1]]
+
+
+async def test_agents_are_created_updated_field_by_field_pruned_and_left_alone(
+    emulator: InProcessEmulator, tmp_path: Path
+) -> None:
+    _write(tmp_path, {"triage": TRIAGE, "search": SEARCH})
+    async with client_for(emulator) as client:
+        plan = await _plan(client, tmp_path)
+        assert [(c.kind, c.key, c.action) for c in plan.changes] == [
+            ("assistant", "hr-helper", "create"),
+            ("agent", "search", "create"),
+            ("agent", "triage", "create"),
+        ]
+        emulator.reset_stats()
+        await _apply(client, plan)
+        assert _agent_writes(emulator) == [
+            (
+                "POST",
+                "/v1/agents",
+                {
+                    "model": "gpt-5",
+                    "tools": [
+                        {
+                            "type": "web_search",
+                            "allowed_domains": None,
+                            "context_size": "medium",
+                            "location": None,
+                            "mode": "live",
+                        }
+                    ],
+                    "metadata": {"reconciler_key": "search"},
+                    "text": {"format": {"type": "text"}, "verbosity": "low"},
+                },
+            ),
+            (
+                "POST",
+                "/v1/agents",
+                {
+                    "name": "Triage",
+                    "model": "gpt-5",
+                    "instructions": "Sort the tickets.",
+                    "metadata": {"team": "support", "reconciler_key": "triage"},
+                },
+            ),
+        ]
+        ids = {a.metadata["reconciler_key"]: a.id for a in await client.list_objects(AGENT)}
+
+        # Nothing changed: nothing to apply, no write.
+        again = await _plan(client, tmp_path)
+        assert not again.has_changes and again.summary["no-op"] == 3
+
+        # The name removed (null clears it) and the instructions changed: only those fields are sent.
+        _write(tmp_path, {"triage": "model: gpt-5\ninstructions: Sort them.\nmetadata:\n  team: support\n"})
+        plan = await _plan(client, tmp_path, prune=True)
+        assert [(c.key, c.action, c.changed_fields) for c in plan.actionable] == [
+            ("triage", "update", ("name", "instructions")),
+            ("search", "delete", ()),
+        ]
+        emulator.reset_stats()
+        await _apply(client, plan)
+        assert _agent_writes(emulator) == [
+            ("POST", f"/v1/agents/{ids['triage']}", {"name": None, "instructions": "Sort them."}),
+            ("DELETE", f"/v1/agents/{ids['search']}", None),
+        ]
+        emulator.reset_stats()
+        after = await _plan(client, tmp_path, prune=True)
+        assert not after.has_changes
+        await _apply(client, after)
+        assert writes(emulator.requests()) == []
+
+
+async def test_one_pr_comment_shows_both_kinds(emulator: InProcessEmulator, tmp_path: Path) -> None:
+    _write(tmp_path, {"triage": TRIAGE})
+    async with client_for(emulator) as client:
+        await _apply(client, await _plan(client, tmp_path))
+        _write(tmp_path, {"triage": TRIAGE.replace("Sort the tickets.", "Sort every ticket.")}, {})
+        (tmp_path / "assistants" / "hr-helper.yaml").write_text(HELPER.replace("gpt-4", "gpt-4-turbo"))
+        plan = await _plan(client, tmp_path)
+    out = io.StringIO()
+    render_plan(plan, out, "markdown")
+    hr_id, triage_id = (c.id for c in plan.actionable)
+    assert out.getvalue() == (
+        "<!-- reconciler:plan -->\n"
+        "**Plan: 0 to add, 2 to change, 0 to destroy.**\n"
+        "**Assistants: 0 to add, 1 to change, 0 to destroy.**\n"
+        "**Agents: 0 to add, 1 to change, 0 to destroy.**\n"
+        "\n"
+        f'<details><summary>~ assistant "hr-helper" ({hr_id}) will be updated in-place</summary>\n'
+        "\n"
+        "```diff\n"
+        '~ model = "gpt-4" -> "gpt-4-turbo"\n'
+        "  (9 unchanged fields hidden)\n"
+        "```\n"
+        "\n"
+        "</details>\n"
+        "\n"
+        f'<details><summary>~ agent "triage" ({triage_id}) will be updated in-place</summary>\n'
+        "\n"
+        "```diff\n"
+        '~ instructions = "Sort the tickets." -> "Sort every ticket."\n'
+        "  (8 unchanged fields hidden)\n"
+        "```\n"
+        "\n"
+        "</details>\n"
+        "\n"
+    )
+    text = io.StringIO()
+    render_plan(plan, text, "text")
+    assert text.getvalue().endswith(
+        "Assistants: 0 to add, 1 to change, 0 to destroy.\n"
+        "Agents: 0 to add, 1 to change, 0 to destroy.\n"
+        "Plan: 0 to add, 2 to change, 0 to destroy.\n"
+    )
+    assert '  ~ agent "triage" {\n' in text.getvalue()
+
+
+async def test_the_json_plan_of_both_kinds_names_each_kind_and_validates(
+    emulator: InProcessEmulator, tmp_path: Path
+) -> None:
+    _write(tmp_path, {"triage": TRIAGE})
+    async with client_for(emulator) as client:
+        plan = await _plan(client, tmp_path)
+    data = plan.data()
+    assert [(c["kind"], c["key"]) for c in data["changes"]] == [
+        ("assistant", "hr-helper"),
+        ("agent", "triage"),
+    ]
+    assert data["summary"] == {"create": 2, "update": 0, "delete": 0, "no-op": 0}
+    assert data["kinds"] == {
+        "assistant": {
+            "summary": {"create": 1, "update": 0, "delete": 0, "no-op": 0},
+            "managed": 0,
+            "unmanaged": 0,
+        },
+        "agent": {
+            "summary": {"create": 1, "update": 0, "delete": 0, "no-op": 0},
+            "managed": 0,
+            "unmanaged": 0,
+        },
+    }
+    schema = json.loads((ROOT / "schema" / "plan.json").read_text())
+    jsonschema.Draft202012Validator(schema).validate(json.loads(json.dumps(data)))
+    # A plan of assistants alone keeps its old form: no kind anywhere.
+    assert "kinds" not in plan.parts[0].data() and "kind" not in plan.parts[0].data()["changes"][0]
+
+
+async def test_a_saved_plan_of_both_kinds_applies_and_goes_stale_when_an_agent_changes(
+    emulator: InProcessEmulator, tmp_path: Path
+) -> None:
+    _write(tmp_path, {"triage": TRIAGE, "search": SEARCH})
+    async with client_for(emulator) as client:
+        await _apply(client, await _plan(client, tmp_path))
+        _write(tmp_path, {"triage": TRIAGE.replace("Triage", "Ticket triage"), "search": SEARCH})
+        plan = await _plan(client, tmp_path)
+        saved = planfile.SavedPlan(plan, planfile.Target("local"), tmp_path)
+        loaded = planfile.saved_from_data(json.loads(json.dumps(planfile.to_data(saved))), tmp_path).plan
+        assert loaded.data() == plan.data()
+        assert [(p.kind, p.managed) for p in loaded.by_kind] == [("assistant", 1), ("agent", 2)]
+        await planfile.check_stale(client, loaded)  # current
+
+        triage = next(a for a in await client.list_objects(AGENT) if a.name == "Triage")
+        await client.modify_object(AGENT, triage.id, {"instructions": "Edited by hand."})
+        with pytest.raises(StalePlanError) as stale:
+            await planfile.check_stale(client, loaded)
+        assert str(stale.value) == (
+            f"plan is stale: 1 object changed since it was made: triage changed ({triage.id}); "
+            "make a new plan and review it"
+        )
+
+
+async def test_the_delete_limits_count_each_kind_alone(emulator: InProcessEmulator, tmp_path: Path) -> None:
+    _write(tmp_path, {"triage": TRIAGE})
+    async with client_for(emulator) as client:
+        await _apply(client, await _plan(client, tmp_path))
+        (tmp_path / "agents" / "triage.yaml").unlink()
+        write_manifests(tmp_path / "agents", {"search": SEARCH})
+        plan = await _plan(client, tmp_path, prune=True)
+    with pytest.raises(UnsafePlanError) as unsafe:
+        check_safety(plan, force=False)
+    assert str(unsafe.value) == "plan deletes all 1 managed agents (1/1), --force required"
+
+
+@pytest.mark.parametrize(
+    "faults", [{"drop_rate": 0.5, "seed": 7}, {"fail_rate": 0.4, "drop_rate": 0.3, "seed": 3}]
+)
+async def test_no_duplicate_agent_under_dropped_writes_and_server_errors(
+    emulator: InProcessEmulator, tmp_path: Path, faults: dict[str, Any]
+) -> None:
+    agents = {f"agent-{n:02d}": TRIAGE.replace("Triage", f"Agent {n}") for n in range(12)}
+    _write(tmp_path, agents)
+    async with client_for(emulator, max_retries=4) as client:
+        for _ in range(5):
+            emulator.set_faults(**faults)
+            try:
+                plan = await _plan(client, tmp_path)
+                await Executor(client, settle_window=0, settle_seconds=0.01).run(plan)
+            except Exception:  # a plan that failed under faults is retried by the next round
+                pass
+            emulator.set_faults()
+            if not (await _plan(client, tmp_path)).has_changes:
+                break
+        emulator.set_faults()
+        held = await client.list_objects(AGENT)
+        assert sorted(a.metadata["reconciler_key"] for a in held) == sorted(agents)
+        assert not (await _plan(client, tmp_path)).has_changes
