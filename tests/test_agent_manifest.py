@@ -522,3 +522,12 @@ def test_an_agent_manifest_is_not_an_assistant_manifest(repo: Path) -> None:
     assert [str(e) for e in load_directory(Path("agents")).errors] == [
         "agents/a.yaml:2:9: tools[0]: unknown tool type 'web_search' (expected code_interpreter, retrieval or function)"
     ]
+
+
+def test_the_docs_hold_the_agent_field_table() -> None:
+    from reconciler.manifest import reference_table
+
+    text = (ROOT / "docs" / "manifest.md").read_text()
+    assert reference_table("agent") in text, (
+        "regenerate with `python -c \"from reconciler.manifest import reference_table; print(reference_table('agent'))\"`"
+    )

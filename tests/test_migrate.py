@@ -54,8 +54,10 @@ EXAMPLES_MARKDOWN = "\n".join(
         "| assistant | agent | field | loss | what happens | why |",
         "| --- | --- | --- | --- | --- | --- |",
         *(HR_ROW + row for row in MD_COMMON),
-        HR_ROW + "`tools[0] retrieval` | total | dropped | saved agents have no retrieval or file search tool |",
-        HR_ROW + "`files` | total | dropped (1 file) | knowledge files belong to environments and sessions, not to agents |",
+        HR_ROW
+        + "`tools[0] retrieval` | total | dropped | saved agents have no retrieval or file search tool |",
+        HR_ROW
+        + "`files` | total | dropped (1 file) | knowledge files belong to environments and sessions, not to agents |",
         *(IT_ROW + row for row in MD_COMMON),
         IT_ROW + "`temperature` | total | dropped (it is 0.3) | agents have no sampling parameters |",
         "",
@@ -81,7 +83,9 @@ def run(*args: str) -> Result:
 
 
 def snapshot(directory: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()
+    }
 
 
 # --- the example assistants
@@ -121,7 +125,10 @@ def test_accepted_the_examples_migrate_validate_and_are_formatted(repo: Path) ->
         "name": "HR Helper",
         "model": "gpt-4-turbo",
         "instructions": "You are an HR bot, and you have access to files to answer employee questions about company policies. Always respond with info from either of the files.",
-        "metadata": {"team": "people-ops", "description": "Answers employee questions about company policies."},
+        "metadata": {
+            "team": "people-ops",
+            "description": "Answers employee questions about company policies.",
+        },
     }
     it = agents["it-helpdesk"]
     source = {m.key: m.api_fields() for m in load_directory(Path("assistants")).manifests}["it-helpdesk"]
@@ -165,7 +172,11 @@ def test_rerunning_is_idempotent_and_never_overwrites_silently(repo: Path) -> No
     forced = run("migrate", "--accept-loss", "--force", "hr-helper")
     assert forced.exit_code == 0
     assert forced.stderr == "wrote agents/hr-helper.yaml (from assistants/hr-helper.yaml)\n"
-    assert (repo / "agents" / "hr-helper.yaml").read_text().startswith("# Migrated from assistants/hr-helper.yaml")
+    assert (
+        (repo / "agents" / "hr-helper.yaml")
+        .read_text()
+        .startswith("# Migrated from assistants/hr-helper.yaml")
+    )
 
 
 def test_keys_select_and_an_unknown_key_is_named(repo: Path) -> None:
@@ -204,7 +215,10 @@ def lines(migrated: migrate.Migrated) -> list[str]:
 
 def test_a_long_name_is_cut_and_reported(repo: Path) -> None:
     m = convert(repo, f"name: {'n' * 200}\nmodel: m\n")
-    assert lines(m)[0] == "  name [partial]: cut to its first 128 characters (it has 200): v1 allows 256 characters, an agent 128"
+    assert (
+        lines(m)[0]
+        == "  name [partial]: cut to its first 128 characters (it has 200): v1 allows 256 characters, an agent 128"
+    )
     assert f"name: {'n' * 128}\n" in m.text
     assert convert(repo, f"name: {'n' * 128}\nmodel: m\n").lossy == ()
 
@@ -212,9 +226,15 @@ def test_a_long_name_is_cut_and_reported(repo: Path) -> None:
 def test_description_without_room_in_metadata_is_dropped(repo: Path) -> None:
     pairs = "".join(f"  k{i}: v\n" for i in range(15))
     m = convert(repo, f"description: d\nmodel: m\nmetadata:\n{pairs}")
-    assert lines(m)[0] == "  description [total]: dropped: agents have no description field, and metadata has no free pair"
+    assert (
+        lines(m)[0]
+        == "  description [total]: dropped: agents have no description field, and metadata has no free pair"
+    )
     taken = convert(repo, "description: d\nmodel: m\nmetadata: {description: mine}\n")
-    assert lines(taken)[0] == "  description [total]: dropped: agents have no description field, and metadata has 'description' already"
+    assert (
+        lines(taken)[0]
+        == "  description [total]: dropped: agents have no description field, and metadata has 'description' already"
+    )
     assert "description: mine" in taken.text
 
 
@@ -253,7 +273,11 @@ response_format: {type: json_object}
 def test_text_response_formats_and_default_sampling_are_not_losses(repo: Path) -> None:
     for fmt in ("auto", "none", "{type: text}"):
         m = convert(repo, f"model: m\nresponse_format: {fmt}\ntemperature: 1.0\ntop_p: 1\n")
-        assert m.losses == (migrate.Loss("model", "note", "kept as 'm'", "whether v1-era model names are accepted is unknown"),)
+        assert m.losses == (
+            migrate.Loss(
+                "model", "note", "kept as 'm'", "whether v1-era model names are accepted is unknown"
+            ),
+        )
 
 
 # --- validate, schema and fmt over both kinds
@@ -304,3 +328,8 @@ def test_fmt_formats_the_agents_beside_the_manifests_with_their_schema(repo: Pat
         "# yaml-language-server: $schema=../schema/agent.json\nmodel: m\ntools:\n  - type: tool_search\n"
     )
     assert load_agents(Path("agents")).errors == []
+
+
+def test_the_docs_show_the_real_report() -> None:
+    text = (ROOT / "docs" / "migrate.md").read_text()
+    assert EXAMPLES_TEXT in text and EXAMPLES_MARKDOWN in text

@@ -275,12 +275,16 @@ class AgentManifest(_Strict):
         f"{dialect.MAX_METADATA_PAIRS} and one holds the ownership marker). Keys starting with "
         f"'{dialect.RESERVED_PREFIX}' are reserved.",
     )
-    reasoning: Reasoning | None = None
+    reasoning: Reasoning | None = Field(
+        default=None, description="effort and summary; omitted or null: the model's defaults."
+    )
     service_tier: ServiceTier | None = Field(
         default=None, description=f"{', '.join(facts.SERVICE_TIERS_REQUEST)} (default auto)."
     )
-    text: Text | None = None
-    multi_agent: MultiAgent | None = None
+    text: Text | None = Field(default=None, description="format ({type: text} or json_schema) and verbosity.")
+    multi_agent: MultiAgent | None = Field(
+        default=None, description="enabled and max_concurrent_subagents: sub-agent tools at run time."
+    )
 
     @field_validator("tools")
     @classmethod
@@ -347,7 +351,9 @@ def _plain(value: Any) -> Any:
 def json_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of one agent manifest document (`reconciler schema --kind agent`)."""
     schema = AgentManifest.model_json_schema(by_alias=True)
-    schema["properties"].update(ENVIRONMENT_FIELDS)
+    for name, field in ENVIRONMENT_FIELDS.items():
+        described = field["description"].replace("this assistant", "this agent")
+        schema["properties"][name] = {**field, "description": described}
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
 
 
