@@ -29,8 +29,8 @@ from reconciler.manifest.model import (
     MetadataKey,
     MetadataValue,
     RelativePath,
-    _schema_problem,
     _Strict,
+    json_schema_checked,
 )
 
 NonEmpty = Annotated[str, Field(min_length=1)]
@@ -55,18 +55,6 @@ else:
     ConnectionOrigin = Literal[_ENUMS["mcp", "connection_origin"]]
 
 
-def _json_schema_checked(value: dict[str, Any] | None) -> dict[str, Any] | None:
-    if value is None:
-        return value
-    problem = _schema_problem(value)
-    if problem is not None:
-        reason, subpath = problem
-        raise PydanticCustomError(
-            "json_schema", "not a valid JSON Schema: {reason}", {"reason": reason, "subpath": subpath}
-        )
-    return value
-
-
 JsonSchema = Annotated[dict[str, Any], Field(description="A JSON Schema object.")]
 
 
@@ -82,7 +70,7 @@ class FunctionTool(_Strict):
     parameters: JsonSchema = Field(description="The function's arguments as a JSON Schema object.")
     defer_loading: bool = Field(default=False, description="Load it only when found through tool_search.")
 
-    _parameters = field_validator("parameters")(_json_schema_checked)
+    _parameters = field_validator("parameters")(json_schema_checked)
 
 
 class ToolSearchTool(_Strict):
@@ -206,7 +194,7 @@ class TextFormatJsonSchema(_Strict):
     type: Literal["json_schema"]
     schema_: JsonSchema = Field(alias="schema")
 
-    _schema = field_validator("schema_")(_json_schema_checked)
+    _schema = field_validator("schema_")(json_schema_checked)
 
 
 TextFormat = Annotated[TextFormatText | TextFormatJsonSchema, Field(discriminator="type")]

@@ -38,17 +38,9 @@ def load_manifests(directory: Path, selected: Selected | None = None) -> list[Lo
         raise ReconcilerError(
             f"no {DEFAULT_DIRECTORY}/ in {Path.cwd()}: run from the repository root or pass --dir"
         )
-    result = load_directory(directory, selected=selected)
-    for note in result.notes:
-        click.echo(note, err=True)
-    if len(result.errors) == 1 and result.errors[0].line is None:
-        raise ReconcilerError(str(result.errors[0]))
-    if result.errors:
-        for error in result.errors:
-            click.echo(str(error), err=True)
-        noun = "error" if len(result.errors) == 1 else "errors"
-        raise ReconcilerError(f"{len(result.errors)} {noun} in {directory}")
-    return list(result.manifests)
+    from reconciler.usecases.validating import checked
+
+    return checked(load_directory(directory, selected=selected), directory)
 
 
 def refuse_secrets(loaded: Sequence[LoadedManifest], connection: ConnectionOptions) -> None:

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
 from reconciler.errors import ConfigError, ReconcilerError
-from reconciler.manifest import LoadedAgent, LoadResult, Selected
+from reconciler.manifest import Loaded, LoadedAgent, LoadResult, Selected
 
 if TYPE_CHECKING:
     from reconciler.environments import Target
+
+L = TypeVar("L", bound=Loaded)
 
 
 def agents_directory(manifests: Path, given: Path | None) -> Path | None:
@@ -39,8 +41,9 @@ def load_agent_manifests(directory: Path, selected: Selected | None = None) -> l
     return checked(load_agents(directory, selected=selected), directory)
 
 
-def checked(result: LoadResult[LoadedAgent], directory: Path) -> list[LoadedAgent]:
-    """The manifests of `result`, its notes on stderr; its errors on stderr and raised as one line."""
+def checked(result: LoadResult[L], directory: Path) -> list[L]:
+    """The manifests of `result` (either kind), its notes on stderr; its errors on stderr and raised as
+    one line `N errors in DIR` (a problem with the directory itself: that line alone)."""
     for note in result.notes:
         click.echo(note, err=True)
     if len(result.errors) == 1 and result.errors[0].line is None:
