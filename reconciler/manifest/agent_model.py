@@ -29,8 +29,8 @@ from reconciler.manifest.model import (
     MetadataKey,
     MetadataValue,
     RelativePath,
-    _schema_problem,
     _Strict,
+    json_schema_checked,
 )
 
 NonEmpty = Annotated[str, Field(min_length=1)]
@@ -55,18 +55,6 @@ else:
     ConnectionOrigin = Literal[_ENUMS["mcp", "connection_origin"]]
 
 
-def _json_schema_checked(value: dict[str, Any] | None) -> dict[str, Any] | None:
-    if value is None:
-        return value
-    problem = _schema_problem(value)
-    if problem is not None:
-        reason, subpath = problem
-        raise PydanticCustomError(
-            "json_schema", "not a valid JSON Schema: {reason}", {"reason": reason, "subpath": subpath}
-        )
-    return value
-
-
 JsonSchema = Annotated[dict[str, Any], Field(description="A JSON Schema object.")]
 
 
@@ -82,7 +70,7 @@ class FunctionTool(_Strict):
     parameters: JsonSchema = Field(description="The function's arguments as a JSON Schema object.")
     defer_loading: bool = Field(default=False, description="Load it only when found through tool_search.")
 
-    _parameters = field_validator("parameters")(_json_schema_checked)
+    _parameters = field_validator("parameters")(json_schema_checked)
 
 
 class ToolSearchTool(_Strict):
@@ -206,7 +194,7 @@ class TextFormatJsonSchema(_Strict):
     type: Literal["json_schema"]
     schema_: JsonSchema = Field(alias="schema")
 
-    _schema = field_validator("schema_")(_json_schema_checked)
+    _schema = field_validator("schema_")(json_schema_checked)
 
 
 TextFormat = Annotated[TextFormatText | TextFormatJsonSchema, Field(discriminator="type")]
@@ -275,12 +263,16 @@ class AgentManifest(_Strict):
         f"{dialect.MAX_METADATA_PAIRS} and one holds the ownership marker). Keys starting with "
         f"'{dialect.RESERVED_PREFIX}' are reserved.",
     )
-    reasoning: Reasoning | None = None
+    reasoning: Reasoning | None = Field(
+        default=None, description="effort and summary; omitted or null: the model's defaults."
+    )
     service_tier: ServiceTier | None = Field(
         default=None, description=f"{', '.join(facts.SERVICE_TIERS_REQUEST)} (default auto)."
     )
-    text: Text | None = None
-    multi_agent: MultiAgent | None = None
+    text: Text | None = Field(default=None, description="format ({type: text} or json_schema) and verbosity.")
+    multi_agent: MultiAgent | None = Field(
+        default=None, description="enabled and max_concurrent_subagents: sub-agent tools at run time."
+    )
 
     @field_validator("tools")
     @classmethod
@@ -347,7 +339,9 @@ def _plain(value: Any) -> Any:
 def json_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of one agent manifest document (`reconciler schema --kind agent`)."""
     schema = AgentManifest.model_json_schema(by_alias=True)
-    schema["properties"].update(ENVIRONMENT_FIELDS)
+    for name, field in ENVIRONMENT_FIELDS.items():
+        described = field["description"].replace("this assistant", "this agent")
+        schema["properties"][name] = {**field, "description": described}
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
 
 

@@ -46,6 +46,20 @@ AGENT_WORDS = Vocabulary(
     },
     field_names_at=agent_model.field_names_at,
     example_tool="{type: web_search}",
+    field_hints={
+        **{("", m.source): m.note for m in agents_facts.V1_FIELDS if m.target is None},
+        ("", "description"): "agents have no description; keep it in metadata",
+        ("", "response_format"): "an agent's output format is text.format",
+        ("tools[]", "function"): "an agent's function tool is flat: name, description and parameters sit "
+        "beside type",
+        ("", "id"): "agents are matched by key; adopting an existing agent is not supported",
+        **{
+            ("transport", name): "a saved agent stores no credentials: name a vault credential with "
+            "the tool's credential_id"
+            for names in agents_facts.SESSION_ONLY_TRANSPORT_FIELDS.values()
+            for name in names
+        },
+    },
 )
 AGENT = ManifestKind(
     "agent", agent_model.AgentManifest, LoadedAgent, agent_dialect.MAX_INSTRUCTIONS, False, AGENT_WORDS

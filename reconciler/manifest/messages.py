@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler import dialect
@@ -43,6 +43,8 @@ class Vocabulary:
     hints: Mapping[str, str]
     field_names_at: Callable[[Path_, Any], list[str]]
     example_tool: str
+    #: (parent field: "" at the top, `tools[]` in a tool; unknown field) → why the kind has no such field.
+    field_hints: Mapping[tuple[str, str], str] = field(default_factory=dict)
 
 
 ASSISTANT_WORDS = Vocabulary(
@@ -88,9 +90,20 @@ def _pattern(e: PydanticError) -> str | None:
 def _unknown_field(e: PydanticError) -> str | None:
     if not isinstance(e.last, str):
         return None
+    parent = _parent_name(e.path)
+    why = e.words.field_hints.get((parent, e.last))
+    if why:
+        return f"unknown field '{e.last}' ({why})"
     close = difflib.get_close_matches(e.last, e.words.field_names_at(e.path[:-1], e.data), n=1, cutoff=0.6)
     hint = f" (did you mean '{close[0]}'?)" if close else ""
     return f"unknown field '{e.last}'{hint}"
+
+
+def _parent_name(path: Path_) -> str:
+    """The field holding the last element of `path`: `""` at the top, `tools[]` for a list item's field."""
+    if len(path) > 2 and isinstance(path[-2], int) and isinstance(path[-3], str):
+        return f"{path[-3]}[]"
+    return path[-2] if len(path) > 1 and isinstance(path[-2], str) else ""
 
 
 def _missing(e: PydanticError) -> str:

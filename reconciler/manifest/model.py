@@ -79,6 +79,19 @@ class RetrievalTool(_Strict):
     type: Literal["retrieval"]
 
 
+def json_schema_checked(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    """`value` when it is None or a valid JSON Schema; else a `json_schema` error at the problem."""
+    if value is None:
+        return value
+    problem = _schema_problem(value)
+    if problem is not None:
+        reason, subpath = problem
+        raise PydanticCustomError(
+            "json_schema", "not a valid JSON Schema: {reason}", {"reason": reason, "subpath": subpath}
+        )
+    return value
+
+
 class FunctionDefinition(_Strict):
     """A function the assistant may call; `parameters` is a JSON Schema of its arguments."""
 
@@ -94,18 +107,7 @@ class FunctionDefinition(_Strict):
         default=None, description="The function's arguments as a JSON Schema object."
     )
 
-    @field_validator("parameters")
-    @classmethod
-    def _valid_json_schema(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        if value is None:
-            return value
-        problem = _schema_problem(value)
-        if problem is not None:
-            reason, subpath = problem
-            raise PydanticCustomError(
-                "json_schema", "not a valid JSON Schema: {reason}", {"reason": reason, "subpath": subpath}
-            )
-        return value
+    _parameters = field_validator("parameters")(json_schema_checked)
 
 
 #: `repr` of a schema → its problem; `repr` is a cheap exact key for plain data (equal text, equal data).

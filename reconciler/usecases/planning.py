@@ -27,6 +27,7 @@ from reconciler.options import DEFAULT_DIRECTORY, ConnectionOptions, PlanOptions
 from reconciler.plan import Plan, combine
 from reconciler.redact import mask, secret_forms
 from reconciler.render import render_plan
+from reconciler.usecases.validating import agents_directory, checked, load_agent_manifests
 
 if TYPE_CHECKING:
     from reconciler.client import Client
@@ -36,15 +37,6 @@ if TYPE_CHECKING:
 
 #: What a plan lists: the existing objects of each kind planned (assistants; agents or None).
 Listed = tuple[list["RemoteAssistant"], list["RemoteAgent"] | None]
-
-
-def agents_directory(directory: Path, explicit: Path | None = None) -> Path | None:
-    """Where the saved agents' manifests are: `explicit` (`--agents-dir`), else the sibling `agents/` of the
-    assistants' manifest `directory` when it is a directory; None: no agents to plan."""
-    if explicit is not None:
-        return explicit
-    sibling = directory.parent / AGENT.directory
-    return sibling if sibling.is_dir() else None
 
 
 def load_manifests(directory: Path, selected: Selected | None = None) -> list[LoadedManifest]:
@@ -58,28 +50,7 @@ def load_manifests(directory: Path, selected: Selected | None = None) -> list[Lo
         raise ReconcilerError(
             f"no {DEFAULT_DIRECTORY}/ in {Path.cwd()}: run from the repository root or pass --dir"
         )
-    return _reported(load_directory(directory, selected=selected), directory)
-
-
-def load_agent_manifests(directory: Path, selected: Selected | None = None) -> list[LoadedAgent]:
-    """Every agent manifest in `directory`, errors reported as `load_manifests` reports them."""
-    from reconciler.manifest import load_agents
-
-    return _reported(load_agents(directory, selected=selected), directory)
-
-
-def _reported(result: Any, directory: Path) -> list[Any]:
-    """The manifests of a load result; its notes and errors printed, and ReconcilerError on any error."""
-    for note in result.notes:
-        click.echo(note, err=True)
-    if len(result.errors) == 1 and result.errors[0].line is None:
-        raise ReconcilerError(str(result.errors[0]))
-    if result.errors:
-        for error in result.errors:
-            click.echo(str(error), err=True)
-        noun = "error" if len(result.errors) == 1 else "errors"
-        raise ReconcilerError(f"{len(result.errors)} {noun} in {directory}")
-    return list(result.manifests)
+    return checked(load_directory(directory, selected=selected), directory)
 
 
 def refuse_secrets(loaded: Sequence[Loaded], connection: ConnectionOptions) -> None:
