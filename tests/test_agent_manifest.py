@@ -447,10 +447,6 @@ HOSTILE = [
         "model: m\nresponse_format: auto\n",
         "agents/a.yaml:2:1: response_format: unknown field 'response_format' (an agent's output format is text.format)",
     ),
-    (
-        "model: m\nid: asst_1\n",
-        "agents/a.yaml:2:1: id: unknown field 'id' (agents are matched by key; adopting an existing agent is not supported)",
-    ),
 ]
 
 

@@ -8,6 +8,7 @@ schema, saved plan and staleness); faults (dropped writes, 5xx after commit) wit
 from __future__ import annotations
 
 import io
+import shutil
 import json
 from pathlib import Path
 from typing import Any
@@ -268,3 +269,23 @@ async def test_no_duplicate_agent_under_dropped_writes_and_server_errors(
         held = await client.list_objects(AGENT)
         assert sorted(a.metadata["reconciler_key"] for a in held) == sorted(agents)
         assert not (await _plan(client, tmp_path)).has_changes
+
+
+async def test_the_migrated_example_agents_plan_and_apply_cleanly(
+    emulator: InProcessEmulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from reconciler.usecases.migrating import MigrateOptions, run_migrate
+
+    shutil.copytree(ROOT / "assistants", tmp_path / "assistants")
+    migrated = run_migrate(MigrateOptions(tmp_path / "assistants", tmp_path / "agents", accept_loss=True))
+    capsys.readouterr()  # the loss report
+    async with client_for(emulator) as client:
+        plan = await _plan(client, tmp_path)
+        agents = plan.by_kind[1]
+        assert (agents.kind, agents.summary["create"]) == ("agent", len(migrated))
+        report = await _apply(client, plan)
+        assert {r.kind for r in report.results} == {"assistant", "agent"}
+        again = await _plan(client, tmp_path)
+        assert not again.has_changes
+        held = await client.list_objects(AGENT)
+        assert sorted(a.metadata["reconciler_key"] for a in held) == sorted(m.key for m in migrated)

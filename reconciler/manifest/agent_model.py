@@ -236,6 +236,13 @@ class AgentManifest(_Strict):
         description="Stable logical name of the agent (defaults to the file's stem). Lowercase letters, "
         "digits, '-', '_' and '.', at most 63 characters; unique across the directory.",
     )
+    id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=facts.AGENT_ID_MAX_LENGTH,
+        description="Adopt this existing agent (its id, as `reconciler import --kind agent` writes it) "
+        "instead of creating one.",
+    )
     name: str | None = Field(default=None, max_length=dialect.MAX_NAME, description="Display name.")
     model: str = Field(
         min_length=1, max_length=dialect.MAX_MODEL, description="Model name, kept as written (e.g. gpt-5)."

@@ -52,7 +52,6 @@ AGENT_WORDS = Vocabulary(
         ("", "response_format"): "an agent's output format is text.format",
         ("tools[]", "function"): "an agent's function tool is flat: name, description and parameters sit "
         "beside type",
-        ("", "id"): "agents are matched by key; adopting an existing agent is not supported",
         **{
             ("transport", name): "a saved agent stores no credentials: name a vault credential with "
             "the tool's credential_id"
