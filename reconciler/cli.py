@@ -403,9 +403,16 @@ def _refuse_with_a_saved_plan(planning: PlanOptions) -> None:
         )
 
 
-@cli.command(name="import", short_help="Write manifests for existing unmanaged assistants.")
+@cli.command(name="import", short_help="Write manifests for existing unmanaged assistants (or agents).")
 @click.argument("ids", nargs=-1, metavar="[ID]...")
-@click.option("--all", "import_all", is_flag=True, help="Import every unmanaged assistant.")
+@click.option("--all", "import_all", is_flag=True, help="Import every unmanaged assistant (or agent).")
+@click.option(
+    "--kind",
+    type=click.Choice(["assistant", "agent"]),
+    default="assistant",
+    show_default=True,
+    help="What to import: assistants into --dir, or saved agents into agents/ beside it.",
+)
 @dir_option
 @connection_options
 @env_option
@@ -423,19 +430,22 @@ def import_(
     env: str | None,
     force: bool,
     instructions_files: bool,
+    kind: str,
 ) -> None:
     """Write a manifest for each unmanaged assistant ID (asst_...) or, with --all, for every one, so the
-    next plan adopts them.
+    next plan adopts them. With --kind agent, the same for saved agents, into agents/ beside --dir.
 
     \b
     Example:
       reconciler import asst_abc123
+      reconciler import --kind agent --all
     """
-    from reconciler.usecases.importing import run_import
+    from reconciler.usecases.importing import import_directory, run_import
 
     target = target_from(env, directory, connection)
     options = ImportOptions(
-        directory=target.directory,
+        directory=import_directory(target.directory, kind),
+        kind=kind,
         ids=ids,
         import_all=import_all,
         force=force,

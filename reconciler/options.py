@@ -120,12 +120,13 @@ class ApplyOptions:
 
 @dataclass(frozen=True)
 class ImportOptions:
-    """What to import: the unmanaged assistants `ids` or, with `import_all`, every one, into `directory`;
-    existing files are overwritten only with `force`; long instructions go to `.md` files with
-    `instructions_files`."""
+    """What to import: the unmanaged objects of `kind` (`assistant`, `agent`) `ids` or, with `import_all`,
+    every one, into `directory`; existing files are overwritten only with `force`; long instructions go to
+    `.md` files with `instructions_files`."""
 
     directory: Path
     ids: tuple[str, ...] = ()
     import_all: bool = False
     force: bool = False
     instructions_files: bool = False
+    kind: str = "assistant"

@@ -8,8 +8,8 @@ schema, saved plan and staleness); faults (dropped writes, 5xx after commit) wit
 from __future__ import annotations
 
 import io
-import shutil
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -289,3 +289,62 @@ async def test_the_migrated_example_agents_plan_and_apply_cleanly(
         assert not again.has_changes
         held = await client.list_objects(AGENT)
         assert sorted(a.metadata["reconciler_key"] for a in held) == sorted(m.key for m in migrated)
+
+
+async def test_import_writes_unmanaged_agents_that_the_next_plan_adopts(
+    emulator: InProcessEmulator, tmp_path: Path
+) -> None:
+    from reconciler import formatter, importer
+    from reconciler.options import ImportOptions
+
+    _write(tmp_path, {"triage": TRIAGE})
+    async with client_for(emulator) as client:
+        await _apply(client, await _plan(client, tmp_path))
+        body = {
+            "name": "Docs Bot",
+            "model": "gpt-5",
+            "instructions": "Answer from the docs.",
+            "tools": [{"type": "web_search", "context_size": "high"}],
+            "metadata": {"team": "docs"},
+            "reasoning": {"effort": "low"},
+        }
+        made = await client.create_object(AGENT, body)
+        out, err = io.StringIO(), io.StringIO()
+        options = ImportOptions(directory=tmp_path / "agents", kind="agent", import_all=True)
+        await importer.run_import(client, options, out, err)
+        assert out.getvalue() == (
+            f'wrote {tmp_path / "agents" / "docs-bot.yaml"} ({made.id} "Docs Bot")\n'
+            f"Imported 1 agent into {tmp_path / 'agents'} (1 files). "
+            "Run `reconciler plan` to adopt them (it adds the ownership marker).\n"
+        )
+        assert err.getvalue() == "note: 1 managed agent skipped\n"
+        assert (tmp_path / "agents" / "docs-bot.yaml").read_text() == (
+            "# yaml-language-server: $schema=../schema/agent.json\n"
+            "key: docs-bot\n"
+            f"id: {made.id}\n"
+            "name: Docs Bot\n"
+            "model: gpt-5\n"
+            "instructions: Answer from the docs.\n"
+            "tools:\n"
+            "  - type: web_search\n"
+            "    context_size: high\n"
+            "    mode: live\n"
+            "metadata:\n"
+            "  team: docs\n"
+            "reasoning:\n"
+            "  effort: low\n"
+            "  summary: null\n"
+        )
+        assert formatter.run_fmt((tmp_path / "agents",), check=True)
+
+        plan = await _plan(client, tmp_path)
+        adopt = plan.actionable
+        assert [(c.kind, c.key, c.action, c.adopt, c.changed_fields) for c in adopt] == [
+            ("agent", "docs-bot", "update", True, ("metadata",))
+        ]
+        emulator.reset_stats()
+        await _apply(client, plan)
+        assert _agent_writes(emulator) == [
+            ("POST", f"/v1/agents/{made.id}", {"metadata": {"team": "docs", "reconciler_key": "docs-bot"}})
+        ]
+        assert not (await _plan(client, tmp_path)).has_changes
