@@ -29,6 +29,7 @@ from reconciler.cli_options import (
     dir_option,
     env_option,
     explicit,
+    kind_option,
     plan_options,
     target_from,
     use_color,
@@ -228,13 +229,7 @@ def validate(directory: Path, env: str | None, agents_dir: Path | None) -> None:
 
 
 @cli.command(short_help="Print the JSON Schema of a manifest.")
-@click.option(
-    "--kind",
-    type=click.Choice(["assistant", "agent"]),
-    default="assistant",
-    show_default=True,
-    help="assistant (assistants/) or agent (agents/) manifests.",
-)
+@kind_option("assistant (assistants/) or agent (agents/) manifests.")
 def schema(kind: str) -> None:
     """Print the JSON Schema of a manifest (for yaml-language-server and editors).
 
@@ -406,13 +401,7 @@ def _refuse_with_a_saved_plan(planning: PlanOptions) -> None:
 @cli.command(name="import", short_help="Write manifests for existing unmanaged assistants (or agents).")
 @click.argument("ids", nargs=-1, metavar="[ID]...")
 @click.option("--all", "import_all", is_flag=True, help="Import every unmanaged assistant (or agent).")
-@click.option(
-    "--kind",
-    type=click.Choice(["assistant", "agent"]),
-    default="assistant",
-    show_default=True,
-    help="What to import: assistants into --dir, or saved agents into agents/ beside it.",
-)
+@kind_option("What to import: assistants into --dir, or saved agents into agents/ beside it.")
 @dir_option
 @connection_options
 @env_option

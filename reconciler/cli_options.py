@@ -222,6 +222,13 @@ def plan_options(command: str) -> Callable[[F], F]:
     return decorate
 
 
+def kind_option(help: str) -> Callable[[F], F]:
+    """--kind assistant|agent (default assistant), for the commands that handle one kind at a time."""
+    return click.option(
+        "--kind", type=click.Choice(["assistant", "agent"]), default="assistant", show_default=True, help=help
+    )
+
+
 def explicit(name: str) -> bool:
     """True when the parameter `name` of the current command was given on the command line."""
     source = click.get_current_context().get_parameter_source(name)

@@ -43,9 +43,9 @@ def build_plan(
 
     `options.targets` restricts the plan to those keys (manifest keys or managed keys on the server, or
     `known_keys`, the keys of the other kinds planned with this one; any other raises PlanError naming near
-    matches). `options.prune` plans deletes for managed orphans; without
-    it they are listed as `Plan.orphans`. A create whose name equals an unmanaged assistant's is refused
-    unless `options.allow_duplicate_names`. With `models`, creates and model changes must name one of them.
+    matches). `options.prune` plans deletes for managed orphans; without it they are listed as
+    `Plan.orphans`. A create whose name equals an unmanaged object's is refused unless
+    `options.allow_duplicate_names`. With `models`, creates and model changes must name one of them.
     A delete over the safety limits adds a warning (apply enforces them). `remote_files` is the
     `GET /files?purpose=assistants` listing: knowledge files found there by content are attached by id, the
     others planned as uploads; with `prune`, uploads nothing uses any more are planned as file deletes (see
@@ -64,8 +64,7 @@ def build_plan(
     index = knowledge.RemoteIndex(remote_files or ())
     changes = [_change_for(m, index, kind) for m in matching.matches if targeted(m.loaded.key)]
     if not options.allow_duplicate_names:
-        unmanaged = [a for a in matching.unmanaged if a.id not in adopted]
-        _refuse_name_clashes(changes, loaded, unmanaged, kind)
+        _refuse_name_clashes(changes, loaded, [a for a in matching.unmanaged if a.id not in adopted], kind)
     changes += [
         _delete(d.assistant, kind, _duplicate_reason(d)) for d in matching.duplicates if targeted(d.key)
     ]
@@ -73,11 +72,7 @@ def build_plan(
     if options.prune:
         changes += [_delete(a, kind) for a in matching.orphans if targeted(marker_of(a) or "")]
         orphans = []
-    files: tuple[PlanFile, ...] = ()
-    if kind.has_files:  # only assistant manifests name knowledge files
-        assistants = cast("Sequence[LoadedManifest]", loaded)
-        remote = cast("Sequence[RemoteAssistant]", existing)
-        files = _plan_files(changes, remote, assistants, index, prune=options.prune)
+    files = _plan_files(changes, existing, loaded, index, prune=options.prune) if kind.has_files else ()
     rank = {action: i for i, action in enumerate(ACTIONS)}
     changes.sort(key=lambda c: (rank[c.action], c.key))
     plan = Plan(
@@ -98,14 +93,16 @@ def build_plan(
 
 def _plan_files(
     changes: Sequence[Change],
-    existing: Sequence[RemoteAssistant],
-    loaded: Sequence[LoadedManifest],
+    listed: Sequence[Remote],
+    manifests: Sequence[Loaded],
     index: knowledge.RemoteIndex,
     *,
     prune: bool,
 ) -> tuple[PlanFile, ...]:
     """The knowledge files to upload or keep and, with `prune`, the uploads nothing uses any more: not the
-    changes' desired states, nor the assistants no change touches."""
+    changes' desired states, nor the assistants no change touches (assistants only: the kind with files)."""
+    existing = cast("Sequence[RemoteAssistant]", listed)
+    loaded = cast("Sequence[LoadedManifest]", manifests)
     planned = {c.id for c in changes if c.id}
     still_used = {f for c in changes if c.action != "delete" for f in c.desired.get("file_ids") or ()}
     still_used |= {f for a in existing if a.id not in planned for f in a.file_ids}

@@ -60,7 +60,7 @@ from reconciler.client.shapes import (
     ShapeError,
     check_page,
 )
-from reconciler.kinds import ASSISTANT, KINDS, Kind
+from reconciler.kinds import ASSISTANT, Kind, kind_of_route
 from reconciler.kinds.base import R
 from reconciler.redact import mask
 from reconciler.remote import RemoteAssistant, RemoteFile
@@ -75,6 +75,8 @@ MAX_JSON_BYTES = 64 * 1024 * 1024
 #: The largest file content read (the API's own limit on a file's size).
 MAX_FILE_BYTES = 512 * 1024 * 1024
 PAGE_LIMIT = 100
+#: The route of one file attached to an assistant.
+_ASSISTANT_FILE = "/assistants/{assistant_id}/files/{file_id}"
 #: Statuses meaning "this server has no /models endpoint" (compatible servers often lack it).
 NO_ENDPOINT_STATUSES = frozenset({404, 405, 501})
 
@@ -184,23 +186,22 @@ class Client:
 
     async def retrieve_object(self, kind: Kind[R], object_id: str) -> R:
         """`GET {kind.path}/{id}`."""
-        shape = BY_KIND[kind.name]
-        return kind.remote(await self._json("GET", kind.item_route, {kind.id_param: object_id}, shape=shape))
+        return await self._object(kind, "GET", object_id)
 
     async def create_object(self, kind: Kind[R], body: Mapping[str, Any]) -> R:
         """`POST {kind.path}`. Not idempotent: raises `AmbiguousWriteError` when the outcome is unknown."""
-        answer = await self._json(
-            "POST", kind.path, {}, json_body=dict(body), idempotent=False, shape=BY_KIND[kind.name]
-        )
-        return kind.remote(answer)
+        return await self._object(kind, "POST", None, json_body=dict(body), idempotent=False)
 
     async def modify_object(self, kind: Kind[R], object_id: str, body: Mapping[str, Any]) -> R:
         """`POST {kind.path}/{id}` (replaces the fields sent; idempotent, retried normally)."""
-        params = {kind.id_param: object_id}
-        answer = await self._json(
-            "POST", kind.item_route, params, json_body=dict(body), shape=BY_KIND[kind.name]
+        return await self._object(kind, "POST", object_id, json_body=dict(body))
+
+    async def _object(self, kind: Kind[R], method: str, object_id: str | None, **kwargs: Any) -> R:
+        """One object of `kind` answered by `method` on its collection (`object_id` None) or on itself."""
+        route, params = (
+            (kind.path, {}) if object_id is None else (kind.item_route, {kind.id_param: object_id})
         )
-        return kind.remote(answer)
+        return kind.remote(await self._json(method, route, params, shape=BY_KIND[kind.name], **kwargs))
 
     async def delete_object(
         self, kind: Kind[Any], object_id: str, *, missing_ok: bool = False
@@ -246,22 +247,13 @@ class Client:
     async def create_assistant_file(self, assistant_id: str, file_id: str) -> dict[str, Any]:
         """`POST /assistants/{id}/files`: attach a file. Idempotent in effect (attaching twice is a
         no-op or a 4xx), so it is retried normally."""
-        return await self._json(
-            "POST",
-            "/assistants/{assistant_id}/files",
-            {"assistant_id": assistant_id},
-            json_body={"file_id": file_id},
-            shape=ASSISTANT_FILE,
-        )
+        route, params = "/assistants/{assistant_id}/files", {"assistant_id": assistant_id}
+        return await self._json("POST", route, params, json_body={"file_id": file_id}, shape=ASSISTANT_FILE)
 
     async def retrieve_assistant_file(self, assistant_id: str, file_id: str) -> dict[str, Any]:
         """`GET /assistants/{id}/files/{file_id}`."""
-        return await self._json(
-            "GET",
-            "/assistants/{assistant_id}/files/{file_id}",
-            {"assistant_id": assistant_id, "file_id": file_id},
-            shape=ASSISTANT_FILE,
-        )
+        params = {"assistant_id": assistant_id, "file_id": file_id}
+        return await self._json("GET", _ASSISTANT_FILE, params, shape=ASSISTANT_FILE)
 
     async def delete_assistant_file(
         self, assistant_id: str, file_id: str, *, missing_ok: bool = False
@@ -269,12 +261,8 @@ class Client:
         """`DELETE /assistants/{id}/files/{file_id}` (detaches; the File stays). `missing_ok` as in
         `delete_assistant`."""
         try:
-            return await self._json(
-                "DELETE",
-                "/assistants/{assistant_id}/files/{file_id}",
-                {"assistant_id": assistant_id, "file_id": file_id},
-                shape=DELETED,
-            )
+            params = {"assistant_id": assistant_id, "file_id": file_id}
+            return await self._json("DELETE", _ASSISTANT_FILE, params, shape=DELETED)
         except NotFoundError:
             if not missing_ok:
                 raise
@@ -453,9 +441,9 @@ class Client:
         `data`."""
         path = self._path(route, path_params)
         extra = dict(headers or {})
-        beta = _beta_header(route)
-        if beta is not None:
-            extra[beta[0]] = beta[1]
+        kind = kind_of_route(route)
+        if kind is not None:
+            extra[kind.beta_header[0]] = kind.beta_header[1]
         attempt = 0
         while True:
             request = self._http.build_request(
@@ -606,11 +594,3 @@ async def _unless_unserved(call: Awaitable[list[_Item]]) -> list[_Item] | None:
         if err.status in NO_ENDPOINT_STATUSES:
             return None
         raise
-
-
-def _beta_header(route: str) -> tuple[str, str] | None:
-    """The `OpenAI-Beta` header of the kind whose collection `route` is under (`/assistants/...`), if any."""
-    for kind in KINDS.values():
-        if route == kind.path or route.startswith(kind.path + "/"):
-            return kind.beta_header
-    return None

@@ -10,7 +10,7 @@ from reconciler.kinds.agent import AGENT
 from reconciler.kinds.assistant import ASSISTANT
 from reconciler.kinds.base import Kind
 
-__all__ = ["AGENT", "ASSISTANT", "DEFAULT", "KINDS", "Kind", "kind_named"]
+__all__ = ["AGENT", "ASSISTANT", "DEFAULT", "KINDS", "Kind", "kind_named", "kind_of_route"]
 
 #: The kind a change, a plan or a command is of unless it says otherwise.
 DEFAULT = ASSISTANT
@@ -25,3 +25,11 @@ def kind_named(name: str) -> Kind:
         return KINDS[name]
     except KeyError:
         raise ValueError(f"unknown kind {name!r} (expected {' or '.join(KINDS)})") from None
+
+
+def kind_of_route(route: str) -> Kind | None:
+    """The kind whose API collection `route` is under (`/agents/{agent_id}`: agents), or None."""
+    for kind in KINDS.values():
+        if route == kind.path or route.startswith(kind.path + "/"):
+            return kind
+    return None
