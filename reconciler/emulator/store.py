@@ -11,7 +11,8 @@
   Deleting a File detaches it from every assistant.
 
 Methods return plain dicts shaped like the API objects; validation is the app's job, except the checks
-that must happen inside the write transaction (files exist and have purpose `assistants`).
+that must happen inside the write transaction (files exist and have purpose `assistants`). Other tables
+(`agent_store`) use the same connection through `write()`, `read()`, `now()` and `paginate`.
 """
 
 from __future__ import annotations
