@@ -648,6 +648,15 @@ REFUSALS = [
             "invalid_type",
         ),
     ),
+    (
+        {"multi_agent": {"enabled": True, "max_concurrent_subagents": 1.5}},
+        error(
+            "Invalid type for 'multi_agent.max_concurrent_subagents': expected an integer, but got a number "
+            "instead.",
+            "multi_agent.max_concurrent_subagents",
+            "invalid_type",
+        ),
+    ),
     ({"description": "d"}, error("Unknown parameter: 'description'.", "description", "unknown_parameter")),
     ({"temperature": 1}, error("Unknown parameter: 'temperature'.", "temperature", "unknown_parameter")),
     (
