@@ -811,6 +811,31 @@ async def test_agent_routes_need_the_agents_beta_header(
 
 
 @pytest.mark.anyio
+async def test_agent_routes_check_the_key_first_and_know_their_methods(emulator: InProcessEmulator) -> None:
+    async with emulator.client(kind="agents") as client:
+        unauthenticated = await client.get("/agents", headers={"Authorization": ""})
+        assert unauthenticated.status_code == 401
+        assert unauthenticated.headers["www-authenticate"] == 'Bearer realm="OpenAI API"'
+        wrong_key = await client.post(
+            "/agents", json={"model": "m"}, headers={"Authorization": "Bearer sk-x"}
+        )
+        assert (wrong_key.status_code, wrong_key.json()["error"]["code"]) == (401, "invalid_api_key")
+        for method, path in (("PUT", "/agents"), ("PATCH", "/agents/agent_x"), ("GET", "/agents/a/b")):
+            response = await client.request(method, path)
+            assert (response.status_code, response.json()) == (
+                404,
+                error(f"Invalid URL ({method} /v1{path})"),
+            )
+    assert emulator.stats()["by_route"] == {
+        "GET /v1/agents": 1,
+        "POST /v1/agents": 1,
+        "PUT /v1/agents": 1,
+        "PATCH /v1/agents/agent_x": 1,
+        "GET /v1/agents/a/b": 1,
+    }
+
+
+@pytest.mark.anyio
 async def test_assistant_routes_refuse_the_agents_header(emulator: InProcessEmulator) -> None:
     async with emulator.client(kind="agents") as client:
         response = await client.post("/assistants", json={"model": "gpt-4"})
