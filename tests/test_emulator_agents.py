@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -986,6 +987,28 @@ def test_two_processes_create_agents_on_one_file_without_loss(processes: list[Em
             walks.append(seen)
     assert walks[0] == walks[1]
     assert sorted(walks[0]) == sorted(created)
+
+
+@pytest.mark.anyio
+async def test_a_state_file_from_before_agents_gains_the_table(tmp_path: Path, make_emulator: Any) -> None:
+    """An existing `--db` or `--local` file with no `agents` table keeps its assistants and serves agents."""
+    db = tmp_path / "old.sqlite3"
+    first = make_emulator(db=db)
+    async with first.client() as client:
+        assistant = (await client.post("/assistants", json={"model": "gpt-4"})).json()
+    first.state.store.close()
+    conn = sqlite3.connect(db)
+    conn.execute("DROP TABLE agents")
+    conn.commit()
+    conn.close()
+
+    again = make_emulator(db=db)
+    async with again.client(kind="agents") as client:
+        created = await ok(client.post("/agents", json={"model": "gpt-5"}))
+        assert (await ok(client.get("/agents")))["data"] == [created]
+    assert again.stats()["objects"] == {"assistants": 1, "files": 0, "assistant_files": 0, "agents": 1}
+    async with again.client() as client:
+        assert (await ok(client.get(f"/assistants/{assistant['id']}")))["id"] == assistant["id"]
 
 
 # -- the official SDK ---------------------------------------------------------------------------------
