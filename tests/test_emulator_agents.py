@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -648,6 +649,15 @@ REFUSALS = [
             "invalid_type",
         ),
     ),
+    (
+        {"multi_agent": {"enabled": True, "max_concurrent_subagents": 1.5}},
+        error(
+            "Invalid type for 'multi_agent.max_concurrent_subagents': expected an integer, but got a number "
+            "instead.",
+            "multi_agent.max_concurrent_subagents",
+            "invalid_type",
+        ),
+    ),
     ({"description": "d"}, error("Unknown parameter: 'description'.", "description", "unknown_parameter")),
     ({"temperature": 1}, error("Unknown parameter: 'temperature'.", "temperature", "unknown_parameter")),
     (
@@ -717,13 +727,8 @@ async def test_pagination(client: httpx.AsyncClient, clock: list[int]) -> None:
         True,
     )
     assert [a["id"] for a in (await page(client, order="asc", limit=100, after=ids[9]))["data"]] == ids[10:]
-    assert await page(client, after=ids[0]) == {
-        "object": "list",
-        "data": [],
-        "first_id": None,
-        "last_id": None,
-        "has_more": False,
-    }
+    empty = await page(client, after=ids[0])  # past the end: an empty page, null ids
+    assert (empty["data"], empty["first_id"], empty["last_id"], empty["has_more"]) == ([], None, None, False)
 
     await ok(client.delete(f"/agents/{ids[12]}"))  # a deleted agent still works as a cursor
     after_deleted = await page(client, order="asc", after=ids[12], limit=3)
@@ -768,19 +773,20 @@ ASSISTANTS_BETA_MISSING = error(
     "header 'OpenAI-Beta: assistants=v1'.",
     code="invalid_beta",
 )
+#: (method, path, status with the right header: agent_x does not exist)
 AGENT_ROUTES = [
-    ("GET", "/agents"),
-    ("POST", "/agents"),
-    ("GET", "/agents/agent_x"),
-    ("POST", "/agents/agent_x"),
-    ("DELETE", "/agents/agent_x"),
+    ("GET", "/agents", 200),
+    ("POST", "/agents", 200),
+    ("GET", "/agents/agent_x", 404),
+    ("POST", "/agents/agent_x", 404),
+    ("DELETE", "/agents/agent_x", 404),
 ]
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize(("method", "path"), AGENT_ROUTES)
+@pytest.mark.parametrize(("method", "path", "status"), AGENT_ROUTES)
 async def test_agent_routes_need_the_agents_beta_header(
-    emulator: InProcessEmulator, method: str, path: str
+    emulator: InProcessEmulator, method: str, path: str, status: int
 ) -> None:
     body = {"model": "gpt-5"} if method == "POST" else None
     async with emulator.client(beta=False) as client:
@@ -796,9 +802,33 @@ async def test_agent_routes_need_the_agents_beta_header(
         both = await client.request(
             method, path, json=body, headers={"OpenAI-Beta": "assistants=v1, agents=v1"}
         )
-        assert both.status_code in (200, 404)
-        assert both.json() != AGENTS_BETA_MISSING
+        assert both.status_code == status  # one header may carry both tokens
     assert emulator.stats()["objects"]["agents"] == (1 if path == "/agents" and method == "POST" else 0)
+
+
+@pytest.mark.anyio
+async def test_agent_routes_check_the_key_first_and_know_their_methods(emulator: InProcessEmulator) -> None:
+    async with emulator.client(kind="agents") as client:
+        unauthenticated = await client.get("/agents", headers={"Authorization": ""})
+        assert unauthenticated.status_code == 401
+        assert unauthenticated.headers["www-authenticate"] == 'Bearer realm="OpenAI API"'
+        wrong_key = await client.post(
+            "/agents", json={"model": "m"}, headers={"Authorization": "Bearer sk-x"}
+        )
+        assert (wrong_key.status_code, wrong_key.json()["error"]["code"]) == (401, "invalid_api_key")
+        for method, path in (("PUT", "/agents"), ("PATCH", "/agents/agent_x"), ("GET", "/agents/a/b")):
+            response = await client.request(method, path)
+            assert (response.status_code, response.json()) == (
+                404,
+                error(f"Invalid URL ({method} /v1{path})"),
+            )
+    assert emulator.stats()["by_route"] == {
+        "GET /v1/agents": 1,
+        "POST /v1/agents": 1,
+        "PUT /v1/agents": 1,
+        "PATCH /v1/agents/agent_x": 1,
+        "GET /v1/agents/a/b": 1,
+    }
 
 
 @pytest.mark.anyio
@@ -957,6 +987,28 @@ def test_two_processes_create_agents_on_one_file_without_loss(processes: list[Em
             walks.append(seen)
     assert walks[0] == walks[1]
     assert sorted(walks[0]) == sorted(created)
+
+
+@pytest.mark.anyio
+async def test_a_state_file_from_before_agents_gains_the_table(tmp_path: Path, make_emulator: Any) -> None:
+    """An existing `--db` or `--local` file with no `agents` table keeps its assistants and serves agents."""
+    db = tmp_path / "old.sqlite3"
+    first = make_emulator(db=db)
+    async with first.client() as client:
+        assistant = (await client.post("/assistants", json={"model": "gpt-4"})).json()
+    first.state.store.close()
+    conn = sqlite3.connect(db)
+    conn.execute("DROP TABLE agents")
+    conn.commit()
+    conn.close()
+
+    again = make_emulator(db=db)
+    async with again.client(kind="agents") as client:
+        created = await ok(client.post("/agents", json={"model": "gpt-5"}))
+        assert (await ok(client.get("/agents")))["data"] == [created]
+    assert again.stats()["objects"] == {"assistants": 1, "files": 0, "assistant_files": 0, "agents": 1}
+    async with again.client() as client:
+        assert (await ok(client.get(f"/assistants/{assistant['id']}")))["id"] == assistant["id"]
 
 
 # -- the official SDK ---------------------------------------------------------------------------------

@@ -84,15 +84,7 @@ class AgentStore:
     def list(self, query: PageQuery) -> Page:
         """A page of live agents. Raises CursorNotFound."""
         with self.store.read() as conn:
-            rows, has_more = paginate(
-                conn,
-                table="agents",
-                where="1 = 1",
-                params=(),
-                cursor_where="id = ?",
-                cursor_params=lambda cursor: (cursor,),
-                query=query,
-            )
+            rows, has_more = paginate(conn, table="agents", query=query)
             return Page([_agent_from_row(row) for row in rows], has_more)
 
     def count(self) -> int:

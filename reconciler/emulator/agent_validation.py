@@ -25,12 +25,14 @@ from reconciler import agents_facts as facts
 from reconciler.agents_facts import AgentField, SubField, Variant
 from reconciler.emulator.store import PageQuery
 from reconciler.emulator.validation import (
+    TYPE_NAMES,
     MetadataLimits,
     bad,
     check_integer_range,
     check_string,
     invalid_type,
     invalid_value,
+    json_type,
     missing_parameter,
     require_object,
     unknown_parameter,
@@ -60,13 +62,6 @@ DEFAULT_REASONING = {field.name: CHOSEN_DEFAULTS[field.name] for field in facts.
 
 TEXT_FORMATS = (Variant("text", ()), Variant("json_schema", facts.JSON_SCHEMA_FORMAT_FIELDS))
 
-_EXPECTED = {
-    "string": "a string",
-    "boolean": "a boolean",
-    "integer": "an integer",
-    "object": "an object",
-    "array": "an array",
-}
 #: Integer fields with a documented range.
 _RANGES = {"max_concurrent_subagents": facts.MAX_CONCURRENT_SUBAGENTS_RANGE}
 
@@ -109,7 +104,7 @@ def _top_level(field: AgentField, value: Any) -> Any:
     name = field.name
     if value is None:
         if not field.request_nullable:
-            raise invalid_type(name, _EXPECTED[field.json_type], value)
+            raise invalid_type(name, TYPE_NAMES[field.json_type], value)
         return agent_default(field)
     if field.json_type == "string":
         return _enum(name, check_string(name, value, max_length=field.max_length), field.enum)
@@ -183,7 +178,7 @@ def fields_of(
         if given is not None:
             out[field.name] = _sub_value(where, field, given)
         elif field.name in obj and not field.request_nullable:
-            raise invalid_type(where, _EXPECTED[field.json_type], None)
+            raise invalid_type(where, TYPE_NAMES[field.json_type], None)
         elif field.required:
             raise missing_parameter(where)
         else:
@@ -196,23 +191,21 @@ def _sub_default(field: SubField) -> Any:
 
 
 def _sub_value(param: str, field: SubField, value: Any) -> Any:
+    """A non-null value of `field`, checked against its type, enum, range or nested object."""
     nested = _NESTED.get(field.name)
     if nested is not None:
         return nested(param, value)
     kind = field.json_type
     if kind == "string":
         return _enum(param, check_string(param, value), field.enum)
-    if kind == "boolean" and not isinstance(value, bool):
-        raise invalid_type(param, "a boolean", value)
-    if kind == "integer":
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise invalid_type(param, "an integer", value)
-        if field.name in _RANGES:
-            check_integer_range(param, value, _RANGES[field.name])
-    if kind == "object":
-        _object(param, value)
     if kind == "array":
-        _strings(param, value)
+        return _strings(param, value)
+    if kind == "object":
+        return _object(param, value)
+    if json_type(value) != kind:  # boolean or integer
+        raise invalid_type(param, TYPE_NAMES[kind], value)
+    if field.name in _RANGES:
+        check_integer_range(param, value, _RANGES[field.name])
     return value
 
 

@@ -11,7 +11,8 @@
   Deleting a File detaches it from every assistant.
 
 Methods return plain dicts shaped like the API objects; validation is the app's job, except the checks
-that must happen inside the write transaction (files exist and have purpose `assistants`).
+that must happen inside the write transaction (files exist and have purpose `assistants`). Other tables
+(`agent_store`) use the same connection through `write()`, `read()`, `now()` and `paginate`.
 """
 
 from __future__ import annotations
@@ -291,15 +292,7 @@ class Store:
     def list_assistants(self, query: PageQuery) -> Page:
         """A page of live assistants. Raises CursorNotFound."""
         with self.read() as conn:
-            rows, has_more = paginate(
-                conn,
-                table="assistants",
-                where="1 = 1",
-                params=(),
-                cursor_where="id = ?",
-                cursor_params=lambda c: (c,),
-                query=query,
-            )
+            rows, has_more = paginate(conn, table="assistants", query=query)
             ids = [r["id"] for r in rows]
             files = _file_ids(conn, ids)
             return Page([_assistant_from_row(r, files[r["id"]]) for r in rows], has_more)
@@ -550,13 +543,14 @@ def paginate(
     conn: sqlite3.Connection,
     *,
     table: str,
-    where: str,
-    params: tuple[Any, ...],
-    cursor_where: str,
-    cursor_params: Callable[[str], tuple[Any, ...]],
     query: PageQuery,
+    where: str = "1 = 1",
+    params: tuple[Any, ...] = (),
+    cursor_where: str = "id = ?",
+    cursor_params: Callable[[str], tuple[Any, ...]] = lambda cursor: (cursor,),
 ) -> tuple[list[sqlite3.Row], bool]:
-    """Keyset pagination over live rows by `(created_at, seq)`.
+    """Keyset pagination over live rows by `(created_at, seq)`; by default every live row of `table`, the
+    cursors naming rows by `id` (a table of top-level objects: assistants, agents).
 
     `after`: the objects following the cursor in `order`; `before`: those preceding it (the page closest to
     it), returned in `order` too. `has_more` says whether more objects lie beyond the page in the direction

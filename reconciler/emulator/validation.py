@@ -55,7 +55,7 @@ INVALID_JSON = (
     "help.openai.com.)"
 )
 
-_TYPE_NAMES = {
+TYPE_NAMES = {
     "string": "a string",
     "integer": "an integer",
     "number": "a number",
@@ -84,7 +84,7 @@ def json_type(value: Any) -> str:
 
 
 def _article(kind: str) -> str:
-    return _TYPE_NAMES.get(kind, kind)
+    return TYPE_NAMES.get(kind, kind)
 
 
 def invalid_type(param: str, expected: str, value: Any) -> ApiError:
