@@ -459,6 +459,13 @@ def test_hostile_manifests(repo: Path, text: str, message: str) -> None:
     assert errors(repo, text) == [message]
 
 
+def test_an_instructions_file_holding_a_token_is_refused(repo: Path) -> None:
+    (repo / "agents" / "i.md").write_text("Call the API with Bearer abcdefghijklmnopqrstuvwxyz.\n")
+    assert errors(repo, "model: m\ninstructions_file: i.md\n") == [
+        f"agents/a.yaml:2:20: instructions_file: 'i.md' holds what looks like an HTTP credential (Bearer/Basic ...); {VAULT}"
+    ]
+
+
 @pytest.mark.parametrize(
     "text",
     [

@@ -200,6 +200,20 @@ def test_an_invalid_assistant_manifest_stops_the_migration(repo: Path) -> None:
     assert not (repo / "agents").exists()
 
 
+def test_a_manifest_the_agent_model_refuses_is_not_written(repo: Path) -> None:
+    (repo / "assistants" / "leaky.yaml").write_text(
+        "model: m\ninstructions: call with sk-abcdefghijklmnopqrstuvwx\n"
+    )
+    result = run("migrate", "--accept-loss")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: assistants/leaky.yaml: the agent manifest would not validate: instructions: holds what looks like "
+        "an API key (sk-...); a saved agent stores no credentials: keep it in a vault credential and name it with "
+        "credential_id; nothing written\n"
+    )
+    assert not (repo / "agents").exists()
+
+
 # --- the conversion, field by field
 
 
