@@ -347,3 +347,28 @@ def test_fmt_formats_the_agents_beside_the_manifests_with_their_schema(repo: Pat
 def test_the_docs_show_the_real_report() -> None:
     text = (ROOT / "docs" / "migrate.md").read_text()
     assert EXAMPLES_TEXT in text and EXAMPLES_MARKDOWN in text
+
+
+def test_validate_checks_each_environments_agents(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from environments_support import CONFIG, write_repository
+
+    (tmp_path / ".git").mkdir()
+    write_repository(tmp_path, CONFIG.format(staging="http://s/v1", production="http://p/v1"))
+    (tmp_path / "agents").mkdir()
+    (tmp_path / "agents" / "scout.yaml").write_text(
+        "model: gpt-5\nonly: [staging]\nenvironments:\n  staging:\n    service_tier: flex\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    assert run("validate").stdout == (
+        "2 manifests valid in assistants for staging.\n1 manifest valid in assistants for production.\n"
+        "1 agent manifest valid in agents for staging.\n0 agent manifests valid in agents for production.\n"
+    )
+    (tmp_path / "agents" / "scout.yaml").write_text(
+        "model: gpt-5\nenvironments:\n  staging:\n    service_tier: turbo\n"
+    )
+    result = run("validate")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "agents/scout.yaml:4:19: environments.staging.service_tier: expected 'auto', 'default', 'flex', 'priority' or 'fast', got 'turbo'\n"
+        "Error: 1 error in agents for staging\n"
+    )
