@@ -190,6 +190,19 @@ def test_keys_select_and_an_unknown_key_is_named(repo: Path) -> None:
     )
 
 
+def test_bad_arguments_are_one_line(repo: Path) -> None:
+    missing = run("migrate", "--from", "nope")
+    assert (missing.exit_code, missing.stderr) == (
+        1,
+        f"Error: no nope/ in {repo}: run from the repository root or pass --from\n",
+    )
+    unwritable = run("migrate", "--report", "missing/report.md")
+    assert unwritable.exit_code == 1
+    assert (
+        unwritable.stderr == "Error: missing/report.md: cannot write the report: No such file or directory\n"
+    )
+
+
 def test_an_invalid_assistant_manifest_stops_the_migration(repo: Path) -> None:
     (repo / "assistants" / "bad.yaml").write_text("model: m\ntemperature: 3\n")
     result = run("migrate", "--accept-loss")
@@ -372,3 +385,23 @@ def test_validate_checks_each_environments_agents(tmp_path: Path, monkeypatch: p
         "agents/scout.yaml:4:19: environments.staging.service_tier: expected 'auto', 'default', 'flex', 'priority' or 'fast', got 'turbo'\n"
         "Error: 1 error in agents for staging\n"
     )
+
+
+def test_the_support_for_plan_and_apply_tests(tmp_path: Path) -> None:
+    from agents_support import example_agents, migrated_repository
+
+    (tmp_path / ".git").mkdir()
+    migrated = migrated_repository(tmp_path)
+    assert [m.key for m in migrated] == ["hr-helper", "it-helpdesk"]
+    assert sorted(p.name for p in (tmp_path / "agents").iterdir()) == ["hr-helper.yaml", "it-helpdesk.yaml"]
+    assert (
+        (tmp_path / "agents" / "hr-helper.yaml")
+        .read_text()
+        .startswith("# Migrated from assistants/hr-helper.yaml")
+    )
+    other = tmp_path / "other"
+    other.mkdir()
+    assert [m.key for m in load_agents(example_agents(other)).manifests] == [
+        "docs-concierge",
+        "research-assistant",
+    ]

@@ -50,6 +50,10 @@ def run_migrate(options: MigrateOptions) -> list[Migrated]:
     """Migrate as `options` say (see the module docstring); returns what was converted."""
     from reconciler.usecases.planning import load_manifests
 
+    if not options.source.exists():
+        raise ConfigError(
+            f"no {options.source}/ in {Path.cwd()}: run from the repository root or pass --from"
+        )
     loaded = load_manifests(options.source)
     if options.keys:
         by_key = {m.key: m for m in loaded}
