@@ -18,8 +18,9 @@ Where the reference leaves a default unknown (`agents_facts.UNKNOWN`), the norma
 normal form whatever its real default is. `reasoning` is the exception (its default is the model's): omitted
 means both members null, and a reset is sent as null.
 
-Ownership (the marker, reserved metadata keys, the claim order) and canonical JSON are the Assistants
-dialect's own functions: the agent's metadata has the same shape and limits.
+Ownership (the marker, reserved metadata keys) and canonical JSON are the Assistants dialect's own
+functions: the agent's metadata has the same shape and limits. Every function reading an agent takes a plain
+dict or a typed object with the same attributes (`dialect.field_of`).
 """
 
 from __future__ import annotations
@@ -28,14 +29,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler import agents_facts as facts
+from reconciler import dialect
 from reconciler.dialect import (
     MARKER_KEY,
     RESERVED_PREFIX,
     canonical_hash,
     canonical_json,
-    claim_order,
+    field_of,
     is_reserved_metadata_key,
-    marker_of,
 )
 
 __all__ = [
@@ -138,6 +139,16 @@ _TRANSPORT_DEFAULTS: dict[str, dict[str, Any]] = {
 _LOCATION_DEFAULT = {f.name: f.default for f in facts.WEB_SEARCH_LOCATION_FIELDS}
 
 
+def marker_of(agent: Any) -> str | None:
+    """The key an existing agent is managed under (`dialect.marker_of`), or None when it is unmanaged."""
+    return dialect.marker_of(agent)
+
+
+def claim_order(agent: Any) -> tuple[int, str]:
+    """The order among agents claiming one key: `(created_at, id)`; the minimum is the canonical one."""
+    return int(field_of(agent, "created_at") or 0), str(field_of(agent, "id"))
+
+
 def _filled(value: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
     """`value` with every optional field of its variant present: a missing or null one takes its default
     (null itself for the fields that read back null)."""
@@ -169,17 +180,18 @@ def _nested(value: Any, default: Mapping[str, Any]) -> dict[str, Any]:
     return {name: given[name] if given.get(name) is not None else _copy(d) for name, d in default.items()}
 
 
-def normalise(agent: Mapping[str, Any]) -> dict[str, Any]:
-    """The normal form (see module docstring) of an API agent object or of a desired state.
-
-    Unknown keys (`id`, `object`, `created_at`...) are dropped; missing or null fields take their defaults.
+def normalise(agent: Any) -> dict[str, Any]:
+    """The normal form (see module docstring) of an API agent object (a dict, or a typed object with the same
+    attributes) or of a desired state. Other keys (`id`, `object`, `created_at`...) are dropped; missing or
+    null fields take their defaults.
     """
     out: dict[str, Any] = {}
     for field in FIELDS:
-        value = agent.get(field)
+        value = field_of(agent, field)
         out[field] = _copy(DEFAULTS.get(field)) if value is None else value
     out["tools"] = [normalise_tool(t) if isinstance(t, Mapping) else t for t in out["tools"]]
     out["metadata"] = dict(out["metadata"])
+
     out["reasoning"] = _nested(out["reasoning"], REASONING_DEFAULT)
     out["text"] = _nested(out["text"], TEXT_DEFAULT)
     multi = _nested(out["multi_agent"], MULTI_AGENT_DEFAULT)
@@ -192,18 +204,15 @@ def normalise(agent: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def desired_state(fields: Mapping[str, Any], key: str) -> dict[str, Any]:
-    """The normal form a manifest asks for: its fields plus the ownership marker in `metadata`.
-
-    `fields` holds the manifest's API fields (any subset of `FIELDS`, instructions already read from
-    `instructions_file`); omitted ones converge to their defaults.
-    """
+    """What an agent manifest asks for, in normal form, with the ownership marker (`MARKER_KEY: key`) added to
+    its metadata. `fields` is `LoadedAgent.api_fields()`: omitted fields converge to their defaults."""
     state = normalise(fields)
     state["metadata"] = {**state["metadata"], MARKER_KEY: key}
     return state
 
 
 def changed_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
-    """The top-level fields whose normal forms differ, in `FIELDS` order (tools in order: a move counts)."""
+    """Of two normal forms, the fields that differ (in `FIELDS` order); a tool moved in the list counts."""
     return [f for f in FIELDS if canonical_json(before.get(f)) != canonical_json(after.get(f))]
 
 

@@ -26,10 +26,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from pydantic import ValidationError
 from ruamel.yaml.comments import CommentedMap
 
 from reconciler import agent_dialect, agents_facts, dialect, layout
-from reconciler.manifest import LoadedManifest
+from reconciler.manifest import LoadedManifest, format_field_path
+from reconciler.manifest.agent_model import AgentManifest
 from reconciler.manifest.model import MAX_USER_METADATA_PAIRS
 
 Level = Literal["total", "partial", "note"]
@@ -65,6 +67,8 @@ class Migrated:
     target: Path
     text: str
     losses: tuple[Loss, ...]
+    #: Why the agent manifest would not validate (a secret in the instructions, say): it is then not written.
+    errors: tuple[str, ...] = ()
 
     @property
     def lossy(self) -> tuple[Loss, ...]:
@@ -89,7 +93,19 @@ def convert(loaded: LoadedManifest, to: Path) -> Migrated:
     target = to / f"{loaded.key}.yaml"
     text = render_manifest(out, str(loaded.path))
     losses.sort(key=lambda loss: _ORDER.get(loss.field.split("[")[0], len(_ORDER)))
-    return Migrated(loaded.key, str(loaded.path), target, text, tuple(losses))
+    return Migrated(loaded.key, str(loaded.path), target, text, tuple(losses), _problems(out))
+
+
+def _problems(fields: dict[str, Any]) -> tuple[str, ...]:
+    """What the agent model refuses in the converted fields, as `FIELD: message` lines."""
+    try:
+        AgentManifest.model_validate(fields)
+    except ValidationError as err:
+        return tuple(
+            f"{format_field_path((*e['loc'], *(e.get('ctx') or {}).get('subpath', ())))}: {e['msg']}"
+            for e in err.errors()
+        )
+    return ()
 
 
 def _name(name: str | None, out: dict[str, Any], losses: list[Loss]) -> None:

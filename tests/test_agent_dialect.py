@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -166,6 +167,23 @@ def test_desired_state_adds_the_marker_and_ownership_is_the_assistants_rule() ->
     assert d.marker_of({"metadata": {}}) is None
     assert d.is_reserved_metadata_key("Reconciler_x")
     assert d.claim_order({"id": "b", "created_at": 3}) == (3, "b")
+
+
+def test_typed_agent_objects_read_like_dicts() -> None:
+    @dataclass(frozen=True)
+    class Remote:
+        id: str
+        created_at: int
+        model: str
+        metadata: dict[str, str]
+        tools: tuple[dict[str, Any], ...]
+
+    remote = Remote("agent_1", 5, "m", {"reconciler_key": "k"}, ({"type": "web_search"},))
+    assert d.claim_order(remote) == (5, "agent_1")
+    assert d.marker_of(remote) == "k"
+    assert d.normalise(remote) == d.normalise(
+        {**BARE, "metadata": remote.metadata, "tools": [{"type": "web_search"}]}
+    )
 
 
 CHANGES: list[tuple[dict[str, Any], dict[str, Any], list[str]]] = [

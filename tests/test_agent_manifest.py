@@ -221,11 +221,12 @@ def test_max_concurrent_subagents_range(repo: Path) -> None:
 
 
 def _tools_json_bytes(description: str) -> int:
+    """The size of one function tool as sent: compact JSON of its normal form (`defer_loading` filled in)."""
     tool = {"type": "function", "name": "f", "description": description, "parameters": {}}
-    return len(json.dumps([tool], separators=(",", ":")).encode())
+    return len(json.dumps([agent_dialect.normalise_tool(tool)], separators=(",", ":")).encode())
 
 
-def test_the_tools_fit_in_3_mib_of_compact_json() -> None:
+def test_the_tools_fit_in_3_mib_of_compact_json_as_sent() -> None:
     overhead = _tools_json_bytes("")
     at = "d" * (agent_dialect.MAX_TOOLS_JSON_BYTES - overhead)
     assert _tools_json_bytes(at) == 3_145_728
@@ -236,7 +237,8 @@ def test_the_tools_fit_in_3_mib_of_compact_json() -> None:
 
     AgentManifest.model_validate(manifest(at))
     with pytest.raises(
-        ValueError, match=r"the tools take 3,145,729 bytes as compact JSON; at most 3,145,728"
+        ValueError,
+        match=r"the tools take 3,145,729 bytes as compact JSON \(defaults filled in, as sent\); at most 3,145,728",
     ):
         AgentManifest.model_validate(manifest(at + "d"))
 
@@ -245,7 +247,9 @@ def test_the_tools_limit_points_at_the_tools_key(repo: Path) -> None:
     big = "d" * agent_dialect.MAX_TOOLS_JSON_BYTES
     assert errors(
         repo, f"model: m\ntools:\n  - {{type: function, name: f, description: {big}, parameters: {{}}}}\n"
-    ) == ["agents/a.yaml:2:1: tools: the tools take 3,145,793 bytes as compact JSON; at most 3,145,728"]
+    ) == [
+        "agents/a.yaml:2:1: tools: the tools take 3,145,815 bytes as compact JSON (defaults filled in, as sent); at most 3,145,728"
+    ]
 
 
 # --- enums
@@ -453,6 +457,13 @@ HOSTILE = [
 @pytest.mark.parametrize(("text", "message"), HOSTILE)
 def test_hostile_manifests(repo: Path, text: str, message: str) -> None:
     assert errors(repo, text) == [message]
+
+
+def test_an_instructions_file_holding_a_token_is_refused(repo: Path) -> None:
+    (repo / "agents" / "i.md").write_text("Call the API with Bearer abcdefghijklmnopqrstuvwxyz.\n")
+    assert errors(repo, "model: m\ninstructions_file: i.md\n") == [
+        f"agents/a.yaml:2:20: instructions_file: 'i.md' holds what looks like an HTTP credential (Bearer/Basic ...); {VAULT}"
+    ]
 
 
 @pytest.mark.parametrize(

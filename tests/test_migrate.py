@@ -190,12 +190,39 @@ def test_keys_select_and_an_unknown_key_is_named(repo: Path) -> None:
     )
 
 
+def test_bad_arguments_are_one_line(repo: Path) -> None:
+    missing = run("migrate", "--from", "nope")
+    assert (missing.exit_code, missing.stderr) == (
+        1,
+        f"Error: no nope/ in {repo}: run from the repository root or pass --from\n",
+    )
+    unwritable = run("migrate", "--report", "missing/report.md")
+    assert unwritable.exit_code == 1
+    assert (
+        unwritable.stderr == "Error: missing/report.md: cannot write the report: No such file or directory\n"
+    )
+
+
 def test_an_invalid_assistant_manifest_stops_the_migration(repo: Path) -> None:
     (repo / "assistants" / "bad.yaml").write_text("model: m\ntemperature: 3\n")
     result = run("migrate", "--accept-loss")
     assert result.exit_code == 1
     assert result.stderr == (
         "assistants/bad.yaml:2:14: temperature: must be between 0 and 2, got 3\nError: 1 error in assistants\n"
+    )
+    assert not (repo / "agents").exists()
+
+
+def test_a_manifest_the_agent_model_refuses_is_not_written(repo: Path) -> None:
+    (repo / "assistants" / "leaky.yaml").write_text(
+        "model: m\ninstructions: call with sk-abcdefghijklmnopqrstuvwx\n"
+    )
+    result = run("migrate", "--accept-loss")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: assistants/leaky.yaml: the agent manifest would not validate: instructions: holds what looks like "
+        "an API key (sk-...); a saved agent stores no credentials: keep it in a vault credential and name it with "
+        "credential_id; nothing written\n"
     )
     assert not (repo / "agents").exists()
 
@@ -333,3 +360,48 @@ def test_fmt_formats_the_agents_beside_the_manifests_with_their_schema(repo: Pat
 def test_the_docs_show_the_real_report() -> None:
     text = (ROOT / "docs" / "migrate.md").read_text()
     assert EXAMPLES_TEXT in text and EXAMPLES_MARKDOWN in text
+
+
+def test_validate_checks_each_environments_agents(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from environments_support import CONFIG, write_repository
+
+    (tmp_path / ".git").mkdir()
+    write_repository(tmp_path, CONFIG.format(staging="http://s/v1", production="http://p/v1"))
+    (tmp_path / "agents").mkdir()
+    (tmp_path / "agents" / "scout.yaml").write_text(
+        "model: gpt-5\nonly: [staging]\nenvironments:\n  staging:\n    service_tier: flex\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    assert run("validate").stdout == (
+        "2 manifests valid in assistants for staging.\n1 manifest valid in assistants for production.\n"
+        "1 agent manifest valid in agents for staging.\n0 agent manifests valid in agents for production.\n"
+    )
+    (tmp_path / "agents" / "scout.yaml").write_text(
+        "model: gpt-5\nenvironments:\n  staging:\n    service_tier: turbo\n"
+    )
+    result = run("validate")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "agents/scout.yaml:4:19: environments.staging.service_tier: expected 'auto', 'default', 'flex', 'priority' or 'fast', got 'turbo'\n"
+        "Error: 1 error in agents for staging\n"
+    )
+
+
+def test_the_support_for_plan_and_apply_tests(tmp_path: Path) -> None:
+    from agents_support import example_agents, migrated_repository
+
+    (tmp_path / ".git").mkdir()
+    migrated = migrated_repository(tmp_path)
+    assert [m.key for m in migrated] == ["hr-helper", "it-helpdesk"]
+    assert sorted(p.name for p in (tmp_path / "agents").iterdir()) == ["hr-helper.yaml", "it-helpdesk.yaml"]
+    assert (
+        (tmp_path / "agents" / "hr-helper.yaml")
+        .read_text()
+        .startswith("# Migrated from assistants/hr-helper.yaml")
+    )
+    other = tmp_path / "other"
+    other.mkdir()
+    assert [m.key for m in load_agents(example_agents(other)).manifests] == [
+        "docs-concierge",
+        "research-assistant",
+    ]

@@ -284,18 +284,37 @@ class AgentManifest(_Strict):
     @field_validator("tools")
     @classmethod
     def _tools(cls, value: list[Any] | None) -> list[Any] | None:
-        if value is None:
-            return value
-        _unique_among(value, "function", "name", "function name")
-        _unique_among(value, "mcp", "server_label", "server_label")
-        size = len(json.dumps(_plain(value), separators=(",", ":"), ensure_ascii=False).encode())
+        if value is not None:
+            _unique_among(value, "function", "name", "function name")
+            _unique_among(value, "mcp", "server_label", "server_label")
+        return value
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _as_written(cls, data: Any, handler: Any) -> AgentManifest:
+        """The rules read on the data as written, once the fields are valid: the tools' size as sent, and
+        credentials anywhere."""
+        manifest: AgentManifest = handler(data)
+        if not isinstance(data, dict):
+            return manifest
+        tools = [dialect.normalise_tool(tool) for tool in data.get("tools") or ()]
+        size = len(json.dumps(tools, separators=(",", ":"), ensure_ascii=False).encode())
         if size > dialect.MAX_TOOLS_JSON_BYTES:
             raise PydanticCustomError(
                 "tools_too_large",
-                "the tools take {size} bytes as compact JSON; at most {limit}",
-                {"size": f"{size:,}", "limit": f"{dialect.MAX_TOOLS_JSON_BYTES:,}", "at_key": True},
+                "the tools take {size} bytes as compact JSON (defaults filled in, as sent); at most {limit}",
+                {
+                    "size": f"{size:,}",
+                    "limit": f"{dialect.MAX_TOOLS_JSON_BYTES:,}",
+                    "subpath": ("tools",),
+                    "at_key": True,
+                },
             )
-        return value
+        problem = secrets.first_secret(data)
+        if problem is not None:
+            path, message, at_key = problem
+            raise PydanticCustomError("secret", message, {"subpath": path, "at_key": at_key})
+        return manifest
 
     @model_validator(mode="after")
     def _cross_field(self) -> AgentManifest:
@@ -305,10 +324,6 @@ class AgentManifest(_Strict):
                 "set either instructions or instructions_file, not both",
                 {"subpath": ("instructions_file",)},
             )
-        problem = secrets.first_secret(_plain(self))
-        if problem is not None:
-            path, message, at_key = problem
-            raise PydanticCustomError("secret", message, {"subpath": path, "at_key": at_key})
         return self
 
 
@@ -326,21 +341,6 @@ def _unique_among(tools: list[Any], kind: str, field: str, what: str) -> None:
                 {"what": what, "value": value, "first": seen[value], "subpath": (index, field)},
             )
         seen[value] = index
-
-
-def _plain(value: Any) -> Any:
-    """Models as the data they were read from (aliases, only the fields written)."""
-    if isinstance(value, _Strict):
-        return {
-            (info.alias or name): _plain(getattr(value, name))
-            for name, info in type(value).model_fields.items()
-            if name in value.model_fields_set
-        }
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
 
 
 def json_schema() -> dict[str, Any]:

@@ -28,6 +28,9 @@ class ManifestKind:
     max_instructions: int
     has_files: bool
     words: Vocabulary
+    #: Refuse an `instructions_file` whose text looks like it holds a credential (`secrets`), as the model
+    #: refuses such strings in the manifest itself.
+    refuses_secrets: bool = False
 
 
 ASSISTANT = ManifestKind(
@@ -61,5 +64,5 @@ AGENT_WORDS = Vocabulary(
     },
 )
 AGENT = ManifestKind(
-    "agent", agent_model.AgentManifest, LoadedAgent, agent_dialect.MAX_INSTRUCTIONS, False, AGENT_WORDS
+    "agent", agent_model.AgentManifest, LoadedAgent, agent_dialect.MAX_INSTRUCTIONS, False, AGENT_WORDS, True
 )

@@ -19,7 +19,7 @@ from ruamel.yaml.nodes import Node
 from ruamel.yaml.reader import ReaderError
 
 from reconciler import dialect
-from reconciler.manifest import composer, events, overrides
+from reconciler.manifest import composer, events, overrides, secrets
 from reconciler.manifest.cache import ReadCache
 from reconciler.manifest.errors import ManifestError, Path_, describe, format_field_path
 from reconciler.manifest.kinds import AGENT, ASSISTANT, ManifestKind
@@ -316,6 +316,10 @@ class FileLoader:
                 pos,
                 where,
             )
+            return None
+        problem = secrets.token_problem(text) if kind.refuses_secrets else None
+        if problem is not None:
+            self.error(f"'{rel}' {problem}", pos, where)
             return None
         return text
 

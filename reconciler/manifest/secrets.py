@@ -34,19 +34,26 @@ _HEADER_NAMES = frozenset(
 )
 _HEADER_WORDS = ("token", "secret", "password", "apikey", "api-key", "api_key", "authorization")
 
-_TOKENS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (
-        re.compile(r"(?i)\b(?:bearer|basic)\s+[A-Za-z0-9._~+/=-]{16,}"),
-        "an HTTP credential (Bearer/Basic ...)",
-    ),
-    (re.compile(r"\bsk-[A-Za-z0-9_-]{20,}"), "an API key (sk-...)"),
-    (re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,})"), "a GitHub token"),
-    (re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}"), "a Slack token"),
-    (re.compile(r"\bAKIA[0-9A-Z]{16}\b"), "an AWS access key"),
+#: What each kind of token is called in messages, by the name of its group in `_TOKEN`.
+_TOKEN_KINDS = {
+    "http": "an HTTP credential (Bearer/Basic ...)",
+    "openai": "an API key (sk-...)",
+    "github": "a GitHub token",
+    "slack": "a Slack token",
+    "aws": "an AWS access key",
+}
+_TOKEN = re.compile(
+    r"(?P<http>(?i:\b(?:bearer|basic)\s+)[A-Za-z0-9._~+/=-]{16,})"
+    r"|(?P<openai>\bsk-[A-Za-z0-9_-]{20,})"
+    r"|(?P<github>\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}))"
+    r"|(?P<slack>\bxox[abprs]-[A-Za-z0-9-]{10,})"
+    r"|(?P<aws>\bAKIA[0-9A-Z]{16}\b)"
 )
 _ASSIGNED = re.compile(
     r"(?i)\b(?:api[_-]?key|access[_-]?key|key|token|secret|password|passwd)\s*[=:]\s*[\"']?([^\s\"',;&]{16,})"
 )
+#: No rule matches a shorter string (the shortest is a Slack token: `xoxb-` and 10 characters).
+_SHORTEST = 15
 MIN_ENTROPY = 3.5
 
 
@@ -66,9 +73,11 @@ def header_problem(name: str) -> str | None:
 
 def token_problem(text: str) -> str | None:
     """What secret `text` appears to hold (never the secret itself), or None."""
-    for pattern, what in _TOKENS:
-        if pattern.search(text):
-            return f"holds what looks like {what}; {VAULT_ADVICE}"
+    if len(text) < _SHORTEST:
+        return None
+    found = _TOKEN.search(text)
+    if found is not None:
+        return f"holds what looks like {_TOKEN_KINDS[str(found.lastgroup)]}; {VAULT_ADVICE}"
     for match in _ASSIGNED.finditer(text):
         value = match.group(1)
         mixed = any(c.isalpha() for c in value) and any(c.isdigit() for c in value)

@@ -5,6 +5,8 @@ Contract:
 - Loads every assistant manifest of `source` (any error stops, as for `plan`), or only the `keys` named
   (an unknown key is an error naming the keys there are), and converts each (`reconciler.migrate`).
 - Prints the loss report on stdout (`text` or `markdown`), and writes it to `report` when given.
+- A converted manifest the agent model refuses (a secret in the instructions, say) stops everything: each
+  problem is printed, nothing is written.
 - Lossy (a `total` or `partial` entry) without `accept_loss`: writes no manifest and raises (exit 1).
 - Writes `<key>.yaml` into `target` (created if missing), atomically. A file that already holds exactly the
   text to write is left alone (re-running is idempotent); any other existing file is refused (every one
@@ -48,6 +50,10 @@ def run_migrate(options: MigrateOptions) -> list[Migrated]:
     """Migrate as `options` say (see the module docstring); returns what was converted."""
     from reconciler.usecases.planning import load_manifests
 
+    if not options.source.exists():
+        raise ConfigError(
+            f"no {options.source}/ in {Path.cwd()}: run from the repository root or pass --from"
+        )
     loaded = load_manifests(options.source)
     if options.keys:
         by_key = {m.key: m for m in loaded}
@@ -60,6 +66,11 @@ def run_migrate(options: MigrateOptions) -> list[Migrated]:
         loaded = [by_key[k] for k in dict.fromkeys(options.keys)]
     migrated = [migrate.convert(m, options.target) for m in loaded]
     _report(migrated, options)
+    refused = [f"{m.source}: the agent manifest would not validate: {e}" for m in migrated for e in m.errors]
+    if refused:
+        for line in refused[:-1]:
+            click.echo(line, err=True)
+        raise ReconcilerError(refused[-1] + "; nothing written")
     lossy = sum(len(m.lossy) for m in migrated)
     if lossy and not options.accept_loss:
         raise ReconcilerError(
