@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
+from agents_support import migrated_repository
 from apply_support import client_for, writes
 from plan_support import write_manifests
 
@@ -272,13 +272,10 @@ async def test_no_duplicate_agent_under_dropped_writes_and_server_errors(
 
 
 async def test_the_migrated_example_agents_plan_and_apply_cleanly(
-    emulator: InProcessEmulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    emulator: InProcessEmulator, tmp_path: Path
 ) -> None:
-    from reconciler.usecases.migrating import MigrateOptions, run_migrate
-
-    shutil.copytree(ROOT / "assistants", tmp_path / "assistants")
-    migrated = run_migrate(MigrateOptions(tmp_path / "assistants", tmp_path / "agents", accept_loss=True))
-    capsys.readouterr()  # the loss report
+    (tmp_path / ".git").mkdir()
+    migrated = migrated_repository(tmp_path)
     async with client_for(emulator) as client:
         plan = await _plan(client, tmp_path)
         agents = plan.by_kind[1]

@@ -2,25 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from reconciler import agent_dialect
 from reconciler.kinds.base import Kind
 from reconciler.remote import RemoteAgent
-
-
-def _fields(agent: RemoteAgent | Mapping[str, Any]) -> Mapping[str, Any]:
-    """An agent's fields as the dialect reads them (it reads mappings): a typed agent's attributes."""
-    if isinstance(agent, Mapping):
-        return agent
-    return {name: getattr(agent, name) for name in agent_dialect.FIELDS}
-
-
-def normalise(agent: RemoteAgent | Mapping[str, Any]) -> dict[str, Any]:
-    """`agent_dialect.normalise` of a typed agent or a plain dict."""
-    return agent_dialect.normalise(_fields(agent))
-
 
 AGENT: Kind[RemoteAgent] = Kind(
     name="agent",
@@ -41,7 +25,7 @@ AGENT: Kind[RemoteAgent] = Kind(
     remote=RemoteAgent.from_checked,
     marker_of=agent_dialect.marker_of,
     claim_order=agent_dialect.claim_order,
-    normalise=normalise,
+    normalise=agent_dialect.normalise,
     desired_state=agent_dialect.desired_state,
     changed_fields=agent_dialect.changed_fields,
     create_body=agent_dialect.create_body,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import difflib
 import json
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +30,8 @@ INLINE_TEXT = 60
 MAX_BLOCK_LINES = 40
 #: Context lines around each change in a unified diff.
 CONTEXT = 3
+#: The fields shown as text blocks unless the change's kind says otherwise (`Kind.text_fields`).
+TEXT_FIELDS: tuple[str, ...] = ("instructions",)
 #: The marker of a text without a final newline, as git shows it.
 NO_NEWLINE = "\\ No newline at end of text"
 
@@ -109,7 +111,7 @@ def change_lines(change: Change) -> list[Line]:
         shown = [f for f in fields if f in state and not _is_default(f, state[f], defaults)]
         width = _width(shown)
         for field in shown:
-            lines += _whole(field, state[field], "+", width, labels)
+            lines += _whole(field, state[field], "+", width, labels, kind.text_fields)
         hidden = len(fields) - len(shown)
         if hidden:
             lines.append(Line(" ", 0, f"({hidden} default {_fields(hidden)} hidden)"))
@@ -118,13 +120,14 @@ def change_lines(change: Change) -> list[Line]:
         shown = [f for f in ("name", "model") if f in state]
         width = _width(shown)
         for field in shown:
-            lines += _whole(field, state[field], "-", width)
+            lines += _whole(field, state[field], "-", width, text=kind.text_fields)
         hidden = len(fields) - len(shown)
         lines.append(Line(" ", 0, f"({hidden} other {_fields(hidden)} hidden)"))
     elif change.action == "update":
         width = _width(change.changed_fields)
         for field in change.changed_fields:
-            lines += _changed(field, change.before.get(field), change.after.get(field), width, labels)
+            old, new = change.before.get(field), change.after.get(field)
+            lines += _changed(field, old, new, width, labels, kind.text_fields)
         hidden = len(fields) - len(change.changed_fields)
         if hidden:
             lines.append(Line(" ", 0, f"({hidden} unchanged {_fields(hidden)} hidden)"))
@@ -167,10 +170,18 @@ def _is_text_block(v: Any) -> bool:
     return isinstance(v, str) and ("\n" in v or len(v) > INLINE_TEXT)
 
 
-def _whole(field: str, v: Any, sign: str, width: int, labels: Mapping[str, str] | None = None) -> list[Line]:
-    """A whole field added (`+`) or removed (`-`); `labels` name file ids that come from knowledge files."""
+def _whole(
+    field: str,
+    v: Any,
+    sign: str,
+    width: int,
+    labels: Mapping[str, str] | None = None,
+    text: Collection[str] = TEXT_FIELDS,
+) -> list[Line]:
+    """A whole field added (`+`) or removed (`-`); `labels` name file ids that come from knowledge files;
+    `text`: the fields shown as text blocks (`Kind.text_fields`)."""
     label = _label(field, width)
-    if field == "instructions" and _is_text_block(v):
+    if field in text and _is_text_block(v):
         return [Line(sign, 0, f"{label} <<-EOT"), *_block(str(v).splitlines(), sign), Line(" ", 0, "EOT")]
     if field == "tools" and v:
         lines = [Line(sign, 0, f"{label} [")]
@@ -201,13 +212,18 @@ def _more_lines(n: int) -> str:
 
 
 def _changed(
-    field: str, old: Any, new: Any, width: int, labels: Mapping[str, str] | None = None
+    field: str,
+    old: Any,
+    new: Any,
+    width: int,
+    labels: Mapping[str, str] | None = None,
+    text: Collection[str] = TEXT_FIELDS,
 ) -> list[Line]:
-    """One changed field of an update."""
+    """One changed field of an update (`text`: the fields shown as text blocks)."""
     label = _label(field, width)
     if old is None and new is not None:
-        return _whole(field, new, "+", width, labels)
-    if field == "instructions" and (_is_text_block(old) or _is_text_block(new)):
+        return _whole(field, new, "+", width, labels, text)
+    if field in text and (_is_text_block(old) or _is_text_block(new)):
         sign = "-" if new is None else "~"
         tail = " -> null" if new is None else ""
         return [
