@@ -26,7 +26,7 @@ Contracts:
   sent (all fields for a create); a field the server did not keep becomes a warning on that change's result.
 - **Partial failure.** A failing change never stops the others; every change gets exactly one `ChangeResult`.
 - **Stopping.** After `stop()` no further change is started and planned file deletes are skipped; the
-  changes running then (`in_flight`, by key) finish or are cancelled by the caller.
+  changes running then (`in_flight`, by `flight_key`) finish or are cancelled by the caller.
 - **Knowledge files** (`reconciler.uploads`): missing contents are uploaded first (once each); a change whose
   upload failed, or whose file changed since the plan, fails without a call; the others then set their whole
   `file_ids` in their one create/modify call. Planned file deletes (`--prune`) run last. `ApplyReport.files`
@@ -59,12 +59,22 @@ from reconciler.plan import Change, Plan
 from reconciler.remote import Remote
 from reconciler.results import ApplyReport, ChangeResult, FileResult, Progress, Remedy, Status, remedy_for
 
-__all__ = ["Executor"]
+__all__ = ["Executor", "FlightKey", "flight_key"]
 
 _STATUS_OF_ACTION: dict[str, Status] = {"create": "created", "update": "updated", "delete": "deleted"}
 
 #: Longest value shown in a read-back warning.
 _VALUE_LIMIT = 60
+
+
+#: What tells one planned change from every other: one key may have several changes (an update and the
+#: deletes of its duplicates), of each kind.
+FlightKey = tuple[str, str, str, "str | None"]
+
+
+def flight_key(change: Change) -> FlightKey:
+    """`(kind, key, action, id)` of a change: unique within a plan."""
+    return change.kind, change.key, change.action, change.id
 
 
 class _Listings:
@@ -143,7 +153,7 @@ class Executor:
         self._listings: dict[str, _Listings] = {}
         self.stopping = False
         #: The changes running now, by kind and key (what is unknown if the run is cancelled).
-        self.in_flight: dict[tuple[str, str], Change] = {}
+        self.in_flight: dict[FlightKey, Change] = {}
 
     def stop(self) -> None:
         """Start no further change (see the module docstring); `run` then returns what was done."""
@@ -173,7 +183,7 @@ class Executor:
             for index, result in zip(kind_claims, settled, strict=True):
                 results.finish(index, result)
         for claim in claims.values():
-            self.in_flight.pop((claim.change.kind, claim.change.key), None)
+            self.in_flight.pop(flight_key(claim.change), None)
         deleted: tuple[FileResult, ...] = ()
         if not self.stopping:
             deleted = await uploads.delete_unused(
@@ -205,12 +215,12 @@ class Executor:
                     remedy: Remedy = "replan" if change.key in uploaded.needs_new_plan else "retry"
                     results.finish(index, self._failed(change, change.id, blocked, time.monotonic(), remedy))
                     continue
-                self.in_flight[change.kind, change.key] = change
+                self.in_flight[flight_key(change)] = change
                 outcome = await self._run_one(change)
                 if isinstance(outcome, _Claim) and self.settle_window > 0:
                     claims[index] = outcome  # in flight until settled: which assistant stays is not known yet
                     continue
-                del self.in_flight[change.kind, change.key]
+                del self.in_flight[flight_key(change)]
                 if isinstance(outcome, _Claim):  # a single writer (no settle window): its own assistant stays
                     outcome = outcome.result()
                 results.finish(index, outcome)

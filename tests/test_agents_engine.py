@@ -15,7 +15,7 @@ from typing import Any
 import jsonschema
 import pytest
 from agents_support import migrated_repository
-from apply_support import client_for, writes
+from apply_support import client_for, managed_body, seed, writes
 from plan_support import write_manifests
 
 from reconciler import planfile
@@ -343,5 +343,31 @@ async def test_import_writes_unmanaged_agents_that_the_next_plan_adopts(
         await _apply(client, plan)
         assert _agent_writes(emulator) == [
             ("POST", f"/v1/agents/{made.id}", {"metadata": {"team": "docs", "reconciler_key": "docs-bot"}})
+        ]
+        assert not (await _plan(client, tmp_path)).has_changes
+
+
+async def test_changes_sharing_a_key_run_at_once(emulator: InProcessEmulator, tmp_path: Path) -> None:
+    """An assistant and an agent with one key, and an update beside the delete of its duplicate: every change
+    runs in parallel and gets its own result (the executor tells in-flight changes apart by kind, key, action
+    and id)."""
+    _write(tmp_path, {"hr-helper": TRIAGE})
+    async with client_for(emulator) as client:
+        await _apply(client, await _plan(client, tmp_path))
+        await seed(client, managed_body("hr-helper"))  # a younger duplicate of the assistant
+        _write(
+            tmp_path, {"hr-helper": TRIAGE.replace("Triage", "HR")}, {"hr-helper": HELPER + "top_p: 0.5\n"}
+        )
+        plan = await _plan(client, tmp_path)
+        assert sorted((c.kind, c.action) for c in plan.actionable) == [
+            ("agent", "update"),
+            ("assistant", "delete"),
+            ("assistant", "update"),
+        ]
+        report = await _apply(client, plan, parallelism=3)
+        assert sorted((r.kind, r.status) for r in report.results) == [
+            ("agent", "updated"),
+            ("assistant", "deleted"),
+            ("assistant", "updated"),
         ]
         assert not (await _plan(client, tmp_path)).has_changes
