@@ -371,3 +371,29 @@ async def test_changes_sharing_a_key_run_at_once(emulator: InProcessEmulator, tm
             ("assistant", "updated"),
         ]
         assert not (await _plan(client, tmp_path)).has_changes
+
+
+@pytest.mark.parametrize(
+    ("page", "problem"),
+    [
+        (
+            {"object": "list", "data": [{"id": "a1", "metadata": {"k": 1}}]},
+            "data[0].metadata is an object, not an object of strings",
+        ),
+        (
+            {"object": "list", "data": [{"id": "a1", "reasoning": "high"}]},
+            "data[0].reasoning is a string, not an object or null",
+        ),
+    ],
+)
+async def test_a_malformed_agent_list_is_one_line_naming_its_endpoint(
+    emulator: InProcessEmulator, tmp_path: Path, page: dict[str, Any], problem: str
+) -> None:
+    from reconciler.client import BadResponseError
+
+    _write(tmp_path, {"triage": TRIAGE})
+    emulator.inject(200, route="GET /v1/agents", body=page)
+    async with client_for(emulator) as client:
+        with pytest.raises(BadResponseError) as info:
+            await _plan(client, tmp_path)
+    assert str(info.value) == f"GET /agents: the server's answer is not an agent list: {problem}"
