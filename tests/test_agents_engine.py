@@ -247,7 +247,13 @@ async def test_the_delete_limits_count_each_kind_alone(emulator: InProcessEmulat
 
 
 @pytest.mark.parametrize(
-    "faults", [{"drop_rate": 0.5, "seed": 7}, {"fail_rate": 0.4, "drop_rate": 0.3, "seed": 3}]
+    "faults",
+    [
+        {"drop_rate": 0.5, "seed": 7},
+        {"fail_rate": 0.4, "drop_rate": 0.3, "seed": 3},
+        # The connection closed first, the write committed later: a client that timed out.
+        {"drop_rate": 0.4, "commit_delay_ms": 50, "latency_ms": 5, "seed": 11},
+    ],
 )
 async def test_no_duplicate_agent_under_dropped_writes_and_server_errors(
     emulator: InProcessEmulator, tmp_path: Path, faults: dict[str, Any]
@@ -259,13 +265,15 @@ async def test_no_duplicate_agent_under_dropped_writes_and_server_errors(
             emulator.set_faults(**faults)
             try:
                 plan = await _plan(client, tmp_path)
-                await Executor(client, settle_window=0, settle_seconds=0.01).run(plan)
+                await Executor(client, settle_window=0, settle_seconds=0.1).run(plan)
             except Exception:  # a plan that failed under faults is retried by the next round
                 pass
             emulator.set_faults()
             if not (await _plan(client, tmp_path)).has_changes:
                 break
         emulator.set_faults()
+        dropped = [r for r in emulator.requests() if r["dropped"] and r["path"] == "/v1/agents"]
+        assert dropped, "no agent create was dropped: the faults did not reach the agents"
         held = await client.list_objects(AGENT)
         assert sorted(a.metadata["reconciler_key"] for a in held) == sorted(agents)
         assert not (await _plan(client, tmp_path)).has_changes
