@@ -175,6 +175,13 @@ def test_string_limits(repo: Path, field: str, at: str, past: str, message: str)
     assert errors(repo, f"{head}{field}: {past}\n") == [message]
 
 
+def test_key_at_and_past_its_limit(repo: Path) -> None:
+    assert errors(repo, f"key: {'k' * 63}\nmodel: m\n") == []
+    assert errors(repo, f"key: {'k' * 64}\nmodel: m\n") == [
+        f"agents/a.yaml:1:6: key: '{'k' * 64}' must be lowercase letters, digits, '-', '_' or '.', starting with a letter or digit, at most 63 characters"
+    ]
+
+
 def test_model_must_not_be_empty(repo: Path) -> None:
     assert errors(repo, "model: ''\n") == ["agents/a.yaml:1:8: model: must not be empty"]
     assert errors(repo, "name: n\n") == ["agents/a.yaml:1:1: model: required field 'model' is missing"]
