@@ -379,6 +379,18 @@ TOOLS = [
         "agents/a.yaml:2:49: tools[0].transport: a transport needs a type (http or stdio)",
     ),
     (
+        "tools: [{type: mcp, server_label: s, transport: {type: http, server_url: ''}}]",
+        "agents/a.yaml:2:74: tools[0].transport.server_url: must not be empty",
+    ),
+    (
+        "tools: [{type: mcp, server_label: s, transport: {type: stdio, command: '', cwd: /}}]",
+        "agents/a.yaml:2:72: tools[0].transport.command: must not be empty",
+    ),
+    (
+        "tools: [{type: mcp, server_label: s, transport: {type: http, server_url: u}, credential_id: ''}]",
+        "agents/a.yaml:2:93: tools[0].credential_id: must not be empty",
+    ),
+    (
         "tools: [{type: mcp, server_label: s, transport: {type: stdio, command: c}}]",
         "agents/a.yaml:2:38: tools[0].transport.cwd: required field 'cwd' is missing",
     ),
