@@ -136,6 +136,13 @@ def test_instructions_file_is_read_like_an_assistants(repo: Path) -> None:
     ]
 
 
+def test_instructions_and_instructions_file_exclude_each_other(repo: Path) -> None:
+    (repo / "agents" / "i.md").write_text("x")
+    assert errors(repo, "model: m\ninstructions: a\ninstructions_file: i.md\n") == [
+        "agents/a.yaml:3:20: instructions_file: set either instructions or instructions_file, not both"
+    ]
+
+
 def test_instructions_file_limit_is_the_agents(repo: Path) -> None:
     limit = agent_dialect.MAX_INSTRUCTIONS
     (repo / "agents" / "i.md").write_text("x" * limit)
