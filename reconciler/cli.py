@@ -467,7 +467,7 @@ def fmt(paths: tuple[Path, ...], check: bool, directory: Path) -> None:
         sys.exit(1)
 
 
-@cli.command(short_help="Write agent manifests from assistant manifests, with a loss report.")
+@cli.command(short_help="Write agent manifests from assistant manifests.")
 @click.argument("keys", nargs=-1, metavar="[KEY]...")
 @click.option(
     "--from",

@@ -7,7 +7,9 @@ Contract:
 - Top-level fields are put in `layout.ORDER` (unknown fields after, in their order). Each field moves with
   its comments: the comment lines between the previous field's value and the field belong to it, as does
   an end-of-line comment; the header (the modeline, and comments separated from the first field by a blank
-  line) and trailing comments stay in place. The yaml-language-server modeline is added when missing.
+  line) and trailing comments stay in place. The yaml-language-server modeline is added when missing (naming
+  `schema/agent.json` for an agent manifest, one in a directory named `agents`; else `schema/manifest.json`).
+  Agent manifests take the same layout: their fields outside `layout.ORDER` keep their order after it.
 - The ruamel.yaml round trip then rewrites indentation and string styles (`layout.restyle`): instructions
   become a block literal where exact, other multi-line strings too; numbers are written canonically.
 - A document holding aliases keeps its field order (moving fields could put an alias before its anchor).

@@ -83,7 +83,7 @@ def convert(loaded: LoadedManifest, to: Path) -> Migrated:
     losses: list[Loss] = []
     _name(fields.get("name"), out, losses)
     out["model"] = fields["model"]
-    losses.append(Loss("model", "note", f"kept as '{fields['model']}'", _NOTES["model"].split("; ", 1)[1]))
+    losses.append(Loss("model", "note", f"kept as '{fields['model']}'", _NOTES["model"].rpartition("; ")[2]))
     _instructions(loaded, fields, to, out, losses)
     out["tools"] = _tools(fields.get("tools") or [], losses)
     metadata = dict(fields.get("metadata") or {})

@@ -136,6 +136,13 @@ def test_instructions_file_is_read_like_an_assistants(repo: Path) -> None:
     ]
 
 
+def test_instructions_and_instructions_file_exclude_each_other(repo: Path) -> None:
+    (repo / "agents" / "i.md").write_text("x")
+    assert errors(repo, "model: m\ninstructions: a\ninstructions_file: i.md\n") == [
+        "agents/a.yaml:3:20: instructions_file: set either instructions or instructions_file, not both"
+    ]
+
+
 def test_instructions_file_limit_is_the_agents(repo: Path) -> None:
     limit = agent_dialect.MAX_INSTRUCTIONS
     (repo / "agents" / "i.md").write_text("x" * limit)
@@ -173,6 +180,13 @@ def test_string_limits(repo: Path, field: str, at: str, past: str, message: str)
     head = "" if field == "model" else "model: m\n"
     assert errors(repo, f"{head}{field}: {at}\n") == []
     assert errors(repo, f"{head}{field}: {past}\n") == [message]
+
+
+def test_key_at_and_past_its_limit(repo: Path) -> None:
+    assert errors(repo, f"key: {'k' * 63}\nmodel: m\n") == []
+    assert errors(repo, f"key: {'k' * 64}\nmodel: m\n") == [
+        f"agents/a.yaml:1:6: key: '{'k' * 64}' must be lowercase letters, digits, '-', '_' or '.', starting with a letter or digit, at most 63 characters"
+    ]
 
 
 def test_model_must_not_be_empty(repo: Path) -> None:
@@ -370,6 +384,18 @@ TOOLS = [
     (
         "tools: [{type: mcp, server_label: s, transport: {server_url: u}}]",
         "agents/a.yaml:2:49: tools[0].transport: a transport needs a type (http or stdio)",
+    ),
+    (
+        "tools: [{type: mcp, server_label: s, transport: {type: http, server_url: ''}}]",
+        "agents/a.yaml:2:74: tools[0].transport.server_url: must not be empty",
+    ),
+    (
+        "tools: [{type: mcp, server_label: s, transport: {type: stdio, command: '', cwd: /}}]",
+        "agents/a.yaml:2:72: tools[0].transport.command: must not be empty",
+    ),
+    (
+        "tools: [{type: mcp, server_label: s, transport: {type: http, server_url: u}, credential_id: ''}]",
+        "agents/a.yaml:2:93: tools[0].credential_id: must not be empty",
     ),
     (
         "tools: [{type: mcp, server_label: s, transport: {type: stdio, command: c}}]",

@@ -196,6 +196,8 @@ def test_bad_arguments_are_one_line(repo: Path) -> None:
         1,
         f"Error: no nope/ in {repo}: run from the repository root or pass --from\n",
     )
+    same = run("migrate", "--to", "assistants")
+    assert same.stderr == "Error: --to assistants is the assistants directory: write the agents elsewhere\n"
     unwritable = run("migrate", "--report", "missing/report.md")
     assert unwritable.exit_code == 1
     assert (

@@ -31,6 +31,7 @@ from reconciler.manifest.model import (
     RelativePath,
     _Strict,
     json_schema_checked,
+    one_source_of_instructions,
 )
 
 NonEmpty = Annotated[str, Field(min_length=1)]
@@ -318,12 +319,7 @@ class AgentManifest(_Strict):
 
     @model_validator(mode="after")
     def _cross_field(self) -> AgentManifest:
-        if self.instructions is not None and self.instructions_file is not None:
-            raise PydanticCustomError(
-                "exclusive",
-                "set either instructions or instructions_file, not both",
-                {"subpath": ("instructions_file",)},
-            )
+        one_source_of_instructions(self.instructions, self.instructions_file)
         return self
 
 

@@ -298,12 +298,7 @@ class Manifest(_Strict):
 
     @model_validator(mode="after")
     def _cross_field(self) -> Manifest:
-        if self.instructions is not None and self.instructions_file is not None:
-            raise PydanticCustomError(
-                "exclusive",
-                "set either instructions or instructions_file, not both",
-                {"subpath": ("instructions_file",)},
-            )
+        one_source_of_instructions(self.instructions, self.instructions_file)
         total = len(self.files) + len(self.file_ids)
         if total > MAX_FILES_TOTAL:
             raise PydanticCustomError(
@@ -320,6 +315,16 @@ class Manifest(_Strict):
                 {"subpath": (named,), "at_key": True},
             )
         return self
+
+
+def one_source_of_instructions(instructions: str | None, instructions_file: str | None) -> None:
+    """Refuse a manifest that sets both `instructions` and `instructions_file` (at the latter)."""
+    if instructions is not None and instructions_file is not None:
+        raise PydanticCustomError(
+            "exclusive",
+            "set either instructions or instructions_file, not both",
+            {"subpath": ("instructions_file",)},
+        )
 
 
 def _refuse_duplicates(values: list[str], what: str) -> None:

@@ -54,6 +54,8 @@ def run_migrate(options: MigrateOptions) -> list[Migrated]:
         raise ConfigError(
             f"no {options.source}/ in {Path.cwd()}: run from the repository root or pass --from"
         )
+    if options.target.resolve() == options.source.resolve():
+        raise ConfigError(f"--to {options.target} is the assistants directory: write the agents elsewhere")
     loaded = load_manifests(options.source)
     if options.keys:
         by_key = {m.key: m for m in loaded}
