@@ -167,7 +167,6 @@ _Warnings = Annotated[list[str], _doc("One line each, shown by the text plan and
 class _PlanCommon(TypedDict):
     """The keys the plan and the saved plan share."""
 
-    format_version: Annotated[Literal["1"], _doc("The version of this form.")]
     summary: PlanSummaryJSON
     unmanaged: Annotated[int, _doc("Assistants without the ownership marker: counted, never touched.")]
     files: NotRequired[Annotated[list[PlanFileJSON], _doc("Knowledge-file contents; only when any.")]]
@@ -184,6 +183,7 @@ class _PlanCommon(TypedDict):
 class PlanJSON(_PlanCommon):
     """The plan printed by `reconciler plan --format json`."""
 
+    format_version: Annotated[Literal["1"], _doc("The version of this form.")]
     changes: Annotated[list[ChangeJSON], _doc("Creates, updates, deletes, then no-ops; each group by key.")]
     managed: _Managed
     orphans: _Orphans
@@ -210,6 +210,13 @@ class SavedChangeJSON(ChangeJSON):
 class SavedPlanJSON(_PlanCommon):
     """The plan file written by `reconciler plan --out FILE` and run by `reconciler apply FILE`."""
 
+    format_version: Annotated[
+        Literal["1", "2"],
+        _doc(
+            'The version of this form: "2" for a plan with saved agents (so that a reconciler from before '
+            'agents refuses it rather than apply an agent as an assistant), else "1".'
+        ),
+    ]
     changes: Annotated[list[SavedChangeJSON], _doc("As in the plan, with what apply needs.")]
     managed: _Managed
     orphans: _Orphans

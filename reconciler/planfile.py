@@ -5,7 +5,9 @@
 was made for (`Target`: base URL or `local`, organisation, project; never the key) and the repository `root`
 it was made in. Local paths (knowledge files) are saved relative to that root and, when loaded, resolved
 from the repository root of the current directory (its nearest parent with `.git`), else from the saved
-root. `format_version` is `plan.FORMAT_VERSION`.
+root. `format_version` is `plan.FORMAT_VERSION`, or `WITH_KINDS` for a plan with saved agents: a
+reconciler from before agents refuses that plan (`unsupported plan format_version '2'`) instead of applying
+an agent's change as an assistant's. Both load.
 
 **Saving** goes through `fsio.write_atomic`: only to a new path or a regular file, in one step, mode 0600.
 
@@ -43,6 +45,8 @@ if TYPE_CHECKING:
     from reconciler.options import ConnectionOptions
     from reconciler.remote import Remote
 
+#: The `format_version` of a saved plan with saved agents (a plan of assistants alone keeps `FORMAT_VERSION`).
+WITH_KINDS = "2"
 #: The largest plan file `load` reads (a plan of 10,000 assistants with long instructions fits).
 MAX_BYTES = 1 << 30
 #: Saved plans may quote instructions: only their owner may read them.
@@ -112,6 +116,8 @@ def to_data(saved: SavedPlan) -> dict[str, Any]:
     data["allow_duplicate_names"] = plan.allow_duplicate_names
     data["target"] = saved.target.data()
     data["root"] = str(saved.root)
+    if not plan.single:
+        data["format_version"] = WITH_KINDS
     return data
 
 
@@ -154,7 +160,7 @@ def _with_paths(plan: Plan, convert: Any) -> Plan:
 def from_data(data: Mapping[str, Any]) -> Plan:
     """Rebuild a plan from `to_data()`; raises ReconcilerError for anything else."""
     try:
-        if data.get("format_version") != FORMAT_VERSION:
+        if data.get("format_version") not in (FORMAT_VERSION, WITH_KINDS):
             raise ReconcilerError(f"unsupported plan format_version {data.get('format_version')!r}")
         changes = tuple(_change(c) for c in data["changes"])
         for change in changes:

@@ -219,7 +219,14 @@ async def test_a_saved_plan_of_both_kinds_applies_and_goes_stale_when_an_agent_c
         _write(tmp_path, {"triage": TRIAGE.replace("Triage", "Ticket triage"), "search": SEARCH})
         plan = await _plan(client, tmp_path)
         saved = planfile.SavedPlan(plan, planfile.Target("local"), tmp_path)
-        loaded = planfile.saved_from_data(json.loads(json.dumps(planfile.to_data(saved))), tmp_path).plan
+        data = json.loads(json.dumps(planfile.to_data(saved)))
+        schema = json.loads((ROOT / "schema" / "saved-plan.json").read_text())
+        jsonschema.Draft202012Validator(schema).validate(data)
+        # "2": a reconciler from before agents refuses it; a plan of assistants alone stays "1".
+        assert data["format_version"] == "2"
+        assistants_only = planfile.SavedPlan(plan.parts[0], planfile.Target("local"), tmp_path)
+        assert planfile.to_data(assistants_only)["format_version"] == "1"
+        loaded = planfile.saved_from_data(data, tmp_path).plan
         assert loaded.data() == plan.data()
         assert [(p.kind, p.managed) for p in loaded.by_kind] == [("assistant", 1), ("agent", 2)]
         await planfile.check_stale(client, loaded)  # current
