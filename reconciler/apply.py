@@ -25,7 +25,7 @@ Contracts:
   sent (all fields for a create); a field the server did not keep becomes a warning on that change's result.
 - **Partial failure.** A failing change never stops the others; every change gets exactly one `ChangeResult`.
 - **Stopping.** After `stop()` no further change is started and planned file deletes are skipped; the
-  changes running then (`in_flight`, by key) finish or are cancelled by the caller.
+  changes running then (`in_flight`, by `in_flight_key`) finish or are cancelled by the caller.
 - **Knowledge files** (`reconciler.uploads`): missing contents are uploaded first (once each); a change whose
   upload failed, or whose file changed since the plan, fails without a call; the others then set their whole
   `file_ids` in their one create/modify call. Planned file deletes (`--prune`) run last. `ApplyReport.files`
@@ -56,12 +56,18 @@ from reconciler.exactly_once import (
 from reconciler.plan import Change, Plan
 from reconciler.results import ApplyReport, ChangeResult, FileResult, Progress, Remedy, Status, remedy_for
 
-__all__ = ["Executor"]
+__all__ = ["Executor", "in_flight_key"]
 
 _STATUS_OF_ACTION: dict[str, Status] = {"create": "created", "update": "updated", "delete": "deleted"}
 
 #: Longest value shown in a read-back warning.
 _VALUE_LIMIT = 60
+
+
+def in_flight_key(change: Change) -> tuple[str, str, str | None]:
+    """What tells a running change from every other of its plan: a key may have several changes at once (the
+    deletes of its duplicates beside its canonical change), each with its own assistant id."""
+    return change.key, change.action, change.id
 
 
 class _Listings:
@@ -139,7 +145,7 @@ class Executor:
         self._listings = _Listings(client)
         self.stopping = False
         #: The changes running now, by key (what is unknown if the run is cancelled).
-        self.in_flight: dict[str, Change] = {}
+        self.in_flight: dict[tuple[str, str, str | None], Change] = {}
 
     def stop(self) -> None:
         """Start no further change (see the module docstring); `run` then returns what was done."""
@@ -169,7 +175,7 @@ class Executor:
             for index, result in zip(claims, settled, strict=True):
                 results.finish(index, result)
         for claim in claims.values():
-            self.in_flight.pop(claim.change.key, None)
+            self.in_flight.pop(in_flight_key(claim.change), None)
         deleted: tuple[FileResult, ...] = ()
         if not self.stopping:
             deleted = await uploads.delete_unused(
@@ -201,12 +207,12 @@ class Executor:
                     remedy: Remedy = "replan" if change.key in uploaded.needs_new_plan else "retry"
                     results.finish(index, self._failed(change, change.id, blocked, time.monotonic(), remedy))
                     continue
-                self.in_flight[change.key] = change
+                self.in_flight[in_flight_key(change)] = change
                 outcome = await self._run_one(change)
                 if isinstance(outcome, _Claim) and self.settle_window > 0:
                     claims[index] = outcome  # in flight until settled: which assistant stays is not known yet
                     continue
-                del self.in_flight[change.key]
+                del self.in_flight[in_flight_key(change)]
                 if isinstance(outcome, _Claim):  # a single writer (no settle window): its own assistant stays
                     outcome = outcome.result()
                 results.finish(index, outcome)
