@@ -11,7 +11,7 @@ import difflib
 from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from reconciler import dialect, diff, identity, knowledge
+from reconciler import dialect, diff, drift, identity, knowledge
 from reconciler.dialect import DEFAULTS, canonical_hash, canonical_json, desired_state, marker_of, normalise
 from reconciler.errors import PlanError, UnsafePlanError
 from reconciler.options import PlanOptions
@@ -249,7 +249,20 @@ def _change_for(m: identity.Match, index: knowledge.RemoteIndex) -> Change:
         adopt=m.adopt,
         desired=desired,
         files=files,
+        drift=_drift(key, m.existing, desired, state),
     )
+
+
+def _drift(
+    key: str, existing: Mapping[str, Any], desired: Mapping[str, Any], state: Mapping[str, Any]
+) -> drift.Drift | None:
+    """The edits made outside reconciler since the last apply that this update overwrites, or None (none,
+    or no record: unknown)."""
+    applied = drift.recorded(drift.ASSISTANTS_V1, existing.get("metadata"))
+    fields = drift.drifted_fields(drift.ASSISTANTS_V1, desired, state, applied)
+    if applied is None or not fields:
+        return None
+    return drift.Drift(key, existing["id"], fields, applied.since)
 
 
 def _check_targets(targets: Sequence[str], known: set[str]) -> None:
