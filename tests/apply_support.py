@@ -76,8 +76,10 @@ def writes(requests: list[dict[str, Any]]) -> list[tuple[str, str, Any]]:
 
 def _entry_shown(body: Any) -> Any:
     metadata = body.get("metadata") if isinstance(body, dict) else None
-    entry = metadata.get(dialect.APPLIED_KEY) if isinstance(metadata, dict) else None
-    if entry is None or drift.decode(drift.ASSISTANTS_V1, entry) is None:
+    if (
+        not isinstance(metadata, dict)
+        or drift.decode(drift.ASSISTANTS_V1, metadata.get(dialect.APPLIED_KEY)) is None
+    ):
         return body
     return {**body, "metadata": {**metadata, dialect.APPLIED_KEY: ENTRY}}
 
