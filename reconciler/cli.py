@@ -359,6 +359,7 @@ def apply(
 
     target = target_from(env, directory, connection)
     connection = target.connection
+    options = replace(options, protect_drift=options.protect_drift or target.protect_drift)
     if plan_file is not None:
         _refuse_with_a_saved_plan(planning)
     if not connection.local:
