@@ -1,0 +1,157 @@
+"""Drift, attributed, end to end through the CLI: two environments against two emulators over HTTP, a
+dashboard edit on production, the plan that names it, `--protect-drift` refusing, `reconciler accept`
+rewriting the manifest (comments kept) and the empty plan after."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+from conftest import EMULATOR_API_KEY, MakeLiveEmulator
+from environments_support import CONFIG, write_repository
+
+from reconciler import dialect, drift
+from reconciler.cli import cli
+from reconciler.emulator.testing import LiveEmulator
+
+#: The manifest with overrides, commented as people write it.
+HR = """\
+# yaml-language-server: $schema=../schema/manifest.json
+# The HR assistant: staging tries the cheaper model first.
+name: HR Helper
+description: Answers questions about company policies.
+model: gpt-4-turbo  # reviewed by the platform team
+metadata:
+  team: people-ops
+environments:
+  staging:
+    name: HR Helper (staging)
+    model: gpt-3.5-turbo
+    metadata:
+      tier: test
+  production:
+    description: null  # production says nothing about itself
+"""
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    (tmp_path / ".git").mkdir()
+    monkeypatch.chdir(tmp_path)
+    for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "NO_COLOR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("STAGING_OPENAI_API_KEY", str(EMULATOR_API_KEY))
+    monkeypatch.setenv("PRODUCTION_OPENAI_API_KEY", str(EMULATOR_API_KEY))
+    yield tmp_path
+
+
+def reconciler(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def held(server: LiveEmulator) -> dict[str, dict[str, Any]]:
+    with server.client() as client:
+        listed: list[dict[str, Any]] = client.get("/assistants", params={"limit": 100}).json()["data"]
+    return {a["metadata"]["reconciler_key"]: a for a in listed}
+
+
+def dashboard_edit(server: LiveEmulator, assistant: dict[str, Any], **fields: Any) -> None:
+    """What the dashboard does: a modify with the edited fields (metadata whole), reconciler's entries kept."""
+    with server.client() as client:
+        response = client.post(f"/assistants/{assistant['id']}", json=fields)
+    assert response.status_code == 200, response.text
+
+
+def setup(repo: Path, make_live_emulator: MakeLiveEmulator, config: str = CONFIG) -> dict[str, LiveEmulator]:
+    servers = {"staging": make_live_emulator(), "production": make_live_emulator()}
+    write_repository(repo, config.format(**{n: s.base_url for n, s in servers.items()}))
+    (repo / "assistants" / "hr-helper.yaml").write_text(HR)
+    return servers
+
+
+def test_drift_is_named_protected_against_and_accepted(
+    repo: Path, make_live_emulator: MakeLiveEmulator
+) -> None:
+    servers = setup(repo, make_live_emulator)
+    production = servers["production"]
+
+    # The pull request's comment: both environments, nothing drifted yet.
+    comment = reconciler("plan", "--all-envs", "--format", "markdown", "--detailed-exitcode")
+    assert comment.exit_code == 2, comment.output
+    assert "## `staging`" in comment.stdout and "## `production`" in comment.stdout
+    assert "outside reconciler" not in comment.stdout
+
+    # Promotion: staging, then production; each assistant records what was applied.
+    for env in ("staging", "production"):
+        result = reconciler("apply", "--env", env, "--auto-approve")
+        assert result.exit_code == 0, result.output
+    hr = held(production)["hr-helper"]
+    entry = hr["metadata"][dialect.APPLIED_KEY]
+    assert drift.matches(drift.ASSISTANTS_V1, entry, hr)
+    since = drift.since_text(int(entry.split(":")[2]))
+    assert reconciler("plan", "--all-envs", "--detailed-exitcode").exit_code == 0
+
+    # A dashboard edit on production: the model, and a metadata value.
+    metadata = {**hr["metadata"], "team": "hr"}
+    dashboard_edit(production, hr, model="gpt-4", metadata=metadata)
+
+    plan = reconciler("plan", "--env", "production", "--detailed-exitcode")
+    assert plan.exit_code == 2, plan.output
+    assert plan.stdout.startswith(
+        "Changed outside reconciler since the last apply:\n"
+        f'  assistant "hr-helper" ({hr["id"]}): model and metadata (edited after the last apply, {since})\n'
+        "Applying overwrites these edits; `reconciler accept` writes them into the manifests instead.\n"
+        "\n"
+        "reconciler will perform the following actions:\n"
+        "\n"
+        f'  # assistant "hr-helper" ({hr["id"]}) will be updated in-place\n'
+        '  ~ assistant "hr-helper" {\n'
+        '      ~ model    = "gpt-4" -> "gpt-4-turbo"  # overwrites an edit made outside reconciler\n'
+        "      ~ metadata = {  # overwrites an edit made outside reconciler\n"
+        '          ~ team = "hr" -> "people-ops"\n'
+        "        }\n"
+    )
+    as_json = json.loads(reconciler("plan", "--env", "production", "--format", "json").stdout)
+    assert as_json["drift"] == [
+        {"key": "hr-helper", "id": hr["id"], "fields": ["model", "metadata"], "since": since}
+    ]
+    assert as_json["changes"][0]["drifted_fields"] == ["model", "metadata"]
+    staging_plan = reconciler("plan", "--env", "staging", "--detailed-exitcode")
+    assert staging_plan.exit_code == 0, "staging was not edited"
+
+    # --protect-drift refuses before any write, one line per assistant.
+    production.reset_stats()
+    refused = reconciler("apply", "--env", "production", "--auto-approve", "--protect-drift")
+    assert refused.exit_code == 1
+    assert refused.stderr == (
+        f"hr-helper ({hr['id']}): apply would overwrite model and metadata, edited outside reconciler after "
+        f"the last apply ({since})\n"
+        "Error: drift protection: 1 assistant edited outside reconciler; nothing was applied; keep the edits "
+        "with `reconciler accept --env production`, or apply without drift protection to overwrite them\n"
+    )
+    assert [r for r in production.requests() if r["method"] != "GET"] == []
+
+    # Accept: the manifest takes the server's values, where production's values come from.
+    accepted = reconciler("accept", "--env", "production")
+    assert accepted.exit_code == 0, accepted.output
+    assert accepted.stdout == "wrote assistants/hr-helper.yaml: model, metadata.team\n"
+    assert accepted.stderr == (
+        "Warning: assistants/hr-helper.yaml: metadata.team is the base value, so staging gets it too: review "
+        "its plan\n"
+        "Accepted 2 fields of 1 assistant edited outside reconciler: review the changes and commit them.\n"
+    )
+    # ruamel keeps an end-of-line comment in its column
+    assert (repo / "assistants" / "hr-helper.yaml").read_text() == HR.replace(
+        "model: gpt-4-turbo  #", "model: gpt-4        #"
+    ).replace("  team: people-ops", "  team: hr")
+
+    after = reconciler("plan", "--env", "production", "--detailed-exitcode")
+    assert after.exit_code == 0, after.output
+    assert after.stdout == "No changes. Your assistants match the manifests.\n"
+    staging_after = reconciler("plan", "--env", "staging")
+    assert '~ team = "people-ops" -> "hr"' in staging_after.stdout, "the warning said so"
+    assert "outside reconciler" not in staging_after.stdout
