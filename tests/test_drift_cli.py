@@ -60,7 +60,7 @@ def held(server: LiveEmulator) -> dict[str, dict[str, Any]]:
 
 
 def dashboard_edit(server: LiveEmulator, assistant: dict[str, Any], **fields: Any) -> None:
-    """What the dashboard does: a modify with the edited fields (metadata whole, reconciler's entries kept)."""
+    """What the dashboard does: a modify of the edited fields (metadata whole, reconciler's entries kept)."""
     with server.client() as client:
         response = client.post(f"/assistants/{assistant['id']}", json=fields)
     assert response.status_code == 200, response.text

@@ -91,12 +91,10 @@ def _write(edits: Sequence[Edit]) -> None:
         click.echo(f"wrote {display(path)}: {shown}")
         for edit in own:
             if edit.also:
-                they = (
-                    "gets it too: review its plan"
-                    if len(edit.also) == 1
-                    else "get it too: review their plans"
-                )
-                click.echo(
-                    f"Warning: {display(path)}: {edit.shown} is the base value, so {', '.join(edit.also)} {they}",
-                    err=True,
-                )
+                click.echo(_reaches_others(display(path), edit), err=True)
+
+
+def _reaches_others(shown: str, edit: Edit) -> str:
+    """The warning for a base edit that other environments get too."""
+    they = "gets it too: review its plan" if len(edit.also) == 1 else "get it too: review their plans"
+    return f"Warning: {shown}: {edit.shown} is the base value, so {', '.join(edit.also)} {they}"
