@@ -51,7 +51,8 @@ class Scheme:
     itself writes: `applied_form(state)[field]` is hashed for each field)."""
 
     fields: tuple[str, ...]
-    applied_form: Callable[[Mapping[str, Any]], Mapping[str, Any]]
+    #: From any state the kind compares (a desired normal form, an object the server holds).
+    applied_form: Callable[[Any], Mapping[str, Any]]
 
     def __post_init__(self) -> None:
         if not 0 < len(self.fields) <= MAX_FIELDS:
@@ -112,7 +113,7 @@ def hash_value(value: Any) -> str:
     return hashlib.sha256(canonical_json(value).encode()).hexdigest()[:HASH_CHARS]
 
 
-def hashes(scheme: Scheme, state: Mapping[str, Any]) -> dict[str, str]:
+def hashes(scheme: Scheme, state: Any) -> dict[str, str]:
     """Each field's hash of `state`'s applied form."""
     form = scheme.applied_form(state)
     return {field: hash_value(form.get(field)) for field in scheme.fields}
@@ -159,7 +160,7 @@ def drifted_fields(
     return tuple(s.field for s in compare(scheme, desired, current, applied) if s.overwrites)
 
 
-def matches(scheme: Scheme, entry: object, state: Mapping[str, Any]) -> bool:
+def matches(scheme: Scheme, entry: object, state: Any) -> bool:
     """True when `entry` decodes and records exactly `state`'s fields (used to check what faults left)."""
     applied = decode(scheme, entry)
     return applied is not None and dict(applied.hashes) == hashes(scheme, state)
@@ -192,7 +193,7 @@ def recorded(scheme: Scheme, metadata: object) -> Applied | None:
     return decode(scheme, metadata.get(dialect.APPLIED_KEY)) if isinstance(metadata, Mapping) else None
 
 
-def _v1_applied_form(state: Mapping[str, Any]) -> Mapping[str, Any]:
+def _v1_applied_form(state: dialect.Assistant) -> Mapping[str, Any]:
     """An assistant's normal form without the reserved metadata keys (the tool's own entries)."""
     form = dialect.normalise(state)
     form["metadata"] = {k: v for k, v in form["metadata"].items() if not dialect.is_reserved_metadata_key(k)}
