@@ -190,5 +190,6 @@ def test_the_drift_check_plans_each_environment_and_attributes_the_edit(
         f"- `hr-helper` ({hr['id']}): model (edited after the last apply, {since})\n\n"
         "- to overwrite these edits with the manifests: `reconciler apply --env production` (or re-run the "
         "apply workflow);\n"
-        "- to keep them: `reconciler accept --env production hr-helper`, then merge the manifests it rewrote.\n"
+        "- to keep them: `reconciler accept --env production hr-helper`, then merge the manifests it "
+        "rewrote.\n"
     )
