@@ -155,3 +155,126 @@ def test_drift_is_named_protected_against_and_accepted(
     staging_after = reconciler("plan", "--env", "staging")
     assert '~ team = "people-ops" -> "hr"' in staging_after.stdout, "the warning said so"
     assert "outside reconciler" not in staging_after.stdout
+
+
+def applied_production(
+    repo: Path, make_live_emulator: MakeLiveEmulator, config: str = CONFIG
+) -> LiveEmulator:
+    """Both environments applied; production's server returned."""
+    servers = setup(repo, make_live_emulator, config)
+    for env in ("staging", "production"):
+        assert reconciler("apply", "--env", env, "--auto-approve").exit_code == 0
+    return servers["production"]
+
+
+def test_protect_drift_per_environment_and_saved_plans(
+    repo: Path, make_live_emulator: MakeLiveEmulator
+) -> None:
+    config = CONFIG + "    protect_drift: true\n"
+    production = applied_production(repo, make_live_emulator, config)
+    hr = held(production)["hr-helper"]
+    dashboard_edit(production, hr, description="Edited in the dashboard")
+
+    refused = reconciler("apply", "--env", "production", "--auto-approve")
+    assert refused.exit_code == 1
+    assert refused.stderr.splitlines()[0].startswith(
+        f"hr-helper ({hr['id']}): apply would overwrite description, edited outside reconciler after"
+    )
+
+    # A saved plan records the drift it saw: applying it with protection refuses too.
+    saved = reconciler("plan", "--env", "production", "--out", "production.json")
+    assert saved.exit_code == 0, saved.output
+    data = json.loads((repo / "production.json").read_text())
+    assert data["environment"] == "production"
+    assert data["changes"][0]["drifted_fields"] == ["description"]
+    production.reset_stats()
+    refused = reconciler("apply", "--env", "production", "production.json")
+    assert refused.exit_code == 1
+    assert refused.stderr.splitlines()[-1].startswith("Error: drift protection: 1 assistant edited outside")
+    assert [r for r in production.requests() if r["method"] != "GET"] == []
+
+    # ... and a plan made for another environment is refused before any call.
+    other = reconciler("apply", "--env", "staging", "production.json")
+    assert other.exit_code == 1
+    assert other.stderr == (
+        "Error: the saved plan was made for environment production, not for this run's (--env staging): "
+        "apply it with --env production, or make a new plan and review it\n"
+    )
+
+    # Without protection, apply overwrites the edit: the other way to resolve drift.
+    (repo / "reconciler.yaml").write_text(
+        (repo / "reconciler.yaml").read_text().replace("    protect_drift: true\n", "")
+    )
+    assert reconciler("apply", "--env", "production", "--auto-approve").exit_code == 0
+    assert held(production)["hr-helper"]["description"] is None
+    assert reconciler("plan", "--env", "production", "--detailed-exitcode").exit_code == 0
+
+
+def test_protect_drift_in_reconciler_yaml_is_checked_at_its_line(repo: Path) -> None:
+    (repo / "reconciler.yaml").write_text("environments:\n  production:\n    protect_drift: yes\n")
+    (repo / "assistants").mkdir()
+    result = reconciler("plan", "--env", "production")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "reconciler.yaml:3:20: environments.production.protect_drift: expected true or false, got a string\n"
+        "Error: 1 error in reconciler.yaml\n"
+    )
+
+
+def test_accept_writes_overrides_and_instructions_files(
+    repo: Path, make_live_emulator: MakeLiveEmulator
+) -> None:
+    servers = setup(repo, make_live_emulator)
+    hr_path = repo / "assistants" / "hr-helper.yaml"
+    hr_path.write_text(HR.replace("metadata:\n  team", "instructions_file: hr.md\nmetadata:\n  team"))
+    (repo / "assistants" / "hr.md").write_text("Be kind.\n")
+    for env in ("staging", "production"):
+        assert reconciler("apply", "--env", env, "--auto-approve").exit_code == 0
+    production = servers["production"]
+    hr = held(production)["hr-helper"]
+    dashboard_edit(production, hr, description="Now described", instructions="Be kind and brief.")
+
+    nothing = reconciler("accept", "--env", "staging")
+    assert (nothing.exit_code, nothing.stdout) == (0, "")
+    assert (
+        nothing.stderr
+        == "No drift to accept: no planned change overwrites an edit made outside reconciler.\n"
+    )
+
+    accepted = reconciler("accept", "--env", "production", "hr-helper")
+    assert accepted.exit_code == 0, accepted.output
+    assert accepted.stdout == (
+        "wrote assistants/hr-helper.yaml: environments.production.description\n"
+        "wrote assistants/hr.md: instructions\n"
+    )
+    assert "Warning" not in accepted.stderr, "description is production's own"
+    assert (repo / "assistants" / "hr.md").read_text() == "Be kind and brief.\n"
+    assert "    description: Now described # production says nothing about itself\n" in hr_path.read_text()
+    assert reconciler("plan", "--env", "production", "--detailed-exitcode").exit_code == 0
+
+
+def test_accept_refuses_what_it_cannot_write_back(repo: Path, make_live_emulator: MakeLiveEmulator) -> None:
+    servers = setup(repo, make_live_emulator)
+    hr_path = repo / "assistants" / "hr-helper.yaml"
+    hr_path.write_text(
+        HR.replace("metadata:\n  team", "tools:\n  - type: retrieval\nfiles:\n  - kb.md\nmetadata:\n  team")
+    )
+    (repo / "assistants" / "kb.md").write_text("25 days of leave.\n")
+    assert reconciler("apply", "--env", "production", "--auto-approve").exit_code == 0
+    production = servers["production"]
+    hr = held(production)["hr-helper"]
+    dashboard_edit(production, hr, file_ids=[], model="gpt-4")
+    before = hr_path.read_text()
+
+    refused = reconciler("accept", "--env", "production")
+    assert refused.exit_code == 1
+    assert refused.stderr == (
+        "assistants/hr-helper.yaml: file_ids: edited outside reconciler, but this manifest attaches "
+        "knowledge files (files:) and a server file cannot be mapped back to a local one; edit files: by "
+        "hand, or apply to overwrite\n"
+        "Error: 1 drifted field cannot be accepted; nothing was written\n"
+    )
+    assert hr_path.read_text() == before, "nothing was written, model included"
+    unknown = reconciler("accept", "--env", "production", "hr-helpr")
+    assert unknown.exit_code == 1
+    assert "unknown target 'hr-helpr' (did you mean 'hr-helper'?)" in unknown.stderr
