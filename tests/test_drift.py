@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import io
+import json
+from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
-from reconciler import dialect, drift
+from reconciler import dialect, drift, planfile
 from reconciler.drift import ASSISTANTS_V1
+from reconciler.plan import Change, Plan
+from reconciler.render import render_plan
 
 AT = 1_764_580_000  # 2025-12-01T09:06:40Z
 
@@ -129,3 +135,65 @@ def test_fields_phrase() -> None:
     assert drift.fields_phrase(["model"]) == "model"
     assert drift.fields_phrase(["model", "tools"]) == "model and tools"
     assert drift.fields_phrase(["model", "tools", "metadata"]) == "model, tools and metadata"
+
+
+# -- rendering ----------------------------------------------------------------------------------------------
+
+
+def drifted_plan() -> Plan:
+    change = Change(
+        key="hr",
+        id="asst_1",
+        action="update",
+        changed_fields=("model", "instructions"),
+        before={"model": "gpt-4", "instructions": "a"},
+        after={"model": "gpt-4-turbo", "instructions": "b"},
+        fingerprint="sha256:" + "0" * 64,
+        desired=state(model="gpt-4-turbo", instructions="b"),
+        drift=drift.Drift("hr", "asst_1", ("model",), "2026-12-01T09:00:00Z"),
+    )
+    return Plan(changes=(change,), managed=1)
+
+
+def test_markdown_shows_the_drift_and_marks_the_overwriting_field() -> None:
+    out = io.StringIO()
+    render_plan(drifted_plan(), out, "markdown")
+    assert out.getvalue() == (
+        "<!-- reconciler:plan -->\n"
+        "**Plan: 0 to add, 1 to change, 0 to destroy.**\n"
+        "\n"
+        "> [!CAUTION]\n"
+        "> **Changed outside reconciler since the last apply:**\n"
+        '> - assistant "hr" (asst_1): model (edited after the last apply, 2026-12-01T09:00:00Z)\n'
+        ">\n"
+        "> Applying overwrites these edits; `reconciler accept` writes them into the manifests instead.\n"
+        "\n"
+        '<details><summary>~ assistant "hr" (asst_1) will be updated in-place</summary>\n'
+        "\n"
+        "```diff\n"
+        '~ model        = "gpt-4" -> "gpt-4-turbo"  # overwrites an edit made outside reconciler\n'
+        '~ instructions = "a" -> "b"\n'
+        "  (8 unchanged fields hidden)\n"
+        "```\n"
+        "\n"
+        "</details>\n"
+        "\n"
+    )
+
+
+def test_json_and_saved_plans_carry_the_drift(tmp_path: Path) -> None:
+    plan = drifted_plan()
+    data = plan.data()
+    assert data["changes"][0]["drifted_fields"] == ["model"]
+    assert data["drift"] == [
+        {"key": "hr", "id": "asst_1", "fields": ["model"], "since": "2026-12-01T09:00:00Z"}
+    ]
+    for name, form in (("plan.json", data), ("saved-plan.json", None)):
+        if form is None:
+            saved = planfile.SavedPlan(plan, planfile.Target("local"), tmp_path, "production")
+            form = planfile.to_data(saved)
+            assert planfile.saved_from_data(form, tmp_path).plan.changes[0].drift == plan.changes[0].drift
+            assert planfile.saved_from_data(form, tmp_path).environment == "production"
+        schema = json.loads((Path(__file__).resolve().parent.parent / "schema" / name).read_text())
+        jsonschema.Draft202012Validator(schema).validate(form)
+    assert "drift" not in Plan(changes=()).data(), "quiet: no drift, no key"
