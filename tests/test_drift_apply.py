@@ -76,6 +76,19 @@ async def test_a_marker_only_assistant_is_unknown_until_its_next_change(
         assert change.drift is not None and change.drift.fields == ("description",)
 
 
+async def test_the_entry_records_the_uploaded_file_ids(emulator: InProcessEmulator, tmp_path: Path) -> None:
+    """Knowledge files are planned as placeholders; the entry records the ids apply attached."""
+    async with client_for(emulator) as client:
+        (tmp_path / "kb.md").write_text("25 days of leave.\n")
+        write_manifests(tmp_path, {"hr": "model: gpt-4\ntools: [{type: retrieval}]\nfiles: [kb.md]\n"})
+        _, report = await plan_and_apply(client, tmp_path)
+        assert report.ok, report.results
+        hr = (await by_key(client))["hr"]
+        assert len(hr.file_ids) == 1
+        assert drift.matches(drift.ASSISTANTS_V1, entry_of(hr), hr)
+        assert not (await plan_dir(client, tmp_path)).has_changes
+
+
 async def test_fourteen_user_metadata_pairs_apply_with_both_reserved_entries(
     emulator: InProcessEmulator, tmp_path: Path
 ) -> None:
