@@ -33,6 +33,7 @@ from reconciler import dialect, layout
 from reconciler.formatter import split_preamble
 from reconciler.manifest.errors import Path_, format_field_path
 from reconciler.manifest.overrides import ENVIRONMENTS, ONLY
+from reconciler.manifest.reading import display
 from reconciler.plan import Change
 from reconciler.redact import secret_forms
 
@@ -46,6 +47,12 @@ class AcceptError(Exception):
 
 #: The value of an Edit that removes its key.
 REMOVE = object()
+#: A field path an override does not set.
+_ABSENT = object()
+_FILES_REFUSAL = (
+    "file_ids: edited outside reconciler, but this manifest attaches knowledge files (files:) and a server "
+    "file cannot be mapped back to a local one; edit files: by hand, or apply to overwrite"
+)
 
 
 @dataclass(frozen=True)
@@ -62,8 +69,9 @@ class Edit:
 
     @property
     def shown(self) -> str:
-        """The field path as written in the manifest (`environments.production.model`), or `(file)`."""
-        return format_field_path(self.where) if self.where else "(instructions file)"
+        """The field path as written in the manifest (`environments.production.model`), or `instructions`
+        for an instructions file."""
+        return format_field_path(self.where) if self.where else "instructions"
 
 
 def edits_for(
@@ -78,17 +86,15 @@ def edits_for(
     for field in change.drifted_fields:
         value = change.before.get(field)
         if secret and any(form in dialect.canonical_json(value) for form in secret_forms(secret)):
-            raise AcceptError(f"{loaded.path}: {field}: the server's value holds the API key; not written")
+            raise AcceptError(
+                f"{display(loaded.path)}: {field}: the server's value holds the API key; not written"
+            )
         if field == "metadata":
             edits += _metadata_edits(value or {}, loaded, data, environments)
         elif field == "instructions" and loaded.manifest.instructions_file is not None:
-            edits.append(_instructions_file_edit(value, loaded))
+            edits.append(_instructions_file_edit(value, loaded, data, environments))
         elif field == "file_ids" and loaded.manifest.files:
-            raise AcceptError(
-                f"{loaded.path}: file_ids: edited outside reconciler, but this manifest attaches knowledge "
-                "files (files:) and a server file cannot be mapped back to a local one; edit files: by hand, "
-                "or apply to overwrite"
-            )
+            raise AcceptError(f"{display(loaded.path)}: {_FILES_REFUSAL}")
         else:
             edits.append(_field_edit(field, value, loaded, data, environments))
     return edits
@@ -125,10 +131,13 @@ def _metadata_edits(
     return edits
 
 
-def _instructions_file_edit(value: Any, loaded: LoadedManifest) -> Edit:
-    """The instructions file, rewritten with the server's text (and the final newline the loader drops)."""
+def _instructions_file_edit(
+    value: Any, loaded: LoadedManifest, data: Mapping[str, Any], environments: Sequence[str]
+) -> Edit:
+    """The instructions file, rewritten with the server's text (and the final newline the loader drops);
+    when the base names it, the other environments that read it too are `also`."""
     name = loaded.manifest.instructions_file
-    where = f"{loaded.path}: instructions (from instructions_file {name})"
+    where = f"{display(loaded.path)}: instructions (from instructions_file {name})"
     if not isinstance(value, str) or not value:
         raise AcceptError(f"{where}: removed outside reconciler; remove instructions_file by hand")
     if "\r" in value or value.startswith("\ufeff"):
@@ -136,7 +145,11 @@ def _instructions_file_edit(value: Any, loaded: LoadedManifest) -> Edit:
             f"{where}: the server's text holds a carriage return or a byte order mark, which a file would "
             "not read back exactly; edit it by hand"
         )
-    return Edit(loaded.path.parent / str(name), (), value + "\n")
+    also: tuple[str, ...] = ()
+    if ("instructions_file",) not in loaded.moved:
+        shared = set(_also(data, environments, ("instructions",)))
+        also = tuple(e for e in _also(data, environments, ("instructions_file",)) if e in shared)
+    return Edit(loaded.path.parent / str(name), (), value + "\n", also=also)
 
 
 def _document(loaded: LoadedManifest) -> Mapping[str, Any]:
@@ -168,9 +181,6 @@ def _also(data: Mapping[str, Any], environments: Sequence[str], where: Path_) ->
         if node is _ABSENT:
             out.append(name)
     return tuple(out)
-
-
-_ABSENT = object()
 
 
 def rewrite(text: str, edits: Collection[Edit]) -> str:

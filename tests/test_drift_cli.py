@@ -247,7 +247,11 @@ def test_accept_writes_overrides_and_instructions_files(
         "wrote assistants/hr-helper.yaml: environments.production.description\n"
         "wrote assistants/hr.md: instructions\n"
     )
-    assert "Warning" not in accepted.stderr, "description is production's own"
+    assert accepted.stderr == (
+        "Warning: assistants/hr.md: the base manifest names this file, so staging gets it too: review its "
+        "plan\n"
+        "Accepted 2 fields of 1 assistant edited outside reconciler: review the changes and commit them.\n"
+    ), "no warning for description: it is production's own"
     assert (repo / "assistants" / "hr.md").read_text() == "Be kind and brief.\n"
     assert "    description: Now described # production says nothing about itself\n" in hr_path.read_text()
     assert reconciler("plan", "--env", "production", "--detailed-exitcode").exit_code == 0

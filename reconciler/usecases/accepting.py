@@ -80,7 +80,7 @@ def _write(edits: Sequence[Edit]) -> None:
         whole = [e for e in own if not e.where]
         if whole:
             data = str(whole[-1].value)
-            shown = "instructions"
+            shown = whole[-1].shown
         else:
             data = acceptance.rewrite(path.read_text(encoding="utf-8"), own)
             shown = ", ".join(e.shown for e in own)
@@ -97,4 +97,5 @@ def _write(edits: Sequence[Edit]) -> None:
 def _reaches_others(shown: str, edit: Edit) -> str:
     """The warning for a base edit that other environments get too."""
     they = "gets it too: review its plan" if len(edit.also) == 1 else "get it too: review their plans"
-    return f"Warning: {shown}: {edit.shown} is the base value, so {', '.join(edit.also)} {they}"
+    what = f"{edit.shown} is the base value" if edit.where else "the base manifest names this file"
+    return f"Warning: {shown}: {what}, so {', '.join(edit.also)} {they}"
