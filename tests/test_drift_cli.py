@@ -282,3 +282,19 @@ def test_accept_refuses_what_it_cannot_write_back(repo: Path, make_live_emulator
     unknown = reconciler("accept", "--env", "production", "hr-helpr")
     assert unknown.exit_code == 1
     assert "unknown target 'hr-helpr' (did you mean 'hr-helper'?)" in unknown.stderr
+
+
+def test_accept_never_writes_the_api_key(repo: Path, make_live_emulator: MakeLiveEmulator) -> None:
+    production = applied_production(repo, make_live_emulator)
+    hr = held(production)["hr-helper"]
+    dashboard_edit(production, hr, instructions=f"Our key is {EMULATOR_API_KEY}.")
+    before = (repo / "assistants" / "hr-helper.yaml").read_text()
+    refused = reconciler("accept", "--env", "production")
+    assert refused.exit_code == 1
+    assert refused.stderr == (
+        "assistants/hr-helper.yaml: instructions: the server's value holds the API key; not written\n"
+        "Error: 1 drifted field cannot be accepted; nothing was written\n"
+    )
+    assert (repo / "assistants" / "hr-helper.yaml").read_text() == before
+    plan = reconciler("plan", "--env", "production")
+    assert str(EMULATOR_API_KEY) not in plan.output and "instructions" in plan.stdout
