@@ -13,7 +13,8 @@ as unknown) `:` `APPLIED_AT` (Unix seconds) `:` one `HASH_CHARS`-hex-digit hash 
 field order, of that field's applied form (`hash_value`). An entry that is missing, of another version or
 field set, or malformed in any way (the server is untrusted input) decodes to None: **unknown**, never drift.
 
-**Three states per field**: desired (the manifest), applied (the entry), current (the server):
+**Three states per field**: desired (the manifest), applied (the entry), current (the server). Whether desired
+and current differ is the kind's own diff (`changed`); this module adds what was applied:
 
 - `in_sync`: current equals desired: nothing to do, whatever was applied (a drift the manifest already
   matches, e.g. after `reconciler accept`, is silent);
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -140,24 +141,32 @@ def decode(scheme: Scheme, entry: object) -> Applied | None:
 
 
 def compare(
-    scheme: Scheme, desired: Mapping[str, Any], current: Mapping[str, Any], applied: Applied
+    scheme: Scheme, current: Any, applied: Applied, changed: Collection[str]
 ) -> tuple[FieldState, ...]:
-    """Each field of `scheme` compared three ways: `desired` and `current` are normal forms."""
-    wanted, now = hashes(scheme, desired), hashes(scheme, current)
+    """Each field of `scheme` compared three ways: `changed` names the fields in which the desired state and
+    `current` differ (the kind's own diff: in sync are the others), `applied` what was last applied."""
+    form = scheme.applied_form(current)
     return tuple(
-        FieldState(field, in_sync=now[field] == wanted[field], drifted=now[field] != applied.hashes[field])
+        FieldState(field, in_sync=field not in changed, drifted=_edited(form, applied, field))
         for field in scheme.fields
     )
 
 
 def drifted_fields(
-    scheme: Scheme, desired: Mapping[str, Any], current: Mapping[str, Any], applied: Applied | None
+    scheme: Scheme, current: Any, applied: Applied | None, changed: Collection[str]
 ) -> tuple[str, ...]:
-    """The fields a plan from `current` to `desired` would overwrite although they were edited outside the
-    tool since `applied`; () when nothing was recorded (unknown)."""
-    if applied is None:
+    """The fields of `changed` (where the desired state and `current` differ) that were edited outside the
+    tool since `applied`, in scheme order: what a plan to the desired state would overwrite. () when nothing
+    was recorded (unknown). Only those fields are hashed: a plan compares three ways only what it changes."""
+    if applied is None or not changed:
         return ()
-    return tuple(s.field for s in compare(scheme, desired, current, applied) if s.overwrites)
+    form = scheme.applied_form(current)
+    return tuple(f for f in scheme.fields if f in changed and _edited(form, applied, f))
+
+
+def _edited(form: Mapping[str, Any], applied: Applied, field: str) -> bool:
+    """Whether `field` of an applied form differs from what was applied."""
+    return hash_value(form.get(field)) != applied.hashes[field]
 
 
 def matches(scheme: Scheme, entry: object, state: Any) -> bool:

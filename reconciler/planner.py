@@ -249,17 +249,17 @@ def _change_for(m: identity.Match, index: knowledge.RemoteIndex) -> Change:
         adopt=m.adopt,
         desired=desired,
         files=files,
-        drift=_drift(key, m.existing, desired, state),
+        drift=_drift(key, m.existing, state, result.changed),
     )
 
 
 def _drift(
-    key: str, existing: RemoteAssistant, desired: Mapping[str, Any], state: Mapping[str, Any]
+    key: str, existing: RemoteAssistant, state: Mapping[str, Any], changed: Sequence[str]
 ) -> drift.Drift | None:
-    """The edits made outside reconciler since the last apply that this update overwrites, or None (none,
-    or no record: unknown)."""
+    """The edits made outside reconciler since the last apply that this update (of the `changed` fields of
+    `state`, the existing normal form) overwrites, or None (none, or no record: unknown)."""
     applied = drift.recorded(drift.ASSISTANTS_V1, existing.metadata)
-    fields = drift.drifted_fields(drift.ASSISTANTS_V1, desired, state, applied)
+    fields = drift.drifted_fields(drift.ASSISTANTS_V1, state, applied, changed)
     if applied is None or not fields:
         return None
     return drift.Drift(key, existing.id, fields, applied.since)

@@ -77,7 +77,7 @@ GOOD = drift.encode(ASSISTANTS_V1, state(), AT)
 def test_anything_else_is_unknown_never_an_error(entry: object) -> None:
     assert drift.decode(ASSISTANTS_V1, entry) is None
     assert drift.recorded(ASSISTANTS_V1, {dialect.APPLIED_KEY: entry}) is None
-    assert drift.drifted_fields(ASSISTANTS_V1, state(), state(), None) == ()
+    assert drift.drifted_fields(ASSISTANTS_V1, state(), None, ["model"]) == ()
 
 
 def test_a_time_out_of_range_is_shown_as_unknown() -> None:
@@ -106,14 +106,13 @@ def test_three_way_comparison(
 ) -> None:
     record = drift.decode(ASSISTANTS_V1, drift.encode(ASSISTANTS_V1, state(model=applied), AT))
     assert record is not None
-    states = {
-        s.field: s for s in drift.compare(ASSISTANTS_V1, state(model=desired), state(model=current), record)
-    }
+    now = state(model=current)
+    changed = dialect.changed_fields(state(model=desired), now)
+    states = {s.field: s for s in drift.compare(ASSISTANTS_V1, now, record, changed)}
     assert (states["model"].in_sync, states["model"].drifted) == (in_sync, drifted)
     assert states["model"].overwrites == bool(overwritten)
-    assert not any(s.drifted for f, s in states.items() if f != "model")
-    got = drift.drifted_fields(ASSISTANTS_V1, state(model=desired), state(model=current), record)
-    assert got == overwritten
+    assert not any(s.drifted or not s.in_sync for f, s in states.items() if f != "model")
+    assert drift.drifted_fields(ASSISTANTS_V1, now, record, changed) == overwritten
 
 
 def test_stamped_body_carries_the_whole_metadata_and_the_entry() -> None:
