@@ -298,3 +298,25 @@ def test_accept_never_writes_the_api_key(repo: Path, make_live_emulator: MakeLiv
     assert (repo / "assistants" / "hr-helper.yaml").read_text() == before
     plan = reconciler("plan", "--env", "production")
     assert str(EMULATOR_API_KEY) not in plan.output and "instructions" in plan.stdout
+
+
+def test_accept_without_environments(
+    repo: Path, make_live_emulator: MakeLiveEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = make_live_emulator()
+    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", str(EMULATOR_API_KEY))
+    (repo / "assistants").mkdir()
+    manifest = repo / "assistants" / "bot.yaml"
+    manifest.write_text("# The bot.\nname: Bot\nmodel: gpt-4\ntemperature: 0.5  # calm\n")
+    assert reconciler("apply", "--auto-approve").exit_code == 0
+    bot = held(server)["bot"]
+    dashboard_edit(server, bot, temperature=1, name="Bot (edited)")
+
+    accepted = reconciler("accept")
+    assert accepted.exit_code == 0, accepted.output
+    assert accepted.stdout == "wrote assistants/bot.yaml: name, temperature\n"
+    assert manifest.read_text() == "# The bot.\nname: Bot (edited)\nmodel: gpt-4\n", (
+        "back at its default: removed"
+    )
+    assert reconciler("plan", "--detailed-exitcode").exit_code == 0
