@@ -13,29 +13,20 @@ import pytest
 from click.testing import CliRunner, Result
 from conftest import EMULATOR_API_KEY, MakeLiveEmulator
 from environments_support import CONFIG, write_repository
+from environments_support import HR as BASE_HR
 
 from reconciler import dialect, drift
 from reconciler.cli import cli
 from reconciler.emulator.testing import LiveEmulator
 
-#: The manifest with overrides, commented as people write it.
-HR = """\
-# yaml-language-server: $schema=../schema/manifest.json
-# The HR assistant: staging tries the cheaper model first.
-name: HR Helper
-description: Answers questions about company policies.
-model: gpt-4-turbo  # reviewed by the platform team
-metadata:
-  team: people-ops
-environments:
-  staging:
-    name: HR Helper (staging)
-    model: gpt-3.5-turbo
-    metadata:
-      tier: test
-  production:
-    description: null  # production says nothing about itself
-"""
+#: The shared manifest with overrides, commented as people write it.
+HR = (
+    "# yaml-language-server: $schema=../schema/manifest.json\n"
+    "# The HR assistant: staging tries the cheaper model first.\n"
+    + BASE_HR.replace(
+        "model: gpt-4-turbo\n", "model: gpt-4-turbo  # reviewed by the platform team\n", 1
+    ).replace("    description: null\n", "    description: null  # production says nothing about itself\n")
+)
 
 
 @pytest.fixture
