@@ -249,7 +249,7 @@ def _change_for(m: identity.Match, index: knowledge.RemoteIndex) -> Change:
         adopt=m.adopt,
         desired=desired,
         files=files,
-        drift=_drift(key, m.existing, state, result.changed),
+        drift=None if m.adopt else _drift(key, m.existing, state, result.changed),
     )
 
 
@@ -257,7 +257,8 @@ def _drift(
     key: str, existing: RemoteAssistant, state: Mapping[str, Any], changed: Sequence[str]
 ) -> drift.Drift | None:
     """The edits made outside reconciler since the last apply that this update (of the `changed` fields of
-    `state`, the existing normal form) overwrites, or None (none, or no record: unknown)."""
+    `state`, the existing normal form) overwrites, or None (none, or no record: unknown). Not asked for an
+    adopt: an assistant reconciler did not manage has no last apply of its own (unknown)."""
     applied = drift.recorded(drift.ASSISTANTS_V1, existing.metadata)
     fields = drift.drifted_fields(drift.ASSISTANTS_V1, state, applied, changed)
     if applied is None or not fields:

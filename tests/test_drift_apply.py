@@ -76,6 +76,19 @@ async def test_a_marker_only_assistant_is_unknown_until_its_next_change(
         assert change.drift is not None and change.drift.fields == ("description",)
 
 
+async def test_an_adopted_assistant_is_unknown_whatever_entry_it_carries(
+    emulator: InProcessEmulator, tmp_path: Path
+) -> None:
+    async with client_for(emulator) as client:
+        stale = drift.encode(drift.ASSISTANTS_V1, dialect.desired_state({"model": "gpt-3.5-turbo"}, "x"), 1)
+        [bot] = await seed(client, {"model": "gpt-4", "metadata": {dialect.APPLIED_KEY: stale}})
+        write_manifests(tmp_path, {"bot": f"id: {bot.id}\nmodel: gpt-4-turbo\n"})
+        the_plan, report = await plan_and_apply(client, tmp_path)
+        assert [c.adopt for c in the_plan.actionable] == [True] and the_plan.drift == ()
+        adopted = (await by_key(client))["bot"]
+        assert report.ok and drift.matches(drift.ASSISTANTS_V1, entry_of(adopted), adopted)
+
+
 async def test_the_entry_records_the_uploaded_file_ids(emulator: InProcessEmulator, tmp_path: Path) -> None:
     """Knowledge files are planned as placeholders; the entry records the ids apply attached."""
     async with client_for(emulator) as client:
