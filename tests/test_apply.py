@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from apply_support import (
+    ENTRY,
     FILES_NOT_FOUND,
     as_json,
     client_for,
@@ -73,11 +74,18 @@ async def test_every_action_sends_exactly_the_planned_calls(
                         "model": "gpt-4-turbo",
                         "tools": [{"type": "retrieval"}],
                         "file_ids": [],
-                        "metadata": {dialect.MARKER_KEY: "fresh"},
+                        "metadata": {dialect.MARKER_KEY: "fresh", dialect.APPLIED_KEY: ENTRY},
                         "temperature": 0.5,
                     },
                 ),
-                ("POST", f"/v1/assistants/{edited.id}", {"instructions": "new"}),
+                (
+                    "POST",
+                    f"/v1/assistants/{edited.id}",
+                    {
+                        "instructions": "new",
+                        "metadata": {dialect.MARKER_KEY: "edited", dialect.APPLIED_KEY: ENTRY},
+                    },
+                ),
                 ("DELETE", f"/v1/assistants/{orphan.id}", None),
             ],
             key=str,
@@ -127,7 +135,7 @@ async def test_update_sends_whole_tools_metadata_and_file_ids_only_when_changed(
             f"/v1/assistants/{existing.id}",
             {
                 "description": "now described",
-                "metadata": {"team": "b", "tier": "1", dialect.MARKER_KEY: "bot"},
+                "metadata": {"team": "b", "tier": "1", dialect.MARKER_KEY: "bot", dialect.APPLIED_KEY: ENTRY},
             },
         )
     ]
