@@ -6,6 +6,10 @@ Contracts:
   collection it writes to. A create sends `kind.create_body(desired)` (every field plus the ownership marker);
   an update sends `kind.update_body(desired, changed_fields)` (only the changed top-level fields, the whole
   fields whole); a delete is sent only for a planned delete. A no-op makes no call.
+- **What was applied is recorded in the same write** (for a kind with a drift scheme, `Kind.drift`:
+  assistants). Every create and modify body carries the whole desired `metadata` with the drift entry
+  (`drift.stamped`: a hash per field of the whole desired state, and the time from `clock`), so the server
+  stores the fields and their record together or neither.
 - **Bounded concurrency.** At most `parallelism` changes are in flight; the client's retry rules apply to each
   call and its shared 429 gate slows every worker down together.
 - **Exactly once.** A create whose outcome is unknown (`AmbiguousWriteError`) is looked up by its key before
@@ -26,7 +30,7 @@ Contracts:
   sent (all fields for a create); a field the server did not keep becomes a warning on that change's result.
 - **Partial failure.** A failing change never stops the others; every change gets exactly one `ChangeResult`.
 - **Stopping.** After `stop()` no further change is started and planned file deletes are skipped; the
-  changes running then (`in_flight`, by `flight_key`) finish or are cancelled by the caller.
+  changes running then (`in_flight`, by `in_flight_key`) finish or are cancelled by the caller.
 - **Knowledge files** (`reconciler.uploads`): missing contents are uploaded first (once each); a change whose
   upload failed, or whose file changed since the plan, fails without a call; the others then set their whole
   `file_ids` in their one create/modify call. Planned file deletes (`--prune`) run last. `ApplyReport.files`
@@ -40,11 +44,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler import dialect, uploads
+from reconciler import dialect, drift, uploads
 from reconciler.client import Client
 from reconciler.errors import ReconcilerError
 from reconciler.exactly_once import (
@@ -59,7 +63,7 @@ from reconciler.plan import Change, Plan
 from reconciler.remote import Remote
 from reconciler.results import ApplyReport, ChangeResult, FileResult, Progress, Remedy, Status, remedy_for
 
-__all__ = ["Executor", "FlightKey", "flight_key"]
+__all__ = ["Executor", "InFlightKey", "in_flight_key"]
 
 _STATUS_OF_ACTION: dict[str, Status] = {"create": "created", "update": "updated", "delete": "deleted"}
 
@@ -67,13 +71,13 @@ _STATUS_OF_ACTION: dict[str, Status] = {"create": "created", "update": "updated"
 _VALUE_LIMIT = 60
 
 
-#: What tells one planned change from every other: one key may have several changes (an update and the
-#: deletes of its duplicates), of each kind.
-FlightKey = tuple[str, str, str, "str | None"]
+#: What tells a running change from every other of its plan: `(kind, key, action, id)`.
+InFlightKey = tuple[str, str, str, "str | None"]
 
 
-def flight_key(change: Change) -> FlightKey:
-    """`(kind, key, action, id)` of a change: unique within a plan."""
+def in_flight_key(change: Change) -> InFlightKey:
+    """What tells a running change from every other of its plan: a key may have several changes at once (the
+    deletes of its duplicates beside its canonical change, each with its own id), and of several kinds."""
     return change.kind, change.key, change.action, change.id
 
 
@@ -134,6 +138,7 @@ class Executor:
         notes: uploads.Notes | None = None,
         settle_seconds: float = 0.5,
         settle_window: float = DEFAULT_SETTLE_SECONDS,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         if parallelism < 1:
             raise ValueError("parallelism must be >= 1")
@@ -150,10 +155,11 @@ class Executor:
             raise ValueError("settle_window must be >= 0")
         self.settle_window = settle_window
         self.notes = notes
+        self.clock = clock
         self._listings: dict[str, _Listings] = {}
         self.stopping = False
         #: The changes running now, by kind and key (what is unknown if the run is cancelled).
-        self.in_flight: dict[FlightKey, Change] = {}
+        self.in_flight: dict[InFlightKey, Change] = {}
 
     def stop(self) -> None:
         """Start no further change (see the module docstring); `run` then returns what was done."""
@@ -183,7 +189,7 @@ class Executor:
             for index, result in zip(kind_claims, settled, strict=True):
                 results.finish(index, result)
         for claim in claims.values():
-            self.in_flight.pop(flight_key(claim.change), None)
+            self.in_flight.pop(in_flight_key(claim.change), None)
         deleted: tuple[FileResult, ...] = ()
         if not self.stopping:
             deleted = await uploads.delete_unused(
@@ -215,12 +221,12 @@ class Executor:
                     remedy: Remedy = "replan" if change.key in uploaded.needs_new_plan else "retry"
                     results.finish(index, self._failed(change, change.id, blocked, time.monotonic(), remedy))
                     continue
-                self.in_flight[flight_key(change)] = change
+                self.in_flight[in_flight_key(change)] = change
                 outcome = await self._run_one(change)
                 if isinstance(outcome, _Claim) and self.settle_window > 0:
                     claims[index] = outcome  # in flight until settled: which assistant stays is not known yet
                     continue
-                del self.in_flight[flight_key(change)]
+                del self.in_flight[in_flight_key(change)]
                 if isinstance(outcome, _Claim):  # a single writer (no settle window): its own assistant stays
                     outcome = outcome.result()
                 results.finish(index, outcome)
@@ -285,7 +291,7 @@ class Executor:
         """Create exactly once (`exactly_once.write_once`, looked up by key): the run's own object, with
         read-back warnings. A create whose lost answer is found is converged instead of duplicated."""
         kind = kind_named(change.kind)
-        body = kind.create_body(change.desired)
+        body = self._stamped(kind, change, kind.create_body(change.desired))
         written = await write_once(
             lambda: self.client.create_object(kind, body),
             lambda: self.lookup(change.key, kind),
@@ -314,7 +320,7 @@ class Executor:
         fields = kind.changed_fields(kind.normalise(existing), change.desired)
         if not fields:
             return ()
-        body = kind.update_body(change.desired, fields)
+        body = self._stamped(kind, change, kind.update_body(change.desired, fields))
         response = await self.client.modify_object(kind, existing.id, body)
         return self._read_back(change, existing.id, response, fields)
 
@@ -370,10 +376,15 @@ class Executor:
     async def _update(self, change: Change, assistant_id: str) -> tuple[str, ...]:
         kind = kind_named(change.kind)
         fields = list(change.changed_fields)
-        response = await self.client.modify_object(
-            kind, assistant_id, kind.update_body(change.desired, fields)
-        )
+        body = self._stamped(kind, change, kind.update_body(change.desired, fields))
+        response = await self.client.modify_object(kind, assistant_id, body)
         return self._read_back(change, assistant_id, response, fields)
+
+    def _stamped(self, kind: Kind, change: Change, body: dict[str, Any]) -> dict[str, Any]:
+        """`body` with `metadata` whole carrying the drift entry, for a kind that records what was applied."""
+        if kind.drift is None:
+            return body
+        return drift.stamped(kind.drift, body, change.desired, self.clock())
 
     async def _delete(self, kind: Kind, object_id: str) -> None:
         response = await self.client.delete_object(kind, object_id, missing_ok=True)

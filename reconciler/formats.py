@@ -125,6 +125,19 @@ class KindPlanJSON(TypedDict):
     unmanaged: Annotated[int, _doc("Objects of this kind without the ownership marker.")]
 
 
+@with_config(_CLOSED)
+class DriftJSON(TypedDict):
+    """An assistant edited outside reconciler since the last apply, in fields the plan overwrites."""
+
+    key: Annotated[str, _doc("The manifest's key.")]
+    id: Annotated[str, _doc("The assistant's id.")]
+    fields: Annotated[list[str], _doc("The fields edited outside reconciler that the plan overwrites.")]
+    since: Annotated[
+        str,
+        _doc("When reconciler last applied it (`YYYY-MM-DDTHH:MM:SSZ`, or `unknown`): the edits are later."),
+    ]
+
+
 # ---------------------------------------------------------------------------------------------- the plan
 
 
@@ -156,6 +169,12 @@ class ChangeJSON(TypedDict):
         ]
     ]
     kind: NotRequired[_Kind]
+    drifted_fields: NotRequired[
+        Annotated[
+            list[str],
+            _doc("Fields edited outside reconciler that this update overwrites (docs/drift.md); only then."),
+        ]
+    ]
 
 
 _Managed = Annotated[int, _doc("Assistants carrying the ownership marker (the base of the delete limits).")]
@@ -175,6 +194,11 @@ class _PlanCommon(TypedDict):
         Annotated[
             dict[str, KindPlanJSON],
             _doc("The plan of each kind, by kind (`assistant`, `agent`); only in a plan with saved agents."),
+        ]
+    ]
+    drift: NotRequired[
+        Annotated[
+            list[DriftJSON], _doc("Edits made outside reconciler that the plan overwrites; only when any.")
         ]
     ]
 
@@ -226,6 +250,12 @@ class SavedPlanJSON(_PlanCommon):
     target: Annotated[TargetJSON, _doc("Where the plan applies; apply refuses it anywhere else.")]
     root: Annotated[
         str, _doc("The repository root it was made in; local paths in the plan are relative to it.")
+    ]
+    environment: NotRequired[
+        Annotated[
+            str,
+            _doc("The environment (`--env`) it was made for; apply refuses it for another. Only with --env."),
+        ]
     ]
     warnings: _Warnings
 

@@ -157,11 +157,14 @@ def manifest_fields(assistant: Remote, key: str, kind: Kind = ASSISTANT) -> tupl
                     f"metadata {', '.join(repr(k) for k in reserved)} left out (reserved for reconciler); "
                     "the plan will remove it"
                 )
-            limit = kind.max_metadata_pairs - 1
+            taken = (
+                "the ownership marker and the drift entry take two" if kind.drift else "the marker takes one"
+            )
+            limit = kind.max_metadata_pairs - (2 if kind.drift else 1)
             if len(metadata) > limit:
                 warnings.append(
-                    f"{len(metadata)} metadata pairs, but a manifest may set at most {limit} (the ownership "
-                    "marker takes one of the 16): remove some before planning"
+                    f"{len(metadata)} metadata pairs, but a manifest may set at most {limit} ({taken} of the "
+                    f"{kind.max_metadata_pairs}): remove some before planning"
                 )
             value = metadata
         fields[name] = value

@@ -12,7 +12,9 @@ A `Change` is one object's action; `kind` names its `Kind` (`assistant`, `agent`
 Knowledge files (planned by `reconciler.knowledge`): a Change of a manifest with `files:` carries its
 `FileRef`s and the Plan its `PlanFile`s (uploads, kept uploads, deletes), both defined here with the Plan.
 Both appear in the JSON only when present: a change gains `"files"`, the plan gains `"files"` and
-`"file_summary"` (docs/formats.md).
+`"file_summary"` (docs/formats.md). Likewise drift (`reconciler.drift`, docs/drift.md): an update that
+overwrites edits made outside reconciler carries its `Drift` (JSON: `"drifted_fields"`), and the plan lists
+them all (`"drift"`).
 
 Several kinds: the planner builds one Plan per kind and `combine`s them; the combined Plan holds every change
 (each knowing its kind) and its `parts`, the plan of each kind alone (its summary, counts, orphans, safety
@@ -25,6 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from reconciler.drift import Drift
 from reconciler.errors import UnsafePlanError
 from reconciler.kinds import DEFAULT, KINDS, kind_named
 
@@ -168,6 +171,13 @@ class Change:
     reason: str | None = None
     #: The name of the change's `Kind`.
     kind: str = DEFAULT.name
+    #: The fields this update overwrites although they were edited outside reconciler since the last apply
+    #: (`reconciler.drift`); None when there are none, or when nothing was recorded (unknown).
+    drift: Drift | None = None
+
+    @property
+    def drifted_fields(self) -> tuple[str, ...]:
+        return self.drift.fields if self.drift is not None else ()
 
     @property
     def name(self) -> str | None:
@@ -188,6 +198,8 @@ class Change:
             out["files"] = [f.data() for f in self.files]
         if self.reason is not None:
             out["reason"] = self.reason
+        if self.drift is not None:
+            out["drifted_fields"] = list(self.drift.fields)
         return out
 
 
@@ -260,6 +272,11 @@ class Plan:
         return any(c.action != "no-op" for c in self.changes) or any(f.action != "no-op" for f in self.files)
 
     @property
+    def drift(self) -> tuple[Drift, ...]:
+        """The assistants edited outside reconciler in fields this plan overwrites, in plan order."""
+        return tuple(c.drift for c in self.changes if c.drift is not None)
+
+    @property
     def actionable(self) -> tuple[Change, ...]:
         """The changes that need a write call."""
         return tuple(c for c in self.changes if c.action != "no-op")
@@ -287,6 +304,8 @@ class Plan:
                 part.kind: {"summary": part.summary, "managed": part.managed, "unmanaged": part.unmanaged}
                 for part in self.by_kind
             }
+        if self.drift:
+            out["drift"] = [d.data() for d in self.drift]
         return out
 
 

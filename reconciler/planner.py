@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-from collections.abc import Collection, Sequence
-from typing import TYPE_CHECKING, cast
+from collections.abc import Collection, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
-from reconciler import dialect, diff, identity, knowledge
+from reconciler import dialect, diff, drift, identity, knowledge
 from reconciler.dialect import canonical_hash, canonical_json
 from reconciler.errors import PlanError, UnsafePlanError
 from reconciler.kinds import DEFAULT, Kind
@@ -272,7 +272,23 @@ def _change_for(m: identity.Match, index: knowledge.RemoteIndex, kind: Kind) -> 
         desired=desired,
         files=files,
         kind=kind.name,
+        drift=None
+        if m.adopt or not kind.drift
+        else _drift(kind.drift, key, m.existing, state, result.changed),
     )
+
+
+def _drift(
+    scheme: drift.Scheme, key: str, existing: Remote, state: Mapping[str, Any], changed: Sequence[str]
+) -> drift.Drift | None:
+    """The edits made outside reconciler since the last apply that this update (of the `changed` fields of
+    `state`, the existing normal form) overwrites, or None (none, or no record: unknown), by the kind's drift
+    `scheme`. Not asked for an adopt: an object reconciler did not manage has no last apply of its own."""
+    applied = drift.recorded(scheme, existing.metadata)
+    fields = drift.drifted_fields(scheme, state, applied, changed)
+    if applied is None or not fields:
+        return None
+    return drift.Drift(key, existing.id, fields, applied.since)
 
 
 def _check_targets(targets: Sequence[str], known: set[str]) -> None:

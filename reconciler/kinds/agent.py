@@ -22,6 +22,7 @@ AGENT: Kind[RemoteAgent] = Kind(
     max_metadata_pairs=agent_dialect.MAX_METADATA_PAIRS,
     has_files=False,
     text_fields=("instructions",),
+    drift=None,
     remote=RemoteAgent.from_checked,
     marker_of=agent_dialect.marker_of,
     claim_order=agent_dialect.claim_order,

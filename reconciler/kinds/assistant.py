@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reconciler import dialect
+from reconciler import dialect, drift
 from reconciler.kinds.base import Kind
 from reconciler.remote import RemoteAssistant
 
@@ -22,6 +22,7 @@ ASSISTANT: Kind[RemoteAssistant] = Kind(
     max_metadata_pairs=dialect.MAX_METADATA_PAIRS,
     has_files=True,
     text_fields=("instructions",),
+    drift=drift.ASSISTANTS_V1,
     remote=RemoteAssistant.from_checked,
     marker_of=dialect.marker_of,
     claim_order=dialect.claim_order,

@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from reconciler.drift import Scheme
+
 #: The typed value of one existing object of a kind (`reconciler.remote`: RemoteAssistant, RemoteAgent).
 R = TypeVar("R")
 
@@ -61,6 +63,8 @@ class Kind(Generic[R]):
     has_files: bool
     #: Fields rendered as text blocks (a unified line diff when they change).
     text_fields: tuple[str, ...]
+    #: How what was applied is recorded on the object (`reconciler.drift`), or None: drift not recorded.
+    drift: Scheme | None
     #: Builds the typed value of an API object already checked against the kind's shape.
     remote: Callable[[Mapping[str, Any]], R]
     marker_of: Callable[[Any], str | None]

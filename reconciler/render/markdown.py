@@ -1,7 +1,8 @@
 """The markdown rendering of a Plan, for pull-request comments.
 
 Layout: the hidden marker `<!-- reconciler:plan -->` (so CI can update one comment in place), the summary
-line, a warning banner when anything is destroyed, notes (targets, safety warnings), one `<details>` section
+line, a warning banner when anything is destroyed, a caution listing drift (edits made outside reconciler
+that the plan overwrites), notes (targets, safety warnings), one `<details>` section
 per create/update/delete with a `diff` fence, a `knowledge files` section when files are uploaded or deleted
 (`render/files.py`), then orphans and the unmanaged count.
 
@@ -18,8 +19,11 @@ from typing import TextIO
 from reconciler.kinds import kind_named
 from reconciler.plan import Change, Plan
 from reconciler.render.body import (
+    DRIFT_ADVICE,
+    DRIFT_TITLE,
     Line,
     change_lines,
+    drift_line,
     header,
     kind_summary_lines,
     summary_line,
@@ -42,6 +46,10 @@ def render_plan(plan: Plan, out: TextIO, *, color: bool = False, limit: int = LI
         head[-1:-1] = [f"**{files_line}**"]
     for part in plan.by_kind:
         head += _destroy_warning(part)
+    if plan.drift:
+        head += ["> [!CAUTION]", f"> **{DRIFT_TITLE}:**"]
+        head += [f"> - {_escape(drift_line(item))}" for item in plan.drift]
+        head += [">", f"> {DRIFT_ADVICE}", ""]
     if plan.targets:
         head += [f"> **Note:** targeted plan: only {', '.join(f'`{t}`' for t in plan.targets)}.", ""]
     for warning in plan.warnings:
