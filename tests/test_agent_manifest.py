@@ -195,10 +195,10 @@ def test_model_must_not_be_empty(repo: Path) -> None:
 
 
 def test_metadata_limits(repo: Path) -> None:
-    pairs = "".join(f"  k{i}: v\n" for i in range(15))
+    pairs = "".join(f"  k{i}: v\n" for i in range(14))
     assert errors(repo, f"model: m\nmetadata:\n{pairs}") == []
-    assert errors(repo, f"model: m\nmetadata:\n{pairs}  k15: v\n") == [
-        "agents/a.yaml:2:1: metadata: at most 15 pairs (the API allows 16; one is reserved for the ownership marker 'reconciler_key'), got 16"
+    assert errors(repo, f"model: m\nmetadata:\n{pairs}  k14: v\n") == [
+        "agents/a.yaml:2:1: metadata: at most 14 pairs (the API allows 16; two are reserved, for the ownership marker 'reconciler_key' and the drift entry 'reconciler_applied'), got 15"
     ]
     assert errors(repo, f"model: m\nmetadata:\n  {'k' * 64}: {'v' * 512}\n") == []
     assert errors(repo, f"model: m\nmetadata:\n  {'k' * 65}: v\n") == [

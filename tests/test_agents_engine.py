@@ -1,6 +1,7 @@
 """Saved agents through the engine, against the emulator: planned and applied beside assistants (issue 18).
 
-Creates, field-by-field updates (only the changed fields sent, null to clear), prunes and no-ops, asserted on
+Creates, field-by-field updates (only the changed fields sent, null to clear; metadata whole, with the drift
+entry, as for assistants), prunes and no-ops, asserted on
 the exact requests the emulator received; one plan of both kinds (text, markdown PR comment, JSON against its
 schema, saved plan and staleness); faults (dropped writes, 5xx after commit) without a duplicate agent.
 """
@@ -18,12 +19,14 @@ from agents_support import migrated_repository
 from apply_support import client_for, managed_body, seed, writes
 from plan_support import write_manifests
 
-from reconciler import planfile
+from reconciler import drift, planfile
 from reconciler.apply import Executor
 from reconciler.client import Client
+from reconciler.dialect import APPLIED_KEY
 from reconciler.emulator.testing import InProcessEmulator
 from reconciler.errors import StalePlanError, UnsafePlanError
 from reconciler.kinds import AGENT
+from reconciler.kinds.agent import AGENTS
 from reconciler.manifest import load_agents, load_directory
 from reconciler.options import PlanOptions
 from reconciler.plan import Plan, check_safety
@@ -56,8 +59,18 @@ async def _plan(client: Client, root: Path, **options: Any) -> Plan:
     return await plan_with(client, assistants.manifests, PlanOptions(**options), agents=agents.manifests)
 
 
+#: The time every apply of these tests records as the moment it applied (`Executor(clock=...)`).
+AT = 1_764_580_000
+
+
+def _stamped(plan: Plan, key: str) -> dict[str, str]:
+    """The metadata an agent's create or modify sends: its desired metadata and the drift entry."""
+    desired = next(c.desired for c in plan.changes if c.kind == "agent" and c.key == key)
+    return {**desired["metadata"], APPLIED_KEY: drift.encode(AGENTS, desired, AT)}
+
+
 async def _apply(client: Client, plan: Plan, **executor: Any) -> Any:
-    report = await Executor(client, **{"settle_window": 0, **executor}).run(plan)
+    report = await Executor(client, **{"settle_window": 0, "clock": lambda: AT, **executor}).run(plan)
     assert [r.status for r in report.results if r.failed] == [], report.results
     return report
 
@@ -94,7 +107,7 @@ async def test_agents_are_created_updated_field_by_field_pruned_and_left_alone(
                             "mode": "live",
                         }
                     ],
-                    "metadata": {"reconciler_key": "search"},
+                    "metadata": _stamped(plan, "search"),
                     "text": {"format": {"type": "text"}, "verbosity": "low"},
                 },
             ),
@@ -105,7 +118,7 @@ async def test_agents_are_created_updated_field_by_field_pruned_and_left_alone(
                     "name": "Triage",
                     "model": "gpt-5",
                     "instructions": "Sort the tickets.",
-                    "metadata": {"team": "support", "reconciler_key": "triage"},
+                    "metadata": _stamped(plan, "triage"),
                 },
             ),
         ]
@@ -115,7 +128,8 @@ async def test_agents_are_created_updated_field_by_field_pruned_and_left_alone(
         again = await _plan(client, tmp_path)
         assert not again.has_changes and again.summary["no-op"] == 3
 
-        # The name removed (null clears it) and the instructions changed: only those fields are sent.
+        # The name removed (null clears it) and the instructions changed: only those fields are sent, and
+        # metadata with the drift entry.
         _write(tmp_path, {"triage": "model: gpt-5\ninstructions: Sort them.\nmetadata:\n  team: support\n"})
         plan = await _plan(client, tmp_path, prune=True)
         assert [(c.key, c.action, c.changed_fields) for c in plan.actionable] == [
@@ -125,7 +139,11 @@ async def test_agents_are_created_updated_field_by_field_pruned_and_left_alone(
         emulator.reset_stats()
         await _apply(client, plan)
         assert _agent_writes(emulator) == [
-            ("POST", f"/v1/agents/{ids['triage']}", {"name": None, "instructions": "Sort them."}),
+            (
+                "POST",
+                f"/v1/agents/{ids['triage']}",
+                {"name": None, "instructions": "Sort them.", "metadata": _stamped(plan, "triage")},
+            ),
             ("DELETE", f"/v1/agents/{ids['search']}", None),
         ]
         emulator.reset_stats()
@@ -357,7 +375,7 @@ async def test_import_writes_unmanaged_agents_that_the_next_plan_adopts(
         emulator.reset_stats()
         await _apply(client, plan)
         assert _agent_writes(emulator) == [
-            ("POST", f"/v1/agents/{made.id}", {"metadata": {"team": "docs", "reconciler_key": "docs-bot"}})
+            ("POST", f"/v1/agents/{made.id}", {"metadata": _stamped(plan, "docs-bot")})
         ]
         assert not (await _plan(client, tmp_path)).has_changes
 
@@ -412,3 +430,21 @@ async def test_a_malformed_agent_list_is_one_line_naming_its_endpoint(
         with pytest.raises(BadResponseError) as info:
             await _plan(client, tmp_path)
     assert str(info.value) == f"GET /agents: the server's answer is not an agent list: {problem}"
+
+
+async def test_an_agent_edited_outside_reconciler_shows_as_drift(
+    emulator: InProcessEmulator, tmp_path: Path
+) -> None:
+    _write(tmp_path, {"triage": TRIAGE})
+    async with client_for(emulator) as client:
+        await _apply(client, await _plan(client, tmp_path))
+        triage = next(a for a in await client.list_objects(AGENT) if a.name == "Triage")
+        await client.modify_object(AGENT, triage.id, {"instructions": "Edited in the dashboard."})
+        plan = await _plan(client, tmp_path)
+    [change] = plan.actionable
+    assert (change.kind, change.changed_fields, change.drifted_fields) == (
+        "agent",
+        ("instructions",),
+        ("instructions",),
+    )
+    assert plan.data()["changes"][1]["drifted_fields"] == ["instructions"]

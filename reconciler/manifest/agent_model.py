@@ -268,8 +268,8 @@ class AgentManifest(_Strict):
         default=None,
         max_length=MAX_USER_METADATA_PAIRS,
         description=f"String key-value pairs (at most {MAX_USER_METADATA_PAIRS}: the API allows "
-        f"{dialect.MAX_METADATA_PAIRS} and one holds the ownership marker). Keys starting with "
-        f"'{dialect.RESERVED_PREFIX}' are reserved.",
+        f"{dialect.MAX_METADATA_PAIRS}; two hold the ownership marker and the drift entry). Keys starting "
+        f"with '{dialect.RESERVED_PREFIX}' are reserved.",
     )
     reasoning: Reasoning | None = Field(
         default=None, description="effort and summary; omitted or null: the model's defaults."
