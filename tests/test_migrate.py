@@ -253,7 +253,7 @@ def test_a_long_name_is_cut_and_reported(repo: Path) -> None:
 
 
 def test_description_without_room_in_metadata_is_dropped(repo: Path) -> None:
-    pairs = "".join(f"  k{i}: v\n" for i in range(15))
+    pairs = "".join(f"  k{i}: v\n" for i in range(14))
     m = convert(repo, f"description: d\nmodel: m\nmetadata:\n{pairs}")
     assert (
         lines(m)[0]
