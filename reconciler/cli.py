@@ -11,6 +11,7 @@ debug traceback goes through `scrub`. Plans go to stdout; logs and progress to s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import sys
@@ -35,13 +36,20 @@ from reconciler.cli_options import (
 )
 from reconciler.errors import ConfigError, ReconcilerError
 from reconciler.options import ApplyOptions, ConnectionOptions, ImportOptions, PlanOptions
-from reconciler.redact import scrub
+from reconciler.redact import MaskedStream, plain_key_problem, scrub
 
 
 def check_api_key(variable: str = "OPENAI_API_KEY") -> None:
-    """Refuse a key (in `variable`) that no HTTP header can carry (a line break or a non-ASCII character
-    inside it, say from a pasted secret), naming the position but never the key."""
+    """Refuse a key (in `variable`) too plain to mask (`redact.plain_key_problem`) or that no HTTP header can
+    carry (a line break or a non-ASCII character inside it, say from a pasted secret), naming the position
+    but never the key."""
     key = os.environ.get(variable, "").strip()
+    problem = plain_key_problem(key) if key else None
+    if problem:
+        raise ReconcilerError(
+            f"{variable} {problem}: that is no API key, and masking it would garble every line shown "
+            "(keys look like sk-...)"
+        )
     for position, char in enumerate(key, start=1):
         if char == "\n" or char == "\r":
             what = "a line break"
@@ -140,6 +148,21 @@ class ReconcilerGroup(click.Group):
     group's own arguments in `make_context`, the command name and the command's arguments in `invoke`.
     `invoke` also maps every other exception of a command to its one-line error (`error_for`)."""
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """click's main, with stdout and stderr masked (`redact.MaskedStream`) for the whole run: plans,
+        diagnostics, usage errors and logs alike."""
+        streams = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = MaskedStream(sys.stdout), MaskedStream(sys.stderr)
+        try:
+            return super().main(*args, **kwargs)
+        finally:
+            for masked in (sys.stdout, sys.stderr):
+                # a reader that went away (`| head`) or a stream already closed
+                if isinstance(masked, MaskedStream):
+                    with contextlib.suppress(OSError, ValueError):
+                        masked.flush()
+            sys.stdout, sys.stderr = streams
+
     def make_context(
         self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
     ) -> click.Context:
@@ -203,7 +226,8 @@ def cli() -> None:
 @dir_option
 @env_option
 def validate(directory: Path, env: str | None) -> None:
-    """Check every manifest offline; print all errors as FILE:LINE:COL: FIELD: message. With
+    """Check every manifest offline; print all errors as FILE:LINE:COL: FIELD: message (a field holding
+    the API key is one, as in plan). With
     reconciler.yaml, every environment's merged manifests (only NAME's with --env NAME).
 
     \b
@@ -211,7 +235,7 @@ def validate(directory: Path, env: str | None) -> None:
       reconciler validate --dir assistants
     """
     from reconciler.cli_options import all_targets
-    from reconciler.usecases.planning import load_manifests
+    from reconciler.usecases.planning import load_manifests, refuse_secrets
 
     targets = all_targets(env, directory)
     if targets:
@@ -219,7 +243,9 @@ def validate(directory: Path, env: str | None) -> None:
 
         environments.validate(targets)
         return
-    count = len(load_manifests(directory))
+    loaded = load_manifests(directory)
+    refuse_secrets(loaded, ConnectionOptions())
+    count = len(loaded)
     click.echo(f"{count} {'manifest' if count == 1 else 'manifests'} valid in {directory}.")
 
 

@@ -17,6 +17,8 @@ Contract:
   and the error names each existing file.
 - The ownership marker and other reserved metadata keys are left out (the plan adds the marker); sampling
   fields appear only when they differ from the API defaults.
+- Refuses (nothing written) every selected assistant whose fields hold the API key, in any letter case (a
+  file name is the name lower-cased), as `plan` refuses a manifest holding it: the key would be committed.
 - Output: one `wrote FILE` line per file on stdout and a summary line; notes and warnings on stderr.
 """
 
@@ -31,6 +33,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from reconciler import dialect, fsio, layout
 from reconciler.errors import ConfigError, ReconcilerError
+from reconciler.redact import secret_forms
 
 if TYPE_CHECKING:
     from reconciler.client import Client, RemoteAssistant
@@ -373,17 +376,51 @@ def check_options(options: ImportOptions) -> None:
         raise ConfigError(f"{options.directory} is not a directory")
 
 
-async def run_import(client: Client, options: ImportOptions, out: TextIO, err: TextIO) -> ImportPlan:
-    """List the assistants once, decide (`plan_import`), check every target (`check_targets`), then write.
+def refuse_secrets(
+    plan: ImportPlan, assistants: Sequence[RemoteAssistant], secret: str | None, variable: str
+) -> None:
+    """Raise ReconcilerError, a line per imported assistant whose fields hold `secret` in any letter case,
+    naming the id and fields, never the key."""
+    if not secret:
+        return
+    forms = [form.lower() for form in secret_forms(secret)]
+    by_id = {a.id: a for a in assistants}
+    errors = []
+    for item in plan.imported:
+        fields, _ = manifest_fields(by_id[item.assistant_id], item.key)
+        held = [
+            name
+            for name, value in fields.items()
+            if name != "key" and any(form in dialect.canonical_json(value).lower() for form in forms)
+        ]
+        if held:
+            errors.append(
+                f"{item.assistant_id}: {', '.join(held)} {'holds' if len(held) == 1 else 'hold'} the API key "
+                f"(the value of {variable}): not imported, remove it from the assistant first"
+            )
+    if errors:
+        raise ReconcilerError("\n".join(errors))
+
+
+async def run_import(
+    client: Client,
+    options: ImportOptions,
+    out: TextIO,
+    err: TextIO,
+    secret: tuple[str | None, str] = (None, "OPENAI_API_KEY"),
+) -> ImportPlan:
+    """List the assistants once, decide (`plan_import`), check every target (`check_targets`) and refuse
+    any assistant holding the key (`refuse_secrets`; `secret` is the key and its variable), then write.
 
     Raises ConfigError / ReconcilerError (nothing written) for bad options, unknown ids, existing files
-    without `force`, or API failures. Returns what was written.
+    without `force`, assistants holding the key, or API failures. Returns what was written.
     """
     check_options(options)
     directory = options.directory
     existing, names, bad = existing_manifests(directory)
+    assistants = await client.list_assistants()
     plan = plan_import(
-        await client.list_assistants(),
+        assistants,
         ids=options.ids,
         import_all=options.import_all,
         directory=directory,
@@ -399,6 +436,7 @@ async def run_import(client: Client, options: ImportOptions, out: TextIO, err: T
     if not plan.imported:
         print("Nothing to import: no unmanaged assistants selected.", file=out)
         return plan
+    refuse_secrets(plan, assistants, *secret)
     check_targets(plan, force=options.force)
     write(plan, directory, out, err)
     return plan
