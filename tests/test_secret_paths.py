@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from test_apply_cli import run
+from test_apply_cli import manifests, run, seed
 
 from reconciler.cli import cli
 from reconciler.emulator.testing import LiveEmulator
@@ -201,3 +201,14 @@ def test_the_servers_partial_echo_of_a_wrong_key_is_masked(
     assert result.exit_code == 1
     assert "Incorrect API key provided: ***. You can find" in result.stderr
     assert wrong[:8] not in result.output and wrong[-4:] not in result.output
+
+
+def test_server_names_reach_the_terminal_escaped(live_emulator: LiveEmulator, tmp_path: Path) -> None:
+    seed(live_emulator, "old", name="Old \x1b[8mhidden\x1b]0;title\x07 \u202eevil")
+    seed(live_emulator, "keep")
+    d = manifests(tmp_path / "m", "keep")
+    for args in (("plan", "--prune"), ("apply", "--prune", "--auto-approve")):
+        result = run(live_emulator, *args, "--dir", str(d))
+        assert result.exit_code == 0, result.output
+        assert "\x1b" not in result.output and "\x07" not in result.output and "\u202e" not in result.output
+    assert "\\u001b[8mhidden" in result.output, result.output
