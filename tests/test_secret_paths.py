@@ -6,13 +6,13 @@ a tiny hostile HTTP server."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from http_support import serve
 from test_apply_cli import manifests, run, seed
 
 from reconciler.cli import cli
@@ -149,14 +149,8 @@ def hostile() -> Iterator[str]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve(Handler) as url:
+        yield url
 
 
 def test_a_servers_terminal_escapes_are_shown_escaped(hostile: str, tmp_path: Path) -> None:
