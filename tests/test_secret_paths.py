@@ -206,3 +206,20 @@ def test_server_names_reach_the_terminal_escaped(live_emulator: LiveEmulator, tm
         assert result.exit_code == 0, result.output
         assert "\x1b" not in result.output and "\x07" not in result.output and "\u202e" not in result.output
     assert "\\u001b[8mhidden" in result.output, result.output
+
+
+def test_an_environments_key_is_masked_in_reconciler_yaml_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A key variable named by reconciler.yaml is masked in that file's own errors, printed before any
+    environment could be used."""
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "reconciler.yaml").write_text(
+        f"environments:\n  staging:\n    api_key_env: STAGING_KEY\n    {KEY}: 1\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    result = invoke("validate", STAGING_KEY=KEY)
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert KEY not in result.stderr
+    assert result.stderr.startswith("reconciler.yaml:4:5: environments.staging.***: unknown field '***'")
