@@ -11,6 +11,7 @@ debug traceback goes through `scrub`. Plans go to stdout; logs and progress to s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import sys
@@ -36,13 +37,20 @@ from reconciler.cli_options import (
 )
 from reconciler.errors import ConfigError, ReconcilerError
 from reconciler.options import DEFAULT_DIRECTORY, ApplyOptions, ConnectionOptions, ImportOptions, PlanOptions
-from reconciler.redact import scrub
+from reconciler.redact import MaskedStream, plain_key_problem, scrub
 
 
 def check_api_key(variable: str = "OPENAI_API_KEY") -> None:
-    """Refuse a key (in `variable`) that no HTTP header can carry (a line break or a non-ASCII character
-    inside it, say from a pasted secret), naming the position but never the key."""
+    """Refuse a key (in `variable`) too plain to mask (`redact.plain_key_problem`) or that no HTTP header can
+    carry (a line break or a non-ASCII character inside it, say from a pasted secret), naming the position
+    but never the key."""
     key = os.environ.get(variable, "").strip()
+    problem = plain_key_problem(key) if key else None
+    if problem:
+        raise ReconcilerError(
+            f"{variable} {problem}: that is no API key, and masking it would garble every line shown "
+            "(keys look like sk-...)"
+        )
     for position, char in enumerate(key, start=1):
         if char == "\n" or char == "\r":
             what = "a line break"
@@ -141,6 +149,21 @@ class ReconcilerGroup(click.Group):
     group's own arguments in `make_context`, the command name and the command's arguments in `invoke`.
     `invoke` also maps every other exception of a command to its one-line error (`error_for`)."""
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """click's main, with stdout and stderr masked (`redact.MaskedStream`) for the whole run: plans,
+        diagnostics, usage errors and logs alike."""
+        streams = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = MaskedStream(sys.stdout), MaskedStream(sys.stderr)
+        try:
+            return super().main(*args, **kwargs)
+        finally:
+            for masked in (sys.stdout, sys.stderr):
+                # a reader that went away (`| head`) or a stream already closed
+                if isinstance(masked, MaskedStream):
+                    with contextlib.suppress(OSError, ValueError):
+                        masked.flush()
+            sys.stdout, sys.stderr = streams
+
     def make_context(
         self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
     ) -> click.Context:
@@ -210,8 +233,8 @@ def cli() -> None:
 )
 def validate(directory: Path, env: str | None, agents_dir: Path | None) -> None:
     """Check every manifest offline; print all errors as FILE:LINE:COL: FIELD: message. Agent manifests
-    (agents/ beside --dir, or --agents-dir) are checked too. With reconciler.yaml, every environment's
-    merged manifests (only NAME's with --env NAME).
+    (agents/ beside --dir, or --agents-dir) are checked too; a field holding the API key is an error, as
+    in plan. With reconciler.yaml, every environment's merged manifests (only NAME's with --env NAME).
 
     \b
     Example:

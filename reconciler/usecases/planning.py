@@ -54,24 +54,29 @@ def load_manifests(directory: Path, selected: Selected | None = None) -> list[Lo
 
 
 def refuse_secrets(loaded: Sequence[Loaded], connection: ConnectionOptions) -> None:
-    """Raise PlanError, a line `FILE:LINE:COL: FIELD: ...` per manifest field that holds the API key (never
+    """Raise PlanError, the `secret_lines` of `loaded` (when there are any)."""
+    errors = secret_lines(loaded, connection)
+    if errors:
+        raise PlanError("\n".join(errors))
+
+
+def secret_lines(loaded: Sequence[Loaded], connection: ConnectionOptions) -> list[str]:
+    """A line `FILE:LINE:COL: FIELD: ...` per manifest field that holds the API key of `connection` (never
     the key itself): apply would write it to the server, where anyone with access to the project reads it."""
     from reconciler.dialect import canonical_json
     from reconciler.identity import field_location
 
     secret = connection.api_key()
     if not secret:
-        return
+        return []
     forms = secret_forms(secret)
-    errors = [
+    return [
         f"{field_location(manifest, name)}: holds the API key (the value of {connection.key_variable}); "
         "remove it from the manifest"
         for manifest in loaded
         for name, value in manifest.api_fields().items()
         if any(form in canonical_json(value) for form in forms)
     ]
-    if errors:
-        raise PlanError("\n".join(errors))
 
 
 async def run_plan(directory: Path, connection: ConnectionOptions, options: PlanOptions) -> Plan:
