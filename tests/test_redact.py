@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from reconciler import cli, redact
+from reconciler import cli_group, redact
 
 KEY = "sk-redact-0123456789abcdef"
 
@@ -27,7 +27,7 @@ def test_no_key_or_a_trivially_short_one_changes_nothing(key: str | None) -> Non
 def test_scrub_reads_the_environment_and_the_cli_uses_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     assert redact.scrub(f"Bearer {KEY}") == "Bearer ***"
-    assert cli.scrub is redact.scrub
+    assert cli_group.scrub is redact.scrub
 
 
 def test_a_servers_partial_echo_is_masked_and_other_stars_kept() -> None:
