@@ -78,8 +78,8 @@ def _limits(options: ConnectionOptions) -> dict[str, Any]:
 
 
 def check_base_url(base_url: str) -> str:
-    """`base_url` without a trailing slash, or `ConfigError` unless it is an absolute http(s) URL with a host
-    and no query or fragment."""
+    """`base_url` without a trailing slash, or `ConfigError` unless it is an absolute http(s) URL with a host,
+    a port (when given) in 1-65535, and no query, fragment or credentials."""
     text = base_url.strip()
     problem = None
     try:
@@ -92,6 +92,8 @@ def check_base_url(base_url: str) -> str:
             problem = "it must start with http:// or https://"
         elif not url.host:
             problem = "it has no host"
+        elif url.port is not None and not 0 < url.port < 65536:
+            problem = f"its port {url.port} is not in 1-65535"
         elif url.query or url.fragment:
             problem = "it may not have a query or fragment"
         elif url.userinfo:

@@ -39,7 +39,7 @@ class ConnectionOptions:
     organization: str | None = None
     project: str | None = None
     max_retries: int = 5
-    #: Per-read timeout and overall deadline of one request attempt, in seconds (None: the client's
+    #: Per-read timeout and overall deadline of one request (retries included), in seconds (None: the client's
     #: defaults, `client.DEFAULT_TIMEOUT` and `client.DEFAULT_DEADLINE`).
     timeout: float | None = None
     deadline: float | None = None

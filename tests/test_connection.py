@@ -89,6 +89,8 @@ def test_missing_key_suggests_local(monkeypatch: pytest.MonkeyPatch, key: str | 
         ("http:///v1", "it has no host"),
         ("https://example.com/v1?x=1", "it may not have a query or fragment"),
         ("https://user:pw@example.com/v1", "it may not contain credentials"),
+        ("http://127.0.0.1:99999/v1", "its port 99999 is not in 1-65535"),
+        ("http://127.0.0.1:0/v1", "its port 0 is not in 1-65535"),
     ],
 )
 def test_invalid_base_url(monkeypatch: pytest.MonkeyPatch, url: str, problem: str) -> None:

@@ -14,8 +14,9 @@ Contracts:
   `User-Agent: reconciler/<version> (+python httpx/<v>)`.
 - **Retries**: see `reconciler.client.retry` (budget and backoff in a `RetryPolicy`). A 429 also closes the
   shared `RateGate` and halves the `AdaptiveLimit` on requests in flight (`reconciler.client.pacing`).
-- **Bounds**: `timeout` applies to each connect/read/write; `deadline` bounds each attempt as a whole (a
-  server trickling one byte at a time cannot hold a request forever); bodies are read up to
+- **Bounds**: `timeout` applies to each connect/read/write; `deadline` bounds each request as a whole, its
+  retries and their waits included (a server trickling one byte at a time, or one that never answers, holds
+  a request for `deadline` seconds at most, not once per retry); bodies are read up to
   `MAX_JSON_BYTES` decompressed (`MAX_FILE_BYTES` for file content); list pages that do not advance stop the
   listing. The last two raise `BadResponseError`.
 - **Errors** are key-free one-liners (`reconciler.client.errors`): httpx exceptions are never chained, foreign
@@ -37,7 +38,7 @@ from urllib.parse import quote
 import httpx
 
 from reconciler import __version__
-from reconciler.client.answers import Answer, header, parse_json, status_error
+from reconciler.client.answers import Answer, header, parse_json, received, status_error
 from reconciler.client.errors import (
     AmbiguousWriteError,
     APIConnectionError,
@@ -66,7 +67,8 @@ from reconciler.remote import RemoteAssistant, RemoteFile
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 #: Seconds allowed for each connect, read and write.
 DEFAULT_TIMEOUT = 60.0
-#: Seconds allowed for one attempt as a whole (connect, send, every byte of the answer).
+#: Seconds allowed for one request as a whole: every attempt (connect, send, every byte of the answer) and
+#: every wait between retries.
 DEFAULT_DEADLINE = 300.0
 #: The largest JSON answer read, decompressed (a gzip bomb stops here, not in a MemoryError).
 MAX_JSON_BYTES = 64 * 1024 * 1024
@@ -106,9 +108,9 @@ class Client:
     """An async client for one API server. Use as `async with Client(...) as client:` or call `aclose()`.
 
     `retry` is the `RetryPolicy`; `max_retries`, when given, overrides its budget. `timeout` bounds each
-    connect/read/write and `deadline` each attempt as a whole, in seconds. `transport` replaces the network
-    (the embedded emulator). `calls` counts the requests actually sent (retries included) by
-    `"METHOD /route-template"`, e.g. `"GET /assistants"`, `"POST /assistants/{assistant_id}"`.
+    connect/read/write and `deadline` each request as a whole (retries included), in seconds. `transport`
+    replaces the network (the embedded emulator). `calls` counts the requests actually sent (retries
+    included) by `"METHOD /route-template"`, e.g. `"GET /assistants"`, `"POST /assistants/{assistant_id}"`.
     """
 
     def __init__(
@@ -392,9 +394,10 @@ class Client:
         body = parse_json(answer.body)
         if not isinstance(body, dict):
             content_type = self._header(answer, "content-type") or "no content type"
+            got = f"{received(answer.body)} ({one_line(content_type, 80)})"
             raise APIError(
                 status=answer.status,
-                message=f"expected a JSON object, got {one_line(content_type, 80)}",
+                message=f"expected a JSON object, got {got}",
                 request_id=self._header(answer, "x-request-id"),
                 method=method,
                 path=self._path(route, path_params),
@@ -433,6 +436,8 @@ class Client:
         `parts` are `params`, `json_body`, `files` and `form`, as in httpx's `params`, `json`, `files` and
         `data`."""
         path = self._path(route, path_params)
+        loop = asyncio.get_running_loop()
+        end = loop.time() + self.deadline
         extra = dict(headers or {})
         if route.startswith("/assistants"):
             extra[BETA_HEADER[0]] = BETA_HEADER[1]
@@ -450,14 +455,14 @@ class Client:
             progress = self._progress
             result: Answer | _SendFailed
             try:
-                result = await self._send_limited(request, f"{method} {route}", path, body_limit)
+                result = await self._send_limited(request, f"{method} {route}", path, body_limit, end)
             except _SendFailed as failed:
                 result = failed
             if isinstance(result, Answer) and 200 <= result.status < 300:
                 self._progress += 1
                 return result
             decision = self._retry_or_raise(
-                result, method, path, attempt, idempotent, self._progress > progress
+                result, method, path, (attempt, end - loop.time()), idempotent, self._progress > progress
             )
             attempt += decision.charged
             if not (isinstance(result, Answer) and result.status == 429):  # a 429 already moved the gate
@@ -468,11 +473,14 @@ class Client:
         result: Answer | _SendFailed,
         method: str,
         path: str,
-        attempt: int,
+        progress: tuple[int, float],
         idempotent: bool,
         progressed: bool,
     ) -> Decision:
-        """The decision to retry a failed attempt, or raise its error (logging either way)."""
+        """The decision to retry a failed attempt, or raise its error (logging either way). `progress` is the
+        retries taken so far and the seconds left before the request's deadline: a retry whose wait would
+        reach the deadline is not made."""
+        attempt, time_left = progress
         jitter = random.random()
         if isinstance(result, Answer):
             outcome = Outcome(status=result.status, headers=result.headers, progressed=progressed)
@@ -482,6 +490,8 @@ class Client:
         else:
             outcome, what = Outcome(failure=result.failure), result.reason
         decision = decide(outcome, attempt=attempt, idempotent=idempotent, policy=self.retry, jitter=jitter)
+        if decision.retry and decision.delay >= time_left:
+            decision = Decision(retry=False, gave_up=attempt > 0)
         if decision.retry:
             # A warning when nothing answered: without it a dead server means a silent wait of many seconds.
             level = logging.INFO if isinstance(result, Answer) else logging.WARNING
@@ -510,25 +520,31 @@ class Client:
             logger.info("%s %s: %s; retry budget spent, giving up", method, path, what)
         raise error from None
 
-    async def _send_limited(self, request: httpx.Request, label: str, path: str, body_limit: int) -> Answer:
-        """`_send_once` in a slot of the adaptive concurrency limit, which learns from the answer, once the
+    async def _send_limited(
+        self, request: httpx.Request, label: str, path: str, body_limit: int, end: float
+    ) -> Answer:
+        """`_send_once` (ending by the loop time `end`) in a slot of the adaptive concurrency limit, which
+        learns from the answer, once the
         shared gate is open (waited for inside the slot: a waiter for a slot must not skip a gate closed
         meanwhile). `label` is `"METHOD /route-template"`, counted in `calls`."""
         async with self._limit.slot() as taken_in_round:
             await self._gate.wait()
             self.calls[label] += 1
-            answer = await self._send_once(request, label.split(" ", 1)[0], path, body_limit)
+            answer = await self._send_once(request, label.split(" ", 1)[0], path, body_limit, end)
             if answer.status == 429:
                 self._limit.rate_limited(taken_in_round)
             else:
                 self._limit.succeeded()
             return answer
 
-    async def _send_once(self, request: httpx.Request, method: str, path: str, body_limit: int) -> Answer:
-        """One HTTP exchange within the overall deadline. Raises `_SendFailed` when no answer came,
-        `BadResponseError` when the body passes `body_limit` bytes decompressed."""
+    async def _send_once(
+        self, request: httpx.Request, method: str, path: str, body_limit: int, end: float
+    ) -> Answer:
+        """One HTTP exchange ending by the loop time `end` (the request's deadline). Raises `_SendFailed`
+        when no answer came, `BadResponseError` when the body passes `body_limit` bytes decompressed."""
         try:
-            answer = await asyncio.wait_for(self._exchange(request, method, path, body_limit), self.deadline)
+            exchange = self._exchange(request, method, path, body_limit)
+            answer = await asyncio.wait_for(exchange, max(end - asyncio.get_running_loop().time(), 0.0))
         except asyncio.TimeoutError:
             reason = f"timed out (no complete answer within the {self.deadline:g}s deadline)"
             raise _SendFailed(Failure.MAYBE_SENT, APITimeoutError, reason) from None
