@@ -21,6 +21,8 @@ uploads no longer hashes as planned (so it is applied whole or not at all for lo
 would touch an assistant that is not its own (an update or delete needs the ownership marker with the
 planned key; an adopt, an unmanaged assistant), whatever the file says; and when it is stale: a fingerprint
 no longer matches what the API holds, or a create's name now belongs to an unmanaged assistant.
+Changes the server shows applied already (`without_applied`: the same plan applied before) become no-ops
+first, so a plan applied twice makes no call the second time.
 """
 
 from __future__ import annotations
@@ -411,12 +413,44 @@ def stale_reasons(plan: Plan, existing: list[RemoteAssistant]) -> list[str]:
     return reasons
 
 
-async def check_stale(client: Client, plan: Plan) -> None:
-    """Re-list the API (read only); raise ReconcilerError when a change would touch an assistant that is not
-    its own (`ownership_problems`), and StalePlanError when any fingerprint no longer matches or a create's
-    name was taken (`name_collisions`), e.g. `plan is stale: hr-helper changed (asst_1), faq deleted (asst_2)
-    and 1 more; make a new plan and review it`."""
+def without_applied(plan: Plan, existing: list[RemoteAssistant]) -> tuple[Plan, list[str]]:
+    """`plan` with every change `existing` shows applied already (the same plan applied before) made a no-op
+    of the assistant that holds it, and those changes' keys. Applied already: a create whose key has exactly
+    one claimant, in exactly the planned state (more than one is a race: the create goes ahead and converges);
+    an update whose assistant is in exactly the planned state; a delete whose assistant is gone (dropped)."""
+    by_id = {a.id: a for a in existing}
+    claimants: dict[str, list[RemoteAssistant]] = {}
+    for assistant in existing:
+        claimants.setdefault(dialect.marker_of(assistant) or "", []).append(assistant)
+    changes: list[Change] = []
+    done: list[str] = []
+    for change in plan.changes:
+        holder: RemoteAssistant | None = None
+        if change.action == "create" and len(claimants.get(change.key, [])) == 1:
+            holder = claimants[change.key][0]
+        elif change.action == "update" and change.id is not None:
+            holder = by_id.get(change.id)
+        if holder is not None and fingerprint(holder) == dialect.canonical_hash(change.desired):
+            changes.append(
+                dataclasses.replace(change, action="no-op", id=holder.id, fingerprint=fingerprint(holder))
+            )
+        elif change.action == "delete" and change.id not in by_id:
+            pass
+        else:
+            changes.append(change)
+            continue
+        done.append(change.key)
+    return dataclasses.replace(plan, changes=tuple(changes)), done
+
+
+async def check_stale(client: Client, plan: Plan) -> tuple[Plan, list[str]]:
+    """Re-list the API (read only) and return the plan left to apply with the keys applied already
+    (`without_applied`); raise ReconcilerError when a change would touch an assistant that is not its own
+    (`ownership_problems`), and StalePlanError when any fingerprint no longer matches or a create's name was
+    taken (`name_collisions`), e.g. `plan is stale: hr-helper changed (asst_1), faq deleted (asst_2) and 1
+    more; make a new plan and review it`."""
     existing = await client.list_assistants()
+    plan, done = without_applied(plan, existing)
     problems = ownership_problems(plan, existing)
     if problems:
         raise ReconcilerError(
@@ -425,11 +459,20 @@ async def check_stale(client: Client, plan: Plan) -> None:
         )
     reasons = stale_reasons(plan, existing) + name_collisions(plan, existing)
     if not reasons:
-        return
+        return plan, done
     noun = "assistant" if len(reasons) == 1 else "assistants"
     raise StalePlanError(
         f"plan is stale: {len(reasons)} {noun} changed since it was made: {_named(reasons)}; {REPLAN}"
     )
+
+
+def applied_already(keys: list[str], *, left: bool) -> str:
+    """The line naming the changes of a saved plan the server shows applied already (`without_applied`);
+    `left`: whether other changes remain to apply."""
+    if not left:
+        return f"The saved plan was applied already: nothing to do ({_named(keys)} as planned)."
+    noun = "change" if len(keys) == 1 else "changes"
+    return f"{len(keys)} {noun} of the saved plan applied already, skipped: {_named(keys)}."
 
 
 def _named(reasons: list[str]) -> str:
