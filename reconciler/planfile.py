@@ -214,12 +214,32 @@ def _change(c: Mapping[str, Any], drifts: Mapping[tuple[str, str], Drift]) -> Ch
 def save(saved: SavedPlan, path: Path, *, secret: str | None = None) -> None:
     """Write the saved form of `saved` as JSON to `path` atomically, every form of `secret` (the API key)
     masked; ReconcilerError (one line) when `path` is not a new path or a regular file (a symlink, FIFO,
-    device...) or cannot be written."""
+    device...), is a non-empty file that is not a saved plan (a manifest, say), or cannot be written."""
     text = mask(json.dumps(to_data(saved), indent=2, ensure_ascii=False) + "\n", secret)
+    _refuse_overwrite(path)
     try:
         fsio.write_atomic(path, text.encode("utf-8"), mode=FILE_MODE)
     except OSError as err:
         raise ReconcilerError(f"cannot save the plan to {path}: {err.strerror or err}") from None
+
+
+def _refuse_overwrite(path: Path) -> None:
+    """ReconcilerError when `path` is a non-empty regular file whose content is not a saved plan (a JSON
+    object with a `format_version`): `plan --out` replaces only earlier plans, never a manifest or a config.
+    What is not a regular file is left to `fsio.write_atomic` to refuse."""
+    try:
+        if not path.is_file() or path.is_symlink() or path.stat().st_size == 0:
+            return
+        with path.open("rb") as handle:
+            head = handle.read(64 * 1024)
+    except OSError:
+        return  # unreadable: writing it fails with its own message
+    text = head.decode("utf-8", errors="replace").lstrip()
+    if not (text.startswith("{") and '"format_version"' in text):
+        raise ReconcilerError(
+            f"cannot save the plan to {path}: it exists and is not a saved plan; choose another path "
+            "(a saved plan is replaced, nothing else is)"
+        )
 
 
 def load(path: Path) -> SavedPlan:

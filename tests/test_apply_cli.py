@@ -452,3 +452,23 @@ def test_on_a_tty_only_yes_applies(
         assert output.endswith("Apply cancelled.\n")
         assert held(live_emulator) == []
         assert write_count(live_emulator) == 0
+
+
+def test_plan_out_replaces_a_saved_plan_but_nothing_else(live_emulator: LiveEmulator, tmp_path: Path) -> None:
+    """Today `plan --out assistants/bot.yaml` silently overwrote the manifest (exit 0)."""
+    d = manifests(tmp_path / "m", "bot")
+    manifest = d / "bot.yaml"
+    original = manifest.read_bytes()
+    result = run(live_emulator, "plan", "--dir", str(d), "--out", str(manifest))
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: cannot save the plan to {manifest}: it exists and is not a saved plan; choose another path "
+        "(a saved plan is replaced, nothing else is)\n"
+    )
+    assert manifest.read_bytes() == original
+
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_bytes(b"")  # e.g. from mktemp: nothing to lose
+    assert run(live_emulator, "plan", "--dir", str(d), "--out", str(plan_file)).exit_code == 0
+    assert run(live_emulator, "plan", "--dir", str(d), "--out", str(plan_file)).exit_code == 0  # a plan
+    assert json.loads(plan_file.read_text())["format_version"]

@@ -33,7 +33,7 @@ def run(*args: str) -> Result:
 
 
 def test_plan_out_writes_a_private_regular_file_and_apply_runs_it(workdir: Path) -> None:
-    (workdir / "plan.json").write_text("old")
+    (workdir / "plan.json").write_text('{"format_version": 0, "changes": []}\n')  # an older plan: replaced
     assert run("plan", "--local", "--out", "plan.json").exit_code == 0
     assert stat.S_IMODE(os.stat(workdir / "plan.json").st_mode) == planfile.FILE_MODE
     result = run("apply", "--local", "plan.json")
@@ -127,3 +127,8 @@ def test_load_names_a_bad_field(tmp_path: Path) -> None:
     with pytest.raises(ReconcilerError) as info:
         planfile.load(path)
     assert str(info.value) == f"{path}: not a saved reconciler plan (missing or bad field: 'key')"
+
+
+def test_o_is_the_short_form_of_out(workdir: Path) -> None:
+    assert run("plan", "--local", "-o", "plan.json").exit_code == 0
+    assert planfile.load(workdir / "plan.json").plan.changes[0].key == "hr"
