@@ -30,10 +30,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from reconciler import dialect, fsio
 from reconciler.drift import Drift
@@ -129,15 +129,18 @@ def saved_from_data(data: Mapping[str, Any], here: Path) -> SavedPlan:
 
     plan = from_data(data)
     try:
-        target = data["target"]
         saved = SavedPlan(
             plan,
-            Target(str(target["base_url"]), target["organization"], target["project"]),
+            _at(
+                "target",
+                lambda t: Target(str(t["base_url"]), t["organization"], t["project"]),
+                data["target"],
+            ),
             Path(data["root"]),
             _environment(data.get("environment")),
         )
     except (KeyError, TypeError, AttributeError, ValueError) as err:
-        raise ReconcilerError(f"not a saved reconciler plan (missing or bad field: {err})") from None
+        raise _not_a_plan(err) from None
     root = _git_root(here) or saved.root
     return dataclasses.replace(saved, plan=_with_paths(plan, lambda path: display_path(root / path)))
 
@@ -170,8 +173,11 @@ def from_data(data: Mapping[str, Any]) -> Plan:
     try:
         if data.get("format_version") != FORMAT_VERSION:
             raise ReconcilerError(f"unsupported plan format_version {data.get('format_version')!r}")
-        drifts = {(d["key"], d["id"]): Drift.from_data(d) for d in data.get("drift") or ()}
-        changes = tuple(_change(c, drifts) for c in data["changes"])
+        drift = [_at(f"drift[{i}]", Drift.from_data, d) for i, d in enumerate(data.get("drift") or ())]
+        drifts = {(d.key, d.id): d for d in drift}
+        changes = tuple(
+            _at(f"changes[{i}]", lambda c: _change(c, drifts), c) for i, c in enumerate(data["changes"])
+        )
         for change in changes:
             if change.action not in ACTIONS:
                 raise ReconcilerError(f"unknown action {change.action!r} for {change.key!r}")
@@ -179,15 +185,57 @@ def from_data(data: Mapping[str, Any]) -> Plan:
             changes=changes,
             unmanaged=int(data["unmanaged"]),
             managed=int(data.get("managed", 0)),
-            orphans=tuple(Orphan(o["key"], o["id"], o.get("name")) for o in data.get("orphans", [])),
+            orphans=tuple(
+                _at(f"orphans[{i}]", lambda o: Orphan(o["key"], o["id"], o.get("name")), o)
+                for i, o in enumerate(data.get("orphans", []))
+            ),
             targets=tuple(data.get("targets", [])),
             prune=bool(data.get("prune", False)),
             allow_duplicate_names=bool(data.get("allow_duplicate_names", False)),
             warnings=tuple(data.get("warnings", [])),
-            files=tuple(PlanFile.from_data(f) for f in data.get("files") or ()),
+            files=tuple(
+                _at(f"files[{i}]", PlanFile.from_data, f) for i, f in enumerate(data.get("files") or ())
+            ),
         )
     except (KeyError, TypeError, AttributeError, ValueError) as err:
-        raise ReconcilerError(f"not a saved reconciler plan (missing or bad field: {err})") from None
+        raise _not_a_plan(err) from None
+
+
+class _BadField(ValueError):
+    """A field of a saved plan that is missing or of the wrong type, named by its path (`changes[3].id`)."""
+
+
+_Read = TypeVar("_Read")
+
+
+def _at(where: str, read: Callable[[Mapping[str, Any]], _Read], value: Any) -> _Read:
+    """`read(value)` for the object at `where`; what it lacks or cannot read is a `_BadField` naming it."""
+    if not isinstance(value, Mapping):
+        raise _BadField(f"{where} is {_json_kind(value)}, not an object")
+    try:
+        return read(value)
+    except _BadField as inner:
+        raise _BadField(f"{where}.{inner}") from None
+    except KeyError as err:
+        raise _BadField(f"{where} has no {err}") from None
+    except (TypeError, AttributeError, ValueError) as err:
+        raise _BadField(f"{where} has a bad field ({err})") from None
+
+
+def _not_a_plan(err: Exception) -> ReconcilerError:
+    """The one line for a plan file whose fields are not a saved plan's."""
+    if isinstance(err, _BadField):
+        problem = str(err)
+    elif isinstance(err, KeyError):
+        problem = f"it has no {err}"
+    else:
+        problem = f"bad field: {err}"
+    return ReconcilerError(f"not a saved reconciler plan ({problem})")
+
+
+def _json_kind(value: Any) -> str:
+    kinds = {str: "a string", list: "a list", bool: "a boolean", type(None): "null"}
+    return kinds.get(type(value), "a number")
 
 
 def _change(c: Mapping[str, Any], drifts: Mapping[tuple[str, str], Drift]) -> Change:
@@ -202,7 +250,7 @@ def _change(c: Mapping[str, Any], drifts: Mapping[tuple[str, str], Drift]) -> Ch
         source=c.get("source"),
         adopt=bool(c.get("adopt", False)),
         desired=c.get("desired") or {},
-        files=tuple(FileRef.from_data(f) for f in c.get("files") or ()),
+        files=tuple(_at(f"files[{i}]", FileRef.from_data, f) for i, f in enumerate(c.get("files") or ())),
         reason=c.get("reason"),
         drift=drifts.get((c["key"], c["id"])) if c.get("drifted_fields") else None,
     )

@@ -192,7 +192,7 @@ def test_bad_plan_files_are_one_line_errors(live_emulator: LiveEmulator, tmp_pat
     other = tmp_path / "other.json"
     other.write_text('{"format_version": "1", "changes": [{"key": "a"}]}')
     result = run(live_emulator, "apply", str(other))
-    assert result.stderr == f"Error: {other}: not a saved reconciler plan (missing or bad field: 'id')\n"
+    assert result.stderr == f"Error: {other}: not a saved reconciler plan (changes[0] has no 'id')\n"
     assert live_emulator.stats()["total"] == 0
 
 
