@@ -19,6 +19,9 @@ from reconciler.options import ConnectionOptions
 
 #: The base URL of the in-process emulator (never resolved: requests go straight to the ASGI app).
 LOCAL_BASE_URL = "http://reconciler.local/v1"
+#: The folder of `.reconciler/` holding one `--local` state per environment (`envs/NAME/`): in a namespace of
+#: its own, so that no environment name meets the tool's own folders (`cache/`, `locks/`).
+ENVIRONMENTS_DIR = "envs"
 #: The fixed bearer key sent to the in-process emulator; it is no secret.
 LOCAL_API_KEY = "sk-reconciler-local"
 
@@ -38,9 +41,9 @@ def open_client(options: ConnectionOptions) -> Client:
         except ImportError as err:
             raise emulator_missing(err, "--local") from None
 
-        if options.environment:  # one state per environment: .reconciler/ENVIRONMENT/local.sqlite3
-            folder = local_db_path(options.state_root).parent / options.environment
-            folder.mkdir(exist_ok=True)
+        if options.environment:  # one state per environment: .reconciler/envs/ENVIRONMENT/local.sqlite3
+            folder = local_db_path(options.state_root).parent / ENVIRONMENTS_DIR / options.environment
+            folder.mkdir(parents=True, exist_ok=True)
             app = create_app(db=folder / LOCAL_DB)
         else:
             app = local_app(options.state_root)

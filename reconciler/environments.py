@@ -39,7 +39,7 @@ from reconciler.options import DEFAULT_KEY_VARIABLE, ConnectionOptions
 CONFIG_FILE = "reconciler.yaml"
 #: The config file is read up to this size (it names a few environments).
 MAX_CONFIG_BYTES = 1 << 20
-#: An environment's name: also a folder under `.reconciler/` and a GitHub environment.
+#: An environment's name: also a folder under `.reconciler/envs/` and a GitHub environment.
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 _VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 #: What an API key looks like: such a value is never a variable name, and never shown.

@@ -1,7 +1,7 @@
 """Environments (reconciler.yaml, `--env`, overrides, `plan --all-envs`), end to end through the CLI.
 
 The end-to-end test runs two emulators over real HTTP, one per environment; the others use `--local`, which
-keeps one state per environment under `.reconciler/ENV/`.
+keeps one state per environment under `.reconciler/envs/ENV/`.
 """
 
 from __future__ import annotations
@@ -138,11 +138,24 @@ def test_two_environments_against_two_emulators(
 
 def test_local_keeps_one_state_per_environment(repo: Path) -> None:
     assert reconciler("apply", "--local", "--env", "staging", "--auto-approve").exit_code == 0
-    assert (repo / ".reconciler" / "staging" / "local.sqlite3").is_file()
+    assert (repo / ".reconciler" / "envs" / "staging" / "local.sqlite3").is_file()
     assert reconciler("plan", "--local", "--env", "staging", "--detailed-exitcode").exit_code == 0
     production = reconciler("plan", "--local", "--env", "production", "--detailed-exitcode")
     assert production.exit_code == 2
     assert "Plan: 1 to add, 0 to change, 0 to destroy." in production.stdout
+
+
+def test_an_environment_named_like_a_tool_folder_keeps_its_state_apart(repo: Path) -> None:
+    """Today an environment named `cache` kept its state in `.reconciler/cache/`, the manifest read cache's
+    folder (turning the cache on), and one named `locks` in the apply locks' folder."""
+    for path in [repo / "reconciler.yaml", *(repo / "assistants").glob("*.yaml")]:
+        path.write_text(path.read_text().replace("staging", "cache").replace("production", "locks"))
+    result = reconciler("apply", "--local", "--env", "cache", "--auto-approve")
+    assert result.exit_code == 0, result.output
+    assert reconciler("apply", "--local", "--env", "locks", "--auto-approve").exit_code == 0
+    assert (repo / ".reconciler" / "envs" / "cache" / "local.sqlite3").is_file()
+    assert (repo / ".reconciler" / "envs" / "locks" / "local.sqlite3").is_file()
+    assert not (repo / ".reconciler" / "cache").exists()  # the read cache stays off
 
 
 # --- the merge rules ------------------------------------------------------------------------------------
