@@ -350,7 +350,29 @@ def test_a_server_message_points_at_the_override(repo: Path) -> None:
         ("[" * 200 + "]" * 200 + "\n", "reconciler.yaml:1:"),
         ("environments: [\n", "reconciler.yaml:2:1: invalid YAML"),
         ("a: 1\n---\nb: 2\n", "reconciler.yaml:1:1: expected one YAML document with 'environments:', got 2"),
-        ("\xff\n", "reconciler.yaml:1:1: cannot read reconciler.yaml"),
+        ("\xff\n", "reconciler.yaml:1:1: invalid UTF-8 (byte 0xff); configuration files must be UTF-8"),
+        (
+            "\x00environments: {}\n",
+            "reconciler.yaml:1:1: binary file (contains NUL bytes), not a YAML configuration file",
+        ),
+        (
+            "environments:\n\tstaging: {}\n",
+            "reconciler.yaml:2:1: tab used for indentation (YAML needs spaces)",
+        ),
+        (
+            "environments:\n  staging: {directory: /tmp}\n",
+            "reconciler.yaml:2:24: environments.staging.directory: '/tmp' is absolute: give the directory "
+            "relative to the repository root",
+        ),
+        (
+            "environments:\n  staging:\n    directory: ../../etc\n",
+            "reconciler.yaml:3:16: environments.staging.directory: '../../etc' is outside the repository (",
+        ),
+        (
+            "environments:\n  staging:\n    directory: nowhere\n",
+            "reconciler.yaml:3:16: environments.staging.directory: directory 'nowhere' not found "
+            "(relative to the repository root)",
+        ),
     ],
 )
 def test_a_hostile_configuration_is_one_line_per_problem(repo: Path, text: str, line: str) -> None:
@@ -360,6 +382,28 @@ def test_a_hostile_configuration_is_one_line_per_problem(repo: Path, text: str, 
     first, last = result.stderr.splitlines()[0], result.stderr.splitlines()[-1]
     assert first.startswith(line), result.stderr
     assert last.startswith("Error: ") and last.endswith(" in reconciler.yaml"), result.stderr
+
+
+def test_a_configuration_linked_from_outside_the_repository_is_not_read(repo: Path, tmp_path: Path) -> None:
+    """Today a symlink from reconciler.yaml to /etc/passwd was read (and its lines quoted in errors)."""
+    outside = tmp_path.parent / f"{tmp_path.name}-outside.yaml"
+    outside.write_text("environments:\n  staging: {}\n")
+    (repo / "reconciler.yaml").unlink()
+    (repo / "reconciler.yaml").symlink_to(outside)
+    result = reconciler("validate")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        f"reconciler.yaml:1:1: is a symlink to {outside}, outside the repository ({repo.resolve()}); not read"
+    )
+
+
+def test_a_configuration_named_yml_is_not_ignored_silently(repo: Path) -> None:
+    (repo / "reconciler.yaml").rename(repo / "reconciler.yml")
+    result = reconciler("plan", "--local", "--env", "staging")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: reconciler.yml is not read: rename it reconciler.yaml (docs/environments.md)\n"
+    )
 
 
 def test_a_fifo_as_configuration_is_refused_without_blocking(repo: Path) -> None:

@@ -2,9 +2,9 @@
 
     public method (list_assistants, create_assistant, ...)   builds the call, reads the JSON (assistants
                                                              and files as `reconciler.remote` values)
-      -> _request    send with retries: the shared gate, then `retry.decide` on each failed attempt
-        -> _send_limited   one slot of the adaptive concurrency limit around...
-          -> _send_once      one HTTP exchange under the overall deadline; the body streamed up to a limit;
+      -> _request    send with retries under the request's deadline, then `retry.decide` on each failure
+        -> _send_limited   the shared gate and one slot of the adaptive concurrency limit around...
+          -> _send_once      one HTTP exchange; the body streamed up to a limit;
                              transport errors mapped to key-free `APIConnectionError`s
 
 Contracts:
@@ -455,9 +455,13 @@ class Client:
             progress = self._progress
             result: Answer | _SendFailed
             try:
-                result = await self._send_limited(request, f"{method} {route}", path, body_limit, end)
+                sending = self._send_limited(request, f"{method} {route}", path, body_limit)
+                result = await asyncio.wait_for(sending, max(end - loop.time(), 0.0))
             except _SendFailed as failed:
                 result = failed
+            except asyncio.TimeoutError:
+                reason = f"timed out (no complete answer within the {self.deadline:g}s deadline)"
+                result = _SendFailed(Failure.MAYBE_SENT, APITimeoutError, reason)
             if isinstance(result, Answer) and 200 <= result.status < 300:
                 self._progress += 1
                 return result
@@ -520,34 +524,25 @@ class Client:
             logger.info("%s %s: %s; retry budget spent, giving up", method, path, what)
         raise error from None
 
-    async def _send_limited(
-        self, request: httpx.Request, label: str, path: str, body_limit: int, end: float
-    ) -> Answer:
-        """`_send_once` (ending by the loop time `end`) in a slot of the adaptive concurrency limit, which
-        learns from the answer, once the
+    async def _send_limited(self, request: httpx.Request, label: str, path: str, body_limit: int) -> Answer:
+        """`_send_once` in a slot of the adaptive concurrency limit, which learns from the answer, once the
         shared gate is open (waited for inside the slot: a waiter for a slot must not skip a gate closed
         meanwhile). `label` is `"METHOD /route-template"`, counted in `calls`."""
         async with self._limit.slot() as taken_in_round:
             await self._gate.wait()
             self.calls[label] += 1
-            answer = await self._send_once(request, label.split(" ", 1)[0], path, body_limit, end)
+            answer = await self._send_once(request, label.split(" ", 1)[0], path, body_limit)
             if answer.status == 429:
                 self._limit.rate_limited(taken_in_round)
             else:
                 self._limit.succeeded()
             return answer
 
-    async def _send_once(
-        self, request: httpx.Request, method: str, path: str, body_limit: int, end: float
-    ) -> Answer:
-        """One HTTP exchange ending by the loop time `end` (the request's deadline). Raises `_SendFailed`
-        when no answer came, `BadResponseError` when the body passes `body_limit` bytes decompressed."""
+    async def _send_once(self, request: httpx.Request, method: str, path: str, body_limit: int) -> Answer:
+        """One HTTP exchange (the caller bounds it by the request's deadline). Raises `_SendFailed` when no
+        answer came, `BadResponseError` when the body passes `body_limit` bytes decompressed."""
         try:
-            exchange = self._exchange(request, method, path, body_limit)
-            answer = await asyncio.wait_for(exchange, max(end - asyncio.get_running_loop().time(), 0.0))
-        except asyncio.TimeoutError:
-            reason = f"timed out (no complete answer within the {self.deadline:g}s deadline)"
-            raise _SendFailed(Failure.MAYBE_SENT, APITimeoutError, reason) from None
+            answer = await self._exchange(request, method, path, body_limit)
         except httpx.TransportError as exc:
             raise self._transport_failure(exc) from None
         self._answered = True
