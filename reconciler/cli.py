@@ -117,8 +117,9 @@ def schema(kind: str) -> None:
 )
 @click.option(
     "--out",
+    "-o",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Also save the plan to FILE (a new path or a regular file), for `reconciler apply FILE`.",
+    help="Also save the plan to FILE (a new path, or an earlier saved plan), for `reconciler apply FILE`.",
 )
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 without changes, 2 with changes, 1 on error.")
 @click.option("--no-color", is_flag=True, help="Never colour the output.")

@@ -84,8 +84,8 @@ _CONNECTION_OPTIONS = (
         type=click.FloatRange(1, 3600),
         default=None,
         metavar="SECONDS",
-        help="Give up on one request attempt after SECONDS in all, however slowly the server answers "
-        "[default: 300; a read that stalls for 60 s fails sooner].",
+        help="Give up on one request after SECONDS in all, retries included, however slowly the server "
+        "answers [default: 300; a read that stalls for 60 s fails sooner].",
     ),
 )
 
@@ -166,7 +166,7 @@ def connection_from(
 ) -> ConnectionOptions:
     """The ConnectionOptions of the current command's flags. `--local` wins over an `OPENAI_BASE_URL`
     exported in the environment (an explicit flag over the environment); with an explicit `--base-url` the
-    pair stays an error (`connection.open_client`). `timeout` is the client's overall deadline per attempt."""
+    pair stays an error (`connection.open_client`). `timeout` is the client's overall deadline per request."""
     source = click.get_current_context().get_parameter_source("base_url")
     if local and source is click.core.ParameterSource.ENVIRONMENT:
         base_url = None

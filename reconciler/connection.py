@@ -20,6 +20,9 @@ from reconciler.redact import url_shown
 
 #: The base URL of the in-process emulator (never resolved: requests go straight to the ASGI app).
 LOCAL_BASE_URL = "http://reconciler.local/v1"
+#: The folder of `.reconciler/` holding one `--local` state per environment (`envs/NAME/`): in a namespace of
+#: its own, so that no environment name meets the tool's own folders (`cache/`, `locks/`).
+ENVIRONMENTS_DIR = "envs"
 #: The fixed bearer key sent to the in-process emulator; it is no secret.
 LOCAL_API_KEY = "sk-reconciler-local"
 
@@ -39,9 +42,9 @@ def open_client(options: ConnectionOptions) -> Client:
         except ImportError as err:
             raise emulator_missing(err, "--local") from None
 
-        if options.environment:  # one state per environment: .reconciler/ENVIRONMENT/local.sqlite3
-            folder = local_db_path(options.state_root).parent / options.environment
-            folder.mkdir(exist_ok=True)
+        if options.environment:  # one state per environment: .reconciler/envs/ENVIRONMENT/local.sqlite3
+            folder = local_db_path(options.state_root).parent / ENVIRONMENTS_DIR / options.environment
+            folder.mkdir(parents=True, exist_ok=True)
             app = create_app(db=folder / LOCAL_DB)
         else:
             app = local_app(options.state_root)
@@ -80,8 +83,9 @@ def _limits(options: ConnectionOptions) -> dict[str, Any]:
 
 
 def check_base_url(base_url: str) -> str:
-    """`base_url` without a trailing slash, or `ConfigError` unless it is an absolute http(s) URL with a host
-    and no query, fragment or credentials. The message shows the URL with those replaced by `***`."""
+    """`base_url` without a trailing slash, or `ConfigError` unless it is an absolute http(s) URL with a host,
+    a port (when given) in 1-65535, and no query, fragment or credentials. The message shows the URL with
+    those replaced by `***`."""
     text = base_url.strip()
     problem = None
     try:
@@ -94,6 +98,8 @@ def check_base_url(base_url: str) -> str:
             problem = "it must start with http:// or https://"
         elif not url.host:
             problem = "it has no host"
+        elif url.port is not None and not 0 < url.port < 65536:
+            problem = f"its port {url.port} is not in 1-65535"
         elif url.query or url.fragment:
             problem = "it may not have a query or fragment"
         elif url.userinfo:

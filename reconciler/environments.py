@@ -33,14 +33,24 @@ from reconciler import redact
 from reconciler.errors import ConfigError
 from reconciler.manifest import ManifestError, Path_, Selected, composer, events, format_field_path
 from reconciler.manifest.errors import describe
+from reconciler.manifest.loader import yaml_problem
 from reconciler.manifest.overrides import did_you_mean
-from reconciler.manifest.reading import NotRegularError, read_bounded
+from reconciler.manifest.reading import (
+    DecodeError,
+    NotRegularError,
+    decode_yaml,
+    is_within,
+    outside_link,
+    read_bounded,
+)
 from reconciler.options import DEFAULT_KEY_VARIABLE, ConnectionOptions
 
 CONFIG_FILE = "reconciler.yaml"
+#: A name the config file is not read under (said so, never silently ignored).
+OTHER_NAME = "reconciler.yml"
 #: The config file is read up to this size (it names a few environments).
 MAX_CONFIG_BYTES = 1 << 20
-#: An environment's name: also a folder under `.reconciler/` and a GitHub environment.
+#: An environment's name: also a folder under `.reconciler/envs/` and a GitHub environment.
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 _VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 #: What an API key looks like: such a value is never a variable name, and never shown.
@@ -95,6 +105,8 @@ def find(root: Path) -> Config | None:
     ConfigFileError (one line per problem in `errors`) when it is invalid or not a readable regular file."""
     path = root / CONFIG_FILE
     if not os.path.lexists(path):
+        if os.path.lexists(root / OTHER_NAME):
+            raise ConfigError(f"{OTHER_NAME} is not read: rename it {CONFIG_FILE} (docs/environments.md)")
         return None
     return load(path)
 
@@ -112,7 +124,7 @@ def load(path: Path) -> Config:
     """Read and check `path` (see the module docstring); ConfigFileError lists every problem. Read as the
     manifests are: a regular file only, bounded, nesting and aliases limited, plain YAML 1.2 data."""
     converter = composer.Converter()
-    checker = _Checker(path.name, converter)
+    checker = _Checker(path.name, converter, path.parent.resolve())
     data = _read(path, checker)
     if not checker.errors:
         checker.config(data)
@@ -123,19 +135,24 @@ def load(path: Path) -> Config:
 
 def _read(path: Path, checker: _Checker) -> Any:
     """The data of `path`, or None after reporting why it cannot be read."""
+    outside = outside_link(path, checker.root)
+    if outside is not None:
+        checker.error((), outside)
+        return None
+    text = ""
     try:
-        text = read_bounded(path, MAX_CONFIG_BYTES).decode("utf-8-sig")
-        if len(text) > MAX_CONFIG_BYTES:
+        data = read_bounded(path, MAX_CONFIG_BYTES)
+        if len(data) > MAX_CONFIG_BYTES:
             raise ValueError(f"over {MAX_CONFIG_BYTES:,} bytes")
+        text = decode_yaml(data, "configuration file")
         events.read(text)  # refuses deep nesting before the composer recurses into it
         roots = [r for r in composer.compose(text) if r is not None]
-    except events.NestingError as err:
+    except (events.NestingError, DecodeError) as err:
         checker.error((), str(err), position=err.position)
         return None
     except MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        where = (mark.line + 1, mark.column + 1) if mark is not None else None
-        checker.error((), f"invalid YAML: {err.problem or err.context}", position=where)
+        message, where = yaml_problem(text, err)
+        checker.error((), message, position=where)
         return None
     except (OSError, ValueError, YAMLError, NotRegularError) as err:
         problem = getattr(err, "strerror", None) or str(err)
@@ -157,9 +174,10 @@ def _read(path: Path, checker: _Checker) -> Any:
 class _Checker:
     """Checks the configuration's data, collecting FILE:LINE:COL errors."""
 
-    def __init__(self, shown: str, converter: composer.Converter) -> None:
+    def __init__(self, shown: str, converter: composer.Converter, root: Path) -> None:
         self.shown = shown
         self.converter = converter
+        self.root = root  # the repository root (resolved): `directory:` stays inside it
         self.errors: list[ManifestError] = []
         self.environments: list[Environment] = []
 
@@ -216,8 +234,25 @@ class _Checker:
         if "base_url" in values and not self._url((*where, "base_url"), values["base_url"]):
             del values["base_url"]
         if "directory" in values:
-            environment = replace(environment, directory=Path(values.pop("directory")))
+            directory = values.pop("directory")
+            if self._directory((*where, "directory"), directory):
+                environment = replace(environment, directory=Path(directory))
         return replace(environment, **values)
+
+    def _directory(self, where: Path_, value: str) -> bool:
+        """A manifest directory relative to the root, inside it (symlinks resolved), that exists."""
+        written = Path(value)
+        if written.is_absolute():
+            self.error(where, f"'{value}' is absolute: give the directory relative to the repository root")
+            return False
+        resolved = (self.root / written).resolve()
+        if not is_within(resolved, self.root):
+            self.error(where, f"'{value}' is outside the repository ({self.root})")
+            return False
+        if not resolved.is_dir():
+            self.error(where, f"directory '{value}' not found (relative to the repository root)")
+            return False
+        return True
 
     def _url(self, where: Path_, value: str) -> bool:
         from reconciler.connection import check_base_url

@@ -113,12 +113,12 @@ async def write_once(
                     found = await look_up()
             except ReconcilerError as lookup_err:
                 raise ReconcilerError(
-                    f"{err}; looking it up by {by} failed too ({lookup_err}); "
+                    f"{err.fact}; looking it up by {by} failed too ({lookup_err}); "
                     "the next plan will show whether it exists"
                 ) from None
             if found is not None:
                 return Written(found=found)
             if attempt >= attempts:
                 raise ReconcilerError(
-                    f"{err}; not found by {by} after {attempt} attempts, giving up"
+                    f"{err.fact}; sent {attempt} times, each time not found by {by} afterwards; giving up"
                 ) from None

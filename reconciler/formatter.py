@@ -427,8 +427,8 @@ def run_fmt(
         if formatted == text:
             unchanged += 1
             continue
-        changed += 1
         if check:
+            changed += 1
             print(f"would reformat {path}", file=out)
             continue
         try:
@@ -437,6 +437,7 @@ def run_fmt(
             print(f"{path}: cannot write it: {problem.strerror or problem}", file=err)
             failed += 1
             continue
+        changed += 1  # counted once written: a file that failed to write is not reformatted
         print(f"reformatted {path}", file=out)
     failed += len(errors)
     print(_summary(changed, unchanged, failed, check=check), file=err)

@@ -29,7 +29,7 @@ class ConnectionOptions:
     """How to reach the API.
 
     `local` uses the embedded emulator with its state under `state_root/.reconciler/` (with `environment`,
-    under `state_root/.reconciler/ENVIRONMENT/`); otherwise `base_url`
+    under `state_root/.reconciler/envs/ENVIRONMENT/`); otherwise `base_url`
     (None: the default server), `organization` and `project` go to the Client and the key is read from the
     environment variable `key_variable` when the client is opened (never stored here).
     """
@@ -39,7 +39,7 @@ class ConnectionOptions:
     organization: str | None = None
     project: str | None = None
     max_retries: int = 5
-    #: Per-read timeout and overall deadline of one request attempt, in seconds (None: the client's
+    #: Per-read timeout and overall deadline of one request (retries included), in seconds (None: the client's
     #: defaults, `client.DEFAULT_TIMEOUT` and `client.DEFAULT_DEADLINE`).
     timeout: float | None = None
     deadline: float | None = None

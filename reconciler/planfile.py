@@ -16,13 +16,15 @@ into one `ReconcilerError` line naming the file: not readable, not a regular fil
 not JSON (with line and column), nested too deeply, some other JSON, or the stdout form of `plan --format
 json` (which has no fingerprints).
 
-**Before apply** (`check_environment`, `check_target`, `check_local_files`, `check_stale`), in that order, all
-before any write: the plan is refused when the run is for another environment (`--env`) than the plan was
-made for, or targets another server or project than the plan names; when a local file it
-uploads no longer hashes as planned (so it is applied whole or not at all for local reasons); when a change
-would touch an assistant that is not its own (an update or delete needs the ownership marker with the
-planned key; an adopt, an unmanaged assistant), whatever the file says; and when it is stale: a fingerprint
-no longer matches what the API holds, or a create's name now belongs to an unmanaged assistant.
+**Before apply** (`check_environment`, `check_target`, `check_local_files`, then `staleness.check_stale`), in
+that order, all before any write: the plan is refused when the run is for another environment (`--env`) than
+the plan was made for, or targets another server or project than the plan names; when a local file it uploads
+no longer hashes as planned (so it is applied whole or not at all for local reasons); when a change would
+touch an assistant that is not its own (an update or delete needs the ownership marker with the planned key;
+an adopt, an unmanaged assistant), whatever the file says; and when it is stale: a fingerprint no longer
+matches what the API holds, or a create's name now belongs to an unmanaged assistant. Changes the server shows
+applied already (`without_applied`: the same plan applied before) become no-ops first, so a plan applied twice
+makes no call the second time.
 """
 
 from __future__ import annotations
@@ -30,22 +32,20 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from reconciler import dialect, fsio
+from reconciler import fsio
 from reconciler.drift import Drift
-from reconciler.errors import ReconcilerError, StalePlanError
-from reconciler.kinds import DEFAULT, Kind, kind_named
-from reconciler.plan import ABSENT, ACTIONS, FORMAT_VERSION, Change, FileRef, Orphan, Plan, PlanFile, combine
+from reconciler.errors import ReconcilerError
+from reconciler.kinds import DEFAULT, kind_named
+from reconciler.plan import ACTIONS, FORMAT_VERSION, Change, FileRef, Orphan, Plan, PlanFile, combine
 from reconciler.redact import mask
 
 if TYPE_CHECKING:
-    from reconciler.client import Client
     from reconciler.options import ConnectionOptions
-    from reconciler.remote import Remote
 
 #: The `format_version` of a saved plan with saved agents (a plan of assistants alone keeps `FORMAT_VERSION`).
 WITH_KINDS = "2"
@@ -134,15 +134,18 @@ def saved_from_data(data: Mapping[str, Any], here: Path) -> SavedPlan:
 
     plan = from_data(data)
     try:
-        target = data["target"]
         saved = SavedPlan(
             plan,
-            Target(str(target["base_url"]), target["organization"], target["project"]),
+            _at(
+                "target",
+                lambda t: Target(str(t["base_url"]), t["organization"], t["project"]),
+                data["target"],
+            ),
             Path(data["root"]),
             _environment(data.get("environment")),
         )
     except (KeyError, TypeError, AttributeError, ValueError) as err:
-        raise ReconcilerError(f"not a saved reconciler plan (missing or bad field: {err})") from None
+        raise _not_a_plan(err) from None
     root = _git_root(here) or saved.root
     return dataclasses.replace(saved, plan=_with_paths(plan, lambda path: display_path(root / path)))
 
@@ -175,14 +178,23 @@ def from_data(data: Mapping[str, Any]) -> Plan:
     try:
         if data.get("format_version") not in (FORMAT_VERSION, WITH_KINDS):
             raise ReconcilerError(f"unsupported plan format_version {data.get('format_version')!r}")
-        drifts = {(d["key"], d["id"]): Drift.from_data(d) for d in data.get("drift") or ()}
-        changes = tuple(_change(c, drifts) for c in data["changes"])
+        drift = [_at(f"drift[{i}]", Drift.from_data, d) for i, d in enumerate(data.get("drift") or ())]
+        drifts = {(d.key, d.id): d for d in drift}
+        changes = tuple(
+            _at(f"changes[{i}]", lambda c: _change(c, drifts), c) for i, c in enumerate(data["changes"])
+        )
         for change in changes:
             if change.action not in ACTIONS:
                 raise ReconcilerError(f"unknown action {change.action!r} for {change.key!r}")
         orphans = tuple(
-            Orphan(o["key"], o["id"], o.get("name"), kind_named(o.get("kind", DEFAULT.name)).name)
-            for o in data.get("orphans", [])
+            _at(
+                f"orphans[{i}]",
+                lambda o: Orphan(
+                    o["key"], o["id"], o.get("name"), kind_named(o.get("kind", DEFAULT.name)).name
+                ),
+                o,
+            )
+            for i, o in enumerate(data.get("orphans", []))
         )
         plan = Plan(
             changes=changes,
@@ -193,11 +205,50 @@ def from_data(data: Mapping[str, Any]) -> Plan:
             prune=bool(data.get("prune", False)),
             allow_duplicate_names=bool(data.get("allow_duplicate_names", False)),
             warnings=tuple(data.get("warnings", [])),
-            files=tuple(PlanFile.from_data(f) for f in data.get("files") or ()),
+            files=tuple(
+                _at(f"files[{i}]", PlanFile.from_data, f) for i, f in enumerate(data.get("files") or ())
+            ),
         )
         return _split(plan, data["kinds"]) if "kinds" in data else plan
     except (KeyError, TypeError, AttributeError, ValueError) as err:
-        raise ReconcilerError(f"not a saved reconciler plan (missing or bad field: {err})") from None
+        raise _not_a_plan(err) from None
+
+
+class _BadField(ValueError):
+    """A field of a saved plan that is missing or of the wrong type, named by its path (`changes[3].id`)."""
+
+
+_Read = TypeVar("_Read")
+
+
+def _at(where: str, read: Callable[[Mapping[str, Any]], _Read], value: Any) -> _Read:
+    """`read(value)` for the object at `where`; what it lacks or cannot read is a `_BadField` naming it."""
+    if not isinstance(value, Mapping):
+        raise _BadField(f"{where} is {_json_kind(value)}, not an object")
+    try:
+        return read(value)
+    except _BadField as inner:
+        raise _BadField(f"{where}.{inner}") from None
+    except KeyError as err:
+        raise _BadField(f"{where} has no {err}") from None
+    except (TypeError, AttributeError, ValueError) as err:
+        raise _BadField(f"{where} has a bad field ({err})") from None
+
+
+def _not_a_plan(err: Exception) -> ReconcilerError:
+    """The one line for a plan file whose fields are not a saved plan's."""
+    if isinstance(err, _BadField):
+        problem = str(err)
+    elif isinstance(err, KeyError):
+        problem = f"it has no {err}"
+    else:
+        problem = f"bad field: {err}"
+    return ReconcilerError(f"not a saved reconciler plan ({problem})")
+
+
+def _json_kind(value: Any) -> str:
+    kinds = {str: "a string", list: "a list", bool: "a boolean", type(None): "null"}
+    return kinds.get(type(value), "a number")
 
 
 def _split(plan: Plan, kinds: Mapping[str, Any]) -> Plan:
@@ -225,6 +276,10 @@ def _split(plan: Plan, kinds: Mapping[str, Any]) -> Plan:
     return dataclasses.replace(combined, changes=plan.changes, warnings=plan.warnings)
 
 
+def _orphan(o: Mapping[str, Any]) -> Orphan:
+    return Orphan(o["key"], o["id"], o.get("name"), kind_named(o.get("kind", DEFAULT.name)).name)
+
+
 def _change(c: Mapping[str, Any], drifts: Mapping[tuple[str, str], Drift]) -> Change:
     return Change(
         key=c["key"],
@@ -237,7 +292,7 @@ def _change(c: Mapping[str, Any], drifts: Mapping[tuple[str, str], Drift]) -> Ch
         source=c.get("source"),
         adopt=bool(c.get("adopt", False)),
         desired=c.get("desired") or {},
-        files=tuple(FileRef.from_data(f) for f in c.get("files") or ()),
+        files=tuple(_at(f"files[{i}]", FileRef.from_data, f) for i, f in enumerate(c.get("files") or ())),
         reason=c.get("reason"),
         kind=kind_named(c.get("kind", DEFAULT.name)).name,
         drift=drifts.get((c["key"], c["id"])) if c.get("drifted_fields") else None,
@@ -250,12 +305,32 @@ def _change(c: Mapping[str, Any], drifts: Mapping[tuple[str, str], Drift]) -> Ch
 def save(saved: SavedPlan, path: Path, *, secret: str | None = None) -> None:
     """Write the saved form of `saved` as JSON to `path` atomically, every form of `secret` (the API key)
     masked; ReconcilerError (one line) when `path` is not a new path or a regular file (a symlink, FIFO,
-    device...) or cannot be written."""
+    device...), is a non-empty file that is not a saved plan (a manifest, say), or cannot be written."""
     text = mask(json.dumps(to_data(saved), indent=2, ensure_ascii=False) + "\n", secret)
+    _refuse_overwrite(path)
     try:
         fsio.write_atomic(path, text.encode("utf-8"), mode=FILE_MODE)
     except OSError as err:
         raise ReconcilerError(f"cannot save the plan to {path}: {err.strerror or err}") from None
+
+
+def _refuse_overwrite(path: Path) -> None:
+    """ReconcilerError when `path` is a non-empty regular file whose content is not a saved plan (a JSON
+    object with a `format_version`): `plan --out` replaces only earlier plans, never a manifest or a config.
+    What is not a regular file is left to `fsio.write_atomic` to refuse."""
+    try:
+        if not path.is_file() or path.is_symlink() or path.stat().st_size == 0:
+            return
+        with path.open("rb") as handle:
+            head = handle.read(64 * 1024)
+    except OSError:
+        return  # unreadable: writing it fails with its own message
+    text = head.decode("utf-8", errors="replace").lstrip()
+    if not (text.startswith("{") and '"format_version"' in text):
+        raise ReconcilerError(
+            f"cannot save the plan to {path}: it exists and is not a saved plan; choose another path "
+            "(a saved plan is replaced, nothing else is)"
+        )
 
 
 def load(path: Path) -> SavedPlan:
@@ -353,143 +428,3 @@ def check_local_files(plan: Plan) -> None:
             f"the saved plan needs local files that changed: {problems[0]}{more}; nothing was applied; "
             + REPLAN
         )
-
-
-def ownership_problems(plan: Plan, existing: list[Remote], kind: Kind = DEFAULT) -> list[str]:
-    """The changes of `plan` (of one `kind`; `existing`: its objects) that would write to an object that is
-    not theirs, one phrase each:
-
-    an update or delete needs the assistant it names to carry the ownership marker with the change's key, an
-    adopt (an update only) an unmanaged assistant; a create or update must write the marker with its key.
-    Whatever fingerprints a (hand-edited) file carries, these hold against what the API holds now.
-    """
-    by_id = {a.id: a for a in existing}
-    problems = []
-    for change in plan.actionable:
-        if change.action != "delete" and kind.marker_of(change.desired) != change.key:
-            problems.append(f"{change.key} would not carry {kind.marker_key}: {change.key}")
-        current = by_id.get(change.id) if change.id else None
-        if current is None or change.action == "create":
-            continue
-        marker = kind.marker_of(current)
-        if change.adopt and (change.action != "update" or marker is not None):
-            problems.append(f"{change.key}: {change.id} cannot be adopted by a {change.action}")
-        elif not change.adopt and marker != change.key:
-            owner = "is unmanaged" if marker is None else f"carries {kind.marker_key}: {marker}"
-            problems.append(f"{change.key}: {change.action} of {change.id}, which {owner}")
-    return problems
-
-
-def name_collisions(plan: Plan, existing: list[Remote], kind: Kind = DEFAULT) -> list[str]:
-    """`KEY's name 'N' was taken (asst_x, unmanaged)` for each create whose name an unmanaged assistant
-    (not one the plan adopts) now has; [] when the plan was made with `--allow-duplicate-names`."""
-    if plan.allow_duplicate_names:
-        return []
-    adopted = {c.id for c in plan.changes if c.adopt}
-    names: dict[str, str] = {}
-    for assistant in existing:
-        name = assistant.name
-        if kind.marker_of(assistant) is None and name is not None and assistant.id not in adopted:
-            names.setdefault(name, assistant.id)
-    return [
-        f"{c.key}'s name {c.desired.get('name')!r} was taken ({names[c.desired['name']]}, unmanaged)"
-        for c in plan.changes
-        if c.action == "create" and c.desired.get("name") in names
-    ]
-
-
-# ------------------------------------------------------------------------------------------------ staleness
-
-
-def fingerprint(existing: Remote, kind: Kind = DEFAULT) -> str:
-    """The fingerprint of an existing API object of `kind`: the canonical hash of its normal form."""
-    return dialect.canonical_hash(kind.normalise(existing))
-
-
-def stale_reasons(plan: Plan, existing: list[Remote], kind: Kind = DEFAULT) -> list[str]:
-    """Why `plan` (of one `kind`) no longer matches `existing` (the API's objects of that kind), one phrase
-    per key; [] when current.
-
-    - a change planned against an assistant whose normal form changed: `KEY changed`;
-    - one whose assistant is gone: `KEY deleted` (not for a duplicate's delete: gone is what it wanted);
-    - a create whose key now has a managed assistant that differs from the planned state: `KEY appeared`;
-    - with a `--prune` plan, a (targeted) managed assistant no change accounts for: `KEY appeared`.
-
-    Another claimant of a planned key (a duplicate that appeared since the plan, e.g. from an apply of the
-    same plan racing this one) is not staleness: the apply converges it (docs/design.md, "Exactly once across
-    runs"), as does a create whose key appeared already in the planned state.
-    """
-    by_id = {a.id: a for a in existing}
-    by_marker: dict[str, list[Remote]] = {}
-    for assistant in existing:
-        marker = kind.marker_of(assistant)
-        if marker is not None:
-            by_marker.setdefault(marker, []).append(assistant)
-    reasons: list[str] = []
-    for change in plan.changes:
-        if change.fingerprint == ABSENT or change.id is None:
-            planned = dialect.canonical_hash(change.desired)
-            appeared = [a for a in by_marker.get(change.key, []) if fingerprint(a, kind) != planned]
-            if appeared:
-                reasons.append(f"{change.key} appeared ({', '.join(a.id for a in appeared)})")
-            continue
-        current = by_id.get(change.id)
-        if current is None:
-            if change.reason is None:
-                reasons.append(f"{change.key} deleted ({change.id})")
-        elif fingerprint(current, kind) != change.fingerprint:
-            reasons.append(f"{change.key} changed ({change.id})")
-    if plan.prune:
-        accounted = {c.id for c in plan.changes if c.id} | {o.id for o in plan.orphans}
-        keys = {c.key for c in plan.changes}
-        for marker, assistants in sorted(by_marker.items()):
-            if marker in keys or (plan.targets and marker not in plan.targets):
-                continue
-            for assistant in assistants:
-                if assistant.id not in accounted:
-                    reasons.append(f"{marker} appeared ({assistant.id})")
-    return reasons
-
-
-async def check_stale(client: Client, plan: Plan) -> None:
-    """Re-list the API (read only); raise ReconcilerError when a change would touch an assistant that is not
-    its own (`ownership_problems`), and StalePlanError when any fingerprint no longer matches or a create's
-    name was taken (`name_collisions`), e.g. `plan is stale: hr-helper changed (asst_1), faq deleted (asst_2)
-    and 1 more; make a new plan and review it`."""
-    listed = [(part, kind_named(part.kind)) for part in plan.by_kind]
-    listings = [await client.list_objects(kind) for _, kind in listed]
-    problems = [
-        p
-        for (part, kind), got in zip(listed, listings, strict=True)
-        for p in ownership_problems(part, got, kind)
-    ]
-    if problems:
-        plurals = " or ".join(kind.plural for _, kind in listed)
-        raise ReconcilerError(
-            f"the saved plan is refused: it would write to {plurals} that are not its own: "
-            f"{_named(problems)}; nothing was applied; {REPLAN}"
-        )
-    reasons = [
-        reason
-        for (part, kind), got in zip(listed, listings, strict=True)
-        for reason in stale_reasons(part, got, kind) + name_collisions(part, got, kind)
-    ]
-    if not reasons:
-        return
-    noun = _noun(plan, len(reasons))
-    raise StalePlanError(
-        f"plan is stale: {len(reasons)} {noun} changed since it was made: {_named(reasons)}; {REPLAN}"
-    )
-
-
-def _noun(plan: Plan, count: int) -> str:
-    """`assistant(s)` for a plan of one kind, `object(s)` for several."""
-    if plan.parts:
-        return "object" if count == 1 else "objects"
-    return kind_named(plan.kind).noun(count)
-
-
-def _named(reasons: list[str]) -> str:
-    """The first STALE_NAMED of `reasons`, then `and N more`."""
-    more = f" and {len(reasons) - STALE_NAMED} more" if len(reasons) > STALE_NAMED else ""
-    return ", ".join(reasons[:STALE_NAMED]) + more

@@ -19,7 +19,7 @@ from agents_support import migrated_repository
 from apply_support import client_for, managed_body, seed, writes
 from plan_support import write_manifests
 
-from reconciler import drift, planfile
+from reconciler import drift, planfile, staleness
 from reconciler.apply import Executor
 from reconciler.client import Client
 from reconciler.dialect import APPLIED_KEY
@@ -247,12 +247,12 @@ async def test_a_saved_plan_of_both_kinds_applies_and_goes_stale_when_an_agent_c
         loaded = planfile.saved_from_data(data, tmp_path).plan
         assert loaded.data() == plan.data()
         assert [(p.kind, p.managed) for p in loaded.by_kind] == [("assistant", 1), ("agent", 2)]
-        await planfile.check_stale(client, loaded)  # current
+        await staleness.check_stale(client, loaded)  # current
 
         triage = next(a for a in await client.list_objects(AGENT) if a.name == "Triage")
         await client.modify_object(AGENT, triage.id, {"instructions": "Edited by hand."})
         with pytest.raises(StalePlanError) as stale:
-            await planfile.check_stale(client, loaded)
+            await staleness.check_stale(client, loaded)
         assert str(stale.value) == (
             f"plan is stale: 1 object changed since it was made: triage changed ({triage.id}); "
             "make a new plan and review it"

@@ -28,9 +28,9 @@ from reconciler.apply import Executor
 from reconciler.emulator.faults import FaultConfig, FaultInjector
 from reconciler.emulator.testing import InProcessEmulator
 from reconciler.errors import StalePlanError
-from reconciler.planfile import check_stale
 from reconciler.render.report import render_report, render_report_json
 from reconciler.results import ApplyReport, ChangeResult
+from reconciler.staleness import check_stale
 
 pytestmark = pytest.mark.anyio
 
@@ -206,7 +206,9 @@ async def test_create_gives_up_after_its_attempt_budget(emulator: InProcessEmula
     assert result.id is None
     assert result.error is not None
     assert "outcome unknown" in result.error
-    assert result.error.endswith("not found by key after 3 attempts, giving up")
+    assert result.error.startswith("POST /assistants: outcome unknown (500 ")
+    assert result.error.endswith("; sent 3 times, each time not found by key afterwards; giving up")
+    assert "check whether" not in result.error  # it just did
     assert report.calls["POST /assistants"] == 3
 
 

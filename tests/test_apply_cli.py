@@ -107,6 +107,43 @@ def test_saved_plan_is_applied_exactly_without_a_prompt(live_emulator: LiveEmula
     assert sorted(markers(held(live_emulator))) == ["new", "old"]
 
 
+def test_a_saved_plan_applied_again_makes_no_call_and_says_so(
+    live_emulator: LiveEmulator, tmp_path: Path
+) -> None:
+    """Today the second apply of one plan created every key again, deleted the first copies at its horizon
+    and reported them as added."""
+    seed(live_emulator, "old", "gone", instructions="v1")
+    d = manifests(tmp_path / "m", "old", "new", instructions="v2")
+    plan_file = tmp_path / "plan.json"
+    assert run(live_emulator, "plan", "--dir", str(d), "--prune", "--out", str(plan_file)).exit_code == 0
+    assert run(live_emulator, "apply", str(plan_file)).exit_code == 0
+    before = sorted(a["id"] for a in held(live_emulator))
+    live_emulator.reset_stats()
+
+    result = run(live_emulator, "apply", str(plan_file))
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    assert result.stderr == "The saved plan was applied already: nothing to do (new, old, gone as planned).\n"
+    assert live_emulator.stats()["by_route"] == {"GET /v1/assistants": 1}
+    assert sorted(a["id"] for a in held(live_emulator)) == before
+
+
+def test_a_saved_plan_applied_in_part_applies_the_rest(live_emulator: LiveEmulator, tmp_path: Path) -> None:
+    seed(live_emulator, "old", instructions="v1")
+    d = manifests(tmp_path / "m", "old", "new", instructions="v2")
+    plan_file = tmp_path / "plan.json"
+    assert run(live_emulator, "plan", "--dir", str(d), "--out", str(plan_file)).exit_code == 0
+    assert run(live_emulator, "apply", "--dir", str(d), "--target", "new", "--auto-approve").exit_code == 0
+    live_emulator.reset_stats()
+
+    result = run(live_emulator, "apply", str(plan_file))
+    assert result.exit_code == 0, result.output
+    assert result.stderr == "1 change of the saved plan applied already, skipped: new.\n"
+    assert result.stdout.splitlines()[-1] == "Apply complete! Assistants: 0 added, 1 changed, 0 destroyed."
+    assert write_count(live_emulator) == 1
+    assert sorted(markers(held(live_emulator))) == ["new", "old"]
+
+
 @pytest.mark.parametrize("how", ["changed", "deleted", "appeared"])
 def test_stale_saved_plan_is_refused_and_nothing_is_written(
     live_emulator: LiveEmulator, tmp_path: Path, how: str
@@ -155,7 +192,7 @@ def test_bad_plan_files_are_one_line_errors(live_emulator: LiveEmulator, tmp_pat
     other = tmp_path / "other.json"
     other.write_text('{"format_version": "1", "changes": [{"key": "a"}]}')
     result = run(live_emulator, "apply", str(other))
-    assert result.stderr == f"Error: {other}: not a saved reconciler plan (missing or bad field: 'id')\n"
+    assert result.stderr == f"Error: {other}: not a saved reconciler plan (changes[0] has no 'id')\n"
     assert live_emulator.stats()["total"] == 0
 
 
@@ -415,3 +452,23 @@ def test_on_a_tty_only_yes_applies(
         assert output.endswith("Apply cancelled.\n")
         assert held(live_emulator) == []
         assert write_count(live_emulator) == 0
+
+
+def test_plan_out_replaces_a_saved_plan_but_nothing_else(live_emulator: LiveEmulator, tmp_path: Path) -> None:
+    """Today `plan --out assistants/bot.yaml` silently overwrote the manifest (exit 0)."""
+    d = manifests(tmp_path / "m", "bot")
+    manifest = d / "bot.yaml"
+    original = manifest.read_bytes()
+    result = run(live_emulator, "plan", "--dir", str(d), "--out", str(manifest))
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: cannot save the plan to {manifest}: it exists and is not a saved plan; choose another path "
+        "(a saved plan is replaced, nothing else is)\n"
+    )
+    assert manifest.read_bytes() == original
+
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_bytes(b"")  # e.g. from mktemp: nothing to lose
+    assert run(live_emulator, "plan", "--dir", str(d), "--out", str(plan_file)).exit_code == 0
+    assert run(live_emulator, "plan", "--dir", str(d), "--out", str(plan_file)).exit_code == 0  # a plan
+    assert json.loads(plan_file.read_text())["format_version"]

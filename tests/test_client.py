@@ -413,7 +413,9 @@ async def test_a_2xx_that_is_not_json_is_an_error() -> None:
     async with Client(api_key=CANARY, base_url="http://x/v1", transport=transport) as client:
         with pytest.raises(APIError) as info:
             await client.list_models()
-    assert str(info.value) == "GET /models: 200 OK: expected a JSON object, got text/html"
+    assert str(info.value) == (
+        "GET /models: 200 OK: expected a JSON object, got a body that is not JSON (text/html)"
+    )
 
 
 # ------------------------------------------------------------------------------------ retries

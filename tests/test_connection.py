@@ -92,6 +92,8 @@ def test_missing_key_suggests_local(monkeypatch: pytest.MonkeyPatch, key: str | 
         ("https://e.com/v1?api_key=sk-live-9", "https://e.com/v1?***", "it may not have a query or fragment"),
         ("https://user:pw@example.com/v1", "https://***@example.com/v1", "it may not contain credentials"),
         ("http://u:hunter2pass@x/v1", "http://***@x/v1", "it may not contain credentials"),
+        ("http://127.0.0.1:99999/v1", "http://127.0.0.1:99999/v1", "its port 99999 is not in 1-65535"),
+        ("http://127.0.0.1:0/v1", "http://127.0.0.1:0/v1", "its port 0 is not in 1-65535"),
     ],
 )
 def test_invalid_base_url(monkeypatch: pytest.MonkeyPatch, url: str, shown: str, problem: str) -> None:

@@ -1,7 +1,7 @@
 """Environments (reconciler.yaml, `--env`, overrides, `plan --all-envs`), end to end through the CLI.
 
 The end-to-end test runs two emulators over real HTTP, one per environment; the others use `--local`, which
-keeps one state per environment under `.reconciler/ENV/`.
+keeps one state per environment under `.reconciler/envs/ENV/`.
 """
 
 from __future__ import annotations
@@ -138,11 +138,24 @@ def test_two_environments_against_two_emulators(
 
 def test_local_keeps_one_state_per_environment(repo: Path) -> None:
     assert reconciler("apply", "--local", "--env", "staging", "--auto-approve").exit_code == 0
-    assert (repo / ".reconciler" / "staging" / "local.sqlite3").is_file()
+    assert (repo / ".reconciler" / "envs" / "staging" / "local.sqlite3").is_file()
     assert reconciler("plan", "--local", "--env", "staging", "--detailed-exitcode").exit_code == 0
     production = reconciler("plan", "--local", "--env", "production", "--detailed-exitcode")
     assert production.exit_code == 2
     assert "Plan: 1 to add, 0 to change, 0 to destroy." in production.stdout
+
+
+def test_an_environment_named_like_a_tool_folder_keeps_its_state_apart(repo: Path) -> None:
+    """Today an environment named `cache` kept its state in `.reconciler/cache/`, the manifest read cache's
+    folder (turning the cache on), and one named `locks` in the apply locks' folder."""
+    for path in [repo / "reconciler.yaml", *(repo / "assistants").glob("*.yaml")]:
+        path.write_text(path.read_text().replace("staging", "cache").replace("production", "locks"))
+    result = reconciler("apply", "--local", "--env", "cache", "--auto-approve")
+    assert result.exit_code == 0, result.output
+    assert reconciler("apply", "--local", "--env", "locks", "--auto-approve").exit_code == 0
+    assert (repo / ".reconciler" / "envs" / "cache" / "local.sqlite3").is_file()
+    assert (repo / ".reconciler" / "envs" / "locks" / "local.sqlite3").is_file()
+    assert not (repo / ".reconciler" / "cache").exists()  # the read cache stays off
 
 
 # --- the merge rules ------------------------------------------------------------------------------------
@@ -337,7 +350,29 @@ def test_a_server_message_points_at_the_override(repo: Path) -> None:
         ("[" * 200 + "]" * 200 + "\n", "reconciler.yaml:1:"),
         ("environments: [\n", "reconciler.yaml:2:1: invalid YAML"),
         ("a: 1\n---\nb: 2\n", "reconciler.yaml:1:1: expected one YAML document with 'environments:', got 2"),
-        ("\xff\n", "reconciler.yaml:1:1: cannot read reconciler.yaml"),
+        ("\xff\n", "reconciler.yaml:1:1: invalid UTF-8 (byte 0xff); configuration files must be UTF-8"),
+        (
+            "\x00environments: {}\n",
+            "reconciler.yaml:1:1: binary file (contains NUL bytes), not a YAML configuration file",
+        ),
+        (
+            "environments:\n\tstaging: {}\n",
+            "reconciler.yaml:2:1: tab used for indentation (YAML needs spaces)",
+        ),
+        (
+            "environments:\n  staging: {directory: /tmp}\n",
+            "reconciler.yaml:2:24: environments.staging.directory: '/tmp' is absolute: give the directory "
+            "relative to the repository root",
+        ),
+        (
+            "environments:\n  staging:\n    directory: ../../etc\n",
+            "reconciler.yaml:3:16: environments.staging.directory: '../../etc' is outside the repository (",
+        ),
+        (
+            "environments:\n  staging:\n    directory: nowhere\n",
+            "reconciler.yaml:3:16: environments.staging.directory: directory 'nowhere' not found "
+            "(relative to the repository root)",
+        ),
     ],
 )
 def test_a_hostile_configuration_is_one_line_per_problem(repo: Path, text: str, line: str) -> None:
@@ -347,6 +382,28 @@ def test_a_hostile_configuration_is_one_line_per_problem(repo: Path, text: str, 
     first, last = result.stderr.splitlines()[0], result.stderr.splitlines()[-1]
     assert first.startswith(line), result.stderr
     assert last.startswith("Error: ") and last.endswith(" in reconciler.yaml"), result.stderr
+
+
+def test_a_configuration_linked_from_outside_the_repository_is_not_read(repo: Path, tmp_path: Path) -> None:
+    """Today a symlink from reconciler.yaml to /etc/passwd was read (and its lines quoted in errors)."""
+    outside = tmp_path.parent / f"{tmp_path.name}-outside.yaml"
+    outside.write_text("environments:\n  staging: {}\n")
+    (repo / "reconciler.yaml").unlink()
+    (repo / "reconciler.yaml").symlink_to(outside)
+    result = reconciler("validate")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        f"reconciler.yaml:1:1: is a symlink to {outside}, outside the repository ({repo.resolve()}); not read"
+    )
+
+
+def test_a_configuration_named_yml_is_not_ignored_silently(repo: Path) -> None:
+    (repo / "reconciler.yaml").rename(repo / "reconciler.yml")
+    result = reconciler("plan", "--local", "--env", "staging")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: reconciler.yml is not read: rename it reconciler.yaml (docs/environments.md)\n"
+    )
 
 
 def test_a_fifo_as_configuration_is_refused_without_blocking(repo: Path) -> None:

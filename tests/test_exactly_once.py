@@ -46,7 +46,7 @@ CASES = [
         "never found: sent at most `attempts` times",
         {"drop_rate": 1.0},
         look_for="other",
-        outcome="not found by key after 3 attempts, giving up",
+        outcome="sent 3 times, each time not found by key afterwards; giving up",
         held=3,
     ),
     Case(

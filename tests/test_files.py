@@ -22,10 +22,10 @@ from reconciler.emulator.testing import InProcessEmulator
 from reconciler.errors import StalePlanError
 from reconciler.manifest import load_directory
 from reconciler.plan import Plan
-from reconciler.planfile import check_stale
 from reconciler.render import render_plan
 from reconciler.render.report import render_report
 from reconciler.results import ApplyReport
+from reconciler.staleness import check_stale
 
 pytestmark = pytest.mark.anyio
 

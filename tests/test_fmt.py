@@ -296,3 +296,33 @@ def test_the_modeline_names_the_repository_schema_relative_to_the_file(
     assert (tmp_path / "assistants" / "teams" / "hr.yaml").read_text() == (
         "# yaml-language-server: $schema=../../schema/manifest.json\nmodel: gpt-4\n"
     )
+
+
+def test_a_file_that_fails_to_write_is_not_counted_as_reformatted(tmp_path: Path) -> None:
+    """Today the summary counted it as reformatted too. A real process whose file size limit (RLIMIT_FSIZE)
+    makes every write fail (Python ignores SIGXFSZ, so the write raises EFBIG)."""
+    import os
+    import resource
+    import subprocess
+    import sys
+
+    write(tmp_path / "assistants", {"a.yaml": MESSY, "c.yaml": CANONICAL})
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (8, 8))
+
+    result = subprocess.run(
+        [sys.executable, "-m", "reconciler", "fmt"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+        preexec_fn=small_files,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr.splitlines() == [
+        "assistants/a.yaml: cannot write it: File too large",
+        "1 file left unchanged, 1 file with errors.",
+    ]
+    assert (tmp_path / "assistants" / "a.yaml").read_text() == MESSY

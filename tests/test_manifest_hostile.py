@@ -205,3 +205,41 @@ def test_yaml_in_subfolders_is_named_in_one_note(repo: Path) -> None:
         "assistants/team/b.yaml, assistants/team/c.yml): manifests are read from assistants itself only"
     ]
     assert [m.key for m in load_directory(Path("assistants")).manifests] == ["a"]
+
+
+# --- the repository boundary
+
+
+def test_a_manifest_linked_from_outside_the_repository_is_not_read(
+    repo: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Today `ln -s /etc/passwd assistants/pw.yaml` was read, and a link to a valid YAML outside planned."""
+    outside = tmp_path_factory.mktemp("outside") / "bot.yaml"
+    outside.write_text("model: gpt-4\n")
+    (repo / "assistants" / "pw.yaml").symlink_to("/etc/passwd")
+    (repo / "assistants" / "bot.yaml").symlink_to(outside)
+    (repo / "shared.yaml").write_text("model: gpt-4\n")
+    (repo / "assistants" / "inside.yaml").symlink_to("../shared.yaml")  # inside the repository: read
+    result = load_directory(Path("assistants"))
+    root = repo.resolve()
+    assert [str(e) for e in result.errors] == [
+        f"assistants/bot.yaml:1:1: is a symlink to {outside.resolve()}, outside the repository ({root}); not read",
+        f"assistants/pw.yaml:1:1: is a symlink to /etc/passwd, outside the repository ({root}); not read",
+    ]
+    assert [m.key for m in result.manifests] == ["inside"]
+
+
+def test_a_symlinked_subfolder_is_not_walked_for_the_note(
+    repo: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    outside = tmp_path_factory.mktemp("outside")
+    (outside / "secret.yaml").write_text("x: 1\n")
+    (repo / "assistants" / "a.yaml").write_text("model: gpt-4\n")
+    (repo / "assistants" / "linked").symlink_to(outside)
+    (repo / "assistants" / "real").mkdir()
+    (repo / "assistants" / "real" / "b.yaml").write_text("model: gpt-4\n")
+    result = load_directory(Path("assistants"))
+    assert result.notes == [
+        "note: 1 YAML file in subfolders of assistants not read (assistants/real/b.yaml): manifests are read "
+        "from assistants itself only"
+    ]

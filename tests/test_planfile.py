@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -33,7 +34,7 @@ def run(*args: str) -> Result:
 
 
 def test_plan_out_writes_a_private_regular_file_and_apply_runs_it(workdir: Path) -> None:
-    (workdir / "plan.json").write_text("old")
+    (workdir / "plan.json").write_text('{"format_version": 0, "changes": []}\n')  # an older plan: replaced
     assert run("plan", "--local", "--out", "plan.json").exit_code == 0
     assert stat.S_IMODE(os.stat(workdir / "plan.json").st_mode) == planfile.FILE_MODE
     result = run("apply", "--local", "plan.json")
@@ -126,4 +127,33 @@ def test_load_names_a_bad_field(tmp_path: Path) -> None:
     path.write_text(json.dumps({"format_version": "1", "changes": [{}], "summary": {}, "prune": False}))
     with pytest.raises(ReconcilerError) as info:
         planfile.load(path)
-    assert str(info.value) == f"{path}: not a saved reconciler plan (missing or bad field: 'key')"
+    assert str(info.value) == f"{path}: not a saved reconciler plan (changes[0] has no 'key')"
+
+
+def test_o_is_the_short_form_of_out(workdir: Path) -> None:
+    assert run("plan", "--local", "-o", "plan.json").exit_code == 0
+    assert planfile.load(workdir / "plan.json").plan.changes[0].key == "hr"
+
+
+@pytest.mark.parametrize(
+    ("edit", "problem"),
+    [
+        (lambda d: d.update(target="local"), "target is a string, not an object"),
+        (lambda d: d["target"].pop("base_url"), "target has no 'base_url'"),
+        (lambda d: d.update(changes=["x"]), "changes[0] is a string, not an object"),
+        (lambda d: d["changes"][0].update(files=[7]), "changes[0].files[0] is a number, not an object"),
+        (lambda d: d.pop("root"), "it has no 'root'"),
+        (lambda d: d.update(orphans=[{"key": "k"}]), "orphans[0] has no 'id'"),
+    ],
+)
+def test_load_names_the_field_of_the_wrong_type(
+    workdir: Path, edit: Callable[[dict[str, Any]], object], problem: str
+) -> None:
+    """Today a `target` of the wrong type read `string indices must be integers, not 'str'`."""
+    assert run("plan", "--local", "--out", "plan.json").exit_code == 0
+    data = json.loads((workdir / "plan.json").read_text())
+    edit(data)
+    (workdir / "plan.json").write_text(json.dumps(data))
+    with pytest.raises(ReconcilerError) as info:
+        planfile.load(workdir / "plan.json")
+    assert str(info.value) == f"{workdir / 'plan.json'}: not a saved reconciler plan ({problem})"

@@ -25,8 +25,8 @@ from reconciler.errors import ReconcilerError
 from reconciler.exactly_once import STAMP_RESOLUTION, canonical, horizon, others
 from reconciler.options import ConnectionOptions
 from reconciler.plan import Change, Plan
-from reconciler.planfile import stale_reasons
 from reconciler.render import render_plan
+from reconciler.staleness import stale_reasons
 
 # ------------------------------------------------------------------------------------ the canonical rule
 
@@ -263,7 +263,7 @@ def test_a_create_whose_key_appeared_is_stale_unless_in_the_planned_state() -> N
 
 
 def _fingerprint(existing: RemoteAssistant) -> str:
-    from reconciler.planfile import fingerprint
+    from reconciler.staleness import fingerprint
 
     return fingerprint(existing)
 

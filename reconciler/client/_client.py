@@ -2,9 +2,9 @@
 
     public method (list_assistants, create_assistant, ...)   builds the call, reads the JSON (assistants
                                                              and files as `reconciler.remote` values)
-      -> _request    send with retries: the shared gate, then `retry.decide` on each failed attempt
-        -> _send_limited   one slot of the adaptive concurrency limit around...
-          -> _send_once      one HTTP exchange under the overall deadline; the body streamed up to a limit;
+      -> _request    send with retries under the request's deadline, then `retry.decide` on each failure
+        -> _send_limited   the shared gate and one slot of the adaptive concurrency limit around...
+          -> _send_once      one HTTP exchange; the body streamed up to a limit;
                              transport errors mapped to key-free `APIConnectionError`s
 
 Contracts:
@@ -15,8 +15,9 @@ Contracts:
   `User-Agent: reconciler/<version> (+python httpx/<v>)`.
 - **Retries**: see `reconciler.client.retry` (budget and backoff in a `RetryPolicy`). A 429 also closes the
   shared `RateGate` and halves the `AdaptiveLimit` on requests in flight (`reconciler.client.pacing`).
-- **Bounds**: `timeout` applies to each connect/read/write; `deadline` bounds each attempt as a whole (a
-  server trickling one byte at a time cannot hold a request forever); bodies are read up to
+- **Bounds**: `timeout` applies to each connect/read/write; `deadline` bounds each request as a whole, its
+  retries and their waits included (a server trickling one byte at a time, or one that never answers, holds
+  a request for `deadline` seconds at most, not once per retry); bodies are read up to
   `MAX_JSON_BYTES` decompressed (`MAX_FILE_BYTES` for file content); list pages that do not advance stop the
   listing. The last two raise `BadResponseError`.
 - **Errors** are key-free one-liners (`reconciler.client.errors`): httpx exceptions are never chained, foreign
@@ -38,7 +39,7 @@ from urllib.parse import quote
 import httpx
 
 from reconciler import __version__
-from reconciler.client.answers import Answer, header, parse_json, status_error
+from reconciler.client.answers import Answer, header, parse_json, received, status_error
 from reconciler.client.errors import (
     AmbiguousWriteError,
     APIConnectionError,
@@ -68,7 +69,8 @@ from reconciler.remote import RemoteAssistant, RemoteFile
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 #: Seconds allowed for each connect, read and write.
 DEFAULT_TIMEOUT = 60.0
-#: Seconds allowed for one attempt as a whole (connect, send, every byte of the answer).
+#: Seconds allowed for one request as a whole: every attempt (connect, send, every byte of the answer) and
+#: every wait between retries.
 DEFAULT_DEADLINE = 300.0
 #: The largest JSON answer read, decompressed (a gzip bomb stops here, not in a MemoryError).
 MAX_JSON_BYTES = 64 * 1024 * 1024
@@ -110,9 +112,9 @@ class Client:
     """An async client for one API server. Use as `async with Client(...) as client:` or call `aclose()`.
 
     `retry` is the `RetryPolicy`; `max_retries`, when given, overrides its budget. `timeout` bounds each
-    connect/read/write and `deadline` each attempt as a whole, in seconds. `transport` replaces the network
-    (the embedded emulator). `calls` counts the requests actually sent (retries included) by
-    `"METHOD /route-template"`, e.g. `"GET /assistants"`, `"POST /assistants/{assistant_id}"`.
+    connect/read/write and `deadline` each request as a whole (retries included), in seconds. `transport`
+    replaces the network (the embedded emulator). `calls` counts the requests actually sent (retries
+    included) by `"METHOD /route-template"`, e.g. `"GET /assistants"`, `"POST /assistants/{assistant_id}"`.
     """
 
     def __init__(
@@ -399,9 +401,10 @@ class Client:
         body = parse_json(answer.body)
         if not isinstance(body, dict):
             content_type = self._header(answer, "content-type") or "no content type"
+            got = f"{received(answer.body)} ({one_line(content_type, 80)})"
             raise APIError(
                 status=answer.status,
-                message=f"expected a JSON object, got {one_line(content_type, 80)}",
+                message=f"expected a JSON object, got {got}",
                 request_id=self._header(answer, "x-request-id"),
                 method=method,
                 path=self._path(route, path_params),
@@ -440,6 +443,8 @@ class Client:
         `parts` are `params`, `json_body`, `files` and `form`, as in httpx's `params`, `json`, `files` and
         `data`."""
         path = self._path(route, path_params)
+        loop = asyncio.get_running_loop()
+        end = loop.time() + self.deadline
         extra = dict(headers or {})
         kind = kind_of_route(route)
         if kind is not None:
@@ -458,14 +463,18 @@ class Client:
             progress = self._progress
             result: Answer | _SendFailed
             try:
-                result = await self._send_limited(request, f"{method} {route}", path, body_limit)
+                sending = self._send_limited(request, f"{method} {route}", path, body_limit)
+                result = await asyncio.wait_for(sending, max(end - loop.time(), 0.0))
             except _SendFailed as failed:
                 result = failed
+            except asyncio.TimeoutError:
+                reason = f"timed out (no complete answer within the {self.deadline:g}s deadline)"
+                result = _SendFailed(Failure.MAYBE_SENT, APITimeoutError, reason)
             if isinstance(result, Answer) and 200 <= result.status < 300:
                 self._progress += 1
                 return result
             decision = self._retry_or_raise(
-                result, method, path, attempt, idempotent, self._progress > progress
+                result, method, path, (attempt, end - loop.time()), idempotent, self._progress > progress
             )
             attempt += decision.charged
             if not (isinstance(result, Answer) and result.status == 429):  # a 429 already moved the gate
@@ -476,11 +485,14 @@ class Client:
         result: Answer | _SendFailed,
         method: str,
         path: str,
-        attempt: int,
+        progress: tuple[int, float],
         idempotent: bool,
         progressed: bool,
     ) -> Decision:
-        """The decision to retry a failed attempt, or raise its error (logging either way)."""
+        """The decision to retry a failed attempt, or raise its error (logging either way). `progress` is the
+        retries taken so far and the seconds left before the request's deadline: a retry whose wait would
+        reach the deadline is not made."""
+        attempt, time_left = progress
         jitter = random.random()
         if isinstance(result, Answer):
             outcome = Outcome(status=result.status, headers=result.headers, progressed=progressed)
@@ -490,6 +502,8 @@ class Client:
         else:
             outcome, what = Outcome(failure=result.failure), result.reason
         decision = decide(outcome, attempt=attempt, idempotent=idempotent, policy=self.retry, jitter=jitter)
+        if decision.retry and decision.delay >= time_left:
+            decision = Decision(retry=False, gave_up=attempt > 0)
         if decision.retry:
             # A warning when nothing answered: without it a dead server means a silent wait of many seconds.
             level = logging.INFO if isinstance(result, Answer) else logging.WARNING
@@ -533,13 +547,10 @@ class Client:
             return answer
 
     async def _send_once(self, request: httpx.Request, method: str, path: str, body_limit: int) -> Answer:
-        """One HTTP exchange within the overall deadline. Raises `_SendFailed` when no answer came,
-        `BadResponseError` when the body passes `body_limit` bytes decompressed."""
+        """One HTTP exchange (the caller bounds it by the request's deadline). Raises `_SendFailed` when no
+        answer came, `BadResponseError` when the body passes `body_limit` bytes decompressed."""
         try:
-            answer = await asyncio.wait_for(self._exchange(request, method, path, body_limit), self.deadline)
-        except asyncio.TimeoutError:
-            reason = f"timed out (no complete answer within the {self.deadline:g}s deadline)"
-            raise _SendFailed(Failure.MAYBE_SENT, APITimeoutError, reason) from None
+            answer = await self._exchange(request, method, path, body_limit)
         except httpx.TransportError as exc:
             raise self._transport_failure(exc) from None
         self._answered = True

@@ -51,7 +51,10 @@ def status_error(
         elif isinstance(err, str):
             fields = {"message": err}
     message = fields.get("message")
-    if not isinstance(message, str) or not message.strip():
+    location = header(answer, "location", mask)
+    if 300 <= answer.status < 400:
+        message = f"redirect to {location or 'an unnamed location'} not followed (is the base URL right?)"
+    elif not isinstance(message, str) or not message.strip():
         content_type = (header(answer, "content-type", mask) or "").split(";")[0].strip()
         if body is None and answer.body:
             message = f"non-JSON {content_type + ' ' if content_type else ''}response"
@@ -78,8 +81,29 @@ def status_error(
 
 
 def parse_json(body: bytes) -> Any:
-    """The JSON value of a body, or None when it is not JSON."""
+    """The JSON value of a body, or None when it is not JSON (see `decode_json`)."""
+    return decode_json(body)[0]
+
+
+def decode_json(body: bytes) -> tuple[Any, str | None]:
+    """The JSON value of a body and None, or None and what is wrong with it: `not JSON`, or JSON Python
+    refuses to read (nested too deeply, a number of more than 4,300 digits)."""
     try:
-        return json.loads(body)
+        return json.loads(body), None
+    except RecursionError:
+        return None, "JSON nested too deeply to read"
     except (json.JSONDecodeError, UnicodeDecodeError):
-        return None
+        return None, "a body that is not JSON"
+    except ValueError:  # int() refusing a number of too many digits
+        return None, "JSON with a number too long to read"
+
+
+def received(body: bytes) -> str:
+    """What a 2xx answer that is no JSON object holds, for `expected a JSON object, got ...`."""
+    if not body.strip():
+        return "an empty body"
+    value, problem = decode_json(body)
+    if problem:
+        return problem
+    kinds = {list: "a JSON list", str: "a JSON string", bool: "a JSON boolean", type(None): "JSON null"}
+    return kinds.get(type(value), "a JSON number")

@@ -214,7 +214,8 @@ class AmbiguousWriteError(_OneLineRepr, ReconcilerError):
 
     The object may or may not exist now. It was NOT retried: look it up (e.g. an assistant by its key)
     before trying again. `cause` is the failure (an `APIConnectionError`, `APITimeoutError` or
-    `InternalServerError`); `method` and `path` name the call.
+    `InternalServerError`); `method` and `path` name the call; `fact` is the line without the advice, for a
+    caller that looked the object up already (`METHOD /path: outcome unknown (CAUSE)`).
     """
 
     def __init__(self, cause: APIError | APIConnectionError) -> None:
@@ -226,6 +227,7 @@ class AmbiguousWriteError(_OneLineRepr, ReconcilerError):
         prefix = f"{cause.method} {cause.path}: "
         if detail.startswith(prefix):
             detail = detail[len(prefix) :]
+        self.fact = f"{cause.method} {cause.path}: outcome unknown ({detail})"
         super().__init__(
             f"{cause.method} {cause.path}: outcome unknown, not retried ({detail}); "
             "check whether the object exists before retrying"

@@ -7,7 +7,8 @@ naming the endpoint and the first problem, e.g.
 `GET /assistants: the server's answer is not an assistant list: data[3] has no "id"`.
 
 Only `id` is required (servers differ in what else they send); every other field the tool reads is checked
-for its type when present. Unknown fields are allowed.
+for its type when present, and `object`, when present, must name the kind expected (an assistant list served
+at `/models` is no model list). Unknown fields are allowed.
 """
 
 from __future__ import annotations
@@ -124,6 +125,7 @@ class Shape:
     name: str
     list_name: str
     fields: Mapping[str, Check]
+    object: str | None = None  # the `object` value of this kind (checked when sent), None: not checked
 
     def check(self, value: Any, where: str = "") -> None:
         """Raise `ShapeError` naming the first problem (`where` prefixes field names, e.g. `data[3]`)."""
@@ -132,6 +134,10 @@ class Shape:
         if not isinstance(value.get("id"), str):
             problem = "has no" if "id" not in value else f"has {_kind(value['id'])} as its"
             raise ShapeError(f'{where or "it"} {problem} "id"')
+        sent = value.get("object")
+        if self.object is not None and sent is not None and sent != self.object:
+            shown = repr(sent[:40]) if isinstance(sent, str) else _kind(sent)
+            raise ShapeError(f"{where + '.' if where else ''}object is {shown}, not {self.object!r}")
         for name, accepts in self.fields.items():
             if name in value and not accepts(value[name]):
                 field = f"{where}.{name}" if where else f'"{name}"'
@@ -154,6 +160,7 @@ ASSISTANT = Shape(
         "top_p": _optional_number,
         "response_format": _response_format,
     },
+    "assistant",
 )
 AGENT = Shape(
     "an agent",
@@ -183,11 +190,15 @@ FILE = Shape(
         "created_at": _integer,
         "status": _optional_string,
     },
+    "file",
 )
 ASSISTANT_FILE = Shape(
-    "an assistant file", "an assistant file list", {"assistant_id": _string, "created_at": _integer}
+    "an assistant file",
+    "an assistant file list",
+    {"assistant_id": _string, "created_at": _integer},
+    "assistant.file",
 )
-MODEL = Shape("a model", "a model list", {})
+MODEL = Shape("a model", "a model list", {}, "model")
 DELETED = Shape("a deletion", "a deletion list", {"deleted": _boolean})
 
 

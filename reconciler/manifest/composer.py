@@ -44,6 +44,8 @@ class Converter:
         self.keys: dict[Path_, Position] = {}
         self.problems: list[tuple[Position, Path_, str]] = []
         self.count = 0
+        self._seen: set[int] = set()  # ids of the nodes converted: a node met twice came through an alias
+        self._aliased = False
 
     def positions(self) -> dict[Path_, Position]:
         """Field path → position: the key's where there is one, else the value's."""
@@ -52,7 +54,10 @@ class Converter:
     def convert(self, node: Node, path: Path_ = (), depth: int = 0) -> Any:
         self.count += 1
         if self.count > MAX_NODES:
-            raise DocumentError(node, f"document expands to more than {MAX_NODES:,} YAML nodes (alias bomb?)")
+            raise DocumentError(node, self._too_many())
+        if id(node) in self._seen:
+            self._aliased = True
+        self._seen.add(id(node))
         if depth > MAX_DEPTH:
             raise DocumentError(node, f"nesting deeper than {MAX_DEPTH} levels")
         self.values.setdefault(path, mark(node))
@@ -71,6 +76,11 @@ class Converter:
                 self._tag_problem(node, tag, path)
             return self._mapping(node, path, depth)
         raise DocumentError(node, f"unsupported YAML node {type(node).__name__}")  # pragma: no cover
+
+    def _too_many(self) -> str:
+        if self._aliased:
+            return f"document expands to more than {MAX_NODES:,} YAML nodes through its aliases (alias bomb?)"
+        return f"too many YAML nodes: the document has more than {MAX_NODES:,}"
 
     def _mapping(self, node: MappingNode, path: Path_, depth: int) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -37,7 +37,9 @@ def subfolder_note(directory: Path, shown: str) -> list[str]:
     found: list[str] = []
     try:
         subfolders = sorted(
-            e.path for e in os.scandir(directory) if e.is_dir() and not e.name.startswith(".")
+            e.path
+            for e in os.scandir(directory)
+            if e.is_dir(follow_symlinks=False) and not e.name.startswith(".")
         )
     except OSError:
         return []

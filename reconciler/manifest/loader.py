@@ -29,10 +29,13 @@ from reconciler.manifest.messages import KEY_RULE, MISSING, PydanticError, data_
 from reconciler.manifest.model import KEY_PATTERN
 from reconciler.manifest.reading import (
     MAX_MANIFEST_BYTES,
+    DecodeError,
     NotRegularError,
+    decode_yaml,
     display,
     is_within,
     open_regular,
+    outside_link,
     printable,
     read_instructions,
     read_open,
@@ -143,22 +146,13 @@ class FileLoader:
             self._careful_document(root, number, several)
 
     def _yaml_error(self, text: str, err: MarkedYAMLError) -> None:
-        tab = composer.tab_indentation(text)
-        if tab is not None:
-            # libyaml's message for this ("found character that cannot start any token") misleads.
-            self.error("tab used for indentation (YAML needs spaces)", tab)
-            return
-        problem = err.problem or err.context or "malformed YAML"
-        mark = err.problem_mark or err.context_mark
-        if err.context == "while scanning a quoted scalar" and err.context_mark is not None:
-            mark = err.context_mark
-            problem = "unterminated quoted string (the quote opens here)"
-        elif mark is not None and _colon_in_value(text, mark.line, mark.column, problem):
-            problem += " (the value holds ': '): quote the value or use a block scalar (|)"
-        pos = (mark.line + 1, mark.column + 1) if mark is not None else None
-        self.error(f"invalid YAML: {problem}", pos)
+        self.error(*yaml_problem(text, err))
 
     def _read(self) -> str | None:
+        outside = outside_link(self.path, self.root)
+        if outside is not None:
+            self.error(outside)
+            return None
         try:
             fd, size = open_regular(self.path)
             if size > MAX_MANIFEST_BYTES:
@@ -182,20 +176,10 @@ class FileLoader:
         return self._decode(data)
 
     def _decode(self, data: bytes) -> str | None:
-        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-            self.error("file is UTF-16; manifests must be UTF-8")
-            return None
-        if b"\x00" in data:
-            nul = data.index(b"\x00")
-            pos = (data.count(b"\n", 0, nul) + 1, nul - (data.rfind(b"\n", 0, nul) + 1) + 1)
-            self.error("binary file (contains NUL bytes), not a YAML manifest", pos)
-            return None
         try:
-            return data.decode("utf-8-sig")
-        except UnicodeDecodeError as err:
-            line = data.count(b"\n", 0, err.start) + 1
-            col = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
-            self.error(f"invalid UTF-8 (byte 0x{data[err.start]:02x}); manifests must be UTF-8", (line, col))
+            return decode_yaml(data)
+        except DecodeError as err:
+            self.error(str(err), err.position)
             return None
 
     def _careful_document(self, root: Node | None, number: int, several: bool) -> None:
@@ -463,6 +447,23 @@ def _best_position(conv: composer.Converter, path: Path_, start: Position) -> Po
             return key_pos
         probe = probe[:-1]
     return start
+
+
+def yaml_problem(text: str, err: MarkedYAMLError) -> tuple[str, Position | None]:
+    """The message and position for invalid YAML `text` (`err` from ruamel), shared by manifests and
+    reconciler.yaml: a tab indentation, an unterminated quote and a `key: value: more` line get a hint."""
+    tab = composer.tab_indentation(text)
+    if tab is not None:
+        # libyaml's message for this ("found character that cannot start any token") misleads.
+        return "tab used for indentation (YAML needs spaces)", tab
+    problem = err.problem or err.context or "malformed YAML"
+    mark = err.problem_mark or err.context_mark
+    if err.context == "while scanning a quoted scalar" and err.context_mark is not None:
+        mark = err.context_mark
+        problem = "unterminated quoted string (the quote opens here)"
+    elif mark is not None and _colon_in_value(text, mark.line, mark.column, problem):
+        problem += " (the value holds ': '): quote the value or use a block scalar (|)"
+    return f"invalid YAML: {problem}", (mark.line + 1, mark.column + 1) if mark is not None else None
 
 
 def _colon_in_value(text: str, line: int, col: int, problem: str) -> bool:

@@ -25,6 +25,34 @@ class ReadError(Exception):
     """A file that is not a regular file or could not be read; `str()` is the message."""
 
 
+class DecodeError(ValueError):
+    """Bytes that are no YAML text: `str()` is the message, `position` the (line, col) it points at."""
+
+    def __init__(self, message: str, position: tuple[int, int] | None = None) -> None:
+        super().__init__(message)
+        self.position = position
+
+
+def decode_yaml(data: bytes, noun: str = "manifest") -> str:
+    """The text of a YAML file read as `data` (UTF-8, a BOM dropped); DecodeError for UTF-16, NUL bytes
+    (a binary file) and invalid UTF-8, pointing at the first bad byte. `noun` names what the file should be
+    (manifests and reconciler.yaml share this reading and its messages)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise DecodeError(f"file is UTF-16; {noun}s must be UTF-8")
+    if b"\x00" in data:
+        nul = data.index(b"\x00")
+        raise DecodeError(f"binary file (contains NUL bytes), not a YAML {noun}", _position(data, nul))
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        message = f"invalid UTF-8 (byte 0x{data[err.start]:02x}); {noun}s must be UTF-8"
+        raise DecodeError(message, _position(data, err.start)) from None
+
+
+def _position(data: bytes, offset: int) -> tuple[int, int]:
+    return (data.count(b"\n", 0, offset) + 1, offset - (data.rfind(b"\n", 0, offset) + 1) + 1)
+
+
 class NotRegularError(ReadError):
     """The file is not a regular file; `kind` says what it is (`a directory`, `a FIFO (named pipe)`...)."""
 
@@ -102,6 +130,21 @@ def is_within(path: Path, root: Path) -> bool:
     except ValueError:
         return False
     return True
+
+
+def outside_link(path: Path, root: Path) -> str | None:
+    """Why `path` is not read when it is a symlink leading outside `root` (resolved), e.g. `is a symlink to
+    /etc/passwd, outside the repository (/repo); not read`; None for anything else (one lstat)."""
+    if not os.path.islink(path):
+        return None
+    try:
+        resolved = path.resolve()
+    except (OSError, RuntimeError):  # a symlink loop: opening it reports the problem
+        return None
+    if is_within(resolved, root):
+        return None
+    where = f"outside the repository ({printable(str(root))})"
+    return f"is a symlink to {printable(str(resolved))}, {where}; not read"
 
 
 def repository_root(directory: Path) -> Path:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, TextIO
 
 import click
 
-from reconciler import lock, planfile
+from reconciler import lock, planfile, staleness
 from reconciler.connection import open_client
 from reconciler.drift import fields_phrase
 from reconciler.errors import ReconcilerError
@@ -72,13 +72,16 @@ async def apply_saved(plan_file: Path, connection: ConnectionOptions, options: A
     run = _Run(options, saved=True, secret=connection.api_key())
     with lock.hold(connection, options.lock_timeout, run.say):
         async with open_client(connection) as client:
-            await planfile.check_stale(client, saved.plan)
-            refuse_drift(saved.plan, run, connection.environment)
-            check_safety(saved.plan, force=options.force)
-            if saved.plan.has_changes:
-                report = await _execute(client, saved.plan, run)
+            plan, done = await staleness.check_stale(client, saved.plan)
+            refuse_drift(plan, run, connection.environment)
+            check_safety(plan, force=options.force)
+            if done:
+                run.say(staleness.applied_already(done, left=plan.has_changes))
+            if plan.has_changes:
+                report = await _execute(client, plan, run)
             else:
-                run.plan_stream.write("No changes. The saved plan has nothing to apply.\n")
+                if not done:
+                    run.plan_stream.write("No changes. The saved plan has nothing to apply.\n")
                 report = ApplyReport(results=())
     return _finish(report, run)
 
