@@ -27,27 +27,71 @@ Modules: `model` (pydantic), `yaml12` (scalars), `events` (fast reader, nesting 
 `reference` (docs and schema).
 """
 
-from reconciler.manifest.errors import ManifestError, Path_, format_field_path
-from reconciler.manifest.loaded import LoadedManifest, LoadResult, LocalFile
-from reconciler.manifest.loader import SUFFIXES, load_directory, repository_root
-from reconciler.manifest.model import (
-    ASSISTANT_ID_PATTERN,
-    FILE_ID_PATTERN,
-    KEY_PATTERN,
-    MAX_FILES_TOTAL,
-    MAX_USER_METADATA_PAIRS,
-    CodeInterpreterTool,
-    FunctionDefinition,
-    FunctionTool,
-    Manifest,
-    ResponseFormatObject,
-    RetrievalTool,
-    json_schema,
-)
-from reconciler.manifest.overrides import Selected
-from reconciler.manifest.reading import MAX_MANIFEST_BYTES
-from reconciler.manifest.reference import reference_table
-from reconciler.manifest.yaml12 import MAX_DEPTH, MAX_NODES
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from reconciler.manifest.errors import ManifestError, Path_, format_field_path
+    from reconciler.manifest.loaded import LoadedManifest, LoadResult, LocalFile
+    from reconciler.manifest.loader import SUFFIXES, load_directory
+    from reconciler.manifest.model import (
+        ASSISTANT_ID_PATTERN,
+        FILE_ID_PATTERN,
+        KEY_PATTERN,
+        MAX_FILES_TOTAL,
+        MAX_USER_METADATA_PAIRS,
+        CodeInterpreterTool,
+        FunctionDefinition,
+        FunctionTool,
+        Manifest,
+        ResponseFormatObject,
+        RetrievalTool,
+        json_schema,
+    )
+    from reconciler.manifest.overrides import Selected
+    from reconciler.manifest.reading import MAX_MANIFEST_BYTES, repository_root
+    from reconciler.manifest.reference import reference_table
+    from reconciler.manifest.yaml12 import MAX_DEPTH, MAX_NODES
+
+#: Where each public name lives. Imported on first use (PEP 562): `from reconciler.manifest import
+#: repository_root` must not cost a plan the import of pydantic and the YAML library on its main thread,
+#: where the listing is waiting to start (see `usecases.planning.run_plan`).
+_HOMES = {
+    "reconciler.manifest.errors": ("ManifestError", "Path_", "format_field_path"),
+    "reconciler.manifest.loaded": ("LoadedManifest", "LoadResult", "LocalFile"),
+    "reconciler.manifest.loader": ("SUFFIXES", "load_directory"),
+    "reconciler.manifest.model": (
+        "ASSISTANT_ID_PATTERN",
+        "FILE_ID_PATTERN",
+        "KEY_PATTERN",
+        "MAX_FILES_TOTAL",
+        "MAX_USER_METADATA_PAIRS",
+        "CodeInterpreterTool",
+        "FunctionDefinition",
+        "FunctionTool",
+        "Manifest",
+        "ResponseFormatObject",
+        "RetrievalTool",
+        "json_schema",
+    ),
+    "reconciler.manifest.overrides": ("Selected",),
+    "reconciler.manifest.reading": ("MAX_MANIFEST_BYTES", "repository_root"),
+    "reconciler.manifest.reference": ("reference_table",),
+    "reconciler.manifest.yaml12": ("MAX_DEPTH", "MAX_NODES"),
+}
+_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOME_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ASSISTANT_ID_PATTERN",
