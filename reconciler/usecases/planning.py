@@ -61,13 +61,18 @@ def refuse_secrets(loaded: Sequence[LoadedManifest], connection: ConnectionOptio
     if not secret:
         return
     forms = secret_forms(secret)
-    errors = [
-        f"{field_location(manifest, name)}: holds the API key (the value of {connection.key_variable}); "
-        "remove it from the manifest"
-        for manifest in loaded
-        for name, value in manifest.api_fields().items()
-        if any(form in canonical_json(value) for form in forms)
-    ]
+    errors = []
+    for manifest in loaded:
+        fields = manifest.api_fields()
+        whole = canonical_json(fields)  # holds each field's canonical JSON: one look rules out them all
+        if not any(form in whole for form in forms):
+            continue
+        errors += [
+            f"{field_location(manifest, name)}: holds the API key (the value of {connection.key_variable}); "
+            "remove it from the manifest"
+            for name, value in fields.items()
+            if any(form in canonical_json(value) for form in forms)
+        ]
     if errors:
         raise PlanError("\n".join(errors))
 
