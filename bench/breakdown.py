@@ -20,10 +20,9 @@ import os  # noqa: E402
 import resource  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
 
 from reconciler import diff, identity, planner  # noqa: E402
-from reconciler.client import Client  # noqa: E402
+from reconciler.client import Client, RemoteAssistant  # noqa: E402
 from reconciler.dialect import canonical_hash, desired_state, normalise  # noqa: E402
 from reconciler.manifest import load_directory  # noqa: E402
 from reconciler.render import render_plan  # noqa: E402
@@ -53,7 +52,7 @@ class Clock:
         self.mark = now
 
 
-async def list_assistants(base_url: str, api_key: str) -> list[dict[str, Any]]:
+async def list_assistants(base_url: str, api_key: str) -> list[RemoteAssistant]:
     async with Client(api_key=api_key, base_url=base_url) as client:
         return await client.list_assistants()
 

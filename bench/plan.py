@@ -42,7 +42,7 @@ from bench.common import (
 )
 from bench.common import seed as seed_assistants
 from reconciler import diff
-from reconciler.client import Client
+from reconciler.client import Client, RemoteAssistant
 from reconciler.dialect import MARKER_KEY, desired_state, marker_of, normalise
 from reconciler.manifest.cache import CACHE_DIR
 
@@ -115,7 +115,7 @@ def plan_walls(emulator: ChildEmulator, workdir: Path) -> tuple[list[float], Chi
 
 async def refresh(
     base_url: str, parallelism: int, sample: int = MANAGED
-) -> tuple[float, list[dict[str, Any]]]:
+) -> tuple[float, list[RemoteAssistant]]:
     """Terraform-style refresh: list, then GET every assistant, `parallelism` at a time; with `sample`, only
     that many GETs, their time scaled to all (the list's counted once)."""
     async with Client(api_key=API_KEY, base_url=base_url) as client:
@@ -124,16 +124,16 @@ async def refresh(
         listing = time.perf_counter() - start
         gate = asyncio.Semaphore(parallelism)
 
-        async def get(assistant_id: str) -> dict[str, Any]:
+        async def get(assistant_id: str) -> RemoteAssistant:
             async with gate:
                 return await client.retrieve_assistant(assistant_id)
 
-        fetched = await asyncio.gather(*(get(a["id"]) for a in listed[:sample]))
+        fetched = await asyncio.gather(*(get(a.id) for a in listed[:sample]))
         gets = time.perf_counter() - start - listing
         return listing + gets * len(listed) / len(fetched), list(fetched)
 
 
-def diff_cpu(fetched: list[dict[str, Any]]) -> tuple[float, float]:
+def diff_cpu(fetched: list[RemoteAssistant]) -> tuple[float, float]:
     """CPU seconds to compare every pair: the plan's way, and deepdiff on each pair."""
     by_key = {marker_of(a): a for a in fetched}
     pairs = [(desired_state(fields(i, i < CHANGED), key(i)), by_key[key(i)]) for i in range(MANAGED)]

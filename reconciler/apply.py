@@ -39,12 +39,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from reconciler import dialect, uploads
-from reconciler.client import Client
+from reconciler.client import Client, RemoteAssistant
 from reconciler.errors import ReconcilerError
 from reconciler.exactly_once import (
     DEFAULT_SETTLE_SECONDS,
@@ -74,11 +74,11 @@ class _Listings:
 
     def __init__(self, client: Client) -> None:
         self._client = client
-        self._next: asyncio.Future[list[dict[str, Any]]] | None = None
+        self._next: asyncio.Future[list[RemoteAssistant]] | None = None
         self._driver: asyncio.Task[None] | None = None
         self.count = 0
 
-    async def fresh(self) -> list[dict[str, Any]]:
+    async def fresh(self) -> list[RemoteAssistant]:
         if self._next is None:
             self._next = asyncio.get_running_loop().create_future()
         future = self._next
@@ -283,25 +283,24 @@ class Executor:
             try:
                 warnings = await self._converge(change, found)
             except ReconcilerError as modify_err:
-                raise _CreateFailed(found["id"], modify_err) from None
-            return _Claim(change, found["id"], warnings, returned, started)
-        response = written.response or {}
-        assistant_id = str(response.get("id") or "")
-        if not assistant_id:
+                raise _CreateFailed(found.id, modify_err) from None
+            return _Claim(change, found.id, warnings, returned, started)
+        created = written.response
+        if created is None or not created.id:
             raise ReconcilerError("the create response carries no assistant id")
-        warnings = self._read_back(change, assistant_id, response, dialect.FIELDS)
-        return _Claim(change, assistant_id, warnings, returned, started)
+        warnings = self._read_back(change, created.id, created, dialect.FIELDS)
+        return _Claim(change, created.id, warnings, returned, started)
 
-    async def _converge(self, change: Change, existing: Mapping[str, Any]) -> tuple[str, ...]:
+    async def _converge(self, change: Change, existing: RemoteAssistant) -> tuple[str, ...]:
         """Modify `existing` to `change.desired` when it differs (only the differing fields); read-back
         warnings."""
         fields = dialect.changed_fields(dialect.normalise(existing), change.desired)
         if not fields:
             return ()
         response = await self.client.modify_assistant(
-            existing["id"], dialect.update_body(change.desired, fields)
+            existing.id, dialect.update_body(change.desired, fields)
         )
-        return self._read_back(change, existing["id"], response, fields)
+        return self._read_back(change, existing.id, response, fields)
 
     async def _settle(self, claims: Sequence[_Claim]) -> list[ChangeResult]:
         """The canonical step of every create (module docstring): one listing started at the horizon of the
@@ -315,7 +314,7 @@ class Executor:
                 self._failed(c.change, c.id, f"created {c.id}, but {reason}", c.started, "replan")
                 for c in claims
             ]
-        by_key: dict[str, list[dict[str, Any]]] = {}
+        by_key: dict[str, list[RemoteAssistant]] = {}
         for assistant in listing:
             by_key.setdefault(dialect.marker_of(assistant) or "", []).append(assistant)
         gate = asyncio.Semaphore(self.parallelism)
@@ -326,7 +325,7 @@ class Executor:
 
         return list(await asyncio.gather(*(settle_one(c) for c in claims)))
 
-    async def _keep_canonical(self, claim: _Claim, claimants: Sequence[dict[str, Any]]) -> ChangeResult:
+    async def _keep_canonical(self, claim: _Claim, claimants: Sequence[RemoteAssistant]) -> ChangeResult:
         """Keep the minimum of `claimants` (converged to the desired state when it is not the run's own),
         delete the others; the create's result names the one kept."""
         change = claim.change
@@ -337,13 +336,13 @@ class Executor:
                 "raise --settle-seconds (the next plan shows it)"
             )
             return self._failed(change, claim.id, error, claim.started, "replan")
-        kept = keep["id"]
+        kept = keep.id
         warnings = claim.warnings
         try:
             if kept != claim.id:
                 warnings = await self._converge(change, keep)
             for duplicate in others(claimants, dialect.claim_order):
-                await self._delete(duplicate["id"])
+                await self._delete(duplicate.id)
         except ReconcilerError as err:
             error = f"kept {kept} (oldest of {len(claimants)} claiming {change.key!r}), but {err}"
             return self._failed(change, kept, error, claim.started, remedy_for(err))
@@ -361,7 +360,7 @@ class Executor:
         if response.get("deleted") is False:
             raise ReconcilerError(f"DELETE /assistants/{assistant_id}: the server answered deleted: false")
 
-    async def lookup(self, key: str) -> dict[str, Any] | None:
+    async def lookup(self, key: str) -> RemoteAssistant | None:
         """The managed assistant carrying `key` in a listing started after this call (None if absent).
 
         With several (duplicates made by someone else), the canonical one (`dialect.claim_order`'s minimum).
@@ -378,7 +377,7 @@ class Executor:
     def _read_back(
         change: Change,
         assistant_id: str,
-        response: Mapping[str, Any],
+        response: RemoteAssistant,
         fields: tuple[str, ...] | list[str],
     ) -> tuple[str, ...]:
         """Warnings for each of `fields` whose value in the response differs from the desired state."""

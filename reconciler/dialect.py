@@ -14,7 +14,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+if TYPE_CHECKING:
+    from reconciler.remote import RemoteAssistant
+
+#: An assistant as the dialect reads it: an existing one from the client, or a plain dict (a desired state).
+Assistant: TypeAlias = "Mapping[str, Any] | RemoteAssistant"
 
 API_VERSION = "v1"
 BETA_HEADER = ("OpenAI-Beta", "assistants=v1")
@@ -102,16 +108,25 @@ def is_reserved_metadata_key(key: str) -> bool:
     return key.lower().startswith(RESERVED_PREFIX)
 
 
-def marker_of(assistant: Mapping[str, Any]) -> str | None:
+def field_of(assistant: Assistant, field: str) -> Any:
+    """One field of an assistant, typed value or plain dict alike (None when absent)."""
+    if isinstance(assistant, dict):
+        return assistant.get(field)
+    if isinstance(assistant, Mapping):
+        return assistant.get(field)
+    return getattr(assistant, field, None)
+
+
+def marker_of(assistant: Assistant) -> str | None:
     """The key an existing assistant is managed under, or None when it is unmanaged."""
-    metadata = assistant.get("metadata") or {}
+    metadata = field_of(assistant, "metadata") or {}
     value = metadata.get(MARKER_KEY) if isinstance(metadata, Mapping) else None
     return value if isinstance(value, str) and value else None
 
 
-def claim_order(assistant: Mapping[str, Any]) -> tuple[int, str]:
+def claim_order(assistant: RemoteAssistant) -> tuple[int, str]:
     """The order among assistants claiming one key: `(created_at, id)`; the minimum is the canonical one."""
-    return int(assistant.get("created_at") or 0), str(assistant["id"])
+    return int(assistant.created_at or 0), assistant.id
 
 
 def canonical_json(value: Any) -> str:
@@ -163,7 +178,7 @@ def normalise_tool(tool: Mapping[str, Any]) -> dict[str, Any]:
     return tool
 
 
-def normalise(assistant: Mapping[str, Any]) -> dict[str, Any]:
+def normalise(assistant: Assistant) -> dict[str, Any]:
     """The normal form (see module docstring) of an API assistant object or of a desired state.
 
     Unknown keys (`id`, `object`, `created_at`...) are dropped; missing or null fields take their defaults
@@ -171,7 +186,7 @@ def normalise(assistant: Mapping[str, Any]) -> dict[str, Any]:
     """
     out: dict[str, Any] = {}
     for field in FIELDS:
-        value = assistant.get(field)
+        value = field_of(assistant, field)
         if value is None:
             value = DEFAULTS.get(field)
         out[field] = value

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from reconciler.dialect import claim_order, marker_of
 from reconciler.errors import PlanError
@@ -23,6 +23,7 @@ from reconciler.manifest.overrides import written_path
 
 if TYPE_CHECKING:
     from reconciler.manifest import LoadedManifest
+    from reconciler.remote import RemoteAssistant
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class Match:
     """One manifest and the existing assistant it describes (None: to be created)."""
 
     loaded: LoadedManifest
-    existing: dict[str, Any] | None
+    existing: RemoteAssistant | None
     #: True when `existing` is unmanaged and bound through `id:`.
     adopt: bool = False
 
@@ -40,7 +41,7 @@ class Duplicate:
     """An assistant claiming a key whose canonical claimant is another one, `kept` (its id)."""
 
     key: str
-    assistant: dict[str, Any]
+    assistant: RemoteAssistant
     kept: str
 
 
@@ -51,9 +52,9 @@ class Matching:
     the counts and unmanaged assistants seen."""
 
     matches: tuple[Match, ...]
-    orphans: tuple[dict[str, Any], ...]
+    orphans: tuple[RemoteAssistant, ...]
     managed: int
-    unmanaged: tuple[dict[str, Any], ...]
+    unmanaged: tuple[RemoteAssistant, ...]
     duplicates: tuple[Duplicate, ...] = ()
 
 
@@ -94,15 +95,15 @@ def value_location(loaded: LoadedManifest, field: str) -> str:
     return f"{loaded.path}:{line}:{col}: {field}"
 
 
-def match(loaded: Sequence[LoadedManifest], existing: Sequence[dict[str, Any]]) -> Matching:
+def match(loaded: Sequence[LoadedManifest], existing: Sequence[RemoteAssistant]) -> Matching:
     """Match manifests to existing assistants (a key claimed several times: its canonical claimant; the
     others are `duplicates`). Raises PlanError, one line per problem, when an `id:` does not exist, belongs
     to another key, or is named by two manifests, or when a key is managed by one assistant while its
     manifest's `id:` names another."""
     errors: list[str] = []
-    by_id = {a["id"]: a for a in existing}
-    by_key: dict[str, list[dict[str, Any]]] = {}
-    unmanaged: list[dict[str, Any]] = []
+    by_id = {a.id: a for a in existing}
+    by_key: dict[str, list[RemoteAssistant]] = {}
+    unmanaged: list[RemoteAssistant] = []
     for assistant in existing:
         key = marker_of(assistant)
         if key is None:
@@ -114,7 +115,7 @@ def match(loaded: Sequence[LoadedManifest], existing: Sequence[dict[str, Any]]) 
     duplicates: list[Duplicate] = []
     for key, claimants in sorted(by_key.items()):
         claimants.sort(key=claim_order)
-        duplicates += [Duplicate(key, a, claimants[0]["id"]) for a in claimants[1:]]
+        duplicates += [Duplicate(key, a, claimants[0].id) for a in claimants[1:]]
 
     matches: list[Match] = []
     claimed_ids: dict[str, LoadedManifest] = {}
@@ -151,7 +152,7 @@ def match(loaded: Sequence[LoadedManifest], existing: Sequence[dict[str, Any]]) 
 
 
 def _adoption_problem(
-    manifest: LoadedManifest, wanted: str, target: dict[str, Any] | None, managed: Sequence[dict[str, Any]]
+    manifest: LoadedManifest, wanted: str, target: RemoteAssistant | None, managed: Sequence[RemoteAssistant]
 ) -> str | None:
     """Why `manifest` cannot bind the assistant its `id:` names (`wanted`), or None when it can."""
     if target is None:
@@ -159,8 +160,8 @@ def _adoption_problem(
     owner = marker_of(target)
     if owner is not None and owner != manifest.key:
         return f"assistant {wanted} is managed under key {owner!r}, not {manifest.key!r}"
-    if managed and managed[0]["id"] != wanted:  # `managed` is oldest first: [0] is the canonical claimant
-        kept = managed[0]["id"]
+    if managed and managed[0].id != wanted:  # `managed` is oldest first: [0] is the canonical claimant
+        kept = managed[0].id
         if owner == manifest.key:
             return f"assistant {wanted} is a duplicate of key {manifest.key!r} (keeping {kept}, the oldest)"
         return f"key {manifest.key!r} is already managed by {kept}, but id: names {wanted}"

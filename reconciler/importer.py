@@ -33,7 +33,7 @@ from reconciler import dialect, fsio, layout
 from reconciler.errors import ConfigError, ReconcilerError
 
 if TYPE_CHECKING:
-    from reconciler.client import Client
+    from reconciler.client import Client, RemoteAssistant
     from reconciler.options import ImportOptions
 
 #: Instructions with more lines than this, or more characters than `LONG_CHARS`, go to a `.md` file
@@ -106,11 +106,10 @@ def slug(text: str) -> str:
     return out if KEY_PATTERN.match(out) else ""
 
 
-def key_for(assistant: Mapping[str, Any]) -> str:
+def key_for(assistant: RemoteAssistant) -> str:
     """The base key of an assistant: its name slugged, else its id slugged."""
-    name = assistant.get("name")
-    base = slug(name) if isinstance(name, str) else ""
-    return base or slug(str(assistant.get("id") or "")) or "assistant"
+    base = slug(assistant.name) if assistant.name is not None else ""
+    return base or slug(assistant.id) or "assistant"
 
 
 def with_suffix(base: str, number: int) -> str:
@@ -124,15 +123,17 @@ def with_suffix(base: str, number: int) -> str:
 # ------------------------------------------------------------------------------------------------- content
 
 
-def manifest_fields(assistant: Mapping[str, Any], key: str) -> tuple[dict[str, Any], list[str]]:
+def manifest_fields(assistant: RemoteAssistant, key: str) -> tuple[dict[str, Any], list[str]]:
     """The manifest fields for an API assistant (in `layout.ORDER`), and warnings about what could not be
     kept. Defaults are left to `layout.manifest_document` to omit; reserved metadata keys are dropped."""
     warnings: list[str] = []
-    fields: dict[str, Any] = {"key": key, "id": assistant["id"]}
+    fields: dict[str, Any] = {"key": key, "id": assistant.id}
     for name in dialect.FIELDS:
-        value = assistant.get(name)
+        value = getattr(assistant, name)
         if name == "tools":
-            value = [_tool(t) for t in value or []]
+            value = [_tool(t) for t in value]
+        elif name == "file_ids":
+            value = list(value)
         elif name == "metadata":
             metadata = dict(value or {})
             reserved = sorted(k for k in metadata if dialect.is_reserved_metadata_key(k))
@@ -174,7 +175,7 @@ def fits_instructions_file(text: str) -> bool:
 
 
 def render(
-    assistant: Mapping[str, Any],
+    assistant: RemoteAssistant,
     key: str,
     directory: Path,
     *,
@@ -198,11 +199,10 @@ def render(
                 "read back exactly"
             )
     text = layout.render_manifest(fields)
-    name = assistant.get("name")
     return Imported(
         key=key,
-        assistant_id=str(assistant["id"]),
-        name=name if isinstance(name, str) else None,
+        assistant_id=assistant.id,
+        name=assistant.name,
         manifest=Output(path or directory / (key + MANIFEST_SUFFIX), text.encode("utf-8")),
         instructions=md,
         warnings=tuple(warnings),
@@ -213,7 +213,7 @@ def render(
 
 
 def plan_import(
-    assistants: Sequence[Mapping[str, Any]],
+    assistants: Sequence[RemoteAssistant],
     *,
     ids: Iterable[str],
     import_all: bool,
@@ -240,7 +240,7 @@ def plan_import(
     }
     used: set[str] = set()
     for assistant in picked:
-        aid = str(assistant["id"])
+        aid = assistant.id
         previous = adopted.get(aid)
         path: Path | None = None
         if previous is not None:
@@ -268,11 +268,11 @@ def plan_import(
 
 
 def _select(
-    assistants: Sequence[Mapping[str, Any]], wanted: list[str], import_all: bool, notes: list[str]
-) -> list[Mapping[str, Any]]:
+    assistants: Sequence[RemoteAssistant], wanted: list[str], import_all: bool, notes: list[str]
+) -> list[RemoteAssistant]:
     """The unmanaged assistants among `wanted` ids (all of them with `import_all`), noting the managed
     ones skipped; ReconcilerError naming every unknown id."""
-    by_id = {str(a.get("id")): a for a in assistants}
+    by_id = {a.id: a for a in assistants}
     unknown = [i for i in wanted if i not in by_id]
     if unknown:
         noun = "id" if len(unknown) == 1 else "ids"
@@ -280,13 +280,13 @@ def _select(
             f"unknown assistant {noun} {', '.join(unknown)} (not among the {len(assistants)} assistants "
             "listed)"
         )
-    picked: list[Mapping[str, Any]] = []
+    picked: list[RemoteAssistant] = []
     for assistant in [by_id[i] for i in wanted] if wanted else list(assistants):
         marker = dialect.marker_of(assistant)
         if marker is None:
             picked.append(assistant)
         elif wanted:
-            notes.append(f"{assistant['id']} is already managed (key '{marker}'), skipped")
+            notes.append(f"{assistant.id} is already managed (key '{marker}'), skipped")
     managed = sum(1 for a in assistants if dialect.marker_of(a) is not None)
     if import_all and managed:
         noun = "assistant" if managed == 1 else "assistants"
@@ -295,9 +295,9 @@ def _select(
 
 
 def _refuse_wanted_names(
-    picked: Sequence[Mapping[str, Any]],
+    picked: Sequence[RemoteAssistant],
     existing: Sequence[ExistingManifest],
-    assistants: Sequence[Mapping[str, Any]],
+    assistants: Sequence[RemoteAssistant],
     adopted: Mapping[str, ExistingManifest],
 ) -> None:
     """Raise ReconcilerError (a line per assistant) when a picked assistant has the name a manifest without
@@ -307,9 +307,8 @@ def _refuse_wanted_names(
     wanting = {m.name: m for m in existing if m.name and not m.id and m.key not in managed}
     problems = []
     for assistant in picked:
-        aid = str(assistant["id"])
-        name = assistant.get("name")
-        manifest = wanting.get(name) if isinstance(name, str) else None
+        aid = assistant.id
+        manifest = wanting.get(assistant.name) if assistant.name is not None else None
         if manifest is not None and aid not in adopted:
             problems.append(
                 f"{aid} is named {manifest.name!r}, which {manifest.path} (key '{manifest.key}') already "

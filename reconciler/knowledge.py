@@ -24,12 +24,13 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from reconciler.plan import FileRef, PlanFile, RefStatus
 
 if TYPE_CHECKING:
     from reconciler.manifest import LoadedManifest, LocalFile
+    from reconciler.remote import RemoteFile
 
 #: The purpose every knowledge file is uploaded and listed with.
 PURPOSE = "assistants"
@@ -99,7 +100,7 @@ def display_path(path: Path) -> str:
 
 
 @dataclass(frozen=True)
-class RemoteFile:
+class UploadedFile:
     """A listed file that reconciler uploaded (its name matches the pattern)."""
 
     id: str
@@ -113,33 +114,30 @@ class RemoteFile:
 class RemoteIndex:
     """The files reconciler uploaded, from one `GET /files?purpose=assistants` listing, by content."""
 
-    def __init__(self, listing: Iterable[Mapping[str, Any]] = ()) -> None:
-        self.files: list[RemoteFile] = []
+    def __init__(self, listing: Iterable[RemoteFile] = ()) -> None:
+        self.files: list[UploadedFile] = []
         for item in listing:
-            parsed = parse_name(str(item.get("filename") or ""))
-            file_id = item.get("id")
-            if parsed is None or not isinstance(file_id, str) or item.get("status") == "error":
-                continue
-            if item.get("purpose", PURPOSE) != PURPOSE:
+            parsed = parse_name(item.filename or "")
+            if parsed is None or item.status == "error" or (item.purpose or PURPOSE) != PURPOSE:
                 continue
             self.files.append(
-                RemoteFile(
-                    id=file_id,
-                    filename=str(item["filename"]),
+                UploadedFile(
+                    id=item.id,
+                    filename=item.filename or "",
                     original=parsed[0],
                     hash_prefix=parsed[1],
-                    size=int(item.get("bytes") or 0),
-                    created_at=int(item.get("created_at") or 0),
+                    size=item.bytes or 0,
+                    created_at=item.created_at or 0,
                 )
             )
         self.files.sort(key=lambda f: (f.created_at, f.id))
         self.by_id = {f.id: f for f in self.files}
 
-    def find(self, sha256: str, size: int) -> RemoteFile | None:
+    def find(self, sha256: str, size: int) -> UploadedFile | None:
         """The canonical copy of this content: the oldest by `(created_at, id)`, or None."""
         return next(iter(self.copies(sha256, size)), None)
 
-    def copies(self, sha256: str, size: int) -> list[RemoteFile]:
+    def copies(self, sha256: str, size: int) -> list[UploadedFile]:
         """Every uploaded file with this content (hash prefix and size both match), oldest first."""
         prefix = sha256[:NAME_HASH_DIGITS]
         return [f for f in self.files if f.hash_prefix == prefix and f.size == size]
@@ -156,7 +154,7 @@ def distinct(files: Iterable[LocalFile]) -> dict[str, list[LocalFile]]:
     return out
 
 
-def _same(remote: RemoteFile, sha256: str, size: int) -> bool:
+def _same(remote: UploadedFile, sha256: str, size: int) -> bool:
     return remote.hash_prefix == sha256[:NAME_HASH_DIGITS] and remote.size == size
 
 

@@ -40,6 +40,7 @@ from reconciler.redact import mask
 if TYPE_CHECKING:
     from reconciler.client import Client
     from reconciler.options import ConnectionOptions
+    from reconciler.remote import RemoteAssistant
 
 #: The largest plan file `load` reads (a plan of 10,000 assistants with long instructions fits).
 MAX_BYTES = 1 << 30
@@ -289,14 +290,14 @@ def check_local_files(plan: Plan) -> None:
         )
 
 
-def ownership_problems(plan: Plan, existing: list[dict[str, Any]]) -> list[str]:
+def ownership_problems(plan: Plan, existing: list[RemoteAssistant]) -> list[str]:
     """The changes of `plan` that would write to an assistant that is not theirs, one phrase each:
 
     an update or delete needs the assistant it names to carry the ownership marker with the change's key, an
     adopt (an update only) an unmanaged assistant; a create or update must write the marker with its key.
     Whatever fingerprints a (hand-edited) file carries, these hold against what the API holds now.
     """
-    by_id = {a["id"]: a for a in existing if a.get("id")}
+    by_id = {a.id: a for a in existing}
     problems = []
     for change in plan.actionable:
         if change.action != "delete" and dialect.marker_of(change.desired) != change.key:
@@ -313,7 +314,7 @@ def ownership_problems(plan: Plan, existing: list[dict[str, Any]]) -> list[str]:
     return problems
 
 
-def name_collisions(plan: Plan, existing: list[dict[str, Any]]) -> list[str]:
+def name_collisions(plan: Plan, existing: list[RemoteAssistant]) -> list[str]:
     """`KEY's name 'N' was taken (asst_x, unmanaged)` for each create whose name an unmanaged assistant
     (not one the plan adopts) now has; [] when the plan was made with `--allow-duplicate-names`."""
     if plan.allow_duplicate_names:
@@ -321,9 +322,9 @@ def name_collisions(plan: Plan, existing: list[dict[str, Any]]) -> list[str]:
     adopted = {c.id for c in plan.changes if c.adopt}
     names: dict[str, str] = {}
     for assistant in existing:
-        name = assistant.get("name")
-        if dialect.marker_of(assistant) is None and isinstance(name, str) and assistant["id"] not in adopted:
-            names.setdefault(name, assistant["id"])
+        name = assistant.name
+        if dialect.marker_of(assistant) is None and name is not None and assistant.id not in adopted:
+            names.setdefault(name, assistant.id)
     return [
         f"{c.key}'s name {c.desired.get('name')!r} was taken ({names[c.desired['name']]}, unmanaged)"
         for c in plan.changes
@@ -334,12 +335,12 @@ def name_collisions(plan: Plan, existing: list[dict[str, Any]]) -> list[str]:
 # ------------------------------------------------------------------------------------------------ staleness
 
 
-def fingerprint(existing: Mapping[str, Any]) -> str:
+def fingerprint(existing: RemoteAssistant) -> str:
     """The fingerprint of an existing API assistant: the canonical hash of its normal form."""
     return dialect.canonical_hash(dialect.normalise(existing))
 
 
-def stale_reasons(plan: Plan, existing: list[dict[str, Any]]) -> list[str]:
+def stale_reasons(plan: Plan, existing: list[RemoteAssistant]) -> list[str]:
     """Why `plan` no longer matches `existing` (the API's assistants), one phrase per key; [] when current.
 
     - a change planned against an assistant whose normal form changed: `KEY changed`;
@@ -351,8 +352,8 @@ def stale_reasons(plan: Plan, existing: list[dict[str, Any]]) -> list[str]:
     same plan racing this one) is not staleness: the apply converges it (docs/design.md, "Exactly once across
     runs"), as does a create whose key appeared already in the planned state.
     """
-    by_id = {a["id"]: a for a in existing if a.get("id")}
-    by_marker: dict[str, list[dict[str, Any]]] = {}
+    by_id = {a.id: a for a in existing}
+    by_marker: dict[str, list[RemoteAssistant]] = {}
     for assistant in existing:
         marker = dialect.marker_of(assistant)
         if marker is not None:
@@ -363,7 +364,7 @@ def stale_reasons(plan: Plan, existing: list[dict[str, Any]]) -> list[str]:
             planned = dialect.canonical_hash(change.desired)
             appeared = [a for a in by_marker.get(change.key, []) if fingerprint(a) != planned]
             if appeared:
-                reasons.append(f"{change.key} appeared ({', '.join(a['id'] for a in appeared)})")
+                reasons.append(f"{change.key} appeared ({', '.join(a.id for a in appeared)})")
             continue
         current = by_id.get(change.id)
         if current is None:
@@ -378,8 +379,8 @@ def stale_reasons(plan: Plan, existing: list[dict[str, Any]]) -> list[str]:
             if marker in keys or (plan.targets and marker not in plan.targets):
                 continue
             for assistant in assistants:
-                if assistant["id"] not in accounted:
-                    reasons.append(f"{marker} appeared ({assistant['id']})")
+                if assistant.id not in accounted:
+                    reasons.append(f"{marker} appeared ({assistant.id})")
     return reasons
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-from collections.abc import Collection, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Collection, Sequence
+from typing import TYPE_CHECKING
 
 from reconciler import dialect, diff, identity, knowledge
 from reconciler.dialect import DEFAULTS, canonical_hash, canonical_json, desired_state, marker_of, normalise
@@ -19,6 +19,7 @@ from reconciler.plan import ABSENT, ACTIONS, Change, Orphan, Plan, PlanFile, che
 
 if TYPE_CHECKING:
     from reconciler.manifest import LoadedManifest
+    from reconciler.remote import RemoteAssistant, RemoteFile
 
 #: Plan everything, delete nothing, refuse duplicate names.
 DEFAULT_OPTIONS = PlanOptions()
@@ -28,11 +29,11 @@ MODELS_SHOWN = 8
 
 def build_plan(
     loaded: Sequence[LoadedManifest],
-    existing: Sequence[dict[str, Any]],
+    existing: Sequence[RemoteAssistant],
     options: PlanOptions = DEFAULT_OPTIONS,
     *,
     models: Collection[str] | None = None,
-    remote_files: Sequence[Mapping[str, Any]] | None = None,
+    remote_files: Sequence[RemoteFile] | None = None,
 ) -> Plan:
     """The Plan turning `existing` (API assistant objects) into what `loaded` describes.
 
@@ -53,11 +54,11 @@ def build_plan(
     def targeted(key: str) -> bool:
         return not targets or key in targets
 
-    adopted = {m.existing["id"] for m in matching.matches if m.adopt and m.existing}
+    adopted = {m.existing.id for m in matching.matches if m.adopt and m.existing}
     index = knowledge.RemoteIndex(remote_files or ())
     changes = [_change_for(m, index) for m in matching.matches if targeted(m.loaded.key)]
     if not options.allow_duplicate_names:
-        _refuse_name_clashes(changes, loaded, [a for a in matching.unmanaged if a["id"] not in adopted])
+        _refuse_name_clashes(changes, loaded, [a for a in matching.unmanaged if a.id not in adopted])
     changes += [_delete(d.assistant, _duplicate_reason(d)) for d in matching.duplicates if targeted(d.key)]
     orphans = [_orphan(a) for a in matching.orphans if targeted(marker_of(a) or "")]
     if options.prune:
@@ -83,7 +84,7 @@ def build_plan(
 
 def _plan_files(
     changes: Sequence[Change],
-    existing: Sequence[Mapping[str, Any]],
+    existing: Sequence[RemoteAssistant],
     loaded: Sequence[LoadedManifest],
     index: knowledge.RemoteIndex,
     *,
@@ -93,18 +94,18 @@ def _plan_files(
     changes' desired states, nor the assistants no change touches."""
     planned = {c.id for c in changes if c.id}
     still_used = {f for c in changes if c.action != "delete" for f in c.desired.get("file_ids") or ()}
-    still_used |= {f for a in existing if a["id"] not in planned for f in a.get("file_ids") or ()}
+    still_used |= {f for a in existing if a.id not in planned for f in a.file_ids}
     by_key = {c.key: c.files for c in changes if c.files}
     return knowledge.plan_files(by_key, loaded, index, still_used, prune=prune)
 
 
-def _delete(assistant: Mapping[str, Any], reason: str | None = None) -> Change:
+def _delete(assistant: RemoteAssistant, reason: str | None = None) -> Change:
     """The delete of a managed assistant no manifest names (`--prune`), or of a duplicate (`reason`)."""
     state = normalise(assistant)
     key = marker_of(assistant) or ""
     return Change(
         key=key,
-        id=assistant["id"],
+        id=assistant.id,
         action="delete",
         before=state,
         fingerprint=canonical_hash(state),
@@ -116,20 +117,19 @@ def _duplicate_reason(duplicate: identity.Duplicate) -> str:
     return f"duplicate of {duplicate.key}, keeping {duplicate.kept} (oldest)"
 
 
-def _orphan(assistant: Mapping[str, Any]) -> Orphan:
-    return Orphan(key=marker_of(assistant) or "", id=assistant["id"], name=normalise(assistant).get("name"))
+def _orphan(assistant: RemoteAssistant) -> Orphan:
+    return Orphan(key=marker_of(assistant) or "", id=assistant.id, name=assistant.name)
 
 
 def _refuse_name_clashes(
-    changes: Sequence[Change], loaded: Sequence[LoadedManifest], unmanaged: Sequence[Mapping[str, Any]]
+    changes: Sequence[Change], loaded: Sequence[LoadedManifest], unmanaged: Sequence[RemoteAssistant]
 ) -> None:
     """Raise PlanError (a line per manifest) when a create would duplicate the name of an `unmanaged`
     assistant, advising the `id:` line that adopts it instead."""
     names: dict[str, str] = {}
     for assistant in unmanaged:
-        name = assistant.get("name")
-        if isinstance(name, str):
-            names.setdefault(name, assistant["id"])
+        if assistant.name is not None:
+            names.setdefault(assistant.name, assistant.id)
     by_key = {m.key: m for m in loaded}
     errors = []
     for change in changes:
@@ -208,7 +208,7 @@ def _change_for(m: identity.Match, index: knowledge.RemoteIndex) -> Change:
     key = m.loaded.key
     source = str(m.loaded.path)
     fields = m.loaded.api_fields()
-    existing_ids = (m.existing or {}).get("file_ids") or []
+    existing_ids = m.existing.file_ids if m.existing else ()
     fields["file_ids"], files = knowledge.manifest_files(m.loaded, index, existing_ids)
     desired = desired_state(fields, key)
     if m.existing is None:
@@ -230,7 +230,7 @@ def _change_for(m: identity.Match, index: knowledge.RemoteIndex) -> Change:
     if not result.changed:
         return Change(
             key=key,
-            id=m.existing["id"],
+            id=m.existing.id,
             action="no-op",
             fingerprint=result.fingerprint,
             source=source,
@@ -239,7 +239,7 @@ def _change_for(m: identity.Match, index: knowledge.RemoteIndex) -> Change:
         )
     return Change(
         key=key,
-        id=m.existing["id"],
+        id=m.existing.id,
         action="update",
         changed_fields=result.changed,
         before={f: state[f] for f in result.changed},

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from reconciler import knowledge
 from reconciler.errors import ReconcilerError
 from reconciler.exactly_once import wait_for_horizon, write_once
-from reconciler.knowledge import RemoteFile, RemoteIndex, human_size, short_hash
+from reconciler.knowledge import RemoteIndex, UploadedFile, human_size, short_hash
 from reconciler.plan import PLACEHOLDER_PREFIX, PlanFile
 from reconciler.results import FileResult, FileStatus, remedy_for
 
@@ -60,7 +60,7 @@ class ResolvedUploads:
     blocked: Mapping[str, str]
     needs_new_plan: frozenset[str]
     results: tuple[FileResult, ...]
-    copies: tuple[tuple[RemoteFile, str], ...] = ()
+    copies: tuple[tuple[UploadedFile, str], ...] = ()
 
 
 def hash_file(path: Path) -> str:
@@ -117,7 +117,7 @@ async def upload_missing(
             return await run.upload(item)
 
     results = tuple(await asyncio.gather(*(upload_gated(item) for item in planned)))
-    copies: tuple[tuple[RemoteFile, str], ...] = ()
+    copies: tuple[tuple[UploadedFile, str], ...] = ()
     if settle_window > 0 and run.returned is not None:
         results, copies = await run.keep_canonical(planned, results, settle_window)
     resolved = await _resolve(plan, results, run)
@@ -141,7 +141,7 @@ class _UploadRun:
 
     async def keep_canonical(
         self, planned: list[PlanFile], results: tuple[FileResult, ...], window: float
-    ) -> tuple[tuple[FileResult, ...], tuple[tuple[RemoteFile, str], ...]]:
+    ) -> tuple[tuple[FileResult, ...], tuple[tuple[UploadedFile, str], ...]]:
         """At the uploads' horizon, one listing: each uploaded content's result names its canonical copy;
         also returns the other copies of those contents (with their full sha256). When the listing fails,
         the run attaches its own copies (the next plan with --prune deletes unused ones)."""
@@ -152,7 +152,7 @@ class _UploadRun:
         except ReconcilerError:
             return results, ()
         settled: list[FileResult] = []
-        copies: list[tuple[RemoteFile, str]] = []
+        copies: list[tuple[UploadedFile, str]] = []
         for item, result in zip(planned, results, strict=True):
             found = index.copies(item.sha256, item.size) if result.status == "uploaded" else []
             if found:
@@ -207,15 +207,15 @@ class _UploadRun:
         self.returned = max(self.returned or 0.0, time.monotonic())
         if written.found is not None:  # the lost upload did happen
             return result("uploaded", id=written.found)
-        response = written.response or {}
-        file_id = response.get("id")
-        if not isinstance(file_id, str) or not file_id:
+        response = written.response
+        if response is None or not response.id:
             return result("failed", error="POST /files: the response carries no file id")
+        file_id = response.id
         warnings = []
-        if response.get("filename") not in (None, item.filename):
+        if response.filename not in (None, item.filename):
             warnings.append(
                 f"{item.label} ({file_id}): the server renamed the upload to "
-                f"{response.get('filename')!r} (sent {item.filename!r}); later plans cannot recognise it "
+                f"{response.filename!r} (sent {item.filename!r}); later plans cannot recognise it "
                 "and will upload it again"
             )
         if large and self.notes is not None:
@@ -297,7 +297,7 @@ async def delete_unused(
     plan: Plan,
     *,
     parallelism: int = 4,
-    copies: Sequence[tuple[RemoteFile, str]] = (),
+    copies: Sequence[tuple[UploadedFile, str]] = (),
 ) -> tuple[FileResult, ...]:
     """Run the plan's file deletes (after its assistant changes) and delete the extra `copies` of contents
     this run uploaded (`ResolvedUploads.copies`): one listing of assistants, then each file no assistant
@@ -314,8 +314,8 @@ async def delete_unused(
         return tuple(FileResult("delete", f.filename, f.sha256, "failed", f.id, error) for f in deletes)
     users: dict[str, list[str]] = {}
     for assistant in assistants:
-        for file_id in assistant.get("file_ids") or ():
-            users.setdefault(file_id, []).append(str(assistant.get("id")))
+        for file_id in assistant.file_ids:
+            users.setdefault(file_id, []).append(assistant.id)
     gate = asyncio.Semaphore(max(parallelism, 1))
 
     async def delete_one(item: PlanFile) -> FileResult:

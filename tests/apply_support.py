@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from reconciler import dialect
 from reconciler.apply import Executor
-from reconciler.client import Client, RetryPolicy
+from reconciler.client import Client, RemoteAssistant, RetryPolicy
 from reconciler.emulator.testing import InProcessEmulator
 from reconciler.manifest import load_directory
 from reconciler.options import PlanOptions
@@ -45,7 +47,12 @@ def managed_body(key: str, **fields: Any) -> dict[str, Any]:
     return {"model": "gpt-4", **fields, "metadata": metadata}
 
 
-async def seed(client: Client, *bodies: dict[str, Any]) -> list[dict[str, Any]]:
+def as_json(assistant: RemoteAssistant) -> dict[str, Any]:
+    """The API JSON of an existing assistant, e.g. for an injected answer."""
+    return {"object": "assistant", **dataclasses.asdict(assistant)}
+
+
+async def seed(client: Client, *bodies: dict[str, Any]) -> list[RemoteAssistant]:
     """Create assistants directly through the API (setup, not under test)."""
     return [await client.create_assistant(body) for body in bodies]
 
@@ -69,6 +76,6 @@ def writes(requests: list[dict[str, Any]]) -> list[tuple[str, str, Any]]:
     return [(r["method"], r["path"], r["body"]) for r in requests if r["method"] in WRITE_METHODS]
 
 
-def markers(assistants: list[dict[str, Any]]) -> Counter[str]:
+def markers(assistants: Sequence[RemoteAssistant | Mapping[str, Any]]) -> Counter[str]:
     """How many assistants carry each ownership marker."""
     return Counter(m for a in assistants if (m := dialect.marker_of(a)) is not None)

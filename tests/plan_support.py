@@ -1,4 +1,4 @@
-"""Helpers for the plan tests: write manifests to a directory and load them; build API-shaped assistants."""
+"""Helpers for the plan tests: write manifests to a directory and load them; build existing assistants."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+from reconciler.client import RemoteAssistant
+from reconciler.client.shapes import ASSISTANT
 from reconciler.dialect import MARKER_KEY
 from reconciler.manifest import LoadedManifest, load_directory
 
@@ -30,24 +32,32 @@ def load(directory: Path, manifests: dict[str, str] | None = None) -> list[Loade
     return result.manifests
 
 
-def assistant(key: str | None = None, *, id: str | None = None, **fields: Any) -> dict[str, Any]:
-    """An API assistant object; managed under `key` when given."""
+def existing(value: dict[str, Any]) -> RemoteAssistant:
+    """An existing assistant from its API JSON, checked and typed as the client does."""
+    ASSISTANT.check(value)
+    return RemoteAssistant.from_checked(value)
+
+
+def assistant(key: str | None = None, *, id: str | None = None, **fields: Any) -> RemoteAssistant:
+    """An existing API assistant; managed under `key` when given."""
     metadata = dict(fields.pop("metadata", {}) or {})
     if key is not None:
         metadata[MARKER_KEY] = key
-    return {
-        "id": id or f"asst_{next(_ids):06d}",
-        "object": "assistant",
-        "created_at": 1_700_000_000,
-        "name": fields.pop("name", None),
-        "description": None,
-        "model": fields.pop("model", "gpt-4"),
-        "instructions": None,
-        "tools": [],
-        "file_ids": [],
-        "metadata": metadata,
-        **fields,
-    }
+    return existing(
+        {
+            "id": id or f"asst_{next(_ids):06d}",
+            "object": "assistant",
+            "created_at": 1_700_000_000,
+            "name": fields.pop("name", None),
+            "description": None,
+            "model": fields.pop("model", "gpt-4"),
+            "instructions": None,
+            "tools": [],
+            "file_ids": [],
+            "metadata": metadata,
+            **fields,
+        }
+    )
 
 
 def emulator_client(emulator: Any, **kwargs: Any) -> Any:
@@ -70,5 +80,5 @@ async def create_managed(client: Any, loaded: list[LoadedManifest]) -> dict[str,
     ids = {}
     for m in loaded:
         created = await client.create_assistant(create_body(desired_state(m.api_fields(), m.key)))
-        ids[m.key] = created["id"]
+        ids[m.key] = created.id
     return ids

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from apply_support import (
     FILES_NOT_FOUND,
+    as_json,
     client_for,
     managed_body,
     markers,
@@ -76,8 +77,8 @@ async def test_every_action_sends_exactly_the_planned_calls(
                         "temperature": 0.5,
                     },
                 ),
-                ("POST", f"/v1/assistants/{edited['id']}", {"instructions": "new"}),
-                ("DELETE", f"/v1/assistants/{orphan['id']}", None),
+                ("POST", f"/v1/assistants/{edited.id}", {"instructions": "new"}),
+                ("DELETE", f"/v1/assistants/{orphan.id}", None),
             ],
             key=str,
         )
@@ -86,7 +87,7 @@ async def test_every_action_sends_exactly_the_planned_calls(
         # plan (1 list) + 3 writes; the no-op `kept` made no call
         assert report.calls == {"POST /assistants": 1, "POST /assistants/{assistant_id}": 1,
                                 "DELETE /assistants/{assistant_id}": 1}  # fmt: skip
-        assert kept["id"] not in json.dumps(writes(emulator.requests()))
+        assert kept.id not in json.dumps(writes(emulator.requests()))
 
         again = await plan_dir(client, tmp_path, prune=True)
         assert not again.has_changes
@@ -123,7 +124,7 @@ async def test_update_sends_whole_tools_metadata_and_file_ids_only_when_changed(
     assert writes(emulator.requests()) == [
         (
             "POST",
-            f"/v1/assistants/{existing['id']}",
+            f"/v1/assistants/{existing.id}",
             {
                 "description": "now described",
                 "metadata": {"team": "b", "tier": "1", dialect.MARKER_KEY: "bot"},
@@ -158,7 +159,7 @@ async def test_dropped_creates_are_looked_up_not_duplicated(
         held = await client.list_assistants()
     assert [r.status for r in report.results] == ["created"] * 20
     assert markers(held) == dict.fromkeys(keys, 1)
-    assert {r.id for r in report.results} == {a["id"] for a in held}
+    assert {r.id for r in report.results} == {a.id for a in held}
     # one create each, never retried; the 20 look-ups shared at most two listings
     assert report.calls["POST /assistants"] == 20
     assert executor.lookups <= 2
@@ -175,7 +176,7 @@ async def test_create_whose_outcome_is_unknown_is_retried_after_a_look_up(
         emulator.inject(500, route="POST /v1/assistants")  # answered 500 without running: nothing created
         report = await Executor(client, settle_window=0).run(the_plan)
         held = await client.list_assistants()
-    assert [(r.status, r.id) for r in report.results] == [("created", held[0]["id"])]
+    assert [(r.status, r.id) for r in report.results] == [("created", held[0].id)]
     assert markers(held) == {"solo": 1}
     assert [(r["method"], r["route"], r["status"]) for r in emulator.requests()] == [
         ("POST", "/v1/assistants", 500),
@@ -210,12 +211,12 @@ async def test_delete_of_an_assistant_already_gone_counts_as_done(
         )
         write_manifests(tmp_path, {"kept": "model: gpt-4\n"})
         the_plan = await plan_dir(client, tmp_path, prune=True)
-        await client.delete_assistant(gone["id"])  # someone else deleted it after the plan
+        await client.delete_assistant(gone.id)  # someone else deleted it after the plan
         # the first DELETE (of `dropped`) commits but its answer is lost; the retry gets 404
         emulator.set_faults(drop_rate=0.5, seed=_seed_dropping_first_of_three())
         report = await Executor(client, settle_window=0, parallelism=1).run(the_plan)
         emulator.set_faults()
-        assert [a["id"] for a in await client.list_assistants()] == [_kept["id"]]
+        assert [a.id for a in await client.list_assistants()] == [_kept.id]
     assert [(r.key, r.status, r.error) for r in report.results] == [
         ("dropped", "deleted", None),
         ("gone", "deleted", None),
@@ -224,9 +225,9 @@ async def test_delete_of_an_assistant_already_gone_counts_as_done(
     assert [(r["path"], r["status"], r["dropped"]) for r in emulator.requests() if r["method"] == "DELETE"][
         -3:
     ] == [
-        (f"/v1/assistants/{dropped['id']}", 200, True),
-        (f"/v1/assistants/{dropped['id']}", 404, False),
-        (f"/v1/assistants/{gone['id']}", 404, False),
+        (f"/v1/assistants/{dropped.id}", 200, True),
+        (f"/v1/assistants/{dropped.id}", 404, False),
+        (f"/v1/assistants/{gone.id}", 404, False),
     ]
 
 
@@ -248,20 +249,20 @@ async def test_a_field_the_server_did_not_keep_is_a_warning(
         [existing] = await seed(client, managed_body("hr", name="HR", instructions="old"))
         write_manifests(tmp_path, {"hr": "name: HR\nmodel: gpt-4\ninstructions: new\n"})
         the_plan = await plan_dir(client, tmp_path)
-        emulator.inject(200, route="POST /v1/assistants/{assistant_id}", body=existing)
+        emulator.inject(200, route="POST /v1/assistants/{assistant_id}", body=as_json(existing))
         report = await Executor(client, settle_window=0).run(the_plan)
     [result] = report.results
     assert result.status == "updated"
     assert result.warnings == (
-        f'hr ({existing["id"]}): the server did not keep instructions: sent "new", got "old"',
+        f'hr ({existing.id}): the server did not keep instructions: sent "new", got "old"',
     )
     assert not report.ok
     out = io.StringIO()
     render_report(report, out)
     assert out.getvalue() == (
-        f"~ hr: updated ({existing['id']})\n"
+        f"~ hr: updated ({existing.id})\n"
         "\n"
-        f'Warning: hr ({existing["id"]}): the server did not keep instructions: sent "new", got "old"\n'
+        f'Warning: hr ({existing.id}): the server did not keep instructions: sent "new", got "old"\n'
         "\n"
         "Apply complete! Assistants: 0 added, 1 changed, 0 destroyed.\n"
         "Apply finished with 1 warning: the server did not keep every field (see above).\n"
@@ -395,16 +396,16 @@ async def test_check_stale_names_changed_deleted_and_appeared(
         the_plan = await plan_dir(client, tmp_path)
         await check_stale(client, the_plan)  # fresh: passes
 
-        await client.modify_assistant(changed["id"], {"name": "edited by hand"})
-        await client.delete_assistant(deleted["id"])
+        await client.modify_assistant(changed.id, {"name": "edited by hand"})
+        await client.delete_assistant(deleted.id)
         [appeared] = await seed(client, managed_body("new"))
         emulator.reset_stats()
         with pytest.raises(StalePlanError) as err:
             await check_stale(client, the_plan)
     assert str(err.value) == (
         "plan is stale: 3 assistants changed since it was made: "
-        f"new appeared ({appeared['id']}), changed changed ({changed['id']}), "
-        f"deleted deleted ({deleted['id']}); "
+        f"new appeared ({appeared.id}), changed changed ({changed.id}), "
+        f"deleted deleted ({deleted.id}); "
         "make a new plan and review it"
     )
     assert emulator.stats()["by_route"] == {"GET /v1/assistants": 1}
@@ -420,7 +421,7 @@ async def test_check_stale_with_prune_refuses_a_new_managed_orphan(
         keeping = await plan_dir(client, tmp_path)
         [stray] = await seed(client, managed_body("stray"))
         await check_stale(client, keeping)  # without --prune a new orphan is left alone anyway
-        with pytest.raises(StalePlanError, match=rf"stray appeared \({stray['id']}\)"):
+        with pytest.raises(StalePlanError, match=rf"stray appeared \({stray.id}\)"):
             await check_stale(client, pruning)
 
 
@@ -475,7 +476,7 @@ async def test_create_still_committing_after_a_lost_response_is_found_not_duplic
         emulator.set_faults()
         held = await client.list_assistants()
     assert markers(held) == {"late": 1}
-    assert [(r.status, r.id) for r in report.results] == [("created", held[0]["id"])]
+    assert [(r.status, r.id) for r in report.results] == [("created", held[0].id)]
     assert [(r["method"], r["route"]) for r in emulator.requests()][:3] == [
         ("POST", "/v1/assistants"),  # dropped, committed 80 ms later
         ("GET", "/v1/assistants"),  # look-up: not there yet

@@ -14,7 +14,7 @@ from plan_support import write_manifests
 
 from reconciler import dialect
 from reconciler.apply import Executor
-from reconciler.client import Client
+from reconciler.client import Client, RemoteAssistant
 from reconciler.emulator.testing import InProcessEmulator
 from reconciler.plan import Plan
 from reconciler.results import ApplyReport
@@ -25,7 +25,7 @@ CREATES, UPDATES, DELETES, UNCHANGED = 80, 70, 50, 30
 MAX_RUNS = 6
 
 
-async def _hold(emulator: InProcessEmulator, client: Client, faults: dict[str, Any]) -> list[dict[str, Any]]:
+async def _hold(emulator: InProcessEmulator, client: Client, faults: dict[str, Any]) -> list[RemoteAssistant]:
     """What the emulator holds, read with faults off (then back on)."""
     emulator.set_faults()
     try:
@@ -34,9 +34,9 @@ async def _hold(emulator: InProcessEmulator, client: Client, faults: dict[str, A
         emulator.set_faults(**faults)
 
 
-def _check_report(the_plan: Plan, report: ApplyReport, held: list[dict[str, Any]]) -> None:
+def _check_report(the_plan: Plan, report: ApplyReport, held: list[RemoteAssistant]) -> None:
     """Every success the report claims is true of what the emulator holds; no key is held twice."""
-    by_id = {a["id"]: a for a in held}
+    by_id = {a.id: a for a in held}
     desired = {c.key: c.desired for c in the_plan.changes}
     assert len(report.results) == len(the_plan.actionable)
     for result in report.results:

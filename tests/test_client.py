@@ -37,6 +37,7 @@ from reconciler.client import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    RemoteAssistant,
     RetryPolicy,
     UnprocessableEntityError,
 )
@@ -110,17 +111,13 @@ async def test_every_endpoint_round_trip(target: Emulator) -> None:
         assert {m["id"] for m in models} >= {"gpt-4", "gpt-4-turbo"}
 
         uploaded = await client.upload_file("notes.md", b"# hello\n")
-        assert (uploaded["object"], uploaded["filename"], uploaded["purpose"]) == (
-            "file",
-            "notes.md",
-            "assistants",
-        )
+        assert (uploaded.filename, uploaded.purpose) == ("notes.md", "assistants")
         other = await client.upload_file("more.txt", b"more")
-        assert await client.retrieve_file(uploaded["id"]) == uploaded
-        assert await client.file_content(uploaded["id"]) == b"# hello\n"
-        assert {f["id"] for f in await client.list_files(purpose="assistants")} == {
-            uploaded["id"],
-            other["id"],
+        assert await client.retrieve_file(uploaded.id) == uploaded
+        assert await client.file_content(uploaded.id) == b"# hello\n"
+        assert {f.id for f in await client.list_files(purpose="assistants")} == {
+            uploaded.id,
+            other.id,
         }
         assert await client.list_files(purpose="fine-tune") == []
 
@@ -129,37 +126,37 @@ async def test_every_endpoint_round_trip(target: Emulator) -> None:
                 "model": "gpt-4",
                 "name": "Helper",
                 "tools": [{"type": "retrieval"}],
-                "file_ids": [uploaded["id"]],
+                "file_ids": [uploaded.id],
             }
         )
-        assistant_id = created["id"]
-        assert created["object"] == "assistant" and created["file_ids"] == [uploaded["id"]]
+        assistant_id = created.id
+        assert created.file_ids == (uploaded.id,)
         assert await client.retrieve_assistant(assistant_id) == created
 
-        attached = await client.create_assistant_file(assistant_id, other["id"])
+        attached = await client.create_assistant_file(assistant_id, other.id)
         assert attached == {
             **attached,
-            "id": other["id"],
+            "id": other.id,
             "object": "assistant.file",
             "assistant_id": assistant_id,
         }
-        assert await client.retrieve_assistant_file(assistant_id, other["id"]) == attached
+        assert await client.retrieve_assistant_file(assistant_id, other.id) == attached
         files = await client.list_assistant_files(assistant_id)
-        assert {f["id"] for f in files} == {uploaded["id"], other["id"]}
-        detached = await client.delete_assistant_file(assistant_id, other["id"])
-        assert detached == {"id": other["id"], "object": "assistant.file.deleted", "deleted": True}
+        assert {f["id"] for f in files} == {uploaded.id, other.id}
+        detached = await client.delete_assistant_file(assistant_id, other.id)
+        assert detached == {"id": other.id, "object": "assistant.file.deleted", "deleted": True}
 
         modified = await client.modify_assistant(assistant_id, {"name": "Renamed", "file_ids": []})
-        assert (modified["name"], modified["file_ids"]) == ("Renamed", [])
-        assert [a["id"] for a in await client.list_assistants()] == [assistant_id]
+        assert (modified.name, modified.file_ids) == ("Renamed", ())
+        assert [a.id for a in await client.list_assistants()] == [assistant_id]
 
         deleted = await client.delete_assistant(assistant_id)
         assert deleted == {"id": assistant_id, "object": "assistant.deleted", "deleted": True}
         with pytest.raises(NotFoundError):
             await client.delete_assistant(assistant_id)
         assert await client.delete_assistant(assistant_id, missing_ok=True) == deleted
-        assert await client.delete_file(other["id"]) == {"id": other["id"], "object": "file", "deleted": True}
-        assert (await client.delete_file(other["id"], missing_ok=True))["deleted"] is True
+        assert await client.delete_file(other.id) == {"id": other.id, "object": "file", "deleted": True}
+        assert (await client.delete_file(other.id, missing_ok=True))["deleted"] is True
         assert await client.list_assistants() == []
 
         assert client.calls["POST /assistants"] == 1
@@ -178,8 +175,8 @@ async def test_pagination_over_250_assistants_uses_three_list_calls(target: Emul
             *(client.create_assistant({"model": "gpt-4", "name": f"a{i:03d}"}) for i in range(250))
         )
         target.reset_stats()
-        listed = [a["id"] for a in await client.list_assistants()]
-    assert len(listed) == 250 and set(listed) == {a["id"] for a in created}
+        listed = [a.id for a in await client.list_assistants()]
+    assert len(listed) == 250 and set(listed) == {a.id for a in created}
     assert target.stats()["by_route"] == {"GET /v1/assistants": 3}
     queries = [r["query"] for r in target.requests()]
     assert queries == [
@@ -190,8 +187,8 @@ async def test_pagination_over_250_assistants_uses_three_list_calls(target: Emul
 
 
 async def test_listing_is_oldest_first(client: Client) -> None:
-    created = [(await client.create_assistant({"model": "gpt-4", "name": f"a{i}"}))["id"] for i in range(5)]
-    assert [a["id"] for a in await client.list_assistants()] == created
+    created = [(await client.create_assistant({"model": "gpt-4", "name": f"a{i}"})).id for i in range(5)]
+    assert [a.id for a in await client.list_assistants()] == created
 
 
 async def test_pagination_exactly_one_full_page(client: Client, emulator: InProcessEmulator) -> None:
@@ -204,11 +201,11 @@ async def test_pagination_exactly_one_full_page(client: Client, emulator: InProc
 
 async def test_assistant_files_are_paginated(client: Client, emulator: InProcessEmulator) -> None:
     assistant = await client.create_assistant({"model": "gpt-4", "tools": [{"type": "retrieval"}]})
-    ids = [(await client.upload_file(f"f{i}.txt", b"x"))["id"] for i in range(3)]
+    ids = [(await client.upload_file(f"f{i}.txt", b"x")).id for i in range(3)]
     for file_id in ids:
-        await client.create_assistant_file(assistant["id"], file_id)
+        await client.create_assistant_file(assistant.id, file_id)
     emulator.reset_stats()
-    assert [f["id"] for f in await client.list_assistant_files(assistant["id"])] == ids
+    assert [f["id"] for f in await client.list_assistant_files(assistant.id)] == ids
     assert by_route(emulator) == {"GET /v1/assistants/{assistant_id}/files": 1}
     assert emulator.requests()[0]["query"] == {"limit": "100", "order": "asc"}
 
@@ -234,7 +231,7 @@ async def test_pagination_stops_on_an_empty_page_even_if_has_more() -> None:
     async with Client(
         api_key=CANARY, base_url="http://x/v1", transport=httpx.MockTransport(handler)
     ) as client:
-        assert await client.list_assistants() == [{"id": "asst_1"}]
+        assert await client.list_assistants() == [RemoteAssistant(id="asst_1")]
     assert [dict(r.url.params) for r in seen] == [
         {"limit": "100", "order": "asc"},
         {"limit": "100", "order": "asc", "after": "asst_1"},
@@ -248,17 +245,17 @@ async def test_headers(target: Emulator) -> None:
     async with client_for(target, organization="org-123", project="proj_456") as client:
         assistant = await client.create_assistant({"model": "gpt-4", "tools": [{"type": "retrieval"}]})
         await client.list_assistants()
-        await client.retrieve_assistant(assistant["id"])
-        await client.modify_assistant(assistant["id"], {"name": "x"})
+        await client.retrieve_assistant(assistant.id)
+        await client.modify_assistant(assistant.id, {"name": "x"})
         file = await client.upload_file("a.txt", b"a")
-        await client.create_assistant_file(assistant["id"], file["id"])
-        await client.list_assistant_files(assistant["id"])
-        await client.delete_assistant_file(assistant["id"], file["id"])
-        await client.delete_assistant(assistant["id"])
+        await client.create_assistant_file(assistant.id, file.id)
+        await client.list_assistant_files(assistant.id)
+        await client.delete_assistant_file(assistant.id, file.id)
+        await client.delete_assistant(assistant.id)
         await client.list_files()
-        await client.retrieve_file(file["id"])
-        await client.file_content(file["id"])
-        await client.delete_file(file["id"])
+        await client.retrieve_file(file.id)
+        await client.file_content(file.id)
+        await client.delete_file(file.id)
         await client.list_models()
     log = target.requests()
     assert len(log) == 14
@@ -524,7 +521,7 @@ async def test_a_429_pauses_every_concurrent_request(target: Emulator) -> None:
     """One worker's 429 (retry-after-ms 150) holds back the requests other workers start meanwhile; then
     the gate lets them through one at a time, 150 ms apart (no thundering herd)."""
     async with client_for(target) as client:
-        ids = [(await client.create_assistant({"model": "gpt-4"}))["id"] for _ in range(3)]
+        ids = [(await client.create_assistant({"model": "gpt-4"})).id for _ in range(3)]
         target.reset_stats()
         target.inject(429, route=ROUTE_ONE, headers={"retry-after-ms": "150"})
         started = time.monotonic()
@@ -570,7 +567,7 @@ async def test_create_with_a_dropped_connection_is_ambiguous_and_happened_once(t
         assert err.__cause__ is None and err.__suppress_context__
         assert by_route(target) == {"POST /v1/assistants": 1}
         target.set_faults()
-        assert [a["name"] for a in await client.list_assistants()] == ["Once"]
+        assert [a.name for a in await client.list_assistants()] == ["Once"]
 
 
 async def test_upload_with_a_dropped_connection_is_ambiguous_and_happened_once(
@@ -581,7 +578,7 @@ async def test_upload_with_a_dropped_connection_is_ambiguous_and_happened_once(
         with pytest.raises(AmbiguousWriteError):
             await client.upload_file("a.txt", b"abc")
         emulator.set_faults()
-        assert [f["filename"] for f in await client.list_files()] == ["a.txt"]
+        assert [f.filename for f in await client.list_files()] == ["a.txt"]
     assert by_route(emulator)["POST /v1/files"] == 1
 
 
@@ -665,7 +662,7 @@ async def test_create_is_retried_when_the_request_never_left(failure: Exception)
 
     transport = httpx.MockTransport(handler)
     async with Client(api_key=CANARY, base_url="http://x/v1", transport=transport, retry=FAST) as client:
-        assert (await client.create_assistant({"model": "gpt-4"}))["id"] == "asst_1"
+        assert (await client.create_assistant({"model": "gpt-4"})).id == "asst_1"
     assert len(seen) == 2
 
 
@@ -674,8 +671,8 @@ async def test_delete_retried_after_a_drop_gets_404_and_missing_ok_makes_it_done
         assistant = await client.create_assistant({"model": "gpt-4"})
         target.set_faults(drop_rate=0.5, seed=seed_where([True, False]))
         target.reset_stats()
-        result = await client.delete_assistant(assistant["id"], missing_ok=True)
-        assert result == {"id": assistant["id"], "object": "assistant.deleted", "deleted": True}
+        result = await client.delete_assistant(assistant.id, missing_ok=True)
+        assert result == {"id": assistant.id, "object": "assistant.deleted", "deleted": True}
         assert [(r["status"], r["dropped"]) for r in target.requests()] == [(200, True), (404, False)]
 
 
@@ -686,7 +683,7 @@ async def test_delete_retried_after_a_drop_without_missing_ok_raises_not_found(
         assistant = await client.create_assistant({"model": "gpt-4"})
         emulator.set_faults(drop_rate=0.5, seed=seed_where([True, False]))
         with pytest.raises(NotFoundError) as info:
-            await client.delete_assistant(assistant["id"])
+            await client.delete_assistant(assistant.id)
     assert info.value.retries == 1
 
 
@@ -694,8 +691,8 @@ async def test_modify_is_retried_after_a_drop(emulator: InProcessEmulator) -> No
     async with client_for(emulator) as client:
         assistant = await client.create_assistant({"model": "gpt-4"})
         emulator.set_faults(drop_rate=0.5, seed=seed_where([True, False]))
-        modified = await client.modify_assistant(assistant["id"], {"name": "New"})
-    assert modified["name"] == "New"
+        modified = await client.modify_assistant(assistant.id, {"name": "New"})
+    assert modified.name == "New"
     assert by_route(emulator)["POST /v1/assistants/{assistant_id}"] == 2
 
 
@@ -708,7 +705,7 @@ async def test_upload_sends_the_same_bytes_on_retry_from_a_file_object(
     async with client_for(emulator) as client:
         with path.open("rb") as fh:
             uploaded = await client.upload_file("doc.txt", fh)
-        assert await client.file_content(uploaded["id"]) == b"payload bytes"
+        assert await client.file_content(uploaded.id) == b"payload bytes"
     log = emulator.requests()
     assert [r["body"] for r in log if r["route"] == "/v1/files"] == [
         {"file": "doc.txt", "purpose": "assistants"}
@@ -787,7 +784,7 @@ def test_the_spec_validator_rejects_bad_bodies() -> None:
 
 
 async def test_request_bodies_match_the_spec(client: Client, emulator: InProcessEmulator) -> None:
-    files = [(await client.upload_file(f"f{i}.txt", b"x"))["id"] for i in range(2)]
+    files = [(await client.upload_file(f"f{i}.txt", b"x")).id for i in range(2)]
     desired_full = dialect.desired_state({**FULL_FIELDS, "file_ids": files}, "hr-helper")
     desired_min = dialect.desired_state({"model": "gpt-4"}, "minimal")
     full = await client.create_assistant(dialect.create_body(desired_full))
@@ -795,9 +792,9 @@ async def test_request_bodies_match_the_spec(client: Client, emulator: InProcess
     # Updates: every field alone (nulls clear), then everything at once back to the minimal state.
     # file_ids first: v1 refuses files on an assistant without a file tool.
     for field in sorted(dialect.FIELDS, key=lambda f: f != "file_ids"):
-        await client.modify_assistant(full["id"], dialect.update_body(desired_min, [field]))
-    await client.modify_assistant(minimal["id"], dialect.update_body(desired_full, list(dialect.FIELDS)))
-    await client.create_assistant_file(minimal["id"], files[0])
+        await client.modify_assistant(full.id, dialect.update_body(desired_min, [field]))
+    await client.modify_assistant(minimal.id, dialect.update_body(desired_full, list(dialect.FIELDS)))
+    await client.create_assistant_file(minimal.id, files[0])
 
     schemas = {
         "POST /v1/assistants": "CreateAssistantRequest",

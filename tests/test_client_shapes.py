@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from reconciler.cli import cli
-from reconciler.client import BadResponseError, Client, RetryPolicy
+from reconciler.client import BadResponseError, Client, RemoteAssistant, RemoteFile, RetryPolicy
 from reconciler.client.shapes import ASSISTANT, ShapeError
 
 pytestmark = pytest.mark.anyio
@@ -65,6 +65,12 @@ def client_on(answer: Any) -> Client:
             'data[0].tools is a list, not a list of objects with a "type"',
         ),
         (page([GOOD | {"created_at": "yesterday"}]), "data[0].created_at is a string, not an integer"),
+        (page([GOOD | {"temperature": "hot"}]), "data[0].temperature is a string, not a number or null"),
+        (page([GOOD | {"top_p": True}]), "data[0].top_p is a boolean, not a number or null"),
+        (
+            page([GOOD | {"response_format": ["auto"]}]),
+            "data[0].response_format is a list, not a string, an object or null",
+        ),
         (page([GOOD], has_more="yes"), '"has_more" is a string, not a boolean'),
     ],
 )
@@ -100,16 +106,58 @@ async def test_files_and_models_are_checked(call: str, problem: str | None) -> N
     answer = page([{"id": "file-1", "bytes": "12"}])
     async with client_on(answer) as client:
         if problem is None:
-            assert await getattr(client, call)() == answer["data"]
+            assert await getattr(client, call)() == answer["data"]  # models stay JSON
             return
         with pytest.raises(BadResponseError) as info:
             await getattr(client, call)()
     assert str(info.value) == problem
 
 
-async def test_well_formed_answers_pass_unchanged() -> None:
+async def test_well_formed_answers_become_typed_values() -> None:
     async with client_on(page([GOOD], last_id="asst_1")) as client:
-        assert await client.list_assistants() == [GOOD]
+        assert await client.list_assistants() == [RemoteAssistant(id="asst_1", created_at=1, model="gpt-4")]
+    answer = page(
+        [{"id": "file-1", "object": "file", "bytes": 12, "filename": "a.md", "status": "processed"}]
+    )
+    async with client_on(answer) as client:
+        assert await client.list_files() == [
+            RemoteFile(id="file-1", filename="a.md", bytes=12, status="processed")
+        ]
+
+
+def typed(value: dict[str, Any]) -> RemoteAssistant:
+    """What the client makes of an assistant answer: checked, then typed."""
+    ASSISTANT.check(value)
+    return RemoteAssistant.from_checked(value)
+
+
+def test_a_typed_value_keeps_every_v1_field_and_drops_unknown_ones() -> None:
+    value = typed(
+        GOOD
+        | {
+            "name": "N",
+            "file_ids": ["file-1"],
+            "metadata": {"k": "v"},
+            "temperature": 0.5,
+            "top_p": 1,
+            "response_format": {"type": "json_object"},
+            "future": [1],
+        }
+    )
+    assert value == RemoteAssistant(
+        id="asst_1",
+        created_at=1,
+        name="N",
+        model="gpt-4",
+        file_ids=("file-1",),
+        metadata={"k": "v"},
+        temperature=0.5,
+        top_p=1,
+        response_format={"type": "json_object"},
+    )
+    with pytest.raises(ShapeError) as info:
+        typed(GOOD | {"tools": None, "metadata": 3})
+    assert str(info.value) == '"metadata" is a number, not an object of strings'
 
 
 def test_the_checks_allow_unknown_fields_and_nulls_where_v1_has_them() -> None:

@@ -129,7 +129,7 @@ async def test_local_uses_the_in_process_emulator_with_state_in_workdir(tmp_path
         created = await client.create_assistant({"model": "gpt-4", "name": "Local"})
     assert (tmp_path / ".reconciler" / "local.sqlite3").exists()
     async with open_client(ConnectionOptions(local=True, max_retries=0, state_root=tmp_path)) as client:
-        assert [a["id"] for a in await client.list_assistants()] == [created["id"]]
+        assert [a.id for a in await client.list_assistants()] == [created.id]
         assert client.calls == {"GET /assistants": 1}
 
 

@@ -12,7 +12,7 @@ import pytest
 from apply_support import client_for, markers
 
 from reconciler import dialect
-from reconciler.client import Client
+from reconciler.client import Client, RemoteAssistant
 from reconciler.emulator.testing import InProcessEmulator
 from reconciler.errors import ReconcilerError
 from reconciler.exactly_once import write_once
@@ -58,7 +58,7 @@ CASES = [
 ]
 
 
-async def _find(client: Client, key: str) -> dict[str, Any] | None:
+async def _find(client: Client, key: str) -> RemoteAssistant | None:
     found = [a for a in await client.list_assistants() if dialect.marker_of(a) == key]
     return found[0] if found else None
 

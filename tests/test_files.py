@@ -17,7 +17,7 @@ from apply_support import client_for, plan_dir, seed
 
 from reconciler import knowledge, planfile
 from reconciler.apply import Executor
-from reconciler.client import Client
+from reconciler.client import Client, RemoteAssistant
 from reconciler.emulator.testing import InProcessEmulator
 from reconciler.errors import StalePlanError
 from reconciler.manifest import load_directory
@@ -88,8 +88,8 @@ async def plan_apply(
     return the_plan, report, routes(emulator)
 
 
-async def by_key(client: Client) -> dict[str, dict[str, Any]]:
-    return {a["metadata"].get("reconciler_key"): a for a in await client.list_assistants()}
+async def by_key(client: Client) -> dict[str, RemoteAssistant]:
+    return {a.metadata.get("reconciler_key", ""): a for a in await client.list_assistants()}
 
 
 def text(the_plan: Plan, fmt: str = "text") -> str:
@@ -133,15 +133,15 @@ async def test_first_upload_then_nothing_to_do(emulator: InProcessEmulator, repo
             "POST /v1/assistants": 1,
         }
         [uploaded] = await client.list_files("assistants")
-        assert uploaded["filename"] == f"leave-policy.sha256-{sha(POLICY)[:16]}.md"
-        assert uploaded["bytes"] == len(POLICY)
-        assert (await by_key(client))["hr"]["file_ids"] == [uploaded["id"]]
-        assert [(f.status, f.id) for f in report.files] == [("uploaded", uploaded["id"])]
+        assert uploaded.filename == f"leave-policy.sha256-{sha(POLICY)[:16]}.md"
+        assert uploaded.bytes == len(POLICY)
+        assert list((await by_key(client))["hr"].file_ids) == [uploaded.id]
+        assert [(f.status, f.id) for f in report.files] == [("uploaded", uploaded.id)]
 
         # unchanged content: no upload, no modify; one files listing
         again, report, calls = await plan_apply(client, emulator, repo)
     assert not again.has_changes
-    assert [(f.action, f.id) for f in again.files] == [("no-op", uploaded["id"])]
+    assert [(f.action, f.id) for f in again.files] == [("no-op", uploaded.id)]
     assert report.files == () and report.results == ()
     assert calls == {"GET /v1/assistants": 1, "GET /v1/files": 1}
     assert text(again).splitlines()[-1] == "No changes. Your assistants match the manifests."
@@ -172,16 +172,16 @@ async def test_edited_content_is_one_upload_and_one_modify(emulator: InProcessEm
             "POST /v1/files": 1,
             "POST /v1/assistants/{assistant_id}": 1,
         }
-        new = next(f for f in await client.list_files("assistants") if f["id"] != old["id"])
-        assert (await by_key(client))["hr"]["file_ids"] == [new["id"]]
-        assert new["filename"] == f"leave-policy.sha256-{sha(edited)[:16]}.md"
+        new = next(f for f in await client.list_files("assistants") if f.id != old.id)
+        assert list((await by_key(client))["hr"].file_ids) == [new.id]
+        assert new.filename == f"leave-policy.sha256-{sha(edited)[:16]}.md"
         modify = next(r for r in emulator.requests() if r["route"] == "/v1/assistants/{assistant_id}")
-        assert modify["body"] == {"file_ids": [new["id"]]}
+        assert modify["body"] == {"file_ids": [new.id]}
     rendered = text(the_plan)
     assert (
         f"""\
       ~ file_ids = [
-          - file leave-policy.md (sha256:{sha(POLICY)[:8]}) = "{old["id"]}"
+          - file leave-policy.md (sha256:{sha(POLICY)[:8]}) = "{old.id}"
           + file assistants/docs/leave-policy.md ({NEW}, {len(edited)} B, sha256:{sha(edited)[:8]}) = {AFTER}
         ]
         (9 unchanged fields hidden)
@@ -216,12 +216,12 @@ async def test_same_content_at_two_paths_and_in_two_assistants_is_uploaded_once(
         # 3 assistants sharing 2 documents: 2 uploads, 3 creates, nothing else written
         assert calls["POST /v1/files"] == 2
         assert calls["POST /v1/assistants"] == 3
-        files = {f["filename"].split(".")[0]: f["id"] for f in await client.list_files("assistants")}
+        files = {(f.filename or "").split(".")[0]: f.id for f in await client.list_files("assistants")}
         assert set(files) == {"handbook", "policy"}
         held = await by_key(client)
-    assert held["hr"]["file_ids"] == [files["policy"]]
-    assert sorted(held["it"]["file_ids"]) == sorted(files.values())
-    assert held["ops"]["file_ids"] == [files["handbook"]]
+    assert list(held["hr"].file_ids) == [files["policy"]]
+    assert sorted(held["it"].file_ids) == sorted(files.values())
+    assert list(held["ops"].file_ids) == [files["handbook"]]
 
 
 async def test_renamed_path_with_same_content_changes_nothing(
@@ -245,16 +245,16 @@ async def test_files_and_file_ids_together_and_already_uploaded_content_is_attac
     async with client_for(emulator) as client:
         manual = await client.upload_file("scan.pdf", b"%PDF-1.4 scan", "assistants")
         shared = await client.upload_file(knowledge.remote_name("x.md", sha(POLICY)), POLICY, "assistants")
-        put(repo, "assistants/hr.yaml", manifest_with("docs/policy.md") + f"file_ids: [{manual['id']}]\n")
+        put(repo, "assistants/hr.yaml", manifest_with("docs/policy.md") + f"file_ids: [{manual.id}]\n")
         the_plan, _, calls = await plan_apply(client, emulator, repo)
-        assert [(f.status, f.id) for f in the_plan.changes[0].files] == [("attach", shared["id"])]
+        assert [(f.status, f.id) for f in the_plan.changes[0].files] == [("attach", shared.id)]
         assert calls == {
             "GET /v1/assistants": 1,
             "GET /v1/files": 1,
             "GET /v1/models": 1,
             "POST /v1/assistants": 1,
         }
-        assert sorted((await by_key(client))["hr"]["file_ids"]) == sorted([manual["id"], shared["id"]])
+        assert sorted((await by_key(client))["hr"].file_ids) == sorted([manual.id, shared.id])
 
 
 async def test_prune_deletes_only_unused_uploads_made_by_the_tool(
@@ -268,7 +268,7 @@ async def test_prune_deletes_only_unused_uploads_made_by_the_tool(
         by_hand = await client.upload_file("old.md", b"by hand", "assistants")
         held = await client.upload_file(knowledge.remote_name("kept.md", sha(b"kept")), b"kept", "assistants")
         [unmanaged] = await seed(
-            client, {"model": "gpt-4", "name": "Theirs", "tools": RETRIEVAL, "file_ids": [held["id"]]}
+            client, {"model": "gpt-4", "name": "Theirs", "tools": RETRIEVAL, "file_ids": [held.id]}
         )
 
         without, _, calls = await plan_apply(client, emulator, repo)
@@ -276,20 +276,20 @@ async def test_prune_deletes_only_unused_uploads_made_by_the_tool(
         assert "DELETE /v1/files/{file_id}" not in calls
 
         pruned, report, calls = await plan_apply(client, emulator, repo, prune=True)
-        assert [(f.action, f.id) for f in pruned.files] == [("no-op", used["id"]), ("delete", unused["id"])]
+        assert [(f.action, f.id) for f in pruned.files] == [("no-op", used.id), ("delete", unused.id)]
         assert pruned.has_changes and pruned.summary["delete"] == 0
-        assert [(f.status, f.id) for f in report.files] == [("deleted", unused["id"])]
+        assert [(f.status, f.id) for f in report.files] == [("deleted", unused.id)]
         assert calls == {
             "GET /v1/assistants": 2,  # the plan's, and the re-check before deleting
             "GET /v1/files": 1,
             "DELETE /v1/files/{file_id}": 1,
         }
-        left = {f["id"] for f in await client.list_files("assistants")}
-        assert left == {used["id"], by_hand["id"], held["id"]}
-        assert unmanaged["file_ids"] == [held["id"]]
+        left = {f.id for f in await client.list_files("assistants")}
+        assert left == {used.id, by_hand.id, held.id}
+        assert unmanaged.file_ids == (held.id,)
     rendered = text(pruned)
     assert (
-        f'  - file "old.sha256-{sha(b"old")[:16]}.md" ({unused["id"]}, 3 B) will be deleted: '
+        f'  - file "old.sha256-{sha(b"old")[:16]}.md" ({unused.id}, 3 B) will be deleted: '
         "no manifest or assistant uses it\n"
     ) in rendered
     assert rendered.endswith("Plan: 0 to add, 0 to change, 0 to destroy.\nFiles: 0 to upload, 1 to delete.\n")
@@ -302,14 +302,14 @@ async def test_prune_keeps_a_file_attached_after_the_plan(emulator: InProcessEmu
         the_plan = await plan_dir(client, repo / "assistants", prune=True)
         assert [f.action for f in the_plan.files] == ["delete"]
         await seed(
-            client, {"model": "gpt-4", "tools": RETRIEVAL, "file_ids": [stray["id"]]}
+            client, {"model": "gpt-4", "tools": RETRIEVAL, "file_ids": [stray.id]}
         )  # attached meanwhile
         report = await Executor(client, settle_window=0).run(the_plan)
         assert not report.ok
         [result] = report.files
         assert result.status == "failed" and result.error is not None
         assert result.error.startswith("not deleted: still attached to asst_")
-        assert [f["id"] for f in await client.list_files("assistants") if f["id"] == stray["id"]]
+        assert [f.id for f in await client.list_files("assistants") if f.id == stray.id]
 
 
 async def test_an_upload_failure_fails_only_the_changes_that_need_it(
@@ -366,7 +366,7 @@ async def test_an_upload_with_unknown_outcome_is_looked_up_not_duplicated(
         files = await client.list_files("assistants")
         assert report.ok, [r.data() for r in (*report.files, *report.results)]
         assert len(files) == 1
-        assert (await by_key(client))["hr"]["file_ids"] == [files[0]["id"]]
+        assert list((await by_key(client))["hr"].file_ids) == [files[0].id]
     uploads = [(r["method"], r["status"], r["dropped"]) for r in requests if r["route"] == "/v1/files"]
     if fault == "drop":
         assert uploads == [

@@ -48,7 +48,7 @@ def test_two_assistants_claiming_one_key_keep_the_oldest(tmp_path: Path) -> None
     matching = identity.match(loaded, [newer, tie_b, tie_a])
     (m,) = matching.matches
     assert m.existing is tie_a
-    assert [(d.key, d.assistant["id"], d.kept) for d in matching.duplicates] == [
+    assert [(d.key, d.assistant.id, d.kept) for d in matching.duplicates] == [
         ("hr", "asst_c", "asst_b"),
         ("hr", "asst_a", "asst_b"),
     ]
@@ -59,7 +59,7 @@ def test_two_orphans_claiming_one_key(tmp_path: Path) -> None:
     x, y = assistant("old", id="asst_x"), assistant("old", id="asst_y")
     matching = identity.match([], [y, x])
     assert matching.orphans == (x,)
-    assert [(d.assistant["id"], d.kept) for d in matching.duplicates] == [("asst_y", "asst_x")]
+    assert [(d.assistant.id, d.kept) for d in matching.duplicates] == [("asst_y", "asst_x")]
 
 
 def test_id_naming_a_duplicate(tmp_path: Path) -> None:

@@ -67,7 +67,7 @@ def create(workdir: Path, *bodies: dict[str, Any]) -> list[str]:
     """Create unmanaged assistants; return their ids."""
 
     async def calls(client: Any) -> list[str]:
-        return [(await client.create_assistant(body))["id"] for body in bodies]
+        return [(await client.create_assistant(body)).id for body in bodies]
 
     return api(workdir, calls)
 
@@ -77,7 +77,7 @@ def varied(workdir: Path) -> dict[str, dict[str, Any]]:
 
     async def upload(client: Any) -> list[str]:
         return [
-            (await client.upload_file(f"kb{i}.txt", f"knowledge {i}".encode(), "assistants"))["id"]
+            (await client.upload_file(f"kb{i}.txt", f"knowledge {i}".encode(), "assistants")).id
             for i in range(2)
         ]
 

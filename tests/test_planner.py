@@ -72,7 +72,7 @@ async def test_update_of_file_ids_and_omitted_fields_go_back_to_defaults(
     emulator: Any, tmp_path: Path
 ) -> None:
     async with emulator_client(emulator) as client:
-        file_id = (await client.upload_file("a.txt", b"hello"))["id"]
+        file_id = (await client.upload_file("a.txt", b"hello")).id
         full = BASE + f"file_ids: [{file_id}]\ntemperature: 0.3\ndescription: d\n"
         await create_managed(client, load(tmp_path / "old", {"hr": full}))
         loaded = load(tmp_path / "new", {"hr": "model: gpt-4-turbo\n"})
@@ -134,20 +134,20 @@ async def test_adoption_by_id(emulator: Any, tmp_path: Path) -> None:
         legacy = await client.create_assistant({"model": "gpt-4", "name": "Legacy", "metadata": {"a": "b"}})
         other = await client.create_assistant({"model": "gpt-4", "name": "Untouched"})
         loaded = load(
-            tmp_path, {"legacy": f"id: {legacy['id']}\nmodel: gpt-4\nname: Legacy\nmetadata: {{a: b}}\n"}
+            tmp_path, {"legacy": f"id: {legacy.id}\nmodel: gpt-4\nname: Legacy\nmetadata: {{a: b}}\n"}
         )
         plan = await plan_with(client, loaded, PlanOptions())
         (change,) = plan.changes
         assert (change.action, change.id, change.adopt, change.changed_fields) == (
-            "update", legacy["id"], True, ("metadata",)
+            "update", legacy.id, True, ("metadata",)
         )  # fmt: skip
         assert change.after == {"metadata": {"a": "b", MARKER_KEY: "legacy"}}
         assert plan.unmanaged == 1 and plan.managed == 0
         assert (await Executor(client, settle_window=0).run(plan)).ok
         again = await plan_with(client, loaded, PlanOptions())
-        assert [(c.action, c.id, c.adopt) for c in again.changes] == [("no-op", legacy["id"], False)]
+        assert [(c.action, c.id, c.adopt) for c in again.changes] == [("no-op", legacy.id, False)]
         assert again.unmanaged == 1 and again.managed == 1
-        assert await client.retrieve_assistant(other["id"]) == other
+        assert await client.retrieve_assistant(other.id) == other
 
 
 async def test_duplicate_key_on_the_server(emulator: Any, tmp_path: Path) -> None:
@@ -157,13 +157,13 @@ async def test_duplicate_key_on_the_server(emulator: Any, tmp_path: Path) -> Non
         loaded = load(tmp_path, {"hr": BASE})
         await create_managed(client, loaded)
         await create_managed(client, loaded)
-        kept, extra = sorted(await client.list_assistants(), key=lambda a: (a["created_at"], a["id"]))
+        kept, extra = sorted(await client.list_assistants(), key=lambda a: (a.created_at, a.id))
         plan = await plan_with(client, loaded, PlanOptions())
         assert [(c.action, c.id, c.reason) for c in plan.changes] == [
-            ("delete", extra["id"], f"duplicate of hr, keeping {kept['id']} (oldest)"),
-            ("no-op", kept["id"], None),
+            ("delete", extra.id, f"duplicate of hr, keeping {kept.id} (oldest)"),
+            ("no-op", kept.id, None),
         ]
-        assert plan.data()["changes"][0]["reason"] == f"duplicate of hr, keeping {kept['id']} (oldest)"
+        assert plan.data()["changes"][0]["reason"] == f"duplicate of hr, keeping {kept.id} (oldest)"
         assert (await Executor(client, settle_window=0).run(plan)).ok
         assert (await plan_with(client, loaded, PlanOptions())).has_changes is False
 
@@ -175,8 +175,8 @@ async def test_name_collision_with_an_unmanaged_assistant(emulator: Any, tmp_pat
         with pytest.raises(PlanError) as err:
             await plan_with(client, loaded, PlanOptions())
         assert str(err.value) == (
-            f"{tmp_path / 'hr.yaml'}:1:1: name: an unmanaged assistant ({theirs['id']}) is already named "
-            f"'HR helper'; to adopt it, add `id: {theirs['id']}` to {tmp_path / 'hr.yaml'}, "
+            f"{tmp_path / 'hr.yaml'}:1:1: name: an unmanaged assistant ({theirs.id}) is already named "
+            f"'HR helper'; to adopt it, add `id: {theirs.id}` to {tmp_path / 'hr.yaml'}, "
             "or pass --allow-duplicate-names to create another"
         )
         plan = await plan_with(client, loaded, PlanOptions(allow_duplicate_names=True))

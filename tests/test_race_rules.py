@@ -18,7 +18,7 @@ from plan_support import assistant, write_manifests
 
 from reconciler import knowledge, lock
 from reconciler.apply import Executor
-from reconciler.client import AmbiguousWriteError
+from reconciler.client import AmbiguousWriteError, RemoteAssistant
 from reconciler.dialect import claim_order
 from reconciler.emulator.testing import InProcessEmulator
 from reconciler.errors import ReconcilerError
@@ -43,8 +43,9 @@ CANONICAL = [
 def test_canonical_is_the_minimum_by_created_at_then_id(claimants: list[tuple[int, str]], kept: str) -> None:
     objects = [assistant("k", id=i, created_at=c) for c, i in claimants]
     for order in itertools.permutations(objects):  # whatever order the listing has
-        assert canonical(order, claim_order)["id"] == kept  # type: ignore[index]
-        assert sorted(a["id"] for a in others(order, claim_order)) == sorted(
+        found = canonical(order, claim_order)
+        assert found is not None and found.id == kept
+        assert sorted(a.id for a in others(order, claim_order)) == sorted(
             i for _, i in claimants if i != kept
         )
     assert canonical([], claim_order) is None
@@ -98,13 +99,13 @@ async def test_the_emulator_keeps_assumption_v(emulator: InProcessEmulator) -> N
         assert await client.list_assistants() == []
         await asyncio.sleep(0.5)
         (late,) = await client.list_assistants()
-        assert late["created_at"] >= math.floor(sent)
+        assert (late.created_at or 0) >= math.floor(sent)
 
 
 # -------------------------------------------------------------------------------- the executor's step
 
 
-async def _older_claimant(emulator: InProcessEmulator, client: Any, body: dict[str, Any]) -> dict[str, Any]:
+async def _older_claimant(emulator: InProcessEmulator, client: Any, body: dict[str, Any]) -> RemoteAssistant:
     """Create `body` as another run would, stamped a second before anything created after it (whatever the
     ids); the emulator's clock stays one second later."""
     emulator.state.store.clock = lambda: 1_700_000_000.0
@@ -126,18 +127,18 @@ async def test_a_create_that_finds_an_older_claimant_keeps_it(
         emulator.reset_stats()
         report = await Executor(client, settle_window=0.01).run(the_plan)
         (result,) = report.results
-        assert (result.status, result.id, result.error) == ("created", theirs["id"], None)
+        assert (result.status, result.id, result.error) == ("created", theirs.id, None)
         made = [r for r in emulator.requests() if r["method"] == "POST" and r["path"] == "/v1/assistants"]
         own = made[0]
         assert own["status"] == 200
         calls = writes(emulator.requests())
         assert calls[1:] == [
-            ("POST", f"/v1/assistants/{theirs['id']}", {"instructions": "Mine."}),
+            ("POST", f"/v1/assistants/{theirs.id}", {"instructions": "Mine."}),
             ("DELETE", calls[2][1], None),
         ]
         (left,) = await client.list_assistants()
-        assert (left["id"], left["instructions"]) == (theirs["id"], "Mine.")
-        assert calls[2][1] != f"/v1/assistants/{theirs['id']}"
+        assert (left.id, left.instructions) == (theirs.id, "Mine.")
+        assert calls[2][1] != f"/v1/assistants/{theirs.id}"
 
 
 @pytest.mark.anyio
@@ -161,9 +162,9 @@ async def test_a_failing_check_fails_the_create_and_names_it(
         emulator.inject(500, route="GET /v1/assistants", body={"error": {"message": "boom"}})
         (result,) = (await Executor(client, settle_window=0.01).run(the_plan)).results
         (made,) = await client.list_assistants()
-        assert (result.status, result.id, result.remedy) == ("failed", made["id"], "replan")
+        assert (result.status, result.id, result.remedy) == ("failed", made.id, "replan")
         assert result.error is not None
-        assert result.error.startswith(f"created {made['id']}, but listing to check for duplicates failed (")
+        assert result.error.startswith(f"created {made.id}, but listing to check for duplicates failed (")
         assert result.error.endswith("); the next plan shows any duplicate")
 
 
@@ -179,9 +180,9 @@ async def test_a_failing_duplicate_delete_fails_the_create(
             500, route="DELETE /v1/assistants/{assistant_id}", body={"error": {"message": "boom"}}
         )
         (result,) = (await Executor(client, settle_window=0.01).run(the_plan)).results
-        assert (result.status, result.id) == ("failed", theirs["id"])
+        assert (result.status, result.id) == ("failed", theirs.id)
         assert result.error is not None
-        assert result.error.startswith(f"kept {theirs['id']} (oldest of 2 claiming 'hr'), but DELETE ")
+        assert result.error.startswith(f"kept {theirs.id} (oldest of 2 claiming 'hr'), but DELETE ")
         assert len(await client.list_assistants()) == 2  # the next plan deletes the duplicate
 
 
@@ -206,10 +207,10 @@ async def test_a_late_committed_upload_leaves_one_copy(emulator: InProcessEmulat
         assert report.ok
         (upload, delete) = report.files
         (kept,) = await client.list_files(knowledge.PURPOSE)
-        assert (upload.action, upload.status, upload.id) == ("upload", "uploaded", kept["id"])
-        assert (delete.action, delete.status) == ("delete", "deleted") and delete.id != kept["id"]
+        assert (upload.action, upload.status, upload.id) == ("upload", "uploaded", kept.id)
+        assert (delete.action, delete.status) == ("delete", "deleted") and delete.id != kept.id
         (made,) = await client.list_assistants()
-        assert made["file_ids"] == [kept["id"]]
+        assert made.file_ids == (kept.id,)
 
 
 # ------------------------------------------------------------------------------------ plan and staleness
@@ -257,7 +258,7 @@ def test_a_create_whose_key_appeared_is_stale_unless_in_the_planned_state() -> N
     assert stale_reasons(create, [assistant("hr", id="asst_z", name="Other")]) == ["hr appeared (asst_z)"]
 
 
-def _fingerprint(existing: dict[str, Any]) -> str:
+def _fingerprint(existing: RemoteAssistant) -> str:
     from reconciler.planfile import fingerprint
 
     return fingerprint(existing)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from plan_support import assistant, load
 
+from reconciler.client import RemoteAssistant
 from reconciler.options import PlanOptions
 from reconciler.plan import Plan
 from reconciler.planner import build_plan
@@ -23,7 +24,7 @@ MANIFESTS = {
 }
 
 
-def existing() -> list[dict[str, object]]:
+def existing() -> list[RemoteAssistant]:
     return [
         assistant("hr", id="asst_hr", name="HR", instructions="You help HR.\nBe brief.\nCite policy.\n"),
         assistant("same", id="asst_same", name="Same"),

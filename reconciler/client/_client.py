@@ -1,6 +1,7 @@
 """The `Client`: one async client for one API server, layered as httpx's own client is.
 
-    public method (list_assistants, create_assistant, ...)   builds the call, reads the JSON
+    public method (list_assistants, create_assistant, ...)   builds the call, reads the JSON (assistants
+                                                             and files as `reconciler.remote` values)
       -> _request    send with retries: the shared gate, then `retry.decide` on each failed attempt
         -> _send_limited   one slot of the adaptive concurrency limit around...
           -> _send_once      one HTTP exchange under the overall deadline; the body streamed up to a limit;
@@ -30,7 +31,7 @@ import random
 from collections import Counter
 from collections.abc import Awaitable, Mapping
 from dataclasses import replace
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -60,6 +61,7 @@ from reconciler.client.shapes import (
 )
 from reconciler.dialect import BETA_HEADER
 from reconciler.redact import mask
+from reconciler.remote import RemoteAssistant, RemoteFile
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 #: Seconds allowed for each connect, read and write.
@@ -96,6 +98,8 @@ _TIMEOUT_KINDS: dict[type[Exception], str] = {
 _NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 #: Transport errors that no retry can fix (a header the HTTP library refuses, a URL scheme it cannot speak).
 _FATAL_ERRORS = (httpx.LocalProtocolError, httpx.UnsupportedProtocol)
+
+_Item = TypeVar("_Item")
 
 
 class Client:
@@ -170,32 +174,36 @@ class Client:
 
     # ----------------------------------------------------------------------------------- assistants
 
-    async def list_assistants(self) -> list[dict[str, Any]]:
+    async def list_assistants(self) -> list[RemoteAssistant]:
         """Every assistant, oldest first: `limit=100, order=asc`, following `after` until `has_more` is
         false or a page is empty (one call per 100 assistants)."""
-        return await self._list_all("/assistants", {}, ASSISTANT)
+        listed = await self._list_all("/assistants", {}, ASSISTANT)
+        return [RemoteAssistant.from_checked(a) for a in listed]
 
-    async def retrieve_assistant(self, assistant_id: str) -> dict[str, Any]:
+    async def retrieve_assistant(self, assistant_id: str) -> RemoteAssistant:
         """`GET /assistants/{id}`."""
-        return await self._json(
+        answer = await self._json(
             "GET", "/assistants/{assistant_id}", {"assistant_id": assistant_id}, shape=ASSISTANT
         )
+        return RemoteAssistant.from_checked(answer)
 
-    async def create_assistant(self, body: Mapping[str, Any]) -> dict[str, Any]:
+    async def create_assistant(self, body: Mapping[str, Any]) -> RemoteAssistant:
         """`POST /assistants`. Not idempotent: raises `AmbiguousWriteError` when the outcome is unknown."""
-        return await self._json(
+        answer = await self._json(
             "POST", "/assistants", {}, json_body=dict(body), idempotent=False, shape=ASSISTANT
         )
+        return RemoteAssistant.from_checked(answer)
 
-    async def modify_assistant(self, assistant_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    async def modify_assistant(self, assistant_id: str, body: Mapping[str, Any]) -> RemoteAssistant:
         """`POST /assistants/{id}` (replaces the fields sent; idempotent, retried normally)."""
-        return await self._json(
+        answer = await self._json(
             "POST",
             "/assistants/{assistant_id}",
             {"assistant_id": assistant_id},
             json_body=dict(body),
             shape=ASSISTANT,
         )
+        return RemoteAssistant.from_checked(answer)
 
     async def delete_assistant(self, assistant_id: str, *, missing_ok: bool = False) -> dict[str, Any]:
         """`DELETE /assistants/{id}`: the deletion object. With `missing_ok`, a 404 (already gone, e.g.
@@ -257,11 +265,11 @@ class Client:
 
     async def upload_file(
         self, filename: str, content: bytes | IO[bytes], purpose: str = "assistants"
-    ) -> dict[str, Any]:
+    ) -> RemoteFile:
         """`POST /files` (multipart `file` + `purpose`). Not idempotent: raises `AmbiguousWriteError` when
         the outcome is unknown. A file object is read whole first, so retries resend the same bytes."""
         data = content if isinstance(content, bytes) else content.read()
-        return await self._json(
+        answer = await self._json(
             "POST",
             "/files",
             {},
@@ -270,16 +278,18 @@ class Client:
             idempotent=False,
             shape=FILE,
         )
+        return RemoteFile.from_checked(answer)
 
-    async def list_files(self, purpose: str | None = None) -> list[dict[str, Any]]:
+    async def list_files(self, purpose: str | None = None) -> list[RemoteFile]:
         """`GET /files` (not paginated in v1), optionally filtered by `purpose`."""
         params = {"purpose": purpose} if purpose else None
         _, files = await self._page("GET", "/files", {}, FILE, params=params)
-        return files
+        return [RemoteFile.from_checked(f) for f in files]
 
-    async def retrieve_file(self, file_id: str) -> dict[str, Any]:
+    async def retrieve_file(self, file_id: str) -> RemoteFile:
         """`GET /files/{id}`."""
-        return await self._json("GET", "/files/{file_id}", {"file_id": file_id}, shape=FILE)
+        answer = await self._json("GET", "/files/{file_id}", {"file_id": file_id}, shape=FILE)
+        return RemoteFile.from_checked(answer)
 
     async def delete_file(self, file_id: str, *, missing_ok: bool = False) -> dict[str, Any]:
         """`DELETE /files/{id}`. `missing_ok` as in `delete_assistant`."""
@@ -311,7 +321,7 @@ class Client:
         many compatible servers do); any other error raises."""
         return await _unless_unserved(self.list_models())
 
-    async def available_files(self, purpose: str | None = None) -> list[dict[str, Any]] | None:
+    async def available_files(self, purpose: str | None = None) -> list[RemoteFile] | None:
         """`list_files(purpose)`, or None when the server has no `/files` endpoint (as `available_models`)."""
         return await _unless_unserved(self.list_files(purpose))
 
@@ -567,7 +577,7 @@ class Client:
         return _SendFailed(failure, APIConnectionError, reason)
 
 
-async def _unless_unserved(call: Awaitable[list[dict[str, Any]]]) -> list[dict[str, Any]] | None:
+async def _unless_unserved(call: Awaitable[list[_Item]]) -> list[_Item] | None:
     """The result of `call`, or None when the server answers that it has no such endpoint
     (`NO_ENDPOINT_STATUSES`)."""
     try:

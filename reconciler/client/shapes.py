@@ -1,7 +1,8 @@
 """The JSON shapes the tool reads, checked once at the client boundary.
 
-Every answer a `Client` method returns is checked here first, so the rest of the tool may index it
-(`a["id"]`, `a.get("metadata")`) without guarding against a broken or hostile server. A mismatch is one line
+Every answer a `Client` method returns is checked here first; assistants and files then become the typed
+values of `reconciler.client.objects`, so the rest of the tool reads them without guarding against a broken
+or hostile server. A mismatch is one line
 naming the endpoint and the first problem, e.g.
 `GET /assistants: the server's answer is not an assistant list: data[3] has no "id"`.
 
@@ -56,6 +57,14 @@ def _optional_integer(value: Any) -> bool:
     return value is None or _integer(value)
 
 
+def _optional_number(value: Any) -> bool:
+    return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
+
+
+def _response_format(value: Any) -> bool:
+    return value is None or isinstance(value, (str, dict))
+
+
 def _boolean(value: Any) -> bool:
     return isinstance(value, bool)
 
@@ -82,6 +91,8 @@ _EXPECTED: dict[Check, str] = {
     _optional_string: "a string or null",
     _integer: "an integer",
     _optional_integer: "an integer or null",
+    _optional_number: "a number or null",
+    _response_format: "a string, an object or null",
     _boolean: "a boolean",
     _strings: "a list of strings",
     _tools: 'a list of objects with a "type"',
@@ -123,12 +134,21 @@ ASSISTANT = Shape(
         "tools": _tools,
         "file_ids": _strings,
         "metadata": _metadata,
+        "temperature": _optional_number,
+        "top_p": _optional_number,
+        "response_format": _response_format,
     },
 )
 FILE = Shape(
     "a file",
     "a file list",
-    {"filename": _string, "bytes": _optional_integer, "purpose": _string, "created_at": _integer},
+    {
+        "filename": _string,
+        "bytes": _optional_integer,
+        "purpose": _string,
+        "created_at": _integer,
+        "status": _optional_string,
+    },
 )
 ASSISTANT_FILE = Shape(
     "an assistant file", "an assistant file list", {"assistant_id": _string, "created_at": _integer}

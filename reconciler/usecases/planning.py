@@ -25,6 +25,7 @@ from reconciler.render import render_plan
 if TYPE_CHECKING:
     from reconciler.client import Client
     from reconciler.manifest import LoadedManifest, Selected
+    from reconciler.remote import RemoteAssistant, RemoteFile
 
 
 def load_manifests(directory: Path, selected: Selected | None = None) -> list[LoadedManifest]:
@@ -126,7 +127,7 @@ async def plan_with(client: Client, loaded: Sequence[LoadedManifest], options: P
 
 
 async def plan_listed(
-    client: Client, loaded: Sequence[LoadedManifest], existing: list[dict[str, Any]], options: PlanOptions
+    client: Client, loaded: Sequence[LoadedManifest], existing: list[RemoteAssistant], options: PlanOptions
 ) -> Plan:
     """Given every assistant (`existing`): when a manifest names files or file ids or with `prune`, list the
     uploaded files (one call), refusing `file_ids` it does not list (`check_file_ids`); build the plan;
@@ -163,7 +164,7 @@ def _server(client: Client) -> str:
 
 async def fetch_files(
     client: Client, loaded: Sequence[LoadedManifest], *, prune: bool
-) -> list[dict[str, Any]] | None:
+) -> list[RemoteFile] | None:
     """The `GET /files?purpose=assistants` listing when planning needs it (`knowledge.needs_listing`, or a
     manifest names `file_ids`), else None. A server without `/files` only matters when a manifest names
     files."""
@@ -175,13 +176,13 @@ async def fetch_files(
 
 
 def check_file_ids(
-    loaded: Sequence[LoadedManifest], remote_files: Sequence[dict[str, Any]], *, server: str
+    loaded: Sequence[LoadedManifest], remote_files: Sequence[RemoteFile], *, server: str
 ) -> None:
     """Raise PlanError, a line `FILE:LINE:COL: file_ids: ...` per manifest, when its `file_ids` name files
     the `GET /files?purpose=assistants` listing of `server` does not have (apply would be refused)."""
     from reconciler.identity import field_location
 
-    listed = {f.get("id") for f in remote_files}
+    listed = {f.id for f in remote_files}
     errors = []
     for manifest in loaded:
         unknown = [i for i in manifest.manifest.file_ids if i not in listed]
