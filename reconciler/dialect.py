@@ -11,6 +11,7 @@ that form.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Mapping
@@ -185,8 +186,10 @@ def normalise(assistant: Assistant) -> dict[str, Any]:
     (a null `tools`/`file_ids`/`metadata` is empty; a null `name` stays null).
     """
     out: dict[str, Any] = {}
+    # `field_of` per field, with the dict-or-object question asked once (this runs for every assistant).
+    get = assistant.get if isinstance(assistant, Mapping) else functools.partial(getattr, assistant)
     for field in FIELDS:
-        value = field_of(assistant, field)
+        value = get(field, None)
         if value is None:
             value = DEFAULTS.get(field)
         out[field] = value

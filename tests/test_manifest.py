@@ -486,6 +486,23 @@ def test_instructions_file(repo: Path) -> None:
     assert m.api_fields() == {"model": "m", "instructions": "line 1\nline 2"}
 
 
+def test_shared_instructions_are_held_once(repo: Path) -> None:
+    """`shared`: an instructions text (inline or from a file) equal to one already shared is that one object;
+    a new one is added. The manifests are the same as without it."""
+    (repo / "prompts").mkdir()
+    (repo / "prompts" / "hr.md").write_text("Be kind.\n" * 40)
+    held = "".join(["Be kind.\n"] * 39) + "Be kind."  # equal to both texts below, another object
+    write(repo, "a.yaml", f"model: m\ninstructions: {q(held)}\n")
+    write(repo, "b.yaml", "model: m\ninstructions_file: ../prompts/hr.md\n")
+    write(repo, "c.yaml", "model: m\ninstructions: own\n")
+    shared = {held: held}
+    result = load_directory(Path("assistants"), shared=shared)
+    assert [m.api_fields() for m in result.manifests] == [m.api_fields() for m in load(repo).manifests]
+    a, b, c = (m.api_fields()["instructions"] for m in result.manifests)
+    assert a is held and b is held and c == "own"
+    assert shared == {held: held, "own": "own"}
+
+
 def test_instructions_file_limit(repo: Path) -> None:
     (repo / "assistants" / "p.md").write_text("x" * dialect.MAX_INSTRUCTIONS + "\n")
     assert one(repo, "model: m\ninstructions_file: p.md\n") == []

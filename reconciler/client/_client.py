@@ -29,7 +29,7 @@ import asyncio
 import logging
 import random
 from collections import Counter
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import replace
 from typing import IO, Any, TypeVar
 from urllib.parse import quote
@@ -174,11 +174,22 @@ class Client:
 
     # ----------------------------------------------------------------------------------- assistants
 
-    async def list_assistants(self) -> list[RemoteAssistant]:
+    async def list_assistants(
+        self, *, share: MutableMapping[str, str] | None = None
+    ) -> list[RemoteAssistant]:
         """Every assistant, oldest first: `limit=100, order=asc`, following `after` until `has_more` is
-        false or a page is empty (one call per 100 assistants)."""
-        listed = await self._list_all("/assistants", {}, ASSISTANT)
-        return [RemoteAssistant.from_checked(a) for a in listed]
+        false or a page is empty (one call per 100 assistants).
+
+        With `share`, each `instructions` text is the one `share` holds when it holds an equal one (else it
+        is added): a plan keeps one copy of the instructions the manifests and the server have in common."""
+
+        def make(value: dict[str, Any]) -> RemoteAssistant:
+            text = value.get("instructions")
+            if share is not None and type(text) is str:
+                value["instructions"] = share.setdefault(text, text)
+            return RemoteAssistant.from_checked(value)
+
+        return await self._list_all("/assistants", {}, ASSISTANT, make)
 
     async def retrieve_assistant(self, assistant_id: str) -> RemoteAssistant:
         """`GET /assistants/{id}`."""
@@ -221,7 +232,7 @@ class Client:
     async def list_assistant_files(self, assistant_id: str) -> list[dict[str, Any]]:
         """Every `assistant.file` of an assistant, oldest first (all pages)."""
         return await self._list_all(
-            "/assistants/{assistant_id}/files", {"assistant_id": assistant_id}, ASSISTANT_FILE
+            "/assistants/{assistant_id}/files", {"assistant_id": assistant_id}, ASSISTANT_FILE, _as_is
         )
 
     async def create_assistant_file(self, assistant_id: str, file_id: str) -> dict[str, Any]:
@@ -328,12 +339,17 @@ class Client:
     # ----------------------------------------------------------------------------------- machinery
 
     async def _list_all(
-        self, route: str, path_params: Mapping[str, str], item: Shape
-    ) -> list[dict[str, Any]]:
-        """Every item of a cursor-paginated list, each checked as `item`. A page that repeats an item already
+        self,
+        route: str,
+        path_params: Mapping[str, str],
+        item: Shape,
+        make: Callable[[dict[str, Any]], _Item],
+    ) -> list[_Item]:
+        """Every item of a cursor-paginated list, each checked as `item`, then made into what `make` returns
+        page by page (a page's JSON is dropped before the next is read). A page that repeats an item already
         listed (a server that ignores `after`) stops the listing with `BadResponseError` instead of looping
         forever."""
-        items: list[dict[str, Any]] = []
+        items: list[_Item] = []
         seen: set[str] = set()
         after: str | None = None
         while True:
@@ -351,7 +367,7 @@ class Client:
                     path = self._path(route, path_params)
                     raise BadResponseError(method="GET", path=path, reason=self._mask(one_line(reason)))
                 seen.add(value["id"])
-            items.extend(data)
+            items.extend(map(make, data))
             if not data or not page.get("has_more"):
                 return items
             after = page.get("last_id") or data[-1]["id"]
@@ -575,6 +591,10 @@ class Client:
             reason = f"connection error ({type(exc).__name__}{': ' + detail if detail else ''})"
         failure = Failure.FATAL if isinstance(exc, _FATAL_ERRORS) else Failure.MAYBE_SENT
         return _SendFailed(failure, APIConnectionError, reason)
+
+
+def _as_is(value: dict[str, Any]) -> dict[str, Any]:
+    return value
 
 
 async def _unless_unserved(call: Awaitable[list[_Item]]) -> list[_Item] | None:

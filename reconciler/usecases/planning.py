@@ -7,7 +7,7 @@ import asyncio
 import dataclasses
 import io
 import sys
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import urlsplit
@@ -28,18 +28,21 @@ if TYPE_CHECKING:
     from reconciler.remote import RemoteAssistant, RemoteFile
 
 
-def load_manifests(directory: Path, selected: Selected | None = None) -> list[LoadedManifest]:
+def load_manifests(
+    directory: Path, selected: Selected | None = None, shared: MutableMapping[str, str] | None = None
+) -> list[LoadedManifest]:
     """Every manifest in `directory`. On any manifest error, prints each `FILE:LINE:COL: FIELD: message` line
     to stderr and raises ReconcilerError `N errors in DIR`; a problem with the directory itself (missing, not
     a directory, no manifests in it) is the ReconcilerError alone, one line. Notes (YAML files in subfolders,
-    not read) go to stderr first. With `selected`, the manifests as merged for that environment."""
+    not read) go to stderr first. With `selected`, the manifests as merged for that environment; `shared`
+    as in `load_directory`."""
     from reconciler.manifest import load_directory
 
     if directory == DEFAULT_DIRECTORY and not directory.exists():
         raise ReconcilerError(
             f"no {DEFAULT_DIRECTORY}/ in {Path.cwd()}: run from the repository root or pass --dir"
         )
-    result = load_directory(directory, selected=selected)
+    result = load_directory(directory, selected=selected, shared=shared)
     for note in result.notes:
         click.echo(note, err=True)
     if len(result.errors) == 1 and result.errors[0].line is None:
@@ -85,11 +88,13 @@ async def run_plan(directory: Path, connection: ConnectionOptions, options: Plan
     The two are independent until matching, so the manifests load in a worker thread while the event loop
     waits on the list calls: the plan takes about the longer of the two, not their sum. Errors come as if
     loading came first: a manifest error wins over a connection or listing error (the listing is then
-    cancelled; at most its first calls were sent)."""
-    loading = asyncio.ensure_future(asyncio.to_thread(_load_checked, directory, options, connection))
+    cancelled; at most its first calls were sent). Both keep their instructions texts in one `shared`
+    mapping, so a text the manifests and the server have in common is held once, not twice."""
+    shared: dict[str, str] = {}
+    loading = asyncio.ensure_future(asyncio.to_thread(_load_checked, directory, options, connection, shared))
     try:
         async with open_client(connection) as client:
-            listing = asyncio.ensure_future(client.list_assistants())
+            listing = asyncio.ensure_future(client.list_assistants(share=shared))
             try:
                 loaded = await loading
             finally:
@@ -106,10 +111,10 @@ async def run_plan(directory: Path, connection: ConnectionOptions, options: Plan
 
 
 def _load_checked(
-    directory: Path, options: PlanOptions, connection: ConnectionOptions
+    directory: Path, options: PlanOptions, connection: ConnectionOptions, shared: dict[str, str]
 ) -> list[LoadedManifest]:
     """`load_manifests`, then `refuse_secrets`."""
-    loaded = load_manifests(directory, options.environment)
+    loaded = load_manifests(directory, options.environment, shared)
     refuse_secrets(loaded, connection)
     return loaded
 
