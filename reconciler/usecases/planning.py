@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import io
 import sys
 from collections.abc import MutableMapping, Sequence
@@ -101,7 +102,14 @@ async def run_plan(directory: Path, connection: ConnectionOptions, options: Plan
                 if _failure(loading) is not None or not loading.done():
                     listing.cancel()
                     await asyncio.gather(listing, return_exceptions=True)
-            return await plan_listed(client, loaded, await listing, options)
+            existing = await listing
+            # What loading and listing made lives as long as the plan: no collection needs to walk it
+            # again (at 10,000 assistants, collections walking it were a third of planning's CPU).
+            gc.freeze()
+            try:
+                return await plan_listed(client, loaded, existing, options)
+            finally:
+                gc.unfreeze()
     except BaseException:
         await asyncio.gather(loading, return_exceptions=True)  # the thread runs to its end regardless
         error = _failure(loading)
@@ -261,7 +269,10 @@ def masked_plan(plan: Plan, secret: str | None) -> Plan:
         return value
 
     changes = tuple(
-        dataclasses.replace(c, before=clean(dict(c.before)), after=clean(dict(c.after))) for c in plan.changes
+        dataclasses.replace(c, before=clean(dict(c.before)), after=clean(dict(c.after)))
+        if c.before or c.after
+        else c  # nothing shown to mask (a no-op)
+        for c in plan.changes
     )
     orphans = tuple(dataclasses.replace(o, name=clean(o.name)) for o in plan.orphans)
     return dataclasses.replace(plan, changes=changes, orphans=orphans, warnings=tuple(clean(plan.warnings)))
