@@ -90,8 +90,13 @@ async def run_plan(directory: Path, connection: ConnectionOptions, options: Plan
     waits on the list calls: the plan takes about the longer of the two, not their sum. Errors come as if
     loading came first: a manifest error wins over a connection or listing error (the listing is then
     cancelled; at most its first calls were sent). Both keep their instructions texts in one `shared`
-    mapping, so a text the manifests and the server have in common is held once, not twice."""
+    mapping, so a text the manifests and the server have in common is held once, not twice.
+
+    What lives as long as the plan is frozen out of the garbage collector (`gc.freeze`): what the imports
+    made, then what loading and listing made. Collections walking it again and again were 5% of a plan's CPU
+    at 1,000 assistants and 10% at 10,000."""
     shared: dict[str, str] = {}
+    gc.freeze()
     loading = asyncio.ensure_future(asyncio.to_thread(_load_checked, directory, options, connection, shared))
     try:
         async with open_client(connection) as client:
@@ -103,19 +108,16 @@ async def run_plan(directory: Path, connection: ConnectionOptions, options: Plan
                     listing.cancel()
                     await asyncio.gather(listing, return_exceptions=True)
             existing = await listing
-            # What loading and listing made lives as long as the plan: no collection needs to walk it
-            # again (at 10,000 assistants, collections walking it were a third of planning's CPU).
             gc.freeze()
-            try:
-                return await plan_listed(client, loaded, existing, options)
-            finally:
-                gc.unfreeze()
+            return await plan_listed(client, loaded, existing, options)
     except BaseException:
         await asyncio.gather(loading, return_exceptions=True)  # the thread runs to its end regardless
         error = _failure(loading)
         if isinstance(error, Exception):
             raise error from None
         raise
+    finally:
+        gc.unfreeze()
 
 
 def _load_checked(
