@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import pytest
 from click.testing import CliRunner
 
@@ -665,7 +666,8 @@ def test_knowledge_file_types_the_tools_refuse(repo: Path) -> None:
 
 
 def test_loading_imports_jsonschema_only_for_function_parameters(repo: Path) -> None:
-    """jsonschema's import is a large share of start-up: manifests without function parameters skip it."""
+    """jsonschema's import is a large share of start-up: manifests without function parameters, or whose
+    parameters are plainly valid (the keywords function parameters mostly use), skip it."""
     code = (
         "import sys; from pathlib import Path; from reconciler.manifest import load_directory; "
         "r = load_directory(Path('assistants')); print(len(r.manifests), 'jsonschema' in sys.modules)"
@@ -677,4 +679,58 @@ def test_loading_imports_jsonschema_only_for_function_parameters(repo: Path) -> 
         return run.stdout.split()
 
     assert loaded_and_imported("{name: f}") == ["1", "False"]
-    assert loaded_and_imported("{name: f, parameters: {type: object}}") == ["1", "True"]
+    assert loaded_and_imported("{name: f, parameters: {type: object}}") == ["1", "False"]
+    assert loaded_and_imported("{name: f, parameters: {type: object, pattern: '^a'}}") == ["1", "True"]
+
+
+PLAIN_SCHEMAS = [
+    True,
+    {},
+    {"type": "object", "properties": {"q": {"type": "string", "description": "d", "maxLength": 200}}},
+    {"type": ["string", "null"], "enum": ["a", None, 1], "default": {"any": ["thing"]}},
+    {
+        "type": "array",
+        "items": {"type": "integer", "minimum": 0, "maximum": 2.5},
+        "minItems": 1,
+        "maxItems": 9,
+    },
+    {"type": "object", "properties": {}, "required": ["a", "b"], "additionalProperties": False, "title": "t"},
+]
+NOT_PLAIN_SCHEMAS = [
+    {"type": "strng"},
+    {"type": []},
+    {"type": ["string", "string"]},
+    {"type": 1},
+    {"required": ["a", "a"]},
+    {"required": "a"},
+    {"maxLength": -1},
+    {"maxLength": True},
+    {"maxLength": 5.0},
+    {"minimum": "0"},
+    {"minimum": False},
+    {"enum": "a"},
+    {"description": 1},
+    {"items": [{"type": "string"}]},
+    {"properties": {"x": {"type": "strng"}}},
+    {"properties": {1: {}}},
+    {"properties": []},
+    {"additionalProperties": {"type": "nope"}},
+    {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object"},
+    {"type": "object", "pattern": "^a"},
+    {1: "x"},
+    "object",
+    None,
+]
+
+
+def test_plainly_valid_schemas_are_valid_for_jsonschema_too() -> None:
+    """The shortcut that spares jsonschema's import says "valid" only where jsonschema (draft 7's
+    metaschema) finds no problem; anything else it leaves to jsonschema, whatever its verdict."""
+    from reconciler.manifest.model import _plainly_valid
+
+    for schema in PLAIN_SCHEMAS:
+        assert _plainly_valid(schema), schema
+        assert not list(
+            jsonschema.Draft7Validator(jsonschema.Draft7Validator.META_SCHEMA).iter_errors(schema)
+        )
+    assert not any(_plainly_valid(schema) for schema in NOT_PLAIN_SCHEMAS)
