@@ -505,7 +505,7 @@ def load_directory(
         result.errors.append(entries)
         return result
     root = repository_root(directory)
-    cache = ReadCache(root) if fast else None
+    cache = ReadCache(root, shared) if fast else None
     context = LoadContext(root, fast, selected or overrides.Selected(None), cache, shared=shared)
     absolute = directory.absolute()
     prefix = "" if shown == "." else shown + os.sep
