@@ -30,7 +30,7 @@ import logging
 import random
 import ssl
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from typing import IO, Any, TypeVar
 from urllib.parse import quote
@@ -148,8 +148,7 @@ class Client:
         if project:
             headers["OpenAI-Project"] = project
         if transport is None and self.base_url.startswith("http://"):
-            # Plain HTTP (the emulator, a CI sandbox) never speaks TLS: skip loading the CA bundle, which
-            # costs a plan ~20-30 ms of start-up. Were TLS ever attempted, this context trusts nothing.
+            # No TLS on plain HTTP: no CA bundle to load (~20 ms); this context, never used, trusts nothing.
             transport = httpx.AsyncHTTPTransport(verify=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT))
         self._http = httpx.AsyncClient(
             base_url=self.base_url + "/",
@@ -179,14 +178,10 @@ class Client:
 
     # ----------------------------------------------------------------------------------- assistants
 
-    async def list_assistants(
-        self, *, share: MutableMapping[str, str] | None = None
-    ) -> list[RemoteAssistant]:
+    async def list_assistants(self, *, share: dict[str, str] | None = None) -> list[RemoteAssistant]:
         """Every assistant, oldest first: `limit=100, order=asc`, following `after` until `has_more` is
-        false or a page is empty (one call per 100 assistants).
-
-        With `share`, each `instructions` text is the one `share` holds when it holds an equal one (else it
-        is added): a plan keeps one copy of the instructions the manifests and the server have in common."""
+        false or a page is empty (one call per 100 assistants). With `share`, an `instructions` text equal to
+        one in `share` is that one (else it is added): a plan holds one copy of what its manifests hold."""
 
         def make(value: dict[str, Any]) -> RemoteAssistant:
             text = value.get("instructions")
@@ -237,7 +232,7 @@ class Client:
     async def list_assistant_files(self, assistant_id: str) -> list[dict[str, Any]]:
         """Every `assistant.file` of an assistant, oldest first (all pages)."""
         return await self._list_all(
-            "/assistants/{assistant_id}/files", {"assistant_id": assistant_id}, ASSISTANT_FILE, _as_is
+            "/assistants/{assistant_id}/files", {"assistant_id": assistant_id}, ASSISTANT_FILE, lambda v: v
         )
 
     async def create_assistant_file(self, assistant_id: str, file_id: str) -> dict[str, Any]:
@@ -344,11 +339,7 @@ class Client:
     # ----------------------------------------------------------------------------------- machinery
 
     async def _list_all(
-        self,
-        route: str,
-        path_params: Mapping[str, str],
-        item: Shape,
-        make: Callable[[dict[str, Any]], _Item],
+        self, route: str, path_params: Mapping[str, str], item: Shape, make: Callable[[dict[str, Any]], _Item]
     ) -> list[_Item]:
         """Every item of a cursor-paginated list, each checked as `item`, then made into what `make` returns
         page by page (a page's JSON is dropped before the next is read). A page that repeats an item already
@@ -596,10 +587,6 @@ class Client:
             reason = f"connection error ({type(exc).__name__}{': ' + detail if detail else ''})"
         failure = Failure.FATAL if isinstance(exc, _FATAL_ERRORS) else Failure.MAYBE_SENT
         return _SendFailed(failure, APIConnectionError, reason)
-
-
-def _as_is(value: dict[str, Any]) -> dict[str, Any]:
-    return value
 
 
 async def _unless_unserved(call: Awaitable[list[_Item]]) -> list[_Item] | None:
