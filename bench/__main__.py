@@ -59,6 +59,9 @@ BENCHES: tuple[Bench, ...] = (
     Bench("startup", "bench.startup", "`reconciler --help` start-up time"),
     Bench("validate", "bench.validate", "validate 1,000 manifests"),
     Bench("import", "bench.import_", "import 500 assistants"),
+    Bench(
+        "drift", "bench.drift", "build_plan of 2,000 updates with and without drift entries; the entry's size"
+    ),
 )
 
 _MARK = "@@bench-figures@@ "

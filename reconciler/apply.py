@@ -5,6 +5,9 @@ Contracts:
 - **Only the planned calls.** A create sends `dialect.create_body(desired)` (every field plus the ownership
   marker); an update sends `dialect.update_body(desired, changed_fields)` (only the changed top-level fields,
   `tools`/`file_ids`/`metadata` whole); a delete is sent only for a planned delete. A no-op makes no call.
+- **What was applied is recorded in the same write.** Every create and modify body carries the whole
+  desired `metadata` with the drift entry (`drift.stamped`: a hash per field of the whole desired state, and
+  the time from `clock`), so the server stores the fields and their record together or neither.
 - **Bounded concurrency.** At most `parallelism` changes are in flight; the client's retry rules apply to each
   call and its shared 429 gate slows every worker down together.
 - **Exactly once.** A create whose outcome is unknown (`AmbiguousWriteError`) is looked up by its key before
@@ -25,7 +28,7 @@ Contracts:
   sent (all fields for a create); a field the server did not keep becomes a warning on that change's result.
 - **Partial failure.** A failing change never stops the others; every change gets exactly one `ChangeResult`.
 - **Stopping.** After `stop()` no further change is started and planned file deletes are skipped; the
-  changes running then (`in_flight`, by key) finish or are cancelled by the caller.
+  changes running then (`in_flight`, by `in_flight_key`) finish or are cancelled by the caller.
 - **Knowledge files** (`reconciler.uploads`): missing contents are uploaded first (once each); a change whose
   upload failed, or whose file changed since the plan, fails without a call; the others then set their whole
   `file_ids` in their one create/modify call. Planned file deletes (`--prune`) run last. `ApplyReport.files`
@@ -39,11 +42,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler import dialect, uploads
+from reconciler import dialect, drift, uploads
 from reconciler.client import Client, RemoteAssistant
 from reconciler.errors import ReconcilerError
 from reconciler.exactly_once import (
@@ -56,12 +59,18 @@ from reconciler.exactly_once import (
 from reconciler.plan import Change, Plan
 from reconciler.results import ApplyReport, ChangeResult, FileResult, Progress, Remedy, Status, remedy_for
 
-__all__ = ["Executor"]
+__all__ = ["Executor", "in_flight_key"]
 
 _STATUS_OF_ACTION: dict[str, Status] = {"create": "created", "update": "updated", "delete": "deleted"}
 
 #: Longest value shown in a read-back warning.
 _VALUE_LIMIT = 60
+
+
+def in_flight_key(change: Change) -> tuple[str, str, str | None]:
+    """What tells a running change from every other of its plan: a key may have several changes at once (the
+    deletes of its duplicates beside its canonical change), each with its own assistant id."""
+    return change.key, change.action, change.id
 
 
 class _Listings:
@@ -120,6 +129,7 @@ class Executor:
         notes: uploads.Notes | None = None,
         settle_seconds: float = 0.5,
         settle_window: float = DEFAULT_SETTLE_SECONDS,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         if parallelism < 1:
             raise ValueError("parallelism must be >= 1")
@@ -136,10 +146,11 @@ class Executor:
             raise ValueError("settle_window must be >= 0")
         self.settle_window = settle_window
         self.notes = notes
+        self.clock = clock
         self._listings = _Listings(client)
         self.stopping = False
         #: The changes running now, by key (what is unknown if the run is cancelled).
-        self.in_flight: dict[str, Change] = {}
+        self.in_flight: dict[tuple[str, str, str | None], Change] = {}
 
     def stop(self) -> None:
         """Start no further change (see the module docstring); `run` then returns what was done."""
@@ -169,7 +180,7 @@ class Executor:
             for index, result in zip(claims, settled, strict=True):
                 results.finish(index, result)
         for claim in claims.values():
-            self.in_flight.pop(claim.change.key, None)
+            self.in_flight.pop(in_flight_key(claim.change), None)
         deleted: tuple[FileResult, ...] = ()
         if not self.stopping:
             deleted = await uploads.delete_unused(
@@ -201,12 +212,12 @@ class Executor:
                     remedy: Remedy = "replan" if change.key in uploaded.needs_new_plan else "retry"
                     results.finish(index, self._failed(change, change.id, blocked, time.monotonic(), remedy))
                     continue
-                self.in_flight[change.key] = change
+                self.in_flight[in_flight_key(change)] = change
                 outcome = await self._run_one(change)
                 if isinstance(outcome, _Claim) and self.settle_window > 0:
                     claims[index] = outcome  # in flight until settled: which assistant stays is not known yet
                     continue
-                del self.in_flight[change.key]
+                del self.in_flight[in_flight_key(change)]
                 if isinstance(outcome, _Claim):  # a single writer (no settle window): its own assistant stays
                     outcome = outcome.result()
                 results.finish(index, outcome)
@@ -269,7 +280,7 @@ class Executor:
         """Create exactly once (`exactly_once.write_once`, looked up by key): the run's own assistant, with
         read-back warnings. A create whose lost answer is found is converged instead of duplicated."""
         desired = change.desired
-        body = dialect.create_body(desired)
+        body = drift.stamped(drift.ASSISTANTS_V1, dialect.create_body(desired), desired, self.clock())
         written = await write_once(
             lambda: self.client.create_assistant(body),
             lambda: self.lookup(change.key),
@@ -297,9 +308,7 @@ class Executor:
         fields = dialect.changed_fields(dialect.normalise(existing), change.desired)
         if not fields:
             return ()
-        response = await self.client.modify_assistant(
-            existing.id, dialect.update_body(change.desired, fields)
-        )
+        response = await self.client.modify_assistant(existing.id, self._modify_body(change, fields))
         return self._read_back(change, existing.id, response, fields)
 
     async def _settle(self, claims: Sequence[_Claim]) -> list[ChangeResult]:
@@ -350,10 +359,13 @@ class Executor:
 
     async def _update(self, change: Change, assistant_id: str) -> tuple[str, ...]:
         fields = list(change.changed_fields)
-        response = await self.client.modify_assistant(
-            assistant_id, dialect.update_body(change.desired, fields)
-        )
+        response = await self.client.modify_assistant(assistant_id, self._modify_body(change, fields))
         return self._read_back(change, assistant_id, response, fields)
+
+    def _modify_body(self, change: Change, fields: Sequence[str]) -> dict[str, Any]:
+        """The changed `fields` of the desired state, and `metadata` whole with the drift entry."""
+        body = dialect.update_body(change.desired, list(fields))
+        return drift.stamped(drift.ASSISTANTS_V1, body, change.desired, self.clock())
 
     async def _delete(self, assistant_id: str) -> None:
         response = await self.client.delete_assistant(assistant_id, missing_ok=True)

@@ -359,6 +359,7 @@ def apply(
 
     target = target_from(env, directory, connection)
     connection = target.connection
+    options = replace(options, protect_drift=options.protect_drift or target.protect_drift)
     if plan_file is not None:
         _refuse_with_a_saved_plan(planning)
     if not connection.local:
@@ -431,6 +432,29 @@ def import_(
     if not connection.local:
         check_api_key(target.connection.key_variable)
     run(run_import(target.connection, options))
+
+
+@cli.command(short_help="Keep edits made outside reconciler: write them into the manifests.")
+@click.argument("keys", nargs=-1, metavar="[KEY]...")
+@dir_option
+@connection_options
+@env_option
+def accept(keys: tuple[str, ...], directory: Path, connection: ConnectionOptions, env: str | None) -> None:
+    """Rewrite the manifests from the server's current values of the fields edited outside reconciler since
+    the last apply (only the assistants KEY... when given), keeping comments and layout. Overridden fields
+    are written in the environment's override, the others in the base manifest (docs/drift.md).
+
+    \b
+    Example:
+      reconciler accept --env production hr-helper
+    """
+    from reconciler.usecases.accepting import run_accept
+
+    target = target_from(env, directory, connection)
+    if not connection.local:
+        check_api_key(target.connection.key_variable)
+    options = PlanOptions(targets=keys, environment=target.selected)
+    run(run_accept(target.directory, target.connection, options))
 
 
 @cli.command()

@@ -92,8 +92,8 @@ _CONNECTION_OPTIONS = (
 
 def apply_options(func: F) -> F:
     """`apply`'s --auto-approve, --force, --parallelism, --format, --settle-seconds (runs that race on one
-    server), --lock-timeout (another apply in this checkout; see docs/design.md, "Exactly once across runs")
-    and --no-color. The command receives them as one value, `options: ApplyOptions`."""
+    server), --lock-timeout (another apply in this checkout; see docs/design.md, "Exactly once across runs"),
+    --protect-drift and --no-color. The command receives them as one value, `options: ApplyOptions`."""
 
     @functools.wraps(func)
     def command(*args: Any, **params: Any) -> Any:
@@ -105,6 +105,7 @@ def apply_options(func: F) -> F:
             color=use_color(params.pop("no_color")),
             settle_seconds=params.pop("settle_seconds"),
             lock_timeout=params.pop("lock_timeout"),
+            protect_drift=params.pop("protect_drift"),
         )
         return func(*args, options=options, **params)
 
@@ -150,6 +151,11 @@ _APPLY_OPTIONS = (
         show_default=True,
         metavar="SECONDS",
         help="Wait this long for another apply on the same target in this checkout (0: refuse at once).",
+    ),
+    click.option(
+        "--protect-drift",
+        is_flag=True,
+        help="Refuse to overwrite edits made outside reconciler since the last apply (docs/drift.md).",
     ),
     click.option("--no-color", is_flag=True, help="Never colour the output."),
 )

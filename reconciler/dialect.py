@@ -5,8 +5,8 @@ dialect can be added beside it without touching the Plan, the diff or the render
 
 The *normal form* of an assistant is a plain dict with exactly the keys of `FIELDS`, every default filled in,
 `file_ids` sorted, `tools` sorted by their canonical JSON, numbers canonical (1 and 1.0 are the same), and
-`metadata` a dict. Two assistants are equal exactly when their normal forms are equal; `canonical_hash` hashes
-that form.
+`metadata` a dict without the drift entry (`APPLIED_KEY`). Two assistants are equal exactly when their normal
+forms are equal; `canonical_hash` hashes that form.
 """
 
 from __future__ import annotations
@@ -28,6 +28,9 @@ BETA_HEADER = ("OpenAI-Beta", "assistants=v1")
 
 #: The reserved metadata entry that marks an assistant as managed; its value is the manifest key.
 MARKER_KEY = "reconciler_key"
+#: The reserved metadata entry recording what the last apply wrote (`reconciler.drift`). It is not part of
+#: the normal form: it never makes a difference by itself.
+APPLIED_KEY = "reconciler_applied"
 #: Metadata keys starting with this prefix (case-insensitive) are reserved for the tool.
 RESERVED_PREFIX = "reconciler"
 
@@ -197,6 +200,7 @@ def normalise(assistant: Assistant) -> dict[str, Any]:
     out["tools"] = sorted(tools, key=canonical_json) if len(tools) > 1 else tools
     out["file_ids"] = sorted(out["file_ids"] or [])
     out["metadata"] = dict(out["metadata"] or {})
+    out["metadata"].pop(APPLIED_KEY, None)
     for field in ("temperature", "top_p"):
         if isinstance(out[field], (int, float)) and not isinstance(out[field], bool):
             out[field] = float(out[field])

@@ -10,6 +10,7 @@ environments:
     directory: assistants                      # optional manifest directory, relative to the root
   production:
     api_key_env: PROD_OPENAI_API_KEY
+    protect_drift: true                        # apply refuses to overwrite edits made outside reconciler
 ```
 
 Without the file, nothing changes: one target from the flags and the environment variables. With it, `--env
@@ -43,7 +44,9 @@ NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 _VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 #: What an API key looks like: such a value is never a variable name, and never shown.
 _LOOKS_LIKE_KEY = re.compile(r"^\s*(sk-|sess-)")
-FIELDS = ("base_url", "api_key_env", "organization", "project", "directory")
+FIELDS = ("base_url", "api_key_env", "organization", "project", "directory", "protect_drift")
+#: The fields holding true or false; the others hold strings.
+FLAGS = ("protect_drift",)
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,8 @@ class Environment:
     organization: str | None = None
     project: str | None = None
     directory: Path | None = None
+    #: Apply refuses to overwrite edits made outside reconciler (as `apply --protect-drift`).
+    protect_drift: bool = False
 
 
 @dataclass(frozen=True)
@@ -194,6 +199,11 @@ class _Checker:
         for key, value in fields.items():
             if key not in FIELDS:
                 self.error((*where, key), _unknown(key, FIELDS), at_key=True)
+            elif key in FLAGS:
+                if isinstance(value, bool):
+                    values[key] = value
+                else:
+                    self.error((*where, key), f"expected true or false, got {describe(value)}")
             elif not isinstance(value, str) or not value.strip():
                 self.error((*where, key), f"expected a non-empty string, got {describe(value)}")
             else:
@@ -256,6 +266,8 @@ class Target:
     directory: Path
     connection: ConnectionOptions
     selected: Selected | None = None
+    #: The environment's `protect_drift` setting.
+    protect_drift: bool = False
 
 
 def target(
@@ -271,4 +283,6 @@ def target(
     environment = config.get(name)
     if environment.directory is not None and not own_dir:
         directory = config.path.parent / environment.directory
-    return Target(name, directory, connection(environment, options), config.selected(name))
+    return Target(
+        name, directory, connection(environment, options), config.selected(name), environment.protect_drift
+    )

@@ -107,6 +107,19 @@ class OrphanJSON(TypedDict):
     name: Annotated[str | None, _doc("The assistant's name.")]
 
 
+@with_config(_CLOSED)
+class DriftJSON(TypedDict):
+    """An assistant edited outside reconciler since the last apply, in fields the plan overwrites."""
+
+    key: Annotated[str, _doc("The manifest's key.")]
+    id: Annotated[str, _doc("The assistant's id.")]
+    fields: Annotated[list[str], _doc("The fields edited outside reconciler that the plan overwrites.")]
+    since: Annotated[
+        str,
+        _doc("When reconciler last applied it (`YYYY-MM-DDTHH:MM:SSZ`, or `unknown`): the edits are later."),
+    ]
+
+
 # ---------------------------------------------------------------------------------------------- the plan
 
 
@@ -137,6 +150,12 @@ class ChangeJSON(TypedDict):
             ),
         ]
     ]
+    drifted_fields: NotRequired[
+        Annotated[
+            list[str],
+            _doc("Fields edited outside reconciler that this update overwrites (docs/drift.md); only then."),
+        ]
+    ]
 
 
 _Managed = Annotated[int, _doc("Assistants carrying the ownership marker (the base of the delete limits).")]
@@ -153,6 +172,11 @@ class _PlanCommon(TypedDict):
     unmanaged: Annotated[int, _doc("Assistants without the ownership marker: counted, never touched.")]
     files: NotRequired[Annotated[list[PlanFileJSON], _doc("Knowledge-file contents; only when any.")]]
     file_summary: NotRequired[FileSummaryJSON]
+    drift: NotRequired[
+        Annotated[
+            list[DriftJSON], _doc("Edits made outside reconciler that the plan overwrites; only when any.")
+        ]
+    ]
 
 
 @with_config(_CLOSED)
@@ -194,6 +218,12 @@ class SavedPlanJSON(_PlanCommon):
     target: Annotated[TargetJSON, _doc("Where the plan applies; apply refuses it anywhere else.")]
     root: Annotated[
         str, _doc("The repository root it was made in; local paths in the plan are relative to it.")
+    ]
+    environment: NotRequired[
+        Annotated[
+            str,
+            _doc("The environment (`--env`) it was made for; apply refuses it for another. Only with --env."),
+        ]
     ]
     warnings: _Warnings
 

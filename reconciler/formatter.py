@@ -310,7 +310,7 @@ def _one_pass(text: str, docs: list[Any] | None = None, modeline: str | None = l
     new_text = text if in_order else reorder(text)
     if modeline is not None and not _has_modeline(new_text):
         new_text = _with_modeline(new_text, modeline)
-    preamble, body = _split_preamble(new_text)
+    preamble, body = split_preamble(new_text)
     if body != text:
         docs = _load_all(body)
     for doc in docs:
@@ -318,7 +318,7 @@ def _one_pass(text: str, docs: list[Any] | None = None, modeline: str | None = l
     return preamble + layout.dump_all(docs)
 
 
-def _split_preamble(text: str) -> tuple[str, str]:
+def split_preamble(text: str) -> tuple[str, str]:
     """(the comment lines before a leading `---` or directive, the rest). ruamel drops comments that
     precede the start of the first document, so they are kept aside; without `---` the preamble is empty."""
     lines = text.split("\n")

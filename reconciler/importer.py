@@ -144,11 +144,11 @@ def manifest_fields(assistant: RemoteAssistant, key: str) -> tuple[dict[str, Any
                     f"metadata {', '.join(repr(k) for k in reserved)} left out (reserved for reconciler); "
                     "the plan will remove it"
                 )
-            limit = dialect.MAX_METADATA_PAIRS - 1
+            limit = dialect.MAX_METADATA_PAIRS - 2
             if len(metadata) > limit:
                 warnings.append(
                     f"{len(metadata)} metadata pairs, but a manifest may set at most {limit} (the ownership "
-                    "marker takes one of the 16): remove some before planning"
+                    "marker and the drift entry take two of the 16): remove some before planning"
                 )
             value = metadata
         fields[name] = value

@@ -105,7 +105,8 @@ class ApplyOptions:
     `parallelism` changes in flight; the report as `fmt` (`text` or `json`), coloured with `color`.
     `settle_seconds` is the settle window W of exactly-once across runs (`reconciler.exactly_once`; 0: a
     single writer, no cross-run check); `lock_timeout` how long to wait for another apply on the same target
-    in this checkout (`reconciler.lock`; 0: refuse at once)."""
+    in this checkout (`reconciler.lock`; 0: refuse at once); `protect_drift` refuses a plan that overwrites
+    edits made outside reconciler (docs/drift.md)."""
 
     auto_approve: bool = False
     force: bool = False
@@ -114,6 +115,7 @@ class ApplyOptions:
     color: bool = False
     settle_seconds: float = DEFAULT_SETTLE_SECONDS
     lock_timeout: float = 0.0
+    protect_drift: bool = False
 
 
 @dataclass(frozen=True)

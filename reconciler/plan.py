@@ -11,7 +11,9 @@ A `Change` is one assistant's action. `before`/`after` hold normal forms (see `d
 Knowledge files (planned by `reconciler.knowledge`): a Change of a manifest with `files:` carries its
 `FileRef`s and the Plan its `PlanFile`s (uploads, kept uploads, deletes), both defined here with the Plan.
 Both appear in the JSON only when present: a change gains `"files"`, the plan gains `"files"` and
-`"file_summary"` (docs/formats.md).
+`"file_summary"` (docs/formats.md). Likewise drift (`reconciler.drift`, docs/drift.md): an update that
+overwrites edits made outside reconciler carries its `Drift` (JSON: `"drifted_fields"`), and the plan lists
+them all (`"drift"`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from reconciler.drift import Drift
 from reconciler.errors import UnsafePlanError
 
 FORMAT_VERSION = "1"
@@ -160,6 +163,13 @@ class Change:
     files: tuple[FileRef, ...] = ()
     #: Why a delete is planned without --prune: `duplicate of KEY, keeping asst_... (oldest)`.
     reason: str | None = None
+    #: The fields this update overwrites although they were edited outside reconciler since the last apply
+    #: (`reconciler.drift`); None when there are none, or when nothing was recorded (unknown).
+    drift: Drift | None = None
+
+    @property
+    def drifted_fields(self) -> tuple[str, ...]:
+        return self.drift.fields if self.drift is not None else ()
 
     @property
     def name(self) -> str | None:
@@ -180,6 +190,8 @@ class Change:
             out["files"] = [f.data() for f in self.files]
         if self.reason is not None:
             out["reason"] = self.reason
+        if self.drift is not None:
+            out["drifted_fields"] = list(self.drift.fields)
         return out
 
 
@@ -234,6 +246,11 @@ class Plan:
         return any(c.action != "no-op" for c in self.changes) or any(f.action != "no-op" for f in self.files)
 
     @property
+    def drift(self) -> tuple[Drift, ...]:
+        """The assistants edited outside reconciler in fields this plan overwrites, in plan order."""
+        return tuple(c.drift for c in self.changes if c.drift is not None)
+
+    @property
     def actionable(self) -> tuple[Change, ...]:
         """The changes that need a write call."""
         return tuple(c for c in self.changes if c.action != "no-op")
@@ -252,6 +269,8 @@ class Plan:
         if self.files:
             out["files"] = [f.data() for f in self.files]
             out["file_summary"] = self.file_summary
+        if self.drift:
+            out["drift"] = [d.data() for d in self.drift]
         return out
 
 

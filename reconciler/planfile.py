@@ -14,8 +14,9 @@ into one `ReconcilerError` line naming the file: not readable, not a regular fil
 not JSON (with line and column), nested too deeply, some other JSON, or the stdout form of `plan --format
 json` (which has no fingerprints).
 
-**Before apply** (`check_target`, `check_local_files`, `check_stale`), in that order, all before any write:
-the plan is refused when the run targets another server or project than the plan names; when a local file it
+**Before apply** (`check_environment`, `check_target`, `check_local_files`, `check_stale`), in that order, all
+before any write: the plan is refused when the run is for another environment (`--env`) than the plan was
+made for, or targets another server or project than the plan names; when a local file it
 uploads no longer hashes as planned (so it is applied whole or not at all for local reasons); when a change
 would touch an assistant that is not its own (an update or delete needs the ownership marker with the
 planned key; an adopt, an unmanaged assistant), whatever the file says; and when it is stale: a fingerprint
@@ -33,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reconciler import dialect, fsio
+from reconciler.drift import Drift
 from reconciler.errors import ReconcilerError, StalePlanError
 from reconciler.plan import ABSENT, ACTIONS, FORMAT_VERSION, Change, FileRef, Orphan, Plan, PlanFile
 from reconciler.redact import mask
@@ -85,12 +87,14 @@ class Target:
 
 @dataclass(frozen=True)
 class SavedPlan:
-    """A plan as saved: the Plan, the `target` it was made for and the repository `root` it was made in
-    (absolute; its local paths are relative to the current directory, as in any Plan)."""
+    """A plan as saved: the Plan, the `target` and `environment` it was made for and the repository `root` it
+    was made in (absolute; its local paths are relative to the current directory, as in any Plan)."""
 
     plan: Plan
     target: Target
     root: Path
+    #: The environment (`--env`, reconciler.yaml) it was made for; None without environments.
+    environment: str | None = None
 
 
 # ------------------------------------------------------------------------------------------------ format
@@ -111,6 +115,8 @@ def to_data(saved: SavedPlan) -> dict[str, Any]:
     data["allow_duplicate_names"] = plan.allow_duplicate_names
     data["target"] = saved.target.data()
     data["root"] = str(saved.root)
+    if saved.environment is not None:
+        data["environment"] = saved.environment
     return data
 
 
@@ -126,11 +132,18 @@ def saved_from_data(data: Mapping[str, Any], here: Path) -> SavedPlan:
             plan,
             Target(str(target["base_url"]), target["organization"], target["project"]),
             Path(data["root"]),
+            _environment(data.get("environment")),
         )
     except (KeyError, TypeError, AttributeError, ValueError) as err:
         raise ReconcilerError(f"not a saved reconciler plan (missing or bad field: {err})") from None
     root = _git_root(here) or saved.root
     return dataclasses.replace(saved, plan=_with_paths(plan, lambda path: display_path(root / path)))
+
+
+def _environment(value: Any) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"environment {value!r}")
+    return value
 
 
 def _git_root(here: Path) -> Path | None:
@@ -155,7 +168,8 @@ def from_data(data: Mapping[str, Any]) -> Plan:
     try:
         if data.get("format_version") != FORMAT_VERSION:
             raise ReconcilerError(f"unsupported plan format_version {data.get('format_version')!r}")
-        changes = tuple(_change(c) for c in data["changes"])
+        drifts = {(d["key"], d["id"]): Drift.from_data(d) for d in data.get("drift") or ()}
+        changes = tuple(_change(c, drifts) for c in data["changes"])
         for change in changes:
             if change.action not in ACTIONS:
                 raise ReconcilerError(f"unknown action {change.action!r} for {change.key!r}")
@@ -174,7 +188,7 @@ def from_data(data: Mapping[str, Any]) -> Plan:
         raise ReconcilerError(f"not a saved reconciler plan (missing or bad field: {err})") from None
 
 
-def _change(c: Mapping[str, Any]) -> Change:
+def _change(c: Mapping[str, Any], drifts: Mapping[tuple[str, str], Drift]) -> Change:
     return Change(
         key=c["key"],
         id=c["id"],
@@ -188,6 +202,7 @@ def _change(c: Mapping[str, Any]) -> Change:
         desired=c.get("desired") or {},
         files=tuple(FileRef.from_data(f) for f in c.get("files") or ()),
         reason=c.get("reason"),
+        drift=drifts.get((c["key"], c["id"])) if c.get("drifted_fields") else None,
     )
 
 
@@ -261,6 +276,18 @@ def check_target(saved: SavedPlan, connection: ConnectionOptions) -> None:
             f"the saved plan was made for {saved.target}, not for {here} (this run's target): apply it "
             f"there, or {REPLAN}"
         )
+
+
+def check_environment(saved: SavedPlan, environment: str | None) -> None:
+    """Raise ReconcilerError when the plan was made for another environment (`--env`) than this run's."""
+    if saved.environment == environment:
+        return
+    made = f"environment {saved.environment}" if saved.environment else "no environment (no --env)"
+    run = f"--env {environment}" if environment else "no --env"
+    advice = f"apply it with --env {saved.environment}" if saved.environment else "apply it without --env"
+    raise ReconcilerError(
+        f"the saved plan was made for {made}, not for this run's ({run}): {advice}, or {REPLAN}"
+    )
 
 
 def check_local_files(plan: Plan) -> None:

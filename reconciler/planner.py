@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-from collections.abc import Collection, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Collection, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-from reconciler import dialect, diff, identity, knowledge
+from reconciler import dialect, diff, drift, identity, knowledge
 from reconciler.dialect import DEFAULTS, canonical_hash, canonical_json, desired_state, marker_of, normalise
 from reconciler.errors import PlanError, UnsafePlanError
 from reconciler.options import PlanOptions
@@ -249,7 +249,21 @@ def _change_for(m: identity.Match, index: knowledge.RemoteIndex) -> Change:
         adopt=m.adopt,
         desired=desired,
         files=files,
+        drift=None if m.adopt else _drift(key, m.existing, state, result.changed),
     )
+
+
+def _drift(
+    key: str, existing: RemoteAssistant, state: Mapping[str, Any], changed: Sequence[str]
+) -> drift.Drift | None:
+    """The edits made outside reconciler since the last apply that this update (of the `changed` fields of
+    `state`, the existing normal form) overwrites, or None (none, or no record: unknown). Not asked for an
+    adopt: an assistant reconciler did not manage has no last apply of its own (unknown)."""
+    applied = drift.recorded(drift.ASSISTANTS_V1, existing.metadata)
+    fields = drift.drifted_fields(drift.ASSISTANTS_V1, state, applied, changed)
+    if applied is None or not fields:
+        return None
+    return drift.Drift(key, existing.id, fields, applied.since)
 
 
 def _check_targets(targets: Sequence[str], known: set[str]) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from apply_support import (
+    ENTRY,
     FILES_NOT_FOUND,
     as_json,
     client_for,
@@ -73,11 +74,18 @@ async def test_every_action_sends_exactly_the_planned_calls(
                         "model": "gpt-4-turbo",
                         "tools": [{"type": "retrieval"}],
                         "file_ids": [],
-                        "metadata": {dialect.MARKER_KEY: "fresh"},
+                        "metadata": {dialect.MARKER_KEY: "fresh", dialect.APPLIED_KEY: ENTRY},
                         "temperature": 0.5,
                     },
                 ),
-                ("POST", f"/v1/assistants/{edited.id}", {"instructions": "new"}),
+                (
+                    "POST",
+                    f"/v1/assistants/{edited.id}",
+                    {
+                        "instructions": "new",
+                        "metadata": {dialect.MARKER_KEY: "edited", dialect.APPLIED_KEY: ENTRY},
+                    },
+                ),
                 ("DELETE", f"/v1/assistants/{orphan.id}", None),
             ],
             key=str,
@@ -127,7 +135,7 @@ async def test_update_sends_whole_tools_metadata_and_file_ids_only_when_changed(
             f"/v1/assistants/{existing.id}",
             {
                 "description": "now described",
-                "metadata": {"team": "b", "tier": "1", dialect.MARKER_KEY: "bot"},
+                "metadata": {"team": "b", "tier": "1", dialect.MARKER_KEY: "bot", dialect.APPLIED_KEY: ENTRY},
             },
         )
     ]
@@ -482,3 +490,26 @@ async def test_create_still_committing_after_a_lost_response_is_found_not_duplic
         ("GET", "/v1/assistants"),  # look-up: not there yet
         ("GET", "/v1/assistants"),  # 200 ms later: there, so no second create
     ]
+
+
+async def test_a_key_whose_duplicate_is_deleted_while_its_update_runs(
+    emulator: InProcessEmulator, tmp_path: Path
+) -> None:
+    """The canonical assistant's update and its duplicate's delete share a key and run at once: both finish,
+    and the executor tells them apart while they run (a regression: the second to finish raised KeyError)."""
+    async with client_for(emulator) as client:
+        seeded = await seed(
+            client, managed_body("hr", instructions="old"), managed_body("hr", instructions="old")
+        )
+        kept, extra = sorted(seeded, key=dialect.claim_order)
+        emulator.set_faults(latency_ms=20)  # both in flight together
+        write_manifests(tmp_path, {"hr": "model: gpt-4\ninstructions: new\n"})
+        the_plan, report = await plan_and_apply(client, tmp_path)
+        emulator.set_faults()
+        held = await client.list_assistants()
+    assert sorted((c.action, c.id) for c in the_plan.actionable) == [
+        ("delete", extra.id),
+        ("update", kept.id),
+    ]
+    assert sorted((r.status, r.id) for r in report.results) == [("deleted", extra.id), ("updated", kept.id)]
+    assert [(a.id, a.instructions) for a in held] == [(kept.id, "new")]

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from apply_support import FILES_NOT_FOUND, markers
+from apply_support import ENTRY, FILES_NOT_FOUND, markers, writes
 from click.testing import CliRunner, Result
 from plan_support import write_manifests
 
@@ -232,9 +232,13 @@ def test_target_applies_only_the_targeted_key(live_emulator: LiveEmulator, tmp_p
     d = manifests(tmp_path, "a", "b", instructions="v2")
     result = run(live_emulator, "apply", "--dir", str(d), "--target", "a", "--auto-approve")
     assert result.exit_code == 0, result.output
-    assert [
-        (r["method"], r["path"], r["body"]) for r in live_emulator.requests() if r["method"] == "POST"
-    ] == [("POST", f"/v1/assistants/{existing['a']['id']}", {"instructions": "v2"})]
+    assert [w for w in writes(live_emulator.requests()) if w[0] == "POST"] == [
+        (
+            "POST",
+            f"/v1/assistants/{existing['a']['id']}",
+            {"instructions": "v2", "metadata": {dialect.MARKER_KEY: "a", dialect.APPLIED_KEY: ENTRY}},
+        )
+    ]
 
 
 @pytest.mark.parametrize(

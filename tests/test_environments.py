@@ -49,11 +49,18 @@ def reconciler(*args: str) -> Result:
 
 
 def assistants(emulator: LiveEmulator) -> dict[str, dict[str, Any]]:
-    """The server's assistants by key: the fields an override can change."""
+    """The server's assistants by key: the fields an override can change (metadata without the drift entry,
+    which every apply writes)."""
     with emulator.client() as client:
         listed = client.get("/assistants", params={"limit": 100}).json()["data"]
-    fields = ("name", "description", "model", "metadata")
-    return {a["metadata"]["reconciler_key"]: {f: a[f] for f in fields} for a in listed}
+    fields = ("name", "description", "model")
+    return {
+        a["metadata"]["reconciler_key"]: {
+            **{f: a[f] for f in fields},
+            "metadata": {k: v for k, v in a["metadata"].items() if k != "reconciler_applied"},
+        }
+        for a in listed
+    }
 
 
 def test_two_environments_against_two_emulators(

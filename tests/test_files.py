@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from apply_support import client_for, plan_dir, seed
+from apply_support import ENTRY, client_for, plan_dir, seed, writes
 
-from reconciler import knowledge, planfile
+from reconciler import dialect, knowledge, planfile
 from reconciler.apply import Executor
 from reconciler.client import Client, RemoteAssistant
 from reconciler.emulator.testing import InProcessEmulator
@@ -176,7 +176,8 @@ async def test_edited_content_is_one_upload_and_one_modify(emulator: InProcessEm
         assert list((await by_key(client))["hr"].file_ids) == [new.id]
         assert new.filename == f"leave-policy.sha256-{sha(edited)[:16]}.md"
         modify = next(r for r in emulator.requests() if r["route"] == "/v1/assistants/{assistant_id}")
-        assert modify["body"] == {"file_ids": [new.id]}
+        metadata = {dialect.MARKER_KEY: "hr", dialect.APPLIED_KEY: ENTRY}
+        assert writes([modify]) == [("POST", modify["path"], {"file_ids": [new.id], "metadata": metadata})]
     rendered = text(the_plan)
     assert (
         f"""\

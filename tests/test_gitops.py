@@ -32,6 +32,7 @@ from gitops_support import (
     load_yaml,
 )
 
+from reconciler import dialect, drift
 from reconciler.emulator.testing import LiveEmulator
 
 GITOPS = ("assistants-plan.yml", "assistants-apply.yml", "assistants-drift.yml")
@@ -87,6 +88,8 @@ def runner(tmp_path: Path, live_emulator: LiveEmulator) -> Runner:
         "vars.OPENAI_ORG_ID": "",
         "vars.OPENAI_PROJECT_ID": "",
         "secrets.OPENAI_API_KEY": str(live_emulator.api_key),
+        "secrets.STAGING_OPENAI_API_KEY": "",
+        "secrets.PRODUCTION_OPENAI_API_KEY": "",
         "matrix.target": TARGET,
         "github.event.pull_request.head.sha": HEAD_SHA,
         "github.sha": HEAD_SHA,
@@ -556,6 +559,9 @@ def test_apply_failure_is_reported_and_fails_the_job(runner: Runner) -> None:
 
 def drift_check(runner: Runner) -> str:
     """Run the scheduled plan (the action, then the step that records it); return the exit code recorded."""
+    config = runner.run(DRIFT, "plan", "config")
+    assert config.code == 0 and config.outputs == {}, "no reconciler.yaml: no --env"
+    runner.expressions["steps.config.outputs.env"] = ""
     plan = runner.run_action(DRIFT, "plan", "reconciler")
     assert plan.code == 0, plan.log()
     assert plan.outcome("fmt") == "skipped", "drift does not check the layout"
@@ -597,7 +603,18 @@ def test_drift_opens_updates_and_closes_one_issue(runner: Runner, live_emulator:
     assert create[create.index("--body-file") + 1] == "issue.md"
     issue = (runner.workspace / "issue.md").read_text()
     assert issue.startswith("<!-- reconciler:drift -->\n")
-    assert f"## Target `{TARGET}`\n\n{plan_md}" in issue
+    # The edit, attributed, and the two ways to resolve it; then the plan.
+    edited = assistants[0]
+    since = drift.since_text(int(edited["metadata"][dialect.APPLIED_KEY].split(":")[2]))
+    key = edited["metadata"][dialect.MARKER_KEY]
+    attributed = (
+        "Changed outside reconciler since the last apply:\n\n"
+        f"- `{key}` ({edited['id']}): instructions (edited after the last apply, {since})\n\n"
+        "- to overwrite these edits with the manifests: `reconciler apply` (or re-run the apply workflow);\n"
+        f"- to keep them: `reconciler accept {key}`, then merge the manifests it rewrote.\n"
+    )
+    assert (runner.workspace / "drift" / f"{TARGET}.attributed.md").read_text() == attributed
+    assert f"## Target `{TARGET}`\n\n{attributed}\n{plan_md}" in issue
 
     calls = report(runner, existing_issue="7")
     assert [c[:3] for c in calls] == [["issue", "list", "--label"], ["issue", "edit", "7"]]

@@ -18,6 +18,7 @@ from conftest import EMULATOR_API_KEY, MakeLiveEmulator
 from environments_support import CONFIG, write_repository
 from gitops_support import Runner, commit, git, load_yaml
 
+from reconciler import dialect, drift
 from reconciler.emulator.testing import LiveEmulator
 
 PLAN = "assistants-plan-envs.yml"
@@ -157,3 +158,38 @@ def test_files_only_one_environment_reads_are_watched(runner: Runner) -> None:
     commit(workspace, "revise the draft")
     run = runner.run_action(PLAN, "plan", "reconciler")
     assert run.outputs["relevant"] == "true", run.log()
+
+
+DRIFT = "assistants-drift.yml"
+
+
+def test_the_drift_check_plans_each_environment_and_attributes_the_edit(
+    runner: Runner, servers: dict[str, LiveEmulator]
+) -> None:
+    assert runner.run_action(PROMOTE, "staging", "reconciler").code == 0
+    assert runner.run_action(PROMOTE, "production", "reconciler").code == 0
+    with servers["production"].client() as client:
+        [hr] = client.get("/assistants").json()["data"]
+        edited = client.post(f"/assistants/{hr['id']}", json={"model": "gpt-4"})
+        assert edited.status_code == 200, edited.text
+    since = drift.since_text(int(hr["metadata"][dialect.APPLIED_KEY].split(":")[2]))
+
+    runner.expressions |= {"matrix.target": "production", "secrets.OPENAI_API_KEY": ""}
+    runner.expressions |= {
+        f"vars.{name}": "" for name in ("OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID")
+    }
+    config = runner.run(DRIFT, "plan", "config")
+    assert config.outputs == {"env": "production"}, "with reconciler.yaml, the target is an environment"
+    runner.expressions["steps.config.outputs.env"] = "production"
+    plan = runner.run_action(DRIFT, "plan", "reconciler")
+    assert plan.outputs["exitcode"] == "2", plan.log()
+    record = runner.run(DRIFT, "plan", "record")
+    assert record.code == 0, record.stdout + record.stderr
+    assert (runner.workspace / "drift" / "production.attributed.md").read_text() == (
+        "Changed outside reconciler since the last apply:\n\n"
+        f"- `hr-helper` ({hr['id']}): model (edited after the last apply, {since})\n\n"
+        "- to overwrite these edits with the manifests: `reconciler apply --env production` (or re-run the "
+        "apply workflow);\n"
+        "- to keep them: `reconciler accept --env production hr-helper`, then merge the manifests it "
+        "rewrote.\n"
+    )

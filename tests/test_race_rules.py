@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from apply_support import client_for, managed_body, plan_dir, seed, writes
+from apply_support import ENTRY, client_for, managed_body, plan_dir, seed, writes
 from plan_support import assistant, write_manifests
 
-from reconciler import knowledge, lock
+from reconciler import dialect, knowledge, lock
 from reconciler.apply import Executor
 from reconciler.client import AmbiguousWriteError, RemoteAssistant
 from reconciler.dialect import claim_order
@@ -133,7 +133,11 @@ async def test_a_create_that_finds_an_older_claimant_keeps_it(
         assert own["status"] == 200
         calls = writes(emulator.requests())
         assert calls[1:] == [
-            ("POST", f"/v1/assistants/{theirs.id}", {"instructions": "Mine."}),
+            (
+                "POST",
+                f"/v1/assistants/{theirs.id}",
+                {"instructions": "Mine.", "metadata": {dialect.MARKER_KEY: "hr", dialect.APPLIED_KEY: ENTRY}},
+            ),
             ("DELETE", calls[2][1], None),
         ]
         (left,) = await client.list_assistants()

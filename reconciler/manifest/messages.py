@@ -124,8 +124,9 @@ def _metadata_too_long(e: PydanticError) -> str | None:
     if e.path != ("metadata",):
         return None
     return (
-        f"at most {MAX_USER_METADATA_PAIRS} pairs (the API allows {dialect.MAX_METADATA_PAIRS}; one is "
-        f"reserved for the ownership marker '{dialect.MARKER_KEY}'), got {_length(e)}"
+        f"at most {MAX_USER_METADATA_PAIRS} pairs (the API allows {dialect.MAX_METADATA_PAIRS}; two are "
+        f"reserved, for the ownership marker '{dialect.MARKER_KEY}' and the drift entry "
+        f"'{dialect.APPLIED_KEY}'), got {_length(e)}"
     )
 
 

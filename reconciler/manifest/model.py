@@ -27,8 +27,9 @@ from pydantic_core import PydanticCustomError
 from reconciler import dialect
 from reconciler.manifest.errors import Path_, describe
 
-#: Metadata pairs a manifest may set: one of the API's 16 is reserved for the ownership marker.
-MAX_USER_METADATA_PAIRS = dialect.MAX_METADATA_PAIRS - 1
+#: Metadata pairs a manifest may set: two of the API's 16 are reserved, for the ownership marker and the drift
+#: entry (docs/drift.md).
+MAX_USER_METADATA_PAIRS = dialect.MAX_METADATA_PAIRS - 2
 #: `files` and `file_ids` together may name at most this many files.
 MAX_FILES_TOTAL = dialect.MAX_FILE_IDS
 
@@ -288,8 +289,8 @@ class Manifest(_Strict):
         json_schema_extra={"default": {}},
         max_length=MAX_USER_METADATA_PAIRS,
         description=f"String key-value pairs (at most {MAX_USER_METADATA_PAIRS}: the API allows "
-        f"{dialect.MAX_METADATA_PAIRS} and one holds the ownership marker). Keys starting with "
-        f"'{dialect.RESERVED_PREFIX}' are reserved.",
+        f"{dialect.MAX_METADATA_PAIRS}; two hold the ownership marker and the drift entry). Keys "
+        f"starting with '{dialect.RESERVED_PREFIX}' are reserved.",
     )
     temperature: float = _number("temperature", dialect.TEMPERATURE_RANGE, "Sampling temperature, 0 to 2.")
     top_p: float = _number("top_p", dialect.TOP_P_RANGE, "Nucleus sampling probability mass, 0 to 1.")

@@ -5,7 +5,8 @@ Only changed fields appear (all non-default ones for a create, name and model fo
 `field = old -> new`; `instructions` appear as unified line diffs (whitespace-only changes made visible),
 changed function schemas as one line per changed path; file_ids,
 metadata and tools list what was added, removed or changed (file ids from knowledge files by path, see
-`render/files.py`). Long values are elided.
+`render/files.py`). Long values are elided. A changed field that overwrites an edit made outside reconciler
+(`Change.drift`) ends its first line with `OVERWRITES`; `drift_lines` lists those edits (docs/drift.md).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.dialect import DEFAULTS, FIELDS, canonical_json
+from reconciler.drift import Drift, fields_phrase
 from reconciler.plan import Change, Plan
 from reconciler.render.files import file_id_labels
 
@@ -31,6 +33,12 @@ MAX_BLOCK_LINES = 40
 CONTEXT = 3
 #: The marker of a text without a final newline, as git shows it.
 NO_NEWLINE = "\\ No newline at end of text"
+#: The title of the section listing drift, in every rendering.
+DRIFT_TITLE = "Changed outside reconciler since the last apply"
+#: What ends the line of a changed field whose change overwrites an edit made outside reconciler.
+OVERWRITES = "# overwrites an edit made outside reconciler"
+#: The two ways to resolve drift, after the drift section.
+DRIFT_ADVICE = "Applying overwrites these edits; `reconciler accept` writes them into the manifests instead."
 
 
 @dataclass(frozen=True)
@@ -105,11 +113,23 @@ def change_lines(change: Change) -> list[Line]:
     elif change.action == "update":
         width = _width(change.changed_fields)
         for field in change.changed_fields:
-            lines += _changed(field, change.before.get(field), change.after.get(field), width, labels)
+            field_lines = _changed(field, change.before.get(field), change.after.get(field), width, labels)
+            if field in change.drifted_fields:
+                first = field_lines[0]
+                field_lines[0] = Line(first.sign, first.depth, f"{first.text}  {OVERWRITES}")
+            lines += field_lines
         hidden = len(FIELDS) - len(change.changed_fields)
         if hidden:
             lines.append(Line(" ", 0, f"({hidden} unchanged {_fields(hidden)} hidden)"))
     return lines
+
+
+def drift_line(item: Drift) -> str:
+    """`assistant "KEY" (ID): model and tools (edited after the last apply, 2026-12-01T09:00:00Z)`."""
+    return (
+        f'assistant "{item.key}" ({item.id}): {fields_phrase(item.fields)} '
+        f"(edited after the last apply, {item.since})"
+    )
 
 
 def value(v: Any, limit: int = MAX_VALUE) -> str:

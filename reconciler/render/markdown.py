@@ -1,7 +1,8 @@
 """The markdown rendering of a Plan, for pull-request comments.
 
 Layout: the hidden marker `<!-- reconciler:plan -->` (so CI can update one comment in place), the summary
-line, a warning banner when anything is destroyed, notes (targets, safety warnings), one `<details>` section
+line, a warning banner when anything is destroyed, a caution listing drift (edits made outside reconciler
+that the plan overwrites), notes (targets, safety warnings), one `<details>` section
 per create/update/delete with a `diff` fence, a `knowledge files` section when files are uploaded or deleted
 (`render/files.py`), then orphans and the unmanaged count.
 
@@ -16,7 +17,16 @@ import re
 from typing import TextIO
 
 from reconciler.plan import Change, Plan
-from reconciler.render.body import Line, change_lines, header, summary_line, unmanaged_line
+from reconciler.render.body import (
+    DRIFT_ADVICE,
+    DRIFT_TITLE,
+    Line,
+    change_lines,
+    drift_line,
+    header,
+    summary_line,
+    unmanaged_line,
+)
 from reconciler.render.files import SECTION_TITLE, files_summary_line, plan_file_lines
 
 MARKER = "<!-- reconciler:plan -->"
@@ -36,6 +46,10 @@ def render_plan(plan: Plan, out: TextIO, *, color: bool = False, limit: int = LI
         names = ", ".join(f"`{c.key}` ({c.id})" for c in deletes)
         noun = "assistant" if len(deletes) == 1 else "assistants"
         head += ["> [!WARNING]", f"> This plan **destroys {len(deletes)} {noun}**: {names}.", ""]
+    if plan.drift:
+        head += ["> [!CAUTION]", f"> **{DRIFT_TITLE}:**"]
+        head += [f"> - {_escape(drift_line(item))}" for item in plan.drift]
+        head += [">", f"> {DRIFT_ADVICE}", ""]
     if plan.targets:
         head += [f"> **Note:** targeted plan: only {', '.join(f'`{t}`' for t in plan.targets)}.", ""]
     for warning in plan.warnings:

@@ -8,6 +8,7 @@
 
     Plan: 0 to add, 1 to change, 0 to destroy.
 
+First, when the plan overwrites edits made outside reconciler, those edits (`DRIFT_TITLE`, docs/drift.md).
 Only creates, updates and deletes are shown; then knowledge files to upload or delete (`render/files.py`),
 orphans (when not pruning), the unmanaged count, a note for targeted plans, warnings, the summary line and,
 when files are uploaded or deleted, a `Files: ...` line. Colour (ANSI) only with `color=True`.
@@ -21,7 +22,17 @@ from typing import TextIO
 import click
 
 from reconciler.plan import Plan
-from reconciler.render.body import Line, action_sign, change_lines, header, summary_line, unmanaged_line
+from reconciler.render.body import (
+    DRIFT_ADVICE,
+    DRIFT_TITLE,
+    Line,
+    action_sign,
+    change_lines,
+    drift_line,
+    header,
+    summary_line,
+    unmanaged_line,
+)
 from reconciler.render.files import SECTION_TITLE, files_summary_line, plan_file_lines
 
 _COLOURS = {"+": "green", "-": "red", "~": "yellow"}
@@ -38,6 +49,11 @@ def render_plan(plan: Plan, out: TextIO, *, color: bool = False) -> None:
     write = out.write
     actionable = plan.actionable
     file_lines = plan_file_lines(plan)
+    if plan.drift:
+        write(paint(f"{DRIFT_TITLE}:", "~", bold=True) + "\n")
+        for item in plan.drift:
+            write(f"  {drift_line(item)}\n")
+        write(f"{DRIFT_ADVICE}\n\n")
     if actionable or file_lines:
         write("reconciler will perform the following actions:\n")
     for change in actionable:

@@ -22,6 +22,7 @@ import click
 
 from reconciler import lock, planfile
 from reconciler.connection import open_client
+from reconciler.drift import fields_phrase
 from reconciler.errors import ReconcilerError
 from reconciler.options import ApplyOptions, ConnectionOptions, PlanOptions
 from reconciler.plan import Plan, check_safety
@@ -59,17 +60,20 @@ class _Run:
 
 async def apply_saved(plan_file: Path, connection: ConnectionOptions, options: ApplyOptions) -> bool:
     """`reconciler apply PLAN_FILE`: load the saved plan; before any call, refuse it when made for another
-    target or when a local file it uploads changed; then refuse it when it would touch an assistant that is
-    not its own or is stale (re-listed), or is over the delete limits without `force` (nothing written);
-    then apply exactly that plan without asking. True when every change succeeded and the server kept every
-    field."""
+    environment or target or when a local file it uploads changed; then refuse it when it would touch an
+    assistant that is not its own or is stale (re-listed), with drift protection when it overwrites edits
+    made outside reconciler (`refuse_drift`, as the plan recorded them), or when it is over the delete
+    limits without `force` (nothing written); then apply exactly that plan without asking. True when every
+    change succeeded and the server kept every field."""
     saved = planfile.load(plan_file)
+    planfile.check_environment(saved, connection.environment)
     planfile.check_target(saved, connection)
     planfile.check_local_files(saved.plan)
     run = _Run(options, saved=True, secret=connection.api_key())
     with lock.hold(connection, options.lock_timeout, run.say):
         async with open_client(connection) as client:
             await planfile.check_stale(client, saved.plan)
+            refuse_drift(saved.plan, run, connection.environment)
             check_safety(saved.plan, force=options.force)
             if saved.plan.has_changes:
                 report = await _execute(client, saved.plan, run)
@@ -83,8 +87,9 @@ async def apply_manifests(
     directory: Path, connection: ConnectionOptions, plan_options: PlanOptions, options: ApplyOptions
 ) -> bool:
     """`reconciler apply`: plan as `plan` does and show it; with nothing to change, True with zero writes;
-    refuse unsafe deletes without `force`; then ask APPROVAL_PROMPT when stdin is a TTY (anything but `yes`
-    cancels: `Apply cancelled.`, False) or, when it is not, refuse unless `auto_approve`; then apply."""
+    refuse drift (`refuse_drift`) with `protect_drift`, and unsafe deletes without `force`; then ask
+    APPROVAL_PROMPT when stdin is a TTY (anything but `yes` cancels: `Apply cancelled.`, False) or, when it
+    is not, refuse unless `auto_approve`; then apply."""
     loaded = load_manifests(directory, plan_options.environment)
     refuse_secrets(loaded, connection)
     run = _Run(options, saved=False, secret=connection.api_key())
@@ -95,12 +100,31 @@ async def apply_manifests(
             show_plan(the_plan, show, "text", color=options.color and show.isatty(), secret=run.secret)
             if not the_plan.has_changes:  # the rendering already said "No changes."
                 return _finish(ApplyReport(results=()), run)
+            refuse_drift(the_plan, run, connection.environment)
             check_safety(the_plan, force=options.force)
             if not options.auto_approve and not _approved(show):
                 click.echo("Apply cancelled.", err=True)
                 return False
             report = await _execute(client, the_plan, run)
     return _finish(report, run)
+
+
+def refuse_drift(plan: Plan, run: _Run, environment: str | None) -> None:
+    """With `protect_drift`, when `plan` overwrites edits made outside reconciler: a line per assistant on
+    stderr naming the fields, then ReconcilerError (before any write)."""
+    if not run.options.protect_drift or not plan.drift:
+        return
+    for item in plan.drift:
+        run.say(
+            f"{item.key} ({item.id}): apply would overwrite {fields_phrase(item.fields)}, edited outside "
+            f"reconciler after the last apply ({item.since})"
+        )
+    accept = "reconciler accept" + (f" --env {environment}" if environment else "")
+    noun = "assistant" if len(plan.drift) == 1 else "assistants"
+    raise ReconcilerError(
+        f"drift protection: {len(plan.drift)} {noun} edited outside reconciler; nothing was applied; keep "
+        f"the edits with `{accept}`, or apply without drift protection to overwrite them"
+    )
 
 
 def _finish(report: ApplyReport, run: _Run) -> bool:

@@ -233,14 +233,18 @@ def emit_plan(plan: Plan, connection: ConnectionOptions, *, fmt: str, out: Path 
 
 
 def save_plan(plan: Plan, connection: ConnectionOptions, out: Path) -> None:
-    """Save `plan` to `out` (`planfile.save`) for the target of `connection`, made in the repository root of
-    the current directory, the API key masked."""
+    """Save `plan` to `out` (`planfile.save`) for the target and environment of `connection`, made in the
+    repository root of the current directory, the API key masked."""
     from reconciler.manifest import repository_root
 
     secret = connection.api_key()
     target = planfile.Target.of(connection)
     planfile.save(
-        planfile.SavedPlan(masked_plan(plan, secret), target, repository_root(Path.cwd())), out, secret=secret
+        planfile.SavedPlan(
+            masked_plan(plan, secret), target, repository_root(Path.cwd()), connection.environment
+        ),
+        out,
+        secret=secret,
     )
 
 

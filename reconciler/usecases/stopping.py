@@ -17,6 +17,7 @@ import signal
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
+from reconciler.apply import in_flight_key
 from reconciler.results import ApplyReport, ChangeResult, Interruption, Pending
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ def interruption(plan: Plan, executor: Executor, finished: Sequence[ChangeResult
         if (change.key, change.action) in done:
             continue
         pending = Pending(change.key, change.action, change.id)
-        (unknown if change.key in running else not_started).append(pending)
+        (unknown if in_flight_key(change) in running else not_started).append(pending)
     return Interruption(tuple(unknown), tuple(not_started))
 
 
