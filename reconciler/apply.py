@@ -2,12 +2,14 @@
 
 Contracts:
 
-- **Only the planned calls.** A create sends `dialect.create_body(desired)` (every field plus the ownership
-  marker); an update sends `dialect.update_body(desired, changed_fields)` (only the changed top-level fields,
-  `tools`/`file_ids`/`metadata` whole); a delete is sent only for a planned delete. A no-op makes no call.
-- **What was applied is recorded in the same write.** Every create and modify body carries the whole
-  desired `metadata` with the drift entry (`drift.stamped`: a hash per field of the whole desired state, and
-  the time from `clock`), so the server stores the fields and their record together or neither.
+- **Only the planned calls.** Each change is of its own `Kind` (assistant, agent: `reconciler.kinds`), whose
+  collection it writes to. A create sends `kind.create_body(desired)` (every field plus the ownership marker);
+  an update sends `kind.update_body(desired, changed_fields)` (only the changed top-level fields, the whole
+  fields whole); a delete is sent only for a planned delete. A no-op makes no call.
+- **What was applied is recorded in the same write** (for a kind with a drift scheme, `Kind.drift`:
+  assistants). Every create and modify body carries the whole desired `metadata` with the drift entry
+  (`drift.stamped`: a hash per field of the whole desired state, and the time from `clock`), so the server
+  stores the fields and their record together or neither.
 - **Bounded concurrency.** At most `parallelism` changes are in flight; the client's retry rules apply to each
   call and its shared 429 gate slows every worker down together.
 - **Exactly once.** A create whose outcome is unknown (`AmbiguousWriteError`) is looked up by its key before
@@ -47,7 +49,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler import dialect, drift, uploads
-from reconciler.client import Client, RemoteAssistant
+from reconciler.client import Client
 from reconciler.errors import ReconcilerError
 from reconciler.exactly_once import (
     DEFAULT_SETTLE_SECONDS,
@@ -56,10 +58,12 @@ from reconciler.exactly_once import (
     wait_for_horizon,
     write_once,
 )
+from reconciler.kinds import DEFAULT, Kind, kind_named
 from reconciler.plan import Change, Plan
+from reconciler.remote import Remote
 from reconciler.results import ApplyReport, ChangeResult, FileResult, Progress, Remedy, Status, remedy_for
 
-__all__ = ["Executor", "in_flight_key"]
+__all__ = ["Executor", "InFlightKey", "in_flight_key"]
 
 _STATUS_OF_ACTION: dict[str, Status] = {"create": "created", "update": "updated", "delete": "deleted"}
 
@@ -67,27 +71,32 @@ _STATUS_OF_ACTION: dict[str, Status] = {"create": "created", "update": "updated"
 _VALUE_LIMIT = 60
 
 
-def in_flight_key(change: Change) -> tuple[str, str, str | None]:
+#: What tells a running change from every other of its plan: `(kind, key, action, id)`.
+InFlightKey = tuple[str, str, str, "str | None"]
+
+
+def in_flight_key(change: Change) -> InFlightKey:
     """What tells a running change from every other of its plan: a key may have several changes at once (the
-    deletes of its duplicates beside its canonical change), each with its own assistant id."""
-    return change.key, change.action, change.id
+    deletes of its duplicates beside its canonical change, each with its own id), and of several kinds."""
+    return change.kind, change.key, change.action, change.id
 
 
 class _Listings:
-    """Single-flight listings of all assistants for exactly-once look-ups.
+    """Single-flight listings of every object of one kind for exactly-once look-ups.
 
     `fresh()` returns a listing that *started after* it was called: callers arriving while no listing runs
     start one; callers arriving while one runs share the next one, which starts as soon as the current one
     ends. So a burst of N look-ups costs about two listings, never N, and none can miss an earlier commit.
     """
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Client, kind: Kind) -> None:
         self._client = client
-        self._next: asyncio.Future[list[RemoteAssistant]] | None = None
+        self._kind = kind
+        self._next: asyncio.Future[list[Remote]] | None = None
         self._driver: asyncio.Task[None] | None = None
         self.count = 0
 
-    async def fresh(self) -> list[RemoteAssistant]:
+    async def fresh(self) -> list[Remote]:
         if self._next is None:
             self._next = asyncio.get_running_loop().create_future()
         future = self._next
@@ -100,7 +109,7 @@ class _Listings:
             future, self._next = self._next, None
             self.count += 1
             try:
-                listing = await self._client.list_assistants()
+                listing = await self._client.list_objects(self._kind)
             except Exception as err:  # handed to every waiter
                 future.set_exception(err)
                 future.exception()  # marks it retrieved: waiters that were cancelled must not warn
@@ -147,10 +156,10 @@ class Executor:
         self.settle_window = settle_window
         self.notes = notes
         self.clock = clock
-        self._listings = _Listings(client)
+        self._listings: dict[str, _Listings] = {}
         self.stopping = False
-        #: The changes running now, by key (what is unknown if the run is cancelled).
-        self.in_flight: dict[tuple[str, str, str | None], Change] = {}
+        #: The changes running now, by kind and key (what is unknown if the run is cancelled).
+        self.in_flight: dict[InFlightKey, Change] = {}
 
     def stop(self) -> None:
         """Start no further change (see the module docstring); `run` then returns what was done."""
@@ -175,9 +184,9 @@ class Executor:
         plan = uploaded.plan
         results = _Results(len(plan.actionable), self.progress)
         claims = await self._run_changes(plan.actionable, uploaded, results)
-        if claims:  # only with a settle window: the canonical step
-            settled = await self._settle(list(claims.values()))
-            for index, result in zip(claims, settled, strict=True):
+        for kind_claims in _by_kind(claims).values():  # only with a settle window: the canonical step
+            settled = await self._settle(list(kind_claims.values()))
+            for index, result in zip(kind_claims, settled, strict=True):
                 results.finish(index, result)
         for claim in claims.values():
             self.in_flight.pop(in_flight_key(claim.change), None)
@@ -207,7 +216,7 @@ class Executor:
             for index, change in pending:  # a shared iterator: each change is taken by exactly one worker
                 if self.stopping:
                     return
-                blocked = uploaded.blocked.get(change.key)
+                blocked = uploaded.blocked.get(change.key) if kind_named(change.kind).has_files else None
                 if blocked is not None:
                     remedy: Remedy = "replan" if change.key in uploaded.needs_new_plan else "retry"
                     results.finish(index, self._failed(change, change.id, blocked, time.monotonic(), remedy))
@@ -242,7 +251,7 @@ class Executor:
                 warnings = await self._update(change, change.id)
             elif change.action == "delete":
                 assert change.id is not None, "a delete has an id"
-                await self._delete(change.id)
+                await self._delete(kind_named(change.kind), change.id)
                 warnings = ()
             else:
                 raise ReconcilerError(f"cannot apply action {change.action!r}")
@@ -260,6 +269,7 @@ class Executor:
             status=_STATUS_OF_ACTION[change.action],
             warnings=warnings,
             seconds=time.monotonic() - started,
+            kind=change.kind,
         )
 
     @staticmethod
@@ -274,16 +284,17 @@ class Executor:
             error=error,
             seconds=time.monotonic() - started,
             remedy=remedy,
+            kind=change.kind,
         )
 
     async def _create(self, change: Change, started: float) -> _Claim:
-        """Create exactly once (`exactly_once.write_once`, looked up by key): the run's own assistant, with
+        """Create exactly once (`exactly_once.write_once`, looked up by key): the run's own object, with
         read-back warnings. A create whose lost answer is found is converged instead of duplicated."""
-        desired = change.desired
-        body = drift.stamped(drift.ASSISTANTS_V1, dialect.create_body(desired), desired, self.clock())
+        kind = kind_named(change.kind)
+        body = self._stamped(kind, change, kind.create_body(change.desired))
         written = await write_once(
-            lambda: self.client.create_assistant(body),
-            lambda: self.lookup(change.key),
+            lambda: self.client.create_object(kind, body),
+            lambda: self.lookup(change.key, kind),
             attempts=self.create_attempts,
             settle=self.settle_seconds,
             by="key",
@@ -298,34 +309,38 @@ class Executor:
             return _Claim(change, found.id, warnings, returned, started)
         created = written.response
         if created is None or not created.id:
-            raise ReconcilerError("the create response carries no assistant id")
-        warnings = self._read_back(change, created.id, created, dialect.FIELDS)
+            raise ReconcilerError(f"the create response carries no {kind.name} id")
+        warnings = self._read_back(change, created.id, created, kind.fields)
         return _Claim(change, created.id, warnings, returned, started)
 
-    async def _converge(self, change: Change, existing: RemoteAssistant) -> tuple[str, ...]:
+    async def _converge(self, change: Change, existing: Remote) -> tuple[str, ...]:
         """Modify `existing` to `change.desired` when it differs (only the differing fields); read-back
         warnings."""
-        fields = dialect.changed_fields(dialect.normalise(existing), change.desired)
+        kind = kind_named(change.kind)
+        fields = kind.changed_fields(kind.normalise(existing), change.desired)
         if not fields:
             return ()
-        response = await self.client.modify_assistant(existing.id, self._modify_body(change, fields))
+        body = self._stamped(kind, change, kind.update_body(change.desired, fields))
+        response = await self.client.modify_object(kind, existing.id, body)
         return self._read_back(change, existing.id, response, fields)
 
     async def _settle(self, claims: Sequence[_Claim]) -> list[ChangeResult]:
         """The canonical step of every create (module docstring): one listing started at the horizon of the
-        last create, then per key keep the minimum claimant and delete the others. One result per claim."""
+        last create, then per key keep the minimum claimant and delete the others. One result per claim
+        (every claim of one kind)."""
+        kind = kind_named(claims[0].change.kind)
         await wait_for_horizon(max(c.returned for c in claims), self.settle_window)
         try:
-            listing = await self._listings.fresh()
+            listing = await self._listings_of(kind).fresh()
         except ReconcilerError as err:
             reason = f"listing to check for duplicates failed ({err}); the next plan shows any duplicate"
             return [
                 self._failed(c.change, c.id, f"created {c.id}, but {reason}", c.started, "replan")
                 for c in claims
             ]
-        by_key: dict[str, list[RemoteAssistant]] = {}
+        by_key: dict[str, list[Remote]] = {}
         for assistant in listing:
-            by_key.setdefault(dialect.marker_of(assistant) or "", []).append(assistant)
+            by_key.setdefault(kind.marker_of(assistant) or "", []).append(assistant)
         gate = asyncio.Semaphore(self.parallelism)
 
         async def settle_one(claim: _Claim) -> ChangeResult:
@@ -334,11 +349,12 @@ class Executor:
 
         return list(await asyncio.gather(*(settle_one(c) for c in claims)))
 
-    async def _keep_canonical(self, claim: _Claim, claimants: Sequence[RemoteAssistant]) -> ChangeResult:
+    async def _keep_canonical(self, claim: _Claim, claimants: Sequence[Remote]) -> ChangeResult:
         """Keep the minimum of `claimants` (converged to the desired state when it is not the run's own),
         delete the others; the create's result names the one kept."""
         change = claim.change
-        keep = canonical(claimants, dialect.claim_order)
+        kind = kind_named(change.kind)
+        keep = canonical(claimants, kind.claim_order)
         if keep is None:
             error = (
                 f"created {claim.id}, but it is not listed {self.settle_window:g} s later; "
@@ -350,53 +366,66 @@ class Executor:
         try:
             if kept != claim.id:
                 warnings = await self._converge(change, keep)
-            for duplicate in others(claimants, dialect.claim_order):
-                await self._delete(duplicate.id)
+            for duplicate in others(claimants, kind.claim_order):
+                await self._delete(kind, duplicate.id)
         except ReconcilerError as err:
             error = f"kept {kept} (oldest of {len(claimants)} claiming {change.key!r}), but {err}"
             return self._failed(change, kept, error, claim.started, remedy_for(err))
         return claim.result(kept, warnings)
 
     async def _update(self, change: Change, assistant_id: str) -> tuple[str, ...]:
+        kind = kind_named(change.kind)
         fields = list(change.changed_fields)
-        response = await self.client.modify_assistant(assistant_id, self._modify_body(change, fields))
+        body = self._stamped(kind, change, kind.update_body(change.desired, fields))
+        response = await self.client.modify_object(kind, assistant_id, body)
         return self._read_back(change, assistant_id, response, fields)
 
-    def _modify_body(self, change: Change, fields: Sequence[str]) -> dict[str, Any]:
-        """The changed `fields` of the desired state, and `metadata` whole with the drift entry."""
-        body = dialect.update_body(change.desired, list(fields))
-        return drift.stamped(drift.ASSISTANTS_V1, body, change.desired, self.clock())
+    def _stamped(self, kind: Kind, change: Change, body: dict[str, Any]) -> dict[str, Any]:
+        """`body` with `metadata` whole carrying the drift entry, for a kind that records what was applied."""
+        if kind.drift is None:
+            return body
+        return drift.stamped(kind.drift, body, change.desired, self.clock())
 
-    async def _delete(self, assistant_id: str) -> None:
-        response = await self.client.delete_assistant(assistant_id, missing_ok=True)
+    async def _delete(self, kind: Kind, object_id: str) -> None:
+        response = await self.client.delete_object(kind, object_id, missing_ok=True)
         if response.get("deleted") is False:
-            raise ReconcilerError(f"DELETE /assistants/{assistant_id}: the server answered deleted: false")
+            raise ReconcilerError(f"DELETE {kind.path}/{object_id}: the server answered deleted: false")
 
-    async def lookup(self, key: str) -> RemoteAssistant | None:
-        """The managed assistant carrying `key` in a listing started after this call (None if absent).
+    def _listings_of(self, kind: Kind) -> _Listings:
+        """The single-flight listings of `kind` (one per kind, made on first use)."""
+        listings = self._listings.get(kind.name)
+        if listings is None:
+            listings = self._listings[kind.name] = _Listings(self.client, kind)
+        return listings
 
-        With several (duplicates made by someone else), the canonical one (`dialect.claim_order`'s minimum).
+    async def lookup(self, key: str, kind: Kind | None = None) -> Remote | None:
+        """The managed object of `kind` (default: assistants) carrying `key` in a listing started after this
+        call (None if absent).
+
+        With several (duplicates made by someone else), the canonical one (`Kind.claim_order`'s minimum).
         """
-        listing = await self._listings.fresh()
-        return canonical((a for a in listing if dialect.marker_of(a) == key), dialect.claim_order)
+        kind = kind or DEFAULT
+        listing = await self._listings_of(kind).fresh()
+        return canonical((a for a in listing if kind.marker_of(a) == key), kind.claim_order)
 
     @property
     def lookups(self) -> int:
-        """How many look-up listings this executor made."""
-        return self._listings.count
+        """How many look-up listings this executor made (every kind)."""
+        return sum(listings.count for listings in self._listings.values())
 
     @staticmethod
     def _read_back(
         change: Change,
         assistant_id: str,
-        response: RemoteAssistant,
+        response: Remote,
         fields: tuple[str, ...] | list[str],
     ) -> tuple[str, ...]:
         """Warnings for each of `fields` whose value in the response differs from the desired state."""
-        got = dialect.normalise(response)
-        wanted = dialect.normalise(change.desired)
+        kind = kind_named(change.kind)
+        got = kind.normalise(response)
+        wanted = kind.normalise(change.desired)
         warnings = []
-        for name in dialect.changed_fields(got, wanted):
+        for name in kind.changed_fields(got, wanted):
             if name not in fields:
                 continue
             warnings.append(
@@ -445,6 +474,7 @@ class _Claim:
             status="created",
             warnings=self.warnings if warnings is None else warnings,
             seconds=time.monotonic() - self.started,
+            kind=self.change.kind,
         )
 
 
@@ -455,6 +485,14 @@ class _CreateFailed(Exception):
         super().__init__(str(cause))
         self.id = assistant_id
         self.cause = cause
+
+
+def _by_kind(claims: dict[int, _Claim]) -> dict[str, dict[int, _Claim]]:
+    """`claims` grouped by their change's kind (each group keeps plan order)."""
+    groups: dict[str, dict[int, _Claim]] = {}
+    for index, claim in claims.items():
+        groups.setdefault(claim.change.kind, {})[index] = claim
+    return groups
 
 
 def _short(value: Any) -> str:

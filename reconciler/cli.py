@@ -29,12 +29,13 @@ from reconciler.cli_options import (
     dir_option,
     env_option,
     explicit,
+    kind_option,
     plan_options,
     target_from,
     use_color,
 )
 from reconciler.errors import ConfigError, ReconcilerError
-from reconciler.options import ApplyOptions, ConnectionOptions, ImportOptions, PlanOptions
+from reconciler.options import DEFAULT_DIRECTORY, ApplyOptions, ConnectionOptions, ImportOptions, PlanOptions
 from reconciler.redact import scrub
 
 
@@ -202,40 +203,47 @@ def cli() -> None:
 @cli.command(short_help="Check every manifest offline (no API calls).")
 @dir_option
 @env_option
-def validate(directory: Path, env: str | None) -> None:
-    """Check every manifest offline; print all errors as FILE:LINE:COL: FIELD: message. With
-    reconciler.yaml, every environment's merged manifests (only NAME's with --env NAME).
+@click.option(
+    "--agents-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Agent manifests to check too [default: agents/ beside --dir, when it exists].",
+)
+def validate(directory: Path, env: str | None, agents_dir: Path | None) -> None:
+    """Check every manifest offline; print all errors as FILE:LINE:COL: FIELD: message. Agent manifests
+    (agents/ beside --dir, or --agents-dir) are checked too. With reconciler.yaml, every environment's
+    merged manifests (only NAME's with --env NAME).
 
     \b
     Example:
       reconciler validate --dir assistants
     """
     from reconciler.cli_options import all_targets
-    from reconciler.usecases.planning import load_manifests
+    from reconciler.usecases import validating
 
     targets = all_targets(env, directory)
+    agents = validating.agents_directory(directory, agents_dir)
     if targets:
-        from reconciler.usecases import environments
-
-        environments.validate(targets)
+        validating.validate_environments(targets, agents_dir)
         return
-    count = len(load_manifests(directory))
-    click.echo(f"{count} {'manifest' if count == 1 else 'manifests'} valid in {directory}.")
+    validating.validate(directory, agents)
 
 
 @cli.command(short_help="Print the JSON Schema of a manifest.")
-def schema() -> None:
+@kind_option("assistant (assistants/) or agent (agents/) manifests.")
+def schema(kind: str) -> None:
     """Print the JSON Schema of a manifest (for yaml-language-server and editors).
 
     \b
     Example:
-      reconciler schema > assistant.schema.json
+      reconciler schema > schema/manifest.json
+      reconciler schema --kind agent > schema/agent.json
     """
     import json
 
-    from reconciler.manifest import json_schema
+    from reconciler.manifest import agent_model, json_schema
 
-    click.echo(json.dumps(json_schema(), indent=2, sort_keys=False))
+    document = agent_model.json_schema() if kind == "agent" else json_schema()
+    click.echo(json.dumps(document, indent=2, sort_keys=False))
 
 
 @cli.command(short_help="Show what apply would change, without changing anything.")
@@ -391,9 +399,10 @@ def _refuse_with_a_saved_plan(planning: PlanOptions) -> None:
         )
 
 
-@cli.command(name="import", short_help="Write manifests for existing unmanaged assistants.")
+@cli.command(name="import", short_help="Write manifests for existing unmanaged assistants (or agents).")
 @click.argument("ids", nargs=-1, metavar="[ID]...")
-@click.option("--all", "import_all", is_flag=True, help="Import every unmanaged assistant.")
+@click.option("--all", "import_all", is_flag=True, help="Import every unmanaged assistant (or agent).")
+@kind_option("What to import: assistants into --dir, or saved agents into agents/ beside it.")
 @dir_option
 @connection_options
 @env_option
@@ -411,19 +420,22 @@ def import_(
     env: str | None,
     force: bool,
     instructions_files: bool,
+    kind: str,
 ) -> None:
     """Write a manifest for each unmanaged assistant ID (asst_...) or, with --all, for every one, so the
-    next plan adopts them.
+    next plan adopts them. With --kind agent, the same for saved agents, into agents/ beside --dir.
 
     \b
     Example:
       reconciler import asst_abc123
+      reconciler import --kind agent --all
     """
-    from reconciler.usecases.importing import run_import
+    from reconciler.usecases.importing import import_directory, run_import
 
     target = target_from(env, directory, connection)
     options = ImportOptions(
-        directory=target.directory,
+        directory=import_directory(target.directory, kind),
+        kind=kind,
         ids=ids,
         import_all=import_all,
         force=force,
@@ -463,16 +475,79 @@ def accept(keys: tuple[str, ...], directory: Path, connection: ConnectionOptions
 @dir_option
 def fmt(paths: tuple[Path, ...], check: bool, directory: Path) -> None:
     """Rewrite manifests into the canonical layout, keeping comments: each PATH (a manifest or a directory
-    of them), or --dir.
+    of them), or --dir and the agents/ beside it.
 
     \b
     Example:
       reconciler fmt --check
     """
     from reconciler import formatter
+    from reconciler.usecases.validating import agents_directory
 
-    if not formatter.run_fmt(paths or (directory,), check=check):
+    if not paths:
+        agents = agents_directory(directory, None)
+        paths = (directory,) if agents is None else (directory, agents)
+    if not formatter.run_fmt(paths, check=check):
         sys.exit(1)
+
+
+@cli.command(short_help="Write agent manifests from assistant manifests.")
+@click.argument("keys", nargs=-1, metavar="[KEY]...")
+@click.option(
+    "--from",
+    "source",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=DEFAULT_DIRECTORY,
+    show_default=True,
+    help="The assistant manifests.",
+)
+@click.option(
+    "--to",
+    "target",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Where to write the agent manifests [default: agents/ beside --from].",
+)
+@click.option("--accept-loss", is_flag=True, help="Write them even when something cannot be carried over.")
+@click.option("--force", is_flag=True, help="Overwrite agent manifests that exist with other content.")
+@click.option(
+    "--report", type=click.Path(path_type=Path, dir_okay=False), help="Also write the loss report to FILE."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown"]),
+    default="text",
+    show_default=True,
+    help="The loss report: text, or markdown for the pull request.",
+)
+def migrate(
+    keys: tuple[str, ...],
+    source: Path,
+    target: Path | None,
+    accept_loss: bool,
+    force: bool,
+    report: Path | None,
+    fmt: str,
+) -> None:
+    """Write an agent manifest for each assistant manifest (or each KEY), and print the loss report. A
+    lossy migration writes nothing without --accept-loss. The assistant manifests are left as they are.
+
+    \b
+    Example:
+      reconciler migrate --format markdown --report migration.md --accept-loss
+    """
+    from reconciler.usecases import migrating
+
+    options = migrating.MigrateOptions(
+        source=source,
+        target=target or migrating.default_target(source),
+        keys=keys,
+        accept_loss=accept_loss,
+        force=force,
+        report=report,
+        format="markdown" if fmt == "markdown" else "text",
+    )
+    migrating.run_migrate(options)
 
 
 @cli.command(short_help="Serve the v1 API on loopback (a sandbox, with fault injection).")

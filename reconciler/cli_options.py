@@ -184,8 +184,8 @@ TARGET_HELP = {
 
 
 def plan_options(command: str) -> Callable[[F], F]:
-    """--target, --prune, --allow-duplicate-names and --model-rules, for `plan` and `apply` (`command` picks
-    the help). The command receives them as one value, `planning: PlanOptions`."""
+    """--target, --prune, --allow-duplicate-names, --model-rules and --agents-dir, for `plan` and `apply`
+    (`command` picks the help). The command receives them as one value, `planning: PlanOptions`."""
 
     def decorate(func: F) -> F:
         @functools.wraps(func)
@@ -195,11 +195,17 @@ def plan_options(command: str) -> Callable[[F], F]:
                 prune=params.pop("prune"),
                 allow_duplicate_names=params.pop("allow_duplicate_names"),
                 model_rules=params.pop("model_rules"),
+                agents_dir=params.pop("agents_dir"),
             )
             return func(*args, planning=planning, **params)
 
         wrapped: Any = with_planning
         for option in (
+            click.option(
+                "--agents-dir",
+                type=click.Path(path_type=Path, file_okay=False),
+                help="Saved agents' manifests to plan too [default: agents/ beside --dir, when it exists].",
+            ),
             click.option(
                 "--model-rules",
                 type=click.Choice(MODEL_RULES),
@@ -220,6 +226,13 @@ def plan_options(command: str) -> Callable[[F], F]:
         return wrapped
 
     return decorate
+
+
+def kind_option(help: str) -> Callable[[F], F]:
+    """--kind assistant|agent (default assistant), for the commands that handle one kind at a time."""
+    return click.option(
+        "--kind", type=click.Choice(["assistant", "agent"]), default="assistant", show_default=True, help=help
+    )
 
 
 def explicit(name: str) -> bool:

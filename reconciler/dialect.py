@@ -18,10 +18,11 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 if TYPE_CHECKING:
-    from reconciler.remote import RemoteAssistant
+    from reconciler.remote import Remote
 
-#: An assistant as the dialect reads it: an existing one from the client, or a plain dict (a desired state).
-Assistant: TypeAlias = "Mapping[str, Any] | RemoteAssistant"
+#: An object as the dialect reads it: an existing one from the client (`RemoteAssistant`, or any kind's for
+#: the ownership rules, which saved agents share), or a plain dict (a desired state).
+Assistant: TypeAlias = "Mapping[str, Any] | Remote"
 
 API_VERSION = "v1"
 BETA_HEADER = ("OpenAI-Beta", "assistants=v1")
@@ -128,9 +129,9 @@ def marker_of(assistant: Assistant) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def claim_order(assistant: RemoteAssistant) -> tuple[int, str]:
+def claim_order(assistant: Assistant) -> tuple[int, str]:
     """The order among assistants claiming one key: `(created_at, id)`; the minimum is the canonical one."""
-    return int(assistant.created_at or 0), assistant.id
+    return int(field_of(assistant, "created_at") or 0), str(field_of(assistant, "id"))
 
 
 def canonical_json(value: Any) -> str:

@@ -1,9 +1,9 @@
 """Compare desired and existing assistants: hash first, a field-by-field look only at pairs that differ.
 
-Both sides are normal forms (`dialect.normalise` / `dialect.desired_state`), so order that carries no
+Both sides are normal forms (`Kind.normalise` / `Kind.desired_state`), so order that carries no
 meaning (file_ids, tools) and number spelling (1 vs 1.0) are already settled. Equal canonical hashes mean no
 change and cost one hash each; only pairs whose hashes differ are compared field by field, by canonical
-JSON (`dialect.changed_fields`), which is exactly what the hash saw. No deepdiff here: a plan imports it
+JSON (`Kind.changed_fields`), which is exactly what the hash saw. No deepdiff here: a plan imports it
 only when a renderer shows a nested change.
 """
 
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.dialect import canonical_hash
-from reconciler.dialect import changed_fields as _changed_fields
+from reconciler.kinds import DEFAULT, Kind
 
 
 @dataclass(frozen=True)
@@ -26,15 +26,15 @@ class Comparison:
     fingerprint: str
 
 
-def compare(desired: Mapping[str, Any], existing: Mapping[str, Any]) -> Comparison:
-    """Compare two normal forms. Exact: a field is reported iff its canonical JSON differs.
+def compare(desired: Mapping[str, Any], existing: Mapping[str, Any], kind: Kind = DEFAULT) -> Comparison:
+    """Compare two normal forms of `kind`. Exact: a field is reported iff its canonical JSON differs.
 
     The existing side is always hashed (its hash is the fingerprint); the desired side only when `same`
     cannot tell the two apart cheaply."""
     fingerprint = canonical_hash(existing)
     if same(desired, existing) or canonical_hash(desired) == fingerprint:
         return Comparison((), fingerprint)
-    return Comparison(changed_fields(desired, existing), fingerprint)
+    return Comparison(changed_fields(desired, existing, kind), fingerprint)
 
 
 def same(a: Any, b: Any) -> bool:
@@ -54,6 +54,8 @@ def same(a: Any, b: Any) -> bool:
     return False
 
 
-def changed_fields(desired: Mapping[str, Any], existing: Mapping[str, Any]) -> tuple[str, ...]:
-    """The top-level fields whose canonical JSON differs, in `FIELDS` order."""
-    return tuple(_changed_fields(existing, desired))
+def changed_fields(
+    desired: Mapping[str, Any], existing: Mapping[str, Any], kind: Kind = DEFAULT
+) -> tuple[str, ...]:
+    """The top-level fields whose canonical JSON differs, in `kind.fields` order."""
+    return tuple(kind.changed_fields(existing, desired))

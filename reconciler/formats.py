@@ -8,7 +8,9 @@
 Each field's meaning is its `description`; `docs/formats.md` shows examples. The schemas are closed
 (`additionalProperties: false`) so that a key the code emits but the schema does not declare fails the tests;
 keys are only ever added within a `format_version`, so consumers should ignore keys they do not know.
-`before`, `after` and `desired` are assistant normal forms (see `reconciler.dialect`): open objects.
+`before`, `after` and `desired` are normal forms of the change's kind (`reconciler.kinds`): open objects.
+A plan of assistants alone has no `kind` keys and no `kinds` object (exactly as before saved agents); a plan
+with saved agents names each change's and orphan's `kind` and adds `kinds`, the summary and counts per kind.
 
 `python -m reconciler.formats [--dir DIR]` writes `DIR/plan.json`, `DIR/saved-plan.json` and
 `DIR/apply-report.json` (default `schema`); with `--check` it writes nothing and exits 1 naming every file
@@ -29,12 +31,18 @@ from pydantic import ConfigDict, Field, TypeAdapter, with_config
 from typing_extensions import NotRequired, TypedDict
 
 _CLOSED = ConfigDict(extra="forbid")
-_NORMAL_FORM = "API fields in normal form (reconciler.dialect)"
+_NORMAL_FORM = "API fields in normal form (reconciler.kinds: the change's kind)"
 
 
 def _doc(text: str) -> Any:
     """A field's description in the generated schema."""
     return Field(description=text)
+
+
+_Kind = Annotated[
+    Literal["assistant", "agent"],
+    _doc("The kind of object (assistant, saved agent); only in a plan or report with saved agents."),
+]
 
 
 # ---------------------------------------------------------------------------------------- shared pieces
@@ -105,6 +113,16 @@ class OrphanJSON(TypedDict):
     key: Annotated[str, _doc("The key in its ownership marker.")]
     id: Annotated[str, _doc("The assistant's id.")]
     name: Annotated[str | None, _doc("The assistant's name.")]
+    kind: NotRequired[_Kind]
+
+
+@with_config(_CLOSED)
+class KindPlanJSON(TypedDict):
+    """The plan of one kind of object, in a plan with saved agents."""
+
+    summary: PlanSummaryJSON
+    managed: Annotated[int, _doc("Objects of this kind carrying the ownership marker.")]
+    unmanaged: Annotated[int, _doc("Objects of this kind without the ownership marker.")]
 
 
 @with_config(_CLOSED)
@@ -150,6 +168,7 @@ class ChangeJSON(TypedDict):
             ),
         ]
     ]
+    kind: NotRequired[_Kind]
     drifted_fields: NotRequired[
         Annotated[
             list[str],
@@ -167,11 +186,16 @@ _Warnings = Annotated[list[str], _doc("One line each, shown by the text plan and
 class _PlanCommon(TypedDict):
     """The keys the plan and the saved plan share."""
 
-    format_version: Annotated[Literal["1"], _doc("The version of this form.")]
     summary: PlanSummaryJSON
     unmanaged: Annotated[int, _doc("Assistants without the ownership marker: counted, never touched.")]
     files: NotRequired[Annotated[list[PlanFileJSON], _doc("Knowledge-file contents; only when any.")]]
     file_summary: NotRequired[FileSummaryJSON]
+    kinds: NotRequired[
+        Annotated[
+            dict[str, KindPlanJSON],
+            _doc("The plan of each kind, by kind (`assistant`, `agent`); only in a plan with saved agents."),
+        ]
+    ]
     drift: NotRequired[
         Annotated[
             list[DriftJSON], _doc("Edits made outside reconciler that the plan overwrites; only when any.")
@@ -183,6 +207,7 @@ class _PlanCommon(TypedDict):
 class PlanJSON(_PlanCommon):
     """The plan printed by `reconciler plan --format json`."""
 
+    format_version: Annotated[Literal["1"], _doc("The version of this form.")]
     changes: Annotated[list[ChangeJSON], _doc("Creates, updates, deletes, then no-ops; each group by key.")]
     managed: _Managed
     orphans: _Orphans
@@ -209,6 +234,13 @@ class SavedChangeJSON(ChangeJSON):
 class SavedPlanJSON(_PlanCommon):
     """The plan file written by `reconciler plan --out FILE` and run by `reconciler apply FILE`."""
 
+    format_version: Annotated[
+        Literal["1", "2"],
+        _doc(
+            'The version of this form: "2" for a plan with saved agents (so that a reconciler from before '
+            'agents refuses it rather than apply an agent as an assistant), else "1".'
+        ),
+    ]
     changes: Annotated[list[SavedChangeJSON], _doc("As in the plan, with what apply needs.")]
     managed: _Managed
     orphans: _Orphans
@@ -241,6 +273,7 @@ class ChangeResultJSON(TypedDict):
     status: Annotated[Literal["created", "updated", "deleted", "failed"], _doc("The outcome.")]
     error: Annotated[str | None, _doc("The one-line reason when status is failed, else null.")]
     warnings: Annotated[list[str], _doc("Fields the server did not keep (read back), one line each.")]
+    kind: NotRequired[Annotated[Literal["agent"], _doc("Only for a saved agent's change: `agent`.")]]
 
 
 @with_config(_CLOSED)
@@ -284,6 +317,7 @@ class PendingJSON(TypedDict):
     key: Annotated[str, _doc("The manifest's key.")]
     action: Annotated[Literal["create", "update", "delete"], _doc("The planned action.")]
     id: Annotated[str | None, _doc("The assistant's id; null for a create.")]
+    kind: NotRequired[Annotated[Literal["agent"], _doc("Only for a saved agent's change: `agent`.")]]
 
 
 @with_config(_CLOSED)

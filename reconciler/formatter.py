@@ -7,7 +7,9 @@ Contract:
 - Top-level fields are put in `layout.ORDER` (unknown fields after, in their order). Each field moves with
   its comments: the comment lines between the previous field's value and the field belong to it, as does
   an end-of-line comment; the header (the modeline, and comments separated from the first field by a blank
-  line) and trailing comments stay in place. The yaml-language-server modeline is added when missing.
+  line) and trailing comments stay in place. The yaml-language-server modeline is added when missing (naming
+  `schema/agent.json` for an agent manifest, one in a directory named `agents`; else `schema/manifest.json`).
+  Agent manifests take the same layout: their fields outside `layout.ORDER` keep their order after it.
 - The ruamel.yaml round trip then rewrites indentation and string styles (`layout.restyle`): instructions
   become a block literal where exact, other multi-line strings too; numbers are written canonically.
 - A document holding aliases keeps its field order (moving fields could put an alias before its anchor).
@@ -46,6 +48,9 @@ from reconciler.fsio import write_atomic
 SUFFIXES = (".yaml", ".yml")
 #: Where the modeline's schema lives, relative to the repository root.
 SCHEMA_PATH = Path("schema") / "manifest.json"
+#: The schema of agent manifests: those in a directory named `AGENTS_DIRECTORY`.
+AGENT_SCHEMA_PATH = Path("schema") / "agent.json"
+AGENTS_DIRECTORY = "agents"
 _COMMENT = re.compile(r"^\s*#")
 #: Passes of the round trip allowed to reach a fixed point (one is the rule; ruamel occasionally moves a
 #: comment once).
@@ -372,10 +377,13 @@ def collect(paths: Iterable[Path]) -> tuple[list[Path], list[str]]:
 
 def schema_modeline(path: Path) -> str | None:
     """The modeline for manifest `path`: `$schema=` the relative path from its folder to the repository's
-    `schema/manifest.json`, or None when that file does not exist (`reconciler schema` writes it)."""
+    `schema/manifest.json` (`schema/agent.json` for a manifest in a directory named `agents`), or None when
+    that file does not exist (`reconciler schema [--kind agent]` writes it)."""
     from reconciler.manifest import repository_root
 
-    schema = repository_root(path.parent) / SCHEMA_PATH
+    folder = path.absolute().parent
+    schema_path = AGENT_SCHEMA_PATH if folder.name == AGENTS_DIRECTORY else SCHEMA_PATH
+    schema = repository_root(path.parent) / schema_path
     if not schema.is_file():
         return None
     relative = os.path.relpath(schema, path.parent.resolve())

@@ -1,12 +1,12 @@
-"""Identity: which existing assistant each manifest describes.
+"""Identity: which existing object (assistant, saved agent: its `Kind`) each manifest describes.
 
-An existing assistant is **managed** when it carries the ownership marker (`dialect.marker_of`), whose value
+An existing assistant is **managed** when it carries the ownership marker (`Kind.marker_of`), whose value
 is its key. A manifest matches the managed assistant with its key, or the assistant its `id:` names
 (**adopt**: binding an unmanaged assistant, which the plan shows as an update adding the marker). Unmanaged
 assistants are only counted; managed ones no manifest names are orphans.
 
 Several assistants claiming one key (left by applies that raced, or by a lost create) are not an error: the
-**canonical** one, the minimum by `(created_at, id)` (`dialect.claim_order`), is the managed one, and every
+**canonical** one, the minimum by `(created_at, id)` (`Kind.claim_order`), is the managed one, and every
 other claimant is a **duplicate**, which the plan deletes (docs/design.md, "Exactly once across runs").
 """
 
@@ -16,22 +16,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from reconciler.dialect import claim_order, marker_of
 from reconciler.errors import PlanError
+from reconciler.kinds import DEFAULT, Kind
 from reconciler.manifest.errors import format_field_path, parse_field_path
 from reconciler.manifest.overrides import written_path
 
 if TYPE_CHECKING:
-    from reconciler.manifest import LoadedManifest
-    from reconciler.remote import RemoteAssistant
+    from reconciler.manifest.loaded import Loaded
+    from reconciler.remote import Remote
 
 
 @dataclass(frozen=True)
 class Match:
     """One manifest and the existing assistant it describes (None: to be created)."""
 
-    loaded: LoadedManifest
-    existing: RemoteAssistant | None
+    loaded: Loaded
+    existing: Remote | None
     #: True when `existing` is unmanaged and bound through `id:`.
     adopt: bool = False
 
@@ -41,7 +41,7 @@ class Duplicate:
     """An assistant claiming a key whose canonical claimant is another one, `kept` (its id)."""
 
     key: str
-    assistant: RemoteAssistant
+    assistant: Remote
     kept: str
 
 
@@ -52,26 +52,26 @@ class Matching:
     the counts and unmanaged assistants seen."""
 
     matches: tuple[Match, ...]
-    orphans: tuple[RemoteAssistant, ...]
+    orphans: tuple[Remote, ...]
     managed: int
-    unmanaged: tuple[RemoteAssistant, ...]
+    unmanaged: tuple[Remote, ...]
     duplicates: tuple[Duplicate, ...] = ()
 
 
-def manifest_id(loaded: LoadedManifest) -> str | None:
+def manifest_id(loaded: Loaded) -> str | None:
     """The `id:` a manifest sets to adopt an assistant, or None."""
     value = getattr(loaded.manifest, "id", None)
     return value if isinstance(value, str) and value else None
 
 
-def written_field(loaded: LoadedManifest, field: str) -> str:
+def written_field(loaded: Loaded, field: str) -> str:
     """`field` as the manifest writes it: `environments.ENV.FIELD` when an environment's override set it."""
     if not loaded.moved:
         return field
     return format_field_path(written_path(parse_field_path(field), dict(loaded.moved)))
 
 
-def field_location(loaded: LoadedManifest, field: str | None = None) -> str:
+def field_location(loaded: Loaded, field: str | None = None) -> str:
     """`FILE:LINE:COL: FIELD` for a manifest field, or `FILE:LINE` for the manifest itself."""
     if field is not None:
         try:
@@ -83,7 +83,7 @@ def field_location(loaded: LoadedManifest, field: str | None = None) -> str:
     return f"{loaded.path}:{loaded.line}"
 
 
-def value_location(loaded: LoadedManifest, field: str) -> str:
+def value_location(loaded: Loaded, field: str) -> str:
     """`FILE:LINE:COL: FIELD` at the value of a top-level field (for messages about the value itself); at the
     override when an environment's override set it (`field_location`)."""
     if loaded.moved:
@@ -95,15 +95,16 @@ def value_location(loaded: LoadedManifest, field: str) -> str:
     return f"{loaded.path}:{line}:{col}: {field}"
 
 
-def match(loaded: Sequence[LoadedManifest], existing: Sequence[RemoteAssistant]) -> Matching:
-    """Match manifests to existing assistants (a key claimed several times: its canonical claimant; the
-    others are `duplicates`). Raises PlanError, one line per problem, when an `id:` does not exist, belongs
-    to another key, or is named by two manifests, or when a key is managed by one assistant while its
+def match(loaded: Sequence[Loaded], existing: Sequence[Remote], kind: Kind = DEFAULT) -> Matching:
+    """Match manifests to existing objects of `kind` (a key claimed several times: its canonical claimant;
+    the others are `duplicates`). Raises PlanError, one line per problem, when an `id:` does not exist,
+    belongs to another key, or is named by two manifests, or when a key is managed by one assistant while its
     manifest's `id:` names another."""
     errors: list[str] = []
     by_id = {a.id: a for a in existing}
-    by_key: dict[str, list[RemoteAssistant]] = {}
-    unmanaged: list[RemoteAssistant] = []
+    by_key: dict[str, list[Remote]] = {}
+    unmanaged: list[Remote] = []
+    marker_of = kind.marker_of
     for assistant in existing:
         key = marker_of(assistant)
         if key is None:
@@ -114,11 +115,11 @@ def match(loaded: Sequence[LoadedManifest], existing: Sequence[RemoteAssistant])
     manifest_keys = {m.key: m for m in loaded}
     duplicates: list[Duplicate] = []
     for key, claimants in sorted(by_key.items()):
-        claimants.sort(key=claim_order)
+        claimants.sort(key=kind.claim_order)
         duplicates += [Duplicate(key, a, claimants[0].id) for a in claimants[1:]]
 
     matches: list[Match] = []
-    claimed_ids: dict[str, LoadedManifest] = {}
+    claimed_ids: dict[str, Loaded] = {}
     for manifest in loaded:
         wanted = manifest_id(manifest)
         managed = by_key.get(manifest.key, [])
@@ -133,7 +134,7 @@ def match(loaded: Sequence[LoadedManifest], existing: Sequence[RemoteAssistant])
             continue
         claimed_ids[wanted] = manifest
         target = by_id.get(wanted)
-        problem = _adoption_problem(manifest, wanted, target, managed)
+        problem = _adoption_problem(manifest, wanted, target, managed, kind)
         if problem is not None:
             errors.append(f"{field_location(manifest, 'id')}: {problem}")
         elif target is not None:
@@ -152,17 +153,21 @@ def match(loaded: Sequence[LoadedManifest], existing: Sequence[RemoteAssistant])
 
 
 def _adoption_problem(
-    manifest: LoadedManifest, wanted: str, target: RemoteAssistant | None, managed: Sequence[RemoteAssistant]
+    manifest: Loaded,
+    wanted: str,
+    target: Remote | None,
+    managed: Sequence[Remote],
+    kind: Kind,
 ) -> str | None:
-    """Why `manifest` cannot bind the assistant its `id:` names (`wanted`), or None when it can."""
+    """Why `manifest` cannot bind the object of `kind` its `id:` names (`wanted`), or None when it can."""
     if target is None:
-        return f"assistant {wanted} does not exist on this server"
-    owner = marker_of(target)
+        return f"{kind.name} {wanted} does not exist on this server"
+    owner = kind.marker_of(target)
     if owner is not None and owner != manifest.key:
-        return f"assistant {wanted} is managed under key {owner!r}, not {manifest.key!r}"
+        return f"{kind.name} {wanted} is managed under key {owner!r}, not {manifest.key!r}"
     if managed and managed[0].id != wanted:  # `managed` is oldest first: [0] is the canonical claimant
         kept = managed[0].id
         if owner == manifest.key:
-            return f"assistant {wanted} is a duplicate of key {manifest.key!r} (keeping {kept}, the oldest)"
+            return f"{kind.name} {wanted} is a duplicate of key {manifest.key!r} (keeping {kept}, the oldest)"
         return f"key {manifest.key!r} is already managed by {kept}, but id: names {wanted}"
     return None

@@ -1,4 +1,5 @@
-"""`reconciler import`: write manifests for existing unmanaged assistants, so the next plan adopts them.
+"""`reconciler import`: write manifests for existing unmanaged assistants (or, with `--kind agent`, saved
+agents: the same contract, their fields, into the agents directory), so the next plan adopts them.
 
 Contract:
 
@@ -31,10 +32,12 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from reconciler import dialect, fsio, layout
 from reconciler.errors import ConfigError, ReconcilerError
+from reconciler.kinds import AGENT, ASSISTANT, Kind, kind_named
 
 if TYPE_CHECKING:
-    from reconciler.client import Client, RemoteAssistant
+    from reconciler.client import Client
     from reconciler.options import ImportOptions
+    from reconciler.remote import Remote
 
 #: Instructions with more lines than this, or more characters than `LONG_CHARS`, go to a `.md` file
 #: with `--instructions-files`.
@@ -45,6 +48,8 @@ MAX_KEY = 63
 KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 MANIFEST_SUFFIX = ".yaml"
 INSTRUCTIONS_SUFFIX = ".md"
+#: The modeline of an agent manifest (`schema/agent.json`).
+AGENT_MODELINE = layout.MODELINE.replace("manifest.json", "agent.json")
 #: A key is taken when a file with its stem and one of these suffixes exists.
 OWN_SUFFIXES = (".yaml", ".yml", INSTRUCTIONS_SUFFIX)
 
@@ -106,10 +111,10 @@ def slug(text: str) -> str:
     return out if KEY_PATTERN.match(out) else ""
 
 
-def key_for(assistant: RemoteAssistant) -> str:
-    """The base key of an assistant: its name slugged, else its id slugged."""
+def key_for(assistant: Remote, kind: Kind = ASSISTANT) -> str:
+    """The base key of an object: its name slugged, else its id slugged."""
     base = slug(assistant.name) if assistant.name is not None else ""
-    return base or slug(assistant.id) or "assistant"
+    return base or slug(assistant.id) or kind.name
 
 
 def with_suffix(base: str, number: int) -> str:
@@ -123,14 +128,22 @@ def with_suffix(base: str, number: int) -> str:
 # ------------------------------------------------------------------------------------------------- content
 
 
-def manifest_fields(assistant: RemoteAssistant, key: str) -> tuple[dict[str, Any], list[str]]:
-    """The manifest fields for an API assistant (in `layout.ORDER`), and warnings about what could not be
-    kept. Defaults are left to `layout.manifest_document` to omit; reserved metadata keys are dropped."""
+def manifest_fields(assistant: Remote, key: str, kind: Kind = ASSISTANT) -> tuple[dict[str, Any], list[str]]:
+    """The manifest fields for an API object of `kind` (in `layout.ORDER`), and warnings about what could
+    not be kept. Defaults are left out (by `layout.manifest_document`, or here for an agent's own fields);
+    reserved metadata keys are dropped."""
     warnings: list[str] = []
     fields: dict[str, Any] = {"key": key, "id": assistant.id}
-    for name in dialect.FIELDS:
+    state = kind.normalise(assistant) if kind is not ASSISTANT else None
+    for name in kind.fields:
         value = getattr(assistant, name)
-        if name == "tools":
+        if state is not None and name != "metadata":  # an agent: its normal form, without its defaults
+            if name != "model" and dialect.canonical_json(state[name]) == dialect.canonical_json(
+                kind.defaults.get(name)
+            ):
+                continue
+            value = [_agent_tool(t) for t in state[name]] if name == "tools" else state[name]
+        elif name == "tools":
             value = [_tool(t) for t in value]
         elif name == "file_ids":
             value = list(value)
@@ -144,11 +157,14 @@ def manifest_fields(assistant: RemoteAssistant, key: str) -> tuple[dict[str, Any
                     f"metadata {', '.join(repr(k) for k in reserved)} left out (reserved for reconciler); "
                     "the plan will remove it"
                 )
-            limit = dialect.MAX_METADATA_PAIRS - 2
+            taken = (
+                "the ownership marker and the drift entry take two" if kind.drift else "the marker takes one"
+            )
+            limit = kind.max_metadata_pairs - (2 if kind.drift else 1)
             if len(metadata) > limit:
                 warnings.append(
-                    f"{len(metadata)} metadata pairs, but a manifest may set at most {limit} (the ownership "
-                    "marker and the drift entry take two of the 16): remove some before planning"
+                    f"{len(metadata)} metadata pairs, but a manifest may set at most {limit} ({taken} of the "
+                    f"{kind.max_metadata_pairs}): remove some before planning"
                 )
             value = metadata
         fields[name] = value
@@ -163,6 +179,11 @@ def _tool(tool: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _agent_tool(tool: Mapping[str, Any]) -> dict[str, Any]:
+    """An agent's tool as a manifest writes it: the fields that read back null left out."""
+    return {k: v for k, v in tool.items() if v is not None}
+
+
 def is_long(text: str) -> bool:
     """True for instructions that `--instructions-files` moves to a file."""
     return len(text) > LONG_CHARS or text.count("\n") + 1 > LONG_LINES
@@ -175,16 +196,17 @@ def fits_instructions_file(text: str) -> bool:
 
 
 def render(
-    assistant: RemoteAssistant,
+    assistant: Remote,
     key: str,
     directory: Path,
     *,
     instructions_files: bool,
     path: Path | None = None,
+    kind: Kind = ASSISTANT,
 ) -> Imported:
-    """The files one assistant is written to (nothing is written here): `path` (default
+    """The files one object of `kind` is written to (nothing is written here): `path` (default
     `directory/<key>.yaml`) and maybe `directory/<key>.md`."""
-    fields, warnings = manifest_fields(assistant, key)
+    fields, warnings = manifest_fields(assistant, key, kind)
     instructions = fields.get("instructions")
     md: Output | None = None
     if instructions_files and isinstance(instructions, str) and is_long(instructions):
@@ -199,6 +221,8 @@ def render(
                 "read back exactly"
             )
     text = layout.render_manifest(fields)
+    if kind is AGENT:  # its own schema, as `reconciler fmt` writes it for agents/
+        text = text.replace(layout.MODELINE, AGENT_MODELINE, 1)
     return Imported(
         key=key,
         assistant_id=assistant.id,
@@ -213,7 +237,7 @@ def render(
 
 
 def plan_import(
-    assistants: Sequence[RemoteAssistant],
+    assistants: Sequence[Remote],
     *,
     ids: Iterable[str],
     import_all: bool,
@@ -221,6 +245,7 @@ def plan_import(
     existing: Sequence[ExistingManifest],
     taken_names: Iterable[str] = (),
     instructions_files: bool = False,
+    kind: Kind = ASSISTANT,
 ) -> ImportPlan:
     """Decide what to write for `assistants` (as listed, oldest first). Pure: reads and writes nothing.
 
@@ -229,7 +254,7 @@ def plan_import(
     (`check_options`). Raises ReconcilerError for unknown ids.
     """
     result = ImportPlan()
-    picked = _select(assistants, list(dict.fromkeys(ids)), import_all, result.notes)
+    picked = _select(assistants, list(dict.fromkeys(ids)), import_all, result.notes, kind)
     adopted = {m.id: m for m in existing if m.id}
     _refuse_wanted_names(picked, existing, assistants, adopted)
     per_file: dict[str, int] = {}
@@ -253,7 +278,7 @@ def plan_import(
             path = directory / previous.path.name
             result.notes.append(f"{aid} is already imported as '{key}' in {previous.path}")
         else:
-            base = key_for(assistant)
+            base = key_for(assistant, kind)
             number = 1
             while True:
                 key = with_suffix(base, number)
@@ -262,14 +287,14 @@ def plan_import(
                 number += 1
         used.add(key)
         result.imported.append(
-            render(assistant, key, directory, instructions_files=instructions_files, path=path)
+            render(assistant, key, directory, instructions_files=instructions_files, path=path, kind=kind)
         )
     return result
 
 
 def _select(
-    assistants: Sequence[RemoteAssistant], wanted: list[str], import_all: bool, notes: list[str]
-) -> list[RemoteAssistant]:
+    assistants: Sequence[Remote], wanted: list[str], import_all: bool, notes: list[str], kind: Kind
+) -> list[Remote]:
     """The unmanaged assistants among `wanted` ids (all of them with `import_all`), noting the managed
     ones skipped; ReconcilerError naming every unknown id."""
     by_id = {a.id: a for a in assistants}
@@ -277,10 +302,10 @@ def _select(
     if unknown:
         noun = "id" if len(unknown) == 1 else "ids"
         raise ReconcilerError(
-            f"unknown assistant {noun} {', '.join(unknown)} (not among the {len(assistants)} assistants "
-            "listed)"
+            f"unknown {kind.name} {noun} {', '.join(unknown)} (not among the {len(assistants)} "
+            f"{kind.plural} listed)"
         )
-    picked: list[RemoteAssistant] = []
+    picked: list[Remote] = []
     for assistant in [by_id[i] for i in wanted] if wanted else list(assistants):
         marker = dialect.marker_of(assistant)
         if marker is None:
@@ -289,15 +314,14 @@ def _select(
             notes.append(f"{assistant.id} is already managed (key '{marker}'), skipped")
     managed = sum(1 for a in assistants if dialect.marker_of(a) is not None)
     if import_all and managed:
-        noun = "assistant" if managed == 1 else "assistants"
-        notes.append(f"{managed} managed {noun} skipped")
+        notes.append(f"{managed} managed {kind.noun(managed)} skipped")
     return picked
 
 
 def _refuse_wanted_names(
-    picked: Sequence[RemoteAssistant],
+    picked: Sequence[Remote],
     existing: Sequence[ExistingManifest],
-    assistants: Sequence[RemoteAssistant],
+    assistants: Sequence[Remote],
     adopted: Mapping[str, ExistingManifest],
 ) -> None:
     """Raise ReconcilerError (a line per assistant) when a picked assistant has the name a manifest without
@@ -321,14 +345,16 @@ def _refuse_wanted_names(
 # ------------------------------------------------------------------------------------------------- running
 
 
-def existing_manifests(directory: Path) -> tuple[list[ExistingManifest], list[str], int]:
-    """The manifests in `directory` (with their `id:`), the names of all files there, and the number of
-    manifests with errors (their files still count as taken)."""
+def existing_manifests(
+    directory: Path, kind: Kind = ASSISTANT
+) -> tuple[list[ExistingManifest], list[str], int]:
+    """The manifests of `kind` in `directory` (with their `id:`), the names of all files there, and the
+    number of manifests with errors (their files still count as taken)."""
     if not directory.is_dir():
         return [], [], 0
-    from reconciler.manifest import load_directory
+    from reconciler.manifest import load_agents, load_directory
 
-    loaded = load_directory(directory)
+    loaded: Any = load_agents(directory) if kind is AGENT else load_directory(directory)
     manifests = [
         ExistingManifest(
             key=m.key, path=m.path, id=getattr(m.manifest, "id", None), name=getattr(m.manifest, "name", None)
@@ -365,10 +391,12 @@ def _exists(path: Path) -> bool:
 
 def check_options(options: ImportOptions) -> None:
     """Raise ConfigError for options no import can satisfy (checked before connecting)."""
+    kind = kind_named(options.kind)
+    example = " (asst_...)" if kind is ASSISTANT else ""
     if not options.ids and not options.import_all:
-        raise ConfigError("nothing to import: give assistant ids (asst_...) or --all")
+        raise ConfigError(f"nothing to import: give {kind.name} ids{example} or --all")
     if options.ids and options.import_all:
-        raise ConfigError("give assistant ids or --all, not both")
+        raise ConfigError(f"give {kind.name} ids or --all, not both")
     if options.directory.exists() and not options.directory.is_dir():
         raise ConfigError(f"{options.directory} is not a directory")
 
@@ -380,16 +408,18 @@ async def run_import(client: Client, options: ImportOptions, out: TextIO, err: T
     without `force`, or API failures. Returns what was written.
     """
     check_options(options)
+    kind = kind_named(options.kind)
     directory = options.directory
-    existing, names, bad = existing_manifests(directory)
+    existing, names, bad = existing_manifests(directory, kind)
     plan = plan_import(
-        await client.list_assistants(),
+        await client.list_objects(kind),
         ids=options.ids,
         import_all=options.import_all,
         directory=directory,
         existing=existing,
         taken_names=names,
         instructions_files=options.instructions_files,
+        kind=kind,
     )
     for note in plan.notes:
         print(f"note: {note}", file=err)
@@ -397,14 +427,14 @@ async def run_import(client: Client, options: ImportOptions, out: TextIO, err: T
         noun = "file has" if bad == 1 else "files have"
         print(f"note: {bad} {noun} errors in {directory} (see reconciler validate)", file=err)
     if not plan.imported:
-        print("Nothing to import: no unmanaged assistants selected.", file=out)
+        print(f"Nothing to import: no unmanaged {kind.plural} selected.", file=out)
         return plan
     check_targets(plan, force=options.force)
-    write(plan, directory, out, err)
+    write(plan, directory, out, err, kind)
     return plan
 
 
-def write(plan: ImportPlan, directory: Path, out: TextIO, err: TextIO) -> None:
+def write(plan: ImportPlan, directory: Path, out: TextIO, err: TextIO, kind: Kind = ASSISTANT) -> None:
     """Write every file of `plan` into `directory` (created if missing), with a line for each."""
     directory.mkdir(parents=True, exist_ok=True)
     files = 0
@@ -421,9 +451,8 @@ def write(plan: ImportPlan, directory: Path, out: TextIO, err: TextIO) -> None:
         for warning in item.warnings:
             print(f"warning: {item.manifest.path}: {warning}", file=err)
     count = len(plan.imported)
-    noun = "assistant" if count == 1 else "assistants"
     print(
-        f"Imported {count} {noun} into {directory} ({files} files). "
+        f"Imported {count} {kind.noun(count)} into {directory} ({files} files). "
         "Run `reconciler plan` to adopt them (it adds the ownership marker).",
         file=out,
     )

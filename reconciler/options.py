@@ -90,13 +90,15 @@ class PlanOptions:
     """What to plan: only `targets` (keys; empty: everything), deletes of managed orphans with `prune`, and
     creates despite an unmanaged assistant of the same name with `allow_duplicate_names`; models judged by
     `model_rules` (one of `MODEL_RULES`); the manifests as merged for `environment` (None: no environments
-    configured)."""
+    configured). Saved agents are planned too from `agents_dir` (`--agents-dir`), or, when None, from the
+    sibling `agents/` of the manifest directory when it exists (`usecases.planning.agents_directory`)."""
 
     targets: tuple[str, ...] = ()
     prune: bool = False
     allow_duplicate_names: bool = False
     environment: Selected | None = None
     model_rules: str = "auto"
+    agents_dir: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -120,12 +122,13 @@ class ApplyOptions:
 
 @dataclass(frozen=True)
 class ImportOptions:
-    """What to import: the unmanaged assistants `ids` or, with `import_all`, every one, into `directory`;
-    existing files are overwritten only with `force`; long instructions go to `.md` files with
-    `instructions_files`."""
+    """What to import: the unmanaged objects of `kind` (`assistant`, `agent`) `ids` or, with `import_all`,
+    every one, into `directory`; existing files are overwritten only with `force`; long instructions go to
+    `.md` files with `instructions_files`."""
 
     directory: Path
     ids: tuple[str, ...] = ()
     import_all: bool = False
     force: bool = False
     instructions_files: bool = False
+    kind: str = "assistant"

@@ -1,6 +1,7 @@
 """The Plan: pure data describing what apply would do. It never prints and never calls the API.
 
-A `Change` is one assistant's action. `before`/`after` hold normal forms (see `dialect`):
+A `Change` is one object's action; `kind` names its `Kind` (`assistant`, `agent`: `reconciler.kinds`).
+`before`/`after` hold normal forms of that kind:
 - create: `before` is `{}`, `after` the whole desired state;
 - update: both hold only the changed fields;
 - delete: `before` the whole existing state, `after` is `{}`;
@@ -14,6 +15,10 @@ Both appear in the JSON only when present: a change gains `"files"`, the plan ga
 `"file_summary"` (docs/formats.md). Likewise drift (`reconciler.drift`, docs/drift.md): an update that
 overwrites edits made outside reconciler carries its `Drift` (JSON: `"drifted_fields"`), and the plan lists
 them all (`"drift"`).
+
+Several kinds: the planner builds one Plan per kind and `combine`s them; the combined Plan holds every change
+(each knowing its kind) and its `parts`, the plan of each kind alone (its summary, counts, orphans, safety
+limits). A plan of assistants alone has no parts and its JSON is exactly as before kinds existed.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from typing import Any, Literal
 
 from reconciler.drift import Drift
 from reconciler.errors import UnsafePlanError
+from reconciler.kinds import DEFAULT, KINDS, kind_named
 
 FORMAT_VERSION = "1"
 ABSENT = "absent"
@@ -163,6 +169,8 @@ class Change:
     files: tuple[FileRef, ...] = ()
     #: Why a delete is planned without --prune: `duplicate of KEY, keeping asst_... (oldest)`.
     reason: str | None = None
+    #: The name of the change's `Kind`.
+    kind: str = DEFAULT.name
     #: The fields this update overwrites although they were edited outside reconciler since the last apply
     #: (`reconciler.drift`); None when there are none, or when nothing was recorded (unknown).
     drift: Drift | None = None
@@ -197,11 +205,15 @@ class Change:
 
 @dataclass(frozen=True)
 class Orphan:
-    """A managed assistant no manifest names, left alone because --prune was not given."""
+    """A managed object no manifest names, left alone because --prune was not given."""
 
     key: str
     id: str
     name: str | None
+    kind: str = DEFAULT.name
+
+    def data(self) -> dict[str, Any]:
+        return {"key": self.key, "id": self.id, "name": self.name}
 
 
 @dataclass(frozen=True, repr=False)
@@ -224,6 +236,10 @@ class Plan:
     allow_duplicate_names: bool = False
     #: Knowledge file contents to upload, kept, or (with --prune) delete; see `reconciler.knowledge`.
     files: tuple[PlanFile, ...] = ()
+    #: The kind of a plan of one kind (`parts` empty); a combined plan's is its first part's.
+    kind: str = DEFAULT.name
+    #: A combined plan's plan of each kind (`combine`); empty for a plan of one kind.
+    parts: tuple[Plan, ...] = ()
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{action}={n}" for action, n in self.summary.items())
@@ -231,6 +247,16 @@ class Plan:
             f"<Plan {counts}; unmanaged={self.unmanaged}, managed={self.managed}, "
             f"orphans={len(self.orphans)}, files={len(self.files)}, warnings={len(self.warnings)}>"
         )
+
+    @property
+    def by_kind(self) -> tuple[Plan, ...]:
+        """The plan of each kind: `parts`, or this plan alone."""
+        return self.parts or (self,)
+
+    @property
+    def single(self) -> bool:
+        """True for a plan of assistants alone: shown and saved exactly as before kinds existed."""
+        return not self.parts and self.kind == DEFAULT.name
 
     @property
     def summary(self) -> dict[str, int]:
@@ -263,32 +289,70 @@ class Plan:
             "summary": self.summary,
             "unmanaged": self.unmanaged,
             "managed": self.managed,
-            "orphans": [{"key": o.key, "id": o.id, "name": o.name} for o in self.orphans],
+            "orphans": [o.data() for o in self.orphans],
             "warnings": list(self.warnings),
         }
         if self.files:
             out["files"] = [f.data() for f in self.files]
             out["file_summary"] = self.file_summary
+        if not self.single:
+            for data, change in zip(out["changes"], self.changes, strict=True):
+                data["kind"] = change.kind
+            for data, orphan in zip(out["orphans"], self.orphans, strict=True):
+                data["kind"] = orphan.kind
+            out["kinds"] = {
+                part.kind: {"summary": part.summary, "managed": part.managed, "unmanaged": part.unmanaged}
+                for part in self.by_kind
+            }
         if self.drift:
             out["drift"] = [d.data() for d in self.drift]
         return out
 
 
+def combine(plans: Sequence[Plan]) -> Plan:
+    """One plan of the plans of several kinds (in `KINDS` order): every change, orphan, warning and file of
+    each, the counts summed, the plans kept as `parts`. A single plan is returned as it is."""
+    plans = sorted(plans, key=lambda p: list(KINDS).index(p.kind))
+    if len(plans) == 1:
+        return plans[0]
+    first = plans[0]
+    return Plan(
+        changes=tuple(c for p in plans for c in p.changes),
+        unmanaged=sum(p.unmanaged for p in plans),
+        managed=sum(p.managed for p in plans),
+        orphans=tuple(o for p in plans for o in p.orphans),
+        targets=first.targets,
+        prune=first.prune,
+        warnings=tuple(dict.fromkeys(w for p in plans for w in p.warnings)),
+        allow_duplicate_names=first.allow_duplicate_names,
+        files=tuple(f for p in plans for f in p.files),
+        kind=first.kind,
+        parts=tuple(plans),
+    )
+
+
 def check_safety(plan: Plan, *, force: bool) -> None:
-    """Refuse mass deletes: more than 30% of at least 10 managed assistants, or all of them (when any).
+    """Refuse mass deletes, kind by kind: more than 30% of at least 10 managed objects of a kind, or all of
+    them (when any).
 
     Raises UnsafePlanError carrying every number, e.g. `35% is over 30% (7/20), --force required`.
     """
-    deletes = plan.summary["delete"]
-    if force or deletes == 0 or plan.managed == 0:
+    if force:
         return
-    share = deletes / plan.managed
-    if deletes >= plan.managed:
+    for part in plan.by_kind:
+        _check_part(part.summary["delete"], part.managed, kind_named(part.kind).plural)
+
+
+def _check_part(deletes: int, managed: int, plural: str) -> None:
+    if deletes == 0 or managed == 0:
+        return
+    share = deletes / managed
+    if deletes >= managed:
         raise UnsafePlanError(
-            f"plan deletes all {plan.managed} managed assistants ({deletes}/{plan.managed}), --force required"
+            f"plan deletes all {managed} managed {plural} ({deletes}/{managed}), --force required"
         )
-    if plan.managed >= MIN_MANAGED_FOR_SHARE and share > MAX_DELETE_SHARE:
+    if managed >= MIN_MANAGED_FOR_SHARE and share > MAX_DELETE_SHARE:
         raise UnsafePlanError(
-            f"plan deletes {share:.0%} of managed assistants, over {MAX_DELETE_SHARE:.0%} "
-            f"({deletes}/{plan.managed}), --force required"
+            f"plan deletes {share:.0%} of managed {plural}, over {MAX_DELETE_SHARE:.0%} "
+            f"({deletes}/{managed}), --force required"
         )

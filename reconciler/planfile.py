@@ -5,7 +5,9 @@
 was made for (`Target`: base URL or `local`, organisation, project; never the key) and the repository `root`
 it was made in. Local paths (knowledge files) are saved relative to that root and, when loaded, resolved
 from the repository root of the current directory (its nearest parent with `.git`), else from the saved
-root. `format_version` is `plan.FORMAT_VERSION`.
+root. `format_version` is `plan.FORMAT_VERSION`, or `WITH_KINDS` for a plan with saved agents: a
+reconciler from before agents refuses that plan (`unsupported plan format_version '2'`) instead of applying
+an agent's change as an assistant's. Both load.
 
 **Saving** goes through `fsio.write_atomic`: only to a new path or a regular file, in one step, mode 0600.
 
@@ -36,14 +38,17 @@ from typing import TYPE_CHECKING, Any
 from reconciler import dialect, fsio
 from reconciler.drift import Drift
 from reconciler.errors import ReconcilerError, StalePlanError
-from reconciler.plan import ABSENT, ACTIONS, FORMAT_VERSION, Change, FileRef, Orphan, Plan, PlanFile
+from reconciler.kinds import DEFAULT, Kind, kind_named
+from reconciler.plan import ABSENT, ACTIONS, FORMAT_VERSION, Change, FileRef, Orphan, Plan, PlanFile, combine
 from reconciler.redact import mask
 
 if TYPE_CHECKING:
     from reconciler.client import Client
     from reconciler.options import ConnectionOptions
-    from reconciler.remote import RemoteAssistant
+    from reconciler.remote import Remote
 
+#: The `format_version` of a saved plan with saved agents (a plan of assistants alone keeps `FORMAT_VERSION`).
+WITH_KINDS = "2"
 #: The largest plan file `load` reads (a plan of 10,000 assistants with long instructions fits).
 MAX_BYTES = 1 << 30
 #: Saved plans may quote instructions: only their owner may read them.
@@ -115,6 +120,8 @@ def to_data(saved: SavedPlan) -> dict[str, Any]:
     data["allow_duplicate_names"] = plan.allow_duplicate_names
     data["target"] = saved.target.data()
     data["root"] = str(saved.root)
+    if not plan.single:
+        data["format_version"] = WITH_KINDS
     if saved.environment is not None:
         data["environment"] = saved.environment
     return data
@@ -166,26 +173,56 @@ def _with_paths(plan: Plan, convert: Any) -> Plan:
 def from_data(data: Mapping[str, Any]) -> Plan:
     """Rebuild a plan from `to_data()`; raises ReconcilerError for anything else."""
     try:
-        if data.get("format_version") != FORMAT_VERSION:
+        if data.get("format_version") not in (FORMAT_VERSION, WITH_KINDS):
             raise ReconcilerError(f"unsupported plan format_version {data.get('format_version')!r}")
         drifts = {(d["key"], d["id"]): Drift.from_data(d) for d in data.get("drift") or ()}
         changes = tuple(_change(c, drifts) for c in data["changes"])
         for change in changes:
             if change.action not in ACTIONS:
                 raise ReconcilerError(f"unknown action {change.action!r} for {change.key!r}")
-        return Plan(
+        orphans = tuple(
+            Orphan(o["key"], o["id"], o.get("name"), kind_named(o.get("kind", DEFAULT.name)).name)
+            for o in data.get("orphans", [])
+        )
+        plan = Plan(
             changes=changes,
             unmanaged=int(data["unmanaged"]),
             managed=int(data.get("managed", 0)),
-            orphans=tuple(Orphan(o["key"], o["id"], o.get("name")) for o in data.get("orphans", [])),
+            orphans=orphans,
             targets=tuple(data.get("targets", [])),
             prune=bool(data.get("prune", False)),
             allow_duplicate_names=bool(data.get("allow_duplicate_names", False)),
             warnings=tuple(data.get("warnings", [])),
             files=tuple(PlanFile.from_data(f) for f in data.get("files") or ()),
         )
+        return _split(plan, data["kinds"]) if "kinds" in data else plan
     except (KeyError, TypeError, AttributeError, ValueError) as err:
         raise ReconcilerError(f"not a saved reconciler plan (missing or bad field: {err})") from None
+
+
+def _split(plan: Plan, kinds: Mapping[str, Any]) -> Plan:
+    """The combined plan of several kinds that `plan` (read flat) holds, its per-kind counts from `kinds`
+    (the saved `kinds` object); the combined plan keeps `plan`'s warnings and change order."""
+    parts = []
+    for name, counts in kinds.items():
+        kind = kind_named(name).name
+        parts.append(
+            dataclasses.replace(
+                plan,
+                changes=tuple(c for c in plan.changes if c.kind == kind),
+                unmanaged=int(counts["unmanaged"]),
+                managed=int(counts["managed"]),
+                orphans=tuple(o for o in plan.orphans if o.kind == kind),
+                warnings=(),
+                files=plan.files if kind == DEFAULT.name else (),
+                kind=kind,
+            )
+        )
+    unknown = {c.kind for c in plan.changes} - set(kinds)
+    if unknown:
+        raise ValueError(f"changes of kind {sorted(unknown)[0]!r} but no counts for it")
+    combined = combine(parts)
+    return dataclasses.replace(combined, changes=plan.changes, warnings=plan.warnings)
 
 
 def _change(c: Mapping[str, Any], drifts: Mapping[tuple[str, str], Drift]) -> Change:
@@ -202,6 +239,7 @@ def _change(c: Mapping[str, Any], drifts: Mapping[tuple[str, str], Drift]) -> Ch
         desired=c.get("desired") or {},
         files=tuple(FileRef.from_data(f) for f in c.get("files") or ()),
         reason=c.get("reason"),
+        kind=kind_named(c.get("kind", DEFAULT.name)).name,
         drift=drifts.get((c["key"], c["id"])) if c.get("drifted_fields") else None,
     )
 
@@ -317,8 +355,9 @@ def check_local_files(plan: Plan) -> None:
         )
 
 
-def ownership_problems(plan: Plan, existing: list[RemoteAssistant]) -> list[str]:
-    """The changes of `plan` that would write to an assistant that is not theirs, one phrase each:
+def ownership_problems(plan: Plan, existing: list[Remote], kind: Kind = DEFAULT) -> list[str]:
+    """The changes of `plan` (of one `kind`; `existing`: its objects) that would write to an object that is
+    not theirs, one phrase each:
 
     an update or delete needs the assistant it names to carry the ownership marker with the change's key, an
     adopt (an update only) an unmanaged assistant; a create or update must write the marker with its key.
@@ -327,21 +366,21 @@ def ownership_problems(plan: Plan, existing: list[RemoteAssistant]) -> list[str]
     by_id = {a.id: a for a in existing}
     problems = []
     for change in plan.actionable:
-        if change.action != "delete" and dialect.marker_of(change.desired) != change.key:
-            problems.append(f"{change.key} would not carry {dialect.MARKER_KEY}: {change.key}")
+        if change.action != "delete" and kind.marker_of(change.desired) != change.key:
+            problems.append(f"{change.key} would not carry {kind.marker_key}: {change.key}")
         current = by_id.get(change.id) if change.id else None
         if current is None or change.action == "create":
             continue
-        marker = dialect.marker_of(current)
+        marker = kind.marker_of(current)
         if change.adopt and (change.action != "update" or marker is not None):
             problems.append(f"{change.key}: {change.id} cannot be adopted by a {change.action}")
         elif not change.adopt and marker != change.key:
-            owner = "is unmanaged" if marker is None else f"carries {dialect.MARKER_KEY}: {marker}"
+            owner = "is unmanaged" if marker is None else f"carries {kind.marker_key}: {marker}"
             problems.append(f"{change.key}: {change.action} of {change.id}, which {owner}")
     return problems
 
 
-def name_collisions(plan: Plan, existing: list[RemoteAssistant]) -> list[str]:
+def name_collisions(plan: Plan, existing: list[Remote], kind: Kind = DEFAULT) -> list[str]:
     """`KEY's name 'N' was taken (asst_x, unmanaged)` for each create whose name an unmanaged assistant
     (not one the plan adopts) now has; [] when the plan was made with `--allow-duplicate-names`."""
     if plan.allow_duplicate_names:
@@ -350,7 +389,7 @@ def name_collisions(plan: Plan, existing: list[RemoteAssistant]) -> list[str]:
     names: dict[str, str] = {}
     for assistant in existing:
         name = assistant.name
-        if dialect.marker_of(assistant) is None and name is not None and assistant.id not in adopted:
+        if kind.marker_of(assistant) is None and name is not None and assistant.id not in adopted:
             names.setdefault(name, assistant.id)
     return [
         f"{c.key}'s name {c.desired.get('name')!r} was taken ({names[c.desired['name']]}, unmanaged)"
@@ -362,13 +401,14 @@ def name_collisions(plan: Plan, existing: list[RemoteAssistant]) -> list[str]:
 # ------------------------------------------------------------------------------------------------ staleness
 
 
-def fingerprint(existing: RemoteAssistant) -> str:
-    """The fingerprint of an existing API assistant: the canonical hash of its normal form."""
-    return dialect.canonical_hash(dialect.normalise(existing))
+def fingerprint(existing: Remote, kind: Kind = DEFAULT) -> str:
+    """The fingerprint of an existing API object of `kind`: the canonical hash of its normal form."""
+    return dialect.canonical_hash(kind.normalise(existing))
 
 
-def stale_reasons(plan: Plan, existing: list[RemoteAssistant]) -> list[str]:
-    """Why `plan` no longer matches `existing` (the API's assistants), one phrase per key; [] when current.
+def stale_reasons(plan: Plan, existing: list[Remote], kind: Kind = DEFAULT) -> list[str]:
+    """Why `plan` (of one `kind`) no longer matches `existing` (the API's objects of that kind), one phrase
+    per key; [] when current.
 
     - a change planned against an assistant whose normal form changed: `KEY changed`;
     - one whose assistant is gone: `KEY deleted` (not for a duplicate's delete: gone is what it wanted);
@@ -380,16 +420,16 @@ def stale_reasons(plan: Plan, existing: list[RemoteAssistant]) -> list[str]:
     runs"), as does a create whose key appeared already in the planned state.
     """
     by_id = {a.id: a for a in existing}
-    by_marker: dict[str, list[RemoteAssistant]] = {}
+    by_marker: dict[str, list[Remote]] = {}
     for assistant in existing:
-        marker = dialect.marker_of(assistant)
+        marker = kind.marker_of(assistant)
         if marker is not None:
             by_marker.setdefault(marker, []).append(assistant)
     reasons: list[str] = []
     for change in plan.changes:
         if change.fingerprint == ABSENT or change.id is None:
             planned = dialect.canonical_hash(change.desired)
-            appeared = [a for a in by_marker.get(change.key, []) if fingerprint(a) != planned]
+            appeared = [a for a in by_marker.get(change.key, []) if fingerprint(a, kind) != planned]
             if appeared:
                 reasons.append(f"{change.key} appeared ({', '.join(a.id for a in appeared)})")
             continue
@@ -397,7 +437,7 @@ def stale_reasons(plan: Plan, existing: list[RemoteAssistant]) -> list[str]:
         if current is None:
             if change.reason is None:
                 reasons.append(f"{change.key} deleted ({change.id})")
-        elif fingerprint(current) != change.fingerprint:
+        elif fingerprint(current, kind) != change.fingerprint:
             reasons.append(f"{change.key} changed ({change.id})")
     if plan.prune:
         accounted = {c.id for c in plan.changes if c.id} | {o.id for o in plan.orphans}
@@ -416,20 +456,37 @@ async def check_stale(client: Client, plan: Plan) -> None:
     its own (`ownership_problems`), and StalePlanError when any fingerprint no longer matches or a create's
     name was taken (`name_collisions`), e.g. `plan is stale: hr-helper changed (asst_1), faq deleted (asst_2)
     and 1 more; make a new plan and review it`."""
-    existing = await client.list_assistants()
-    problems = ownership_problems(plan, existing)
+    listed = [(part, kind_named(part.kind)) for part in plan.by_kind]
+    listings = [await client.list_objects(kind) for _, kind in listed]
+    problems = [
+        p
+        for (part, kind), got in zip(listed, listings, strict=True)
+        for p in ownership_problems(part, got, kind)
+    ]
     if problems:
+        plurals = " or ".join(kind.plural for _, kind in listed)
         raise ReconcilerError(
-            f"the saved plan is refused: it would write to assistants that are not its own: "
+            f"the saved plan is refused: it would write to {plurals} that are not its own: "
             f"{_named(problems)}; nothing was applied; {REPLAN}"
         )
-    reasons = stale_reasons(plan, existing) + name_collisions(plan, existing)
+    reasons = [
+        reason
+        for (part, kind), got in zip(listed, listings, strict=True)
+        for reason in stale_reasons(part, got, kind) + name_collisions(part, got, kind)
+    ]
     if not reasons:
         return
-    noun = "assistant" if len(reasons) == 1 else "assistants"
+    noun = _noun(plan, len(reasons))
     raise StalePlanError(
         f"plan is stale: {len(reasons)} {noun} changed since it was made: {_named(reasons)}; {REPLAN}"
     )
+
+
+def _noun(plan: Plan, count: int) -> str:
+    """`assistant(s)` for a plan of one kind, `object(s)` for several."""
+    if plan.parts:
+        return "object" if count == 1 else "objects"
+    return kind_named(plan.kind).noun(count)
 
 
 def _named(reasons: list[str]) -> str:

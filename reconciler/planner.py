@@ -9,17 +9,19 @@ from __future__ import annotations
 import dataclasses
 import difflib
 from collections.abc import Collection, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from reconciler import dialect, diff, drift, identity, knowledge
-from reconciler.dialect import DEFAULTS, canonical_hash, canonical_json, desired_state, marker_of, normalise
+from reconciler.dialect import canonical_hash, canonical_json
 from reconciler.errors import PlanError, UnsafePlanError
+from reconciler.kinds import DEFAULT, Kind
 from reconciler.options import PlanOptions
-from reconciler.plan import ABSENT, ACTIONS, Change, Orphan, Plan, PlanFile, check_safety
+from reconciler.plan import ABSENT, ACTIONS, Change, FileRef, Orphan, Plan, PlanFile, check_safety
 
 if TYPE_CHECKING:
     from reconciler.manifest import LoadedManifest
-    from reconciler.remote import RemoteAssistant, RemoteFile
+    from reconciler.manifest.loaded import Loaded
+    from reconciler.remote import Remote, RemoteAssistant, RemoteFile
 
 #: Plan everything, delete nothing, refuse duplicate names.
 DEFAULT_OPTIONS = PlanOptions()
@@ -28,43 +30,49 @@ MODELS_SHOWN = 8
 
 
 def build_plan(
-    loaded: Sequence[LoadedManifest],
-    existing: Sequence[RemoteAssistant],
+    loaded: Sequence[Loaded],
+    existing: Sequence[Remote],
     options: PlanOptions = DEFAULT_OPTIONS,
     *,
     models: Collection[str] | None = None,
     remote_files: Sequence[RemoteFile] | None = None,
+    kind: Kind = DEFAULT,
+    known_keys: Collection[str] = (),
 ) -> Plan:
-    """The Plan turning `existing` (API assistant objects) into what `loaded` describes.
+    """The Plan turning `existing` (API objects of `kind`) into what `loaded` (manifests of `kind`) describes.
 
-    `options.targets` restricts the plan to those keys (manifest keys or managed keys on the server; any
-    other raises PlanError naming near matches). `options.prune` plans deletes for managed orphans; without
-    it they are listed as `Plan.orphans`. A create whose name equals an unmanaged assistant's is refused
-    unless `options.allow_duplicate_names`. With `models`, creates and model changes must name one of them.
+    `options.targets` restricts the plan to those keys (manifest keys or managed keys on the server, or
+    `known_keys`, the keys of the other kinds planned with this one; any other raises PlanError naming near
+    matches). `options.prune` plans deletes for managed orphans; without it they are listed as
+    `Plan.orphans`. A create whose name equals an unmanaged object's is refused unless
+    `options.allow_duplicate_names`. With `models`, creates and model changes must name one of them.
     A delete over the safety limits adds a warning (apply enforces them). `remote_files` is the
     `GET /files?purpose=assistants` listing: knowledge files found there by content are attached by id, the
     others planned as uploads; with `prune`, uploads nothing uses any more are planned as file deletes (see
     `reconciler.knowledge`).
     """
     targets = tuple(dict.fromkeys(options.targets))
-    matching = identity.match(loaded, existing)
+    marker_of = kind.marker_of
+    matching = identity.match(loaded, existing, kind)
     managed_keys = {marker_of(a) for a in existing} - {None}
-    _check_targets(targets, {m.key for m in loaded} | {k for k in managed_keys if k})
+    _check_targets(targets, {m.key for m in loaded} | {k for k in managed_keys if k} | set(known_keys))
 
     def targeted(key: str) -> bool:
         return not targets or key in targets
 
     adopted = {m.existing.id for m in matching.matches if m.adopt and m.existing}
     index = knowledge.RemoteIndex(remote_files or ())
-    changes = [_change_for(m, index) for m in matching.matches if targeted(m.loaded.key)]
+    changes = [_change_for(m, index, kind) for m in matching.matches if targeted(m.loaded.key)]
     if not options.allow_duplicate_names:
-        _refuse_name_clashes(changes, loaded, [a for a in matching.unmanaged if a.id not in adopted])
-    changes += [_delete(d.assistant, _duplicate_reason(d)) for d in matching.duplicates if targeted(d.key)]
-    orphans = [_orphan(a) for a in matching.orphans if targeted(marker_of(a) or "")]
+        _refuse_name_clashes(changes, loaded, [a for a in matching.unmanaged if a.id not in adopted], kind)
+    changes += [
+        _delete(d.assistant, kind, _duplicate_reason(d)) for d in matching.duplicates if targeted(d.key)
+    ]
+    orphans = [_orphan(a, kind) for a in matching.orphans if targeted(marker_of(a) or "")]
     if options.prune:
-        changes += [_delete(a) for a in matching.orphans if targeted(marker_of(a) or "")]
+        changes += [_delete(a, kind) for a in matching.orphans if targeted(marker_of(a) or "")]
         orphans = []
-    files = _plan_files(changes, existing, loaded, index, prune=options.prune)
+    files = _plan_files(changes, existing, loaded, index, prune=options.prune) if kind.has_files else ()
     rank = {action: i for i, action in enumerate(ACTIONS)}
     changes.sort(key=lambda c: (rank[c.action], c.key))
     plan = Plan(
@@ -76,6 +84,7 @@ def build_plan(
         prune=options.prune,
         allow_duplicate_names=options.allow_duplicate_names,
         files=files,
+        kind=kind.name,
     )
     if models is not None:
         check_models(plan, loaded, models)
@@ -84,14 +93,16 @@ def build_plan(
 
 def _plan_files(
     changes: Sequence[Change],
-    existing: Sequence[RemoteAssistant],
-    loaded: Sequence[LoadedManifest],
+    listed: Sequence[Remote],
+    manifests: Sequence[Loaded],
     index: knowledge.RemoteIndex,
     *,
     prune: bool,
 ) -> tuple[PlanFile, ...]:
     """The knowledge files to upload or keep and, with `prune`, the uploads nothing uses any more: not the
-    changes' desired states, nor the assistants no change touches."""
+    changes' desired states, nor the assistants no change touches (assistants only: the kind with files)."""
+    existing = cast("Sequence[RemoteAssistant]", listed)
+    loaded = cast("Sequence[LoadedManifest]", manifests)
     planned = {c.id for c in changes if c.id}
     still_used = {f for c in changes if c.action != "delete" for f in c.desired.get("file_ids") or ()}
     still_used |= {f for a in existing if a.id not in planned for f in a.file_ids}
@@ -99,10 +110,10 @@ def _plan_files(
     return knowledge.plan_files(by_key, loaded, index, still_used, prune=prune)
 
 
-def _delete(assistant: RemoteAssistant, reason: str | None = None) -> Change:
-    """The delete of a managed assistant no manifest names (`--prune`), or of a duplicate (`reason`)."""
-    state = normalise(assistant)
-    key = marker_of(assistant) or ""
+def _delete(assistant: Remote, kind: Kind, reason: str | None = None) -> Change:
+    """The delete of a managed object no manifest names (`--prune`), or of a duplicate (`reason`)."""
+    state = kind.normalise(assistant)
+    key = kind.marker_of(assistant) or ""
     return Change(
         key=key,
         id=assistant.id,
@@ -110,6 +121,7 @@ def _delete(assistant: RemoteAssistant, reason: str | None = None) -> Change:
         before=state,
         fingerprint=canonical_hash(state),
         reason=reason,
+        kind=kind.name,
     )
 
 
@@ -117,15 +129,18 @@ def _duplicate_reason(duplicate: identity.Duplicate) -> str:
     return f"duplicate of {duplicate.key}, keeping {duplicate.kept} (oldest)"
 
 
-def _orphan(assistant: RemoteAssistant) -> Orphan:
-    return Orphan(key=marker_of(assistant) or "", id=assistant.id, name=assistant.name)
+def _orphan(assistant: Remote, kind: Kind) -> Orphan:
+    return Orphan(key=kind.marker_of(assistant) or "", id=assistant.id, name=assistant.name, kind=kind.name)
 
 
 def _refuse_name_clashes(
-    changes: Sequence[Change], loaded: Sequence[LoadedManifest], unmanaged: Sequence[RemoteAssistant]
+    changes: Sequence[Change],
+    loaded: Sequence[Loaded],
+    unmanaged: Sequence[Remote],
+    kind: Kind,
 ) -> None:
     """Raise PlanError (a line per manifest) when a create would duplicate the name of an `unmanaged`
-    assistant, advising the `id:` line that adopts it instead."""
+    object of `kind`, advising the `id:` line that adopts it instead."""
     names: dict[str, str] = {}
     for assistant in unmanaged:
         if assistant.name is not None:
@@ -138,7 +153,7 @@ def _refuse_name_clashes(
         if clash is not None:
             manifest = by_key[change.key]
             errors.append(
-                f"{identity.field_location(manifest, 'name')}: an unmanaged assistant ({clash}) is already "
+                f"{identity.field_location(manifest, 'name')}: an unmanaged {kind.name} ({clash}) is already "
                 f"named {name!r}; to adopt it, add `id: {clash}` to {manifest.path}, "
                 "or pass --allow-duplicate-names to create another"
             )
@@ -156,7 +171,7 @@ def models_to_check(plan: Plan) -> dict[str, str]:
 
 
 def check_models(
-    plan: Plan, loaded: Sequence[LoadedManifest], models: Collection[str], *, server: str = "this server"
+    plan: Plan, loaded: Sequence[Loaded], models: Collection[str], *, server: str = "this server"
 ) -> None:
     """Raise PlanError (a line per manifest) when a create or model change names a model not in `models`,
     the list `server` (its base URL, or a description) offers at `GET /models`."""
@@ -203,30 +218,36 @@ def check_model_rules(plan: Plan, loaded: Sequence[LoadedManifest], rules: str) 
     return dataclasses.replace(plan, warnings=(*plan.warnings, *lines)) if lines else plan
 
 
-def _change_for(m: identity.Match, index: knowledge.RemoteIndex) -> Change:
+def _change_for(m: identity.Match, index: knowledge.RemoteIndex, kind: Kind) -> Change:
     """The create, update or no-op for one matched manifest (its `files:` resolved through `index`)."""
     key = m.loaded.key
     source = str(m.loaded.path)
     fields = m.loaded.api_fields()
-    existing_ids = m.existing.file_ids if m.existing else ()
-    fields["file_ids"], files = knowledge.manifest_files(m.loaded, index, existing_ids)
-    desired = desired_state(fields, key)
+    files: tuple[FileRef, ...] = ()
+    if kind.has_files:
+        existing_ids = cast("RemoteAssistant", m.existing).file_ids if m.existing is not None else ()
+        fields["file_ids"], files = knowledge.manifest_files(
+            cast("LoadedManifest", m.loaded), index, existing_ids
+        )
+    desired = kind.desired_state(fields, key)
     if m.existing is None:
+        defaults = kind.defaults
         return Change(
             key=key,
             id=None,
             action="create",
             changed_fields=tuple(
-                f for f in desired if canonical_json(desired[f]) != canonical_json(DEFAULTS.get(f))
+                f for f in desired if canonical_json(desired[f]) != canonical_json(defaults.get(f))
             ),
             after=desired,
             fingerprint=ABSENT,
             source=source,
             desired=desired,
             files=files,
+            kind=kind.name,
         )
-    state = normalise(m.existing)
-    result = diff.compare(desired, state)
+    state = kind.normalise(m.existing)
+    result = diff.compare(desired, state, kind)
     if not result.changed:
         return Change(
             key=key,
@@ -236,6 +257,7 @@ def _change_for(m: identity.Match, index: knowledge.RemoteIndex) -> Change:
             source=source,
             desired=desired,
             files=files,
+            kind=kind.name,
         )
     return Change(
         key=key,
@@ -249,18 +271,21 @@ def _change_for(m: identity.Match, index: knowledge.RemoteIndex) -> Change:
         adopt=m.adopt,
         desired=desired,
         files=files,
-        drift=None if m.adopt else _drift(key, m.existing, state, result.changed),
+        kind=kind.name,
+        drift=None
+        if m.adopt or not kind.drift
+        else _drift(kind.drift, key, m.existing, state, result.changed),
     )
 
 
 def _drift(
-    key: str, existing: RemoteAssistant, state: Mapping[str, Any], changed: Sequence[str]
+    scheme: drift.Scheme, key: str, existing: Remote, state: Mapping[str, Any], changed: Sequence[str]
 ) -> drift.Drift | None:
     """The edits made outside reconciler since the last apply that this update (of the `changed` fields of
-    `state`, the existing normal form) overwrites, or None (none, or no record: unknown). Not asked for an
-    adopt: an assistant reconciler did not manage has no last apply of its own (unknown)."""
-    applied = drift.recorded(drift.ASSISTANTS_V1, existing.metadata)
-    fields = drift.drifted_fields(drift.ASSISTANTS_V1, state, applied, changed)
+    `state`, the existing normal form) overwrites, or None (none, or no record: unknown), by the kind's drift
+    `scheme`. Not asked for an adopt: an object reconciler did not manage has no last apply of its own."""
+    applied = drift.recorded(scheme, existing.metadata)
+    fields = drift.drifted_fields(scheme, state, applied, changed)
     if applied is None or not fields:
         return None
     return drift.Drift(key, existing.id, fields, applied.since)

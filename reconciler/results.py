@@ -61,6 +61,14 @@ class ChangeResult(Outcome):
     seconds: float = 0.0
     #: For a failure: what it needs (see `Remedy`).
     remedy: Remedy = "retry"
+    #: The name of the change's `Kind`; the JSON form names it only when it is not an assistant.
+    kind: str = "assistant"
+
+    def data(self) -> dict[str, Any]:
+        out = super().data()
+        if self.kind != "assistant":
+            out["kind"] = self.kind
+        return out
 
 
 @dataclass(frozen=True)
@@ -92,9 +100,13 @@ class Pending:
     key: str
     action: str
     id: str | None
+    kind: str = "assistant"
 
     def data(self) -> dict[str, Any]:
-        return {"key": self.key, "action": self.action, "id": self.id}
+        out: dict[str, Any] = {"key": self.key, "action": self.action, "id": self.id}
+        if self.kind != "assistant":
+            out["kind"] = self.kind
+        return out
 
 
 @dataclass(frozen=True)

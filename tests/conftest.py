@@ -6,7 +6,8 @@ key `EMULATOR_API_KEY` ("sk-emulator-test-0123456789", also `.api_key`); start e
 - `emulator` -> `InProcessEmulator`: a fresh in-memory emulator for this test, served in-process (no port).
     .app                 the Starlette app (its state: `.app.state.emulator`)
     .base_url            "http://emulator.local/v1" (in-process, any host works)
-    .api_key, .headers(beta=True)    auth (+ `OpenAI-Beta: assistants=v1`) headers
+    .api_key, .headers(beta=True)    auth (+ `OpenAI-Beta: assistants=v1`) headers; `kind="agents"` (on
+                         `.headers()` and `.client()`): `OpenAI-Beta: agents=v1` for `/v1/agents` instead
     .transport()         a new `InProcessTransport` for `httpx.AsyncClient(transport=...)` / the Client
     .client(beta=True)   an `httpx.AsyncClient` with transport, base URL and headers set
     .stats()             {"total", "by_route": {"GET /v1/assistants": N, ...}, "objects": {...}}

@@ -9,8 +9,9 @@
 
 Contracts:
 
-- **Headers**: `Authorization: Bearer <key>` on every call, `OpenAI-Beta: assistants=v1` on `/assistants*`
-  only, `OpenAI-Organization`/`OpenAI-Project` when set, and
+- **Headers**: `Authorization: Bearer <key>` on every call, each kind's `OpenAI-Beta` on its collection only
+  (`assistants=v1` on `/assistants*`, `agents=v1` on `/agents*`), `OpenAI-Organization`/`OpenAI-Project`
+  when set, and
   `User-Agent: reconciler/<version> (+python httpx/<v>)`.
 - **Retries**: see `reconciler.client.retry` (budget and backoff in a `RetryPolicy`). A 429 also closes the
   shared `RateGate` and halves the `AdaptiveLimit` on requests in flight (`reconciler.client.pacing`).
@@ -28,9 +29,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import ssl
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import replace
 from typing import IO, Any, TypeVar
 from urllib.parse import quote
@@ -51,8 +51,8 @@ from reconciler.client.errors import (
 from reconciler.client.pacing import AdaptiveLimit, RateGate
 from reconciler.client.retry import Decision, Failure, Outcome, RetryPolicy, decide, retry_delay
 from reconciler.client.shapes import (
-    ASSISTANT,
     ASSISTANT_FILE,
+    BY_KIND,
     DELETED,
     FILE,
     MODEL,
@@ -60,7 +60,8 @@ from reconciler.client.shapes import (
     ShapeError,
     check_page,
 )
-from reconciler.dialect import BETA_HEADER
+from reconciler.kinds import ASSISTANT, Kind, kind_of_route
+from reconciler.kinds.base import R
 from reconciler.redact import mask
 from reconciler.remote import RemoteAssistant, RemoteFile
 
@@ -74,6 +75,8 @@ MAX_JSON_BYTES = 64 * 1024 * 1024
 #: The largest file content read (the API's own limit on a file's size).
 MAX_FILE_BYTES = 512 * 1024 * 1024
 PAGE_LIMIT = 100
+#: The route of one file attached to an assistant.
+_ASSISTANT_FILE = "/assistants/{assistant_id}/files/{file_id}"
 #: Statuses meaning "this server has no /models endpoint" (compatible servers often lack it).
 NO_ENDPOINT_STATUSES = frozenset({404, 405, 501})
 
@@ -147,9 +150,6 @@ class Client:
             headers["OpenAI-Organization"] = organization
         if project:
             headers["OpenAI-Project"] = project
-        if transport is None and self.base_url.startswith("http://"):
-            # No TLS on plain HTTP: no CA bundle to load (~20 ms); this context, never used, trusts nothing.
-            transport = httpx.AsyncHTTPTransport(verify=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT))
         self._http = httpx.AsyncClient(
             base_url=self.base_url + "/",
             headers=headers,
@@ -176,84 +176,84 @@ class Client:
         """Close the connection pool."""
         await self._http.aclose()
 
-    # ----------------------------------------------------------------------------------- assistants
+    # ------------------------------------------------------------- managed objects (assistants, agents)
 
-    async def list_assistants(self, *, share: dict[str, str] | None = None) -> list[RemoteAssistant]:
-        """Every assistant, oldest first: `limit=100, order=asc`, following `after` until `has_more` is
-        false or a page is empty (one call per 100 assistants). With `share`, an `instructions` text equal to
-        one in `share` is that one (else it is added): a plan holds one copy of what its manifests hold."""
+    async def list_objects(self, kind: Kind[R], *, share: dict[str, str] | None = None) -> list[R]:
+        """Every object of `kind`, oldest first: `limit=100, order=asc`, following `after` until `has_more`
+        is false or a page is empty (one call per 100 objects). `share`: see `_list_all`."""
+        listed = await self._list_all(kind.path, {}, BY_KIND[kind.name], share)
+        return [kind.remote(item) for item in listed]
 
-        def make(value: dict[str, Any]) -> RemoteAssistant:
-            text = value.get("instructions")
-            if share is not None and type(text) is str:
-                value["instructions"] = share.setdefault(text, text)
-            return RemoteAssistant.from_checked(value)
+    async def retrieve_object(self, kind: Kind[R], object_id: str) -> R:
+        """`GET {kind.path}/{id}`."""
+        return await self._object(kind, "GET", object_id)
 
-        return await self._list_all("/assistants", {}, ASSISTANT, make)
+    async def create_object(self, kind: Kind[R], body: Mapping[str, Any]) -> R:
+        """`POST {kind.path}`. Not idempotent: raises `AmbiguousWriteError` when the outcome is unknown."""
+        return await self._object(kind, "POST", None, json_body=dict(body), idempotent=False)
 
-    async def retrieve_assistant(self, assistant_id: str) -> RemoteAssistant:
-        """`GET /assistants/{id}`."""
-        answer = await self._json(
-            "GET", "/assistants/{assistant_id}", {"assistant_id": assistant_id}, shape=ASSISTANT
+    async def modify_object(self, kind: Kind[R], object_id: str, body: Mapping[str, Any]) -> R:
+        """`POST {kind.path}/{id}` (replaces the fields sent; idempotent, retried normally)."""
+        return await self._object(kind, "POST", object_id, json_body=dict(body))
+
+    async def _object(self, kind: Kind[R], method: str, object_id: str | None, **kwargs: Any) -> R:
+        """One object of `kind` answered by `method` on its collection (`object_id` None) or on itself."""
+        route, params = (
+            (kind.path, {}) if object_id is None else (kind.item_route, {kind.id_param: object_id})
         )
-        return RemoteAssistant.from_checked(answer)
+        return kind.remote(await self._json(method, route, params, shape=BY_KIND[kind.name], **kwargs))
 
-    async def create_assistant(self, body: Mapping[str, Any]) -> RemoteAssistant:
-        """`POST /assistants`. Not idempotent: raises `AmbiguousWriteError` when the outcome is unknown."""
-        answer = await self._json(
-            "POST", "/assistants", {}, json_body=dict(body), idempotent=False, shape=ASSISTANT
-        )
-        return RemoteAssistant.from_checked(answer)
-
-    async def modify_assistant(self, assistant_id: str, body: Mapping[str, Any]) -> RemoteAssistant:
-        """`POST /assistants/{id}` (replaces the fields sent; idempotent, retried normally)."""
-        answer = await self._json(
-            "POST",
-            "/assistants/{assistant_id}",
-            {"assistant_id": assistant_id},
-            json_body=dict(body),
-            shape=ASSISTANT,
-        )
-        return RemoteAssistant.from_checked(answer)
-
-    async def delete_assistant(self, assistant_id: str, *, missing_ok: bool = False) -> dict[str, Any]:
-        """`DELETE /assistants/{id}`: the deletion object. With `missing_ok`, a 404 (already gone, e.g.
-        deleted by an earlier attempt whose answer was lost) returns
-        `{"id": id, "object": "assistant.deleted", "deleted": True}` instead of raising `NotFoundError`."""
+    async def delete_object(
+        self, kind: Kind[Any], object_id: str, *, missing_ok: bool = False
+    ) -> dict[str, Any]:
+        """`DELETE {kind.path}/{id}`: the deletion object. With `missing_ok`, a 404 (already gone, e.g.
+        deleted by an earlier attempt whose answer was lost) returns `{"id": id, "object":
+        kind.deleted_object, "deleted": True}` instead of raising `NotFoundError`."""
         try:
-            return await self._json(
-                "DELETE", "/assistants/{assistant_id}", {"assistant_id": assistant_id}, shape=DELETED
-            )
+            return await self._json("DELETE", kind.item_route, {kind.id_param: object_id}, shape=DELETED)
         except NotFoundError:
             if not missing_ok:
                 raise
-            return {"id": assistant_id, "object": "assistant.deleted", "deleted": True}
+            return {"id": object_id, "object": kind.deleted_object, "deleted": True}
+
+    # ----------------------------------------------------------------------------------- assistants
+
+    async def list_assistants(self, *, share: dict[str, str] | None = None) -> list[RemoteAssistant]:
+        """Every assistant (`list_objects`)."""
+        return await self.list_objects(ASSISTANT, share=share)
+
+    async def retrieve_assistant(self, assistant_id: str) -> RemoteAssistant:
+        """`GET /assistants/{id}`."""
+        return await self.retrieve_object(ASSISTANT, assistant_id)
+
+    async def create_assistant(self, body: Mapping[str, Any]) -> RemoteAssistant:
+        """`POST /assistants` (`create_object`)."""
+        return await self.create_object(ASSISTANT, body)
+
+    async def modify_assistant(self, assistant_id: str, body: Mapping[str, Any]) -> RemoteAssistant:
+        """`POST /assistants/{id}` (`modify_object`)."""
+        return await self.modify_object(ASSISTANT, assistant_id, body)
+
+    async def delete_assistant(self, assistant_id: str, *, missing_ok: bool = False) -> dict[str, Any]:
+        """`DELETE /assistants/{id}` (`delete_object`)."""
+        return await self.delete_object(ASSISTANT, assistant_id, missing_ok=missing_ok)
 
     async def list_assistant_files(self, assistant_id: str) -> list[dict[str, Any]]:
         """Every `assistant.file` of an assistant, oldest first (all pages)."""
         return await self._list_all(
-            "/assistants/{assistant_id}/files", {"assistant_id": assistant_id}, ASSISTANT_FILE, lambda v: v
+            "/assistants/{assistant_id}/files", {"assistant_id": assistant_id}, ASSISTANT_FILE
         )
 
     async def create_assistant_file(self, assistant_id: str, file_id: str) -> dict[str, Any]:
         """`POST /assistants/{id}/files`: attach a file. Idempotent in effect (attaching twice is a
         no-op or a 4xx), so it is retried normally."""
-        return await self._json(
-            "POST",
-            "/assistants/{assistant_id}/files",
-            {"assistant_id": assistant_id},
-            json_body={"file_id": file_id},
-            shape=ASSISTANT_FILE,
-        )
+        route, params = "/assistants/{assistant_id}/files", {"assistant_id": assistant_id}
+        return await self._json("POST", route, params, json_body={"file_id": file_id}, shape=ASSISTANT_FILE)
 
     async def retrieve_assistant_file(self, assistant_id: str, file_id: str) -> dict[str, Any]:
         """`GET /assistants/{id}/files/{file_id}`."""
-        return await self._json(
-            "GET",
-            "/assistants/{assistant_id}/files/{file_id}",
-            {"assistant_id": assistant_id, "file_id": file_id},
-            shape=ASSISTANT_FILE,
-        )
+        params = {"assistant_id": assistant_id, "file_id": file_id}
+        return await self._json("GET", _ASSISTANT_FILE, params, shape=ASSISTANT_FILE)
 
     async def delete_assistant_file(
         self, assistant_id: str, file_id: str, *, missing_ok: bool = False
@@ -261,12 +261,8 @@ class Client:
         """`DELETE /assistants/{id}/files/{file_id}` (detaches; the File stays). `missing_ok` as in
         `delete_assistant`."""
         try:
-            return await self._json(
-                "DELETE",
-                "/assistants/{assistant_id}/files/{file_id}",
-                {"assistant_id": assistant_id, "file_id": file_id},
-                shape=DELETED,
-            )
+            params = {"assistant_id": assistant_id, "file_id": file_id}
+            return await self._json("DELETE", _ASSISTANT_FILE, params, shape=DELETED)
         except NotFoundError:
             if not missing_ok:
                 raise
@@ -339,13 +335,13 @@ class Client:
     # ----------------------------------------------------------------------------------- machinery
 
     async def _list_all(
-        self, route: str, path_params: Mapping[str, str], item: Shape, make: Callable[[dict[str, Any]], _Item]
-    ) -> list[_Item]:
-        """Every item of a cursor-paginated list, each checked as `item`, then made into what `make` returns
-        page by page (a page's JSON is dropped before the next is read). A page that repeats an item already
+        self, route: str, path_params: Mapping[str, str], item: Shape, share: dict[str, str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Every item of a cursor-paginated list, each checked as `item`. A page that repeats an item already
         listed (a server that ignores `after`) stops the listing with `BadResponseError` instead of looping
-        forever."""
-        items: list[_Item] = []
+        forever. With `share`, an `instructions` text equal to one in `share` is that one (else it is added),
+        page by page: a plan holds one copy of the instructions its manifests hold too."""
+        items: list[dict[str, Any]] = []
         seen: set[str] = set()
         after: str | None = None
         while True:
@@ -363,7 +359,9 @@ class Client:
                     path = self._path(route, path_params)
                     raise BadResponseError(method="GET", path=path, reason=self._mask(one_line(reason)))
                 seen.add(value["id"])
-            items.extend(map(make, data))
+                if share is not None and type(text := value.get("instructions")) is str:
+                    value["instructions"] = share.setdefault(text, text)
+            items.extend(data)
             if not data or not page.get("has_more"):
                 return items
             after = page.get("last_id") or data[-1]["id"]
@@ -446,8 +444,9 @@ class Client:
         `data`."""
         path = self._path(route, path_params)
         extra = dict(headers or {})
-        if route.startswith("/assistants"):
-            extra[BETA_HEADER[0]] = BETA_HEADER[1]
+        kind = kind_of_route(route)
+        if kind is not None:
+            extra[kind.beta_header[0]] = kind.beta_header[1]
         attempt = 0
         while True:
             request = self._http.build_request(

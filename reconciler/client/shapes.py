@@ -16,7 +16,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ASSISTANT", "ASSISTANT_FILE", "DELETED", "FILE", "MODEL", "Shape", "ShapeError", "check_page"]
+__all__ = [
+    "AGENT",
+    "ASSISTANT",
+    "ASSISTANT_FILE",
+    "BY_KIND",
+    "DELETED",
+    "FILE",
+    "MODEL",
+    "Shape",
+    "ShapeError",
+    "check_page",
+]
 
 
 class ShapeError(ValueError):
@@ -79,6 +90,10 @@ def _tools(value: Any) -> bool:
     )
 
 
+def _optional_object(value: Any) -> bool:
+    return value is None or isinstance(value, dict)
+
+
 def _metadata(value: Any) -> bool:
     return value is None or (
         isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
@@ -97,6 +112,7 @@ _EXPECTED: dict[Check, str] = {
     _strings: "a list of strings",
     _tools: 'a list of objects with a "type"',
     _metadata: "an object of strings",
+    _optional_object: "an object or null",
 }
 
 
@@ -139,6 +155,24 @@ ASSISTANT = Shape(
         "response_format": _response_format,
     },
 )
+AGENT = Shape(
+    "an agent",
+    "an agent list",
+    {
+        "created_at": _integer,
+        "name": _optional_string,
+        "model": _string,
+        "instructions": _optional_string,
+        "tools": _tools,
+        "metadata": _metadata,
+        "reasoning": _optional_object,
+        "service_tier": _optional_string,
+        "text": _optional_object,
+        "multi_agent": _optional_object,
+    },
+)
+#: The shape of one object of each kind, by kind name (`reconciler.kinds`).
+BY_KIND: dict[str, Shape] = {"assistant": ASSISTANT, "agent": AGENT}
 FILE = Shape(
     "a file",
     "a file list",

@@ -1,4 +1,5 @@
-"""A faithful emulator of the OpenAI Assistants API v1 (plus /files and /models), backed by SQLite.
+"""A faithful emulator of the OpenAI Assistants API v1 (plus /files and /models) and of the Agents API's
+saved agents (/v1/agents), backed by SQLite.
 
 - `create_app(db=, api_key=, faults=)`: the ASGI app (`reconciler.emulator.app`).
 - `InProcessTransport(app)`: an httpx transport serving it with no port; `local_app(workdir)` for `--local`.

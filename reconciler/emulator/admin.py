@@ -16,7 +16,7 @@ from reconciler.emulator.validation import bad
 
 async def admin_stats(request: Request) -> Response:
     emu = emulator_of(request)
-    return JSONResponse({**emu.stats(), "objects": emu.store.counts()})
+    return JSONResponse({**emu.stats(), "objects": emu.object_counts()})
 
 
 async def admin_stats_reset(request: Request) -> Response:

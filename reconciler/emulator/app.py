@@ -1,8 +1,10 @@
-"""The emulator as an ASGI app: the OpenAI Assistants API v1 (plus /files and /models), per docs/api-v1.md.
+"""The emulator as an ASGI app: the OpenAI Assistants API v1 (plus /files and /models), per docs/api-v1.md,
+and the saved agents of the Agents API (`/v1/agents`), per docs/agents-api.md.
 
-`create_app()` returns a Starlette app: the routes of `reconciler.emulator.api` (`/v1`) and
-`reconciler.emulator.admin` (`/_emulator`), behind the `Gateway` pipeline (`reconciler.emulator.gateway`:
-key, faults, routing, beta header, dropped writes), on the state of `reconciler.emulator.state.Emulator`.
+`create_app()` returns a Starlette app: the routes of `reconciler.emulator.api` (`/v1`),
+`reconciler.emulator.agents` (`/v1/agents`) and `reconciler.emulator.admin` (`/_emulator`), behind the
+`Gateway` pipeline (`reconciler.emulator.gateway`: key, faults, routing, beta header, dropped writes), on the
+state of `reconciler.emulator.state.Emulator`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from reconciler.emulator import admin, api
+from reconciler.emulator import admin, agents, api
 from reconciler.emulator.faults import FaultConfig
 from reconciler.emulator.gateway import ABORT_EXTENSION, Gateway, error_response
 from reconciler.emulator.state import Emulator
@@ -48,6 +50,11 @@ def routes() -> list[BaseRoute]:
         Route("/v1/files/{file_id}", api.get_file, methods=["GET"]),
         Route("/v1/files/{file_id}", api.delete_file, methods=["DELETE"]),
         Route("/v1/files/{file_id}/content", api.file_content, methods=["GET"]),
+        Route("/v1/agents", agents.list_agents, methods=["GET"]),
+        Route("/v1/agents", agents.create_agent, methods=["POST"]),
+        Route("/v1/agents/{agent_id}", agents.get_agent, methods=["GET"]),
+        Route("/v1/agents/{agent_id}", agents.update_agent, methods=["POST"]),
+        Route("/v1/agents/{agent_id}", agents.delete_agent, methods=["DELETE"]),
         Route("/v1/models", api.list_models, methods=["GET"]),
         Route("/v1/models/{model}", api.get_model, methods=["GET"]),
         Route("/_emulator/stats", admin.admin_stats, methods=["GET"]),

@@ -1,4 +1,5 @@
-"""The state behind one emulator app: store, faults, accepted key, request counts, log and service times.
+"""The state behind one emulator app: store (assistants, files, agents), faults, accepted key, request
+counts, log and service times.
 
 What counts in `stats()` and `requests()`: every request to a `/v1` path that reached the app, whatever its
 outcome (401, 404, 429, 5xx, dropped ones included), labelled by route template
@@ -18,6 +19,7 @@ import threading
 from collections import Counter, deque
 from typing import Any
 
+from reconciler.emulator.agent_store import AgentStore
 from reconciler.emulator.faults import FaultConfig, FaultInjector
 from reconciler.emulator.store import Store
 from reconciler.emulator.validation import ApiError
@@ -58,6 +60,7 @@ class Emulator:
 
     def __init__(self, store: Store, api_key: str | None, faults: FaultConfig | None):
         self.store = store
+        self.agents = AgentStore(store)
         self.api_key = api_key
         self.faults = FaultInjector(faults)
         self._lock = threading.Lock()
@@ -105,6 +108,10 @@ class Emulator:
             "p95_s": round(p95, 6),
             "max_s": round(times[-1] if times else 0.0, 6),
         }
+
+    def object_counts(self) -> dict[str, int]:
+        """Live objects per kind, agents included (`objects` of `/_emulator/stats`)."""
+        return {**self.store.counts(), "agents": self.agents.count()}
 
     def requests(self) -> list[dict[str, Any]]:
         with self._lock:

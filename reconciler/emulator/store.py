@@ -1,4 +1,4 @@
-"""The emulator's state in SQLite: assistants, files and their associations.
+"""The emulator's state in SQLite: assistants, files and their associations (agents: `agent_store`).
 
 - `Store(None)` keeps everything in memory (one per app); `Store(path)` persists to a file that survives
   restarts and may be shared by several processes (WAL journal, `busy_timeout`, `BEGIN IMMEDIATE` writes).
@@ -11,7 +11,8 @@
   Deleting a File detaches it from every assistant.
 
 Methods return plain dicts shaped like the API objects; validation is the app's job, except the checks
-that must happen inside the write transaction (files exist and have purpose `assistants`).
+that must happen inside the write transaction (files exist and have purpose `assistants`). Other tables
+(`agent_store`) use the same connection through `write()`, `read()`, `now()` and `paginate`.
 """
 
 from __future__ import annotations
@@ -188,8 +189,8 @@ class Store:
             if self.path is not None:
                 self._conn.execute("PRAGMA journal_mode = WAL")
                 self._conn.execute("PRAGMA synchronous = NORMAL")
-            with self._write() as conn:
-                for statement in _statements(_SCHEMA):
+            with self.write() as conn:
+                for statement in statements(_SCHEMA):
                     conn.execute(statement)
 
     def close(self) -> None:
@@ -198,11 +199,11 @@ class Store:
 
     # -- transactions -------------------------------------------------------------------------------
 
-    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
+    def write(self) -> AbstractContextManager[sqlite3.Connection]:
         """A write transaction: `BEGIN IMMEDIATE` (takes the write lock at once), commit or roll back."""
         return self._transaction("BEGIN IMMEDIATE")
 
-    def _read(self) -> AbstractContextManager[sqlite3.Connection]:
+    def read(self) -> AbstractContextManager[sqlite3.Connection]:
         """A consistent read snapshot (`BEGIN`: a read's commit and rollback are the same)."""
         return self._transaction("BEGIN")
 
@@ -217,7 +218,7 @@ class Store:
                 raise
             self._conn.execute("COMMIT")
 
-    def _now(self) -> int:
+    def now(self) -> int:
         return int(self.clock())
 
     # -- assistants ---------------------------------------------------------------------------------
@@ -227,10 +228,10 @@ class Store:
     ) -> dict[str, Any]:
         """Insert an assistant; `fields` holds every `_DATA_FIELDS` key. Raises FilesNotFound, FileProblem
         and what `check` raises."""
-        with self._write() as conn:
+        with self.write() as conn:
             _check_files(conn, file_ids, indexed=True)
             assistant_id = new_id("asst_")
-            now = self._now()
+            now = self.now()
             data = {k: fields[k] for k in _DATA_FIELDS}
             conn.execute(
                 "INSERT INTO assistants (id, created_at, data) VALUES (?, ?, ?)",
@@ -241,7 +242,7 @@ class Store:
             return _checked(conn, assistant_id, check) or {}
 
     def get_assistant(self, assistant_id: str) -> dict[str, Any] | None:
-        with self._read() as conn:
+        with self.read() as conn:
             return _get_assistant(conn, assistant_id)
 
     def update_assistant(
@@ -253,7 +254,7 @@ class Store:
     ) -> dict[str, Any] | None:
         """Replace the given fields (and, unless None, the whole `file_ids`); None if there is no such
         assistant. Raises FilesNotFound, FileProblem and what `check` raises."""
-        with self._write() as conn:
+        with self.write() as conn:
             row = conn.execute(
                 "SELECT data FROM assistants WHERE id = ? AND deleted = 0", (assistant_id,)
             ).fetchone()
@@ -266,7 +267,7 @@ class Store:
                 _check_files(conn, file_ids, indexed=True)
                 current = set(_file_ids(conn, [assistant_id])[assistant_id])
                 wanted = list(dict.fromkeys(file_ids))
-                now = self._now()
+                now = self.now()
                 for file_id in current - set(wanted):
                     _detach(conn, assistant_id, file_id)
                 for file_id in wanted:
@@ -276,7 +277,7 @@ class Store:
 
     def delete_assistant(self, assistant_id: str) -> bool:
         """Soft-delete (the id stays usable as a cursor); False if there was no such live assistant."""
-        with self._write() as conn:
+        with self.write() as conn:
             cur = conn.execute(
                 "UPDATE assistants SET deleted = 1 WHERE id = ? AND deleted = 0", (assistant_id,)
             )
@@ -290,16 +291,8 @@ class Store:
 
     def list_assistants(self, query: PageQuery) -> Page:
         """A page of live assistants. Raises CursorNotFound."""
-        with self._read() as conn:
-            rows, has_more = _paginate(
-                conn,
-                table="assistants",
-                where="1 = 1",
-                params=(),
-                cursor_where="id = ?",
-                cursor_params=lambda c: (c,),
-                query=query,
-            )
+        with self.read() as conn:
+            rows, has_more = paginate(conn, table="assistants", query=query)
             ids = [r["id"] for r in rows]
             files = _file_ids(conn, ids)
             return Page([_assistant_from_row(r, files[r["id"]]) for r in rows], has_more)
@@ -311,7 +304,7 @@ class Store:
     ) -> dict[str, Any] | None:
         """Attach a file (idempotent: an existing association is returned as is). None if there is no such
         assistant. Raises FilesNotFound, FileProblem, TooManyFiles and what `check` raises."""
-        with self._write() as conn:
+        with self.write() as conn:
             if not _assistant_exists(conn, assistant_id):
                 return None
             _check_files(conn, [file_id], indexed=False)
@@ -320,26 +313,26 @@ class Store:
                 return existing
             if len(_file_ids(conn, [assistant_id])[assistant_id]) >= max_files:
                 raise TooManyFiles(file_id)
-            _attach(conn, assistant_id, file_id, self._now())
+            _attach(conn, assistant_id, file_id, self.now())
             _checked(conn, assistant_id, check)
             return _get_assistant_file(conn, assistant_id, file_id)
 
     def get_assistant_file(self, assistant_id: str, file_id: str) -> dict[str, Any] | None:
-        with self._read() as conn:
+        with self.read() as conn:
             return _get_assistant_file(conn, assistant_id, file_id)
 
     def detach_file(self, assistant_id: str, file_id: str) -> bool:
-        with self._write() as conn:
+        with self.write() as conn:
             return _detach(conn, assistant_id, file_id)
 
     def assistant_exists(self, assistant_id: str) -> bool:
-        with self._read() as conn:
+        with self.read() as conn:
             return _assistant_exists(conn, assistant_id)
 
     def list_assistant_files(self, assistant_id: str, query: PageQuery) -> Page:
         """A page of an assistant's file associations, by association time. Raises CursorNotFound."""
-        with self._read() as conn:
-            rows, has_more = _paginate(
+        with self.read() as conn:
+            rows, has_more = paginate(
                 conn,
                 table="assistant_files",
                 where="assistant_id = ?",
@@ -353,27 +346,27 @@ class Store:
     # -- files --------------------------------------------------------------------------------------
 
     def create_file(self, *, filename: str, purpose: str, content: bytes) -> dict[str, Any]:
-        with self._write() as conn:
+        with self.write() as conn:
             file_id = new_id("file-")
             conn.execute(
                 "INSERT INTO files (id, created_at, bytes, filename, purpose, status, content)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (file_id, self._now(), len(content), filename, purpose, "processed", content),
+                (file_id, self.now(), len(content), filename, purpose, "processed", content),
             )
             return _get_file(conn, file_id) or {}
 
     def get_file(self, file_id: str) -> dict[str, Any] | None:
-        with self._read() as conn:
+        with self.read() as conn:
             return _get_file(conn, file_id)
 
     def file_content(self, file_id: str) -> bytes | None:
-        with self._read() as conn:
+        with self.read() as conn:
             row = conn.execute("SELECT content FROM files WHERE id = ?", (file_id,)).fetchone()
             return None if row is None else bytes(row["content"])
 
     def delete_file(self, file_id: str) -> bool:
         """Delete a file and detach it from every assistant; False if there was no such file."""
-        with self._write() as conn:
+        with self.write() as conn:
             cur = conn.execute("DELETE FROM files WHERE id = ?", (file_id,))
             if cur.rowcount == 0:
                 return False
@@ -384,7 +377,7 @@ class Store:
 
     def list_files(self, purpose: str | None = None) -> list[dict[str, Any]]:
         """Every file, newest first, optionally only those with `purpose`."""
-        with self._read() as conn:
+        with self.read() as conn:
             sql = "SELECT * FROM files"
             params: tuple[Any, ...] = ()
             if purpose is not None:
@@ -396,14 +389,16 @@ class Store:
     # -- maintenance --------------------------------------------------------------------------------
 
     def reset(self) -> None:
-        """Delete everything (tombstones included)."""
-        with self._write() as conn:
-            for table in ("assistant_files", "assistants", "files"):
-                conn.execute(f"DELETE FROM {table}")
+        """Delete everything in every table, those of other modules (agents) and tombstones included."""
+        with self.write() as conn:
+            tables = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+            for (table,) in tables:
+                if not table.startswith("sqlite_"):
+                    conn.execute(f'DELETE FROM "{table}"')
 
     def counts(self) -> dict[str, int]:
         """Live objects per kind (for `/_emulator/stats`)."""
-        with self._read() as conn:
+        with self.read() as conn:
             return {
                 "assistants": conn.execute("SELECT COUNT(*) FROM assistants WHERE deleted = 0").fetchone()[0],
                 "files": conn.execute("SELECT COUNT(*) FROM files").fetchone()[0],
@@ -416,7 +411,7 @@ class Store:
 # -- helpers (run inside a transaction) -------------------------------------------------------------
 
 
-def _statements(script: str) -> list[str]:
+def statements(script: str) -> list[str]:
     return [s.strip() for s in script.split(";") if s.strip()]
 
 
@@ -544,17 +539,18 @@ def _file_from_row(row: sqlite3.Row) -> dict[str, Any]:
     return _api_object(row, "file", "id", ("bytes", "created_at", "filename", "purpose", "status"))
 
 
-def _paginate(
+def paginate(
     conn: sqlite3.Connection,
     *,
     table: str,
-    where: str,
-    params: tuple[Any, ...],
-    cursor_where: str,
-    cursor_params: Callable[[str], tuple[Any, ...]],
     query: PageQuery,
+    where: str = "1 = 1",
+    params: tuple[Any, ...] = (),
+    cursor_where: str = "id = ?",
+    cursor_params: Callable[[str], tuple[Any, ...]] = lambda cursor: (cursor,),
 ) -> tuple[list[sqlite3.Row], bool]:
-    """Keyset pagination over live rows by `(created_at, seq)`.
+    """Keyset pagination over live rows by `(created_at, seq)`; by default every live row of `table`, the
+    cursors naming rows by `id` (a table of top-level objects: assistants, agents).
 
     `after`: the objects following the cursor in `order`; `before`: those preceding it (the page closest to
     it), returned in `order` too. `has_more` says whether more objects lie beyond the page in the direction

@@ -3,20 +3,21 @@
 - `InProcessEmulator`: an app driven through `InProcessTransport` (no port); helpers read its state directly.
 - `LiveEmulator`: an `EmulatorServer` (uvicorn, loopback port); helpers go over HTTP to `/_emulator/...`.
 
-Both offer: `api_key`, `base_url`, `app`, `headers(beta=True)`, `stats()`, `requests()`, `reset_stats()`,
-`set_faults(config=None, **fields)`, `inject(status, ...)` and `reset()`.
+Both offer: `api_key`, `base_url`, `app`, `headers(beta=True, kind="assistants")`, `stats()`, `requests()`,
+`reset_stats()`, `set_faults(config=None, **fields)`, `inject(status, ...)` and `reset()`. `kind="agents"`
+(on `headers()` and `client()`) sends the saved agents' `OpenAI-Beta: agents=v1` instead.
 """
 
 from __future__ import annotations
 
 import socket
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from starlette.applications import Starlette
 
-from reconciler import dialect
+from reconciler import agents_facts, dialect
 from reconciler.emulator.app import Emulator
 from reconciler.emulator.faults import FaultConfig
 from reconciler.emulator.inprocess import InProcessTransport
@@ -27,6 +28,13 @@ EMULATOR_API_KEY = "sk-emulator-test-0123456789"
 #: Socket options for test clients: no Nagle delay on loopback.
 NODELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 
+#: Which API a client talks to, and so which `OpenAI-Beta` header it sends.
+Kind = Literal["assistants", "agents"]
+BETA_HEADERS: dict[Kind, tuple[str, str]] = {
+    "assistants": dialect.BETA_HEADER,
+    "agents": agents_facts.BETA_HEADER,
+}
+
 
 class _Handle(ABC):
     """What both handles share; each says how to reach its emulator (`_configure_faults`, `_inject`)."""
@@ -34,11 +42,13 @@ class _Handle(ABC):
     api_key: str | None
     base_url: str
 
-    def headers(self, *, beta: bool = True) -> dict[str, str]:
-        """`Authorization: Bearer <key>`, plus `OpenAI-Beta: assistants=v1` unless `beta=False`."""
+    def headers(self, *, beta: bool = True, kind: Kind = "assistants") -> dict[str, str]:
+        """`Authorization: Bearer <key>`, plus the `OpenAI-Beta` header of `kind` (`assistants=v1` or
+        `agents=v1`) unless `beta=False`."""
         out = {"Authorization": f"Bearer {self.api_key or 'sk-any'}"}
         if beta:
-            out[dialect.BETA_HEADER[0]] = dialect.BETA_HEADER[1]
+            name, value = BETA_HEADERS[kind]
+            out[name] = value
         return out
 
     def set_faults(self, config: FaultConfig | None = None, **fields: Any) -> FaultConfig:
@@ -89,14 +99,14 @@ class InProcessEmulator(_Handle):
         """A new transport for `httpx.AsyncClient(transport=...)` (any base URL host works)."""
         return InProcessTransport(self.app)
 
-    def client(self, *, beta: bool = True, **kwargs: Any) -> httpx.AsyncClient:
+    def client(self, *, beta: bool = True, kind: Kind = "assistants", **kwargs: Any) -> httpx.AsyncClient:
         """An `httpx.AsyncClient` on this emulator with base URL and auth (+ beta) headers set."""
         kwargs.setdefault("base_url", self.base_url)
-        kwargs.setdefault("headers", self.headers(beta=beta))
+        kwargs.setdefault("headers", self.headers(beta=beta, kind=kind))
         return httpx.AsyncClient(transport=self.transport(), **kwargs)
 
     def stats(self) -> dict[str, Any]:
-        return {**self.state.stats(), "objects": self.state.store.counts()}
+        return {**self.state.stats(), "objects": self.state.object_counts()}
 
     def requests(self) -> list[dict[str, Any]]:
         return self.state.requests()
@@ -126,19 +136,21 @@ class LiveEmulator(_Handle):
         self.url = server.url
         self._admin_client: httpx.Client | None = None
 
-    def client(self, *, beta: bool = True, **kwargs: Any) -> httpx.Client:
+    def client(self, *, beta: bool = True, kind: Kind = "assistants", **kwargs: Any) -> httpx.Client:
         """A sync `httpx.Client` with base URL and auth (+ beta) headers set. Unless given: `verify=False`
         (plain HTTP; loading CA certificates costs ~90 ms per client) and TCP_NODELAY (saves a few ms per
         request on loopback)."""
         kwargs.setdefault("base_url", self.base_url)
-        kwargs.setdefault("headers", self.headers(beta=beta))
+        kwargs.setdefault("headers", self.headers(beta=beta, kind=kind))
         kwargs.setdefault("transport", httpx.HTTPTransport(verify=False, socket_options=NODELAY))
         return httpx.Client(**kwargs)
 
-    def async_client(self, *, beta: bool = True, **kwargs: Any) -> httpx.AsyncClient:
+    def async_client(
+        self, *, beta: bool = True, kind: Kind = "assistants", **kwargs: Any
+    ) -> httpx.AsyncClient:
         """The async twin of `client()`."""
         kwargs.setdefault("base_url", self.base_url)
-        kwargs.setdefault("headers", self.headers(beta=beta))
+        kwargs.setdefault("headers", self.headers(beta=beta, kind=kind))
         kwargs.setdefault("transport", httpx.AsyncHTTPTransport(verify=False, socket_options=NODELAY))
         return httpx.AsyncClient(**kwargs)
 

@@ -55,7 +55,7 @@ INVALID_JSON = (
     "help.openai.com.)"
 )
 
-_TYPE_NAMES = {
+TYPE_NAMES = {
     "string": "a string",
     "integer": "an integer",
     "number": "a number",
@@ -84,7 +84,7 @@ def json_type(value: Any) -> str:
 
 
 def _article(kind: str) -> str:
-    return _TYPE_NAMES.get(kind, kind)
+    return TYPE_NAMES.get(kind, kind)
 
 
 def invalid_type(param: str, expected: str, value: Any) -> ApiError:
@@ -117,7 +117,9 @@ def missing_parameter(param: str) -> ApiError:
     return bad(f"Missing required parameter: '{param}'.", param=param, code="missing_required_parameter")
 
 
-def _string(param: str, value: Any, *, max_length: int | None = None, nullable: bool = False) -> str | None:
+def check_string(
+    param: str, value: Any, *, max_length: int | None = None, nullable: bool = False
+) -> str | None:
     if value is None and nullable:
         return None
     if not isinstance(value, str):
@@ -153,6 +155,26 @@ def _number(param: str, value: Any, bounds: tuple[float, float], *, nullable: bo
             code="decimal_below_min_value",
         )
     return float(value)
+
+
+def check_integer_range(param: str, value: int, bounds: tuple[int, int]) -> int:
+    """`value` when `low <= value <= high`, else the generic validator's 400."""
+    low, high = bounds
+    if value > high:
+        raise bad(
+            f"Invalid '{param}': integer above maximum value. Expected a value <= {high}, "
+            f"but got {value} instead.",
+            param=param,
+            code="integer_above_max_value",
+        )
+    if value < low:
+        raise bad(
+            f"Invalid '{param}': integer below minimum value. Expected a value >= {low}, "
+            f"but got {value} instead.",
+            param=param,
+            code="integer_below_min_value",
+        )
+    return value
 
 
 def _num(value: float) -> str:
@@ -214,7 +236,7 @@ def _function(param: str, value: Any) -> dict[str, Any]:
     _check_keys(f"{param}.", value, ("name", "description", "parameters"))
     if "name" not in value:
         raise missing_parameter(f"{param}.name")
-    name = _string(f"{param}.name", value["name"], max_length=dialect.MAX_FUNCTION_NAME)
+    name = check_string(f"{param}.name", value["name"], max_length=dialect.MAX_FUNCTION_NAME)
     if name is None or not re.fullmatch(dialect.FUNCTION_NAME_PATTERN, name):
         raise bad(
             f"Invalid '{param}.name': string does not match pattern. Expected a string that matches the "
@@ -224,7 +246,7 @@ def _function(param: str, value: Any) -> dict[str, Any]:
         )
     out: dict[str, Any] = {"name": name}
     if "description" in value:
-        out["description"] = _string(f"{param}.description", value["description"])
+        out["description"] = check_string(f"{param}.description", value["description"])
     if "parameters" in value:
         if not isinstance(value["parameters"], dict):
             raise invalid_type(f"{param}.parameters", "an object", value["parameters"])
@@ -232,29 +254,38 @@ def _function(param: str, value: Any) -> dict[str, Any]:
     return out
 
 
-def validate_metadata(value: Any) -> dict[str, str]:
+#: (pairs, key length, value length): the metadata limits, the same for assistants v1 and saved agents.
+MetadataLimits = tuple[int, int, int]
+V1_METADATA: MetadataLimits = (
+    dialect.MAX_METADATA_PAIRS,
+    dialect.MAX_METADATA_KEY,
+    dialect.MAX_METADATA_VALUE,
+)
+
+
+def validate_metadata(value: Any, limits: MetadataLimits = V1_METADATA) -> dict[str, str]:
     """`metadata`: null (meaning empty) or ≤16 string pairs, keys ≤64 and values ≤512 characters."""
+    max_pairs, max_key, max_value = limits
     if value is None:
         return {}
     if not isinstance(value, dict):
         raise invalid_type("metadata", "an object", value)
-    if len(value) > dialect.MAX_METADATA_PAIRS:
+    if len(value) > max_pairs:
         raise bad(
             f"Invalid 'metadata': too many properties. Expected an object with at most "
-            f"{dialect.MAX_METADATA_PAIRS} properties, but got an object with {len(value)} properties "
-            "instead.",
+            f"{max_pairs} properties, but got an object with {len(value)} properties instead.",
             param="metadata",
             code="object_above_max_properties",
         )
     for key, item in value.items():
-        if len(key) > dialect.MAX_METADATA_KEY:
+        if len(key) > max_key:
             raise bad(
                 f"Invalid 'metadata': key too long. Expected a key with maximum length "
-                f"{dialect.MAX_METADATA_KEY}, but got a key with length {len(key)} instead.",
+                f"{max_key}, but got a key with length {len(key)} instead.",
                 param="metadata",
                 code="string_above_max_length",
             )
-        _string(f"metadata.{key}", item, max_length=dialect.MAX_METADATA_VALUE)
+        check_string(f"metadata.{key}", item, max_length=max_value)
     return dict(value)
 
 
@@ -279,7 +310,7 @@ def validate_response_format(value: Any) -> str | dict[str, str]:
 
 def validate_model(value: Any) -> str:
     """`model`: a string naming a model v1 accepts (else the refusal of `dialect.v1_model_refusal`)."""
-    model = _string("model", value)
+    model = check_string("model", value)
     assert model is not None
     refusal = dialect.v1_model_refusal(model)
     if refusal is not None:
@@ -292,7 +323,7 @@ def validate_file_ids(value: Any) -> list[str]:
     """`file_ids`: ≤20 strings; duplicates collapse to their first occurrence."""
     items = _array("file_ids", value, dialect.MAX_FILE_IDS)
     for i, item in enumerate(items):
-        _string(f"file_ids[{i}]", item)
+        check_string(f"file_ids[{i}]", item)
     return list(dict.fromkeys(items))
 
 
@@ -315,13 +346,13 @@ def validate_assistant_body(body: Any, *, create: bool) -> tuple[dict[str, Any],
         if key == "model":
             fields["model"] = validate_model(value)
         elif key == "name":
-            fields["name"] = _string("name", value, max_length=dialect.MAX_NAME, nullable=True)
+            fields["name"] = check_string("name", value, max_length=dialect.MAX_NAME, nullable=True)
         elif key == "description":
-            fields["description"] = _string(
+            fields["description"] = check_string(
                 "description", value, max_length=dialect.MAX_DESCRIPTION, nullable=True
             )
         elif key == "instructions":
-            fields["instructions"] = _string(
+            fields["instructions"] = check_string(
                 "instructions", value, max_length=dialect.MAX_INSTRUCTIONS, nullable=True
             )
         elif key == "tools":
@@ -353,7 +384,7 @@ def validate_assistant_file_body(body: Any) -> str:
             raise unknown_parameter(key)
     if "file_id" not in obj:
         raise missing_parameter("file_id")
-    file_id = _string("file_id", obj["file_id"])
+    file_id = check_string("file_id", obj["file_id"])
     assert file_id is not None
     return file_id
 
@@ -382,20 +413,7 @@ def validate_list_params(query: Mapping[str, str]) -> PageQuery:
                 param="limit",
                 code="invalid_type",
             ) from None
-        if limit > 100:
-            raise bad(
-                "Invalid 'limit': integer above maximum value. Expected a value <= 100, "
-                f"but got {limit} instead.",
-                param="limit",
-                code="integer_above_max_value",
-            )
-        if limit < 1:
-            raise bad(
-                "Invalid 'limit': integer below minimum value. Expected a value >= 1, "
-                f"but got {limit} instead.",
-                param="limit",
-                code="integer_below_min_value",
-            )
+        check_integer_range("limit", limit, (1, 100))
     order = query.get("order", "desc")
     if order not in ("asc", "desc"):
         raise invalid_value("order", order, ("asc", "desc"))

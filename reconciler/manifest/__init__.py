@@ -1,8 +1,11 @@
-"""Manifests: the pydantic model of one assistant's desired state, and loading a directory of them.
+"""Manifests: the pydantic models of one assistant's (or one saved agent's) desired state, and loading a
+directory of them.
 
-A manifest is one YAML document. `load_directory` reads `*.yaml` and `*.yml` (sorted by name; YAML files in
-subfolders are not read, and named in a note) and never raises for bad input: every problem becomes a
-`ManifestError` with file, line and column, so `reconciler validate` can report all of them in one run.
+A manifest is one YAML document. `load_directory` reads the assistant manifests of a directory, `load_agents`
+the agent manifests (`agents/`): one loader, two kinds (`kinds`), the same rules below. It reads `*.yaml` and
+`*.yml` (sorted by name; YAML files in subfolders are not read, and named in a note) and never raises for bad
+input: every problem becomes a `ManifestError` with file, line and column, so `reconciler validate` can report
+all of them in one run.
 
 Loading rules:
 - Only regular files are read (a FIFO, a device or a directory is refused before it is opened, and never
@@ -21,10 +24,11 @@ Loading rules:
 - An `instructions_file` is read as UTF-8 with line endings normalised to `\\n` and one final newline
   removed (the newline that ends a text file's last line is not part of the instructions).
 
-Modules: `model` (pydantic), `yaml12` (scalars), `events` (fast reader, nesting limit), `composer`
-(position-tracking reader), `reading` (safe file reads), `messages` (pydantic errors → text), `loaded`
-(LoadedManifest), `loader` (directory → manifests and errors), `overrides` (per-environment overrides),
-`reference` (docs and schema).
+Modules: `model` (pydantic, assistants), `agent_model` (pydantic, agents), `secrets` (credentials an agent
+manifest may not hold), `kinds` (what differs per kind), `yaml12` (scalars), `events` (fast reader, nesting
+limit), `composer` (position-tracking reader), `reading` (safe file reads), `listing` (a directory's
+manifest files), `messages` (pydantic errors → text), `loaded` (LoadedManifest, LoadedAgent), `loader`
+(directory → manifests and errors), `overrides` (per-environment overrides), `reference` (docs and schema).
 """
 
 from __future__ import annotations
@@ -35,8 +39,10 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from reconciler.manifest.errors import ManifestError, Path_, format_field_path
-    from reconciler.manifest.loaded import LoadedManifest, LoadResult, LocalFile
-    from reconciler.manifest.loader import SUFFIXES, load_directory
+    from reconciler.manifest.kinds import AGENT, ASSISTANT, ManifestKind
+    from reconciler.manifest.listing import SUFFIXES
+    from reconciler.manifest.loaded import Loaded, LoadedAgent, LoadedManifest, LoadResult, LocalFile
+    from reconciler.manifest.loader import load_agents, load_directory
     from reconciler.manifest.model import (
         ASSISTANT_ID_PATTERN,
         FILE_ID_PATTERN,
@@ -61,8 +67,10 @@ if TYPE_CHECKING:
 #: where the listing is waiting to start (see `usecases.planning.run_plan`).
 _HOMES = {
     "reconciler.manifest.errors": ("ManifestError", "Path_", "format_field_path"),
-    "reconciler.manifest.loaded": ("LoadedManifest", "LoadResult", "LocalFile"),
-    "reconciler.manifest.loader": ("SUFFIXES", "load_directory"),
+    "reconciler.manifest.kinds": ("AGENT", "ASSISTANT", "ManifestKind"),
+    "reconciler.manifest.listing": ("SUFFIXES",),
+    "reconciler.manifest.loaded": ("Loaded", "LoadedAgent", "LoadedManifest", "LoadResult", "LocalFile"),
+    "reconciler.manifest.loader": ("load_agents", "load_directory"),
     "reconciler.manifest.model": (
         "ASSISTANT_ID_PATTERN",
         "FILE_ID_PATTERN",
@@ -99,6 +107,8 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "AGENT",
+    "ASSISTANT",
     "ASSISTANT_ID_PATTERN",
     "FILE_ID_PATTERN",
     "KEY_PATTERN",
@@ -112,16 +122,20 @@ __all__ = [
     "FunctionDefinition",
     "FunctionTool",
     "LoadResult",
+    "Loaded",
+    "LoadedAgent",
     "LoadedManifest",
     "LocalFile",
     "Manifest",
     "ManifestError",
+    "ManifestKind",
     "Path_",
     "ResponseFormatObject",
     "RetrievalTool",
     "Selected",
     "format_field_path",
     "json_schema",
+    "load_agents",
     "load_directory",
     "reference_table",
     "repository_root",

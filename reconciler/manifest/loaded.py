@@ -11,12 +11,13 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel
 
-from reconciler import dialect
+from reconciler import agent_dialect, dialect
 from reconciler.manifest import composer, events
+from reconciler.manifest.agent_model import AgentManifest
 from reconciler.manifest.errors import ManifestError, Path_, parse_field_path
 from reconciler.manifest.model import Manifest
 from reconciler.manifest.overrides import move_positions
@@ -48,8 +49,8 @@ class LocalFile:
 
 
 @dataclass(frozen=True)
-class LoadedManifest:
-    """A valid manifest with where it came from.
+class Loaded:
+    """A valid manifest of any kind with where it came from (`LoadedManifest`, `LoadedAgent`).
 
     `instructions_text` holds the content of `instructions_file` as read at load time (None otherwise).
     `positions` maps field paths to 1-based (line, col) for later messages: given at load time when known,
@@ -57,10 +58,15 @@ class LoadedManifest:
     fields an environment overrides (`moved`: merged path → written path) pointing at their overrides.
     """
 
+    #: The API fields of this kind (`dialect.FIELDS`), which `api_fields` returns.
+    FIELDS: ClassVar[tuple[str, ...]] = ()
+    #: At most this many bytes are read from an `instructions_file`.
+    MAX_INSTRUCTIONS_BYTES: ClassVar[int] = 0
+
     key: str
     path: Path
     line: int
-    manifest: Manifest
+    manifest: Any = field(kw_only=True)
     files: tuple[LocalFile, ...] = ()
     instructions_text: str | None = field(default=None, repr=False, compare=False)
     known_positions: Mapping[Path_, tuple[int, int]] | None = field(default=None, repr=False, compare=False)
@@ -69,15 +75,15 @@ class LoadedManifest:
     moved: Mapping[Path_, Path_] = field(default_factory=dict, repr=False, compare=False)
 
     def api_fields(self) -> dict[str, Any]:
-        """The `dialect.FIELDS` the manifest sets, as API values; omitted fields are absent.
+        """The `FIELDS` the manifest sets, as API values; omitted fields are absent.
 
-        `instructions` comes from `instructions_file` when that is set; `files` is not included (uploads
-        turn them into file ids later); `file_ids` only as written.
+        `instructions` comes from `instructions_file` when that is set; an assistant's `files` is not
+        included (uploads turn them into file ids later); `file_ids` only as written.
         """
         m = self.manifest
         written = m.model_fields_set  # a property: read once, not once per field
         out: dict[str, Any] = {}
-        for name in dialect.FIELDS:
+        for name in self.FIELDS:
             if name == "instructions" and m.instructions_file is not None:
                 out[name] = self._instructions()
             elif name in written:
@@ -88,7 +94,9 @@ class LoadedManifest:
         if self.instructions_text is not None:
             return self.instructions_text
         assert self.manifest.instructions_file is not None
-        return read_instructions(self.path.parent / self.manifest.instructions_file, MAX_INSTRUCTIONS_BYTES)
+        return read_instructions(
+            self.path.parent / self.manifest.instructions_file, self.MAX_INSTRUCTIONS_BYTES
+        )
 
     @property
     def positions(self) -> Mapping[Path_, tuple[int, int]]:
@@ -118,6 +126,26 @@ class LoadedManifest:
         return values.get((field,)) or self.position(field)
 
 
+@dataclass(frozen=True)
+class LoadedManifest(Loaded):
+    """A valid assistant manifest (`Manifest`) with where it came from (see `Loaded`)."""
+
+    FIELDS: ClassVar[tuple[str, ...]] = dialect.FIELDS
+    MAX_INSTRUCTIONS_BYTES: ClassVar[int] = MAX_INSTRUCTIONS_BYTES
+
+    manifest: Manifest = field(kw_only=True)
+
+
+@dataclass(frozen=True)
+class LoadedAgent(Loaded):
+    """A valid agent manifest (`AgentManifest`) with where it came from (see `Loaded`); never has files."""
+
+    FIELDS: ClassVar[tuple[str, ...]] = agent_dialect.FIELDS
+    MAX_INSTRUCTIONS_BYTES: ClassVar[int] = 4 * agent_dialect.MAX_INSTRUCTIONS + 2
+
+    manifest: AgentManifest = field(kw_only=True)
+
+
 def document_positions(path: Path, document: int, *, values: bool = False) -> dict[Path_, tuple[int, int]]:
     """The positions in document `document` of manifest file `path` (empty if it can no longer be read):
     keys' where there is one, else values'; with `values`, the values' only."""
@@ -134,8 +162,11 @@ def document_positions(path: Path, document: int, *, values: bool = False) -> di
 
 def _api_value(value: Any) -> Any:
     if isinstance(value, BaseModel):
+        written = value.model_fields_set
         return {
-            k: _api_value(getattr(value, k)) for k in value.model_fields_set if getattr(value, k) is not None
+            (info.alias or k): _api_value(getattr(value, k))
+            for k, info in type(value).model_fields.items()
+            if k in written and getattr(value, k) is not None
         }
     if isinstance(value, list):
         return [_api_value(v) for v in value]
@@ -144,11 +175,14 @@ def _api_value(value: Any) -> Any:
     return value
 
 
-@dataclass
-class LoadResult:
-    """Every valid manifest of a directory, and every problem found."""
+L = TypeVar("L", bound=Loaded)
 
-    manifests: list[LoadedManifest]
+
+@dataclass
+class LoadResult(Generic[L]):
+    """Every valid manifest of a directory (`LoadedManifest`s, or `LoadedAgent`s), and every problem found."""
+
+    manifests: list[L]
     errors: list[ManifestError]
     #: Lines worth showing that are not errors (YAML files in subfolders, which are not read).
     notes: list[str] = field(default_factory=list)

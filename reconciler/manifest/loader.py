@@ -20,12 +20,14 @@ from ruamel.yaml.nodes import Node
 from ruamel.yaml.reader import ReaderError
 
 from reconciler import dialect
-from reconciler.manifest import composer, events, overrides
+from reconciler.manifest import composer, events, overrides, secrets
 from reconciler.manifest.cache import ReadCache
 from reconciler.manifest.errors import ManifestError, Path_, describe, format_field_path
-from reconciler.manifest.loaded import MAX_INSTRUCTIONS_BYTES, LoadedManifest, LoadResult, LocalFile
+from reconciler.manifest.kinds import AGENT, ASSISTANT, ManifestKind
+from reconciler.manifest.listing import entries, subfolder_note
+from reconciler.manifest.loaded import Loaded, LoadedAgent, LoadedManifest, LoadResult, LocalFile
 from reconciler.manifest.messages import KEY_RULE, MISSING, PydanticError, data_path, message
-from reconciler.manifest.model import KEY_PATTERN, Manifest
+from reconciler.manifest.model import KEY_PATTERN
 from reconciler.manifest.reading import (
     MAX_MANIFEST_BYTES,
     NotRegularError,
@@ -37,8 +39,6 @@ from reconciler.manifest.reading import (
     read_open,
     repository_root,
 )
-
-SUFFIXES = (".yaml", ".yml")
 
 _KEY_RE = re.compile(KEY_PATTERN)
 
@@ -56,6 +56,8 @@ class LoadContext:
 
     root: Path
     fast: bool = True
+    #: The kind of manifest the directory holds (assistants or agents).
+    kind: ManifestKind = ASSISTANT
     #: The environment being loaded (overrides merged, `only:` honoured); no name: no environments.
     selected: overrides.Selected = field(default_factory=lambda: overrides.Selected(None))
     #: What the fast reader made of texts already read (on when the repository has `.reconciler/cache/`).
@@ -78,7 +80,7 @@ class FileLoader:
         self.root = context.root
         self.source = source or path.absolute()
         self.errors: list[ManifestError] = []
-        self.loaded: list[tuple[LoadedManifest, Position | None]] = []
+        self.loaded: list[tuple[Loaded, Position | None]] = []
         #: The position-tracking converter of the document at hand; None on the fast path.
         self.conv: composer.Converter | None = None
         self.fast = False
@@ -234,19 +236,20 @@ class FileLoader:
         if self.conv is not None:
             overrides.move_positions(self.conv.keys, merged.moved)
             overrides.move_positions(self.conv.values, merged.moved)
-        manifest: Manifest | None = None
+        kind = self.context.kind
+        manifest: Any = None
         try:
-            manifest = Manifest.model_validate(data)
+            manifest = kind.model.model_validate(data)
         except ValidationError as err:
             for item in err.errors():
                 self._pydantic_error(item, data, start)
         key = self._key(data, several, start)
         instructions_text = self._instructions_file(data)
-        files = self._files(data)
+        files = self._files(data) if kind.has_files else []
         problems = self.conv is not None and self.conv.problems
         if manifest is None or key is None or len(self.errors) > before or problems:
             return
-        loaded = LoadedManifest(
+        loaded = kind.loaded(
             key=key,
             path=Path(self.display),
             line=start[0],
@@ -294,29 +297,35 @@ class FileLoader:
         if named is None:
             return None
         target, size = named
-        if size > MAX_INSTRUCTIONS_BYTES:
+        kind = self.context.kind
+        limit = kind.loaded.MAX_INSTRUCTIONS_BYTES
+        if size > limit:
             self.error(
                 f"'{rel}' is too large ({size:,} bytes; instructions may have at most "
-                f"{dialect.MAX_INSTRUCTIONS:,} characters)",
+                f"{kind.max_instructions:,} characters)",
                 pos,
                 where,
             )
             return None
         try:
-            text = read_instructions(target, MAX_INSTRUCTIONS_BYTES)
+            text = read_instructions(target, limit)
         except UnicodeDecodeError:
             self.error(f"'{rel}' is not valid UTF-8", pos, where)
             return None
         except (OSError, NotRegularError) as err:  # replaced since it was checked
             self.error(f"cannot read '{rel}': {getattr(err, 'strerror', None) or err}", pos, where)
             return None
-        if len(text) > dialect.MAX_INSTRUCTIONS:
+        if len(text) > kind.max_instructions:
             self.error(
                 f"'{rel}' has {len(text):,} characters; instructions may have at most "
-                f"{dialect.MAX_INSTRUCTIONS:,}",
+                f"{kind.max_instructions:,}",
                 pos,
                 where,
             )
+            return None
+        problem = secrets.token_problem(text) if kind.refuses_secrets else None
+        if problem is not None:
+            self.error(f"'{rel}' {problem}", pos, where)
             return None
         return text if self.context.shared is None else self.context.shared.setdefault(text, text)
 
@@ -412,7 +421,9 @@ class FileLoader:
         if isinstance(subpath, tuple):
             path = (*path, *subpath)
         kind = item["type"]
-        text = message(PydanticError(kind, item["msg"], ctx, path, item.get("input", MISSING), data))
+        words = self.context.kind.words
+        error = PydanticError(kind, item["msg"], ctx, path, item.get("input", MISSING), data, words)
+        text = message(error)
         self.error(text, self._error_position(kind, path, is_key or ctx.get("at_key", False), start), path)
 
     def _error_position(self, kind: str, path: Path_, at_key: bool, start: Position) -> Position:
@@ -469,49 +480,54 @@ def _colon_in_value(text: str, line: int, col: int, problem: str) -> bool:
     return line < len(lines) and ": " in lines[line][:col]
 
 
-def _entries(directory: Path, shown: str) -> list[Path] | ManifestError:
-    """The manifest files of `directory`, sorted, or the one error that stops loading."""
-    try:
-        if not directory.exists():
-            return ManifestError(shown, None, None, None, "directory not found")
-        if not directory.is_dir():
-            return ManifestError(shown, None, None, None, "not a directory")
-        entries = [directory / n for n in sorted(os.listdir(directory)) if os.path.splitext(n)[1] in SUFFIXES]
-    except OSError as err:
-        return ManifestError(shown, None, None, None, f"cannot read directory: {err.strerror}")
-    if not entries:
-        return ManifestError(shown, None, None, None, "no manifests found (expected *.yaml or *.yml files)")
-    return entries
-
-
 def load_directory(
     directory: Path,
     fast: bool = True,
     selected: overrides.Selected | None = None,
     shared: MutableMapping[str, str] | None = None,
-) -> LoadResult:
-    """Load and validate every manifest in `directory`. Never raises for bad input: each problem is a
-    ManifestError (sorted by file, then line). Only manifests without any error are returned; YAML files
-    in subfolders (not read) are named in a note. With `selected`, each manifest is that environment's
-    (`overrides.merge`); those not in it are left out. With `shared`, each instructions text (inline or
-    from `instructions_file`) is the one `shared` holds when it holds an equal one (else it is added), so a
-    plan keeps one copy of what the manifests and the listed assistants have in common.
+) -> LoadResult[LoadedManifest]:
+    """Load and validate every assistant manifest in `directory`. Never raises for bad input: each problem
+    is a ManifestError (sorted by file, then line). Only manifests without any error are returned; YAML
+    files in subfolders (not read) are named in a note. With `selected`, each manifest is that
+    environment's (`overrides.merge`); those not in it are left out. With `shared`, each instructions text
+    (inline or from `instructions_file`) is the one `shared` holds when it holds an equal one (else it is
+    added), so a plan keeps one copy of what the manifests and the listed assistants have in common.
 
     `fast=False` reads every file with the position-tracking reader (the same result, slower: for tests)."""
-    result = LoadResult(manifests=[], errors=[])
+    return _load(directory, fast, selected, ASSISTANT, shared)
+
+
+def load_agents(
+    directory: Path,
+    fast: bool = True,
+    selected: overrides.Selected | None = None,
+    shared: MutableMapping[str, str] | None = None,
+) -> LoadResult[LoadedAgent]:
+    """`load_directory` for agent manifests (`agents/`): the same rules, the agent model."""
+    return _load(directory, fast, selected, AGENT, shared)
+
+
+def _load(
+    directory: Path,
+    fast: bool,
+    selected: overrides.Selected | None,
+    kind: ManifestKind,
+    shared: MutableMapping[str, str] | None,
+) -> LoadResult[Any]:
+    result: LoadResult[Any] = LoadResult(manifests=[], errors=[])
     shown = display(directory)
-    entries = _entries(directory, shown)
-    if isinstance(entries, ManifestError):
-        result.errors.append(entries)
+    found = entries(directory, shown)
+    if isinstance(found, ManifestError):
+        result.errors.append(found)
         return result
     root = repository_root(directory)
     cache = ReadCache(root, shared) if fast else None
-    context = LoadContext(root, fast, selected or overrides.Selected(None), cache, shared=shared)
+    context = LoadContext(root, fast, kind, selected or overrides.Selected(None), cache, shared=shared)
     absolute = directory.absolute()
     prefix = "" if shown == "." else shown + os.sep
-    seen_keys: dict[str, LoadedManifest] = {}
-    seen_ids: dict[str, LoadedManifest] = {}
-    for entry in entries:
+    seen_keys: dict[str, Loaded] = {}
+    seen_ids: dict[str, Loaded] = {}
+    for entry in found:
         loader = FileLoader(entry, prefix + printable(entry.name), context, absolute / entry.name)
         loader.load()
         for loaded, key_pos in loader.loaded:
@@ -521,16 +537,16 @@ def load_directory(
         result.errors.extend(loader.errors)
     if context.cache is not None:
         context.cache.save()
-    result.notes.extend(_subfolder_note(directory, shown))
+    result.notes.extend(subfolder_note(directory, shown))
     return result
 
 
 def _unique(
     loader: FileLoader,
-    loaded: LoadedManifest,
+    loaded: Loaded,
     key_pos: Position | None,
-    seen_keys: dict[str, LoadedManifest],
-    seen_ids: dict[str, LoadedManifest],
+    seen_keys: dict[str, Loaded],
+    seen_ids: dict[str, Loaded],
 ) -> bool:
     """Record `loaded` unless its key or adopted id was seen before (then report it and return False)."""
     first = seen_keys.get(loaded.key)
@@ -542,7 +558,7 @@ def _unique(
         loader.error(f"duplicate key '{loaded.key}': also defined in {first.path}:{first.line}", pos, where)
         return False
     seen_keys[loaded.key] = loaded
-    asst = loaded.manifest.id
+    asst = getattr(loaded.manifest, "id", None)  # agents adopt nothing
     if asst is None:
         return True
     other = seen_ids.get(asst)
@@ -552,38 +568,3 @@ def _unique(
         return False
     seen_ids[asst] = loaded
     return True
-
-
-#: At most this many subfolder files are named in the note.
-_NOTE_NAMES = 3
-#: Subfolders are looked at up to this many directories (the manifest directory may be a big tree).
-_NOTE_MAX_DIRECTORIES = 200
-
-
-def _subfolder_note(directory: Path, shown: str) -> list[str]:
-    """One note naming the YAML files in subfolders of `directory` (which are not read), if any."""
-    found: list[str] = []
-    try:
-        subfolders = sorted(
-            e.path for e in os.scandir(directory) if e.is_dir() and not e.name.startswith(".")
-        )
-    except OSError:
-        return []
-    visited = 0
-    for subfolder in subfolders:
-        for parent, dirs, names in os.walk(subfolder):
-            visited += 1
-            if visited > _NOTE_MAX_DIRECTORIES:
-                break
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            found.extend(
-                display(Path(parent, n)) for n in sorted(names) if os.path.splitext(n)[1] in SUFFIXES
-            )
-    if not found:
-        return []
-    named = ", ".join(found[:_NOTE_NAMES]) + (", ..." if len(found) > _NOTE_NAMES else "")
-    noun = "file" if len(found) == 1 else "files"
-    return [
-        f"note: {len(found)} YAML {noun} in subfolders of {shown} not read ({named}): manifests are read "
-        f"from {shown} itself only"
-    ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler import dialect
@@ -34,6 +34,28 @@ _LATER_TOOL_TYPES = {"file_search": "retrieval"}
 
 
 @dataclass(frozen=True)
+class Vocabulary:
+    """What messages say differently per kind of manifest: the types of each tagged union (by the field that
+    holds it: `tools`' items, `transport`, `format`), hints for tool types the kind does not have, the field
+    names allowed at a path (for did-you-mean) and an example tool."""
+
+    unions: Mapping[str, tuple[str, ...]]
+    hints: Mapping[str, str]
+    field_names_at: Callable[[Path_, Any], list[str]]
+    example_tool: str
+    #: (parent field: "" at the top, `tools[]` in a tool; unknown field) → why the kind has no such field.
+    field_hints: Mapping[tuple[str, str], str] = field(default_factory=dict)
+
+
+ASSISTANT_WORDS = Vocabulary(
+    unions={"tool": dialect.TOOL_TYPES},
+    hints={tool: f"v1 calls it {v1}" for tool, v1 in _LATER_TOOL_TYPES.items()},
+    field_names_at=field_names_at,
+    example_tool="{type: retrieval}",
+)
+
+
+@dataclass(frozen=True)
 class PydanticError:
     """One pydantic error, its `path` already mapped onto the data."""
 
@@ -43,6 +65,7 @@ class PydanticError:
     path: Path_
     value: Any
     data: Any
+    words: Vocabulary = ASSISTANT_WORDS
 
     @property
     def last(self) -> str | int | None:
@@ -67,29 +90,47 @@ def _pattern(e: PydanticError) -> str | None:
 def _unknown_field(e: PydanticError) -> str | None:
     if not isinstance(e.last, str):
         return None
-    close = difflib.get_close_matches(e.last, field_names_at(e.path[:-1], e.data), n=1, cutoff=0.6)
+    parent = _parent_name(e.path)
+    why = e.words.field_hints.get((parent, e.last))
+    if why:
+        return f"unknown field '{e.last}' ({why})"
+    close = difflib.get_close_matches(e.last, e.words.field_names_at(e.path[:-1], e.data), n=1, cutoff=0.6)
     hint = f" (did you mean '{close[0]}'?)" if close else ""
     return f"unknown field '{e.last}'{hint}"
+
+
+def _parent_name(path: Path_) -> str:
+    """The field holding the last element of `path`: `""` at the top, `tools[]` for a list item's field."""
+    if len(path) > 2 and isinstance(path[-2], int) and isinstance(path[-3], str):
+        return f"{path[-3]}[]"
+    return path[-2] if len(path) > 1 and isinstance(path[-2], str) else ""
 
 
 def _missing(e: PydanticError) -> str:
     return f"required field '{e.last}' is missing" if isinstance(e.last, str) else "required field is missing"
 
 
+def _union(e: PydanticError) -> tuple[str, tuple[str, ...]]:
+    """The tagged union an error is about (`tool`, `transport`, `format`) and its types."""
+    what = str(e.last) if e.last in e.words.unions else "tool"
+    return what, e.words.unions[what]
+
+
 def _unknown_tool(e: PydanticError) -> str:
     tag = e.ctx.get("tag")
-    later = _LATER_TOOL_TYPES.get(str(tag))
-    hint = f"; v1 calls it {later}" if later else ""
-    return f"unknown tool type '{tag}' (expected {_or_list(dialect.TOOL_TYPES)}{hint})"
+    what, types = _union(e)
+    hint = e.words.hints.get(str(tag)) if what == "tool" else None
+    return f"unknown {what} type '{tag}' (expected {_or_list(types)}{f'; {hint}' if hint else ''})"
 
 
 def _no_tool_type(e: PydanticError) -> str:
-    return f"a tool needs a type ({_or_list(dialect.TOOL_TYPES)})"
+    what, types = _union(e)
+    return f"a {what} needs a type ({_or_list(types)})"
 
 
 def _mapping(e: PydanticError) -> str:
     if e.path[:1] == ("tools",) and len(e.path) == 2:
-        return f"expected a tool like {{type: retrieval}}, got {e.got}"
+        return f"expected a tool like {e.words.example_tool}, got {e.got}"
     return f"expected a mapping, got {e.got}"
 
 
@@ -113,6 +154,20 @@ def _range(e: PydanticError) -> str | None:
         return None
     low, high = _RANGES[str(e.last)]
     return f"must be between {low:g} and {high:g}, got {e.value}"
+
+
+def _bound(e: PydanticError) -> str | None:
+    """A bound of an integer field (`multi_agent.max_concurrent_subagents`)."""
+    if "ge" in e.ctx:
+        return f"must be at least {e.ctx['ge']:,}, got {e.value}"
+    if "le" in e.ctx:
+        return f"must be at most {e.ctx['le']:,}, got {e.value}"
+    return None
+
+
+def _enum(e: PydanticError) -> str | None:
+    shown = repr(e.value) if isinstance(e.value, str) else e.got
+    return f"expected {e.ctx.get('expected')}, got {shown}" if "expected" in e.ctx else None
 
 
 def _string_type(e: PydanticError) -> str:
@@ -146,14 +201,16 @@ RULES: dict[str, tuple[Rule, ...]] = {
     "model_attributes_type": (_mapping,),
     "model_type": (_mapping,),
     "dict_type": (_mapping,),
-    "literal_error": (_response_format, _literal_type),
-    "greater_than_equal": (_range,),
-    "less_than_equal": (_range,),
+    "literal_error": (_response_format, _literal_type, _enum),
+    "greater_than_equal": (_range, _bound),
+    "less_than_equal": (_range, _bound),
     "string_type": (_string_type,),
     "float_type": (lambda e: f"expected a number, got {e.got}",),
     "float_parsing": (lambda e: f"expected a number, got {e.got}",),
     "finite_number": (lambda e: "expected a finite number",),
     "list_type": (lambda e: f"expected a list, got {e.got}",),
+    "bool_type": (lambda e: f"expected true or false, got {e.got}",),
+    "int_type": (lambda e: f"expected an integer, got {e.got}",),
     "too_long": (_metadata_too_long, lambda e: f"at most {e.ctx.get('max_length')} items, got {_length(e)}"),
     "string_too_long": (_string_too_long,),
     "string_too_short": (lambda e: "must not be empty",),
@@ -174,13 +231,18 @@ def data_path(loc: tuple[Any, ...], data: Any) -> tuple[Path_, bool]:
     path: list[str | int] = []
     current = data
     previous: Any = None
+    tagged: Any = None  # the object whose union tag was just skipped (a tag appears once per object)
     for part in loc:
         if part == "[key]":
             return tuple(path), True
         is_tag = isinstance(previous, int) and part in dialect.TOOL_TYPES and path[:1] == ["tools"]
         previous = part
         if is_tag and len(path) == 2:
+            tagged = current
             continue  # the tool union's tag: not part of the data
+        if isinstance(current, dict) and current is not tagged and current.get("type") == part not in current:
+            tagged = current
+            continue  # another tagged union's tag (an agent's tools, MCP transports, text formats)
         if (isinstance(current, dict) and part in current) or (
             isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current)
         ):

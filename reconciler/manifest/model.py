@@ -81,6 +81,19 @@ class RetrievalTool(_Strict):
     type: Literal["retrieval"]
 
 
+def json_schema_checked(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    """`value` when it is None or a valid JSON Schema; else a `json_schema` error at the problem."""
+    if value is None:
+        return value
+    problem = _schema_problem(value)
+    if problem is not None:
+        reason, subpath = problem
+        raise PydanticCustomError(
+            "json_schema", "not a valid JSON Schema: {reason}", {"reason": reason, "subpath": subpath}
+        )
+    return value
+
+
 class FunctionDefinition(_Strict):
     """A function the assistant may call; `parameters` is a JSON Schema of its arguments."""
 
@@ -96,18 +109,7 @@ class FunctionDefinition(_Strict):
         default=None, description="The function's arguments as a JSON Schema object."
     )
 
-    @field_validator("parameters")
-    @classmethod
-    def _valid_json_schema(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        if value is None:
-            return value
-        problem = _schema_problem(value)
-        if problem is not None:
-            reason, subpath = problem
-            raise PydanticCustomError(
-                "json_schema", "not a valid JSON Schema: {reason}", {"reason": reason, "subpath": subpath}
-            )
-        return value
+    _parameters = field_validator("parameters")(json_schema_checked)
 
 
 #: `repr` of a schema → its problem; `repr` is a cheap exact key for plain data (equal text, equal data).
@@ -351,12 +353,7 @@ class Manifest(_Strict):
 
     @model_validator(mode="after")
     def _cross_field(self) -> Manifest:
-        if self.instructions is not None and self.instructions_file is not None:
-            raise PydanticCustomError(
-                "exclusive",
-                "set either instructions or instructions_file, not both",
-                {"subpath": ("instructions_file",)},
-            )
+        one_source_of_instructions(self.instructions, self.instructions_file)
         total = len(self.files) + len(self.file_ids)
         if total > MAX_FILES_TOTAL:
             raise PydanticCustomError(
@@ -373,6 +370,16 @@ class Manifest(_Strict):
                 {"subpath": (named,), "at_key": True},
             )
         return self
+
+
+def one_source_of_instructions(instructions: str | None, instructions_file: str | None) -> None:
+    """Refuse a manifest that sets both `instructions` and `instructions_file` (at the latter)."""
+    if instructions is not None and instructions_file is not None:
+        raise PydanticCustomError(
+            "exclusive",
+            "set either instructions or instructions_file, not both",
+            {"subpath": ("instructions_file",)},
+        )
 
 
 def _refuse_duplicates(values: list[str], what: str) -> None:

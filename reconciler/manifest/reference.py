@@ -7,19 +7,23 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler import dialect
+from reconciler import agent_dialect, dialect
+from reconciler.manifest import agent_model
 from reconciler.manifest.model import json_schema
 
 
-def reference_table() -> str:
-    """The Markdown table of every manifest field (type, limit, default, description), derived from the
-    model's JSON Schema; `docs/manifest.md` holds a copy kept true by a test."""
-    schema = json_schema()
+def reference_table(kind: str = "assistant") -> str:
+    """The Markdown table of every field of an assistant (or, with `kind="agent"`, an agent) manifest (type,
+    limit, default, description), derived from the model's JSON Schema; `docs/manifest.md` holds a copy of
+    each, kept true by a test."""
+    agent = kind == "agent"
+    schema = agent_model.json_schema() if agent else json_schema()
+    defaults = agent_dialect.DEFAULTS if agent else dialect.DEFAULTS
     defs = schema.get("$defs", {})
     rows = ["| field | type | limits | default | description |", "| --- | --- | --- | --- | --- |"]
     required = set(schema.get("required", []))
     for name, prop in schema["properties"].items():
-        default = "required" if name in required else _md_default(name, prop)
+        default = "required" if name in required else _md_default(name, prop, defaults)
         rows.append(
             f"| `{name}` | {_md_type(prop, defs)} | {_md_limits(name, prop, defs)} | {default} | "
             f"{prop.get('description', '')} |"
@@ -27,11 +31,14 @@ def reference_table() -> str:
     return "\n".join(rows)
 
 
-def _md_default(name: str, prop: Mapping[str, Any]) -> str:
+def _md_default(name: str, prop: Mapping[str, Any], defaults: Mapping[str, Any]) -> str:
+    """The default shown: the model's, or the API default (`defaults`) where the model's is null."""
     if name in ("key",):
         return "the file's stem"
     if "default" not in prop or prop["default"] is None:
-        return "none" if name not in dialect.DEFAULTS else "`null`"
+        if name not in defaults:
+            return "none"
+        return f"`{json.dumps(defaults[name])}`"
     return f"`{json.dumps(prop['default'])}`"
 
 

@@ -14,12 +14,13 @@ from __future__ import annotations
 import difflib
 import json
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.dialect import DEFAULTS, FIELDS, canonical_json
+from reconciler.dialect import canonical_json
 from reconciler.drift import Drift, fields_phrase
+from reconciler.kinds import DEFAULT, Kind, kind_named
 from reconciler.plan import Change, Plan
 from reconciler.render.files import file_id_labels
 
@@ -31,6 +32,8 @@ INLINE_TEXT = 60
 MAX_BLOCK_LINES = 40
 #: Context lines around each change in a unified diff.
 CONTEXT = 3
+#: The fields shown as text blocks unless the change's kind says otherwise (`Kind.text_fields`).
+TEXT_FIELDS: tuple[str, ...] = ("instructions",)
 #: The marker of a text without a final newline, as git shows it.
 NO_NEWLINE = "\\ No newline at end of text"
 #: The title of the section listing drift, in every rendering.
@@ -49,7 +52,7 @@ class Line:
 
 
 def header(change: Change) -> str:
-    """`assistant "KEY" (ID) will be ...` (without the leading `# `)."""
+    """`assistant "KEY" (ID) will be ...` (`agent "KEY" ...` for an agent; without the leading `# `)."""
     ident = f" ({change.id})" if change.id else ""
     if change.action == "create":
         verb = "will be created"
@@ -60,7 +63,7 @@ def header(change: Change) -> str:
     else:
         verb = "will be updated in-place"
     why = f" ({change.reason})" if change.reason else ""
-    return f'assistant "{change.key}"{ident} {verb}{why}'
+    return f'{change.kind} "{change.key}"{ident} {verb}{why}'
 
 
 def action_sign(change: Change) -> str:
@@ -71,35 +74,53 @@ def summary_line(plan: Plan) -> str:
     """`Plan: X to add, Y to change, Z to destroy.`, or, without changes, the no-changes sentence (which
     never claims a match while orphans are listed above it)."""
     if plan.has_changes:
-        counts = plan.summary
-        return (
-            f"Plan: {counts['create']} to add, {counts['update']} to change, {counts['delete']} to destroy."
-        )
+        return f"Plan: {_counts(plan)}."
     if plan.orphans:
         kept = (
             "the orphan above is" if len(plan.orphans) == 1 else f"the {len(plan.orphans)} orphans above are"
         )
         return f"Nothing to apply: every manifest matches; {kept} kept."
-    return "No changes. Your assistants match the manifests."
+    plurals = " and ".join(kind_named(part.kind).plural for part in plan.by_kind)
+    return f"No changes. Your {plurals} match the manifests."
 
 
-def unmanaged_line(count: int) -> str:
-    """The line counting unmanaged assistants, with the command that brings them under management."""
-    noun, them = ("assistant", "it") if count == 1 else ("assistants", "them")
-    return f"{count} unmanaged {noun} left untouched (to manage {them}: `reconciler import --all`)."
+def kind_summary_lines(plan: Plan) -> list[str]:
+    """With several kinds and changes, one line per kind (`Agents: 1 to add, 0 to change, 0 to destroy.`)."""
+    if not plan.parts or not plan.has_changes:
+        return []
+    return [f"{kind_named(part.kind).title}: {_counts(part)}." for part in plan.parts]
+
+
+def _counts(plan: Plan) -> str:
+    counts = plan.summary
+    return f"{counts['create']} to add, {counts['update']} to change, {counts['delete']} to destroy"
+
+
+def unmanaged_lines(plan: Plan) -> list[str]:
+    """A line per kind with unmanaged objects (`unmanaged_line`)."""
+    return [unmanaged_line(part.unmanaged, kind_named(part.kind)) for part in plan.by_kind if part.unmanaged]
+
+
+def unmanaged_line(count: int, kind: Kind = DEFAULT) -> str:
+    """The line counting unmanaged objects of `kind`, with the command that brings them under management."""
+    them = "it" if count == 1 else "them"
+    command = "reconciler import --all" if kind is DEFAULT else f"reconciler import --kind {kind.name} --all"
+    return f"{count} unmanaged {kind.noun(count)} left untouched (to manage {them}: `{command}`)."
 
 
 def change_lines(change: Change) -> list[Line]:
     """The body lines of a create, update or delete (empty for a no-op)."""
     lines: list[Line] = []
     labels = file_id_labels(change)
+    kind = kind_named(change.kind)
+    fields, defaults = kind.fields, kind.defaults
     if change.action == "create":
         state = dict(change.after or change.desired)
-        shown = [f for f in FIELDS if f in state and not _is_default(f, state[f])]
+        shown = [f for f in fields if f in state and not _is_default(f, state[f], defaults)]
         width = _width(shown)
         for field in shown:
-            lines += _whole(field, state[field], "+", width, labels)
-        hidden = len(FIELDS) - len(shown)
+            lines += _whole(field, state[field], "+", width, labels, kind.text_fields)
+        hidden = len(fields) - len(shown)
         if hidden:
             lines.append(Line(" ", 0, f"({hidden} default {_fields(hidden)} hidden)"))
     elif change.action == "delete":
@@ -107,18 +128,19 @@ def change_lines(change: Change) -> list[Line]:
         shown = [f for f in ("name", "model") if f in state]
         width = _width(shown)
         for field in shown:
-            lines += _whole(field, state[field], "-", width)
-        hidden = len(FIELDS) - len(shown)
+            lines += _whole(field, state[field], "-", width, text=kind.text_fields)
+        hidden = len(fields) - len(shown)
         lines.append(Line(" ", 0, f"({hidden} other {_fields(hidden)} hidden)"))
     elif change.action == "update":
         width = _width(change.changed_fields)
         for field in change.changed_fields:
-            field_lines = _changed(field, change.before.get(field), change.after.get(field), width, labels)
+            old, new = change.before.get(field), change.after.get(field)
+            field_lines = _changed(field, old, new, width, labels, kind.text_fields)
             if field in change.drifted_fields:
                 first = field_lines[0]
                 field_lines[0] = Line(first.sign, first.depth, f"{first.text}  {OVERWRITES}")
             lines += field_lines
-        hidden = len(FIELDS) - len(change.changed_fields)
+        hidden = len(fields) - len(change.changed_fields)
         if hidden:
             lines.append(Line(" ", 0, f"({hidden} unchanged {_fields(hidden)} hidden)"))
     return lines
@@ -154,10 +176,10 @@ def _width(fields: Sequence[str]) -> int:
     return max((len(f) for f in fields), default=0)
 
 
-def _is_default(field: str, v: Any) -> bool:
-    if field not in DEFAULTS:
+def _is_default(field: str, v: Any, defaults: Mapping[str, Any]) -> bool:
+    if field not in defaults:
         return False
-    return canonical_json(v) == canonical_json(DEFAULTS[field])
+    return canonical_json(v) == canonical_json(defaults[field])
 
 
 def _label(field: str, width: int) -> str:
@@ -168,10 +190,18 @@ def _is_text_block(v: Any) -> bool:
     return isinstance(v, str) and ("\n" in v or len(v) > INLINE_TEXT)
 
 
-def _whole(field: str, v: Any, sign: str, width: int, labels: Mapping[str, str] | None = None) -> list[Line]:
-    """A whole field added (`+`) or removed (`-`); `labels` name file ids that come from knowledge files."""
+def _whole(
+    field: str,
+    v: Any,
+    sign: str,
+    width: int,
+    labels: Mapping[str, str] | None = None,
+    text: Collection[str] = TEXT_FIELDS,
+) -> list[Line]:
+    """A whole field added (`+`) or removed (`-`); `labels` name file ids that come from knowledge files;
+    `text`: the fields shown as text blocks (`Kind.text_fields`)."""
     label = _label(field, width)
-    if field == "instructions" and _is_text_block(v):
+    if field in text and _is_text_block(v):
         return [Line(sign, 0, f"{label} <<-EOT"), *_block(str(v).splitlines(), sign), Line(" ", 0, "EOT")]
     if field == "tools" and v:
         lines = [Line(sign, 0, f"{label} [")]
@@ -202,13 +232,18 @@ def _more_lines(n: int) -> str:
 
 
 def _changed(
-    field: str, old: Any, new: Any, width: int, labels: Mapping[str, str] | None = None
+    field: str,
+    old: Any,
+    new: Any,
+    width: int,
+    labels: Mapping[str, str] | None = None,
+    text: Collection[str] = TEXT_FIELDS,
 ) -> list[Line]:
-    """One changed field of an update."""
+    """One changed field of an update (`text`: the fields shown as text blocks)."""
     label = _label(field, width)
     if old is None and new is not None:
-        return _whole(field, new, "+", width, labels)
-    if field == "instructions" and (_is_text_block(old) or _is_text_block(new)):
+        return _whole(field, new, "+", width, labels, text)
+    if field in text and (_is_text_block(old) or _is_text_block(new)):
         sign = "-" if new is None else "~"
         tail = " -> null" if new is None else ""
         return [
@@ -326,19 +361,26 @@ def _dotted(parts: Sequence[Any]) -> str:
     return out or "(whole)"
 
 
+def _function(tool: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A function tool's definition: v1's `function` object, or the tool itself where it is flat (agents)."""
+    inner = tool.get("function")
+    return inner if isinstance(inner, Mapping) else tool
+
+
 def _tool_title(tool: Mapping[str, Any]) -> str:
     if tool.get("type") == "function":
-        name = (tool.get("function") or {}).get("name")
-        return f'function "{name}"'
+        return f'function "{_function(tool).get("name")}"'
+    if tool.get("type") == "mcp" and tool.get("server_label"):
+        return f'mcp "{tool["server_label"]}"'
     return str(tool.get("type"))
 
 
 def _pretty(tool: Mapping[str, Any]) -> list[str]:
-    return json.dumps(tool.get("function", tool), indent=2, sort_keys=True, ensure_ascii=False).splitlines()
+    return json.dumps(_function(tool), indent=2, sort_keys=True, ensure_ascii=False).splitlines()
 
 
 def _tool_whole(tool: Mapping[str, Any], sign: str) -> list[Line]:
-    if tool.get("type") != "function":
+    if tool.get("type") != "function" and len(tool) == 1:
         return [Line(sign, 1, _tool_title(tool))]
     body = [Line(sign, 2, line) for line in _pretty(tool)[:MAX_BLOCK_LINES]]
     extra = len(_pretty(tool)) - MAX_BLOCK_LINES
@@ -356,13 +398,13 @@ def _tool_changes(old: Sequence[Mapping[str, Any]], new: Sequence[Mapping[str, A
     lines: list[Line] = []
     for tool in removed:
         title = _tool_title(tool)
-        twin = next((t for t in added if tool.get("type") == "function" and _tool_title(t) == title), None)
+        twin = next((t for t in added if _tool_title(t) == title and title != t.get("type")), None)
         if twin is None:
             lines += _tool_whole(tool, "-")
         else:
             added.remove(twin)
             lines.append(Line("~", 1, title))
-            lines += _schema_paths(tool.get("function") or {}, twin.get("function") or {}, depth=2)
+            lines += _schema_paths(_function(tool), _function(twin), depth=2)
     for tool in added:
         lines += _tool_whole(tool, "+")
     return lines

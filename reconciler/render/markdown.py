@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from typing import TextIO
 
+from reconciler.kinds import kind_named
 from reconciler.plan import Change, Plan
 from reconciler.render.body import (
     DRIFT_ADVICE,
@@ -24,8 +25,9 @@ from reconciler.render.body import (
     change_lines,
     drift_line,
     header,
+    kind_summary_lines,
     summary_line,
-    unmanaged_line,
+    unmanaged_lines,
 )
 from reconciler.render.files import SECTION_TITLE, files_summary_line, plan_file_lines
 
@@ -38,14 +40,12 @@ MIN_SHORTENED = 2_000
 def render_plan(plan: Plan, out: TextIO, *, color: bool = False, limit: int = LIMIT) -> None:
     """Write the markdown rendering of `plan` to `out`, in fewer than `limit` characters (never coloured)."""
     head = [MARKER, f"**{summary_line(plan)}**", ""]
+    head[-1:-1] = [f"**{line}**" for line in kind_summary_lines(plan)]
     files_line = files_summary_line(plan)
     if files_line is not None:
         head[-1:-1] = [f"**{files_line}**"]
-    deletes = [c for c in plan.changes if c.action == "delete"]
-    if deletes:
-        names = ", ".join(f"`{c.key}` ({c.id})" for c in deletes)
-        noun = "assistant" if len(deletes) == 1 else "assistants"
-        head += ["> [!WARNING]", f"> This plan **destroys {len(deletes)} {noun}**: {names}.", ""]
+    for part in plan.by_kind:
+        head += _destroy_warning(part)
     if plan.drift:
         head += ["> [!CAUTION]", f"> **{DRIFT_TITLE}:**"]
         head += [f"> - {_escape(drift_line(item))}" for item in plan.drift]
@@ -62,13 +62,10 @@ def render_plan(plan: Plan, out: TextIO, *, color: bool = False, limit: int = LI
         fence = "`" * max(3, _longest_backtick_run(body) + 1)
         tail += [f"<details><summary>{SECTION_TITLE}</summary>", "", f"{fence}diff", body, fence, ""]
         tail += ["</details>", ""]
-    if plan.orphans:
-        noun = "assistant has" if len(plan.orphans) == 1 else "assistants have"
-        tail += [f"{len(plan.orphans)} managed {noun} no manifest (plan with `--prune` to destroy):", ""]
-        tail += [f"- `{o.key}` ({o.id})" + (f" {o.name}" if o.name else "") for o in plan.orphans]
-        tail.append("")
-    if plan.unmanaged:
-        tail += [unmanaged_line(plan.unmanaged), ""]
+    for part in plan.by_kind:
+        tail += _orphan_lines(part)
+    for line in unmanaged_lines(plan):
+        tail += [line, ""]
 
     head_text = "\n".join(head) + "\n"
     tail_text = "\n".join(tail) + ("\n" if tail else "")
@@ -87,13 +84,41 @@ def render_plan(plan: Plan, out: TextIO, *, color: bool = False, limit: int = LI
             kept.append(_section(change, budget - used))
             left_out -= 1
         if left_out:
-            noun = "assistant" if left_out == 1 else "assistants"
+            noun = _noun_of(plan, left_out)
             kept.append(
                 f"> **Note:** {left_out} more {noun} not shown: this comment is limited to "
                 f"{limit:,} characters. Run `reconciler plan` for the full plan.\n\n"
             )
         break
     out.write(head_text + "".join(kept) + tail_text)
+
+
+def _destroy_warning(plan: Plan) -> list[str]:
+    """The banner naming every object of one kind's plan that is destroyed (none: no lines)."""
+    deletes = [c for c in plan.changes if c.action == "delete"]
+    if not deletes:
+        return []
+    names = ", ".join(f"`{c.key}` ({c.id})" for c in deletes)
+    noun = kind_named(plan.kind).noun(len(deletes))
+    return ["> [!WARNING]", f"> This plan **destroys {len(deletes)} {noun}**: {names}.", ""]
+
+
+def _orphan_lines(plan: Plan) -> list[str]:
+    """The managed objects of one kind's plan no manifest names (none: no lines)."""
+    if not plan.orphans:
+        return []
+    kind = kind_named(plan.kind)
+    noun = f"{kind.name} has" if len(plan.orphans) == 1 else f"{kind.plural} have"
+    lines = [f"{len(plan.orphans)} managed {noun} no manifest (plan with `--prune` to destroy):", ""]
+    lines += [f"- `{o.key}` ({o.id})" + (f" {o.name}" if o.name else "") for o in plan.orphans]
+    return [*lines, ""]
+
+
+def _noun_of(plan: Plan, count: int) -> str:
+    """`assistant(s)` for a plan of one kind, `change(s)` for several."""
+    if plan.parts:
+        return "change" if count == 1 else "changes"
+    return kind_named(plan.kind).noun(count)
 
 
 def _section(change: Change, room: int | None = None) -> str:

@@ -52,8 +52,10 @@ from typing import TextIO
 
 import click
 
+from reconciler.kinds import DEFAULT, KINDS
+from reconciler.plan import tally
 from reconciler.render.files import result_text
-from reconciler.results import ApplyReport, ChangeResult, FileResult, Interruption
+from reconciler.results import STATUSES, ApplyReport, ChangeResult, FileResult, Interruption
 
 _SYMBOL = {"created": "+", "updated": "~", "deleted": "-", "failed": "!"}
 _COLOR = {"created": "green", "updated": "yellow", "deleted": "red", "failed": "red"}
@@ -64,10 +66,11 @@ def result_line(result: ChangeResult, *, color: bool = False) -> str:
     `! broken: create failed: <the API's one-line message>`."""
     symbol = _SYMBOL[result.status]
     ident = f" ({result.id})" if result.id else ""
+    key = _label(result.key, result.kind)
     if result.failed:
-        text = f"{symbol} {result.key}: {result.action} failed{ident}: {result.error}"
+        text = f"{symbol} {key}: {result.action} failed{ident}: {result.error}"
     else:
-        text = f"{symbol} {result.key}: {result.status}{ident}"
+        text = f"{symbol} {key}: {result.status}{ident}"
     return click.style(text, fg=_COLOR[result.status]) if color else text
 
 
@@ -97,7 +100,26 @@ def summary_line(report: ApplyReport, *, saved: bool = False) -> str:
             f"Apply failed: {files_failed} of {len(report.files)} {noun} failed (assistants: {done}). "
             f"{next_step(report, saved=saved)}"
         )
-    return f"Apply complete! Assistants: {done}."
+    return f"Apply complete! {_done_by_kind(report.results) or f'Assistants: {done}'}."
+
+
+def _label(key: str, kind: str) -> str:
+    """How a result names its object: the key of an assistant, `agent KEY` for another kind."""
+    return key if kind == DEFAULT.name else f"{kind} {key}"
+
+
+def _done_by_kind(results: tuple[ChangeResult, ...]) -> str | None:
+    """`Assistants: 1 added, ...; Agents: ...` when any result is not an assistant's, else None."""
+    kinds = {r.kind for r in results}
+    if kinds <= {DEFAULT.name}:
+        return None
+    parts = []
+    for name, kind in KINDS.items():
+        if name in kinds:
+            counts = tally(STATUSES, (r.status for r in results if r.kind == name))
+            done = f"{counts['created']} added, {counts['updated']} changed, {counts['deleted']} destroyed"
+            parts.append(f"{kind.title}: {done}")
+    return "; ".join(parts)
 
 
 def next_step(report: ApplyReport, *, saved: bool = False) -> str:
@@ -152,9 +174,11 @@ def render_report(report: ApplyReport, out: TextIO, *, color: bool = False, save
 def _write_pending(stopped: Interruption, out: TextIO) -> None:
     """A line per change without a result: `?` unknown outcome, blank symbol never started."""
     for item in stopped.unknown:
-        out.write(f"? {item.key}: {item.action} outcome unknown (running when apply stopped)\n")
+        out.write(
+            f"? {_label(item.key, item.kind)}: {item.action} outcome unknown (running when apply stopped)\n"
+        )
     for item in stopped.not_started:
-        out.write(f"  {item.key}: {item.action} not started\n")
+        out.write(f"  {_label(item.key, item.kind)}: {item.action} not started\n")
 
 
 def _file_line(item: FileResult, color: bool) -> str:

@@ -21,7 +21,8 @@ from typing import TextIO
 
 import click
 
-from reconciler.plan import Plan
+from reconciler.kinds import kind_named
+from reconciler.plan import Orphan, Plan
 from reconciler.render.body import (
     DRIFT_ADVICE,
     DRIFT_TITLE,
@@ -30,8 +31,9 @@ from reconciler.render.body import (
     change_lines,
     drift_line,
     header,
+    kind_summary_lines,
     summary_line,
-    unmanaged_line,
+    unmanaged_lines,
 )
 from reconciler.render.files import SECTION_TITLE, files_summary_line, plan_file_lines
 
@@ -60,7 +62,7 @@ def render_plan(plan: Plan, out: TextIO, *, color: bool = False) -> None:
         sign = action_sign(change)
         write("\n")
         write(paint(f"  # {header(change)}", bold=True) + "\n")
-        write(f"  {paint(sign, sign)} assistant {_quote(change.key)} {{\n")
+        write(f"  {paint(sign, sign)} {change.kind} {_quote(change.key)} {{\n")
         for line in change_lines(change):
             write(_line(line, paint) + "\n")
         write("    }\n")
@@ -72,24 +74,35 @@ def render_plan(plan: Plan, out: TextIO, *, color: bool = False) -> None:
     if plan.orphans:
         if actionable or file_lines:
             write("\n")
-        noun = "assistant has" if len(plan.orphans) == 1 else "assistants have"
-        write(f"{len(plan.orphans)} managed {noun} no manifest (plan with --prune to destroy):\n")
-        for orphan in plan.orphans:
-            name = f" {_quote(orphan.name)}" if orphan.name else ""
-            write(f"  {_quote(orphan.key)} ({orphan.id}){name}\n")
+        for part in plan.by_kind:
+            _write_orphans(part.orphans, part.kind, write)
     if actionable or plan.orphans or file_lines:
         write("\n")
-    if plan.unmanaged:
-        write(unmanaged_line(plan.unmanaged) + "\n")
+    for unmanaged in unmanaged_lines(plan):
+        write(unmanaged + "\n")
     if plan.targets:
         write(paint(f"Note: targeted plan: only {', '.join(plan.targets)}; other assistants not shown.", "~"))
         write("\n")
     for warning in plan.warnings:
         write(paint(f"Warning: {warning}", "~", bold=True) + "\n")
+    for kind_summary in kind_summary_lines(plan):
+        write(paint(kind_summary, bold=True) + "\n")
     write(paint(summary_line(plan), bold=True) + "\n")
     files_line = files_summary_line(plan)
     if files_line is not None:
         write(paint(files_line, bold=True) + "\n")
+
+
+def _write_orphans(orphans: tuple[Orphan, ...], kind_name: str, write: Callable[[str], object]) -> None:
+    """The managed objects of one kind no manifest names (none: nothing)."""
+    if not orphans:
+        return
+    kind = kind_named(kind_name)
+    noun = f"{kind.name} has" if len(orphans) == 1 else f"{kind.plural} have"
+    write(f"{len(orphans)} managed {noun} no manifest (plan with --prune to destroy):\n")
+    for orphan in orphans:
+        name = f" {_quote(orphan.name)}" if orphan.name else ""
+        write(f"  {_quote(orphan.key)} ({orphan.id}){name}\n")
 
 
 def _quote(text: str) -> str:

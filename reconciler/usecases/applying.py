@@ -29,7 +29,7 @@ from reconciler.plan import Plan, check_safety
 from reconciler.redact import mask
 from reconciler.results import ApplyReport, ChangeResult, Progress
 from reconciler.usecases import stopping
-from reconciler.usecases.planning import load_manifests, plan_with, refuse_secrets, show_plan
+from reconciler.usecases.planning import agents_directory, load_checked, plan_with, show_plan
 
 if TYPE_CHECKING:
     from reconciler.client import Client
@@ -90,13 +90,13 @@ async def apply_manifests(
     refuse drift (`refuse_drift`) with `protect_drift`, and unsafe deletes without `force`; then ask
     APPROVAL_PROMPT when stdin is a TTY (anything but `yes` cancels: `Apply cancelled.`, False) or, when it
     is not, refuse unless `auto_approve`; then apply."""
-    loaded = load_manifests(directory, plan_options.environment)
-    refuse_secrets(loaded, connection)
+    agents_dir = agents_directory(directory, plan_options.agents_dir)
+    loaded, agents = load_checked(directory, agents_dir, plan_options, connection)
     run = _Run(options, saved=False, secret=connection.api_key())
     show = run.plan_stream
     with lock.hold(connection, options.lock_timeout, run.say):
         async with open_client(connection) as client:
-            the_plan = await plan_with(client, loaded, plan_options)
+            the_plan = await plan_with(client, loaded, plan_options, agents=agents)
             show_plan(the_plan, show, "text", color=options.color and show.isatty(), secret=run.secret)
             if not the_plan.has_changes:  # the rendering already said "No changes."
                 return _finish(ApplyReport(results=()), run)

@@ -27,10 +27,10 @@ from reconciler.plan import Plan
 from reconciler.render import markdown
 from reconciler.render.body import summary_line
 from reconciler.usecases.planning import (
-    load_manifests,
+    agents_directory,
+    load_checked,
     masked_plan,
     plan_with,
-    refuse_secrets,
     save_plan,
     show_plan,
 )
@@ -72,12 +72,11 @@ async def plan_all(targets: Sequence[Target], options: PlanOptions) -> list[tupl
     """One plan per target, in promotion order, each through its own connection. The first failure stops."""
     plans = []
     for target in targets:
-        loaded = load_manifests(target.directory, target.selected)
-        refuse_secrets(loaded, target.connection)
+        planning = replace(options, environment=target.selected)
+        agents_dir = agents_directory(target.directory, options.agents_dir)
+        loaded, agents = load_checked(target.directory, agents_dir, planning, target.connection)
         async with open_client(target.connection) as client:
-            plans.append(
-                (target, await plan_with(client, loaded, replace(options, environment=target.selected)))
-            )
+            plans.append((target, await plan_with(client, loaded, planning, agents=agents)))
     return plans
 
 

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from reconciler import importer
 from reconciler.connection import open_client
 from reconciler.importer import ImportPlan
+from reconciler.kinds import AGENT
 from reconciler.options import ConnectionOptions, ImportOptions
+
+
+def import_directory(directory: Path, kind: str) -> Path:
+    """Where import writes: the manifest `directory` for assistants; for agents, the agents directory
+    beside it (`agents/`, created when missing)."""
+    return directory.parent / AGENT.directory if kind == AGENT.name else directory
 
 
 async def run_import(connection: ConnectionOptions, options: ImportOptions) -> ImportPlan:

@@ -1,5 +1,10 @@
 """`reconciler plan` and what every planning command shares: load the manifests, fetch the server's state
-through an open client, build the plan (`planner.build_plan`, pure), render it and save it."""
+through an open client, build the plan (`planner.build_plan`, pure), render it and save it.
+
+Two kinds: the assistants of the manifest directory and, when there is an agents directory
+(`agents_directory`), the saved agents of its manifests. Both are listed concurrently and planned alike; the
+plan is one (`plan.combine`: a section per kind). Without an agents directory everything is as it was.
+"""
 
 from __future__ import annotations
 
@@ -18,15 +23,21 @@ import click
 from reconciler import knowledge, planfile, planner
 from reconciler.connection import LOCAL_BASE_URL, open_client
 from reconciler.errors import PlanError, ReconcilerError
+from reconciler.kinds import AGENT, ASSISTANT, Kind
 from reconciler.options import DEFAULT_DIRECTORY, ConnectionOptions, PlanOptions
-from reconciler.plan import Plan
+from reconciler.plan import Plan, combine
 from reconciler.redact import mask, secret_forms
 from reconciler.render import render_plan
+from reconciler.usecases.validating import agents_directory, checked, load_agent_manifests
 
 if TYPE_CHECKING:
     from reconciler.client import Client
-    from reconciler.manifest import LoadedManifest, Selected
-    from reconciler.remote import RemoteAssistant, RemoteFile
+    from reconciler.manifest import LoadedAgent, LoadedManifest, Selected
+    from reconciler.manifest.loaded import Loaded
+    from reconciler.remote import Remote, RemoteAgent, RemoteAssistant, RemoteFile
+
+#: What a plan lists: the existing objects of each kind planned (assistants; agents or None).
+Listed = tuple[list["RemoteAssistant"], list["RemoteAgent"] | None]
 
 
 def load_manifests(
@@ -43,20 +54,10 @@ def load_manifests(
         raise ReconcilerError(
             f"no {DEFAULT_DIRECTORY}/ in {Path.cwd()}: run from the repository root or pass --dir"
         )
-    result = load_directory(directory, selected=selected, shared=shared)
-    for note in result.notes:
-        click.echo(note, err=True)
-    if len(result.errors) == 1 and result.errors[0].line is None:
-        raise ReconcilerError(str(result.errors[0]))
-    if result.errors:
-        for error in result.errors:
-            click.echo(str(error), err=True)
-        noun = "error" if len(result.errors) == 1 else "errors"
-        raise ReconcilerError(f"{len(result.errors)} {noun} in {directory}")
-    return list(result.manifests)
+    return checked(load_directory(directory, selected=selected, shared=shared), directory)
 
 
-def refuse_secrets(loaded: Sequence[LoadedManifest], connection: ConnectionOptions) -> None:
+def refuse_secrets(loaded: Sequence[Loaded], connection: ConnectionOptions) -> None:
     """Raise PlanError, a line `FILE:LINE:COL: FIELD: ...` per manifest field that holds the API key (never
     the key itself): apply would write it to the server, where anyone with access to the project reads it."""
     from reconciler.dialect import canonical_json
@@ -84,32 +85,37 @@ def refuse_secrets(loaded: Sequence[LoadedManifest], connection: ConnectionOptio
 
 async def run_plan(directory: Path, connection: ConnectionOptions, options: PlanOptions) -> Plan:
     """`reconciler plan`: load the manifests (refusing any holding the API key: `refuse_secrets`) while the
-    assistants are listed, then plan (`plan_listed`).
+    assistants (and agents, with an agents directory) are listed, then plan (`plan_listed`).
 
     The two are independent until matching, so the manifests load in a worker thread while the event loop
     waits on the list calls: the plan takes about the longer of the two, not their sum. Errors come as if
     loading came first: a manifest error wins over a connection or listing error (the listing is then
-    cancelled; at most its first calls were sent). Both keep their instructions texts in one `shared`
-    mapping, so a text the manifests and the server have in common is held once, not twice.
+    cancelled; at most its first calls were sent). Both keep the assistants' instructions texts in one
+    `shared` mapping, so a text the manifests and the server have in common is held once, not twice.
 
     What lives as long as the plan is frozen out of the garbage collector (`gc.freeze`): what the imports
     made, then what loading and listing made. Collections walking it again and again were 5% of a plan's CPU
     at 1,000 assistants and 10% at 10,000."""
+    agents_dir = agents_directory(directory, options.agents_dir)
     shared: dict[str, str] = {}
     gc.freeze()
-    loading = asyncio.ensure_future(asyncio.to_thread(_load_checked, directory, options, connection, shared))
+    loading = asyncio.ensure_future(
+        asyncio.to_thread(load_checked, directory, agents_dir, options, connection, shared)
+    )
     try:
         async with open_client(connection) as client:
-            listing = asyncio.ensure_future(client.list_assistants(share=shared))
+            listing = asyncio.ensure_future(list_kinds(client, agents=agents_dir is not None, share=shared))
             try:
-                loaded = await loading
+                loaded, agents = await loading
             finally:
                 if _failure(loading) is not None or not loading.done():
                     listing.cancel()
                     await asyncio.gather(listing, return_exceptions=True)
-            existing = await listing
+            existing, existing_agents = await listing
             gc.freeze()
-            return await plan_listed(client, loaded, existing, options)
+            return await plan_listed(
+                client, loaded, existing, options, agents=agents, existing_agents=existing_agents
+            )
     except BaseException:
         await asyncio.gather(loading, return_exceptions=True)  # the thread runs to its end regardless
         error = _failure(loading)
@@ -120,13 +126,33 @@ async def run_plan(directory: Path, connection: ConnectionOptions, options: Plan
         gc.unfreeze()
 
 
-def _load_checked(
-    directory: Path, options: PlanOptions, connection: ConnectionOptions, shared: dict[str, str]
-) -> list[LoadedManifest]:
-    """`load_manifests`, then `refuse_secrets`."""
+def load_checked(
+    directory: Path,
+    agents_dir: Path | None,
+    options: PlanOptions,
+    connection: ConnectionOptions,
+    shared: MutableMapping[str, str] | None = None,
+) -> tuple[list[LoadedManifest], list[LoadedAgent] | None]:
+    """`load_manifests` (and, with `agents_dir`, `load_agent_manifests`), then `refuse_secrets`; `shared` as
+    in `load_directory`."""
     loaded = load_manifests(directory, options.environment, shared)
     refuse_secrets(loaded, connection)
-    return loaded
+    if agents_dir is None:
+        return loaded, None
+    agents = load_agent_manifests(agents_dir, options.environment)
+    refuse_secrets(agents, connection)
+    return loaded, agents
+
+
+async def list_kinds(client: Client, *, agents: bool, share: dict[str, str] | None = None) -> Listed:
+    """Every assistant and, with `agents`, every agent, listed concurrently (one call per 100 of each);
+    `share` as in `Client.list_objects`, for the assistants."""
+    if not agents:
+        return await client.list_assistants(share=share), None
+    assistants, listed_agents = await asyncio.gather(
+        client.list_assistants(share=share), client.list_objects(AGENT)
+    )
+    return assistants, listed_agents
 
 
 def _failure(task: asyncio.Future[Any]) -> BaseException | None:
@@ -136,22 +162,63 @@ def _failure(task: asyncio.Future[Any]) -> BaseException | None:
     return asyncio.CancelledError() if task.cancelled() else task.exception()
 
 
-async def plan_with(client: Client, loaded: Sequence[LoadedManifest], options: PlanOptions) -> Plan:
-    """List every assistant (one call per 100), then plan (`plan_listed`)."""
-    return await plan_listed(client, loaded, await client.list_assistants(), options)
+async def plan_with(
+    client: Client,
+    loaded: Sequence[LoadedManifest],
+    options: PlanOptions,
+    *,
+    agents: Sequence[LoadedAgent] | None = None,
+) -> Plan:
+    """List every assistant (one call per 100; and every agent, with `agents`), then plan (`plan_listed`)."""
+    existing, existing_agents = await list_kinds(client, agents=agents is not None)
+    return await plan_listed(
+        client, loaded, existing, options, agents=agents, existing_agents=existing_agents
+    )
 
 
 async def plan_listed(
-    client: Client, loaded: Sequence[LoadedManifest], existing: list[RemoteAssistant], options: PlanOptions
+    client: Client,
+    loaded: Sequence[LoadedManifest],
+    existing: list[RemoteAssistant],
+    options: PlanOptions,
+    *,
+    agents: Sequence[LoadedAgent] | None = None,
+    existing_agents: list[RemoteAgent] | None = None,
 ) -> Plan:
     """Given every assistant (`existing`): when a manifest names files or file ids or with `prune`, list the
     uploaded files (one call), refusing `file_ids` it does not list (`check_file_ids`); build the plan;
     and, when it creates assistants or changes a model, judge those models (`planner.check_model_rules`),
-    then check them with one `/models` call (skipped when the server has none)."""
+    then check them with one `/models` call (skipped when the server has none). With `agents` (and every
+    agent, `existing_agents`), the agents are planned too and the plan is both (`plan.combine`)."""
+    if agents is None:
+        return await _plan_assistants(client, loaded, existing, options, ())
+    listed_agents = existing_agents or []
+    assistants = await _plan_assistants(
+        client, loaded, existing, options, _keys(agents, listed_agents, AGENT)
+    )
+    known = _keys(loaded, existing, ASSISTANT)
+    agent_plan = planner.build_plan(agents, listed_agents, options, kind=AGENT, known_keys=known)
+    return combine([assistants, agent_plan])
+
+
+def _keys(loaded: Sequence[Loaded], existing: Sequence[Remote], kind: Kind) -> set[str]:
+    """The keys of `loaded` and of the managed objects of `kind` in `existing`."""
+    managed = {kind.marker_of(item) for item in existing}
+    return {m.key for m in loaded} | {key for key in managed if key}
+
+
+async def _plan_assistants(
+    client: Client,
+    loaded: Sequence[LoadedManifest],
+    existing: list[RemoteAssistant],
+    options: PlanOptions,
+    known_keys: set[str] | tuple[()],
+) -> Plan:
+    """The assistants' plan (`plan_listed`); `known_keys`: the other kinds' keys, valid `--target`s."""
     remote_files = await fetch_files(client, loaded, prune=options.prune)
     if remote_files is not None:
         check_file_ids(loaded, remote_files, server=_server(client))
-    plan = planner.build_plan(loaded, existing, options, remote_files=remote_files)
+    plan = planner.build_plan(loaded, existing, options, remote_files=remote_files, known_keys=known_keys)
     if planner.models_to_check(plan):
         plan = planner.check_model_rules(plan, loaded, model_rules(options.model_rules, client.base_url))
         models = await fetch_models(client)

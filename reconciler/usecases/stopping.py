@@ -31,14 +31,14 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 def interruption(plan: Plan, executor: Executor, finished: Sequence[ChangeResult]) -> Interruption:
     """What is not known of `plan`'s changes: running in `executor` now (unknown), or not started."""
-    done = {(r.key, r.action) for r in finished}
+    done = {(r.kind, r.key, r.action) for r in finished}
     running = executor.in_flight
     unknown: list[Pending] = []
     not_started: list[Pending] = []
     for change in plan.actionable:
-        if (change.key, change.action) in done:
+        if (change.kind, change.key, change.action) in done:
             continue
-        pending = Pending(change.key, change.action, change.id)
+        pending = Pending(change.key, change.action, change.id, change.kind)
         (unknown if in_flight_key(change) in running else not_started).append(pending)
     return Interruption(tuple(unknown), tuple(not_started))
 

@@ -1,0 +1,111 @@
+"""Saved agents in the emulator's SQLite store: the `agents` table beside the assistants.
+
+`AgentStore(store)` shares the `Store`'s connection, lock and transactions (`write()`: `BEGIN IMMEDIATE`), so
+the same concurrency rules hold: one file may be served by several processes. Lists are ordered by
+`(created_at, seq)` through the store's `paginate`, and deleted agents stay as tombstones, usable as `after`
+cursors. `Store.reset()` empties this table too.
+
+The agent's fields are kept, already resolved to their read form (`reconciler.emulator.agent_validation`),
+in the `data` JSON column; an update replaces the given fields whole and moves `updated_at`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from reconciler import agents_facts as facts
+from reconciler.emulator.store import Page, PageQuery, Store, new_id, paginate, statements
+
+#: The agent id prefix: the reference's is unknown (docs/agents-api.md §11.1); `agent_` + 24 alphanumerics,
+#: like `asst_`, is this emulator's choice.
+ID_PREFIX = "agent_"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS agents (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS agents_by_order ON agents (deleted, created_at, seq);
+"""
+
+_DATA_FIELDS = tuple(field.name for field in facts.FIELDS)
+
+
+class AgentStore:
+    """The saved agents of one `Store` (thread-safe through it)."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        with store.write() as conn:
+            for statement in statements(_SCHEMA):
+                conn.execute(statement)
+
+    def create(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """Insert an agent; `fields` holds every field of `agents_facts.FIELDS`, in read form."""
+        with self.store.write() as conn:
+            agent_id = new_id(ID_PREFIX)
+            now = self.store.now()
+            data = {name: fields[name] for name in _DATA_FIELDS}
+            conn.execute(
+                "INSERT INTO agents (id, created_at, updated_at, data) VALUES (?, ?, ?, ?)",
+                (agent_id, now, now, json.dumps(data)),
+            )
+            return _get(conn, agent_id) or {}
+
+    def get(self, agent_id: str) -> dict[str, Any] | None:
+        with self.store.read() as conn:
+            return _get(conn, agent_id)
+
+    def update(self, agent_id: str, fields: dict[str, Any]) -> dict[str, Any] | None:
+        """Replace the given fields whole and move `updated_at`; None if there is no such live agent."""
+        with self.store.write() as conn:
+            row = conn.execute("SELECT data FROM agents WHERE id = ? AND deleted = 0", (agent_id,)).fetchone()
+            if row is None:
+                return None
+            data = {**json.loads(row["data"]), **{k: v for k, v in fields.items() if k in _DATA_FIELDS}}
+            conn.execute(
+                "UPDATE agents SET data = ?, updated_at = ? WHERE id = ?",
+                (json.dumps(data), self.store.now(), agent_id),
+            )
+            return _get(conn, agent_id)
+
+    def delete(self, agent_id: str) -> bool:
+        """Soft-delete (the id stays usable as a cursor); False if there was no such live agent."""
+        with self.store.write() as conn:
+            cur = conn.execute("UPDATE agents SET deleted = 1 WHERE id = ? AND deleted = 0", (agent_id,))
+            return cur.rowcount > 0
+
+    def list(self, query: PageQuery) -> Page:
+        """A page of live agents. Raises CursorNotFound."""
+        with self.store.read() as conn:
+            rows, has_more = paginate(conn, table="agents", query=query)
+            return Page([_agent_from_row(row) for row in rows], has_more)
+
+    def count(self) -> int:
+        """Live agents (for `/_emulator/stats`)."""
+        with self.store.read() as conn:
+            count: int = conn.execute("SELECT COUNT(*) FROM agents WHERE deleted = 0").fetchone()[0]
+            return count
+
+
+def _get(conn: sqlite3.Connection, agent_id: str) -> dict[str, Any] | None:
+    row = conn.execute("SELECT * FROM agents WHERE id = ? AND deleted = 0", (agent_id,)).fetchone()
+    return None if row is None else _agent_from_row(row)
+
+
+def _agent_from_row(row: sqlite3.Row) -> dict[str, Any]:
+    """The `Agent` object (§5): the server-set fields, then every field of `agents_facts.FIELDS`."""
+    data = json.loads(row["data"])
+    return {
+        "id": row["id"],
+        "object": facts.OBJECT,
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+        **{name: data[name] for name in _DATA_FIELDS},
+    }

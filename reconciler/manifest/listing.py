@@ -1,0 +1,61 @@
+"""The manifest files of a directory, and the note naming YAML files in its subfolders (not read)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from reconciler.manifest.errors import ManifestError
+from reconciler.manifest.reading import display
+
+SUFFIXES = (".yaml", ".yml")
+
+
+def entries(directory: Path, shown: str) -> list[Path] | ManifestError:
+    """The manifest files of `directory`, sorted, or the one error that stops loading."""
+    try:
+        if not directory.exists():
+            return ManifestError(shown, None, None, None, "directory not found")
+        if not directory.is_dir():
+            return ManifestError(shown, None, None, None, "not a directory")
+        entries = [directory / n for n in sorted(os.listdir(directory)) if os.path.splitext(n)[1] in SUFFIXES]
+    except OSError as err:
+        return ManifestError(shown, None, None, None, f"cannot read directory: {err.strerror}")
+    if not entries:
+        return ManifestError(shown, None, None, None, "no manifests found (expected *.yaml or *.yml files)")
+    return entries
+
+
+#: At most this many subfolder files are named in the note.
+_NOTE_NAMES = 3
+#: Subfolders are looked at up to this many directories (the manifest directory may be a big tree).
+_NOTE_MAX_DIRECTORIES = 200
+
+
+def subfolder_note(directory: Path, shown: str) -> list[str]:
+    """One note naming the YAML files in subfolders of `directory` (which are not read), if any."""
+    found: list[str] = []
+    try:
+        subfolders = sorted(
+            e.path for e in os.scandir(directory) if e.is_dir() and not e.name.startswith(".")
+        )
+    except OSError:
+        return []
+    visited = 0
+    for subfolder in subfolders:
+        for parent, dirs, names in os.walk(subfolder):
+            visited += 1
+            if visited > _NOTE_MAX_DIRECTORIES:
+                break
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            found.extend(
+                display(Path(parent, n)) for n in sorted(names) if os.path.splitext(n)[1] in SUFFIXES
+            )
+    if not found:
+        return []
+    named = ", ".join(found[:_NOTE_NAMES]) + (", ..." if len(found) > _NOTE_NAMES else "")
+    noun = "file" if len(found) == 1 else "files"
+    return [
+        f"note: {len(found)} YAML {noun} in subfolders of {shown} not read ({named}): manifests are read "
+        f"from {shown} itself only"
+    ]
