@@ -16,6 +16,7 @@ from reconciler import DISTRIBUTION
 from reconciler.client import DEFAULT_BASE_URL, Client
 from reconciler.errors import ConfigError
 from reconciler.options import ConnectionOptions
+from reconciler.redact import url_shown
 
 #: The base URL of the in-process emulator (never resolved: requests go straight to the ASGI app).
 LOCAL_BASE_URL = "http://reconciler.local/v1"
@@ -54,8 +55,9 @@ def open_client(options: ConnectionOptions) -> Client:
     url = check_base_url(options.base_url or DEFAULT_BASE_URL)
     api_key = os.environ.get(options.key_variable, "").strip()
     if not api_key:
+        state = "is blank" if options.key_variable in os.environ else "is not set"
         raise ConfigError(
-            f"{options.key_variable} is not set: export it to use {url}, or pass --local to use the embedded "
+            f"{options.key_variable} {state}: export it to use {url}, or pass --local to use the embedded "
             "emulator"
         )
     return Client(
@@ -79,7 +81,7 @@ def _limits(options: ConnectionOptions) -> dict[str, Any]:
 
 def check_base_url(base_url: str) -> str:
     """`base_url` without a trailing slash, or `ConfigError` unless it is an absolute http(s) URL with a host
-    and no query or fragment."""
+    and no query, fragment or credentials. The message shows the URL with those replaced by `***`."""
     text = base_url.strip()
     problem = None
     try:
@@ -98,7 +100,7 @@ def check_base_url(base_url: str) -> str:
             problem = "it may not contain credentials"
     if problem:
         raise ConfigError(
-            f"invalid base URL {text!r} (from --base-url or OPENAI_BASE_URL): {problem}, "
+            f"invalid base URL {url_shown(text)!r} (from --base-url or OPENAI_BASE_URL): {problem}, "
             f"e.g. {DEFAULT_BASE_URL}"
         )
     return text.rstrip("/")

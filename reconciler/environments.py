@@ -29,6 +29,7 @@ from typing import Any
 
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from reconciler import redact
 from reconciler.errors import ConfigError
 from reconciler.manifest import ManifestError, Path_, Selected, composer, events, format_field_path
 from reconciler.manifest.errors import describe
@@ -237,6 +238,7 @@ class _Checker:
         if not _VARIABLE.fullmatch(value):
             self.error(where, "expected the name of an environment variable (letters, digits and _)")
             return False
+        redact.mask_variable(value)  # from now on: this file's own errors may quote that key
         return True
 
 

@@ -18,6 +18,8 @@ Contract:
   and the error names each existing file.
 - The ownership marker and other reserved metadata keys are left out (the plan adds the marker); sampling
   fields appear only when they differ from the API defaults.
+- Refuses (nothing written) every selected assistant whose fields hold the API key, in any letter case (a
+  file name is the name lower-cased), as `plan` refuses a manifest holding it: the key would be committed.
 - Output: one `wrote FILE` line per file on stdout and a summary line; notes and warnings on stderr.
 """
 
@@ -33,6 +35,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from reconciler import dialect, fsio, layout
 from reconciler.errors import ConfigError, ReconcilerError
 from reconciler.kinds import AGENT, ASSISTANT, Kind, kind_named
+from reconciler.redact import secret_forms
 
 if TYPE_CHECKING:
     from reconciler.client import Client
@@ -401,18 +404,52 @@ def check_options(options: ImportOptions) -> None:
         raise ConfigError(f"{options.directory} is not a directory")
 
 
-async def run_import(client: Client, options: ImportOptions, out: TextIO, err: TextIO) -> ImportPlan:
-    """List the assistants once, decide (`plan_import`), check every target (`check_targets`), then write.
+def refuse_secrets(
+    plan: ImportPlan, listed: Sequence[Remote], secret: str | None, variable: str, kind: Kind = ASSISTANT
+) -> None:
+    """Raise ReconcilerError, a line per imported object whose fields hold `secret` in any letter case,
+    naming the id and fields, never the key."""
+    if not secret:
+        return
+    forms = [form.lower() for form in secret_forms(secret)]
+    by_id = {a.id: a for a in listed}
+    errors = []
+    for item in plan.imported:
+        fields, _ = manifest_fields(by_id[item.assistant_id], item.key, kind)
+        held = [
+            name
+            for name, value in fields.items()
+            if name != "key" and any(form in dialect.canonical_json(value).lower() for form in forms)
+        ]
+        if held:
+            errors.append(
+                f"{item.assistant_id}: {', '.join(held)} {'holds' if len(held) == 1 else 'hold'} the API key "
+                f"(the value of {variable}): not imported, remove it from the {kind.name} first"
+            )
+    if errors:
+        raise ReconcilerError("\n".join(errors))
+
+
+async def run_import(
+    client: Client,
+    options: ImportOptions,
+    out: TextIO,
+    err: TextIO,
+    secret: tuple[str | None, str] = (None, "OPENAI_API_KEY"),
+) -> ImportPlan:
+    """List the assistants once, decide (`plan_import`), check every target (`check_targets`) and refuse
+    any assistant holding the key (`refuse_secrets`; `secret` is the key and its variable), then write.
 
     Raises ConfigError / ReconcilerError (nothing written) for bad options, unknown ids, existing files
-    without `force`, or API failures. Returns what was written.
+    without `force`, assistants holding the key, or API failures. Returns what was written.
     """
     check_options(options)
     kind = kind_named(options.kind)
     directory = options.directory
     existing, names, bad = existing_manifests(directory, kind)
+    listed = await client.list_objects(kind)
     plan = plan_import(
-        await client.list_objects(kind),
+        listed,
         ids=options.ids,
         import_all=options.import_all,
         directory=directory,
@@ -429,6 +466,7 @@ async def run_import(client: Client, options: ImportOptions, out: TextIO, err: T
     if not plan.imported:
         print(f"Nothing to import: no unmanaged {kind.plural} selected.", file=out)
         return plan
+    refuse_secrets(plan, listed, *secret, kind)
     check_targets(plan, force=options.force)
     write(plan, directory, out, err, kind)
     return plan

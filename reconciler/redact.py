@@ -3,21 +3,48 @@
 One module for the CLI and the client. A key can reach text in more shapes than as set: stripped (as sent),
 escaped as in a `repr` of a str or of bytes (httpx quotes an illegal header value that way), or cut into
 pieces by characters that no header can carry. `secret_forms` lists them all; `mask` replaces each with `***`;
-`scrub` does so for the key in `OPENAI_API_KEY` (and in an environment's own key variable).
+`scrub` does so for the key in `OPENAI_API_KEY` (and in an environment's own key variable). A server's
+partial echo of the key (`sk-wrong****2345`, as the real service quotes a wrong key) is masked too.
+
+Masking a key that is an ordinary word would garble every line, so `plain_key_problem` names the keys the
+CLI refuses: shorter than `MIN_KEY` characters, or letters only. `url_shown` hides the credentials and
+query of a URL (a base URL may carry `user:password@` or `?api_key=`), whoever's key they are.
+
+`printable` makes foreign text (a server's error message, names) safe for a terminal: control characters and
+bidirectional overrides become `\\u001b`-style escapes, as manifest values are shown. `MaskedStream`, the
+CLI's one output layer, does both to every byte written, keeping only line breaks, tabs and colours.
 """
 
 from __future__ import annotations
 
+import functools
+import io
 import os
 import re
+from typing import TextIO
 
 #: A piece of the key between characters that cannot be in an HTTP header is masked from this length on.
 MIN_SECRET_PIECE = 8
 #: Shorter whole forms are not masked (masking "a" everywhere would destroy the text and reveal nothing).
 MIN_SECRET_FORM = 4
 MASK = "***"
+#: The shortest key the CLI accepts (see `plain_key_problem`).
+MIN_KEY = 6
+#: A run of stars between non-space characters: how a server quotes a key it masked itself.
+_ECHO = re.compile(r"(\S*?)\*{3,}(\S*)")
+#: `//user:password@` in a URL, and its query (or fragment) up to the next space or quote.
+_USERINFO = re.compile(r"(//)[^/?#@\s'\"]*@")
+_QUERY = re.compile(r"([?#])[^\s'\"]*")
+#: Characters a terminal acts on (or that reorder text on screen): C0 controls but tab and line feed, DEL,
+#: C1 controls, bidirectional overrides and isolates.
+_CONTROL = "\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_UNSAFE = re.compile(f"[{_CONTROL}]")
+#: The same, except the colour sequences the CLI's own renderings emit (click.style: reset, bold, a
+#: foreground colour); any other SGR (say `8`, concealed text, that could hide a plan's line) is escaped.
+_UNSAFE_BUT_COLOUR = re.compile(f"\x1b\\[(?:0|1|3[0-79]|9[0-7])m|[{_CONTROL}]")
 
 
+@functools.lru_cache(maxsize=16)
 def secret_forms(key: str) -> list[str]:
     """The ways `key` can appear in text, longest first: as set, stripped, escaped as in a `repr` of a str
     or of bytes, and each piece of it between characters that cannot be sent in a header."""
@@ -33,7 +60,37 @@ def mask(text: str, key: str | None) -> str:
     if key:
         for form in secret_forms(key):
             text = text.replace(form, MASK)
+        if "***" in text:
+            text = _ECHO.sub(lambda match: _echo(match, key.strip()), text)
     return text
+
+
+def _echo(match: re.Match[str], key: str) -> str:
+    """A server's partial echo of `key` (a prefix of it, stars, a suffix of it) as `***`; other starred
+    text as it was. Trailing punctuation after the suffix is kept."""
+    head, tail = match.group(1), match.group(2)
+    if not key.startswith(head):
+        return match.group(0)
+    for end in range(len(tail), -1, -1):
+        if key.endswith(tail[:end]) and (head or end):
+            return MASK + tail[end:]
+    return match.group(0)
+
+
+def plain_key_problem(key: str) -> str | None:
+    """Why `key` is too plain to mask safely in output (None when it is not): masking a short key or a
+    word would replace ordinary text everywhere (`OPENAI_API_KEY=assistants`)."""
+    if len(key) < MIN_KEY:
+        return f"is only {len(key)} characters long"
+    if key.isalpha():
+        return "is a plain word (letters only)"
+    return None
+
+
+def url_shown(text: str) -> str:
+    """`text` (a URL, or a line quoting one) with the credentials of `//user:password@` and any query or
+    fragment replaced by `***`."""
+    return _QUERY.sub(lambda m: m.group(1) + MASK, _USERINFO.sub(r"\1" + MASK + "@", text))
 
 
 #: The environment variables whose keys `scrub` masks: OPENAI_API_KEY, and the one an environment of
@@ -52,3 +109,61 @@ def scrub(text: str) -> str:
     for name in KEY_VARIABLES:
         text = mask(text, os.environ.get(name))
     return text
+
+
+def _escape(match: re.Match[str]) -> str:
+    text = match.group(0)
+    return text if len(text) > 1 else f"\\u{ord(text):04x}"
+
+
+def printable(text: str) -> str:
+    """`text` with every character a terminal would act on shown as an escape (`\\u001b`); line breaks and
+    tabs kept."""
+    return _UNSAFE.sub(_escape, text)
+
+
+class MaskedStream(io.TextIOBase):
+    """A text stream that passes every byte written to `target` through `scrub` and escapes control
+    characters but colours (see `printable`): the one masking layer of everything the CLI shows. Whole
+    lines are masked at once (a key written in two pieces of one line is still found); the rest of a line
+    goes out on `flush` (a prompt). It has no `buffer`, so nothing (click included) can write around it."""
+
+    def __init__(self, target: TextIO) -> None:
+        super().__init__()
+        self.target = target
+        self._pending = ""
+
+    def write(self, text: str) -> int:
+        if not isinstance(text, str):
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        lines, _, self._pending = (self._pending + text).rpartition("\n")
+        if _:
+            self.target.write(_safe(lines + "\n"))
+        return len(text)
+
+    def flush(self) -> None:
+        if self._pending:
+            self.target.write(_safe(self._pending))
+            self._pending = ""
+        self.target.flush()
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return self.target.isatty()
+
+    def fileno(self) -> int:
+        return self.target.fileno()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.target, "encoding", None) or "utf-8"
+
+    @property
+    def errors(self) -> str | None:  # type: ignore[override]
+        return getattr(self.target, "errors", None)
+
+
+def _safe(text: str) -> str:
+    return _UNSAFE_BUT_COLOUR.sub(_escape, scrub(text))

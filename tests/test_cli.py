@@ -13,7 +13,8 @@ from click.testing import CliRunner, Result
 from plan_support import write_manifests
 
 from reconciler import __version__
-from reconciler.cli import check_api_key, cli, error_for, scrub
+from reconciler.cli import cli
+from reconciler.cli_group import check_api_key, error_for, scrub
 from reconciler.emulator.testing import LiveEmulator
 
 KEY = "sk-cli-test-0123456789abcdef"

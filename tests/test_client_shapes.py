@@ -8,15 +8,15 @@ Servers: a starlette app in-process for the client, and the same app over real H
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from click.testing import CliRunner
+from http_support import serve
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -182,14 +182,8 @@ class _Malformed(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def malformed_server() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Malformed)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve(_Malformed) as url:
+        yield url
 
 
 def test_plan_against_a_malformed_list_is_one_line_and_exit_1(

@@ -75,29 +75,33 @@ def test_missing_key_suggests_local(monkeypatch: pytest.MonkeyPatch, key: str | 
         monkeypatch.setenv("OPENAI_API_KEY", key)
     with pytest.raises(ConfigError) as info:
         open_client(remote(None, 5))
+    state = "is not set" if key is None else "is blank"
     assert str(info.value) == (
-        "OPENAI_API_KEY is not set: export it to use https://api.openai.com/v1, "
+        f"OPENAI_API_KEY {state}: export it to use https://api.openai.com/v1, "
         "or pass --local to use the embedded emulator"
     )
 
 
 @pytest.mark.parametrize(
-    ("url", "problem"),
+    ("url", "shown", "problem"),
     [
-        ("api.openai.com/v1", "it must start with http:// or https://"),
-        ("ftp://example.com/v1", "it must start with http:// or https://"),
-        ("http:///v1", "it has no host"),
-        ("https://example.com/v1?x=1", "it may not have a query or fragment"),
-        ("https://user:pw@example.com/v1", "it may not contain credentials"),
+        ("api.openai.com/v1", "api.openai.com/v1", "it must start with http:// or https://"),
+        ("ftp://example.com/v1", "ftp://example.com/v1", "it must start with http:// or https://"),
+        ("http:///v1", "http:///v1", "it has no host"),
+        ("https://example.com/v1?x=1", "https://example.com/v1?***", "it may not have a query or fragment"),
+        ("https://e.com/v1?api_key=sk-live-9", "https://e.com/v1?***", "it may not have a query or fragment"),
+        ("https://user:pw@example.com/v1", "https://***@example.com/v1", "it may not contain credentials"),
+        ("http://u:hunter2pass@x/v1", "http://***@x/v1", "it may not contain credentials"),
     ],
 )
-def test_invalid_base_url(monkeypatch: pytest.MonkeyPatch, url: str, problem: str) -> None:
+def test_invalid_base_url(monkeypatch: pytest.MonkeyPatch, url: str, shown: str, problem: str) -> None:
+    """The URL is shown with its credentials and query replaced by `***`, whoever's they are."""
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-remote")
     with pytest.raises(ConfigError) as info:
         open_client(remote(url, 5))
     message = str(info.value)
     assert message == (
-        f"invalid base URL {url!r} (from --base-url or OPENAI_BASE_URL): {problem}, e.g. {DEFAULT_BASE_URL}"
+        f"invalid base URL {shown!r} (from --base-url or OPENAI_BASE_URL): {problem}, e.g. {DEFAULT_BASE_URL}"
     )
     assert "\n" not in message
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 
 from reconciler.errors import ReconcilerError
+from reconciler.redact import printable
 
 __all__ = [
     "APIConnectionError",
@@ -51,8 +52,9 @@ _WHITESPACE = re.compile(r"\s+")
 
 
 def one_line(text: str, limit: int = 500) -> str:
-    """Collapse whitespace and cut long text, so a message stays one line."""
-    text = _WHITESPACE.sub(" ", text).strip()
+    """Collapse whitespace, escape control characters (`redact.printable`: a server's text may hold terminal
+    escapes) and cut long text, so a message stays one safe line."""
+    text = printable(_WHITESPACE.sub(" ", text).strip())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

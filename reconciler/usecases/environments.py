@@ -32,6 +32,7 @@ from reconciler.usecases.planning import (
     masked_plan,
     plan_with,
     save_plan,
+    secret_lines,
     show_plan,
 )
 
@@ -40,7 +41,8 @@ _HEAD_ROOM = 2_000
 
 
 def validate(targets: Sequence[Target]) -> None:
-    """Check every target's merged manifests. Prints `N manifests valid in DIR for ENV.` per environment,
+    """Check every target's merged manifests, refusing any field holding the environment's key
+    (`secret_lines`, as plan refuses it). Prints `N manifests valid in DIR for ENV.` per environment,
     or every error line (once, see the module docstring) to stderr and raises `N errors in reconciler.yaml's
     environments`."""
     from reconciler.manifest import load_directory
@@ -51,8 +53,8 @@ def validate(targets: Sequence[Target]) -> None:
         result = load_directory(target.directory, selected=target.selected)
         for note in result.notes:
             click.echo(note, err=True)
-        for error in result.errors:
-            lines.setdefault(str(error), []).append(target.name or "")
+        for line in [*map(str, result.errors), *secret_lines(result.manifests, target.connection)]:
+            lines.setdefault(line, []).append(target.name or "")
         noun = "manifest" if len(result.manifests) == 1 else "manifests"
         counts.append(f"{len(result.manifests)} {noun} valid in {target.directory} for {target.name}.")
     if not lines:

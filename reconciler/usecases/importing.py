@@ -19,7 +19,9 @@ def import_directory(directory: Path, kind: str) -> Path:
 
 
 async def run_import(connection: ConnectionOptions, options: ImportOptions) -> ImportPlan:
-    """Import as `options` say through a client for `connection`; files and lines as `importer.run_import`."""
+    """Import as `options` say through a client for `connection`; files and lines as `importer.run_import`
+    (which refuses assistants holding the key of `connection`)."""
     importer.check_options(options)
     async with open_client(connection) as client:
-        return await importer.run_import(client, options, sys.stdout, sys.stderr)
+        secret = (connection.api_key(), connection.key_variable)
+        return await importer.run_import(client, options, sys.stdout, sys.stderr, secret)

@@ -58,29 +58,35 @@ def load_manifests(
 
 
 def refuse_secrets(loaded: Sequence[Loaded], connection: ConnectionOptions) -> None:
-    """Raise PlanError, a line `FILE:LINE:COL: FIELD: ...` per manifest field that holds the API key (never
+    """Raise PlanError, the `secret_lines` of `loaded` (when there are any)."""
+    errors = secret_lines(loaded, connection)
+    if errors:
+        raise PlanError("\n".join(errors))
+
+
+def secret_lines(loaded: Sequence[Loaded], connection: ConnectionOptions) -> list[str]:
+    """A line `FILE:LINE:COL: FIELD: ...` per manifest field that holds the API key of `connection` (never
     the key itself): apply would write it to the server, where anyone with access to the project reads it."""
     from reconciler.dialect import canonical_json
     from reconciler.identity import field_location
 
     secret = connection.api_key()
     if not secret:
-        return
+        return []
     forms = secret_forms(secret)
-    errors = []
+    lines = []
     for manifest in loaded:
         fields = manifest.api_fields()
         whole = canonical_json(fields)  # holds each field's canonical JSON: one look rules out them all
         if not any(form in whole for form in forms):
             continue
-        errors += [
+        lines += [
             f"{field_location(manifest, name)}: holds the API key (the value of {connection.key_variable}); "
             "remove it from the manifest"
             for name, value in fields.items()
             if any(form in canonical_json(value) for form in forms)
         ]
-    if errors:
-        raise PlanError("\n".join(errors))
+    return lines
 
 
 async def run_plan(directory: Path, connection: ConnectionOptions, options: PlanOptions) -> Plan:

@@ -57,20 +57,26 @@ def checked(result: LoadResult[L], directory: Path) -> list[L]:
 
 
 def validate(directory: Path, agents: Path | None) -> None:
-    """Check the assistant manifests of `directory` and the agent manifests of `agents` (None: none);
-    print one `N ... valid in DIR.` line per kind, or raise after printing every error of both."""
-    from reconciler.usecases.planning import load_manifests
+    """Check the assistant manifests of `directory` and the agent manifests of `agents` (None: none), a
+    field holding the API key being an error as in plan (`refuse_secrets`); print one `N ... valid in DIR.`
+    line per kind, or raise after printing every error of both."""
+    from reconciler.options import ConnectionOptions
+    from reconciler.usecases.planning import load_manifests, refuse_secrets
 
     counts: list[str] = []
     failures: list[str] = []
     try:
-        count = len(load_manifests(directory))
+        loaded = load_manifests(directory)
+        refuse_secrets(loaded, ConnectionOptions())
+        count = len(loaded)
         counts.append(f"{count} {'manifest' if count == 1 else 'manifests'} valid in {directory}.")
     except ReconcilerError as err:
         failures.append(str(err))
     if agents is not None:
         try:
-            count = len(load_agent_manifests(agents))
+            loaded_agents = load_agent_manifests(agents)
+            refuse_secrets(loaded_agents, ConnectionOptions())
+            count = len(loaded_agents)
             counts.append(f"{count} agent {'manifest' if count == 1 else 'manifests'} valid in {agents}.")
         except ReconcilerError as err:
             failures.append(str(err))
@@ -83,6 +89,7 @@ def validate_environments(targets: Sequence[Target], agents: Path | None) -> Non
     """`validate` with reconciler.yaml: every environment's assistants (`environments.validate`), then
     every environment's agents (from `agents`, or beside each environment's manifest directory)."""
     from reconciler.usecases import environments
+    from reconciler.usecases.planning import refuse_secrets
 
     failures: list[str] = []
     try:
@@ -94,7 +101,9 @@ def validate_environments(targets: Sequence[Target], agents: Path | None) -> Non
         if directory is None:
             continue
         try:
-            count = len(load_agent_manifests(directory, target.selected))
+            loaded_agents = load_agent_manifests(directory, target.selected)
+            refuse_secrets(loaded_agents, target.connection)
+            count = len(loaded_agents)
             noun = "manifest" if count == 1 else "manifests"
             click.echo(f"{count} agent {noun} valid in {directory} for {target.name}.")
         except ReconcilerError as err:

@@ -1,0 +1,178 @@
+"""The command group: how every command runs. Output goes through one masking layer (`MaskedStream`), errors
+are mapped once (`ReconcilerGroup.invoke`: a ReconcilerError is one `Error: ...` line and exit code 1), usage
+errors exit 1 (exit code 2 means only "plan --detailed-exitcode found changes"), and logs are scrubbed of the
+API key. The commands themselves are in `reconciler.cli`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import sys
+import traceback
+from collections.abc import Coroutine
+from typing import Any
+
+import click
+
+from reconciler.errors import ConfigError, ReconcilerError
+from reconciler.redact import MaskedStream, plain_key_problem, scrub
+
+__all__ = ["CommandError", "InternalError", "ReconcilerGroup", "check_api_key", "error_for", "run", "scrub"]
+
+
+def check_api_key(variable: str = "OPENAI_API_KEY") -> None:
+    """Refuse a key (in `variable`) too plain to mask (`redact.plain_key_problem`) or that no HTTP header can
+    carry (a line break or a non-ASCII character inside it, say from a pasted secret), naming the position
+    but never the key."""
+    key = os.environ.get(variable, "").strip()
+    problem = plain_key_problem(key) if key else None
+    if problem:
+        raise ReconcilerError(
+            f"{variable} {problem}: that is no API key, and masking it would garble every line shown "
+            "(keys look like sk-...)"
+        )
+    for position, char in enumerate(key, start=1):
+        if char == "\n" or char == "\r":
+            what = "a line break"
+        elif not char.isascii():
+            what = "a non-ASCII character"
+        elif not char.isprintable():
+            what = f"a control character (code {ord(char)})"
+        else:
+            continue
+        raise ReconcilerError(
+            f"{variable} has {what} at position {position} of {len(key)}, which no HTTP header can "
+            "carry: set it to the key alone"
+        )
+
+
+class _ScrubFilter(logging.Filter):
+    """Masks the API key in every log record before any handler formats it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = scrub(record.getMessage())
+        record.args = None
+        return True
+
+
+LOG_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+}
+
+
+def setup_logging() -> None:
+    """Log records of `reconciler.*` go to stderr as `reconciler: message`, key masked; the level is
+    RECONCILER_LOG (debug, info, warning (default), error): warnings say when the server is unreachable and
+    retries are waiting, info adds every retry, debug every request. Any other value is a ConfigError."""
+    name = os.environ.get("RECONCILER_LOG", "").strip().lower() or "warning"
+    if name not in LOG_LEVELS:
+        raise ConfigError(
+            f"RECONCILER_LOG={name!r} is not a log level: use one of {', '.join(LOG_LEVELS)} (or unset it)"
+        )
+    level = LOG_LEVELS[name]
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(_ScrubFilter())
+    handler.setFormatter(logging.Formatter("reconciler: %(message)s"))
+    root = logging.getLogger("reconciler")
+    handler.setLevel(level)
+    root.handlers[:] = [handler]
+    if level < root.getEffectiveLevel():  # only ever lowered: callers (tests) may have set their own level
+        root.setLevel(level)
+
+
+class CommandError(click.ClickException):
+    """An error shown as one line `Error: MESSAGE` on stderr, API key masked; exit code 1."""
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"Error: {scrub(self.format_message())}", err=True)
+
+
+class InternalError(CommandError):
+    """An unexpected crash: one line, or with RECONCILER_DEBUG the whole traceback (masked)."""
+
+    def __init__(self, err: BaseException) -> None:
+        super().__init__(
+            f"internal error: {type(err).__name__}: {err} (set RECONCILER_DEBUG=1 for a traceback)"
+        )
+        self.traceback = "".join(traceback.format_exception(type(err), err, err.__traceback__))
+
+    def show(self, file: Any = None) -> None:
+        if os.environ.get("RECONCILER_DEBUG"):
+            click.echo(scrub(self.traceback), err=True, nl=False)
+        else:
+            super().show(file)
+
+
+def error_for(err: Exception | KeyboardInterrupt) -> click.ClickException:
+    """The click exception shown for an exception a command raised (see the module docstring)."""
+    if isinstance(err, click.ClickException):
+        return err
+    if isinstance(err, ReconcilerError):
+        return CommandError(str(err))
+    if isinstance(err, KeyboardInterrupt):
+        return CommandError("interrupted")
+    return InternalError(err)
+
+
+def run(coro: Coroutine[Any, Any, Any]) -> Any:
+    """Run a coroutine to completion from a synchronous command."""
+    return asyncio.run(coro)
+
+
+class ReconcilerGroup(click.Group):
+    """click's Group, except that a usage error (unknown option or command, bad option value, missing
+    argument) exits 1 like every other error: the contract keeps exit code 2 for `plan --detailed-exitcode`.
+    click still prints its usage message. Every usage error passes through one of these two methods: the
+    group's own arguments in `make_context`, the command name and the command's arguments in `invoke`.
+    `invoke` also maps every other exception of a command to its one-line error (`error_for`)."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """click's main, with stdout and stderr masked (`redact.MaskedStream`) for the whole run: plans,
+        diagnostics, usage errors and logs alike."""
+        streams = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = MaskedStream(sys.stdout), MaskedStream(sys.stderr)
+        try:
+            return super().main(*args, **kwargs)
+        finally:
+            for masked in (sys.stdout, sys.stderr):
+                # a reader that went away (`| head`) or a stream already closed
+                if isinstance(masked, MaskedStream):
+                    with contextlib.suppress(OSError, ValueError):
+                        masked.flush()
+            sys.stdout, sys.stderr = streams
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.UsageError as err:
+            _exit_1(err)
+            raise
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as err:
+            _exit_1(err)
+            raise
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except BrokenPipeError:
+            # The reader went away (`reconciler plan | head`): stop quietly, and keep Python from
+            # complaining again when it flushes stdout at exit.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise click.exceptions.Exit(1) from None
+        except (Exception, KeyboardInterrupt) as err:
+            raise error_for(err) from None
+
+
+def _exit_1(err: click.UsageError) -> None:
+    # click declares exit_code a class variable (2 for usage errors); this one error exits 1.
+    err.exit_code = 1  # type: ignore[misc]
