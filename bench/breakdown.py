@@ -2,10 +2,12 @@
 JSON object `{phase: [CPU seconds, resident MB after it]}` (run by `bench.memory` in a fresh process
 against its seeded emulator).
 
-The phases are the plan's steps taken one at a time with the same functions the planner uses: start-up
-(imports), load (manifests), list (HTTP and JSON), match (manifests to assistants), normalise (both sides),
-hash (both sides, the hash-first compare), diff (the fields of the pairs whose hashes differ), then the whole
-`build_plan` once more (which repeats match to diff, for a cross-check) and rendering it as JSON and as text.
+The phases are the plan's steps taken one at a time with the same functions the plan uses: start-up
+(imports), load (manifests), the check that no manifest holds the API key, list (HTTP and JSON), match
+(manifests to assistants), normalise (both sides), hash (both sides, the hash-first compare), diff (the fields
+of the pairs whose hashes differ), then the whole `build_plan` once more (which repeats match to diff, for a
+cross-check) and rendering it as JSON and as text. As in `run_plan`, the manifests and the listing share one
+copy of each instructions text, and what they made is frozen out of the garbage collector once listed.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import time
 _START = time.process_time()
 
 import asyncio  # noqa: E402  (imports are the start-up phase)
+import gc  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import resource  # noqa: E402
@@ -25,7 +28,9 @@ from reconciler import diff, identity, planner  # noqa: E402
 from reconciler.client import Client, RemoteAssistant  # noqa: E402
 from reconciler.dialect import canonical_hash, desired_state, normalise  # noqa: E402
 from reconciler.manifest import load_directory  # noqa: E402
+from reconciler.options import ConnectionOptions  # noqa: E402
 from reconciler.render import render_plan  # noqa: E402
+from reconciler.usecases.planning import refuse_secrets  # noqa: E402
 
 
 def rss_mb() -> float:
@@ -52,17 +57,21 @@ class Clock:
         self.mark = now
 
 
-async def list_assistants(base_url: str, api_key: str) -> list[RemoteAssistant]:
+async def list_assistants(base_url: str, api_key: str, shared: dict[str, str]) -> list[RemoteAssistant]:
     async with Client(api_key=api_key, base_url=base_url) as client:
-        return await client.list_assistants()
+        return await client.list_assistants(share=shared)
 
 
 def measure(base_url: str, api_key: str, directory: Path) -> dict[str, tuple[float, float]]:
     clock = Clock()
-    loaded = load_directory(directory).manifests
+    shared: dict[str, str] = {}  # as `run_plan`: one copy of the instructions both sides have
+    loaded = load_directory(directory, shared=shared).manifests
     clock.lap("load")
-    existing = asyncio.run(list_assistants(base_url, api_key))
+    refuse_secrets(loaded, ConnectionOptions(base_url=base_url))
+    clock.lap("check for the API key")
+    existing = asyncio.run(list_assistants(base_url, api_key, shared))
     clock.lap("list")
+    gc.freeze()  # as `run_plan` while it plans
     pairs = [(m.loaded, m.existing) for m in identity.match(loaded, existing).matches if m.existing]
     clock.lap("match")
     states = [(desired_state(m.api_fields(), m.key), normalise(e)) for m, e in pairs]

@@ -190,6 +190,13 @@ def run() -> list[Figure]:
         Figure(NAME, "start-up (reconciler --help)", round(r["startup"], 3), "s", f"median of {RUNS}"),
         Figure(NAME, "floor", round(floor, 3), "s", f"{lists} sequential list calls × latency + start-up"),
         Figure(NAME, "plan wall / floor", wall_ratio, "x", _verdict(wall_ratio)),
+        Figure(
+            NAME,
+            "plan wall / (floor + emulator service)",
+            round(ratio(r["wall"], floor + lists * r["service"]) or 0, 2),
+            "x",
+            f"{lists} × the list call service p50 added: what the server itself takes (no target)",
+        ),
         Figure(NAME, "plan wall, read cache warm", round(r["warm"], 3), "s", "with .reconciler/cache/"),
         Figure(NAME, "plan wall, read cache warm / floor", warm_ratio, "x", _verdict(warm_ratio)),
         Figure(

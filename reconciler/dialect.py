@@ -11,6 +11,7 @@ forms are equal; `canonical_hash` hashes that form.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Mapping
@@ -143,12 +144,25 @@ def canonical_hash(value: Any) -> str:
     return "sha256:" + hashlib.sha256(canonical_json(value).encode()).hexdigest()
 
 
+#: Exact types `_canon_numbers` returns as they are (bool is a subclass of int, already kept by the check).
+_LEAVES = frozenset({str, int, bool, type(None)})
+
+
 def _canon_numbers(value: Any) -> Any:
     """Integral floats become ints (JSON does not tell 1 from 1.0); containers are walked.
 
-    Leaves (strings, ints and bools, None) are tested first and plain dicts before the `Mapping` ABC, whose
-    check is slow: most of what a normal form holds is strings.
+    Plain dicts and lists (what a normal form is made of) are walked without a call per leaf, by exact type;
+    anything else goes through the general checks, leaves (strings, ints and bools, None) first and plain
+    dicts before the `Mapping` ABC, whose check is slow.
     """
+    kind = type(value)
+    if kind is dict:
+        return {
+            (k if type(k) is str else str(k)): (v if type(v) in _LEAVES else _canon_numbers(v))
+            for k, v in value.items()
+        }
+    if kind is list:
+        return [v if type(v) in _LEAVES else _canon_numbers(v) for v in value]
     if isinstance(value, (str, int)) or value is None:
         return value
     if isinstance(value, float):
@@ -176,12 +190,15 @@ def normalise(assistant: Assistant) -> dict[str, Any]:
     (a null `tools`/`file_ids`/`metadata` is empty; a null `name` stays null).
     """
     out: dict[str, Any] = {}
+    # `field_of` per field, with the dict-or-object question asked once (this runs for every assistant).
+    get = assistant.get if isinstance(assistant, Mapping) else functools.partial(getattr, assistant)
     for field in FIELDS:
-        value = field_of(assistant, field)
+        value = get(field, None)
         if value is None:
             value = DEFAULTS.get(field)
         out[field] = value
-    out["tools"] = sorted((normalise_tool(t) for t in out["tools"] or []), key=canonical_json)
+    tools = [normalise_tool(t) for t in out["tools"] or []]
+    out["tools"] = sorted(tools, key=canonical_json) if len(tools) > 1 else tools
     out["file_ids"] = sorted(out["file_ids"] or [])
     out["metadata"] = dict(out["metadata"] or {})
     out["metadata"].pop(APPLIED_KEY, None)

@@ -199,6 +199,24 @@ async def test_pagination_exactly_one_full_page(client: Client, emulator: InProc
     assert by_route(emulator) == {"GET /v1/assistants": 1}
 
 
+async def test_listing_holds_one_copy_of_the_instructions_it_shares(
+    client: Client, emulator: InProcessEmulator
+) -> None:
+    """`share`, over two pages: an instructions text equal to one `share` holds is that very object (one
+    copy in memory for the manifests and the listing); any other text is added to `share`."""
+    texts = ["Answer briefly.\n" * 50 if i % 2 else f"own {i}" for i in range(150)]
+    for text in texts:
+        await client.create_assistant({"model": "gpt-4", "instructions": text})
+    held = "".join(["Answer briefly.\n"] * 50)  # equal to the odd ones' text, another object
+    share = {held: held}
+    emulator.reset_stats()
+    listed = await client.list_assistants(share=share)
+    assert by_route(emulator) == {"GET /v1/assistants": 2}
+    assert [a.instructions for a in listed] == texts
+    assert all(a.instructions is held for a in listed[1::2])
+    assert all(share[str(a.instructions)] is a.instructions for a in listed) and len(share) == 76
+
+
 async def test_assistant_files_are_paginated(client: Client, emulator: InProcessEmulator) -> None:
     assistant = await client.create_assistant({"model": "gpt-4", "tools": [{"type": "retrieval"}]})
     ids = [(await client.upload_file(f"f{i}.txt", b"x")).id for i in range(3)]

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import pytest
 from click.testing import CliRunner
 
@@ -494,6 +495,23 @@ def test_instructions_file(repo: Path) -> None:
     assert m.api_fields() == {"model": "m", "instructions": "line 1\nline 2"}
 
 
+def test_shared_instructions_are_held_once(repo: Path) -> None:
+    """`shared`: an instructions text (inline or from a file) equal to one already shared is that one object;
+    a new one is added. The manifests are the same as without it."""
+    (repo / "prompts").mkdir()
+    (repo / "prompts" / "hr.md").write_text("Be kind.\n" * 40)
+    held = "".join(["Be kind.\n"] * 39) + "Be kind."  # equal to both texts below, another object
+    write(repo, "a.yaml", f"model: m\ninstructions: {q(held)}\n")
+    write(repo, "b.yaml", "model: m\ninstructions_file: ../prompts/hr.md\n")
+    write(repo, "c.yaml", "model: m\ninstructions: own\n")
+    shared = {held: held}
+    result = load_directory(Path("assistants"), shared=shared)
+    assert [m.api_fields() for m in result.manifests] == [m.api_fields() for m in load(repo).manifests]
+    a, b, c = (m.api_fields()["instructions"] for m in result.manifests)
+    assert a is held and b is held and c == "own"
+    assert shared == {held: held, "own": "own"}
+
+
 def test_instructions_file_limit(repo: Path) -> None:
     (repo / "assistants" / "p.md").write_text("x" * dialect.MAX_INSTRUCTIONS + "\n")
     assert one(repo, "model: m\ninstructions_file: p.md\n") == []
@@ -656,7 +674,8 @@ def test_knowledge_file_types_the_tools_refuse(repo: Path) -> None:
 
 
 def test_loading_imports_jsonschema_only_for_function_parameters(repo: Path) -> None:
-    """jsonschema's import is a large share of start-up: manifests without function parameters skip it."""
+    """jsonschema's import is a large share of start-up: manifests without function parameters, or whose
+    parameters are plainly valid (the keywords function parameters mostly use), skip it."""
     code = (
         "import sys; from pathlib import Path; from reconciler.manifest import load_directory; "
         "r = load_directory(Path('assistants')); print(len(r.manifests), 'jsonschema' in sys.modules)"
@@ -668,4 +687,58 @@ def test_loading_imports_jsonschema_only_for_function_parameters(repo: Path) -> 
         return run.stdout.split()
 
     assert loaded_and_imported("{name: f}") == ["1", "False"]
-    assert loaded_and_imported("{name: f, parameters: {type: object}}") == ["1", "True"]
+    assert loaded_and_imported("{name: f, parameters: {type: object}}") == ["1", "False"]
+    assert loaded_and_imported("{name: f, parameters: {type: object, pattern: '^a'}}") == ["1", "True"]
+
+
+PLAIN_SCHEMAS = [
+    True,
+    {},
+    {"type": "object", "properties": {"q": {"type": "string", "description": "d", "maxLength": 200}}},
+    {"type": ["string", "null"], "enum": ["a", None, 1], "default": {"any": ["thing"]}},
+    {
+        "type": "array",
+        "items": {"type": "integer", "minimum": 0, "maximum": 2.5},
+        "minItems": 1,
+        "maxItems": 9,
+    },
+    {"type": "object", "properties": {}, "required": ["a", "b"], "additionalProperties": False, "title": "t"},
+]
+NOT_PLAIN_SCHEMAS = [
+    {"type": "strng"},
+    {"type": []},
+    {"type": ["string", "string"]},
+    {"type": 1},
+    {"required": ["a", "a"]},
+    {"required": "a"},
+    {"maxLength": -1},
+    {"maxLength": True},
+    {"maxLength": 5.0},
+    {"minimum": "0"},
+    {"minimum": False},
+    {"enum": "a"},
+    {"description": 1},
+    {"items": [{"type": "string"}]},
+    {"properties": {"x": {"type": "strng"}}},
+    {"properties": {1: {}}},
+    {"properties": []},
+    {"additionalProperties": {"type": "nope"}},
+    {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object"},
+    {"type": "object", "pattern": "^a"},
+    {1: "x"},
+    "object",
+    None,
+]
+
+
+def test_plainly_valid_schemas_are_valid_for_jsonschema_too() -> None:
+    """The shortcut that spares jsonschema's import says "valid" only where jsonschema (draft 7's
+    metaschema) finds no problem; anything else it leaves to jsonschema, whatever its verdict."""
+    from reconciler.manifest.model import _plainly_valid
+
+    for schema in PLAIN_SCHEMAS:
+        assert _plainly_valid(schema), schema
+        assert not list(
+            jsonschema.Draft7Validator(jsonschema.Draft7Validator.META_SCHEMA).iter_errors(schema)
+        )
+    assert not any(_plainly_valid(schema) for schema in NOT_PLAIN_SCHEMAS)

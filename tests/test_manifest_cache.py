@@ -64,6 +64,18 @@ def test_cached_loads_equal_uncached_ones(repo: Path) -> None:
     assert hr["instructions"] == "Be brief.\nCite policy.\n"
 
 
+def test_a_warm_load_shares_the_cached_instructions(repo: Path) -> None:
+    """With `shared`, the texts read from the cache are the shared ones too (one copy with the listing's)."""
+    (repo / CACHE_DIR).mkdir(parents=True)
+    uncached = outcome(repo)
+    held = "".join(["Be kind.\n", "Cite policy.\n"])  # the HR helper's instructions, another object
+    shared = {held: held}
+    warm = load_directory(repo / "assistants", shared=shared)
+    assert [m.api_fields() for m in warm.manifests] == [fields for _, fields, _, _ in uncached[0]]
+    [hr] = [m for m in warm.manifests if m.key == "hr"]
+    assert hr.api_fields()["instructions"] is held
+
+
 @pytest.mark.parametrize(
     "content",
     [

@@ -180,10 +180,10 @@ class Client:
 
     # ------------------------------------------------------------- managed objects (assistants, agents)
 
-    async def list_objects(self, kind: Kind[R]) -> list[R]:
+    async def list_objects(self, kind: Kind[R], *, share: dict[str, str] | None = None) -> list[R]:
         """Every object of `kind`, oldest first: `limit=100, order=asc`, following `after` until `has_more`
-        is false or a page is empty (one call per 100 objects)."""
-        listed = await self._list_all(kind.path, {}, BY_KIND[kind.name])
+        is false or a page is empty (one call per 100 objects). `share`: see `_list_all`."""
+        listed = await self._list_all(kind.path, {}, BY_KIND[kind.name], share)
         return [kind.remote(item) for item in listed]
 
     async def retrieve_object(self, kind: Kind[R], object_id: str) -> R:
@@ -220,9 +220,9 @@ class Client:
 
     # ----------------------------------------------------------------------------------- assistants
 
-    async def list_assistants(self) -> list[RemoteAssistant]:
+    async def list_assistants(self, *, share: dict[str, str] | None = None) -> list[RemoteAssistant]:
         """Every assistant (`list_objects`)."""
-        return await self.list_objects(ASSISTANT)
+        return await self.list_objects(ASSISTANT, share=share)
 
     async def retrieve_assistant(self, assistant_id: str) -> RemoteAssistant:
         """`GET /assistants/{id}`."""
@@ -337,11 +337,12 @@ class Client:
     # ----------------------------------------------------------------------------------- machinery
 
     async def _list_all(
-        self, route: str, path_params: Mapping[str, str], item: Shape
+        self, route: str, path_params: Mapping[str, str], item: Shape, share: dict[str, str] | None = None
     ) -> list[dict[str, Any]]:
         """Every item of a cursor-paginated list, each checked as `item`. A page that repeats an item already
         listed (a server that ignores `after`) stops the listing with `BadResponseError` instead of looping
-        forever."""
+        forever. With `share`, an `instructions` text equal to one in `share` is that one (else it is added),
+        page by page: a plan holds one copy of the instructions its manifests hold too."""
         items: list[dict[str, Any]] = []
         seen: set[str] = set()
         after: str | None = None
@@ -360,6 +361,8 @@ class Client:
                     path = self._path(route, path_params)
                     raise BadResponseError(method="GET", path=path, reason=self._mask(one_line(reason)))
                 seen.add(value["id"])
+                if share is not None and type(text := value.get("instructions")) is str:
+                    value["instructions"] = share.setdefault(text, text)
             items.extend(data)
             if not data or not page.get("has_more"):
                 return items

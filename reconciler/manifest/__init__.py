@@ -31,29 +31,80 @@ manifest files), `messages` (pydantic errors → text), `loaded` (LoadedManifest
 (directory → manifests and errors), `overrides` (per-environment overrides), `reference` (docs and schema).
 """
 
-from reconciler.manifest.errors import ManifestError, Path_, format_field_path
-from reconciler.manifest.kinds import AGENT, ASSISTANT, ManifestKind
-from reconciler.manifest.listing import SUFFIXES
-from reconciler.manifest.loaded import Loaded, LoadedAgent, LoadedManifest, LoadResult, LocalFile
-from reconciler.manifest.loader import load_agents, load_directory, repository_root
-from reconciler.manifest.model import (
-    ASSISTANT_ID_PATTERN,
-    FILE_ID_PATTERN,
-    KEY_PATTERN,
-    MAX_FILES_TOTAL,
-    MAX_USER_METADATA_PAIRS,
-    CodeInterpreterTool,
-    FunctionDefinition,
-    FunctionTool,
-    Manifest,
-    ResponseFormatObject,
-    RetrievalTool,
-    json_schema,
-)
-from reconciler.manifest.overrides import Selected
-from reconciler.manifest.reading import MAX_MANIFEST_BYTES
-from reconciler.manifest.reference import reference_table
-from reconciler.manifest.yaml12 import MAX_DEPTH, MAX_NODES
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from reconciler.manifest.errors import ManifestError, Path_, format_field_path
+    from reconciler.manifest.kinds import AGENT, ASSISTANT, ManifestKind
+    from reconciler.manifest.listing import SUFFIXES
+    from reconciler.manifest.loaded import Loaded, LoadedAgent, LoadedManifest, LoadResult, LocalFile
+    from reconciler.manifest.loader import load_agents, load_directory
+    from reconciler.manifest.model import (
+        ASSISTANT_ID_PATTERN,
+        FILE_ID_PATTERN,
+        KEY_PATTERN,
+        MAX_FILES_TOTAL,
+        MAX_USER_METADATA_PAIRS,
+        CodeInterpreterTool,
+        FunctionDefinition,
+        FunctionTool,
+        Manifest,
+        ResponseFormatObject,
+        RetrievalTool,
+        json_schema,
+    )
+    from reconciler.manifest.overrides import Selected
+    from reconciler.manifest.reading import MAX_MANIFEST_BYTES, repository_root
+    from reconciler.manifest.reference import reference_table
+    from reconciler.manifest.yaml12 import MAX_DEPTH, MAX_NODES
+
+#: Where each public name lives. Imported on first use (PEP 562): `from reconciler.manifest import
+#: repository_root` must not cost a plan the import of pydantic and the YAML library on its main thread,
+#: where the listing is waiting to start (see `usecases.planning.run_plan`).
+_HOMES = {
+    "reconciler.manifest.errors": ("ManifestError", "Path_", "format_field_path"),
+    "reconciler.manifest.kinds": ("AGENT", "ASSISTANT", "ManifestKind"),
+    "reconciler.manifest.listing": ("SUFFIXES",),
+    "reconciler.manifest.loaded": ("Loaded", "LoadedAgent", "LoadedManifest", "LoadResult", "LocalFile"),
+    "reconciler.manifest.loader": ("load_agents", "load_directory"),
+    "reconciler.manifest.model": (
+        "ASSISTANT_ID_PATTERN",
+        "FILE_ID_PATTERN",
+        "KEY_PATTERN",
+        "MAX_FILES_TOTAL",
+        "MAX_USER_METADATA_PAIRS",
+        "CodeInterpreterTool",
+        "FunctionDefinition",
+        "FunctionTool",
+        "Manifest",
+        "ResponseFormatObject",
+        "RetrievalTool",
+        "json_schema",
+    ),
+    "reconciler.manifest.overrides": ("Selected",),
+    "reconciler.manifest.reading": ("MAX_MANIFEST_BYTES", "repository_root"),
+    "reconciler.manifest.reference": ("reference_table",),
+    "reconciler.manifest.yaml12": ("MAX_DEPTH", "MAX_NODES"),
+}
+_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
+
+
+def __getattr__(name: str) -> Any:
+    """A public name, imported from its module on first use; a submodule (`reconciler.manifest.model`) too."""
+    module = _HOME_OF.get(name)
+    if module is not None:
+        value = getattr(importlib.import_module(module), name)
+    elif importlib.util.find_spec(f"{__name__}.{name}") is not None:
+        value = importlib.import_module(f"{__name__}.{name}")
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "AGENT",

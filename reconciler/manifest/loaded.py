@@ -81,11 +81,12 @@ class Loaded:
         included (uploads turn them into file ids later); `file_ids` only as written.
         """
         m = self.manifest
+        written = m.model_fields_set  # a property: read once, not once per field
         out: dict[str, Any] = {}
         for name in self.FIELDS:
             if name == "instructions" and m.instructions_file is not None:
                 out[name] = self._instructions()
-            elif name in m.model_fields_set:
+            elif name in written:
                 out[name] = _api_value(getattr(m, name))
         return out
 

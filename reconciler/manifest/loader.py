@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
@@ -67,6 +68,8 @@ class LoadContext:
     checked: dict[Path, int] = field(default_factory=dict)
     #: (manifest directory, path as written) → resolved path, for paths found inside the repository.
     resolved: dict[tuple[Path, str], Path] = field(default_factory=dict)
+    #: Instructions texts by themselves: an equal text already there is kept instead (`load_directory`).
+    shared: MutableMapping[str, str] | None = None
 
 
 class FileLoader:
@@ -211,6 +214,9 @@ class FileLoader:
             return  # not in this environment (`only:`)
         data = merged.data
         self.moved = merged.moved
+        text = data.get("instructions")
+        if self.context.shared is not None and type(text) is str:
+            data["instructions"] = self.context.shared.setdefault(text, text)
         if self.conv is not None:
             overrides.move_positions(self.conv.keys, merged.moved)
             overrides.move_positions(self.conv.values, merged.moved)
@@ -305,7 +311,7 @@ class FileLoader:
         if problem is not None:
             self.error(f"'{rel}' {problem}", pos, where)
             return None
-        return text
+        return text if self.context.shared is None else self.context.shared.setdefault(text, text)
 
     def _files(self, data: dict[str, Any]) -> list[LocalFile]:
         names = data.get("files")
@@ -476,26 +482,38 @@ def _colon_in_value(text: str, line: int, col: int, problem: str) -> bool:
 
 
 def load_directory(
-    directory: Path, fast: bool = True, selected: overrides.Selected | None = None
+    directory: Path,
+    fast: bool = True,
+    selected: overrides.Selected | None = None,
+    shared: MutableMapping[str, str] | None = None,
 ) -> LoadResult[LoadedManifest]:
     """Load and validate every assistant manifest in `directory`. Never raises for bad input: each problem
     is a ManifestError (sorted by file, then line). Only manifests without any error are returned; YAML
     files in subfolders (not read) are named in a note. With `selected`, each manifest is that
-    environment's (`overrides.merge`); those not in it are left out.
+    environment's (`overrides.merge`); those not in it are left out. With `shared`, each instructions text
+    (inline or from `instructions_file`) is the one `shared` holds when it holds an equal one (else it is
+    added), so a plan keeps one copy of what the manifests and the listed assistants have in common.
 
     `fast=False` reads every file with the position-tracking reader (the same result, slower: for tests)."""
-    return _load(directory, fast, selected, ASSISTANT)
+    return _load(directory, fast, selected, ASSISTANT, shared)
 
 
 def load_agents(
-    directory: Path, fast: bool = True, selected: overrides.Selected | None = None
+    directory: Path,
+    fast: bool = True,
+    selected: overrides.Selected | None = None,
+    shared: MutableMapping[str, str] | None = None,
 ) -> LoadResult[LoadedAgent]:
     """`load_directory` for agent manifests (`agents/`): the same rules, the agent model."""
-    return _load(directory, fast, selected, AGENT)
+    return _load(directory, fast, selected, AGENT, shared)
 
 
 def _load(
-    directory: Path, fast: bool, selected: overrides.Selected | None, kind: ManifestKind
+    directory: Path,
+    fast: bool,
+    selected: overrides.Selected | None,
+    kind: ManifestKind,
+    shared: MutableMapping[str, str] | None,
 ) -> LoadResult[Any]:
     result: LoadResult[Any] = LoadResult(manifests=[], errors=[])
     shown = display(directory)
@@ -504,9 +522,8 @@ def _load(
         result.errors.append(found)
         return result
     root = repository_root(directory)
-    context = LoadContext(
-        root, fast, kind, selected or overrides.Selected(None), ReadCache(root) if fast else None
-    )
+    cache = ReadCache(root, shared) if fast else None
+    context = LoadContext(root, fast, kind, selected or overrides.Selected(None), cache, shared=shared)
     absolute = directory.absolute()
     prefix = "" if shown == "." else shown + os.sep
     seen_keys: dict[str, Loaded] = {}

@@ -9,6 +9,7 @@ context; `messages` turns them into text (with `field_names_at` for did-you-mean
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -122,6 +123,8 @@ def _schema_problem(schema: dict[str, Any]) -> tuple[str, tuple[str | int, ...]]
     The draft is the schema's `$schema`, else draft 7 (what function-calling documentation uses, and far
     quicker to check than 2020-12). Cached: the same function definitions recur across assistants.
     """
+    if _plainly_valid(schema):
+        return None
     key = repr(schema)
     if key in _SCHEMA_PROBLEMS:
         return _SCHEMA_PROBLEMS[key]
@@ -135,6 +138,57 @@ def _schema_problem(schema: dict[str, Any]) -> tuple[str, tuple[str | int, ...]]
         _SCHEMA_PROBLEMS.clear()
     _SCHEMA_PROBLEMS[key] = problem
     return problem
+
+
+#: Draft 7's `simpleTypes`.
+_SIMPLE_TYPES = frozenset({"array", "boolean", "integer", "null", "number", "object", "string"})
+
+
+def _simple_type(value: Any) -> bool:
+    return type(value) is str and value in _SIMPLE_TYPES
+
+
+def _unique_list_of(value: Any, item: Callable[[Any], bool]) -> bool:
+    return type(value) is list and all(item(v) for v in value) and len(set(value)) == len(value)
+
+
+def _count(value: Any) -> bool:
+    return type(value) is int and value >= 0
+
+
+#: The keywords function parameters mostly use, each with what draft 7's metaschema requires of its value
+#: (`default` and the items of `enum` may be anything).
+_PLAIN_KEYWORDS: dict[str, Callable[[Any], bool]] = {
+    "type": lambda v: _simple_type(v) or (bool(v) and _unique_list_of(v, _simple_type)),
+    "properties": lambda v: (
+        type(v) is dict and all(type(k) is str and _plainly_valid(s) for k, s in v.items())
+    ),
+    "required": lambda v: _unique_list_of(v, lambda item: type(item) is str),
+    "description": lambda v: type(v) is str,
+    "title": lambda v: type(v) is str,
+    "enum": lambda v: type(v) is list,
+    "default": lambda v: True,
+    "items": lambda v: _plainly_valid(v),
+    "additionalProperties": lambda v: _plainly_valid(v),
+    "minLength": _count,
+    "maxLength": _count,
+    "minItems": _count,
+    "maxItems": _count,
+    "minimum": lambda v: type(v) in (int, float),
+    "maximum": lambda v: type(v) in (int, float),
+}
+
+
+def _plainly_valid(schema: Any) -> bool:
+    """True when `schema` is beyond doubt a valid draft 7 schema: a boolean, or an object of only the
+    `_PLAIN_KEYWORDS`, each value as the metaschema requires. False means "ask jsonschema", not "invalid":
+    the common case is settled without importing jsonschema (a fifth of a small plan's start-up)."""
+    if type(schema) is bool:
+        return True
+    return type(schema) is dict and all(
+        type(key) is str and key in _PLAIN_KEYWORDS and _PLAIN_KEYWORDS[key](value)
+        for key, value in schema.items()
+    )
 
 
 class FunctionTool(_Strict):
