@@ -1,11 +1,11 @@
 """Async client for the OpenAI Assistants API v1 (and any server that speaks it).
 
-The client knows nothing about manifests: every method makes the calls it names and returns the API's
-answer, checked at the boundary (assistants and files as the typed values of `reconciler.remote`, the rest
-as JSON). Modules: `_client` (the `Client` and its request layers), `answers` (an HTTP answer and how an
-error answer reads), `errors` (the exception tree), `shapes` (the JSON shapes checked), `retry` (the pure
-retry decision and `RetryPolicy`), `pacing` (the shared 429 `RateGate` and the `AdaptiveLimit` on requests
-in flight). Everything public is importable from here.
+The client knows nothing about manifests: every method makes the calls it names and returns the API's answer,
+checked at the boundary (assistants and files as the typed values of `reconciler.remote`, the rest as JSON).
+Modules: `_client` (the `Client` and its request layers), `answers` (an HTTP answer and how an error answer
+reads), `errors` (the exception tree), `shapes` (the JSON shapes checked), `failures` (a transport error as a
+retry `Failure`), `retry` (the pure retry decision and `RetryPolicy`), `pacing` (the shared 429 `RateGate` and
+the `AdaptiveLimit` on requests in flight). Everything public is importable from here.
 """
 
 from reconciler.client._client import (

@@ -49,6 +49,7 @@ from reconciler.client.errors import (
     NotFoundError,
     one_line,
 )
+from reconciler.client.failures import SendFailed, transport_failure
 from reconciler.client.pacing import AdaptiveLimit, RateGate
 from reconciler.client.retry import Decision, Failure, Outcome, RetryPolicy, decide, retry_delay
 from reconciler.client.shapes import (
@@ -84,26 +85,6 @@ NO_ENDPOINT_STATUSES = frozenset({404, 405, 501})
 
 logger = logging.getLogger("reconciler.client")
 
-
-class _SendFailed(Exception):
-    """No answer from one exchange: how it failed, and the error to raise if it is not retried."""
-
-    def __init__(self, failure: Failure, kind: type[APIConnectionError], reason: str) -> None:
-        self.failure = failure
-        self.kind = kind
-        self.reason = reason
-
-
-_TIMEOUT_KINDS: dict[type[Exception], str] = {
-    httpx.ConnectTimeout: "connect",
-    httpx.ReadTimeout: "read",
-    httpx.WriteTimeout: "write",
-    httpx.PoolTimeout: "pool",
-}
-#: Transport errors raised before any byte of the request left the machine.
-_NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-#: Transport errors that no retry can fix (a header the HTTP library refuses, a URL scheme it cannot speak).
-_FATAL_ERRORS = (httpx.LocalProtocolError, httpx.UnsupportedProtocol)
 
 _Item = TypeVar("_Item")
 
@@ -464,15 +445,15 @@ class Client:
                 headers=extra,
             )
             progress = self._progress
-            result: Answer | _SendFailed
+            result: Answer | SendFailed
             try:
                 sending = self._send_limited(request, f"{method} {route}", path, body_limit)
                 result = await asyncio.wait_for(sending, max(end - loop.time(), 0.0))
-            except _SendFailed as failed:
+            except SendFailed as failed:
                 result = failed
             except asyncio.TimeoutError:
                 reason = f"timed out (no complete answer within the {self.deadline:g}s deadline)"
-                result = _SendFailed(Failure.MAYBE_SENT, APITimeoutError, reason)
+                result = SendFailed(Failure.MAYBE_SENT, APITimeoutError, reason)
             if isinstance(result, Answer) and 200 <= result.status < 300:
                 self._progress += 1
                 return result
@@ -485,7 +466,7 @@ class Client:
 
     def _retry_or_raise(
         self,
-        result: Answer | _SendFailed,
+        result: Answer | SendFailed,
         method: str,
         path: str,
         progress: tuple[int, float],
@@ -550,12 +531,14 @@ class Client:
             return answer
 
     async def _send_once(self, request: httpx.Request, method: str, path: str, body_limit: int) -> Answer:
-        """One HTTP exchange (the caller bounds it by the request's deadline). Raises `_SendFailed` when no
+        """One HTTP exchange (the caller bounds it by the request's deadline). Raises `SendFailed` when no
         answer came, `BadResponseError` when the body passes `body_limit` bytes decompressed."""
         try:
             answer = await self._exchange(request, method, path, body_limit)
         except httpx.TransportError as exc:
-            raise self._transport_failure(exc) from None
+            raise transport_failure(
+                exc, self.timeout, self.base_url, answered=self._answered, mask=self._mask
+            ) from None
         self._answered = True
         logger.debug(
             "%s %s -> %d [%s]", method, path, answer.status, self._header(answer, "x-request-id") or "-"
@@ -577,26 +560,6 @@ class Client:
         finally:
             await response.aclose()
         return Answer(response.status_code, response.headers, b"".join(chunks))
-
-    def _transport_failure(self, exc: httpx.TransportError) -> _SendFailed:
-        """How a transport error failed, with a key-free reason."""
-        if isinstance(exc, httpx.TimeoutException):
-            kind = _TIMEOUT_KINDS.get(type(exc), "")
-            failure = Failure.NOT_SENT if isinstance(exc, _NOT_SENT_ERRORS) else Failure.MAYBE_SENT
-            reason = f"timed out ({kind + ' ' if kind else ''}timeout {self.timeout:g}s)"
-            return _SendFailed(failure, APITimeoutError, reason)
-        detail = self._mask(one_line(str(exc), 200))
-        if isinstance(exc, httpx.ConnectError):
-            reason = f"cannot connect to {self.base_url}" + (f" ({detail})" if detail else "")
-            return _SendFailed(
-                Failure.NOT_SENT if self._answered else Failure.REFUSED, APIConnectionError, reason
-            )
-        if isinstance(exc, httpx.RemoteProtocolError):
-            reason = "connection closed without a complete response" + (f" ({detail})" if detail else "")
-        else:
-            reason = f"connection error ({type(exc).__name__}{': ' + detail if detail else ''})"
-        failure = Failure.FATAL if isinstance(exc, _FATAL_ERRORS) else Failure.MAYBE_SENT
-        return _SendFailed(failure, APIConnectionError, reason)
 
 
 async def _unless_unserved(call: Awaitable[list[_Item]]) -> list[_Item] | None:
