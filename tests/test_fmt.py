@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -257,7 +258,13 @@ def test_fmt_is_idempotent_and_keeps_data(fields: dict[str, Any], comments: list
         before = layout.plain(layout.new_yaml().load(text))
     except Exception:  # a comment dropped into a block scalar may not parse; nothing to format then
         return
-    out = formatter.format_text(text)
+    try:
+        out = formatter.format_text(text)
+    except formatter.FormatError:
+        # The safety net, and only for this: a keep-chomped block scalar ("|2+") in a list that the reorder
+        # moves before other keys is re-emitted changed by ruamel, so the file is left as it is.
+        assert re.search(r"- \|\d*\+", text), text
+        return
     assert formatter.format_text(out) == out
     assert layout.plain(layout.new_yaml().load(out)) == before
     assert list(layout.new_yaml().load(out)) == layout.order_keys(keys)
