@@ -62,6 +62,7 @@ BENCHES: tuple[Bench, ...] = (
     Bench(
         "drift", "bench.drift", "build_plan of 2,000 updates with and without drift entries; the entry's size"
     ),
+    Bench("output_mask", "bench.output_mask", "the CLI's output masking layer: cost per line written"),
 )
 
 _MARK = "@@bench-figures@@ "
