@@ -340,11 +340,14 @@ def fmt(paths: tuple[Path, ...], check: bool, directory: Path) -> None:
       reconciler fmt --check
     """
     from reconciler import formatter
+    from reconciler.usecases.planning import has_manifests
     from reconciler.usecases.validating import agents_directory
 
     if not paths:
         agents = agents_directory(directory, None)
         paths = (directory,) if agents is None else (directory, agents)
+        if agents is not None and not has_manifests(directory):
+            paths = (agents,)  # a repository of saved agents alone
     if not formatter.run_fmt(paths, check=check):
         sys.exit(1)
 

@@ -407,3 +407,23 @@ def test_the_support_for_plan_and_apply_tests(tmp_path: Path) -> None:
         "docs-concierge",
         "research-assistant",
     ]
+
+
+def test_after_migrating_the_assistants_are_pruned_and_agents_stand_alone(repo: Path) -> None:
+    """docs/migrate.md's last step: with the assistant manifests deleted, an empty (then missing) assistants/
+    beside agents/ is no assistants, not an error; the prune of every assistant needs --force."""
+    for args in (["apply", "--local", "--auto-approve"], ["migrate", "--accept-loss"]):
+        assert run(*args).exit_code == 0
+    assert run("apply", "--local", "--auto-approve").exit_code == 0
+    for manifest in (repo / "assistants").glob("*.yaml"):
+        manifest.unlink()
+    refused = run("apply", "--local", "--prune", "--auto-approve")
+    assert refused.exit_code == 1
+    assert "Error: plan deletes all 2 managed assistants (2/2), --force required\n" in refused.output
+    pruned = run("apply", "--local", "--prune", "--auto-approve", "--force")
+    assert pruned.exit_code == 0, pruned.output
+    assert "Apply complete! Assistants: 0 added, 0 changed, 2 destroyed.\n" in pruned.output
+    shutil.rmtree(repo / "assistants")
+    assert run("validate").output == "2 agent manifests valid in agents.\n"
+    assert run("plan", "--local").output == "No changes. Your assistants and agents match the manifests.\n"
+    assert run("fmt", "--check").exit_code == 0

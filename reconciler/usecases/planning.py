@@ -41,20 +41,38 @@ Listed = tuple[list["RemoteAssistant"], list["RemoteAgent"] | None]
 
 
 def load_manifests(
-    directory: Path, selected: Selected | None = None, shared: MutableMapping[str, str] | None = None
+    directory: Path,
+    selected: Selected | None = None,
+    shared: MutableMapping[str, str] | None = None,
+    *,
+    beside_agents: bool = False,
 ) -> list[LoadedManifest]:
     """Every manifest in `directory`. On any manifest error, prints each `FILE:LINE:COL: FIELD: message` line
     to stderr and raises ReconcilerError `N errors in DIR`; a problem with the directory itself (missing, not
     a directory, no manifests in it) is the ReconcilerError alone, one line. Notes (YAML files in subfolders,
     not read) go to stderr first. With `selected`, the manifests as merged for that environment; `shared`
-    as in `load_directory`."""
+    as in `load_directory`. With `beside_agents` (the repository has agent manifests), a missing or empty
+    assistants directory is no assistants, not an error: a repository of saved agents alone, or one whose
+    assistants were migrated and are being pruned."""
     from reconciler.manifest import load_directory
 
+    if beside_agents and not has_manifests(directory):
+        return []
     if directory == DEFAULT_DIRECTORY and not directory.exists():
         raise ReconcilerError(
             f"no {DEFAULT_DIRECTORY}/ in {Path.cwd()}: run from the repository root or pass --dir"
         )
     return checked(load_directory(directory, selected=selected, shared=shared), directory)
+
+
+def has_manifests(directory: Path) -> bool:
+    """Whether `directory` is a directory holding at least one `*.yaml` or `*.yml` file."""
+    from reconciler.manifest import SUFFIXES
+
+    try:
+        return directory.is_dir() and any(p.suffix in SUFFIXES for p in directory.iterdir())
+    except OSError:
+        return True  # let loading report why it cannot be read
 
 
 def refuse_secrets(loaded: Sequence[Loaded], connection: ConnectionOptions) -> None:
@@ -141,7 +159,7 @@ def load_checked(
 ) -> tuple[list[LoadedManifest], list[LoadedAgent] | None]:
     """`load_manifests` (and, with `agents_dir`, `load_agent_manifests`), then `refuse_secrets`; `shared` as
     in `load_directory`."""
-    loaded = load_manifests(directory, options.environment, shared)
+    loaded = load_manifests(directory, options.environment, shared, beside_agents=agents_dir is not None)
     refuse_secrets(loaded, connection)
     if agents_dir is None:
         return loaded, None

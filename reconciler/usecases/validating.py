@@ -66,10 +66,11 @@ def validate(directory: Path, agents: Path | None) -> None:
     counts: list[str] = []
     failures: list[str] = []
     try:
-        loaded = load_manifests(directory)
+        loaded = load_manifests(directory, beside_agents=agents is not None)
         refuse_secrets(loaded, ConnectionOptions())
         count = len(loaded)
-        counts.append(f"{count} {'manifest' if count == 1 else 'manifests'} valid in {directory}.")
+        if loaded or agents is None:
+            counts.append(f"{count} {'manifest' if count == 1 else 'manifests'} valid in {directory}.")
     except ReconcilerError as err:
         failures.append(str(err))
     if agents is not None:
