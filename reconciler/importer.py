@@ -407,15 +407,22 @@ def check_options(options: ImportOptions) -> None:
 def refuse_secrets(
     plan: ImportPlan, listed: Sequence[Remote], secret: str | None, variable: str, kind: Kind = ASSISTANT
 ) -> None:
-    """Raise ReconcilerError, a line per imported object whose fields hold `secret` in any letter case,
-    naming the id and fields, never the key."""
-    if not secret:
-        return
-    forms = [form.lower() for form in secret_forms(secret)]
+    """Raise ReconcilerError, a line per imported object whose fields hold `secret` in any letter case, or,
+    for a saved agent, a credential the agent model refuses (`manifest.secrets`: a credential header, a
+    token-like value), naming the id and fields, never the secret: the manifest would carry it into the
+    repository."""
+    from reconciler.manifest.errors import format_field_path
+    from reconciler.manifest.secrets import first_secret
+
+    forms = [form.lower() for form in secret_forms(secret)] if secret else []
     by_id = {a.id: a for a in listed}
     errors = []
     for item in plan.imported:
         fields, _ = manifest_fields(by_id[item.assistant_id], item.key, kind)
+        found = first_secret(fields) if kind is AGENT else None
+        if found is not None:
+            path, problem, _ = found
+            errors.append(f"{item.assistant_id}: {format_field_path(path)}: {problem}: not imported")
         held = [
             name
             for name, value in fields.items()

@@ -448,3 +448,33 @@ async def test_an_agent_edited_outside_reconciler_shows_as_drift(
         ("instructions",),
     )
     assert plan.data()["changes"][1]["drifted_fields"] == ["instructions"]
+
+
+async def test_import_refuses_agents_holding_credentials(emulator: InProcessEmulator, tmp_path: Path) -> None:
+    """A saved agent the server accepted with a token in its instructions or a credential header is not
+    written into the repository: one line per agent naming the field, never the secret, nothing written."""
+    from reconciler import importer
+    from reconciler.errors import ReconcilerError
+    from reconciler.options import ImportOptions
+
+    token = "sk-proj-" + "Ab3dE6gH9jK2mN5pQ8sT1vW4"
+    transport: dict[str, Any] = {"type": "http", "server_url": "https://crm.test"}
+    mcp: dict[str, Any] = {"type": "mcp", "server_label": "crm", "transport": transport}
+    async with client_for(emulator) as client:
+        leaky = await client.create_object(AGENT, {"model": "gpt-5", "instructions": f"Use {token}."})
+        header = {**mcp, "transport": {**transport, "headers": {"Authorization": "Bearer x"}}}
+        headed = await client.create_object(AGENT, {"model": "gpt-5", "tools": [header]})
+        options = ImportOptions(directory=tmp_path / "agents", kind="agent", import_all=True)
+        with pytest.raises(ReconcilerError) as info:
+            await importer.run_import(client, options, io.StringIO(), io.StringIO())
+    from reconciler.manifest.secrets import VAULT_ADVICE as advice
+
+    assert sorted(str(info.value).splitlines()) == sorted(
+        [
+            f"{leaky.id}: instructions: holds what looks like an API key (sk-...); {advice}: not imported",
+            f"{headed.id}: tools[0].transport.headers.Authorization: header 'Authorization' carries "
+            f"credentials; {advice}: not imported",
+        ]
+    )
+    assert token not in str(info.value)
+    assert not (tmp_path / "agents").exists()
