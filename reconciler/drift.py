@@ -94,19 +94,24 @@ class FieldState:
 @dataclass(frozen=True)
 class Drift:
     """An object edited outside the tool since the last apply, in fields the plan would overwrite: its
-    `key`, `id`, those `fields` (scheme order) and `since` (the last apply, `YYYY-MM-DDTHH:MM:SSZ`)."""
+    `key`, `id`, those `fields` (scheme order), `since` (the last apply, `YYYY-MM-DDTHH:MM:SSZ`) and its
+    `kind` (`assistant` or `agent`; in JSON only for an agent, so assistant plans read as before)."""
 
     key: str
     id: str
     fields: tuple[str, ...]
     since: str
+    kind: str = "assistant"
 
     def data(self) -> dict[str, Any]:
-        return {"key": self.key, "id": self.id, "fields": list(self.fields), "since": self.since}
+        data = {"key": self.key, "id": self.id, "fields": list(self.fields), "since": self.since}
+        return data if self.kind == "assistant" else {**data, "kind": self.kind}
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> Drift:
-        return cls(str(data["key"]), str(data["id"]), tuple(map(str, data["fields"])), str(data["since"]))
+        fields = tuple(map(str, data["fields"]))
+        kind = str(data.get("kind", "assistant"))
+        return cls(str(data["key"]), str(data["id"]), fields, str(data["since"]), kind)
 
 
 def hash_value(value: Any) -> str:

@@ -136,6 +136,7 @@ class DriftJSON(TypedDict):
         str,
         _doc("When reconciler last applied it (`YYYY-MM-DDTHH:MM:SSZ`, or `unknown`): the edits are later."),
     ]
+    kind: NotRequired[Annotated[Literal["agent"], _doc("Only for a saved agent: `agent`.")]]
 
 
 # ---------------------------------------------------------------------------------------------- the plan

@@ -274,12 +274,17 @@ def _change_for(m: identity.Match, index: knowledge.RemoteIndex, kind: Kind) -> 
         kind=kind.name,
         drift=None
         if m.adopt or not kind.drift
-        else _drift(kind.drift, key, m.existing, state, result.changed),
+        else _drift(kind.drift, key, m.existing, state, result.changed, kind.name),
     )
 
 
 def _drift(
-    scheme: drift.Scheme, key: str, existing: Remote, state: Mapping[str, Any], changed: Sequence[str]
+    scheme: drift.Scheme,
+    key: str,
+    existing: Remote,
+    state: Mapping[str, Any],
+    changed: Sequence[str],
+    kind: str,
 ) -> drift.Drift | None:
     """The edits made outside reconciler since the last apply that this update (of the `changed` fields of
     `state`, the existing normal form) overwrites, or None (none, or no record: unknown), by the kind's drift
@@ -288,7 +293,7 @@ def _drift(
     fields = drift.drifted_fields(scheme, state, applied, changed)
     if applied is None or not fields:
         return None
-    return drift.Drift(key, existing.id, fields, applied.since)
+    return drift.Drift(key, existing.id, fields, applied.since, kind)
 
 
 def _check_targets(targets: Sequence[str], known: set[str]) -> None:

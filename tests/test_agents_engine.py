@@ -448,6 +448,11 @@ async def test_an_agent_edited_outside_reconciler_shows_as_drift(
         ("instructions",),
     )
     assert plan.data()["changes"][1]["drifted_fields"] == ["instructions"]
+    [item] = plan.data()["drift"]
+    assert (item["kind"], item["key"], item["fields"]) == ("agent", "triage", ["instructions"])
+    out = io.StringIO()
+    render_plan(plan, out, "text")
+    assert f'  agent "triage" ({triage.id}): instructions (edited after the last apply, ' in out.getvalue()
 
 
 async def test_import_refuses_agents_holding_credentials(emulator: InProcessEmulator, tmp_path: Path) -> None:

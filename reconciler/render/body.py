@@ -147,9 +147,10 @@ def change_lines(change: Change) -> list[Line]:
 
 
 def drift_line(item: Drift) -> str:
-    """`assistant "KEY" (ID): model and tools (edited after the last apply, 2026-12-01T09:00:00Z)`."""
+    """`assistant "KEY" (ID): model and tools (edited after the last apply, 2026-12-01T09:00:00Z)` (`agent
+    "KEY"` for a saved agent)."""
     return (
-        f'assistant "{item.key}" ({item.id}): {fields_phrase(item.fields)} '
+        f'{item.kind} "{item.key}" ({item.id}): {fields_phrase(item.fields)} '
         f"(edited after the last apply, {item.since})"
     )
 

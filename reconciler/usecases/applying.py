@@ -123,7 +123,9 @@ def refuse_drift(plan: Plan, run: _Run, environment: str | None) -> None:
             f"reconciler after the last apply ({item.since})"
         )
     accept = "reconciler accept" + (f" --env {environment}" if environment else "")
-    noun = "assistant" if len(plan.drift) == 1 else "assistants"
+    kinds = {item.kind for item in plan.drift}
+    noun = kinds.pop() if len(kinds) == 1 else "object"
+    noun = noun if len(plan.drift) == 1 else f"{noun}s"
     raise ReconcilerError(
         f"drift protection: {len(plan.drift)} {noun} edited outside reconciler; nothing was applied; keep "
         f"the edits with `{accept}`, or apply without drift protection to overwrite them"
