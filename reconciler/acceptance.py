@@ -38,7 +38,7 @@ from reconciler.plan import Change
 from reconciler.redact import secret_forms
 
 if TYPE_CHECKING:
-    from reconciler.manifest import LoadedManifest, Selected
+    from reconciler.manifest import Loaded, Selected
 
 
 class AcceptError(Exception):
@@ -75,7 +75,7 @@ class Edit:
 
 
 def edits_for(
-    change: Change, loaded: LoadedManifest, selected: Selected | None, secret: str | None = None
+    change: Change, loaded: Loaded, selected: Selected | None, secret: str | None = None
 ) -> list[Edit]:
     """The edits accepting `change.drifted_fields` into `loaded` (the manifest as merged for the environment
     `selected`, None without environments), the server's values being `change.before`. Raises AcceptError
@@ -93,7 +93,7 @@ def edits_for(
             edits += _metadata_edits(value or {}, loaded, data, environments)
         elif field == "instructions" and loaded.manifest.instructions_file is not None:
             edits.append(_instructions_file_edit(value, loaded, data, environments))
-        elif field == "file_ids" and loaded.manifest.files:
+        elif field == "file_ids" and getattr(loaded.manifest, "files", None):
             raise AcceptError(f"{display(loaded.path)}: {_FILES_REFUSAL}")
         else:
             edits.append(_field_edit(field, value, loaded, data, environments))
@@ -101,7 +101,7 @@ def edits_for(
 
 
 def _field_edit(
-    field: str, value: Any, loaded: LoadedManifest, data: Mapping[str, Any], environments: Sequence[str]
+    field: str, value: Any, loaded: Loaded, data: Mapping[str, Any], environments: Sequence[str]
 ) -> Edit:
     """A top-level field: in the environment's override when it sets the field, else in the base."""
     written = loaded.moved.get((field,))
@@ -113,7 +113,7 @@ def _field_edit(
 
 
 def _metadata_edits(
-    value: Mapping[str, Any], loaded: LoadedManifest, data: Mapping[str, Any], environments: Sequence[str]
+    value: Mapping[str, Any], loaded: Loaded, data: Mapping[str, Any], environments: Sequence[str]
 ) -> list[Edit]:
     """One edit per user metadata key whose value differs between the manifest and the server."""
     server = {k: v for k, v in value.items() if not dialect.is_reserved_metadata_key(k)}
@@ -132,7 +132,7 @@ def _metadata_edits(
 
 
 def _instructions_file_edit(
-    value: Any, loaded: LoadedManifest, data: Mapping[str, Any], environments: Sequence[str]
+    value: Any, loaded: Loaded, data: Mapping[str, Any], environments: Sequence[str]
 ) -> Edit:
     """The instructions file, rewritten with the server's text (and the final newline the loader drops);
     when the base names it, the other environments that read it too are `also`."""
@@ -152,7 +152,7 @@ def _instructions_file_edit(
     return Edit(loaded.path.parent / str(name), (), value + "\n", also=also)
 
 
-def _document(loaded: LoadedManifest) -> Mapping[str, Any]:
+def _document(loaded: Loaded) -> Mapping[str, Any]:
     """The manifest's document as written (environments and only included), as plain data."""
     text = loaded.path.read_text(encoding="utf-8-sig")
     docs = list(layout.new_yaml().load_all(split_preamble(text)[1]))

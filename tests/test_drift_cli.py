@@ -311,3 +311,29 @@ def test_accept_without_environments(
         "back at its default: removed"
     )
     assert reconciler("plan", "--detailed-exitcode").exit_code == 0
+
+
+def test_accept_writes_a_saved_agents_drift_into_its_manifest(
+    repo: Path, make_live_emulator: MakeLiveEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A saved agent edited outside reconciler: accept writes it into agents/KEY.yaml; the plan is empty."""
+    server = make_live_emulator()
+    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", str(EMULATOR_API_KEY))
+    (repo / "assistants").mkdir()
+    (repo / "agents").mkdir()
+    manifest = repo / "agents" / "triage.yaml"
+    manifest.write_text("# Triage.\nname: Triage\nmodel: gpt-5\n")
+    assert reconciler("apply", "--auto-approve").exit_code == 0
+    with server.client(kind="agents") as http:
+        [agent] = http.get("/agents").json()["data"]
+        assert http.post(f"/agents/{agent['id']}", json={"name": "Triage desk"}).status_code == 200
+
+    plan = reconciler("plan")
+    assert f'  agent "triage" ({agent["id"]}): name (edited after the last apply, ' in plan.stdout
+    accepted = reconciler("accept")
+    assert accepted.exit_code == 0, accepted.output
+    assert accepted.stdout == "wrote agents/triage.yaml: name\n"
+    assert "Accepted 1 field of 1 agent edited outside reconciler" in accepted.output
+    assert manifest.read_text() == "# Triage.\nname: Triage desk\nmodel: gpt-5\n"
+    assert reconciler("plan", "--detailed-exitcode").exit_code == 0

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -24,26 +25,34 @@ from reconciler.options import ConnectionOptions, PlanOptions
 from reconciler.plan import Plan
 from reconciler.redact import mask
 from reconciler.usecases.planning import load_manifests, plan_with
+from reconciler.usecases.validating import agents_directory, load_agent_manifests
+
+if TYPE_CHECKING:
+    from reconciler.manifest import Loaded
 
 
 async def run_accept(directory: Path, connection: ConnectionOptions, options: PlanOptions) -> None:
-    """Accept the drift of the manifests in `directory` (merged for `options.environment`; only
-    `options.targets` when given) against the server of `connection`."""
-    loaded = load_manifests(directory, options.environment)
+    """Accept the drift of the manifests in `directory` and of the agent manifests beside it (merged for
+    `options.environment`; only `options.targets` when given) against the server of `connection`."""
+    agents_dir = agents_directory(directory, options.agents_dir)
+    loaded = load_manifests(directory, options.environment, beside_agents=agents_dir is not None)
+    agents = None if agents_dir is None else load_agent_manifests(agents_dir, options.environment)
     async with open_client(connection) as client:
-        plan = await plan_with(client, loaded, options)
+        plan = await plan_with(client, loaded, options, agents=agents)
     secret = connection.api_key()
     if not plan.drift:
         click.echo(_nothing(plan), err=True)
         return
-    by_key = {m.key: m for m in loaded}
+    by_key: dict[tuple[str, str], Loaded] = {("assistant", m.key): m for m in loaded}
+    by_key |= {("agent", m.key): m for m in agents or ()}
     edits: list[Edit] = []
     problems: list[str] = []
     for change in plan.changes:
         if change.drift is None:
             continue
         try:
-            edits += acceptance.edits_for(change, by_key[change.key], options.environment, secret)
+            manifest = by_key[(change.kind, change.key)]
+            edits += acceptance.edits_for(change, manifest, options.environment, secret)
         except AcceptError as err:
             problems.append(str(err))
     if problems:
@@ -53,11 +62,13 @@ async def run_accept(directory: Path, connection: ConnectionOptions, options: Pl
         raise ReconcilerError(f"{len(problems)} drifted {noun} cannot be accepted; nothing was written")
     _write(edits)
     fields = sum(len(d.fields) for d in plan.drift)
-    assistants = len(plan.drift)
+    count = len(plan.drift)
+    kinds = {d.kind for d in plan.drift}
+    noun = kinds.pop() if len(kinds) == 1 else "object"
     click.echo(
-        f"Accepted {fields} {'field' if fields == 1 else 'fields'} of {assistants} "
-        f"{'assistant' if assistants == 1 else 'assistants'} edited outside reconciler: review the "
-        "changes and commit them.",
+        f"Accepted {fields} {'field' if fields == 1 else 'fields'} of {count} "
+        f"{noun if count == 1 else noun + 's'} edited outside reconciler: review the changes and commit "
+        "them.",
         err=True,
     )
 
