@@ -304,9 +304,10 @@ def _select(
     unknown = [i for i in wanted if i not in by_id]
     if unknown:
         noun = "id" if len(unknown) == 1 else "ids"
+        other = next(k for k in (ASSISTANT, AGENT) if k is not kind)
         raise ReconcilerError(
             f"unknown {kind.name} {noun} {', '.join(unknown)} (not among the {len(assistants)} "
-            f"{kind.plural} listed)"
+            f"{kind.plural} listed; for {other.plural}, pass --kind {other.name})"
         )
     picked: list[Remote] = []
     for assistant in [by_id[i] for i in wanted] if wanted else list(assistants):

@@ -256,7 +256,8 @@ def test_unknown_ids_are_one_error(workdir: Path) -> None:
     result = cli_run("import", "--local", known, "asst_nope1", "asst_nope2")
     assert result.exit_code == 1
     assert result.stderr == (
-        "Error: unknown assistant ids asst_nope1, asst_nope2 (not among the 1 assistants listed)\n"
+        "Error: unknown assistant ids asst_nope1, asst_nope2 (not among the 1 assistants listed; "
+        "for agents, pass --kind agent)\n"
     )
     assert not (workdir / "assistants").exists()
 
