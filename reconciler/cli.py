@@ -340,7 +340,7 @@ def fmt(paths: tuple[Path, ...], check: bool, directory: Path) -> None:
       reconciler fmt --check
     """
     from reconciler import formatter
-    from reconciler.usecases.planning import has_manifests
+    from reconciler.manifest.listing import has_manifests
     from reconciler.usecases.validating import agents_directory
 
     if not paths:

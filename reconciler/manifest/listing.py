@@ -11,6 +11,20 @@ from reconciler.manifest.reading import display
 SUFFIXES = (".yaml", ".yml")
 
 
+def manifest_files(directory: Path) -> list[Path]:
+    """The `*.yaml` and `*.yml` files directly in `directory`, sorted; OSError when it cannot be listed."""
+    return [directory / n for n in sorted(os.listdir(directory)) if os.path.splitext(n)[1] in SUFFIXES]
+
+
+def has_manifests(directory: Path) -> bool:
+    """Whether `directory` is a directory holding a manifest file (True when it cannot be listed: loading it
+    then says why)."""
+    try:
+        return directory.is_dir() and bool(manifest_files(directory))
+    except OSError:
+        return True
+
+
 def entries(directory: Path, shown: str) -> list[Path] | ManifestError:
     """The manifest files of `directory`, sorted, or the one error that stops loading."""
     try:
@@ -18,7 +32,7 @@ def entries(directory: Path, shown: str) -> list[Path] | ManifestError:
             return ManifestError(shown, None, None, None, "directory not found")
         if not directory.is_dir():
             return ManifestError(shown, None, None, None, "not a directory")
-        entries = [directory / n for n in sorted(os.listdir(directory)) if os.path.splitext(n)[1] in SUFFIXES]
+        entries = manifest_files(directory)
     except OSError as err:
         return ManifestError(shown, None, None, None, f"cannot read directory: {err.strerror}")
     if not entries:

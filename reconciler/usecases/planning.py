@@ -55,6 +55,7 @@ def load_manifests(
     assistants directory is no assistants, not an error: a repository of saved agents alone, or one whose
     assistants were migrated and are being pruned."""
     from reconciler.manifest import load_directory
+    from reconciler.manifest.listing import has_manifests
 
     if beside_agents and not has_manifests(directory):
         return []
@@ -63,16 +64,6 @@ def load_manifests(
             f"no {DEFAULT_DIRECTORY}/ in {Path.cwd()}: run from the repository root or pass --dir"
         )
     return checked(load_directory(directory, selected=selected, shared=shared), directory)
-
-
-def has_manifests(directory: Path) -> bool:
-    """Whether `directory` is a directory holding at least one `*.yaml` or `*.yml` file."""
-    from reconciler.manifest import SUFFIXES
-
-    try:
-        return directory.is_dir() and any(p.suffix in SUFFIXES for p in directory.iterdir())
-    except OSError:
-        return True  # let loading report why it cannot be read
 
 
 def refuse_secrets(loaded: Sequence[Loaded], connection: ConnectionOptions) -> None:
