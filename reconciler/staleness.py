@@ -138,8 +138,8 @@ def without_applied(plan: Plan, existing: list[Remote], kind: Kind = DEFAULT) ->
             holder = claimants[change.key][0]
         elif change.action == "update" and change.id is not None:
             holder = by_id.get(change.id)
-        if holder is not None and fingerprint(holder, kind) == dialect.canonical_hash(change.desired):
-            now = fingerprint(holder, kind)
+        now = fingerprint(holder, kind) if holder is not None else None
+        if holder is not None and now == dialect.canonical_hash(change.desired):
             changes.append(dataclasses.replace(change, action="no-op", id=holder.id, fingerprint=now))
         elif change.action == "delete" and change.id not in by_id:
             pass
