@@ -188,6 +188,13 @@ def since_text(at: int) -> str:
         return "unknown"
 
 
+def objects_phrase(items: Sequence[Drift]) -> str:
+    """`1 agent`, `2 assistants`, `3 objects` (kinds mixed): how many objects `items` name."""
+    kinds = {item.kind for item in items}
+    noun = kinds.pop() if len(kinds) == 1 else "object"
+    return f"{len(items)} {noun if len(items) == 1 else noun + 's'}"
+
+
 def fields_phrase(fields: Sequence[str]) -> str:
     """`model`, `model and tools`, `model, tools and metadata`."""
     if len(fields) <= 1:

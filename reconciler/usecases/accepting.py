@@ -20,6 +20,7 @@ import click
 from reconciler import acceptance, fsio
 from reconciler.acceptance import AcceptError, Edit
 from reconciler.connection import open_client
+from reconciler.drift import objects_phrase
 from reconciler.errors import ReconcilerError
 from reconciler.options import ConnectionOptions, PlanOptions
 from reconciler.plan import Plan
@@ -62,13 +63,9 @@ async def run_accept(directory: Path, connection: ConnectionOptions, options: Pl
         raise ReconcilerError(f"{len(problems)} drifted {noun} cannot be accepted; nothing was written")
     _write(edits)
     fields = sum(len(d.fields) for d in plan.drift)
-    count = len(plan.drift)
-    kinds = {d.kind for d in plan.drift}
-    noun = kinds.pop() if len(kinds) == 1 else "object"
     click.echo(
-        f"Accepted {fields} {'field' if fields == 1 else 'fields'} of {count} "
-        f"{noun if count == 1 else noun + 's'} edited outside reconciler: review the changes and commit "
-        "them.",
+        f"Accepted {fields} {'field' if fields == 1 else 'fields'} of {objects_phrase(plan.drift)} edited "
+        "outside reconciler: review the changes and commit them.",
         err=True,
     )
 

@@ -22,7 +22,7 @@ import click
 
 from reconciler import lock, planfile, staleness
 from reconciler.connection import open_client
-from reconciler.drift import fields_phrase
+from reconciler.drift import fields_phrase, objects_phrase
 from reconciler.errors import ReconcilerError
 from reconciler.options import ApplyOptions, ConnectionOptions, PlanOptions
 from reconciler.plan import Plan, check_safety
@@ -123,12 +123,9 @@ def refuse_drift(plan: Plan, run: _Run, environment: str | None) -> None:
             f"reconciler after the last apply ({item.since})"
         )
     accept = "reconciler accept" + (f" --env {environment}" if environment else "")
-    kinds = {item.kind for item in plan.drift}
-    noun = kinds.pop() if len(kinds) == 1 else "object"
-    noun = noun if len(plan.drift) == 1 else f"{noun}s"
     raise ReconcilerError(
-        f"drift protection: {len(plan.drift)} {noun} edited outside reconciler; nothing was applied; keep "
-        f"the edits with `{accept}`, or apply without drift protection to overwrite them"
+        f"drift protection: {objects_phrase(plan.drift)} edited outside reconciler; nothing was applied; "
+        f"keep the edits with `{accept}`, or apply without drift protection to overwrite them"
     )
 
 
