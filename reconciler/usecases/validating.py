@@ -19,6 +19,7 @@ from reconciler.manifest import Loaded, LoadedAgent, LoadResult, Selected
 
 if TYPE_CHECKING:
     from reconciler.environments import Target
+    from reconciler.options import ConnectionOptions
 
 L = TypeVar("L", bound=Loaded)
 
@@ -75,10 +76,7 @@ def validate(directory: Path, agents: Path | None) -> None:
         failures.append(str(err))
     if agents is not None:
         try:
-            loaded_agents = load_agent_manifests(agents)
-            refuse_secrets(loaded_agents, ConnectionOptions())
-            count = len(loaded_agents)
-            counts.append(f"{count} agent {'manifest' if count == 1 else 'manifests'} valid in {agents}.")
+            counts.append(f"{_valid_agents(agents, None, ConnectionOptions())}.")
         except ReconcilerError as err:
             failures.append(str(err))
     if failures:
@@ -90,7 +88,6 @@ def validate_environments(targets: Sequence[Target], agents: Path | None) -> Non
     """`validate` with reconciler.yaml: every environment's assistants (`environments.validate`), then
     every environment's agents (from `agents`, or beside each environment's manifest directory)."""
     from reconciler.usecases import environments
-    from reconciler.usecases.planning import refuse_secrets
 
     failures: list[str] = []
     try:
@@ -102,12 +99,18 @@ def validate_environments(targets: Sequence[Target], agents: Path | None) -> Non
         if directory is None:
             continue
         try:
-            loaded_agents = load_agent_manifests(directory, target.selected)
-            refuse_secrets(loaded_agents, target.connection)
-            count = len(loaded_agents)
-            noun = "manifest" if count == 1 else "manifests"
-            click.echo(f"{count} agent {noun} valid in {directory} for {target.name}.")
+            click.echo(f"{_valid_agents(directory, target.selected, target.connection)} for {target.name}.")
         except ReconcilerError as err:
             failures.append(f"{err} for {target.name}")
     if failures:
         raise ReconcilerError("; ".join(failures))
+
+
+def _valid_agents(directory: Path, selected: Selected | None, connection: ConnectionOptions) -> str:
+    """`N agent manifests valid in DIR` for the agent manifests of `directory`, a field holding the key of
+    `connection` being an error (`refuse_secrets`); raises as `load_agent_manifests` does."""
+    from reconciler.usecases.planning import refuse_secrets
+
+    loaded = load_agent_manifests(directory, selected)
+    refuse_secrets(loaded, connection)
+    return f"{len(loaded)} agent {'manifest' if len(loaded) == 1 else 'manifests'} valid in {directory}"
