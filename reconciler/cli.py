@@ -165,7 +165,7 @@ def plan(
     target = target_from(env, directory, connection)
     if not connection.local:
         check_api_key(target.connection.key_variable)
-    options = replace(options, environment=target.selected)
+    options = replace(options, environment=target.selected, fingerprints=out is not None)
     result = run(run_plan(target.directory, target.connection, options))
     emit_plan(result, target.connection, fmt=fmt, out=out, color=use_color(no_color))
     if detailed_exitcode and result.has_changes:
@@ -195,7 +195,7 @@ def _plan_all_envs(
     for target in targets:
         if not target.connection.local:
             check_api_key(target.connection.key_variable)
-    plans = run(environments.plan_all(targets, options))
+    plans = run(environments.plan_all(targets, replace(options, fingerprints=out_dir is not None)))
     environments.emit_all(plans, fmt=fmt, out_dir=out_dir, color=color)
     return any(plan.has_changes for _, plan in plans)
 

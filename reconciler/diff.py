@@ -1,10 +1,11 @@
-"""Compare desired and existing assistants: hash first, a field-by-field look only at pairs that differ.
+"""Compare desired and existing objects: a cheap equality first, field by field only the pairs that differ.
 
 Both sides are normal forms (`Kind.normalise` / `Kind.desired_state`), so order that carries no
-meaning (file_ids, tools) and number spelling (1 vs 1.0) are already settled. Equal canonical hashes mean no
-change and cost one hash each; only pairs whose hashes differ are compared field by field, by canonical
-JSON (`Kind.changed_fields`), which is exactly what the hash saw. No deepdiff here: a plan imports it
-only when a renderer shows a nested change.
+meaning (file_ids, tools) and number spelling (1 vs 1.0) are already settled. A pair `same` shows equal
+costs a walk of plain values and no serialising; the others are compared by canonical JSON, whole then
+field by field (`Kind.changed_fields`). The fingerprint of the existing side (what a saved plan records) is
+the planner's to take, only when it is wanted. No deepdiff here: a plan imports it only when a renderer
+shows a nested change.
 """
 
 from __future__ import annotations
@@ -13,28 +14,26 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.dialect import canonical_hash
+from reconciler.dialect import canonical_json
 from reconciler.kinds import DEFAULT, Kind
 
 
 @dataclass(frozen=True)
 class Comparison:
     """The outcome of comparing one pair: `changed` lists the differing top-level fields in `FIELDS` order
-    (empty when equal); `fingerprint` is the canonical hash of the existing side."""
+    (empty when equal)."""
 
     changed: tuple[str, ...]
-    fingerprint: str
 
 
 def compare(desired: Mapping[str, Any], existing: Mapping[str, Any], kind: Kind = DEFAULT) -> Comparison:
     """Compare two normal forms of `kind`. Exact: a field is reported iff its canonical JSON differs.
 
-    The existing side is always hashed (its hash is the fingerprint); the desired side only when `same`
-    cannot tell the two apart cheaply."""
-    fingerprint = canonical_hash(existing)
-    if same(desired, existing) or canonical_hash(desired) == fingerprint:
-        return Comparison((), fingerprint)
-    return Comparison(changed_fields(desired, existing, kind), fingerprint)
+    Nothing is serialised when `same` shows the pair equal (the common case); otherwise both sides' canonical
+    JSON is compared whole, then field by field only when it differs."""
+    if same(desired, existing) or canonical_json(desired) == canonical_json(existing):
+        return Comparison(())
+    return Comparison(changed_fields(desired, existing, kind))
 
 
 def same(a: Any, b: Any) -> bool:
