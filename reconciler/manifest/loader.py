@@ -23,7 +23,7 @@ from reconciler import dialect
 from reconciler.manifest import composer, events, overrides, secrets
 from reconciler.manifest.cache import ReadCache
 from reconciler.manifest.errors import ManifestError, Path_, describe, format_field_path
-from reconciler.manifest.kinds import AGENT, ASSISTANT, ManifestKind
+from reconciler.manifest.kinds import ASSISTANT, ManifestKind
 from reconciler.manifest.listing import entries, subfolder_note
 from reconciler.manifest.loaded import Loaded, LoadedAgent, LoadedManifest, LoadResult, LocalFile
 from reconciler.manifest.messages import KEY_RULE, MISSING, PydanticError, data_path, message
@@ -505,6 +505,8 @@ def load_agents(
     shared: MutableMapping[str, str] | None = None,
 ) -> LoadResult[LoadedAgent]:
     """`load_directory` for agent manifests (`agents/`): the same rules, the agent model."""
+    from reconciler.manifest.agent_kind import AGENT
+
     return _load(directory, fast, selected, AGENT, shared)
 
 

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import click
 
-from reconciler import knowledge, planfile, planner
+from reconciler import knowledge, planner
 from reconciler.connection import LOCAL_BASE_URL, open_client
 from reconciler.errors import PlanError, ReconcilerError
 from reconciler.kinds import AGENT, ASSISTANT, Kind
@@ -313,6 +313,7 @@ def emit_plan(plan: Plan, connection: ConnectionOptions, *, fmt: str, out: Path 
 def save_plan(plan: Plan, connection: ConnectionOptions, out: Path) -> None:
     """Save `plan` to `out` (`planfile.save`) for the target and environment of `connection`, made in the
     repository root of the current directory, the API key masked."""
+    from reconciler import planfile
     from reconciler.manifest import repository_root
 
     secret = connection.api_key()
