@@ -149,7 +149,7 @@ class FileLoader:
             self._careful_document(root, number, several)
 
     def _yaml_error(self, text: str, err: MarkedYAMLError) -> None:
-        self.error(*yaml_problem(text, err))
+        self.error(*composer.yaml_problem(text, err))
 
     def _read(self) -> str | None:
         outside = outside_link(self.path, self.root)
@@ -453,32 +453,6 @@ def _best_position(conv: composer.Converter, path: Path_, start: Position) -> Po
             return key_pos
         probe = probe[:-1]
     return start
-
-
-def yaml_problem(text: str, err: MarkedYAMLError) -> tuple[str, Position | None]:
-    """The message and position for invalid YAML `text` (`err` from ruamel), shared by manifests and
-    reconciler.yaml: a tab indentation, an unterminated quote and a `key: value: more` line get a hint."""
-    tab = composer.tab_indentation(text)
-    if tab is not None:
-        # libyaml's message for this ("found character that cannot start any token") misleads.
-        return "tab used for indentation (YAML needs spaces)", tab
-    problem = err.problem or err.context or "malformed YAML"
-    mark = err.problem_mark or err.context_mark
-    if err.context == "while scanning a quoted scalar" and err.context_mark is not None:
-        mark = err.context_mark
-        problem = "unterminated quoted string (the quote opens here)"
-    elif mark is not None and _colon_in_value(text, mark.line, mark.column, problem):
-        problem += " (the value holds ': '): quote the value or use a block scalar (|)"
-    return f"invalid YAML: {problem}", (mark.line + 1, mark.column + 1) if mark is not None else None
-
-
-def _colon_in_value(text: str, line: int, col: int, problem: str) -> bool:
-    """True when a "mapping values are not allowed" error is a `key: value: more` line (an unquoted ': '
-    inside a value), not a mis-indented key."""
-    if "mapping values are not allowed" not in problem:
-        return False
-    lines = text.split("\n")
-    return line < len(lines) and ": " in lines[line][:col]
 
 
 def load_directory(
