@@ -32,11 +32,12 @@ from reconciler.manifest.reading import (
     MAX_MANIFEST_BYTES,
     DecodeError,
     NotRegularError,
+    OutsideLinkError,
     decode_yaml,
     display,
     is_within,
+    open_in,
     open_regular,
-    outside_link,
     printable,
     read_instructions,
     read_open,
@@ -152,18 +153,17 @@ class FileLoader:
         self.error(*composer.yaml_problem(text, err))
 
     def _read(self) -> str | None:
-        outside = outside_link(self.path, self.root)
-        if outside is not None:
-            self.error(outside)
-            return None
         try:
-            fd, size = open_regular(self.path)
+            fd, size = open_in(self.path, self.root)
             if size > MAX_MANIFEST_BYTES:
                 os.close(fd)
                 limit = MAX_MANIFEST_BYTES // 2**20
                 self.error(f"file too large ({size:,} bytes; a manifest may have at most {limit} MB)")
                 return None
             data = read_open(fd, size, MAX_MANIFEST_BYTES)
+        except OutsideLinkError as err:
+            self.error(str(err))
+            return None
         except NotRegularError as err:
             self.error(f"is {err.kind}, not a manifest file")
             return None
@@ -493,19 +493,19 @@ def _load(
 ) -> LoadResult[Any]:
     result: LoadResult[Any] = LoadResult(manifests=[], errors=[])
     shown = display(directory)
-    found = entries(directory, shown)
+    absolute = directory.absolute()
+    found = entries(absolute, shown)  # absolute paths: each file's one Path is both read and kept as source
     if isinstance(found, ManifestError):
         result.errors.append(found)
         return result
     root = repository_root(directory)
     cache = ReadCache(root, shared) if fast else None
     context = LoadContext(root, fast, kind, selected or overrides.Selected(None), cache, shared=shared)
-    absolute = directory.absolute()
     prefix = "" if shown == "." else shown + os.sep
     seen_keys: dict[str, Loaded] = {}
     seen_ids: dict[str, Loaded] = {}
     for entry in found:
-        loader = FileLoader(entry, prefix + printable(entry.name), context, absolute / entry.name)
+        loader = FileLoader(entry, prefix + printable(entry.name), context, entry)
         loader.load()
         for loaded, key_pos in loader.loaded:
             if _unique(loader, loaded, key_pos, seen_keys, seen_ids):
