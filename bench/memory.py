@@ -21,9 +21,9 @@ from typing import Any
 
 from bench.common import ChildRun, Figure, python_env, reconciler_command, run_measured, seed
 from reconciler.dialect import MARKER_KEY
+from reconciler.emulator.server import EmulatorServer
 from reconciler.formatter import format_text
 from reconciler.layout import MODELINE
-from reconciler.emulator.server import EmulatorServer
 from reconciler.manifest.cache import CACHE_DIR
 
 NAME = "memory"
@@ -66,8 +66,8 @@ def manifest_text(i: int, changed: bool = False) -> str:
 
 
 def write_manifests(directory: Path, count: int, changed: int) -> None:
-    """`count` manifests matching the seeded assistants, the first `changed` with edited instructions,
-    written as teams keep them: YAML as `reconciler fmt` writes it (checked on the first: `check_formatted`)."""
+    """`count` manifests matching the seeded assistants, the first `changed` with edited instructions, written
+    as teams keep them: YAML as `reconciler fmt` writes it (checked on the first: `check_formatted`)."""
     directory.mkdir(parents=True, exist_ok=True)
     check_formatted(manifest_text(0), {"name": "Bot 0", "model": "gpt-4", "instructions": instructions(0)})
     for i in range(count):
