@@ -142,7 +142,7 @@ class ReconcilerGroup(click.Group):
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         """click's main, with stdout and stderr masked (`redact.MaskedStream`) for the whole run: plans,
-        diagnostics, usage errors and logs alike; the cyclic garbage collector run rarely (`GC_THRESHOLDS`)."""
+        diagnostics, usage errors and logs alike; the cyclic collector run rarely (`GC_THRESHOLDS`)."""
         thresholds = gc.get_threshold()
         gc.set_threshold(*GC_THRESHOLDS)
         streams = sys.stdout, sys.stderr
