@@ -40,14 +40,33 @@ def same(a: Any, b: Any) -> bool:
     """True only when `a` and `b` have equal canonical JSON, found without serialising them: plain values of
     the same type and value (an int and an integral float count as equal, a bool and a number do not),
     mappings with the same string keys and lists or tuples alike element by element. False means "not shown
-    equal", not "different": anything else (other types, non-string keys, NaN) is left to the hash."""
+    equal", not "different": anything else (other types, non-string keys, NaN) is left to the hash.
+
+    A mapping's plain values are compared in its loop, not by a call each: this runs for every pair a plan
+    compares. The same object is the same value (the plan shares instructions texts between the sides)."""
+    if a is b:  # one object: one canonical JSON
+        return True
     kind = type(a)
     if kind is str or kind is bool or a is None:
         return kind is type(b) and a == b
     if kind is int or kind is float:
         return type(b) in (int, float) and a == b
     if kind is dict and type(b) is dict:
-        return len(a) == len(b) and all(type(k) is str and k in b and same(v, b[k]) for k, v in a.items())
+        if len(a) != len(b):
+            return False
+        for k, v in a.items():
+            if type(k) is not str or k not in b:
+                return False
+            w = b[k]
+            if v is w:
+                continue
+            plain = type(v)
+            if plain is str or plain is bool or v is None:
+                if plain is not type(w) or v != w:
+                    return False
+            elif not same(v, w):
+                return False
+        return True
     if kind in (list, tuple) and type(b) in (list, tuple):
         return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
     return False
