@@ -28,6 +28,7 @@ from reconciler.cli_options import (
 )
 from reconciler.errors import ConfigError
 from reconciler.options import DEFAULT_DIRECTORY, ApplyOptions, ConnectionOptions, ImportOptions, PlanOptions
+from reconciler.render import PLAN_FORMATS
 
 EPILOG = """\b
 Environment:
@@ -110,7 +111,7 @@ def schema(kind: str) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "markdown", "json"]),
+    type=click.Choice(list(PLAN_FORMATS)),
     default="text",
     show_default=True,
     help="text for people, markdown for pull-request comments, json for programs.",
