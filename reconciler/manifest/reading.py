@@ -111,7 +111,7 @@ def open_in(path: Path, root: Path) -> tuple[int, int]:
     kind = kind_of(mode)
     if kind is not None:
         raise NotRegularError(kind)
-    return _open_checked(path, os.O_NOFOLLOW)
+    return _open_checked(path, getattr(os, "O_NOFOLLOW", 0))
 
 
 def read_bounded(path: Path, limit: int) -> bytes:
