@@ -1,6 +1,6 @@
 """`validate` on 1,000 manifests: the time of `load_directory` itself (imports and process start excluded;
-the garbage collector's thresholds as the command sets them), against its target; and loading 10,000 manifests with 4 KB instructions each (time and peak RSS), the
-loading part of `plan` at N=10,000.
+the garbage collector's thresholds as the command sets them), against its target; and loading 10,000
+manifests with 4 KB instructions each (time and peak RSS), the loading part of `plan` at N=10,000.
 
 Run: `python -m bench.validate` (prints `name: value unit` lines). The 1,000 manifests are realistic: half
 like the HR helper (retrieval, folded instructions, a knowledge file), half like the IT helpdesk (a function
