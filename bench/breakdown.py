@@ -4,10 +4,11 @@ against its seeded emulator).
 
 The phases are the plan's steps taken one at a time with the same functions the plan uses: start-up
 (imports), load (manifests), the check that no manifest holds the API key, list (HTTP and JSON), match
-(manifests to assistants), normalise (both sides), hash (both sides, the hash-first compare), diff (the fields
-of the pairs whose hashes differ), then the whole `build_plan` once more (which repeats match to diff, for a
-cross-check) and rendering it as JSON and as text. As in `run_plan`, the manifests and the listing share one
-copy of each instructions text, and what they made is frozen out of the garbage collector once listed.
+(manifests to assistants), normalise (both sides), compare (`diff.compare`: the cheap equality, then the
+fields of the pairs that differ), then the whole `build_plan` once more as `plan` without `--out` runs it (no
+fingerprints; it repeats match to compare, for a cross-check) and rendering it as JSON and as text. As in
+`run_plan`, the manifests and the listing share one copy of each instructions text, and what they made is
+frozen out of the garbage collector once listed; the collector's thresholds are the CLI's (`GC_THRESHOLDS`).
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from reconciler import diff, identity, planner  # noqa: E402
+from reconciler.cli_group import GC_THRESHOLDS  # noqa: E402
 from reconciler.client import Client, RemoteAssistant  # noqa: E402
-from reconciler.dialect import canonical_hash, desired_state, normalise  # noqa: E402
+from reconciler.dialect import desired_state, normalise  # noqa: E402
 from reconciler.manifest import load_directory  # noqa: E402
-from reconciler.options import ConnectionOptions  # noqa: E402
+from reconciler.options import ConnectionOptions, PlanOptions  # noqa: E402
 from reconciler.render import render_plan  # noqa: E402
 from reconciler.usecases.planning import refuse_secrets  # noqa: E402
 
@@ -63,6 +65,7 @@ async def list_assistants(base_url: str, api_key: str, shared: dict[str, str]) -
 
 
 def measure(base_url: str, api_key: str, directory: Path) -> dict[str, tuple[float, float]]:
+    gc.set_threshold(*GC_THRESHOLDS)  # as every command runs
     clock = Clock()
     shared: dict[str, str] = {}  # as `run_plan`: one copy of the instructions both sides have
     loaded = load_directory(directory, shared=shared).manifests
@@ -76,12 +79,10 @@ def measure(base_url: str, api_key: str, directory: Path) -> dict[str, tuple[flo
     clock.lap("match")
     states = [(desired_state(m.api_fields(), m.key), normalise(e)) for m, e in pairs]
     clock.lap("normalise")
-    differ = [(want, have) for want, have in states if canonical_hash(want) != canonical_hash(have)]
-    clock.lap("hash")
-    for want, have in differ:
-        diff.changed_fields(want, have)
-    clock.lap("diff")
-    plan = planner.build_plan(loaded, existing)
+    for want, have in states:
+        diff.compare(want, have)
+    clock.lap("compare")
+    plan = planner.build_plan(loaded, existing, PlanOptions(fingerprints=False))
     clock.lap("build_plan")
     with open(os.devnull, "w", encoding="utf-8") as out:  # a real stream, as stdout is: each write costs
         render_plan(plan, out, "json")

@@ -22,6 +22,8 @@ from typing import Any
 from bench.common import ChildRun, Figure, python_env, reconciler_command, run_measured, seed
 from reconciler.dialect import MARKER_KEY
 from reconciler.emulator.server import EmulatorServer
+from reconciler.formatter import format_text
+from reconciler.layout import MODELINE
 from reconciler.manifest.cache import CACHE_DIR
 
 NAME = "memory"
@@ -56,16 +58,27 @@ def bodies(count: int) -> Iterator[dict[str, Any]]:
         }
 
 
-def write_manifests(directory: Path, count: int, changed: int) -> None:
-    """`count` manifests matching the seeded assistants, the first `changed` with edited instructions.
+def manifest_text(i: int, changed: bool = False) -> str:
+    """Manifest `i` as `reconciler fmt` writes it (the instructions a `|-` block); `changed`: edited."""
+    text = instructions(i) + (" (edited)" if changed else "")
+    body = "".join(f"  {line}\n" for line in text.split("\n"))
+    return f"# {MODELINE}\nname: Bot {i}\nmodel: gpt-4\ninstructions: |-\n{body}"
 
-    Written as JSON, which is YAML too (and the quickest to produce); block scalars would be the same size.
-    """
+
+def write_manifests(directory: Path, count: int, changed: int) -> None:
+    """`count` manifests matching the seeded assistants, the first `changed` with edited instructions, written
+    as teams keep them: YAML as `reconciler fmt` writes it (checked on the first: `check_formatted`)."""
     directory.mkdir(parents=True, exist_ok=True)
+    check_formatted(manifest_text(0), {"name": "Bot 0", "model": "gpt-4", "instructions": instructions(0)})
     for i in range(count):
-        text = instructions(i) + (" (edited)" if i < changed else "")
-        data: dict[str, Any] = {"name": f"Bot {i}", "model": "gpt-4", "instructions": text}
-        (directory / f"{key(i)}.yaml").write_text(json.dumps(data))
+        (directory / f"{key(i)}.yaml").write_text(manifest_text(i, i < changed))
+
+
+def check_formatted(text: str, data: dict[str, Any]) -> None:
+    """Fail when `text` is not what `reconciler fmt` makes of `data` (the benchmark must read real input)."""
+    formatted = format_text(json.dumps(data))
+    if formatted != text:
+        raise AssertionError(f"not as `reconciler fmt` writes it:\n{text[:300]}\n---\n{formatted[:300]}")
 
 
 def run(count: int = ASSISTANTS) -> list[Figure]:

@@ -44,6 +44,7 @@ from bench.common import seed as seed_assistants
 from reconciler import diff
 from reconciler.client import Client, RemoteAssistant
 from reconciler.dialect import MARKER_KEY, desired_state, marker_of, normalise
+from reconciler.formatter import format_text
 from reconciler.manifest.cache import CACHE_DIR
 
 NAME = "plan"
@@ -95,10 +96,14 @@ def bodies() -> Iterator[dict[str, Any]]:
 
 
 def write_manifests(directory: Path) -> None:
-    """The manifests (JSON, which is YAML too), the first CHANGED with edited instructions."""
+    """The manifests as `reconciler fmt` writes them (one formatted, the others made from it), the first
+    CHANGED with edited instructions."""
     directory.mkdir(parents=True)
+    template = {False: format_text(json.dumps(fields(0))), True: format_text(json.dumps(fields(0, True)))}
     for i in range(MANAGED):
-        (directory / f"{key(i)}.yaml").write_text(json.dumps(fields(i, i < CHANGED), indent=2))
+        text = template[i < CHANGED].replace("Assistant 0\n", f"Assistant {i}\n")
+        text = text.replace("lookup_0\n", f"lookup_{i}\n").replace("team-0\n", f"team-{i % 7}\n")
+        (directory / f"{key(i)}.yaml").write_text(text)
 
 
 def plan_walls(emulator: ChildEmulator, workdir: Path) -> tuple[list[float], ChildRun, dict[str, Any]]:

@@ -28,6 +28,7 @@ from reconciler.cli_options import (
 )
 from reconciler.errors import ConfigError
 from reconciler.options import DEFAULT_DIRECTORY, ApplyOptions, ConnectionOptions, ImportOptions, PlanOptions
+from reconciler.render import PLAN_FORMATS
 
 EPILOG = """\b
 Environment:
@@ -110,7 +111,7 @@ def schema(kind: str) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "markdown", "json"]),
+    type=click.Choice(list(PLAN_FORMATS)),
     default="text",
     show_default=True,
     help="text for people, markdown for pull-request comments, json for programs.",
@@ -165,7 +166,7 @@ def plan(
     target = target_from(env, directory, connection)
     if not connection.local:
         check_api_key(target.connection.key_variable)
-    options = replace(options, environment=target.selected)
+    options = replace(options, environment=target.selected, fingerprints=out is not None)
     result = run(run_plan(target.directory, target.connection, options))
     emit_plan(result, target.connection, fmt=fmt, out=out, color=use_color(no_color))
     if detailed_exitcode and result.has_changes:
@@ -195,7 +196,7 @@ def _plan_all_envs(
     for target in targets:
         if not target.connection.local:
             check_api_key(target.connection.key_variable)
-    plans = run(environments.plan_all(targets, options))
+    plans = run(environments.plan_all(targets, replace(options, fingerprints=out_dir is not None)))
     environments.emit_all(plans, fmt=fmt, out_dir=out_dir, color=color)
     return any(plan.has_changes for _, plan in plans)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import sys
@@ -125,6 +126,13 @@ def run(coro: Coroutine[Any, Any, Any]) -> Any:
     return asyncio.run(coro)
 
 
+#: The cyclic collector's thresholds for a run (Python's: 700, 10, 10), as mypy sets them. A command makes
+#: many objects that live until it ends (manifests, listed objects, the plan) and few cycles; at the default
+#: thresholds collections walking them again and again cost a plan 0.04 s of CPU at 1,000 assistants and
+#: 0.26 s at 10,000 (0.07 s at these). Cycles are still collected, less often.
+GC_THRESHOLDS = (200_000, 30, 30)
+
+
 class ReconcilerGroup(click.Group):
     """click's Group, except that a usage error (unknown option or command, bad option value, missing
     argument) exits 1 like every other error: the contract keeps exit code 2 for `plan --detailed-exitcode`.
@@ -134,12 +142,15 @@ class ReconcilerGroup(click.Group):
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         """click's main, with stdout and stderr masked (`redact.MaskedStream`) for the whole run: plans,
-        diagnostics, usage errors and logs alike."""
+        diagnostics, usage errors and logs alike; the cyclic collector run rarely (`GC_THRESHOLDS`)."""
+        thresholds = gc.get_threshold()
+        gc.set_threshold(*GC_THRESHOLDS)
         streams = sys.stdout, sys.stderr
         sys.stdout, sys.stderr = MaskedStream(sys.stdout), MaskedStream(sys.stderr)
         try:
             return super().main(*args, **kwargs)
         finally:
+            gc.set_threshold(*thresholds)
             for masked in (sys.stdout, sys.stderr):
                 # a reader that went away (`| head`) or a stream already closed
                 if isinstance(masked, MaskedStream):

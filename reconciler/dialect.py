@@ -115,9 +115,7 @@ def is_reserved_metadata_key(key: str) -> bool:
 
 def field_of(assistant: Assistant, field: str) -> Any:
     """One field of an assistant, typed value or plain dict alike (None when absent)."""
-    if isinstance(assistant, dict):
-        return assistant.get(field)
-    if isinstance(assistant, Mapping):
+    if type(assistant) is dict or isinstance(assistant, Mapping):
         return assistant.get(field)
     return getattr(assistant, field, None)
 
@@ -125,7 +123,7 @@ def field_of(assistant: Assistant, field: str) -> Any:
 def marker_of(assistant: Assistant) -> str | None:
     """The key an existing assistant is managed under, or None when it is unmanaged."""
     metadata = field_of(assistant, "metadata") or {}
-    value = metadata.get(MARKER_KEY) if isinstance(metadata, Mapping) else None
+    value = metadata.get(MARKER_KEY) if type(metadata) is dict or isinstance(metadata, Mapping) else None
     return value if isinstance(value, str) and value else None
 
 
@@ -191,7 +189,8 @@ def normalise(assistant: Assistant) -> dict[str, Any]:
     """
     out: dict[str, Any] = {}
     # `field_of` per field, with the dict-or-object question asked once (this runs for every assistant).
-    get = assistant.get if isinstance(assistant, Mapping) else functools.partial(getattr, assistant)
+    mapping = type(assistant) is dict or isinstance(assistant, Mapping)
+    get = assistant.get if mapping else functools.partial(getattr, assistant)
     for field in FIELDS:
         value = get(field, None)
         if value is None:
@@ -205,7 +204,7 @@ def normalise(assistant: Assistant) -> dict[str, Any]:
     for field in ("temperature", "top_p"):
         if isinstance(out[field], (int, float)) and not isinstance(out[field], bool):
             out[field] = float(out[field])
-    if isinstance(out["response_format"], Mapping):
+    if out["response_format"] is not None and isinstance(out["response_format"], Mapping):
         out["response_format"] = dict(out["response_format"])
     return out
 

@@ -25,16 +25,12 @@ import os
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
-
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from typing import TYPE_CHECKING, Any
 
 from reconciler import redact
 from reconciler.errors import ConfigError
-from reconciler.manifest import ManifestError, Path_, Selected, composer, events, format_field_path
-from reconciler.manifest.errors import describe
-from reconciler.manifest.loader import yaml_problem
-from reconciler.manifest.overrides import did_you_mean
+from reconciler.manifest.errors import ManifestError, Path_, describe, format_field_path
+from reconciler.manifest.overrides import Selected, did_you_mean
 from reconciler.manifest.reading import (
     DecodeError,
     NotRegularError,
@@ -44,6 +40,9 @@ from reconciler.manifest.reading import (
     read_bounded,
 )
 from reconciler.options import DEFAULT_KEY_VARIABLE, ConnectionOptions
+
+if TYPE_CHECKING:
+    from reconciler.manifest import composer
 
 CONFIG_FILE = "reconciler.yaml"
 #: A name the config file is not read under (said so, never silently ignored).
@@ -123,6 +122,8 @@ class ConfigFileError(ConfigError):
 def load(path: Path) -> Config:
     """Read and check `path` (see the module docstring); ConfigFileError lists every problem. Read as the
     manifests are: a regular file only, bounded, nesting and aliases limited, plain YAML 1.2 data."""
+    from reconciler.manifest import composer
+
     converter = composer.Converter()
     checker = _Checker(path.name, converter, path.parent.resolve())
     data = _read(path, checker)
@@ -135,6 +136,12 @@ def load(path: Path) -> Config:
 
 def _read(path: Path, checker: _Checker) -> Any:
     """The data of `path`, or None after reporting why it cannot be read."""
+    # The YAML readers are imported here, with a configuration to read: a plan without one sends its first
+    # list call sooner (the manifests' own reading is imported on the loading thread, `run_plan`).
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    from reconciler.manifest import composer, events
+
     outside = outside_link(path, checker.root)
     if outside is not None:
         checker.error((), outside)
@@ -151,7 +158,7 @@ def _read(path: Path, checker: _Checker) -> Any:
         checker.error((), str(err), position=err.position)
         return None
     except MarkedYAMLError as err:
-        message, where = yaml_problem(text, err)
+        message, where = composer.yaml_problem(text, err)
         checker.error((), message, position=where)
         return None
     except (OSError, ValueError, YAMLError, NotRegularError) as err:

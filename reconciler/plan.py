@@ -7,7 +7,8 @@ A `Change` is one object's action; `kind` names its `Kind` (`assistant`, `agent`
 - delete: `before` the whole existing state, `after` is `{}`;
 - no-op: both `{}`.
 `fingerprint` is the canonical hash of the whole existing normal form the change was planned against, or
-`"absent"` for a create; a saved plan whose fingerprints no longer match the API is stale.
+`"absent"` for a create; a saved plan whose fingerprints no longer match the API is stale. A plan made only
+to be shown skips them (`PlanOptions.fingerprints`): its changes carry `UNTAKEN`, and it can't be saved.
 
 Knowledge files (planned by `reconciler.knowledge`): a Change of a manifest with `files:` carries its
 `FileRef`s and the Plan its `PlanFile`s (uploads, kept uploads, deletes), both defined here with the Plan.
@@ -33,6 +34,8 @@ from reconciler.kinds import DEFAULT, KINDS, kind_named
 
 FORMAT_VERSION = "1"
 ABSENT = "absent"
+#: The fingerprint of a change planned without fingerprints (`PlanOptions.fingerprints`).
+UNTAKEN = ""
 
 Action = Literal["create", "update", "delete", "no-op"]
 ACTIONS: tuple[Action, ...] = ("create", "update", "delete", "no-op")

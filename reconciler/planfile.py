@@ -41,7 +41,7 @@ from reconciler import fsio
 from reconciler.drift import Drift
 from reconciler.errors import ReconcilerError
 from reconciler.kinds import DEFAULT, kind_named
-from reconciler.plan import ACTIONS, FORMAT_VERSION, Change, FileRef, Orphan, Plan, PlanFile, combine
+from reconciler.plan import ACTIONS, FORMAT_VERSION, UNTAKEN, Change, FileRef, Orphan, Plan, PlanFile, combine
 from reconciler.redact import mask
 
 if TYPE_CHECKING:
@@ -111,6 +111,10 @@ def to_data(saved: SavedPlan) -> dict[str, Any]:
     plan = _with_paths(saved.plan, lambda path: os.path.relpath(Path(path).absolute(), saved.root))
     data = plan.data()
     for out, change in zip(data["changes"], plan.changes, strict=True):
+        if change.fingerprint == UNTAKEN:
+            raise ValueError(
+                f"{change.key}: planned without fingerprints (PlanOptions.fingerprints), can't be saved"
+            )
         out["fingerprint"] = change.fingerprint
         out["source"] = change.source
         out["adopt"] = change.adopt

@@ -16,7 +16,7 @@ from reconciler.dialect import canonical_hash, canonical_json
 from reconciler.errors import PlanError, UnsafePlanError
 from reconciler.kinds import DEFAULT, Kind
 from reconciler.options import PlanOptions
-from reconciler.plan import ABSENT, ACTIONS, Change, FileRef, Orphan, Plan, PlanFile, check_safety
+from reconciler.plan import ABSENT, ACTIONS, UNTAKEN, Change, FileRef, Orphan, Plan, PlanFile, check_safety
 
 if TYPE_CHECKING:
     from reconciler.manifest import LoadedManifest
@@ -62,15 +62,17 @@ def build_plan(
 
     adopted = {m.existing.id for m in matching.matches if m.adopt and m.existing}
     index = knowledge.RemoteIndex(remote_files or ())
-    changes = [_change_for(m, index, kind) for m in matching.matches if targeted(m.loaded.key)]
+    changes = [_change_for(m, index, kind, options) for m in matching.matches if targeted(m.loaded.key)]
     if not options.allow_duplicate_names:
         _refuse_name_clashes(changes, loaded, [a for a in matching.unmanaged if a.id not in adopted], kind)
     changes += [
-        _delete(d.assistant, kind, _duplicate_reason(d)) for d in matching.duplicates if targeted(d.key)
+        _delete(d.assistant, kind, options, _duplicate_reason(d))
+        for d in matching.duplicates
+        if targeted(d.key)
     ]
     orphans = [_orphan(a, kind) for a in matching.orphans if targeted(marker_of(a) or "")]
     if options.prune:
-        changes += [_delete(a, kind) for a in matching.orphans if targeted(marker_of(a) or "")]
+        changes += [_delete(a, kind, options) for a in matching.orphans if targeted(marker_of(a) or "")]
         orphans = []
     files = _plan_files(changes, existing, loaded, index, prune=options.prune) if kind.has_files else ()
     rank = {action: i for i, action in enumerate(ACTIONS)}
@@ -110,7 +112,7 @@ def _plan_files(
     return knowledge.plan_files(by_key, loaded, index, still_used, prune=prune)
 
 
-def _delete(assistant: Remote, kind: Kind, reason: str | None = None) -> Change:
+def _delete(assistant: Remote, kind: Kind, options: PlanOptions, reason: str | None = None) -> Change:
     """The delete of a managed object no manifest names (`--prune`), or of a duplicate (`reason`)."""
     state = kind.normalise(assistant)
     key = kind.marker_of(assistant) or ""
@@ -119,7 +121,7 @@ def _delete(assistant: Remote, kind: Kind, reason: str | None = None) -> Change:
         id=assistant.id,
         action="delete",
         before=state,
-        fingerprint=canonical_hash(state),
+        fingerprint=_fingerprint(state, options),
         reason=reason,
         kind=kind.name,
     )
@@ -218,7 +220,12 @@ def check_model_rules(plan: Plan, loaded: Sequence[LoadedManifest], rules: str) 
     return dataclasses.replace(plan, warnings=(*plan.warnings, *lines)) if lines else plan
 
 
-def _change_for(m: identity.Match, index: knowledge.RemoteIndex, kind: Kind) -> Change:
+def _fingerprint(state: Mapping[str, Any], options: PlanOptions) -> str:
+    """The fingerprint of an existing normal form (its canonical hash), when `options` wants them."""
+    return canonical_hash(state) if options.fingerprints else UNTAKEN
+
+
+def _change_for(m: identity.Match, index: knowledge.RemoteIndex, kind: Kind, options: PlanOptions) -> Change:
     """The create, update or no-op for one matched manifest (its `files:` resolved through `index`)."""
     key = m.loaded.key
     source = str(m.loaded.path)
@@ -253,7 +260,7 @@ def _change_for(m: identity.Match, index: knowledge.RemoteIndex, kind: Kind) -> 
             key=key,
             id=m.existing.id,
             action="no-op",
-            fingerprint=result.fingerprint,
+            fingerprint=_fingerprint(state, options),
             source=source,
             desired=desired,
             files=files,
@@ -266,7 +273,7 @@ def _change_for(m: identity.Match, index: knowledge.RemoteIndex, kind: Kind) -> 
         changed_fields=result.changed,
         before={f: state[f] for f in result.changed},
         after={f: desired[f] for f in result.changed},
-        fingerprint=result.fingerprint,
+        fingerprint=_fingerprint(state, options),
         source=source,
         adopt=m.adopt,
         desired=desired,

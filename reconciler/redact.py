@@ -21,7 +21,8 @@ import functools
 import io
 import os
 import re
-from typing import TextIO
+from collections.abc import Sequence
+from typing import Any, TextIO
 
 #: A piece of the key between characters that cannot be in an HTTP header is masked from this length on.
 MIN_SECRET_PIECE = 8
@@ -53,6 +54,26 @@ def secret_forms(key: str) -> list[str]:
     whole = {form for form in forms if len(form) >= MIN_SECRET_FORM}
     pieces = {piece for piece in re.split(r"[^\x21-\x7e]+", key) if len(piece) >= MIN_SECRET_PIECE}
     return sorted(whole | pieces, key=len, reverse=True)
+
+
+def holds(value: Any, forms: Sequence[str]) -> bool:
+    """True when one of `forms` (`secret_forms`) is in a string of `value` (a mapping key too) or in the text
+    of another leaf (a number). Strings are searched as they are, not as JSON would escape them: a manifest
+    value holds the key when the text sent to the server does."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if type(item) is str:
+            if any(form in item for form in forms):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+        elif item is not None and any(form in str(item) for form in forms):
+            return True
+    return False
 
 
 def mask(text: str, key: str | None) -> str:

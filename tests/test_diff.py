@@ -36,7 +36,6 @@ def test_equal_states_are_equal_and_skip_the_field_comparison(monkeypatch: pytes
     monkeypatch.setattr(diff, "changed_fields", boom)
     result = diff.compare(desired_state(BASE, "hr"), existing())
     assert result.changed == ()
-    assert result.fingerprint.startswith("sha256:")
 
 
 @pytest.mark.parametrize(

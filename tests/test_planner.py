@@ -290,3 +290,26 @@ def test_build_plan_is_pure_and_write_manifests_roundtrips(tmp_path: Path) -> No
         PlanError, match=r"model 'gpt-4' is not available on this server \(available: gpt-3\.5"
     ):
         build_plan(load(directory), [], models={"gpt-3.5-turbo"})
+
+
+async def test_fingerprints_are_taken_only_when_wanted(emulator: Any, tmp_path: Path) -> None:
+    """A plan only shown hashes no existing object; a plan to be saved records each one's canonical hash,
+    and a plan made without them can't be saved."""
+    from reconciler import planfile
+    from reconciler.dialect import canonical_hash, normalise
+    from reconciler.plan import UNTAKEN
+
+    loaded = load(tmp_path, {"hr": BASE, "ops": BASE.replace("HR helper", "Ops helper")})
+    async with emulator_client(emulator) as client:
+        await Executor(client, settle_window=0).run(await plan_with(client, loaded[:1], PlanOptions()))
+        existing = await client.list_assistants()
+        shown = await plan_with(client, loaded, PlanOptions(fingerprints=False))
+        saved = await plan_with(client, loaded, PlanOptions())
+    assert [(c.action, c.fingerprint) for c in shown.changes] == [("create", "absent"), ("no-op", UNTAKEN)]
+    assert [(c.action, c.fingerprint) for c in saved.changes] == [
+        ("create", "absent"),
+        ("no-op", canonical_hash(normalise(existing[0]))),
+    ]
+    target = planfile.Target(base_url="http://x/v1")
+    with pytest.raises(ValueError, match="hr: planned without fingerprints"):
+        planfile.to_data(planfile.SavedPlan(shown, target, tmp_path))

@@ -108,6 +108,30 @@ def test_validate_refuses_a_manifest_holding_the_key_as_plan_does(tmp_path: Path
     assert invoke("validate", "--dir", str(d)).exit_code == 0  # no key set: nothing to hold
 
 
+@pytest.mark.parametrize(
+    ("key", "where"),
+    [
+        ('sk-quote"and\\backslash1234', "instructions"),  # JSON would escape both: searched as sent
+        ("sk-nested-0123456789abcdef", "tools"),
+        ("sk-nested-0123456789abcdef", "metadata"),
+    ],
+)
+def test_the_key_is_found_wherever_a_manifest_holds_it(tmp_path: Path, key: str, where: str) -> None:
+    d = tmp_path / "assistants"
+    d.mkdir()
+    quoted = json.dumps(f"use {key} here")
+    values = {
+        "instructions": f"instructions: {quoted}",
+        "tools": f"tools:\n  - type: function\n    function: {{name: f, description: {quoted}}}",
+        "metadata": f"metadata:\n  {json.dumps(key)}: x",
+    }
+    (d / "hr.yaml").write_text(f"model: gpt-4\n{values[where]}\n")
+    result = invoke("validate", "--dir", str(d), OPENAI_API_KEY=key)
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert f"{d}/hr.yaml:2:1: {where}: holds the API key (the value of OPENAI_API_KEY)" in result.stderr
+    assert key not in result.stderr
+
+
 def test_validate_refuses_each_environments_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / ".git").mkdir()
     (tmp_path / "assistants").mkdir()

@@ -38,8 +38,9 @@ import importlib.util
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from reconciler.manifest.agent_kind import AGENT
     from reconciler.manifest.errors import ManifestError, Path_, format_field_path
-    from reconciler.manifest.kinds import AGENT, ASSISTANT, ManifestKind
+    from reconciler.manifest.kinds import ASSISTANT, ManifestKind
     from reconciler.manifest.listing import SUFFIXES
     from reconciler.manifest.loaded import Loaded, LoadedAgent, LoadedManifest, LoadResult, LocalFile
     from reconciler.manifest.loader import load_agents, load_directory
@@ -67,7 +68,8 @@ if TYPE_CHECKING:
 #: where the listing is waiting to start (see `usecases.planning.run_plan`).
 _HOMES = {
     "reconciler.manifest.errors": ("ManifestError", "Path_", "format_field_path"),
-    "reconciler.manifest.kinds": ("AGENT", "ASSISTANT", "ManifestKind"),
+    "reconciler.manifest.agent_kind": ("AGENT",),
+    "reconciler.manifest.kinds": ("ASSISTANT", "ManifestKind"),
     "reconciler.manifest.listing": ("SUFFIXES",),
     "reconciler.manifest.loaded": ("Loaded", "LoadedAgent", "LoadedManifest", "LoadResult", "LocalFile"),
     "reconciler.manifest.loader": ("load_agents", "load_directory"),

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from reconciler.manifest.errors import Path_, describe
@@ -153,3 +154,29 @@ def offset_position(text: str, offset: int) -> Position:
     """1-based (line, col) of a character offset."""
     line = text.count("\n", 0, offset) + 1
     return (line, offset - (text.rfind("\n", 0, offset) + 1) + 1)
+
+
+def yaml_problem(text: str, err: MarkedYAMLError) -> tuple[str, Position | None]:
+    """The message and position for invalid YAML `text` (`err` from ruamel), shared by manifests and
+    reconciler.yaml: a tab indentation, an unterminated quote and a `key: value: more` line get a hint."""
+    tab = tab_indentation(text)
+    if tab is not None:
+        # libyaml's message for this ("found character that cannot start any token") misleads.
+        return "tab used for indentation (YAML needs spaces)", tab
+    problem = err.problem or err.context or "malformed YAML"
+    mark = err.problem_mark or err.context_mark
+    if err.context == "while scanning a quoted scalar" and err.context_mark is not None:
+        mark = err.context_mark
+        problem = "unterminated quoted string (the quote opens here)"
+    elif mark is not None and _colon_in_value(text, mark.line, mark.column, problem):
+        problem += " (the value holds ': '): quote the value or use a block scalar (|)"
+    return f"invalid YAML: {problem}", (mark.line + 1, mark.column + 1) if mark is not None else None
+
+
+def _colon_in_value(text: str, line: int, col: int, problem: str) -> bool:
+    """True when a "mapping values are not allowed" error is a `key: value: more` line (an unquoted ': '
+    inside a value), not a mis-indented key."""
+    if "mapping values are not allowed" not in problem:
+        return False
+    lines = text.split("\n")
+    return line < len(lines) and ": " in lines[line][:col]

@@ -11,17 +11,19 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel
 
 from reconciler import agent_dialect, dialect
 from reconciler.manifest import composer, events
-from reconciler.manifest.agent_model import AgentManifest
 from reconciler.manifest.errors import ManifestError, Path_, parse_field_path
 from reconciler.manifest.model import Manifest
 from reconciler.manifest.overrides import move_positions
 from reconciler.manifest.reading import MAX_MANIFEST_BYTES, open_regular, read_bounded, read_instructions
+
+if TYPE_CHECKING:  # the agent model is imported when agents are loaded (`agent_kind`), not by every plan
+    from reconciler.manifest.agent_model import AgentManifest
 
 #: An instructions file may hold at most this many bytes (4 per character, a BOM and a final newline).
 MAX_INSTRUCTIONS_BYTES = 4 * dialect.MAX_INSTRUCTIONS + 2

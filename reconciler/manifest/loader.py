@@ -23,7 +23,7 @@ from reconciler import dialect
 from reconciler.manifest import composer, events, overrides, secrets
 from reconciler.manifest.cache import ReadCache
 from reconciler.manifest.errors import ManifestError, Path_, describe, format_field_path
-from reconciler.manifest.kinds import AGENT, ASSISTANT, ManifestKind
+from reconciler.manifest.kinds import ASSISTANT, ManifestKind
 from reconciler.manifest.listing import entries, subfolder_note
 from reconciler.manifest.loaded import Loaded, LoadedAgent, LoadedManifest, LoadResult, LocalFile
 from reconciler.manifest.messages import KEY_RULE, MISSING, PydanticError, data_path, message
@@ -32,11 +32,12 @@ from reconciler.manifest.reading import (
     MAX_MANIFEST_BYTES,
     DecodeError,
     NotRegularError,
+    OutsideLinkError,
     decode_yaml,
     display,
     is_within,
+    open_in,
     open_regular,
-    outside_link,
     printable,
     read_instructions,
     read_open,
@@ -149,21 +150,20 @@ class FileLoader:
             self._careful_document(root, number, several)
 
     def _yaml_error(self, text: str, err: MarkedYAMLError) -> None:
-        self.error(*yaml_problem(text, err))
+        self.error(*composer.yaml_problem(text, err))
 
     def _read(self) -> str | None:
-        outside = outside_link(self.path, self.root)
-        if outside is not None:
-            self.error(outside)
-            return None
         try:
-            fd, size = open_regular(self.path)
+            fd, size = open_in(self.path, self.root)
             if size > MAX_MANIFEST_BYTES:
                 os.close(fd)
                 limit = MAX_MANIFEST_BYTES // 2**20
                 self.error(f"file too large ({size:,} bytes; a manifest may have at most {limit} MB)")
                 return None
             data = read_open(fd, size, MAX_MANIFEST_BYTES)
+        except OutsideLinkError as err:
+            self.error(str(err))
+            return None
         except NotRegularError as err:
             self.error(f"is {err.kind}, not a manifest file")
             return None
@@ -455,32 +455,6 @@ def _best_position(conv: composer.Converter, path: Path_, start: Position) -> Po
     return start
 
 
-def yaml_problem(text: str, err: MarkedYAMLError) -> tuple[str, Position | None]:
-    """The message and position for invalid YAML `text` (`err` from ruamel), shared by manifests and
-    reconciler.yaml: a tab indentation, an unterminated quote and a `key: value: more` line get a hint."""
-    tab = composer.tab_indentation(text)
-    if tab is not None:
-        # libyaml's message for this ("found character that cannot start any token") misleads.
-        return "tab used for indentation (YAML needs spaces)", tab
-    problem = err.problem or err.context or "malformed YAML"
-    mark = err.problem_mark or err.context_mark
-    if err.context == "while scanning a quoted scalar" and err.context_mark is not None:
-        mark = err.context_mark
-        problem = "unterminated quoted string (the quote opens here)"
-    elif mark is not None and _colon_in_value(text, mark.line, mark.column, problem):
-        problem += " (the value holds ': '): quote the value or use a block scalar (|)"
-    return f"invalid YAML: {problem}", (mark.line + 1, mark.column + 1) if mark is not None else None
-
-
-def _colon_in_value(text: str, line: int, col: int, problem: str) -> bool:
-    """True when a "mapping values are not allowed" error is a `key: value: more` line (an unquoted ': '
-    inside a value), not a mis-indented key."""
-    if "mapping values are not allowed" not in problem:
-        return False
-    lines = text.split("\n")
-    return line < len(lines) and ": " in lines[line][:col]
-
-
 def load_directory(
     directory: Path,
     fast: bool = True,
@@ -505,6 +479,8 @@ def load_agents(
     shared: MutableMapping[str, str] | None = None,
 ) -> LoadResult[LoadedAgent]:
     """`load_directory` for agent manifests (`agents/`): the same rules, the agent model."""
+    from reconciler.manifest.agent_kind import AGENT
+
     return _load(directory, fast, selected, AGENT, shared)
 
 
@@ -517,19 +493,19 @@ def _load(
 ) -> LoadResult[Any]:
     result: LoadResult[Any] = LoadResult(manifests=[], errors=[])
     shown = display(directory)
-    found = entries(directory, shown)
+    absolute = directory.absolute()
+    found = entries(absolute, shown)  # absolute paths: each file's one Path is both read and kept as source
     if isinstance(found, ManifestError):
         result.errors.append(found)
         return result
     root = repository_root(directory)
     cache = ReadCache(root, shared) if fast else None
     context = LoadContext(root, fast, kind, selected or overrides.Selected(None), cache, shared=shared)
-    absolute = directory.absolute()
     prefix = "" if shown == "." else shown + os.sep
     seen_keys: dict[str, Loaded] = {}
     seen_ids: dict[str, Loaded] = {}
     for entry in found:
-        loader = FileLoader(entry, prefix + printable(entry.name), context, absolute / entry.name)
+        loader = FileLoader(entry, prefix + printable(entry.name), context, entry)
         loader.load()
         for loaded, key_pos in loader.loaded:
             if _unique(loader, loaded, key_pos, seen_keys, seen_ids):

@@ -76,7 +76,12 @@ def open_regular(path: Path) -> tuple[int, int]:
     kind = kind_of(os.stat(path).st_mode)
     if kind is not None:
         raise NotRegularError(kind)
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    return _open_checked(path, 0)
+
+
+def _open_checked(path: Path, flags: int) -> tuple[int, int]:
+    """Open `path` read-only, non-blocking (a FIFO swapped in cannot block) with `flags`; checked again."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | flags)
     try:
         info = os.fstat(fd)
         kind = kind_of(info.st_mode)
@@ -86,6 +91,27 @@ def open_regular(path: Path) -> tuple[int, int]:
         os.close(fd)
         raise
     return fd, info.st_size
+
+
+class OutsideLinkError(ReadError):
+    """A symlink leading outside the repository (`outside_link`); `str()` is the message."""
+
+
+def open_in(path: Path, root: Path) -> tuple[int, int]:
+    """`open_regular(path)` for a file that must stay inside `root`: OutsideLinkError when it is a symlink
+    leading outside (`outside_link`). One lstat tells a plain file from a link, and a plain file is then
+    opened without following links (O_NOFOLLOW), so no link swapped in between is followed either: two
+    system calls fewer per manifest than `outside_link` then `open_regular`."""
+    mode = os.lstat(path).st_mode
+    if stat.S_ISLNK(mode):
+        outside = outside_link(path, root)
+        if outside is not None:
+            raise OutsideLinkError(outside)
+        return open_regular(path)
+    kind = kind_of(mode)
+    if kind is not None:
+        raise NotRegularError(kind)
+    return _open_checked(path, getattr(os, "O_NOFOLLOW", 0))
 
 
 def read_bounded(path: Path, limit: int) -> bytes:

@@ -1,33 +1,30 @@
 """Renderers: siblings that take a Plan (or an apply report) and a file handle; they never call the API.
 
-`PLAN_FORMATS` maps each `plan --format` name to its renderer. Every plan renderer is called as
-`render(plan, out, color=...)`; only the text one uses colour.
+`PLAN_FORMATS` maps each `plan --format` name to the module of its renderer, imported when it is used (a
+plan shown as JSON does not import the text and markdown renderers). Every plan renderer is a module's
+`render_plan(plan, out, color=...)`; only the text one uses colour.
 """
 
 from __future__ import annotations
 
-from typing import Protocol, TextIO
+import importlib
+from typing import TYPE_CHECKING, TextIO
 
-from reconciler.plan import Plan
-from reconciler.render import json, markdown, text
+if TYPE_CHECKING:
+    from reconciler.plan import Plan
 
-
-class PlanRenderer(Protocol):
-    def __call__(self, plan: Plan, out: TextIO, *, color: bool = False) -> None: ...
-
-
-#: `--format` name -> renderer; the order is the one `--help` lists.
-PLAN_FORMATS: dict[str, PlanRenderer] = {
-    "text": text.render_plan,
-    "markdown": markdown.render_plan,
-    "json": json.render_plan,
+#: `--format` name -> the module of its renderer; the order is the one `--help` lists.
+PLAN_FORMATS: dict[str, str] = {
+    "text": "reconciler.render.text",
+    "markdown": "reconciler.render.markdown",
+    "json": "reconciler.render.json",
 }
 
 
 def render_plan(plan: Plan, out: TextIO, fmt: str = "text", *, color: bool = False) -> None:
     """Render `plan` to `out` in `fmt` (a key of `PLAN_FORMATS`; ValueError for any other)."""
     try:
-        renderer = PLAN_FORMATS[fmt]
+        module = PLAN_FORMATS[fmt]
     except KeyError:
         raise ValueError(f"unknown plan format {fmt!r} (expected one of {', '.join(PLAN_FORMATS)})") from None
-    renderer(plan, out, color=color)
+    importlib.import_module(module).render_plan(plan, out, color=color)

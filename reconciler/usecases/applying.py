@@ -11,6 +11,7 @@ stops apply cleanly (`usecases.stopping`).
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import sys
@@ -99,7 +100,9 @@ async def apply_manifests(
     show = run.plan_stream
     with lock.hold(connection, options.lock_timeout, run.say):
         async with open_client(connection) as client:
-            the_plan = await plan_with(client, loaded, plan_options, agents=agents)
+            # Applied at once, never saved: no fingerprints (`PlanOptions.fingerprints`).
+            unsaved = dataclasses.replace(plan_options, fingerprints=False)
+            the_plan = await plan_with(client, loaded, unsaved, agents=agents)
             show_plan(the_plan, show, "text", color=options.color and show.isatty(), secret=run.secret)
             if not the_plan.has_changes:  # the rendering already said "No changes."
                 return _finish(ApplyReport(results=()), run)

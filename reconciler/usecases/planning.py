@@ -20,13 +20,13 @@ from urllib.parse import urlsplit
 
 import click
 
-from reconciler import knowledge, planfile, planner
+from reconciler import knowledge, planner
 from reconciler.connection import LOCAL_BASE_URL, open_client
 from reconciler.errors import PlanError, ReconcilerError
 from reconciler.kinds import AGENT, ASSISTANT, Kind
 from reconciler.options import DEFAULT_DIRECTORY, ConnectionOptions, PlanOptions
 from reconciler.plan import Plan, combine
-from reconciler.redact import mask, secret_forms
+from reconciler.redact import holds, mask, secret_forms
 from reconciler.render import render_plan
 from reconciler.usecases.validating import agents_directory, checked, load_agent_manifests
 
@@ -76,7 +76,6 @@ def refuse_secrets(loaded: Sequence[Loaded], connection: ConnectionOptions) -> N
 def secret_lines(loaded: Sequence[Loaded], connection: ConnectionOptions) -> list[str]:
     """A line `FILE:LINE:COL: FIELD: ...` per manifest field that holds the API key of `connection` (never
     the key itself): apply would write it to the server, where anyone with access to the project reads it."""
-    from reconciler.dialect import canonical_json
     from reconciler.identity import field_location
 
     secret = connection.api_key()
@@ -86,14 +85,11 @@ def secret_lines(loaded: Sequence[Loaded], connection: ConnectionOptions) -> lis
     lines = []
     for manifest in loaded:
         fields = manifest.api_fields()
-        whole = canonical_json(fields)  # holds each field's canonical JSON: one look rules out them all
-        if not any(form in whole for form in forms):
-            continue
         lines += [
             f"{field_location(manifest, name)}: holds the API key (the value of {connection.key_variable}); "
             "remove it from the manifest"
             for name, value in fields.items()
-            if any(form in canonical_json(value) for form in forms)
+            if holds(value, forms)
         ]
     return lines
 
@@ -317,6 +313,7 @@ def emit_plan(plan: Plan, connection: ConnectionOptions, *, fmt: str, out: Path 
 def save_plan(plan: Plan, connection: ConnectionOptions, out: Path) -> None:
     """Save `plan` to `out` (`planfile.save`) for the target and environment of `connection`, made in the
     repository root of the current directory, the API key masked."""
+    from reconciler import planfile
     from reconciler.manifest import repository_root
 
     secret = connection.api_key()

@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, TypeVar
 import click
 
 from reconciler.errors import ConfigError, ReconcilerError
-from reconciler.manifest import Loaded, LoadedAgent, LoadResult, Selected
 
 if TYPE_CHECKING:
     from reconciler.environments import Target
+    from reconciler.manifest import Loaded, LoadedAgent, LoadResult, Selected
     from reconciler.options import ConnectionOptions
 
-L = TypeVar("L", bound=Loaded)
+L = TypeVar("L", bound="Loaded")
 
 
 def agents_directory(manifests: Path, given: Path | None) -> Path | None:
