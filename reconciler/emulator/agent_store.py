@@ -16,7 +16,8 @@ import sqlite3
 from typing import Any
 
 from reconciler import agents_facts as facts
-from reconciler.emulator.store import Page, PageQuery, Store, new_id, paginate, statements
+from reconciler.emulator.pages import Page, PageQuery, paginate
+from reconciler.emulator.store import Store, new_id, statements
 
 #: The agent id prefix: the reference's is unknown (docs/agents-api.md §11.1); `agent_` + 24 alphanumerics,
 #: like `asst_`, is this emulator's choice.
@@ -85,7 +86,7 @@ class AgentStore:
         """A page of live agents. Raises CursorNotFound."""
         with self.store.read() as conn:
             rows, has_more = paginate(conn, table="agents", query=query)
-            return Page([_agent_from_row(row) for row in rows], has_more)
+            return Page.of([_agent_from_row(row) for row in rows], has_more)
 
     def count(self) -> int:
         """Live agents (for `/_emulator/stats`)."""
