@@ -426,11 +426,12 @@ def _render(conn: sqlite3.Connection, assistant_id: str, check: AssistantCheck |
 
 
 def _add_bodies(conn: sqlite3.Connection) -> None:
-    """Give a state file written before the `body` column that column, and every live assistant its text."""
-    if "body" not in {row["name"] for row in conn.execute("PRAGMA table_info(assistants)")}:
-        conn.execute("ALTER TABLE assistants ADD COLUMN body TEXT")
-    missing = conn.execute("SELECT id FROM assistants WHERE body IS NULL AND deleted = 0").fetchall()
-    for (assistant_id,) in missing:
+    """Give a state file written before the `body` column that column, and every live assistant its text
+    (in the transaction that creates the schema, so no other process sees the column half filled)."""
+    if "body" in {row["name"] for row in conn.execute("PRAGMA table_info(assistants)")}:
+        return
+    conn.execute("ALTER TABLE assistants ADD COLUMN body TEXT")
+    for (assistant_id,) in conn.execute("SELECT id FROM assistants WHERE deleted = 0").fetchall():
         _render(conn, assistant_id)
 
 
