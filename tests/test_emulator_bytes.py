@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from reconciler import agents_facts as facts
 from reconciler.emulator.responses import dumps, list_body
 from reconciler.emulator.testing import InProcessEmulator
 
@@ -80,9 +81,21 @@ def assert_answer(response: httpx.Response, obj: Any) -> None:
     assert response.headers["content-length"] == str(len(response.content))
 
 
+#: (query, the objects of the page, has_more)
+Pages = list[tuple[dict[str, str | int], list[dict[str, Any]], bool]]
+
+
+async def assert_pages(client: httpx.AsyncClient, path: str, pages: Pages) -> None:
+    """Each list page, as the bytes of its whole list object; then each object's own answer."""
+    for params, want, more in pages:
+        assert_answer(await client.get(path, params=params), envelope(want, more))
+    for obj in pages[0][1]:
+        assert_answer(await client.get(f"{path}/{obj['id']}"), obj)
+
+
 async def assert_lists(client: httpx.AsyncClient, objects: list[dict[str, Any]]) -> None:
-    """Every page, both orders, after and before cursors: the bytes of the whole list object."""
-    cases: list[tuple[dict[str, str | int], list[dict[str, Any]], bool]] = [
+    """Every page, both orders, after and before cursors."""
+    pages: Pages = [
         ({"order": "asc"}, objects, False),
         ({"order": "desc"}, objects[::-1], False),
         ({"order": "asc", "limit": 2}, objects[:2], True),
@@ -91,10 +104,7 @@ async def assert_lists(client: httpx.AsyncClient, objects: list[dict[str, Any]])
         ({"order": "desc", "after": objects[0]["id"]}, [], False),
         ({"order": "asc", "after": objects[-1]["id"]}, [], False),
     ]
-    for params, want, more in cases:
-        assert_answer(await client.get("/assistants", params=params), envelope(want, more))
-    for obj in objects:
-        assert_answer(await client.get(f"/assistants/{obj['id']}"), obj)
+    await assert_pages(client, "/assistants", pages)
 
 
 async def upload(client: httpx.AsyncClient, name: str) -> str:
@@ -139,12 +149,16 @@ async def test_assistants_are_answered_byte_for_byte_as_json_dumps(emulator: InP
         response = await client.post(f"/assistants/{objects[0]['id']}", json={"name": "renamed é"})
         objects[0]["name"] = "renamed é"
         assert_answer(response, objects[0])
-        assert (await client.delete(f"/assistants/{objects[1]['id']}/files/{first}")).status_code == 200
-        objects[1]["file_ids"] = [second]
-        assert (await client.delete(f"/files/{second}")).status_code == 200
-        objects[1]["file_ids"] = []
-        response = await client.post(f"/assistants/{objects[1]['id']}/files", json={"file_id": first})
-        objects[1]["file_ids"] = [first]
+        held = f"/assistants/{objects[1]['id']}"
+        for write, file_ids in (
+            (client.delete(f"{held}/files/{first}"), [second]),
+            (client.delete(f"/files/{second}"), []),
+            (client.post(f"{held}/files", json={"file_id": first}), [first]),
+        ):
+            response = await write
+            assert response.status_code == 200, response.text
+            objects[1]["file_ids"] = file_ids
+            assert_answer(await client.get(held), objects[1])
         assert (await client.delete(f"/assistants/{objects[2]['id']}")).status_code == 200
         del objects[2]
         await assert_lists(client, objects)
@@ -152,6 +166,35 @@ async def test_assistants_are_answered_byte_for_byte_as_json_dumps(emulator: InP
         assert_answer(
             await client.get(f"/assistants/{objects[1]['id']}/files"), envelope([association], False)
         )
+
+
+@pytest.mark.anyio
+async def test_agents_are_answered_byte_for_byte_as_json_dumps(emulator: InProcessEmulator) -> None:
+    """Agents are kept as texts too: a page is its objects' texts as created or updated, in the agent's key
+    order (the reference's `RESPONSE_FIELDS`, server-set fields first)."""
+    async with emulator.client(kind="agents") as client:
+        bodies: list[dict[str, Any]] = [
+            {"model": "gpt-5"},
+            {"model": "gpt-5", "name": TRICKY[:64], "instructions": TRICKY, "metadata": {"ключ": "値 ☕"}},
+            {"model": "gpt-5", "reasoning": {"effort": "high"}, "tools": [{"type": "tool_search"}]},
+        ]
+        agents = []
+        for body in bodies:
+            response = await client.post("/agents", json=body)
+            agents.append(response.json())
+            assert_answer(response, agents[-1])
+        assert list(agents[0])[:4] == ["id", "object", "created_at", "updated_at"]
+        assert sorted(agents[0]) == list(facts.RESPONSE_FIELDS)
+        response = await client.post(f"/agents/{agents[0]['id']}", json={"name": "renamed é"})
+        agents[0] = response.json()
+        assert agents[0]["name"] == "renamed é"
+        assert_answer(response, agents[0])
+        pages: Pages = [
+            ({"order": "asc"}, agents, False),
+            ({"order": "desc", "limit": 2}, agents[:0:-1], True),
+            ({"order": "asc", "after": agents[0]["id"]}, agents[1:], False),
+        ]
+        await assert_pages(client, "/agents", pages)
 
 
 @pytest.mark.anyio
@@ -171,9 +214,12 @@ async def test_a_state_file_from_before_stored_texts_is_served_the_same(
         ]
         gone = (await client.post("/assistants", json={"model": "gpt-4"})).json()
         await client.delete(f"/assistants/{gone['id']}")
+    async with first.client(kind="agents") as client:
+        agent = (await client.post("/agents", json={"model": "gpt-5", "name": TRICKY[:64]})).json()
     first.state.store.close()
     conn = sqlite3.connect(db)
-    conn.execute("ALTER TABLE assistants DROP COLUMN body")  # the table as earlier versions made it
+    for table in ("assistants", "agents"):  # the tables as earlier versions made them
+        conn.execute(f"ALTER TABLE {table} DROP COLUMN body")
     conn.close()
 
     second = make_emulator(db=db)
@@ -181,6 +227,9 @@ async def test_a_state_file_from_before_stored_texts_is_served_the_same(
         assert_answer(await client.get("/assistants", params={"order": "asc"}), envelope(made, False))
         assert_answer(await client.get(f"/assistants/{made[0]['id']}"), made[0])
         assert (await client.get("/assistants", params={"after": gone["id"]})).status_code == 200
+    async with second.client(kind="agents") as client:
+        assert_answer(await client.get("/agents"), envelope([agent], False))
+        assert_answer(await client.get(f"/agents/{agent['id']}"), agent)
 
 
 JSON = st.recursive(

@@ -16,7 +16,7 @@ from reconciler.emulator.agent_validation import validate_agent_body, validate_a
 from reconciler.emulator.api import cursor_problem, deleted, emulator_of, found
 from reconciler.emulator.bodies import json_body
 from reconciler.emulator.pages import CursorNotFound
-from reconciler.emulator.responses import encoded, json_response
+from reconciler.emulator.responses import encoded
 from reconciler.emulator.validation import ApiError
 
 
@@ -41,7 +41,7 @@ async def list_agents(request: Request) -> Response:
 
 async def create_agent(request: Request) -> Response:
     fields = validate_agent_body(await json_body(request), create=True)
-    return json_response(emulator_of(request).agents.create(fields))
+    return encoded(emulator_of(request).agents.create(fields))
 
 
 async def get_agent(request: Request) -> Response:

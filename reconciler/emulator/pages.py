@@ -52,6 +52,11 @@ class Page:
         """The page of these API objects (encoded here)."""
         return cls([o["id"] for o in objects], [dumps(o) for o in objects], has_more)
 
+    @classmethod
+    def of_texts(cls, rows: list[sqlite3.Row], has_more: bool) -> Page:
+        """The page of rows holding each object's `id` and JSON text (`body`)."""
+        return cls([row["id"] for row in rows], [row["body"] for row in rows], has_more)
+
     def body(self) -> str:
         """The API list object's JSON text."""
         return list_body(self.ids, self.texts, self.has_more)

@@ -159,7 +159,7 @@ class Store:
             with self.write() as conn:
                 for statement in statements(_SCHEMA):
                     conn.execute(statement)
-                _add_bodies(conn)
+                add_body_column(conn, "assistants", _render)
 
     def close(self) -> None:
         with self._lock:
@@ -266,8 +266,7 @@ class Store:
     def list_assistants(self, query: PageQuery) -> Page:
         """A page of live assistants. Raises CursorNotFound."""
         with self.read() as conn:
-            rows, has_more = paginate(conn, table="assistants", query=query, columns="id, body")
-            return Page([r["id"] for r in rows], [r["body"] for r in rows], has_more)
+            return Page.of_texts(*paginate(conn, table="assistants", query=query, columns="id, body"))
 
     # -- assistant files ----------------------------------------------------------------------------
 
@@ -425,14 +424,17 @@ def _render(conn: sqlite3.Connection, assistant_id: str, check: AssistantCheck |
     return text
 
 
-def _add_bodies(conn: sqlite3.Connection) -> None:
-    """Give a state file written before the `body` column that column, and every live assistant its text
-    (in the transaction that creates the schema, so no other process sees the column half filled)."""
-    if "body" in {row["name"] for row in conn.execute("PRAGMA table_info(assistants)")}:
+def add_body_column(
+    conn: sqlite3.Connection, table: str, render: Callable[[sqlite3.Connection, str], Any]
+) -> None:
+    """Give a `table` written before its `body` column (a state file from an earlier version) that column,
+    and every live row its text through `render(conn, id)`; run it in the transaction that creates the
+    schema, so no other process sees the column half filled."""
+    if "body" in {row["name"] for row in conn.execute(f"PRAGMA table_info({table})")}:
         return
-    conn.execute("ALTER TABLE assistants ADD COLUMN body TEXT")
-    for (assistant_id,) in conn.execute("SELECT id FROM assistants WHERE deleted = 0").fetchall():
-        _render(conn, assistant_id)
+    conn.execute(f"ALTER TABLE {table} ADD COLUMN body TEXT")
+    for (object_id,) in conn.execute(f"SELECT id FROM {table} WHERE deleted = 0").fetchall():
+        render(conn, object_id)
 
 
 def _attach(conn: sqlite3.Connection, assistant_id: str, file_id: str, now: int) -> None:
