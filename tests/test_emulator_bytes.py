@@ -1,6 +1,6 @@
-"""The emulator's answers are the same bytes whichever path made them: stored assistant texts and pages
-spliced from them equal `json.dumps` of the API objects with starlette's `JSONResponse` options, as the app
-always answered; a state file from before the stored texts is served the same."""
+"""The emulator's answers are the same bytes whichever path made them: stored assistant and agent texts,
+and pages spliced from them, equal `json.dumps` of the API objects with starlette's `JSONResponse` options,
+as the app always answered; a state file from before the stored texts is served the same."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from test_emulator_fidelity import upload
 
 from reconciler import agents_facts as facts
 from reconciler.emulator.responses import dumps, list_body
@@ -105,12 +106,6 @@ async def assert_lists(client: httpx.AsyncClient, objects: list[dict[str, Any]])
         ({"order": "asc", "after": objects[-1]["id"]}, [], False),
     ]
     await assert_pages(client, "/assistants", pages)
-
-
-async def upload(client: httpx.AsyncClient, name: str) -> str:
-    response = await client.post("/files", files={"file": (name, b"text")}, data={"purpose": "assistants"})
-    file_id: str = response.json()["id"]
-    return file_id
 
 
 @pytest.mark.anyio
