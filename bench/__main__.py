@@ -62,6 +62,11 @@ BENCHES: tuple[Bench, ...] = (
     Bench(
         "drift", "bench.drift", "build_plan of 2,000 updates with and without drift entries; the entry's size"
     ),
+    Bench(
+        "emulator",
+        "bench.emulator",
+        "the emulator's service time per route; the list call over 1,000 assistants",
+    ),
     Bench("output_mask", "bench.output_mask", "the CLI's output masking layer: cost per line written"),
 )
 

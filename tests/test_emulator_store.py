@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sqlite3
@@ -89,7 +90,7 @@ def test_concurrent_writers_on_one_file(tmp_path: Path) -> None:
     def writer(store: Store, n: int) -> None:
         try:
             for i in range(25):
-                created = store.create_assistant({**fields, "name": f"{n}-{i}"}, [])
+                created = json.loads(store.create_assistant({**fields, "name": f"{n}-{i}"}, []))
                 if i % 5 == 0:
                     store.update_assistant(created["id"], {"metadata": {"i": str(i)}}, None)
         except BaseException as err:  # pragma: no cover - reported below
@@ -102,8 +103,8 @@ def test_concurrent_writers_on_one_file(tmp_path: Path) -> None:
         thread.join()
     assert errors == []
     page = stores[0].list_assistants(PageQuery(limit=100, order="asc"))
-    rest = stores[1].list_assistants(PageQuery(limit=100, order="asc", after=page.data[-1]["id"]))
-    names = {a["name"] for a in page.data + rest.data}
+    rest = stores[1].list_assistants(PageQuery(limit=100, order="asc", after=page.ids[-1]))
+    names = {a["name"] for a in page.objects() + rest.objects()}
     assert len(names) == 200 and not rest.has_more
     for store in stores:
         store.close()

@@ -6,31 +6,32 @@ They sit behind the same bearer key as `/v1`, and are never faulted, counted or 
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from reconciler.emulator.api import emulator_of
 from reconciler.emulator.bodies import json_body
 from reconciler.emulator.faults import FaultConfig
+from reconciler.emulator.responses import json_response
 from reconciler.emulator.validation import bad
 
 
 async def admin_stats(request: Request) -> Response:
     emu = emulator_of(request)
-    return JSONResponse({**emu.stats(), "objects": emu.object_counts()})
+    return json_response({**emu.stats(), "objects": emu.object_counts()})
 
 
 async def admin_stats_reset(request: Request) -> Response:
     emu = emulator_of(request)
     emu.reset_stats()
-    return JSONResponse(emu.stats())
+    return json_response(emu.stats())
 
 
 async def admin_requests(request: Request) -> Response:
-    return JSONResponse(emulator_of(request).requests())
+    return json_response(emulator_of(request).requests())
 
 
 async def admin_get_faults(request: Request) -> Response:
-    return JSONResponse(emulator_of(request).faults.config.to_dict())
+    return json_response(emulator_of(request).faults.config.to_dict())
 
 
 async def admin_set_faults(request: Request) -> Response:
@@ -43,7 +44,7 @@ async def admin_set_faults(request: Request) -> Response:
         raise bad(str(err)) from None
     emu = emulator_of(request)
     emu.faults.configure(config)
-    return JSONResponse(config.to_dict())
+    return json_response(config.to_dict())
 
 
 async def admin_inject(request: Request) -> Response:
@@ -63,10 +64,10 @@ async def admin_inject(request: Request) -> Response:
         "times": int(data.get("times", 1)),
     }
     emulator_of(request).inject(spec)
-    return JSONResponse(spec)
+    return json_response(spec)
 
 
 async def admin_reset(request: Request) -> Response:
     """`Emulator.reset()`."""
     emulator_of(request).reset()
-    return JSONResponse({"reset": True})
+    return json_response({"reset": True})

@@ -23,7 +23,7 @@ from typing import Any
 
 from reconciler import agents_facts as facts
 from reconciler.agents_facts import AgentField, SubField, Variant
-from reconciler.emulator.store import PageQuery
+from reconciler.emulator.pages import PageQuery
 from reconciler.emulator.validation import (
     TYPE_NAMES,
     MetadataLimits,

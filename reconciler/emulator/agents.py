@@ -8,14 +8,15 @@ is raised as `ApiError`. The gateway has already checked `OpenAI-Beta: agents=v1
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from reconciler import agents_facts as facts
 from reconciler.emulator.agent_store import AgentStore
 from reconciler.emulator.agent_validation import validate_agent_body, validate_agent_list_params
 from reconciler.emulator.api import cursor_problem, deleted, emulator_of, found
 from reconciler.emulator.bodies import json_body
-from reconciler.emulator.store import CursorNotFound
+from reconciler.emulator.pages import CursorNotFound
+from reconciler.emulator.responses import encoded
 from reconciler.emulator.validation import ApiError
 
 
@@ -35,12 +36,12 @@ async def list_agents(request: Request) -> Response:
         page = emulator_of(request).agents.list(query)
     except CursorNotFound as err:
         raise cursor_problem(err, "agent") from None
-    return JSONResponse(page.envelope())
+    return encoded(page.body())
 
 
 async def create_agent(request: Request) -> Response:
     fields = validate_agent_body(await json_body(request), create=True)
-    return JSONResponse(emulator_of(request).agents.create(fields))
+    return encoded(emulator_of(request).agents.create(fields))
 
 
 async def get_agent(request: Request) -> Response:

@@ -12,12 +12,14 @@ from typing import Any
 
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from reconciler import dialect
 from reconciler.emulator.bodies import is_multipart_form, json_body, read_form
+from reconciler.emulator.pages import CursorNotFound
+from reconciler.emulator.responses import encoded, json_response
 from reconciler.emulator.state import Emulator
-from reconciler.emulator.store import CursorNotFound, FileProblem, FilesNotFound, Store, TooManyFiles
+from reconciler.emulator.store import FileProblem, FilesNotFound, Store, TooManyFiles
 from reconciler.emulator.validation import (
     ApiError,
     bad,
@@ -46,11 +48,12 @@ def path_id(request: Request, param: str) -> tuple[Store, str]:
     return emulator_of(request).store, request.path_params[param]
 
 
-def found(obj: dict[str, Any] | None, missing: ApiError) -> JSONResponse:
-    """The answer `obj`; raises `missing` (a 404) when there is no such object (None)."""
+def found(obj: dict[str, Any] | str | None, missing: ApiError) -> Response:
+    """The answer `obj`, an object or its JSON text (as the store keeps assistants); raises `missing` (a 404)
+    when there is no such object (None)."""
     if obj is None:
         raise missing
-    return JSONResponse(obj)
+    return encoded(obj) if isinstance(obj, str) else json_response(obj)
 
 
 def existing_assistant(request: Request) -> tuple[Store, str]:
@@ -61,11 +64,11 @@ def existing_assistant(request: Request) -> tuple[Store, str]:
     return store, assistant_id
 
 
-def deleted(object_id: str, object_type: str, done: bool, missing: ApiError) -> JSONResponse:
+def deleted(object_id: str, object_type: str, done: bool, missing: ApiError) -> Response:
     """The deletion status a DELETE answers with; raises `missing` (a 404) when nothing was deleted."""
     if not done:
         raise missing
-    return JSONResponse({"id": object_id, "object": object_type, "deleted": True})
+    return json_response({"id": object_id, "object": object_type, "deleted": True})
 
 
 def no_file(file_id: str) -> ApiError:
@@ -115,14 +118,14 @@ async def list_assistants(request: Request) -> Response:
         page = emulator_of(request).store.list_assistants(query)
     except CursorNotFound as err:
         raise cursor_problem(err, "assistant") from None
-    return JSONResponse(page.envelope())
+    return encoded(page.body())
 
 
 async def create_assistant(request: Request) -> Response:
     fields, file_ids = validate_assistant_body(await json_body(request), create=True)
     with file_errors("file_ids"):
         assistant = emulator_of(request).store.create_assistant(fields, file_ids or [], usable_files)
-    return JSONResponse(assistant)
+    return encoded(assistant)
 
 
 async def get_assistant(request: Request) -> Response:
@@ -151,7 +154,7 @@ async def list_assistant_files(request: Request) -> Response:
         page = store.list_assistant_files(assistant_id, query)
     except CursorNotFound as err:
         raise cursor_problem(err, "assistant file") from None
-    return JSONResponse(page.envelope())
+    return encoded(page.body())
 
 
 async def create_assistant_file(request: Request) -> Response:
@@ -193,7 +196,7 @@ async def delete_assistant_file(request: Request) -> Response:
 async def list_files(request: Request) -> Response:
     purpose = request.query_params.get("purpose")
     files = emulator_of(request).store.list_files(purpose)
-    return JSONResponse({"object": "list", "data": files})
+    return json_response({"object": "list", "data": files})
 
 
 async def create_file(request: Request) -> Response:
@@ -234,7 +237,7 @@ async def create_file(request: Request) -> Response:
     file = emulator_of(request).store.create_file(
         filename=upload.filename or "upload", purpose=purpose, content=content
     )
-    return JSONResponse(file)
+    return json_response(file)
 
 
 async def get_file(request: Request) -> Response:
@@ -266,11 +269,11 @@ MODELS = {
 
 
 async def list_models(request: Request) -> Response:
-    return JSONResponse({"object": "list", "data": list(MODELS.values())})
+    return json_response({"object": "list", "data": list(MODELS.values())})
 
 
 async def get_model(request: Request) -> Response:
     model = request.path_params["model"]
     if model not in MODELS:
         raise ApiError(404, f"The model '{model}' does not exist", param="model", code="model_not_found")
-    return JSONResponse(MODELS[model])
+    return json_response(MODELS[model])

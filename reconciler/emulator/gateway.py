@@ -33,13 +33,14 @@ from urllib.parse import parse_qsl
 
 import anyio
 from starlette.datastructures import Headers
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reconciler import agents_facts, dialect
 from reconciler.emulator.bodies import loggable_body, read_body, replaying
 from reconciler.emulator.faults import Decision, go_duration, retry_after_headers
+from reconciler.emulator.responses import json_response
 from reconciler.emulator.state import Emulator
 from reconciler.emulator.validation import ApiError
 
@@ -61,8 +62,8 @@ SERVER_ERROR = {
 }
 
 
-def error_response(err: ApiError) -> JSONResponse:
-    return JSONResponse(err.body(), status_code=err.status, headers=err.headers)
+def error_response(err: ApiError) -> Response:
+    return json_response(err.body(), status_code=err.status, headers=err.headers)
 
 
 def invalid_url(method: str, path: str) -> ApiError:
@@ -209,7 +210,7 @@ def _injected_response(spec: dict[str, Any]) -> Response:
                 "code": None,
             }
         }
-    return JSONResponse(body, status_code=spec["status"], headers=spec.get("headers") or {})
+    return json_response(body, status_code=spec["status"], headers=spec.get("headers") or {})
 
 
 class Gateway:

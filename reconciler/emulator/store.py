@@ -3,16 +3,21 @@
 - `Store(None)` keeps everything in memory (one per app); `Store(path)` persists to a file that survives
   restarts and may be shared by several processes (WAL journal, `busy_timeout`, `BEGIN IMMEDIATE` writes).
   Within a process one connection is shared behind a lock, so concurrent requests never interleave.
-- Lists are ordered by `(created_at, seq)`, `seq` being the insertion sequence, so objects created within
-  the same second still paginate deterministically.
+- Lists are ordered by `(created_at, seq)` (`reconciler.emulator.pages`).
 - Deleted assistants and detached assistant files stay as tombstones (`deleted = 1`), invisible except as
   pagination cursors: a client paging with `after=<id>` keeps working if that object is deleted meanwhile.
 - An assistant's `file_ids` are its live associations, ordered by the files' creation (ascending).
   Deleting a File detaches it from every assistant.
 
-Methods return plain dicts shaped like the API objects; validation is the app's job, except the checks
-that must happen inside the write transaction (files exist and have purpose `assistants`). Other tables
-(`agent_store`) use the same connection through `write()`, `read()`, `now()` and `paginate`.
+An assistant is kept as its fields (`data`, JSON) and as the JSON text the API answers for it (`body`,
+`reconciler.emulator.responses.dumps`), made again inside every write that changes the assistant or its live
+associations; reads and lists serve `body` as it is, so a page costs no decoding or encoding. A state file
+written before `body` existed gets the column, filled, when it is opened.
+
+Assistant methods return that JSON text; the others return plain dicts shaped like the API objects.
+Validation is the app's job, except the checks that must happen inside the write transaction (files exist and
+have purpose `assistants`). Other tables (`agent_store`) use the same connection through `write()`, `read()`,
+`now()` and `pages.paginate`.
 """
 
 from __future__ import annotations
@@ -25,28 +30,16 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
+from reconciler.emulator.pages import Page, PageQuery, paginate
+from reconciler.emulator.responses import dumps
 from reconciler.errors import ConfigError
 
 ID_ALPHABET = string.ascii_letters + string.digits
 ID_LENGTH = 24
 ASSISTANT_PURPOSE = "assistants"
-
-Order = Literal["asc", "desc"]
-
-
-@dataclass(frozen=True)
-class PageQuery:
-    """What a list request asks for: at most `limit` objects in `order`, after or before a cursor (an id)."""
-
-    limit: int = 20
-    order: Order = "desc"
-    after: str | None = None
-    before: str | None = None
-
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS assistants (
@@ -54,7 +47,8 @@ CREATE TABLE IF NOT EXISTS assistants (
     id TEXT NOT NULL UNIQUE,
     created_at INTEGER NOT NULL,
     deleted INTEGER NOT NULL DEFAULT 0,
-    data TEXT NOT NULL
+    data TEXT NOT NULL,
+    body TEXT
 );
 CREATE INDEX IF NOT EXISTS assistants_by_order ON assistants (deleted, created_at, seq);
 CREATE TABLE IF NOT EXISTS files (
@@ -117,39 +111,12 @@ class FilesNotFound(Exception):
 AssistantCheck = Callable[[dict[str, Any], list[str]], None]
 
 
-class CursorNotFound(Exception):
-    """An `after`/`before` cursor names no object of the listed kind."""
-
-    def __init__(self, param: str, cursor: str):
-        super().__init__(cursor)
-        self.param = param
-        self.cursor = cursor
-
-
 class StoreUnusable(ConfigError):
     """The state file cannot be used: its directory is missing, or it is not an SQLite database."""
 
 
 class TooManyFiles(Exception):
     """Attaching one more file would exceed the per-assistant maximum."""
-
-
-@dataclass(frozen=True)
-class Page:
-    """One page of a cursor-paginated list, already in the requested order."""
-
-    data: list[dict[str, Any]]
-    has_more: bool
-
-    def envelope(self) -> dict[str, Any]:
-        """The API list object; `first_id`/`last_id` are null on an empty page."""
-        return {
-            "object": "list",
-            "data": self.data,
-            "first_id": self.data[0]["id"] if self.data else None,
-            "last_id": self.data[-1]["id"] if self.data else None,
-            "has_more": self.has_more,
-        }
 
 
 def new_id(prefix: str) -> str:
@@ -192,6 +159,7 @@ class Store:
             with self.write() as conn:
                 for statement in statements(_SCHEMA):
                     conn.execute(statement)
+                add_body_column(conn, "assistants", _render)
 
     def close(self) -> None:
         with self._lock:
@@ -225,9 +193,9 @@ class Store:
 
     def create_assistant(
         self, fields: dict[str, Any], file_ids: Sequence[str], check: AssistantCheck | None = None
-    ) -> dict[str, Any]:
-        """Insert an assistant; `fields` holds every `_DATA_FIELDS` key. Raises FilesNotFound, FileProblem
-        and what `check` raises."""
+    ) -> str:
+        """Insert an assistant; `fields` holds every `_DATA_FIELDS` key; its JSON text. Raises
+        FilesNotFound, FileProblem and what `check` raises."""
         with self.write() as conn:
             _check_files(conn, file_ids, indexed=True)
             assistant_id = new_id("asst_")
@@ -239,11 +207,17 @@ class Store:
             )
             for file_id in file_ids:
                 _attach(conn, assistant_id, file_id, now)
-            return _checked(conn, assistant_id, check) or {}
+            text = _render(conn, assistant_id, check)
+            assert text is not None, "inserted in this transaction"
+            return text
 
-    def get_assistant(self, assistant_id: str) -> dict[str, Any] | None:
+    def get_assistant(self, assistant_id: str) -> str | None:
+        """The live assistant's JSON text; None if there is no such assistant."""
         with self.read() as conn:
-            return _get_assistant(conn, assistant_id)
+            row = conn.execute(
+                "SELECT body FROM assistants WHERE id = ? AND deleted = 0", (assistant_id,)
+            ).fetchone()
+            return None if row is None else str(row["body"])
 
     def update_assistant(
         self,
@@ -251,9 +225,9 @@ class Store:
         fields: dict[str, Any],
         file_ids: Sequence[str] | None,
         check: AssistantCheck | None = None,
-    ) -> dict[str, Any] | None:
-        """Replace the given fields (and, unless None, the whole `file_ids`); None if there is no such
-        assistant. Raises FilesNotFound, FileProblem and what `check` raises."""
+    ) -> str | None:
+        """Replace the given fields (and, unless None, the whole `file_ids`); the assistant's JSON text, None
+        if there is no such assistant. Raises FilesNotFound, FileProblem and what `check` raises."""
         with self.write() as conn:
             row = conn.execute(
                 "SELECT data FROM assistants WHERE id = ? AND deleted = 0", (assistant_id,)
@@ -273,7 +247,7 @@ class Store:
                 for file_id in wanted:
                     if file_id not in current:
                         _attach(conn, assistant_id, file_id, now)
-            return _checked(conn, assistant_id, check)
+            return _render(conn, assistant_id, check)
 
     def delete_assistant(self, assistant_id: str) -> bool:
         """Soft-delete (the id stays usable as a cursor); False if there was no such live assistant."""
@@ -292,10 +266,7 @@ class Store:
     def list_assistants(self, query: PageQuery) -> Page:
         """A page of live assistants. Raises CursorNotFound."""
         with self.read() as conn:
-            rows, has_more = paginate(conn, table="assistants", query=query)
-            ids = [r["id"] for r in rows]
-            files = _file_ids(conn, ids)
-            return Page([_assistant_from_row(r, files[r["id"]]) for r in rows], has_more)
+            return Page.of_texts(*paginate(conn, table="assistants", query=query, columns="id, body"))
 
     # -- assistant files ----------------------------------------------------------------------------
 
@@ -314,7 +285,7 @@ class Store:
             if len(_file_ids(conn, [assistant_id])[assistant_id]) >= max_files:
                 raise TooManyFiles(file_id)
             _attach(conn, assistant_id, file_id, self.now())
-            _checked(conn, assistant_id, check)
+            _render(conn, assistant_id, check)
             return _get_assistant_file(conn, assistant_id, file_id)
 
     def get_assistant_file(self, assistant_id: str, file_id: str) -> dict[str, Any] | None:
@@ -323,7 +294,10 @@ class Store:
 
     def detach_file(self, assistant_id: str, file_id: str) -> bool:
         with self.write() as conn:
-            return _detach(conn, assistant_id, file_id)
+            done = _detach(conn, assistant_id, file_id)
+            if done:
+                _render(conn, assistant_id)
+            return done
 
     def assistant_exists(self, assistant_id: str) -> bool:
         with self.read() as conn:
@@ -341,7 +315,7 @@ class Store:
                 cursor_params=lambda c: (assistant_id, c),
                 query=query,
             )
-            return Page([_assistant_file_from_row(r) for r in rows], has_more)
+            return Page.of([_assistant_file_from_row(r) for r in rows], has_more)
 
     # -- files --------------------------------------------------------------------------------------
 
@@ -370,9 +344,15 @@ class Store:
             cur = conn.execute("DELETE FROM files WHERE id = ?", (file_id,))
             if cur.rowcount == 0:
                 return False
+            holders = conn.execute(
+                "SELECT DISTINCT assistant_id FROM assistant_files WHERE file_id = ? AND deleted = 0",
+                (file_id,),
+            ).fetchall()
             conn.execute(
                 "UPDATE assistant_files SET deleted = 1 WHERE file_id = ? AND deleted = 0", (file_id,)
             )
+            for (assistant_id,) in holders:
+                _render(conn, assistant_id)
             return True
 
     def list_files(self, purpose: str | None = None) -> list[dict[str, Any]]:
@@ -426,19 +406,35 @@ def _check_files(conn: sqlite3.Connection, file_ids: Sequence[str], *, indexed: 
             raise FileProblem(index if indexed else None, file_id, row["purpose"])
 
 
-def _checked(
-    conn: sqlite3.Connection, assistant_id: str, check: AssistantCheck | None
-) -> dict[str, Any] | None:
-    """The assistant as it now is, after `check` (if any) accepted it with its files' names."""
+def _render(conn: sqlite3.Connection, assistant_id: str, check: AssistantCheck | None = None) -> str | None:
+    """Make the live assistant's `body` again from its fields and live associations, after `check` (if any)
+    accepted it with its files' names; that JSON text, or None if there is no such live assistant."""
     assistant = _get_assistant(conn, assistant_id)
-    if assistant is not None and check is not None:
+    if assistant is None:
+        return None
+    if check is not None:
         names = {
             r["id"]: r["filename"]
             for f in assistant["file_ids"]
             for r in conn.execute("SELECT id, filename FROM files WHERE id = ?", (f,))
         }
         check(assistant, [names[f] for f in assistant["file_ids"]])
-    return assistant
+    text = dumps(assistant)
+    conn.execute("UPDATE assistants SET body = ? WHERE id = ?", (text, assistant_id))
+    return text
+
+
+def add_body_column(
+    conn: sqlite3.Connection, table: str, render: Callable[[sqlite3.Connection, str], Any]
+) -> None:
+    """Give a `table` written before its `body` column (a state file from an earlier version) that column,
+    and every live row its text through `render(conn, id)`; run it in the transaction that creates the
+    schema, so no other process sees the column half filled."""
+    if "body" in {row["name"] for row in conn.execute(f"PRAGMA table_info({table})")}:
+        return
+    conn.execute(f"ALTER TABLE {table} ADD COLUMN body TEXT")
+    for (object_id,) in conn.execute(f"SELECT id FROM {table} WHERE deleted = 0").fetchall():
+        render(conn, object_id)
 
 
 def _attach(conn: sqlite3.Connection, assistant_id: str, file_id: str, now: int) -> None:
@@ -537,51 +533,3 @@ def _get_file(conn: sqlite3.Connection, file_id: str) -> dict[str, Any] | None:
 
 def _file_from_row(row: sqlite3.Row) -> dict[str, Any]:
     return _api_object(row, "file", "id", ("bytes", "created_at", "filename", "purpose", "status"))
-
-
-def paginate(
-    conn: sqlite3.Connection,
-    *,
-    table: str,
-    query: PageQuery,
-    where: str = "1 = 1",
-    params: tuple[Any, ...] = (),
-    cursor_where: str = "id = ?",
-    cursor_params: Callable[[str], tuple[Any, ...]] = lambda cursor: (cursor,),
-) -> tuple[list[sqlite3.Row], bool]:
-    """Keyset pagination over live rows by `(created_at, seq)`; by default every live row of `table`, the
-    cursors naming rows by `id` (a table of top-level objects: assistants, agents).
-
-    `after`: the objects following the cursor in `order`; `before`: those preceding it (the page closest to
-    it), returned in `order` too. `has_more` says whether more objects lie beyond the page in the direction
-    of travel. Cursors may name tombstoned rows.
-    """
-    conditions = [f"deleted = 0 AND ({where})"]
-    args: list[Any] = list(params)
-    forward = query.order == "asc"
-    for param, cursor in (("after", query.after), ("before", query.before)):
-        if cursor is None:
-            continue
-        row = conn.execute(
-            f"SELECT created_at, seq FROM {table} WHERE {cursor_where} ORDER BY seq DESC LIMIT 1",
-            cursor_params(cursor),
-        ).fetchone()
-        if row is None:
-            raise CursorNotFound(param, cursor)
-        later = (param == "after") == forward  # the wanted rows sort after the cursor in ascending order
-        op = ">" if later else "<"
-        conditions.append(f"(created_at, seq) {op} (?, ?)")
-        args += [row["created_at"], row["seq"]]
-    # Walk away from `before` when it is the only cursor, so the page is the one adjacent to it.
-    walk_forward = forward if not (query.before is not None and query.after is None) else not forward
-    direction = "ASC" if walk_forward else "DESC"
-    rows = conn.execute(
-        f"SELECT * FROM {table} WHERE {' AND '.join(conditions)}"
-        f" ORDER BY created_at {direction}, seq {direction} LIMIT ?",
-        (*args, query.limit + 1),
-    ).fetchall()
-    has_more = len(rows) > query.limit
-    rows = rows[: query.limit]
-    if walk_forward != forward:
-        rows.reverse()
-    return rows, has_more

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler import dialect
-from reconciler.emulator.store import PageQuery
+from reconciler.emulator.pages import PageQuery
 
 
 class ApiError(Exception):
