@@ -189,8 +189,11 @@ def normalise(assistant: Assistant) -> dict[str, Any]:
     """
     out: dict[str, Any] = {}
     # `field_of` per field, with the dict-or-object question asked once (this runs for every assistant).
-    mapping = type(assistant) is dict or isinstance(assistant, Mapping)
-    get = assistant.get if mapping else functools.partial(getattr, assistant)
+    get = (
+        assistant.get
+        if type(assistant) is dict or isinstance(assistant, Mapping)
+        else functools.partial(getattr, assistant)
+    )
     for field in FIELDS:
         value = get(field, None)
         if value is None:
