@@ -237,3 +237,15 @@ async def test_service_time_counts_every_v1_request_and_excludes_the_injected_la
         "p95_s": 0.0,
         "max_s": 0.0,
     }
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+async def test_a_body_holding_nan_or_infinity_is_not_json(emulator: InProcessEmulator, constant: str) -> None:
+    body = '{"model": "gpt-4", "tools": [{"type": "function", "function": {"name": "f", "parameters": '
+    body += '{"type": "object", "properties": {"x": {"type": "number", "maximum": ' + constant + "}}}}}]}"
+    async with emulator.client() as client:
+        refused = await client.post("/assistants", content=body, headers={"content-type": "application/json"})
+        listed = await client.get("/assistants")
+    assert (refused.status_code, refused.json()["error"]["message"]) == (400, INVALID_JSON)
+    assert (listed.status_code, listed.json()["data"]) == (200, [])

@@ -215,6 +215,18 @@ def test_number_ranges(repo: Path, field: str, ok: str, bad: str, low: int, high
     ]
 
 
+@pytest.mark.parametrize("value", [".nan", ".inf", "-.inf"])
+def test_function_parameters_hold_no_nan_or_infinity(repo: Path, value: str) -> None:
+    """JSON has neither: a request carrying one would not be JSON, so the manifest is refused where it is."""
+    text = (
+        "model: m\ntools:\n  - type: function\n    function:\n      name: f\n      parameters:\n"
+        f"        type: object\n        properties:\n          x: {{type: number, enum: [1, {value}]}}\n"
+    )
+    assert one(repo, text) == [
+        "assistants/a.yaml:9:39: tools[0].function.parameters.properties.x.enum[1]: expected a finite number"
+    ]
+
+
 def test_key_regex_length(repo: Path) -> None:
     assert one(repo, f"model: m\nkey: a{'b' * 62}\n") == []
     [error] = one(repo, f"model: m\nkey: a{'b' * 63}\n")

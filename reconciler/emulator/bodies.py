@@ -93,11 +93,16 @@ async def loggable_body(scope: Scope, receive: Receive, body: bytes, content_typ
 
 
 async def json_body(request: Request) -> Any:
-    """The decoded JSON body ({} when empty); 400 with OpenAI's message when it is not JSON."""
+    """The decoded JSON body ({} when empty); 400 with OpenAI's message when it is not JSON, NaN and
+    Infinity included (Python's reader takes them; JSON has neither, and no stored object may hold one)."""
     raw = await request.body()
     if not raw.strip():
         return {}
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_constant=_not_json)
     except ValueError:
         raise bad(INVALID_JSON) from None
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")

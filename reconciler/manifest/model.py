@@ -9,6 +9,7 @@ context; `messages` turns them into text (with `field_names_at` for did-you-mean
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
@@ -85,6 +86,9 @@ def json_schema_checked(value: dict[str, Any] | None) -> dict[str, Any] | None:
     """`value` when it is None or a valid JSON Schema; else a `json_schema` error at the problem."""
     if value is None:
         return value
+    at = _non_finite(value)
+    if at is not None:  # JSON has no NaN or infinity: the request carrying it would not be JSON
+        raise PydanticCustomError("finite_number", "expected a finite number", {"subpath": at})
     problem = _schema_problem(value)
     if problem is not None:
         reason, subpath = problem
@@ -92,6 +96,20 @@ def json_schema_checked(value: dict[str, Any] | None) -> dict[str, Any] | None:
             "json_schema", "not a valid JSON Schema: {reason}", {"reason": reason, "subpath": subpath}
         )
     return value
+
+
+def _non_finite(value: Any) -> tuple[str | int, ...] | None:
+    """Where in `value` (plain data) a NaN or an infinity is, or None when it holds none."""
+    stack: list[tuple[tuple[str | int, ...], Any]] = [((), value)]
+    while stack:
+        at, item = stack.pop()
+        if type(item) is float and not math.isfinite(item):
+            return at
+        if type(item) is dict:
+            stack += [((*at, k), v) for k, v in item.items()]
+        elif type(item) is list:
+            stack += [((*at, i), v) for i, v in enumerate(item)]
+    return None
 
 
 class FunctionDefinition(_Strict):
