@@ -20,6 +20,8 @@ Contracts:
   a request for `deadline` seconds at most, not once per retry); bodies are read up to
   `MAX_JSON_BYTES` decompressed (`MAX_FILE_BYTES` for file content); list pages that do not advance stop the
   listing. The last two raise `BadResponseError`.
+- **TLS**: `https://` servers are verified as httpx does by default; a plain `http://` server costs no CA
+  bundle (`reconciler.client.tls`).
 - **Errors** are key-free one-liners (`reconciler.client.errors`): httpx exceptions are never chained, foreign
   text is masked with `reconciler.redact.mask`, and the `reconciler.client` logger logs method, path,
   status, request id and retry decisions only, never headers.
@@ -62,6 +64,7 @@ from reconciler.client.shapes import (
     ShapeError,
     check_page,
 )
+from reconciler.client.tls import verification
 from reconciler.kinds import ASSISTANT, Kind, kind_of_route
 from reconciler.kinds.base import R
 from reconciler.redact import mask
@@ -139,6 +142,7 @@ class Client:
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             transport=transport,
             follow_redirects=False,
+            verify=verification(self.base_url),
         )
 
     @property
