@@ -3,9 +3,10 @@ loaded for a plain `http://` server (the emulator, `--local`, a sandbox), which 
 
 httpx builds its SSL context when the client is made, whatever the URL: loading the CA bundle costs tens of
 milliseconds of CPU at every start-up. For an `http://` base URL the client gets instead a context that still
-verifies (certificate and host name required) but trusts no authority at all: no request of that client can
-reach a TLS server (redirects are not followed, paths are relative to the base URL), and if one ever did, its
-handshake would fail rather than pass unverified. `verify=False` is never used.
+verifies (certificate and host name required) but trusts no authority at all. httpx uses it only for TLS with
+an `https://` origin, which that client never contacts (its paths are relative to the base URL, redirects are
+not followed; an `https://` proxy's own handshake uses httpcore's default, fully verified context); if it ever
+did, the handshake would fail rather than pass unverified. `verify=False` is never used.
 """
 
 from __future__ import annotations
