@@ -199,3 +199,26 @@ def test_plan_against_a_malformed_list_is_one_line_and_exit_1(
         "Error: GET /assistants: the server's answer is not an assistant list: data[1] is a number, "
         "not an object\n"
     )
+
+
+async def test_a_malformed_item_on_a_later_page_is_the_same_one_line() -> None:
+    """Pages become typed values one at a time: a bad second page still fails the whole listing, as before."""
+
+    async def endpoint(request: Request) -> JSONResponse:
+        if "after" not in request.query_params:
+            return JSONResponse(page([GOOD], has_more=True, last_id="asst_1"))
+        return JSONResponse(page([GOOD | {"id": "asst_2", "created_at": "later"}]))
+
+    app = Starlette(routes=[Route("/v1/assistants", endpoint)])
+    policy = RetryPolicy(max_retries=0)
+    client = Client(
+        api_key=KEY, base_url="http://shapes/v1", transport=httpx.ASGITransport(app=app), retry=policy
+    )
+    async with client:
+        with pytest.raises(BadResponseError) as info:
+            await client.list_assistants()
+    assert str(info.value) == (
+        "GET /assistants: the server's answer is not an assistant list: data[0].created_at is a string, "
+        "not an integer"
+    )
+    assert client.calls["GET /assistants"] == 2

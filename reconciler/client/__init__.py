@@ -5,7 +5,8 @@ checked at the boundary (assistants and files as the typed values of `reconciler
 Modules: `_client` (the `Client` and its request layers), `answers` (an HTTP answer and how an error answer
 reads), `errors` (the exception tree), `shapes` (the JSON shapes checked), `failures` (a transport error as a
 retry `Failure`), `retry` (the pure retry decision and `RetryPolicy`), `pacing` (the shared 429 `RateGate` and
-the `AdaptiveLimit` on requests in flight). Everything public is importable from here.
+the `AdaptiveLimit` on requests in flight), `tls` (how the server's certificate is verified). Everything
+public is importable from here.
 """
 
 from reconciler.client._client import (

@@ -20,6 +20,8 @@ Contracts:
   a request for `deadline` seconds at most, not once per retry); bodies are read up to
   `MAX_JSON_BYTES` decompressed (`MAX_FILE_BYTES` for file content); list pages that do not advance stop the
   listing. The last two raise `BadResponseError`.
+- **TLS**: `https://` servers are verified as httpx does by default; a plain `http://` server costs no CA
+  bundle (`reconciler.client.tls`).
 - **Errors** are key-free one-liners (`reconciler.client.errors`): httpx exceptions are never chained, foreign
   text is masked with `reconciler.redact.mask`, and the `reconciler.client` logger logs method, path,
   status, request id and retry decisions only, never headers.
@@ -31,7 +33,7 @@ import asyncio
 import logging
 import random
 from collections import Counter
-from collections.abc import Awaitable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Mapping
 from dataclasses import replace
 from typing import IO, Any, TypeVar
 from urllib.parse import quote
@@ -62,6 +64,7 @@ from reconciler.client.shapes import (
     ShapeError,
     check_page,
 )
+from reconciler.client.tls import verification
 from reconciler.kinds import ASSISTANT, Kind, kind_of_route
 from reconciler.kinds.base import R
 from reconciler.redact import mask
@@ -139,6 +142,7 @@ class Client:
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             transport=transport,
             follow_redirects=False,
+            verify=verification(self.base_url),
         )
 
     @property
@@ -163,9 +167,9 @@ class Client:
 
     async def list_objects(self, kind: Kind[R], *, share: dict[str, str] | None = None) -> list[R]:
         """Every object of `kind`, oldest first: `limit=100, order=asc`, following `after` until `has_more`
-        is false or a page is empty (one call per 100 objects). `share`: see `_list_all`."""
-        listed = await self._list_all(kind.path, {}, BY_KIND[kind.name], share)
-        return [kind.remote(item) for item in listed]
+        is false or a page is empty (one call per 100 objects). `share`: see `_pages`."""
+        pages = self._pages(kind.path, {}, BY_KIND[kind.name], share)
+        return [kind.remote(item) async for page in pages for item in page]
 
     async def retrieve_object(self, kind: Kind[R], object_id: str) -> R:
         """`GET {kind.path}/{id}`."""
@@ -223,9 +227,9 @@ class Client:
 
     async def list_assistant_files(self, assistant_id: str) -> list[dict[str, Any]]:
         """Every `assistant.file` of an assistant, oldest first (all pages)."""
-        return await self._list_all(
-            "/assistants/{assistant_id}/files", {"assistant_id": assistant_id}, ASSISTANT_FILE
-        )
+        route, params = "/assistants/{assistant_id}/files", {"assistant_id": assistant_id}
+        pages = self._pages(route, params, ASSISTANT_FILE)
+        return [item async for page in pages for item in page]
 
     async def create_assistant_file(self, assistant_id: str, file_id: str) -> dict[str, Any]:
         """`POST /assistants/{id}/files`: attach a file. Idempotent in effect (attaching twice is a
@@ -317,14 +321,16 @@ class Client:
 
     # ----------------------------------------------------------------------------------- machinery
 
-    async def _list_all(
+    async def _pages(
         self, route: str, path_params: Mapping[str, str], item: Shape, share: dict[str, str] | None = None
-    ) -> list[dict[str, Any]]:
-        """Every item of a cursor-paginated list, each checked as `item`. A page that repeats an item already
-        listed (a server that ignores `after`) stops the listing with `BadResponseError` instead of looping
-        forever. With `share`, an `instructions` text equal to one in `share` is that one (else it is added),
-        page by page: a plan holds one copy of the instructions its manifests hold too."""
-        items: list[dict[str, Any]] = []
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """The items of a cursor-paginated list, page by page, each checked as `item` (a caller turns a page
+        into its values before the next is read: a long listing holds its typed values, not its raw JSON
+        too). A page that repeats an item already listed (a server that ignores `after`) stops the listing
+        with `BadResponseError` instead of looping forever. With `share`, an `instructions` text equal to one
+        in `share` is that one (else it is added): a plan holds one copy of the instructions its manifests
+        hold too."""
+        listed = 0
         seen: set[str] = set()
         after: str | None = None
         while True:
@@ -337,16 +343,17 @@ class Client:
                     where = f"the page after {after!r}" if after else "the first page"
                     reason = (
                         f"the server's list does not advance: {where} repeats {value['id']!r} "
-                        f"(does it ignore 'after'?); stopped after {len(items)} items"
+                        f"(does it ignore 'after'?); stopped after {listed} items"
                     )
                     path = self._path(route, path_params)
                     raise BadResponseError(method="GET", path=path, reason=self._mask(one_line(reason)))
                 seen.add(value["id"])
                 if share is not None and type(text := value.get("instructions")) is str:
                     value["instructions"] = share.setdefault(text, text)
-            items.extend(data)
+            listed += len(data)
+            yield data
             if not data or not page.get("has_more"):
-                return items
+                return
             after = page.get("last_id") or data[-1]["id"]
 
     async def _page(
