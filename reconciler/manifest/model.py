@@ -99,16 +99,31 @@ def json_schema_checked(value: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def _non_finite(value: Any) -> tuple[str | int, ...] | None:
-    """Where in `value` (plain data) a NaN or an infinity is, or None when it holds none."""
-    stack: list[tuple[tuple[str | int, ...], Any]] = [((), value)]
+    """Where in `value` (plain data) a NaN or an infinity is, or None when it holds none. The common case,
+    none, is one pass over the values without paths; only a value holding one is walked again for where."""
+    stack = [value]
     while stack:
-        at, item = stack.pop()
+        item = stack.pop()
+        kind = type(item)
+        if kind is dict:
+            stack += item.values()
+        elif kind is list:
+            stack += item
+        elif kind is float and not math.isfinite(item):
+            return _where_non_finite(value)
+    return None
+
+
+def _where_non_finite(value: Any) -> tuple[str | int, ...] | None:
+    at_items: list[tuple[tuple[str | int, ...], Any]] = [((), value)]
+    while at_items:
+        at, item = at_items.pop()
         if type(item) is float and not math.isfinite(item):
             return at
         if type(item) is dict:
-            stack += [((*at, k), v) for k, v in item.items()]
+            at_items += [((*at, k), v) for k, v in item.items()]
         elif type(item) is list:
-            stack += [((*at, i), v) for i, v in enumerate(item)]
+            at_items += [((*at, i), v) for i, v in enumerate(item)]
     return None
 
 
