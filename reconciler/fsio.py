@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 #: The permissions of a file `write_atomic` creates when no mode is given, before the umask.
@@ -50,8 +51,9 @@ def _refuse(mode: int) -> FileKindError:
     return FileKindError(0, f"it is {kind(mode)}, not a regular file")
 
 
-def write_atomic(path: Path, data: bytes, *, mode: int | None = None) -> None:
-    """Write `data` to `path` exactly (no newline translation), replacing it in one step.
+def write_atomic(path: Path, data: bytes | Iterable[bytes], *, mode: int | None = None) -> None:
+    """Write `data` (bytes, or pieces of bytes written in order, never all held at once) to `path` exactly
+    (no newline translation), replacing it in one step; a piece that raises leaves `path` as it was.
 
     `path` must be absent or a regular file (not a symlink). The new file gets `mode`, or by default the
     mode of the file it replaces, or `DEFAULT_MODE` less the umask.
@@ -69,7 +71,10 @@ def write_atomic(path: Path, data: bytes, *, mode: int | None = None) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            if isinstance(data, bytes):
+                handle.write(data)
+            else:
+                handle.writelines(data)
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:

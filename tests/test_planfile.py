@@ -122,6 +122,21 @@ def test_write_atomic_keeps_the_mode_of_the_file_it_replaces(tmp_path: Path) -> 
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
 
 
+def test_write_atomic_writes_pieces_in_order_and_a_failing_piece_leaves_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "cache.json"
+    fsio.write_atomic(path, iter([b"{", b'"a"', b":1}"]))
+    assert path.read_bytes() == b'{"a":1}'
+
+    def failing() -> Iterator[bytes]:
+        yield b"partial"
+        raise ValueError("out of range")
+
+    with pytest.raises(ValueError, match="out of range"):
+        fsio.write_atomic(path, failing())
+    assert path.read_bytes() == b'{"a":1}'
+    assert [p.name for p in tmp_path.iterdir()] == ["cache.json"]  # no temporary file left
+
+
 def test_load_names_a_bad_field(tmp_path: Path) -> None:
     path = tmp_path / "p.json"
     path.write_text(json.dumps({"format_version": "1", "changes": [{}], "summary": {}, "prune": False}))
