@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from python_multipart.multipart import parse_options_header
@@ -94,15 +95,23 @@ async def loggable_body(scope: Scope, receive: Receive, body: bytes, content_typ
 
 async def json_body(request: Request) -> Any:
     """The decoded JSON body ({} when empty); 400 with OpenAI's message when it is not JSON, NaN and
-    Infinity included (Python's reader takes them; JSON has neither, and no stored object may hold one)."""
+    Infinity included (Python's reader takes them; JSON has neither, and no stored object may hold one), and
+    so is a number too large for a double (`1e999`, which Python's reader makes an infinity)."""
     raw = await request.body()
     if not raw.strip():
         return {}
     try:
-        return json.loads(raw, parse_constant=_not_json)
+        return json.loads(raw, parse_constant=_not_json, parse_float=_finite)
     except ValueError:
         raise bad(INVALID_JSON) from None
 
 
 def _not_json(constant: str) -> Any:
     raise ValueError(f"{constant} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of range")
+    return value
