@@ -98,6 +98,15 @@ class OutsideLinkError(ReadError):
     /etc/passwd, outside the repository (/repo); not read`."""
 
 
+def open_resolved(path: Path) -> tuple[int, int]:
+    """`open_regular` for a path resolved (and checked) before, which held no symlink then: opened without
+    following links, so a link swapped in since is not followed (`Too many levels of symbolic links`)."""
+    kind = kind_of(os.stat(path).st_mode)
+    if kind is not None:
+        raise NotRegularError(kind)
+    return _open_checked(path, getattr(os, "O_NOFOLLOW", 0))
+
+
 def open_in(path: Path, root: Path) -> tuple[int, int]:
     """`open_regular(path)` for a file that must stay inside `root`: OutsideLinkError when it is a symlink
     leading outside (resolved). One lstat tells a plain file from a link; a link is resolved once, and
@@ -145,7 +154,12 @@ def read_open(fd: int, size: int, limit: int) -> bytes:
 def read_instructions(path: Path, limit: int) -> str:
     """The instructions in a file: UTF-8, `\\r\\n` → `\\n`, one final newline removed; at most `limit`
     bytes are read. UnicodeDecodeError for invalid UTF-8."""
-    text = read_bounded(path, limit).decode("utf-8-sig").replace("\r\n", "\n")
+    return instructions_text(read_bounded(path, limit))
+
+
+def instructions_text(data: bytes) -> str:
+    """The instructions read as `data` (see `read_instructions`)."""
+    text = data.decode("utf-8-sig").replace("\r\n", "\n")
     return text[:-1] if text.endswith("\n") else text
 
 
