@@ -1,4 +1,5 @@
-"""Second look at issue 16's changes (qa3) through the CLI in-process: what a command leaves behind.
+"""Second look at issue 16's changes (qa3) through the CLI in-process: what a command leaves behind, and
+what a saved plan carries.
 
 A command runs with the cyclic collector's thresholds raised (`cli_group.GC_THRESHOLDS`) and freezes what
 a plan keeps (`gc.freeze`); an embedding process (a test runner, a CI wrapper) must find both as they were
@@ -8,11 +9,13 @@ after every ending: success, a plan error, a usage error.
 from __future__ import annotations
 
 import gc
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import EMULATOR_API_KEY, MakeLiveEmulator
 
 from reconciler.cli import cli
 from reconciler.cli_group import GC_THRESHOLDS
@@ -47,3 +50,36 @@ def test_a_command_restores_the_collector_as_it_found_it(
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == frozen
+
+
+def test_plans_saved_by_all_envs_carry_fingerprints_and_go_stale(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_live_emulator: MakeLiveEmulator
+) -> None:
+    """`plan --all-envs --out-dir` saves plans with fingerprints (`PlanOptions.fingerprints`): an assistant
+    edited on the server after the plan makes its saved plan stale, and applying it writes nothing."""
+    server = make_live_emulator()
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "assistants").mkdir()
+    (tmp_path / "reconciler.yaml").write_text(f"environments:\n  dev:\n    base_url: {server.base_url}\n")
+    manifest = tmp_path / "assistants" / "bot.yaml"
+    manifest.write_text("name: Bot\nmodel: gpt-4\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OPENAI_API_KEY", str(EMULATOR_API_KEY))
+    runner = CliRunner()
+    assert runner.invoke(cli, ["apply", "--env", "dev", "--auto-approve"]).exit_code == 0
+    manifest.write_text("name: Bot\nmodel: gpt-4\ninstructions: Be brief.\n")
+    saved = runner.invoke(cli, ["plan", "--all-envs", "--out-dir", "plans"])
+    assert saved.exit_code == 0, saved.output
+    [change] = json.loads((tmp_path / "plans" / "dev.json").read_text())["changes"]
+    assert (change["action"], change["fingerprint"][:7]) == ("update", "sha256:")
+    with server.client() as client:
+        edited = client.post(f"/assistants/{change['id']}", json={"description": "edited by hand"})
+        assert edited.status_code == 200
+        applied = runner.invoke(cli, ["apply", "--env", "dev", "plans/dev.json"])
+        after = client.get(f"/assistants/{change['id']}").json()
+    assert applied.exit_code == 1
+    assert applied.stderr == (
+        f"Error: plan is stale: 1 assistant changed since it was made: bot changed ({change['id']}); "
+        "make a new plan and review it\n"
+    )
+    assert (after["instructions"], after["description"]) == (None, "edited by hand")
