@@ -83,3 +83,26 @@ def test_plans_saved_by_all_envs_carry_fingerprints_and_go_stale(
         "make a new plan and review it\n"
     )
     assert (after["instructions"], after["description"]) == (None, "edited by hand")
+
+
+def test_a_knowledge_file_named_with_the_key_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_live_emulator: MakeLiveEmulator
+) -> None:
+    """A knowledge file is uploaded under its name: a name holding the key would put it on the server."""
+    server = make_live_emulator()
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "assistants").mkdir()
+    (tmp_path / "assistants" / f"notes-{EMULATOR_API_KEY}.md").write_text("Notes.\n")
+    (tmp_path / "assistants" / "bot.yaml").write_text(
+        f"name: Bot\nmodel: gpt-4\ntools: [{{type: retrieval}}]\nfiles: [notes-{EMULATOR_API_KEY}.md]\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OPENAI_API_KEY", str(EMULATOR_API_KEY))
+    for command in (["plan"], ["apply", "--auto-approve"]):
+        result = CliRunner().invoke(cli, [*command, "--base-url", server.base_url])
+        assert (result.exit_code, result.stdout) == (1, "")
+        assert result.stderr == (
+            "Error: assistants/bot.yaml:4:1: files: holds the API key (the value of OPENAI_API_KEY); "
+            "remove it from the manifest\n"
+        )
+    assert server.stats()["objects"]["files"] == 0
