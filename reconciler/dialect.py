@@ -138,8 +138,14 @@ def canonical_json(value: Any) -> str:
 
 
 def canonical_hash(value: Any) -> str:
-    """`sha256:<hex>` of `canonical_json(value)`."""
-    return "sha256:" + hashlib.sha256(canonical_json(value).encode()).hexdigest()
+    """`sha256:<hex>` of `canonical_json(value)` (`canonical_digest`)."""
+    return "sha256:" + canonical_digest(value)
+
+
+def canonical_digest(value: Any) -> str:
+    """The sha256 hex digest of `canonical_json(value)` as UTF-8. A lone surrogate (a server's `"\\ud800"`)
+    hashes as its surrogatepass bytes rather than failing; other text is plain UTF-8."""
+    return hashlib.sha256(canonical_json(value).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 #: Exact types `_canon_numbers` returns as they are (bool is a subclass of int, already kept by the check).

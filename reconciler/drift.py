@@ -33,7 +33,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from reconciler import dialect
-from reconciler.dialect import canonical_json
+from reconciler.dialect import canonical_digest
 
 VERSION = "1"
 #: Hex digits kept of each field's hash: 32 bits, enough to tell an edit from the applied value.
@@ -116,7 +116,7 @@ class Drift:
 
 def hash_value(value: Any) -> str:
     """HASH_CHARS hex digits of the sha256 of `value`'s canonical JSON."""
-    return hashlib.sha256(canonical_json(value).encode()).hexdigest()[:HASH_CHARS]
+    return canonical_digest(value)[:HASH_CHARS]
 
 
 def hashes(scheme: Scheme, state: Any) -> dict[str, str]:

@@ -34,10 +34,11 @@ from reconciler.manifest.overrides import Selected, did_you_mean
 from reconciler.manifest.reading import (
     DecodeError,
     NotRegularError,
+    OutsideLinkError,
     decode_yaml,
     is_within,
-    outside_link,
-    read_bounded,
+    open_in,
+    read_open,
 )
 from reconciler.options import DEFAULT_KEY_VARIABLE, ConnectionOptions
 
@@ -142,18 +143,18 @@ def _read(path: Path, checker: _Checker) -> Any:
 
     from reconciler.manifest import composer, events
 
-    outside = outside_link(path, checker.root)
-    if outside is not None:
-        checker.error((), outside)
-        return None
     text = ""
     try:
-        data = read_bounded(path, MAX_CONFIG_BYTES)
+        fd, size = open_in(path, checker.root)  # a link swapped in meanwhile is never followed
+        data = read_open(fd, size, MAX_CONFIG_BYTES)
         if len(data) > MAX_CONFIG_BYTES:
             raise ValueError(f"over {MAX_CONFIG_BYTES:,} bytes")
         text = decode_yaml(data, "configuration file")
         events.read(text)  # refuses deep nesting before the composer recurses into it
         roots = [r for r in composer.compose(text) if r is not None]
+    except OutsideLinkError as err:
+        checker.error((), str(err))
+        return None
     except (events.NestingError, DecodeError) as err:
         checker.error((), str(err), position=err.position)
         return None

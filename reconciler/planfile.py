@@ -313,7 +313,8 @@ def save(saved: SavedPlan, path: Path, *, secret: str | None = None) -> None:
     text = mask(json.dumps(to_data(saved), indent=2, ensure_ascii=False) + "\n", secret)
     _refuse_overwrite(path)
     try:
-        fsio.write_atomic(path, text.encode("utf-8"), mode=FILE_MODE)
+        # A lone surrogate (a server's `"\\ud800"`) can only be in a JSON string: written as that escape.
+        fsio.write_atomic(path, text.encode("utf-8", "backslashreplace"), mode=FILE_MODE)
     except OSError as err:
         raise ReconcilerError(f"cannot save the plan to {path}: {err.strerror or err}") from None
 

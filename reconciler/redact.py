@@ -10,9 +10,10 @@ Masking a key that is an ordinary word would garble every line, so `plain_key_pr
 CLI refuses: shorter than `MIN_KEY` characters, or letters only. `url_shown` hides the credentials and
 query of a URL (a base URL may carry `user:password@` or `?api_key=`), whoever's key they are.
 
-`printable` makes foreign text (a server's error message, names) safe for a terminal: control characters and
-bidirectional overrides become `\\u001b`-style escapes, as manifest values are shown. `MaskedStream`, the
-CLI's one output layer, does both to every byte written, keeping only line breaks, tabs and colours.
+`printable` makes foreign text (a server's error message, names) safe for a terminal: control characters,
+bidirectional overrides and lone surrogates become `\\u001b`-style escapes, as manifest values are shown.
+`MaskedStream`, the CLI's one output layer, does both to every byte written, keeping only line breaks, tabs
+and colours.
 """
 
 from __future__ import annotations
@@ -37,8 +38,9 @@ _ECHO = re.compile(r"(\S*?)\*{3,}(\S*)")
 _USERINFO = re.compile(r"(//)[^/?#@\s'\"]*@")
 _QUERY = re.compile(r"([?#])[^\s'\"]*")
 #: Characters a terminal acts on (or that reorder text on screen): C0 controls but tab and line feed, DEL,
-#: C1 controls, bidirectional overrides and isolates.
-_CONTROL = "\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069"
+#: C1 controls, bidirectional overrides and isolates; and lone surrogates (JSON's `"\\ud800"` reads as one),
+#: which no UTF-8 output can encode.
+_CONTROL = "\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff"
 _UNSAFE = re.compile(f"[{_CONTROL}]")
 #: The same, except the colour sequences the CLI's own renderings emit (click.style: reset, bold, a
 #: foreground colour); any other SGR (say `8`, concealed text, that could hide a plan's line) is escaped.

@@ -240,7 +240,7 @@ async def test_service_time_counts_every_v1_request_and_excludes_the_injected_la
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity", "1e999", "-1E+400"])
 async def test_a_body_holding_nan_or_infinity_is_not_json(emulator: InProcessEmulator, constant: str) -> None:
     body = '{"model": "gpt-4", "tools": [{"type": "function", "function": {"name": "f", "parameters": '
     body += '{"type": "object", "properties": {"x": {"type": "number", "maximum": ' + constant + "}}}}}]}"

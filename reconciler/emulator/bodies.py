@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 from typing import Any
 
 from python_multipart.multipart import parse_options_header
@@ -92,17 +94,33 @@ async def loggable_body(scope: Scope, receive: Receive, body: bytes, content_typ
         return None
 
 
+#: The JSON escape of a surrogate (`\\ud800`-`\\udfff`), which only a body that may hold a lone one has.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
 async def json_body(request: Request) -> Any:
     """The decoded JSON body ({} when empty); 400 with OpenAI's message when it is not JSON, NaN and
-    Infinity included (Python's reader takes them; JSON has neither, and no stored object may hold one)."""
+    Infinity included (Python's reader takes them; JSON has neither, and no stored object may hold one), and
+    so is a number too large for a double (`1e999`, which Python's reader makes an infinity) and a lone
+    surrogate (`"\\ud800"`, which Python's reader takes and no UTF-8 answer can hold)."""
     raw = await request.body()
     if not raw.strip():
         return {}
     try:
-        return json.loads(raw, parse_constant=_not_json)
-    except ValueError:
+        value = json.loads(raw, parse_constant=_not_json, parse_float=_finite)
+        if _SURROGATE_ESCAPE.search(raw):  # a pair reads as one character: only a lone one fails
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except ValueError:  # UnicodeEncodeError included
         raise bad(INVALID_JSON) from None
+    return value
 
 
 def _not_json(constant: str) -> Any:
     raise ValueError(f"{constant} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of range")
+    return value

@@ -35,11 +35,11 @@ from reconciler.manifest.reading import (
     OutsideLinkError,
     decode_yaml,
     display,
+    instructions_text,
     is_within,
     open_in,
-    open_regular,
+    open_resolved,
     printable,
-    read_instructions,
     read_open,
     repository_root,
 )
@@ -292,7 +292,7 @@ class FileLoader:
             )
             return None
         try:
-            text = read_instructions(target, limit)
+            text = instructions_text(read_open(*open_resolved(target), limit))
         except UnicodeDecodeError:
             self.error(f"'{rel}' is not valid UTF-8", pos, where)
             return None
@@ -367,7 +367,7 @@ class FileLoader:
         """The size of regular file `target`, checked (and opened) once per directory load."""
         size = self.context.checked.get(target)
         if size is None:
-            fd, size = open_regular(target)
+            fd, size = open_resolved(target)
             os.close(fd)
             self.context.checked[target] = size
         return size
@@ -383,10 +383,15 @@ class FileLoader:
             return None
         base = self.path.parent.absolute()
         written = Path(os.path.normpath(base / rel))
-        if not is_within(written, self.root) and not is_within(written.resolve(), self.root):
+        try:
+            inside = is_within(written, self.root) or is_within(written.resolve(), self.root)
+            resolved = (base / rel).resolve()
+        except (OSError, RuntimeError) as err:  # a symlink loop, or a link replaced while it was resolved
+            self.error(f"cannot read '{rel}': {getattr(err, 'strerror', None) or err}", pos, where)
+            return None
+        if not inside:
             self.error(f"'{rel}' is outside the repository ({self.root})", pos, where)
             return None
-        resolved = (base / rel).resolve()
         if not is_within(resolved, self.root):
             self.error(
                 f"'{rel}' resolves outside the repository through a symlink (to {resolved})", pos, where

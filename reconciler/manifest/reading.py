@@ -94,24 +94,39 @@ def _open_checked(path: Path, flags: int) -> tuple[int, int]:
 
 
 class OutsideLinkError(ReadError):
-    """A symlink leading outside the repository (`outside_link`); `str()` is the message."""
+    """A symlink leading outside the repository (`open_in`); `str()` is the message, e.g. `is a symlink to
+    /etc/passwd, outside the repository (/repo); not read`."""
+
+
+def open_resolved(path: Path) -> tuple[int, int]:
+    """`open_regular` for a path resolved (and checked) before, which held no symlink then: opened without
+    following links, so a link swapped in since is not followed (`Too many levels of symbolic links`)."""
+    kind = kind_of(os.stat(path).st_mode)
+    if kind is not None:
+        raise NotRegularError(kind)
+    return _open_checked(path, getattr(os, "O_NOFOLLOW", 0))
 
 
 def open_in(path: Path, root: Path) -> tuple[int, int]:
     """`open_regular(path)` for a file that must stay inside `root`: OutsideLinkError when it is a symlink
-    leading outside (`outside_link`). One lstat tells a plain file from a link, and a plain file is then
-    opened without following links (O_NOFOLLOW), so no link swapped in between is followed either: two
-    system calls fewer per manifest than `outside_link` then `open_regular`."""
+    leading outside (resolved). One lstat tells a plain file from a link; a link is resolved once, and
+    what is opened is the plain file checked (the path itself, or the link's resolved target), without
+    following links (O_NOFOLLOW). So a link swapped in meanwhile, at the path or at the target, is never
+    followed: the file read is the one checked, or none (`Too many levels of symbolic links`)."""
+    no_follow = getattr(os, "O_NOFOLLOW", 0)
     mode = os.lstat(path).st_mode
     if stat.S_ISLNK(mode):
-        outside = outside_link(path, root)
-        if outside is not None:
-            raise OutsideLinkError(outside)
-        return open_regular(path)
+        try:
+            path = path.resolve()
+        except (OSError, RuntimeError):  # a loop, or no longer a link: opening it tells (never following)
+            return _open_checked(path, no_follow)
+        if not is_within(path, root):
+            raise OutsideLinkError(_outside(path, root))
+        mode = os.stat(path).st_mode
     kind = kind_of(mode)
     if kind is not None:
         raise NotRegularError(kind)
-    return _open_checked(path, getattr(os, "O_NOFOLLOW", 0))
+    return _open_checked(path, no_follow)
 
 
 def read_bounded(path: Path, limit: int) -> bytes:
@@ -139,7 +154,12 @@ def read_open(fd: int, size: int, limit: int) -> bytes:
 def read_instructions(path: Path, limit: int) -> str:
     """The instructions in a file: UTF-8, `\\r\\n` → `\\n`, one final newline removed; at most `limit`
     bytes are read. UnicodeDecodeError for invalid UTF-8."""
-    text = read_bounded(path, limit).decode("utf-8-sig").replace("\r\n", "\n")
+    return instructions_text(read_bounded(path, limit))
+
+
+def instructions_text(data: bytes) -> str:
+    """The instructions read as `data` (see `read_instructions`)."""
+    text = data.decode("utf-8-sig").replace("\r\n", "\n")
     return text[:-1] if text.endswith("\n") else text
 
 
@@ -158,17 +178,7 @@ def is_within(path: Path, root: Path) -> bool:
     return True
 
 
-def outside_link(path: Path, root: Path) -> str | None:
-    """Why `path` is not read when it is a symlink leading outside `root` (resolved), e.g. `is a symlink to
-    /etc/passwd, outside the repository (/repo); not read`; None for anything else (one lstat)."""
-    if not os.path.islink(path):
-        return None
-    try:
-        resolved = path.resolve()
-    except (OSError, RuntimeError):  # a symlink loop: opening it reports the problem
-        return None
-    if is_within(resolved, root):
-        return None
+def _outside(resolved: Path, root: Path) -> str:
     where = f"outside the repository ({printable(str(root))})"
     return f"is a symlink to {printable(str(resolved))}, {where}; not read"
 

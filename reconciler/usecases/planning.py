@@ -75,7 +75,8 @@ def refuse_secrets(loaded: Sequence[Loaded], connection: ConnectionOptions) -> N
 
 def secret_lines(loaded: Sequence[Loaded], connection: ConnectionOptions) -> list[str]:
     """A line `FILE:LINE:COL: FIELD: ...` per manifest field that holds the API key of `connection` (never
-    the key itself): apply would write it to the server, where anyone with access to the project reads it."""
+    the key itself): apply would write it to the server, where anyone with access to the project reads it.
+    `files` counts too: each knowledge file is uploaded under its name."""
     from reconciler.identity import field_location
 
     secret = connection.api_key()
@@ -85,6 +86,8 @@ def secret_lines(loaded: Sequence[Loaded], connection: ConnectionOptions) -> lis
     lines = []
     for manifest in loaded:
         fields = manifest.api_fields()
+        if names := getattr(manifest.manifest, "files", None):
+            fields["files"] = names
         lines += [
             f"{field_location(manifest, name)}: holds the API key (the value of {connection.key_variable}); "
             "remove it from the manifest"
