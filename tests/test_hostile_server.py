@@ -121,6 +121,25 @@ async def test_pages_that_never_advance_stop_with_one_clear_error() -> None:
     assert calls == 2
 
 
+async def test_the_next_page_is_asked_after_the_last_item_received_not_the_claimed_last_id() -> None:
+    """A `last_id` past what a page holds would skip assistants, and apply would create them again."""
+    asked: list[str | None] = []
+
+    async def pages(request: Request) -> JSONResponse:
+        after = request.query_params.get("after")
+        asked.append(after)
+        data = [{"id": "asst_1" if after is None else "asst_2", "object": "assistant"}]
+        body = {"object": "list", "data": data, "first_id": data[0]["id"], "last_id": "asst_9"}
+        return JSONResponse({**body, "has_more": after is None})
+
+    app = Starlette(routes=[Route("/v1/assistants", pages)])
+    transport = httpx.ASGITransport(app=app)
+    async with Client(api_key=KEY, base_url="http://hostile/v1", transport=transport, retry=FAST) as client:
+        listed = await asyncio.wait_for(client.list_assistants(), 10)
+    assert [a.id for a in listed] == ["asst_1", "asst_2"]
+    assert asked == [None, "asst_1"]
+
+
 @cache
 def gzip_bomb(megabytes: int) -> bytes:
     """`megabytes` MiB of zeros, gzip-compressed (about 1000:1)."""

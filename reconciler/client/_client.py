@@ -326,10 +326,10 @@ class Client:
     ) -> AsyncIterator[list[dict[str, Any]]]:
         """The items of a cursor-paginated list, page by page, each checked as `item` (a caller turns a page
         into its values before the next is read: a long listing holds its typed values, not its raw JSON
-        too). A page that repeats an item already listed (a server that ignores `after`) stops the listing
-        with `BadResponseError` instead of looping forever. With `share`, an `instructions` text equal to one
-        in `share` is that one (else it is added): a plan holds one copy of the instructions its manifests
-        hold too."""
+        too), the next asked for after the last item received. A page that repeats an item already listed (a
+        server that ignores `after`) stops the listing with `BadResponseError` instead of looping forever. With
+        `share`, an `instructions` text equal to one in `share` is that one (else it is added): a plan holds one
+        copy of the instructions its manifests hold too."""
         listed = 0
         seen: set[str] = set()
         after: str | None = None
@@ -352,9 +352,11 @@ class Client:
                     value["instructions"] = share.setdefault(text, text)
             listed += len(data)
             yield data
-            if not data or not page.get("has_more"):
+            if not data or not page.get("has_more"):  # an empty page ends it, as the official SDK reads it
                 return
-            after = page.get("last_id") or data[-1]["id"]
+            after = data[-1][
+                "id"
+            ]  # the last item received, whatever `last_id` says (as the SDK): none skipped
 
     async def _page(
         self,
