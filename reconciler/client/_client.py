@@ -326,10 +326,10 @@ class Client:
     ) -> AsyncIterator[list[dict[str, Any]]]:
         """The items of a cursor-paginated list, page by page, each checked as `item` (a caller turns a page
         into its values before the next is read: a long listing holds its typed values, not its raw JSON
-        too), the next asked for after the last item received. A page that repeats an item already listed (a
-        server that ignores `after`) stops the listing with `BadResponseError` instead of looping forever. With
-        `share`, an `instructions` text equal to one in `share` is that one (else it is added): a plan holds one
-        copy of the instructions its manifests hold too."""
+        too), the next asked for after the last item received. A page that repeats an item already listed
+        (a server that ignores `after`) stops the listing with `BadResponseError` instead of looping forever.
+        With `share`, an `instructions` text equal to one in `share` is that one (else it is added): a plan
+        holds one copy of the instructions its manifests hold too."""
         listed = 0
         seen: set[str] = set()
         after: str | None = None
