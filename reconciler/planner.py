@@ -65,15 +65,11 @@ def build_plan(
     changes = [_change_for(m, index, kind, options) for m in matching.matches if targeted(m.loaded.key)]
     if not options.allow_duplicate_names:
         _refuse_name_clashes(changes, loaded, [a for a in matching.unmanaged if a.id not in adopted], kind)
-    changes += [
-        _delete(d.assistant, kind, options, _duplicate_reason(d))
-        for d in matching.duplicates
-        if targeted(d.key)
-    ]
-    orphans = [_orphan(a, kind) for a in matching.orphans if targeted(marker_of(a) or "")]
-    if options.prune:
-        changes += [_delete(a, kind, options) for a in matching.orphans if targeted(marker_of(a) or "")]
-        orphans = []
+    duplicates = [d for d in matching.duplicates if targeted(d.key)]
+    changes += [_delete(d.assistant, kind, options, _duplicate_reason(d)) for d in duplicates]
+    orphaned = [a for a in matching.orphans if targeted(marker_of(a) or "")]
+    changes += [_delete(a, kind, options) for a in orphaned] if options.prune else []
+    orphans = [] if options.prune else [_orphan(a, kind) for a in orphaned]
     files = _plan_files(changes, existing, loaded, index, prune=options.prune) if kind.has_files else ()
     rank = {action: i for i, action in enumerate(ACTIONS)}
     changes.sort(key=lambda c: (rank[c.action], c.key))
