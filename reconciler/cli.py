@@ -7,6 +7,7 @@ job: `reconciler.cli_group`. Plans go to stdout; logs and progress to stderr.
 
 from __future__ import annotations
 
+import gc
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 import click
 
 from reconciler import DISTRIBUTION
-from reconciler.cli_group import ReconcilerGroup, check_api_key, run, setup_logging
+from reconciler.cli_group import SERVER_GC_THRESHOLDS, ReconcilerGroup, check_api_key, run, setup_logging
 from reconciler.cli_options import (
     apply_options,
     connection_options,
@@ -462,6 +463,7 @@ def emulator(
 
         raise emulator_missing(err, "reconciler emulator") from None
 
+    gc.set_threshold(*SERVER_GC_THRESHOLDS)
     serve(
         host=host,
         port=port,
