@@ -2,9 +2,9 @@
 
 `reading.open_in` tells a plain manifest from a link with one lstat, resolves a link once and opens what it
 checked without following links; files a manifest names (`instructions_file`, `files`) are resolved and
-checked, then opened the same way (`reading.open_resolved`). Another process replaces the file, atomically
-and over and over, by a symlink to a file outside the repository and back: whatever the timing, a load reads
-the inside file or refuses it in one line; it never reads the outside one.
+checked, then opened the same way (`reading.open_regular(..., follow=False)`). Another process replaces the
+file, atomically and over and over, by a symlink to a file outside the repository and back: whatever the
+timing, a load reads the inside file or refuses it in one line; it never reads the outside one.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from reconciler.manifest import composer, events
 from reconciler.manifest.errors import ManifestError, Path_, parse_field_path
 from reconciler.manifest.model import Manifest
 from reconciler.manifest.overrides import move_positions
-from reconciler.manifest.reading import MAX_MANIFEST_BYTES, open_resolved, read_bounded, read_instructions
+from reconciler.manifest.reading import MAX_MANIFEST_BYTES, open_regular, read_bounded, read_instructions
 
 if TYPE_CHECKING:  # the agent model is imported when agents are loaded (`agent_kind`), not by every plan
     from reconciler.manifest.agent_model import AgentManifest
@@ -42,7 +42,7 @@ class LocalFile:
         """Hex SHA-256 of the content, streamed in chunks on first call and cached."""
         if not self._digest:
             digest = hashlib.sha256()
-            fd, _ = open_resolved(self.path)  # resolved and checked at load
+            fd, _ = open_regular(self.path, follow=False)  # resolved and checked at load
             with os.fdopen(fd, "rb") as handle:
                 for chunk in iter(lambda: handle.read(1 << 20), b""):
                     digest.update(chunk)

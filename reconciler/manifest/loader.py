@@ -38,7 +38,7 @@ from reconciler.manifest.reading import (
     instructions_text,
     is_within,
     open_in,
-    open_resolved,
+    open_regular,
     printable,
     read_open,
     repository_root,
@@ -292,7 +292,7 @@ class FileLoader:
             )
             return None
         try:
-            text = instructions_text(read_open(*open_resolved(target), limit))
+            text = instructions_text(read_open(*open_regular(target, follow=False), limit))
         except UnicodeDecodeError:
             self.error(f"'{rel}' is not valid UTF-8", pos, where)
             return None
@@ -367,7 +367,7 @@ class FileLoader:
         """The size of regular file `target`, checked (and opened) once per directory load."""
         size = self.context.checked.get(target)
         if size is None:
-            fd, size = open_resolved(target)
+            fd, size = open_regular(target, follow=False)
             os.close(fd)
             self.context.checked[target] = size
         return size

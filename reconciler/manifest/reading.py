@@ -70,17 +70,23 @@ def kind_of(mode: int) -> str | None:
     return fsio.kind(mode)
 
 
-def open_regular(path: Path) -> tuple[int, int]:
-    """An open read-only descriptor of `path` and its size; NotRegularError for anything but a regular file
-    (symlinks are followed), OSError when it can't be opened."""
-    kind = kind_of(os.stat(path).st_mode)
-    if kind is not None:
+#: Open without following a symlink at the path's last part, where the platform can.
+_NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+def open_regular(path: Path, *, follow: bool = True) -> tuple[int, int]:
+    """An open read-only descriptor of `path` and its size; NotRegularError for anything but a regular file,
+    OSError when it can't be opened. Symlinks are followed, unless not `follow`: for a path resolved (and
+    checked) before, which held no symlink then, so a link swapped in since is not followed (`Too many levels
+    of symbolic links`)."""
+    return _open_checked(path, 0 if follow else _NO_FOLLOW, os.stat(path).st_mode)
+
+
+def _open_checked(path: Path, flags: int, mode: int | None = None) -> tuple[int, int]:
+    """Open `path` read-only, non-blocking (a FIFO swapped in cannot block) with `flags`, refusing what is
+    not a regular file: by `mode` (its stat) before opening, when given, and by its fstat after."""
+    if mode is not None and (kind := kind_of(mode)) is not None:
         raise NotRegularError(kind)
-    return _open_checked(path, 0)
-
-
-def _open_checked(path: Path, flags: int) -> tuple[int, int]:
-    """Open `path` read-only, non-blocking (a FIFO swapped in cannot block) with `flags`; checked again."""
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | flags)
     try:
         info = os.fstat(fd)
@@ -98,35 +104,22 @@ class OutsideLinkError(ReadError):
     /etc/passwd, outside the repository (/repo); not read`."""
 
 
-def open_resolved(path: Path) -> tuple[int, int]:
-    """`open_regular` for a path resolved (and checked) before, which held no symlink then: opened without
-    following links, so a link swapped in since is not followed (`Too many levels of symbolic links`)."""
-    kind = kind_of(os.stat(path).st_mode)
-    if kind is not None:
-        raise NotRegularError(kind)
-    return _open_checked(path, getattr(os, "O_NOFOLLOW", 0))
-
-
 def open_in(path: Path, root: Path) -> tuple[int, int]:
     """`open_regular(path)` for a file that must stay inside `root`: OutsideLinkError when it is a symlink
     leading outside (resolved). One lstat tells a plain file from a link; a link is resolved once, and
     what is opened is the plain file checked (the path itself, or the link's resolved target), without
     following links (O_NOFOLLOW). So a link swapped in meanwhile, at the path or at the target, is never
     followed: the file read is the one checked, or none (`Too many levels of symbolic links`)."""
-    no_follow = getattr(os, "O_NOFOLLOW", 0)
     mode = os.lstat(path).st_mode
     if stat.S_ISLNK(mode):
         try:
             path = path.resolve()
         except (OSError, RuntimeError):  # a loop, or no longer a link: opening it tells (never following)
-            return _open_checked(path, no_follow)
+            return _open_checked(path, _NO_FOLLOW)
         if not is_within(path, root):
             raise OutsideLinkError(_outside(path, root))
         mode = os.stat(path).st_mode
-    kind = kind_of(mode)
-    if kind is not None:
-        raise NotRegularError(kind)
-    return _open_checked(path, no_follow)
+    return _open_checked(path, _NO_FOLLOW, mode)
 
 
 def read_bounded(path: Path, limit: int) -> bytes:
