@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from bench.common import Figure
+from bench.memory import INSTRUCTIONS_BYTES, instructions
 
 NAME = "validate"
 COUNT = 1000
@@ -28,7 +29,6 @@ RUNS = 5
 #: `validate` over 1,000 manifests must take at most this long (issue 16).
 TARGET_SECONDS = 0.15
 LARGE_COUNT = 10_000
-INSTRUCTIONS_BYTES = 4 * 1024
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,11 +47,7 @@ def make_manifests(directory: Path, count: int = COUNT) -> None:
 def make_large_manifests(directory: Path, count: int = LARGE_COUNT) -> None:
     """Write `count` manifests with about 4 KB of distinct block-literal instructions each."""
     for i in range(count):
-        line = (
-            f"Assistant {i:05d}: answer questions about topic {i % 97} briefly, cite the policy, be kind.\n"
-        )
-        text = (line * (INSTRUCTIONS_BYTES // len(line) + 1))[:INSTRUCTIONS_BYTES].rstrip("\n")
-        body = "".join(f"  {row}\n" for row in text.split("\n"))
+        body = "".join(f"  {row}\n" for row in instructions(i).split("\n"))
         (directory / f"a{i:05d}.yaml").write_text(
             f"name: Assistant {i}\nmodel: gpt-4-turbo\ninstructions: |-\n{body}tools:\n  - type: retrieval\n"
         )
