@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from reconciler import fastjson
 from reconciler.client.errors import APIError, error_class, one_line
 
 Mask = Callable[[str], str]
@@ -89,17 +90,9 @@ def decode_json(body: bytes) -> tuple[Any, str | None]:
     """The JSON value of a body and None, or None and what is wrong with it: `not JSON`, or JSON Python
     refuses to read (nested too deeply, a number of more than 4,300 digits).
 
-    pydantic's JSON reader (a dependency already) reads a body about four times as fast as `json`; what it
-    refuses (a BOM, UTF-16, lone surrogates, nesting past 200, a float past 4,300 digits, any error) goes to
-    `json`, which decides: the values read and the problems named are `json.loads`'s exactly."""
-    from pydantic_core import from_json  # here: its import costs a process that never reads JSON ~60 ms
-
+    Read by `fastjson.loads`: the values read and the problems named are `json.loads`'s exactly."""
     try:
-        return from_json(body), None
-    except ValueError:
-        pass
-    try:
-        return json.loads(body), None
+        return fastjson.loads(body), None
     except RecursionError:
         return None, "JSON nested too deeply to read"
     except (json.JSONDecodeError, UnicodeDecodeError):
