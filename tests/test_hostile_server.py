@@ -30,6 +30,7 @@ from starlette.routing import Route
 
 from reconciler.client import (
     MAX_JSON_BYTES,
+    MAX_LISTED,
     APIConnectionError,
     APIError,
     APITimeoutError,
@@ -119,6 +120,32 @@ async def test_pages_that_never_advance_stop_with_one_clear_error() -> None:
         "(does it ignore 'after'?); stopped after 2 items"
     )
     assert calls == 2
+
+
+async def test_a_list_that_never_ends_stops_past_max_listed_with_one_clear_error() -> None:
+    """A server inventing new items forever kept a plan listing, and growing, until memory ran out."""
+    calls = 0
+
+    async def endless(request: Request) -> JSONResponse:
+        nonlocal calls
+        calls += 1
+        start = int(str(request.query_params.get("after", "asst_0")).removeprefix("asst_"))
+        data = [{"id": f"asst_{n}", "object": "assistant"} for n in range(start + 1, start + 101)]
+        return JSONResponse({"object": "list", "data": data, "has_more": True})
+
+    app = Starlette(routes=[Route("/v1/assistants", endless)])
+    transport = httpx.ASGITransport(app=app)
+    async with Client(
+        api_key=KEY, base_url="http://hostile/v1", transport=transport, retry=FAST, max_listed=250
+    ) as client:
+        with pytest.raises(BadResponseError) as info:
+            await asyncio.wait_for(client.list_assistants(), 10)
+    assert str(info.value) == (
+        "GET /assistants: the server's list goes past 250 items, the most listed of a kind "
+        "(does it ever end?); stopped after 300"
+    )
+    assert calls == 3
+    assert MAX_LISTED == 100_000
 
 
 async def test_the_next_page_is_asked_after_the_last_item_received_not_the_claimed_last_id() -> None:

@@ -18,8 +18,8 @@ Contracts:
 - **Bounds**: `timeout` applies to each connect/read/write; `deadline` bounds each request as a whole, its
   retries and their waits included (a server trickling one byte at a time, or one that never answers, holds
   a request for `deadline` seconds at most, not once per retry); bodies are read up to
-  `MAX_JSON_BYTES` decompressed (`MAX_FILE_BYTES` for file content); list pages that do not advance stop the
-  listing. The last two raise `BadResponseError`.
+  `MAX_JSON_BYTES` decompressed (`MAX_FILE_BYTES` for file content); list pages that do not advance, or a
+  list longer than `max_listed` items, stop the listing. The last two raise `BadResponseError`.
 - **TLS**: `https://` servers are verified as httpx does by default; a plain `http://` server costs no CA
   bundle (`reconciler.client.tls`).
 - **Errors** are key-free one-liners (`reconciler.client.errors`): httpx exceptions are never chained, foreign
@@ -81,6 +81,10 @@ MAX_JSON_BYTES = 64 * 1024 * 1024
 #: The largest file content read (the API's own limit on a file's size).
 MAX_FILE_BYTES = 512 * 1024 * 1024
 PAGE_LIMIT = 100
+#: A listing stops with `BadResponseError` past this many items (of one kind): a server inventing new items
+#: forever would otherwise keep a plan listing, and growing, until memory runs out. A plan of 100,000
+#: assistants takes minutes and gigabytes; no organisation we know of comes near.
+MAX_LISTED = 100_000
 #: The route of one file attached to an assistant.
 _ASSISTANT_FILE = "/assistants/{assistant_id}/files/{file_id}"
 #: Statuses meaning "this server has no /models endpoint" (compatible servers often lack it).
@@ -96,7 +100,8 @@ class Client:
     """An async client for one API server. Use as `async with Client(...) as client:` or call `aclose()`.
 
     `retry` is the `RetryPolicy`; `max_retries`, when given, overrides its budget. `timeout` bounds each
-    connect/read/write and `deadline` each request as a whole (retries included), in seconds. `transport`
+    connect/read/write and `deadline` each request as a whole (retries included), in seconds; `max_listed`
+    the items of one listing (`MAX_LISTED`). `transport`
     replaces the network (the embedded emulator). `calls` counts the requests actually sent (retries
     included) by `"METHOD /route-template"`, e.g. `"GET /assistants"`, `"POST /assistants/{assistant_id}"`.
     """
@@ -113,6 +118,7 @@ class Client:
         timeout: float = DEFAULT_TIMEOUT,
         deadline: float = DEFAULT_DEADLINE,
         transport: httpx.AsyncBaseTransport | None = None,
+        max_listed: int = MAX_LISTED,
     ) -> None:
         policy = retry or RetryPolicy()
         self.retry = policy if max_retries is None else replace(policy, max_retries=max_retries)
@@ -121,6 +127,7 @@ class Client:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.deadline = deadline
+        self.max_listed = max_listed
         self.calls: Counter[str] = Counter()
         self._api_key = api_key
         self._gate = RateGate()
@@ -327,9 +334,10 @@ class Client:
         """The items of a cursor-paginated list, page by page, each checked as `item` (a caller turns a page
         into its values before the next is read: a long listing holds its typed values, not its raw JSON
         too), the next asked for after the last item received. A page that repeats an item already listed
-        (a server that ignores `after`) stops the listing with `BadResponseError` instead of looping forever.
-        With `share`, an `instructions` text equal to one in `share` is that one (else it is added): a plan
-        holds one copy of the instructions its manifests hold too."""
+        (a server that ignores `after`) stops the listing with `BadResponseError` instead of looping forever,
+        and so does a page past `max_listed` items (a server inventing new items forever). With `share`, an
+        `instructions` text equal to one in `share` is that one (else it is added): a plan holds one copy of
+        the instructions its manifests hold too."""
         listed = 0
         seen: set[str] = set()
         after: str | None = None
@@ -351,6 +359,13 @@ class Client:
                 if share is not None and type(text := value.get("instructions")) is str:
                     value["instructions"] = share.setdefault(text, text)
             listed += len(data)
+            if listed > self.max_listed:
+                reason = (
+                    f"the server's list goes past {self.max_listed:,} items, the most listed of a kind "
+                    f"(does it ever end?); stopped after {listed:,}"
+                )
+                path = self._path(route, path_params)
+                raise BadResponseError(method="GET", path=path, reason=reason)
             yield data
             if not data or not page.get("has_more"):  # an empty page ends it, as the official SDK reads it
                 return
