@@ -243,3 +243,20 @@ def test_a_symlinked_subfolder_is_not_walked_for_the_note(
         "note: 1 YAML file in subfolders of assistants not read (assistants/real/b.yaml): manifests are read "
         "from assistants itself only"
     ]
+
+
+@pytest.mark.parametrize(
+    ("stale_size", "text"),
+    [(5, b"model: gpt-4\n"), (40, b"model: gpt-4\n"), (0, b"x" * 100_000), (13, b"model: gpt-4\n")],
+)
+def test_a_read_takes_the_whole_file_whatever_its_size_was_when_stat_said(
+    tmp_path: Path, stale_size: int, text: bytes
+) -> None:
+    """`read_open` trusts the size from fstat only to stop early: a file that grew since (more than the
+    size) or shrank (fewer) is read to its end, up to the limit."""
+    from reconciler.manifest.reading import read_open
+
+    path = tmp_path / "m.yaml"
+    path.write_bytes(text)
+    assert read_open(os.open(path, os.O_RDONLY), stale_size, 1 << 20) == text
+    assert read_open(os.open(path, os.O_RDONLY), stale_size, 10) == text[:11]

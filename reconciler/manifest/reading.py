@@ -131,12 +131,13 @@ def read_bounded(path: Path, limit: int) -> bytes:
 def read_open(fd: int, size: int, limit: int) -> bytes:
     """Read (and close) `fd`, a regular file of `size` bytes as of its fstat: at most `limit + 1` bytes.
 
-    Asks for `size + 1` bytes first (a 10 MB buffer per small file would cost more than the parse), then
-    for the rest when the file grew meanwhile."""
+    Asks for `size + 1` bytes first (a 10 MB buffer per small file would cost more than the parse): exactly
+    `size` bytes is the whole file (the byte past it was not there), with no read to find the end; more (the
+    file grew meanwhile) or fewer (a short read) reads on for the rest."""
     try:
         chunks = [os.read(fd, min(size, limit) + 1)]
         total = len(chunks[0])
-        while chunks[-1] and total <= limit:  # the file grew meanwhile, or a short read
+        while chunks[-1] and total <= limit and total != size:
             chunks.append(os.read(fd, limit + 1 - total))
             total += len(chunks[-1])
     finally:
