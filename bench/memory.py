@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from bench import httpx_list
 from bench.common import ChildRun, Figure, python_env, reconciler_command, run_measured, seed
 from reconciler.dialect import MARKER_KEY
 from reconciler.emulator.server import EmulatorServer
@@ -99,6 +100,7 @@ def run(count: int = ASSISTANTS) -> list[Figure]:
             text=True,
             check=True,
         ).stdout
+        alone = run_measured(httpx_list.command(), env=env, cwd=workdir)
         (workdir / CACHE_DIR).mkdir(parents=True)
         filling = _plan(env, workdir)  # fills the cache
         warm = _plan(env, workdir)
@@ -122,6 +124,13 @@ def run(count: int = ASSISTANTS) -> list[Figure]:
         Figure(NAME, "plan wall", round(plan.wall, 2), "s", "child process, 0 ms latency"),
         Figure(NAME, "plan CPU", round(cpu, 2), "s", _verdict(cpu, TARGET_CPU)),
         Figure(NAME, "plan CPU, read cache warm", round(warm_cpu, 2), "s", _verdict(warm_cpu, TARGET_CPU)),
+        Figure(
+            NAME,
+            "httpx alone, the same listing: CPU",
+            round(alone.user_cpu + alone.system_cpu, 2),
+            "s",
+            "a fresh process listing with httpx and nothing else (bench.httpx_list; no target)",
+        ),
         Figure(
             NAME,
             "peak RSS, read cache warm",

@@ -7,6 +7,9 @@ Run: `python -m bench.plan` (prints a table), or as part of `python -m bench`. F
   loading the manifests, listing, planning, rendering).
 - floor: ceil(N / 100) list calls one after another × the latency, plus the start-up of `reconciler --help`
   (median, same run): no plan can list faster or start sooner. Target: wall <= TARGET_RATIO × floor.
+- httpx alone: the same listing by httpx and nothing else, in a fresh process from the same environment
+  (`bench.httpx_list`): what the HTTP library itself takes beyond the floor (no target; for reading the
+  ratio, not a goal).
 - refresh baseline (what Terraform does): list, then one GET per assistant with `REFRESH_PARALLELISM` in
   flight, and deepdiff on every pair; in-process, so its start-up is not counted. The sequential-GETs line is
   the same with one GET at a time, measured on the first SEQUENTIAL_SAMPLE assistants and scaled to all (it
@@ -29,6 +32,7 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
+from bench import httpx_list
 from bench.common import (
     ChildEmulator,
     ChildRun,
@@ -159,6 +163,8 @@ def measure(workdir: Path) -> dict[str, Any]:
         startup = statistics.median(median_wall([*reconciler_command(), "--help"], RUNS, cwd=workdir))
         emulator.call("POST", "faults", {"latency_ms": LATENCY_MS})
         walls, measured, stats = plan_walls(emulator, workdir)
+        env = {**python_env(), "OPENAI_API_KEY": API_KEY, "OPENAI_BASE_URL": emulator.base_url}
+        alone = median_wall(httpx_list.command(), RUNS, env=env, cwd=workdir)
         (workdir / CACHE_DIR).mkdir(parents=True)
         warm, warm_measured, _ = plan_walls(emulator, workdir)  # the warm-up run fills the read cache
         parallel, fetched = asyncio.run(refresh(emulator.base_url, REFRESH_PARALLELISM))
@@ -167,6 +173,7 @@ def measure(workdir: Path) -> dict[str, Any]:
     return {
         "startup": startup,
         "wall": statistics.median(walls),
+        "httpx": statistics.median(alone),
         "warm": statistics.median(warm),
         "calls": stats["total"],
         "service": stats["service"]["p50_s"],
@@ -202,6 +209,15 @@ def run() -> list[Figure]:
             "x",
             f"{lists} × the list call service p50 added: what the server itself takes (no target)",
         ),
+        Figure(
+            NAME,
+            "httpx alone, the same listing",
+            round(r["httpx"], 3),
+            "s",
+            f"a fresh process listing with httpx and nothing else, median of {RUNS} (no target)",
+        ),
+        Figure(NAME, "httpx alone / floor", round(ratio(r["httpx"], floor) or 0, 2), "x", "the library's"),
+        Figure(NAME, "plan wall / httpx alone", round(ratio(r["wall"], r["httpx"]) or 0, 2), "x", "ours"),
         Figure(NAME, "plan wall, read cache warm", round(r["warm"], 3), "s", "with .reconciler/cache/"),
         Figure(NAME, "plan wall, read cache warm / floor", warm_ratio, "x", _verdict(warm_ratio)),
         Figure(
