@@ -4,13 +4,14 @@ and errors of an uncached one (cold, warm, after edits, from a damaged or foreig
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from reconciler.manifest import load_directory
-from reconciler.manifest.cache import CACHE_DIR, CACHE_FILE
+from reconciler.manifest.cache import CACHE_DIR, CACHE_FILE, MAX_CACHE_BYTES
 
 MANIFESTS = {
     "hr.yaml": "name: HR helper\nmodel: gpt-4\ninstructions: |\n  Be kind.\n  Cite policy.\n"
@@ -100,4 +101,22 @@ def test_entries_of_the_wrong_shape_are_read_again(repo: Path) -> None:
     stored = json.loads(path.read_text())
     stored["entries"] = {digest: [["not a document"]] for digest in stored["entries"]}
     path.write_text(json.dumps(stored))
+    assert outcome(repo) == uncached
+
+
+@pytest.mark.parametrize("kind", ["fifo", "/dev/zero", "oversized"])
+def test_a_cache_that_is_no_regular_file_or_too_large_is_ignored_without_a_hang(
+    repo: Path, kind: str
+) -> None:
+    """Read before: a FIFO in its place blocked every load, and `/dev/zero` read until memory ran out."""
+    uncached = outcome(repo)
+    (repo / CACHE_DIR).mkdir(parents=True)
+    path = repo / CACHE_DIR / CACHE_FILE
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "/dev/zero":
+        path.symlink_to("/dev/zero")
+    else:
+        with path.open("wb") as sparse:  # holes: no disk used, and it is never read
+            sparse.truncate(MAX_CACHE_BYTES + 1)
     assert outcome(repo) == uncached
