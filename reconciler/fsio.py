@@ -5,8 +5,9 @@ manifests).
   the same directory renamed over `path`, so a reader never sees half a file. A symlink, FIFO, device or
   directory at `path` is refused before anything is written (replacing `/dev/full` or a symlink to
   `/dev/stdout` with a regular file is never what was meant).
-- `read_bounded(path, limit)` reads a regular file of at most `limit` bytes. FIFOs, devices and directories
-  are refused before opening (opening a FIFO blocks until a writer comes; `/dev/zero` never ends).
+- `read_bounded(path, limit)` reads a regular file of at most `limit` bytes (`read_chunks`, streamed). FIFOs,
+  devices and directories are refused before opening (opening a FIFO blocks until a writer comes;
+  `/dev/zero` never ends).
 
 Both raise `FileKindError` / `FileTooLargeError` (OSErrors whose `strerror` is the one-line reason) or the
 OSError of the failing call; callers put the path and their own context in front.
@@ -17,8 +18,9 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 #: The permissions of a file `write_atomic` creates when no mode is given, before the umask.
 DEFAULT_MODE = 0o666
@@ -91,18 +93,31 @@ def _umask() -> int:
 def read_bounded(path: Path, limit: int) -> bytes:
     """The bytes of the regular file `path` (symlinks followed), refusing anything else before opening it
     and any file over `limit` bytes (checked before reading and while reading, should it grow)."""
+    return b"".join(read_chunks(path, limit))
+
+
+def read_chunks(path: Path, limit: int, size: int = 1 << 20) -> Iterator[bytes]:
+    """`read_bounded`, streamed: the bytes of `path` in chunks of at most `size` (the checks made before the
+    first chunk; FileTooLargeError raised at the chunk that passes `limit`, should the file grow)."""
     info = os.stat(path)
     if not stat.S_ISREG(info.st_mode):
         raise _refuse(info.st_mode)
     if info.st_size > limit:
         raise FileTooLargeError(0, f"it is {info.st_size} bytes, over the limit of {limit}")
     # O_NONBLOCK: should the path be swapped for a FIFO after the check, opening it still does not block.
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    with os.fdopen(fd, "rb") as handle:
-        opened = os.fstat(handle.fileno())
-        if not stat.S_ISREG(opened.st_mode):
-            raise _refuse(opened.st_mode)
-        data = handle.read(limit + 1)
-    if len(data) > limit:
-        raise FileTooLargeError(0, f"it is over the limit of {limit} bytes")
-    return data
+    handle = os.fdopen(os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb")
+    opened = os.fstat(handle.fileno())
+    if not stat.S_ISREG(opened.st_mode):
+        handle.close()
+        raise _refuse(opened.st_mode)
+    return _chunks(handle, limit, size)
+
+
+def _chunks(handle: BinaryIO, limit: int, size: int) -> Iterator[bytes]:
+    with handle:
+        total = 0
+        while chunk := handle.read(min(size, limit + 1 - total)):
+            total += len(chunk)
+            if total > limit:
+                raise FileTooLargeError(0, f"it is over the limit of {limit} bytes")
+            yield chunk

@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reconciler import knowledge
+from reconciler import fsio, knowledge
+from reconciler.dialect import MAX_FILE_BYTES
 from reconciler.errors import ReconcilerError
 from reconciler.exactly_once import wait_for_horizon, write_once
 from reconciler.knowledge import RemoteIndex, UploadedFile, human_size, short_hash
@@ -64,16 +65,17 @@ class ResolvedUploads:
 
 
 def hash_file(path: Path) -> str:
-    """The hex sha256 of the file at `path`, read in 1 MiB chunks (OSError when it cannot be read)."""
+    """The hex sha256 of the regular file at `path`, read in 1 MiB chunks; OSError when it cannot be read,
+    is no longer a regular file (a FIFO swapped in since the plan must not hang apply) or is over
+    `MAX_FILE_BYTES`."""
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
+    for chunk in fsio.read_chunks(path, MAX_FILE_BYTES):
+        digest.update(chunk)
     return digest.hexdigest()
 
 
 def _read(path: Path) -> tuple[bytes, str]:
-    data = path.read_bytes()
+    data = fsio.read_bounded(path, MAX_FILE_BYTES)
     return data, hashlib.sha256(data).hexdigest()
 
 

@@ -239,6 +239,27 @@ def test_local_files_are_checked_before_the_first_call_from_the_repository_root(
     assert sorted(markers(held(live_emulator))) == ["faq", "hr"]
 
 
+@pytest.mark.parametrize(("swap", "kind"), [("fifo", "a FIFO"), ("/dev/zero", "a character device")])
+def test_a_knowledge_file_swapped_for_a_fifo_or_a_device_since_the_plan_is_refused_not_read(
+    live_emulator: LiveEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, swap: str, kind: str
+) -> None:
+    """Read before: apply opened the FIFO and waited for a writer forever, and read /dev/zero until memory
+    ran out."""
+    repo, plan_file, _ = planned_in_repo(live_emulator, tmp_path, monkeypatch)
+    policy = repo / "assistants" / "docs" / "policy.md"
+    policy.unlink()
+    if swap == "fifo":
+        os.mkfifo(policy)
+    else:
+        policy.symlink_to("/dev/zero")
+    live_emulator.reset_stats()
+    assert refused(live_emulator, plan_file) == (
+        f"Error: the saved plan needs local files that changed: cannot read assistants/docs/policy.md (it is "
+        f"{kind}, not a regular file); nothing was applied; make a new plan and review it\n"
+    )
+    assert live_emulator.stats()["total"] == 0
+
+
 def test_after_a_partial_apply_of_a_saved_plan_the_advice_is_a_new_plan(
     live_emulator: LiveEmulator, tmp_path: Path
 ) -> None:
