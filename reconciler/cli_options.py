@@ -177,9 +177,10 @@ def connection_from(
 
 
 TARGET_HELP = {
-    "plan": "Plan only the assistant with this manifest key (repeatable); the others are not shown.",
-    "apply": "Apply only the changes to the assistant with this manifest key (repeatable); the others are "
-    "left as they are.",
+    "plan": "Plan only the assistant (or saved agent) with this manifest key (repeatable); the others are "
+    "not shown. assistant:KEY or agent:KEY when both kinds have the key.",
+    "apply": "Apply only the changes to the assistant (or saved agent) with this manifest key (repeatable); "
+    "the others are left as they are. assistant:KEY or agent:KEY when both kinds have the key.",
 }
 
 

@@ -17,6 +17,7 @@ from reconciler.errors import PlanError, UnsafePlanError
 from reconciler.kinds import DEFAULT, Kind
 from reconciler.options import PlanOptions
 from reconciler.plan import ABSENT, ACTIONS, UNTAKEN, Change, FileRef, Orphan, Plan, PlanFile, check_safety
+from reconciler.targets import check_ambiguous, selects, split
 
 if TYPE_CHECKING:
     from reconciler.manifest import LoadedManifest
@@ -55,10 +56,11 @@ def build_plan(
     marker_of = kind.marker_of
     matching = identity.match(loaded, existing, kind)
     managed_keys = {marker_of(a) for a in existing} - {None}
-    _check_targets(targets, {m.key for m in loaded} | {k for k in managed_keys if k} | set(known_keys))
+    own = {m.key for m in loaded} | {k for k in managed_keys if k}
+    _check_targets(targets, kind.name, own, set(known_keys))
 
     def targeted(key: str) -> bool:
-        return not targets or key in targets
+        return selects(targets, kind.name, key)
 
     adopted = {m.existing.id for m in matching.matches if m.adopt and m.existing}
     index = knowledge.RemoteIndex(remote_files or ())
@@ -299,13 +301,24 @@ def _drift(
     return drift.Drift(key, existing.id, fields, applied.since, kind)
 
 
-def _check_targets(targets: Sequence[str], known: set[str]) -> None:
-    unknown = [t for t in targets if t not in known]
+def _check_targets(targets: Sequence[str], kind: str, own: set[str], others: set[str]) -> None:
+    """PlanError for a target of this `kind` that no key of it has (`own`), or an unqualified one no kind has
+    (`others`: the keys of the other kinds planned), naming near matches; or one that names both
+    (`targets.check_ambiguous`). Targets qualified with another kind are that kind's plan's to check."""
+    check_ambiguous(targets, own, others)
+    known = own | others
+    unknown = [
+        t
+        for t in targets
+        if (split(t)[0] is None and t not in known) or (split(t)[0] == kind and split(t)[1] not in own)
+    ]
     if not unknown:
         return
     parts = []
     for target in unknown:
-        near = difflib.get_close_matches(target, sorted(known), n=3)
+        qualifier, key = split(target)
+        near = difflib.get_close_matches(key, sorted(known if qualifier is None else own), n=3)
+        near = [n if qualifier is None else f"{qualifier}:{n}" for n in near]
         hint = f" (did you mean {' or '.join(repr(n) for n in near)}?)" if near else ""
         parts.append(f"{target!r}{hint}")
     noun = "target" if len(unknown) == 1 else "targets"

@@ -18,6 +18,7 @@ from reconciler.errors import ReconcilerError, StalePlanError
 from reconciler.kinds import DEFAULT, Kind, kind_named
 from reconciler.plan import ABSENT, Change, Plan, combine
 from reconciler.planfile import REPLAN, STALE_NAMED
+from reconciler.targets import selects
 
 if TYPE_CHECKING:
     from reconciler.client import Client
@@ -112,7 +113,7 @@ def stale_reasons(plan: Plan, existing: list[Remote], kind: Kind = DEFAULT) -> l
         accounted = {c.id for c in plan.changes if c.id} | {o.id for o in plan.orphans}
         keys = {c.key for c in plan.changes}
         for marker, assistants in sorted(by_marker.items()):
-            if marker in keys or (plan.targets and marker not in plan.targets):
+            if marker in keys or not selects(plan.targets, kind.name, marker):
                 continue
             for assistant in assistants:
                 if assistant.id not in accounted:

@@ -24,7 +24,7 @@ from reconciler.apply import Executor
 from reconciler.client import Client
 from reconciler.dialect import APPLIED_KEY
 from reconciler.emulator.testing import InProcessEmulator
-from reconciler.errors import StalePlanError, UnsafePlanError
+from reconciler.errors import PlanError, StalePlanError, UnsafePlanError
 from reconciler.kinds import AGENT
 from reconciler.kinds.agent import AGENTS
 from reconciler.manifest import load_agents, load_directory
@@ -483,3 +483,46 @@ async def test_import_refuses_agents_holding_credentials(emulator: InProcessEmul
     )
     assert token not in str(info.value)
     assert not (tmp_path / "agents").exists()
+
+
+async def test_a_key_both_kinds_share_is_targeted_by_kind_never_both(
+    emulator: InProcessEmulator, tmp_path: Path
+) -> None:
+    """`--target hr-helper` planned (and applied) the assistant and the agent of that key alike: asked for
+    one, a run changed both. Now the unqualified key is refused, and `assistant:`/`agent:` pick one."""
+    _write(tmp_path, {"hr-helper": TRIAGE, "search": SEARCH})
+    async with client_for(emulator) as client:
+        with pytest.raises(PlanError) as info:
+            await _plan(client, tmp_path, targets=("hr-helper",))
+        assert str(info.value) == (
+            "target 'hr-helper' names both an assistant and a saved agent: say --target assistant:hr-helper "
+            "or --target agent:hr-helper"
+        )
+        plan = await _plan(client, tmp_path, targets=("agent:hr-helper",))
+        assert [(c.kind, c.key, c.action) for c in plan.actionable] == [("agent", "hr-helper", "create")]
+        await _apply(client, plan)
+        assert [(method, path) for method, path, _ in writes(emulator.requests())] == [("POST", "/v1/agents")]
+        plan = await _plan(client, tmp_path, targets=("assistant:hr-helper", "search"))
+        assert sorted((c.kind, c.key) for c in plan.actionable) == [
+            ("agent", "search"),
+            ("assistant", "hr-helper"),
+        ]
+        with pytest.raises(PlanError) as info:
+            await _plan(client, tmp_path, targets=("agent:hr-helpr",))
+        assert str(info.value) == (
+            "unknown target 'agent:hr-helpr' (did you mean 'agent:hr-helper'?): no manifest or managed "
+            "assistant has that key"
+        )
+        with pytest.raises(PlanError) as info:
+            await _plan(client, tmp_path, targets=("robot:hr-helper",))
+        assert str(info.value) == (
+            "target 'robot:hr-helper': unknown kind 'robot'; a key is qualified as assistant:hr-helper or "
+            "agent:hr-helper"
+        )
+        assistants = load_directory(tmp_path / "assistants").manifests
+        with pytest.raises(PlanError) as info:
+            await plan_with(client, assistants, PlanOptions(targets=("agent:search",)))
+        assert str(info.value) == (
+            "target 'agent:search': no agent manifests are planned here (saved agents are planned when "
+            "agents/ exists beside the assistants directory, or with --agents-dir)"
+        )

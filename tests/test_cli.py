@@ -80,7 +80,10 @@ def test_help_and_version() -> None:
             shown_name = (argument.metavar or argument.name or "").strip("[].").upper()
             assert shown_name in (command.help or ""), f"{name}: argument {shown_name} not explained"
     apply_help = " ".join(run("apply", "--help").output.split())
-    assert "--target KEY Apply only the changes to the assistant with this manifest key" in apply_help
+    assert (
+        "--target KEY Apply only the changes to the assistant (or saved agent) with this manifest key"
+        in apply_help
+    )
     result = run("--version")
     assert (result.exit_code, result.output) == (0, f"reconciler, version {__version__}\n")
 

@@ -28,6 +28,7 @@ from reconciler.options import DEFAULT_DIRECTORY, ConnectionOptions, PlanOptions
 from reconciler.plan import Plan, combine
 from reconciler.redact import holds, mask, secret_forms
 from reconciler.render import render_plan
+from reconciler.targets import check_qualifiers
 from reconciler.usecases.validating import agents_directory, checked, load_agent_manifests
 
 if TYPE_CHECKING:
@@ -203,7 +204,9 @@ async def plan_listed(
     uploaded files (one call), refusing `file_ids` it does not list (`check_file_ids`); build the plan;
     and, when it creates assistants or changes a model, judge those models (`planner.check_model_rules`),
     then check them with one `/models` call (skipped when the server has none). With `agents` (and every
-    agent, `existing_agents`), the agents are planned too and the plan is both (`plan.combine`)."""
+    agent, `existing_agents`), the agents are planned too and the plan is both (`plan.combine`). A target
+    qualified with a kind not planned is refused (`targets.check_qualifiers`)."""
+    check_qualifiers(options.targets, (ASSISTANT.name,) if agents is None else (ASSISTANT.name, AGENT.name))
     if agents is None:
         return await _plan_assistants(client, loaded, existing, options, ())
     listed_agents = existing_agents or []
