@@ -14,6 +14,9 @@ the client's do not share one interpreter lock. Figures, at each parallelism:
 - CPU per request, client and emulator (process CPU time during the run / requests): the larger one is the
   bound once requests overlap (`bound`).
 - calls: requests the apply sent (the emulator's own count) against the minimum, one write per change.
+- httpx alone: the same 200 `POST /assistants/{id}` bodies sent by a bare `httpx.AsyncClient` with the same
+  number in flight (a semaphore), nothing else: what the HTTP library itself reaches (wall / floor, and its
+  CPU per request) against the same emulator, in the same run (no target).
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from bench.common import ChildEmulator, Figure, ratio
 from reconciler.apply import Executor
@@ -58,15 +63,39 @@ async def measure(emulator: ChildEmulator, directory: Path, parallelism: int) ->
         report = await Executor(client, parallelism=parallelism).run(plan)
         wall = time.perf_counter() - started
         cpu, child_after = time.process_time() - cpu, emulator.cpu_seconds()
+        stats = emulator.call("GET", "stats")
+        bodies = [(c.id, dict(c.after)) for c in plan.changes]
     assert report.ok and report.counts["updated"] == CHANGES, report.counts
-    stats = emulator.call("GET", "stats")
+    alone_wall, alone_cpu = await httpx_alone(emulator.base_url, bodies, parallelism)
     return {
         "wall": wall,
         "calls": stats["total"],
         "service": stats["service"],
         "client_cpu": cpu,
         "emulator_cpu": None if child_cpu is None or child_after is None else child_after - child_cpu,
+        "alone_wall": alone_wall,
+        "alone_cpu": alone_cpu,
     }
+
+
+async def httpx_alone(
+    base_url: str, bodies: list[tuple[str | None, dict[str, Any]]], parallelism: int
+) -> tuple[float, float]:
+    """Wall and CPU seconds of sending `bodies` (`POST /assistants/{id}`) with a bare httpx client,
+    `parallelism` at a time (the latency still on)."""
+    headers = {"Authorization": f"Bearer {API_KEY}", "OpenAI-Beta": "assistants=v1"}
+    gate = asyncio.Semaphore(parallelism)
+    async with httpx.AsyncClient(base_url=base_url.rstrip("/") + "/", headers=headers) as http:
+
+        async def send(assistant_id: str | None, body: dict[str, Any]) -> None:
+            async with gate:
+                answer = await http.post(f"assistants/{assistant_id}", json=body)
+                answer.raise_for_status()
+                answer.json()
+
+        cpu, started = time.process_time(), time.perf_counter()
+        await asyncio.gather(*(send(i, b) for i, b in bodies))
+        return time.perf_counter() - started, time.process_time() - cpu
 
 
 def figures_for(parallelism: int, got: dict[str, Any]) -> list[Figure]:
@@ -97,6 +126,19 @@ def figures_for(parallelism: int, got: dict[str, Any]) -> list[Figure]:
         Figure(NAME, f"{label}: bound", bound),
         Figure(NAME, f"{label}: calls", calls, "calls", f"minimum {CHANGES}"),
         Figure(NAME, f"{label}: calls / minimum", round(calls / CHANGES, 2), "x"),
+        Figure(
+            NAME,
+            f"{label}: httpx alone, wall / floor",
+            round(ratio(got["alone_wall"], floor) or 0, 2),
+            "x",
+            "the same requests from a bare httpx client (no target)",
+        ),
+        Figure(
+            NAME,
+            f"{label}: httpx alone, CPU per request",
+            round(got["alone_cpu"] / CHANGES * 1000, 2),
+            "ms",
+        ),
     ]
 
 
