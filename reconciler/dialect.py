@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -26,6 +27,10 @@ Assistant: TypeAlias = "Mapping[str, Any] | Remote"
 
 API_VERSION = "v1"
 BETA_HEADER = ("OpenAI-Beta", "assistants=v1")
+
+#: What a manifest key is (the file's stem or `key:`); the ownership marker holds one.
+KEY_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,62}$"
+_KEY = re.compile(KEY_PATTERN)
 
 #: The reserved metadata entry that marks an assistant as managed; its value is the manifest key.
 MARKER_KEY = "reconciler_key"
@@ -121,10 +126,17 @@ def field_of(assistant: Assistant, field: str) -> Any:
 
 
 def marker_of(assistant: Assistant) -> str | None:
-    """The key an existing assistant is managed under, or None when it is unmanaged."""
+    """The key an existing assistant is managed under, or None when it is unmanaged. Only a key is a marker
+    (`is_key`): reconciler writes no other value, and one a server holds (a newline, a colour escape) would
+    otherwise reach plans and pull-request comments as a key, outside every escaped value."""
     metadata = field_of(assistant, "metadata") or {}
     value = metadata.get(MARKER_KEY) if type(metadata) is dict or isinstance(metadata, Mapping) else None
-    return value if isinstance(value, str) and value else None
+    return value if isinstance(value, str) and is_key(value) else None
+
+
+def is_key(text: str) -> bool:
+    """Whether `text` is a manifest key (`KEY_PATTERN`)."""
+    return _KEY.fullmatch(text) is not None
 
 
 def claim_order(assistant: Assistant) -> tuple[int, str]:

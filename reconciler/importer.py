@@ -48,7 +48,6 @@ LONG_LINES = 10
 LONG_CHARS = 1000
 #: The longest key (the manifest key pattern allows 63 characters).
 MAX_KEY = 63
-KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 MANIFEST_SUFFIX = ".yaml"
 INSTRUCTIONS_SUFFIX = ".md"
 #: The modeline of an agent manifest (`schema/agent.json`).
@@ -111,7 +110,7 @@ def slug(text: str) -> str:
     out = re.sub(r"[^a-z0-9._-]+", "-", ascii_text)
     out = re.sub(r"-{2,}", "-", out)
     out = out.lstrip("._-")[:MAX_KEY].rstrip("._-")
-    return out if KEY_PATTERN.match(out) else ""
+    return out if dialect.is_key(out) else ""
 
 
 def key_for(assistant: Remote, kind: Kind = ASSISTANT) -> str:

@@ -174,7 +174,7 @@ def test_markdown_with_orphans(plans: dict[str, Plan]) -> None:
         + """\
 1 managed assistant has no manifest (plan with `--prune` to destroy):
 
-- `old` (asst_old) Old
+- `old` (asst_old) `"Old"`
 
 1 unmanaged assistant left untouched (to manage it: `reconciler import --all`).
 

@@ -34,7 +34,7 @@ MAX_USER_METADATA_PAIRS = dialect.MAX_METADATA_PAIRS - 2
 #: `files` and `file_ids` together may name at most this many files.
 MAX_FILES_TOTAL = dialect.MAX_FILE_IDS
 
-KEY_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,62}$"
+KEY_PATTERN = dialect.KEY_PATTERN
 ASSISTANT_ID_PATTERN = r"^asst_[A-Za-z0-9_-]+$"
 FILE_ID_PATTERN = r"^[a-z]+-[A-Za-z0-9_-]+$"
 

@@ -13,6 +13,7 @@ A single section too big on its own has its diff shortened, with the notice outs
 
 from __future__ import annotations
 
+import json
 import re
 from typing import TextIO
 
@@ -110,7 +111,7 @@ def _orphan_lines(plan: Plan) -> list[str]:
     kind = kind_named(plan.kind)
     noun = f"{kind.name} has" if len(plan.orphans) == 1 else f"{kind.plural} have"
     lines = [f"{len(plan.orphans)} managed {noun} no manifest (plan with `--prune` to destroy):", ""]
-    lines += [f"- `{o.key}` ({o.id})" + (f" {o.name}" if o.name else "") for o in plan.orphans]
+    lines += [f"- `{o.key}` ({o.id})" + (f" {_name(o.name)}" if o.name else "") for o in plan.orphans]
     return [*lines, ""]
 
 
@@ -141,6 +142,14 @@ def _section(change: Change, room: int | None = None) -> str:
 def _diff_line(line: Line) -> str:
     """A body line with its sign in column 0, so GitHub's diff highlighting colours it."""
     return f"{line.sign} {'  ' * line.depth}{line.text}".rstrip()
+
+
+def _name(name: str) -> str:
+    """A server's name as a JSON string in an inline code span fenced by more backticks than it holds: a line
+    break or markdown in it cannot become lines or markdown of the comment."""
+    text = json.dumps(name, ensure_ascii=False)
+    fence = "`" * (_longest_backtick_run(text) + 1)
+    return f"{fence}{text}{fence}"
 
 
 def _longest_backtick_run(text: str) -> int:

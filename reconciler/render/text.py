@@ -16,6 +16,7 @@ when files are uploaded or deleted, a `Files: ...` line. Colour (ANSI) only with
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import TextIO
 
@@ -106,7 +107,8 @@ def _write_orphans(orphans: tuple[Orphan, ...], kind_name: str, write: Callable[
 
 
 def _quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """`text` as a JSON string: a server's name holding a line break or an escape stays on its line."""
+    return json.dumps(text, ensure_ascii=False)
 
 
 def _line(line: Line, paint: Callable[..., str]) -> str:
