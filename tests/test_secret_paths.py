@@ -143,11 +143,44 @@ def test_validate_refuses_each_environments_key(tmp_path: Path, monkeypatch: pyt
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     result = invoke("validate", STAGING_KEY=KEY)
     assert (result.exit_code, result.stdout) == (1, "")
-    assert result.stderr == (
+    assert result.stderr == (  # in every environment: any key this process holds is refused everywhere
         "assistants/hr.yaml:2:1: description: holds the API key (the value of STAGING_KEY); remove it from "
-        "the manifest (environment staging)\n"
+        "the manifest\n"
         "Error: 1 error in the manifests of staging, production\n"
     )
+
+
+def test_another_environments_key_is_refused_not_sent_to_this_ones_server(
+    live_emulator: LiveEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Masked in the plan but applied before: a manifest of staging holding production's key wrote it to
+    staging's server."""
+    prod = "sk-prod-BBBBBBBBBBBBBBBBBBBBBBBB2"
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "assistants").mkdir()
+    (tmp_path / "assistants" / "canary.yaml").write_text(
+        f'name: Canary\nmodel: gpt-4\ninstructions: "prod key: {prod}"\nonly: [staging]\n'
+    )
+    (tmp_path / "reconciler.yaml").write_text(
+        f"environments:\n  staging:\n    base_url: {live_emulator.base_url}\n    api_key_env: STAGING_KEY\n"
+        f"  production:\n    base_url: {live_emulator.base_url}\n    api_key_env: PROD_KEY\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    env = {"STAGING_KEY": live_emulator.api_key or "", "PROD_KEY": prod}
+    line = (
+        "assistants/canary.yaml:3:1: instructions: holds the API key (the value of PROD_KEY); remove it from "
+        "the manifest"
+    )
+    result = invoke("validate", **env)
+    assert (result.exit_code, result.stderr) == (
+        1,
+        f"{line} (environment staging)\nError: 1 error in the manifests of staging, production\n",
+    )
+    result = invoke("apply", "--env", "staging", "--auto-approve", **env)
+    assert (result.exit_code, result.stderr) == (1, f"Error: {line}\n")
+    with live_emulator.client() as http:
+        assert http.get("/assistants").json()["data"] == []
 
 
 @pytest.fixture

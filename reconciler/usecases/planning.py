@@ -12,6 +12,7 @@ import asyncio
 import dataclasses
 import gc
 import io
+import os
 import sys
 from collections.abc import MutableMapping, Sequence
 from pathlib import Path
@@ -26,7 +27,7 @@ from reconciler.errors import PlanError, ReconcilerError
 from reconciler.kinds import AGENT, ASSISTANT, Kind
 from reconciler.options import DEFAULT_DIRECTORY, ConnectionOptions, PlanOptions
 from reconciler.plan import Plan, combine
-from reconciler.redact import holds, mask, secret_forms
+from reconciler.redact import KEY_VARIABLES, holds, mask, plain_key_problem, secret_forms
 from reconciler.render import render_plan
 from reconciler.targets import check_qualifiers
 from reconciler.usecases.validating import agents_directory, checked, load_agent_manifests
@@ -75,27 +76,39 @@ def refuse_secrets(loaded: Sequence[Loaded], connection: ConnectionOptions) -> N
 
 
 def secret_lines(loaded: Sequence[Loaded], connection: ConnectionOptions) -> list[str]:
-    """A line `FILE:LINE:COL: FIELD: ...` per manifest field that holds the API key of `connection` (never
-    the key itself): apply would write it to the server, where anyone with access to the project reads it.
-    `files` counts too: each knowledge file is uploaded under its name."""
+    """A line `FILE:LINE:COL: FIELD: ...` per manifest field that holds an API key (never the key itself):
+    the key of `connection`, or of any environment of reconciler.yaml set in this process (`api_keys`): apply
+    would write it to the server, where anyone with access to the project reads it (another environment's
+    key, to another environment's server). `files` counts too: each knowledge file is uploaded under its
+    name."""
     from reconciler.identity import field_location
 
-    secret = connection.api_key()
-    if not secret:
-        return []
-    forms = secret_forms(secret)
+    keys = [(variable, secret_forms(key)) for variable, key in api_keys(connection)]
     lines = []
     for manifest in loaded:
         fields = manifest.api_fields()
         if names := getattr(manifest.manifest, "files", None):
             fields["files"] = names
-        lines += [
-            f"{field_location(manifest, name)}: holds the API key (the value of {connection.key_variable}); "
-            "remove it from the manifest"
-            for name, value in fields.items()
-            if holds(value, forms)
-        ]
+        for name, value in fields.items():
+            variable = next((variable for variable, forms in keys if holds(value, forms)), None)
+            if variable is not None:
+                where = f"{field_location(manifest, name)}: holds the API key"
+                lines.append(f"{where} (the value of {variable}); remove it from the manifest")
     return lines
+
+
+def api_keys(connection: ConnectionOptions) -> list[tuple[str, str]]:
+    """(variable, key) of every API key this process holds: the key of `connection` first, then those of the
+    variables output is masked for (`redact.KEY_VARIABLES`: OPENAI_API_KEY and each environment's
+    `api_key_env`), each key once; keys too plain to look for (`redact.plain_key_problem`) left out."""
+    found: dict[str, str] = {}
+    for variable, key in [
+        (connection.key_variable, connection.api_key()),
+        *((name, os.environ.get(name, "").strip()) for name in KEY_VARIABLES),
+    ]:
+        if key and key not in found and (variable == connection.key_variable or not plain_key_problem(key)):
+            found[key] = variable
+    return [(variable, key) for key, variable in found.items()]
 
 
 async def run_plan(directory: Path, connection: ConnectionOptions, options: PlanOptions) -> Plan:
