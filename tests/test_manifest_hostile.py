@@ -260,3 +260,31 @@ def test_a_read_takes_the_whole_file_whatever_its_size_was_when_stat_said(
     path.write_bytes(text)
     assert read_open(os.open(path, os.O_RDONLY), stale_size, 1 << 20) == text
     assert read_open(os.open(path, os.O_RDONLY), stale_size, 10) == text[:11]
+
+
+def test_no_manifest_reads_from_git_or_reconcilers_own_folders(repo: Path) -> None:
+    """`instructions_file: ../.git/config` put a checkout's token (`http.extraheader`) into the plan and the
+    pull-request comment; a link into `.git` or a knowledge file in `.reconciler/` likewise."""
+    (repo / ".git" / "config").write_text('[http]\n\textraheader = "AUTHORIZATION: basic eC1hY2Nlc3M="\n')
+    (repo / ".reconciler").mkdir()
+    (repo / ".reconciler" / "state.md").write_text("state")
+    (repo / "assistants" / "notes.md").symlink_to(repo / ".git" / "config")
+    (repo / "sub" / ".git").mkdir(parents=True)
+    (repo / "sub" / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    assert errors(repo, "a.yaml", "model: m\ninstructions_file: ../.git/config\n") == [
+        "assistants/a.yaml:2:20: instructions_file: '../.git/config' is in .git/, git's own files (a "
+        "checkout's credentials may be there): not read"
+    ]
+    (repo / "assistants" / "a.yaml").unlink()
+    assert errors(repo, "b.yaml", "model: m\ninstructions_file: notes.md\n") == [
+        "assistants/b.yaml:2:20: instructions_file: 'notes.md' is in .git/, git's own files (a checkout's "
+        "credentials may be there): not read"
+    ]
+    (repo / "assistants" / "b.yaml").unlink()
+    text = "model: m\ntools: [{type: retrieval}]\nfiles: [../.reconciler/state.md, ../sub/.git/HEAD]\n"
+    assert errors(repo, "c.yaml", text) == [
+        "assistants/c.yaml:3:9: files[0]: '../.reconciler/state.md' is in .reconciler/, reconciler's own "
+        "state: not read",
+        "assistants/c.yaml:3:34: files[1]: '../sub/.git/HEAD' is in .git/, git's own files (a checkout's "
+        "credentials may be there): not read",
+    ]

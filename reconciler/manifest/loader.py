@@ -397,6 +397,10 @@ class FileLoader:
                 f"'{rel}' resolves outside the repository through a symlink (to {resolved})", pos, where
             )
             return None
+        private = _private_folder(written, self.root) or _private_folder(resolved, self.root)
+        if private is not None:
+            self.error(f"'{rel}' is in {private}/, {_PRIVATE[private]}: not read", pos, where)
+            return None
         if not resolved.exists():
             self.error(f"'{rel}' not found", pos, where)
             return None
@@ -426,6 +430,22 @@ class FileLoader:
         if at_key or kind == "extra_forbidden":
             return conv.keys.get(path) or conv.values.get(path) or start
         return _best_position(conv, path, start)
+
+
+#: Folders of a repository no manifest may read from (instructions, knowledge files), and what they hold.
+_PRIVATE = {
+    ".git": "git's own files (a checkout's credentials may be there)",
+    ".reconciler": "reconciler's own state",
+}
+
+
+def _private_folder(path: Path, root: Path) -> str | None:
+    """The `_PRIVATE` folder `path` (inside `root`) is in, at any depth (a submodule's `.git` too)."""
+    try:
+        parts = path.relative_to(root).parts
+    except ValueError:
+        return None
+    return next((part for part in parts if part in _PRIVATE), None)
 
 
 def _tool_types(tools: Any) -> list[str]:
