@@ -438,3 +438,27 @@ def test_function_schema_changes_render_as_paths(tmp_path: Path) -> None:
               + parameters.properties.days: {"type": "integer"}
         ]"""
     assert expected in text, text
+
+
+def test_tools_in_another_order_show_both_orders() -> None:
+    """An agent's tools are not sorted, so reordering them is a change (it showed as `tools = [ ]`)."""
+    from reconciler.plan import Change
+    from reconciler.render.body import change_lines
+
+    search = {"type": "web_search"}
+    ticket = {"type": "function", "name": "open_ticket", "parameters": {"type": "object"}}
+    change = Change(
+        key="concierge",
+        id="agent_1",
+        action="update",
+        changed_fields=("tools",),
+        before={"tools": [ticket, search]},
+        after={"tools": [search, ticket]},
+        kind="agent",
+    )
+    assert [(line.sign, line.depth, line.text) for line in change_lines(change)][:4] == [
+        ("~", 0, "tools = ["),
+        ("-", 1, 'order: function "open_ticket", web_search'),
+        ("+", 1, 'order: web_search, function "open_ticket"'),
+        (" ", 0, "]"),
+    ]

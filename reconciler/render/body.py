@@ -391,7 +391,8 @@ def _tool_whole(tool: Mapping[str, Any], sign: str) -> list[Line]:
 
 
 def _tool_changes(old: Sequence[Mapping[str, Any]], new: Sequence[Mapping[str, Any]]) -> list[Line]:
-    """Tools compare as a multiset; a function removed and added under one name shows as a schema diff."""
+    """Tools compare as a multiset; a function removed and added under one name shows as a schema diff; the
+    same tools in another order (a change for a saved agent, whose tools are not sorted) show both orders."""
     before = Counter(canonical_json(t) for t in old)
     after = Counter(canonical_json(t) for t in new)
     removed = [json.loads(t) for t in sorted((before - after).elements())]
@@ -408,4 +409,7 @@ def _tool_changes(old: Sequence[Mapping[str, Any]], new: Sequence[Mapping[str, A
             lines += _schema_paths(_function(tool), _function(twin), depth=2)
     for tool in added:
         lines += _tool_whole(tool, "+")
+    if not lines and list(old) != list(new):  # the same tools in another order (an agent's order counts)
+        lines = [Line("-", 1, "order: " + ", ".join(map(_tool_title, old)))]
+        lines.append(Line("+", 1, "order: " + ", ".join(map(_tool_title, new))))
     return lines

@@ -82,7 +82,8 @@ def render_plan(plan: Plan, out: TextIO, *, color: bool = False) -> None:
     for unmanaged in unmanaged_lines(plan):
         write(unmanaged + "\n")
     if plan.targets:
-        write(paint(f"Note: targeted plan: only {', '.join(plan.targets)}; other assistants not shown.", "~"))
+        noun = "assistants and agents" if plan.parts else kind_named(plan.kind).plural
+        write(paint(f"Note: targeted plan: only {', '.join(plan.targets)}; other {noun} not shown.", "~"))
         write("\n")
     for warning in plan.warnings:
         write(paint(f"Warning: {warning}", "~", bold=True) + "\n")
