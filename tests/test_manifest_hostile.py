@@ -5,6 +5,7 @@ mistakes: each case asserts the exact message."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -288,3 +289,22 @@ def test_no_manifest_reads_from_git_or_reconcilers_own_folders(repo: Path) -> No
         "assistants/c.yaml:3:34: files[1]: '../sub/.git/HEAD' is in .git/, git's own files (a checkout's "
         "credentials may be there): not read",
     ]
+
+
+def test_a_manifest_directory_linked_from_outside_the_repository_is_not_read(
+    repo: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The repository's boundary moved with the link: its `instructions_file` beside it was read as inside."""
+    outside = tmp_path_factory.mktemp("outside")
+    (outside / "o.yaml").write_text("model: m\ninstructions_file: notes.md\n")
+    (outside / "notes.md").write_text("secret")
+    shutil.rmtree(repo / "assistants")
+    (repo / "assistants").symlink_to(outside)
+    assert [str(e) for e in load_directory(Path("assistants")).errors] == [
+        f"assistants: is a symlink to {outside.resolve()}, outside the repository ({repo.resolve()}); not read"
+    ]
+    (repo / "assistants").unlink()
+    (repo / "kept" / "assistants").mkdir(parents=True)
+    (repo / "kept" / "assistants" / "o.yaml").write_text("model: m\n")
+    (repo / "assistants").symlink_to(repo / "kept" / "assistants")
+    assert [m.key for m in load_directory(Path("assistants")).manifests] == ["o"]  # a link inside: read

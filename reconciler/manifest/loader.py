@@ -39,6 +39,7 @@ from reconciler.manifest.reading import (
     is_within,
     open_in,
     open_regular,
+    outside_message,
     printable,
     read_open,
     repository_root,
@@ -524,6 +525,9 @@ def _load(
         result.errors.append(found)
         return result
     root = repository_root(directory)
+    if not is_within(resolved := absolute.resolve(), root):  # a link to a folder outside the repository
+        result.errors.append(ManifestError(shown, None, None, None, outside_message(resolved, root)))
+        return result
     cache = ReadCache(root, shared) if fast else None
     context = LoadContext(root, fast, kind, selected or overrides.Selected(None), cache, shared=shared)
     prefix = "" if shown == "." else shown + os.sep

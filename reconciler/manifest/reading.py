@@ -117,7 +117,7 @@ def open_in(path: Path, root: Path) -> tuple[int, int]:
         except (OSError, RuntimeError):  # a loop, or no longer a link: opening it tells (never following)
             return _open_checked(path, _NO_FOLLOW)
         if not is_within(path, root):
-            raise OutsideLinkError(_outside(path, root))
+            raise OutsideLinkError(outside_message(path, root))
         mode = os.stat(path).st_mode
     return _open_checked(path, _NO_FOLLOW, mode)
 
@@ -172,20 +172,24 @@ def is_within(path: Path, root: Path) -> bool:
     return True
 
 
-def _outside(resolved: Path, root: Path) -> str:
+def outside_message(resolved: Path, root: Path) -> str:
+    """Why a symlink (a manifest, or the manifest directory) leading to `resolved`, outside `root`, is not
+    read: `is a symlink to /etc/passwd, outside the repository (/repo); not read`."""
     where = f"outside the repository ({printable(str(root))})"
     return f"is a symlink to {printable(str(resolved))}, {where}; not read"
 
 
 def repository_root(directory: Path) -> Path:
     """The nearest ancestor of `directory` holding `.git`; else the cwd if `directory` is inside it; else
-    `directory` itself (all resolved)."""
-    start = directory.resolve()
-    for candidate in (start, *start.parents):
+    `directory` itself (the result resolved). Ancestors as written, not through symlinks: a manifest
+    directory that is a link to a folder elsewhere stays in the repository it is written in (and loading
+    refuses it), rather than moving the repository's boundary to wherever the link leads."""
+    written = Path(os.path.normpath(directory.absolute()))
+    for candidate in (written, *written.parents):
         if (candidate / ".git").exists():
-            return candidate
+            return candidate.resolve()
     cwd = Path.cwd().resolve()
-    return cwd if is_within(start, cwd) else start
+    return cwd if is_within(written, cwd) or is_within(written.resolve(), cwd) else written.resolve()
 
 
 def display(path: Path) -> str:
