@@ -48,6 +48,7 @@ def load_manifests(
     shared: MutableMapping[str, str] | None = None,
     *,
     beside_agents: bool = False,
+    prune: bool = False,
 ) -> list[LoadedManifest]:
     """Every manifest in `directory`. On any manifest error, prints each `FILE:LINE:COL: FIELD: message` line
     to stderr and raises ReconcilerError `N errors in DIR`; a problem with the directory itself (missing, not
@@ -55,11 +56,13 @@ def load_manifests(
     not read) go to stderr first. With `selected`, the manifests as merged for that environment; `shared`
     as in `load_directory`. With `beside_agents` (the repository has agent manifests), a missing or empty
     assistants directory is no assistants, not an error: a repository of saved agents alone, or one whose
-    assistants were migrated and are being pruned."""
+    assistants were migrated and are being pruned. With `prune`, an empty assistants directory (that exists)
+    is no assistants too: removing every manifest and pruning is how every managed assistant is destroyed
+    (over the safety limits, so apply asks for --force)."""
     from reconciler.manifest import load_directory
     from reconciler.manifest.listing import has_manifests
 
-    if beside_agents and not has_manifests(directory):
+    if (beside_agents or (prune and directory.is_dir())) and not has_manifests(directory):
         return []
     if directory == DEFAULT_DIRECTORY and not directory.exists():
         raise ReconcilerError(
@@ -163,7 +166,9 @@ def load_checked(
 ) -> tuple[list[LoadedManifest], list[LoadedAgent] | None]:
     """`load_manifests` (and, with `agents_dir`, `load_agent_manifests`), then `refuse_secrets`; `shared` as
     in `load_directory`."""
-    loaded = load_manifests(directory, options.environment, shared, beside_agents=agents_dir is not None)
+    loaded = load_manifests(
+        directory, options.environment, shared, beside_agents=agents_dir is not None, prune=options.prune
+    )
     refuse_secrets(loaded, connection)
     if agents_dir is None:
         return loaded, None
