@@ -1,0 +1,110 @@
+# ruff: noqa: E501  (exact error messages read best on one line)
+"""Every file reconciler reads or opens, put in an attacker's shape: a FIFO (opening one blocks until a
+writer comes), a link to `/dev/zero` (never ends), a directory, a sparse 1 GB file, a symlink loop. Each
+gets one line naming the path and what is wrong, exit code 1, never a hang, a MemoryError or a traceback.
+
+The cases that used to hang run in a real process with a timeout, so a regression fails instead of hanging
+the suite. (Manifests, instructions and knowledge files, the read cache and saved plans have tests of their
+own: test_manifest_hostile.py, test_manifest_cache.py, test_planfile.py.)"""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+#: A hang is a failure after this many seconds (the slowest case runs in about 2 s).
+TIMEOUT = 30
+#: The address space a command gets: a read of a whole 1 GB file is a MemoryError, a bounded one is not.
+MEMORY = 512 * 1024 * 1024
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A repository holding a copy of the example assistants (and their knowledge file) and the schemas;
+    the cwd."""
+    (tmp_path / ".git").mkdir()
+    shutil.copytree(ROOT / "assistants", tmp_path / "assistants")
+    shutil.copytree(ROOT / "schema", tmp_path / "schema")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _bounded_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
+
+
+def reconciler(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`reconciler ARGS` in a real interpreter in `repo`, with `MEMORY` (a hang is a timeout, a crash a
+    signal, reading a huge file whole a MemoryError)."""
+    env = {**os.environ, "NO_COLOR": "1"}
+    for name in ("RECONCILER_DEBUG", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
+        env.pop(name, None)
+    return subprocess.run(
+        [sys.executable, "-m", "reconciler", *args],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        preexec_fn=_bounded_memory,
+    )
+
+
+def plant(path: Path, kind: str) -> None:
+    """Put `kind` at `path`: `fifo`, `/dev/zero` (a symlink to it), `directory`, `sparse` (1 GB of holes:
+    no disk used), `loop` (a symlink to itself)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "/dev/zero":
+        path.symlink_to("/dev/zero")
+    elif kind == "directory":
+        path.mkdir()
+    elif kind == "sparse":
+        with path.open("wb") as sparse:
+            sparse.truncate(1 << 30)
+    else:
+        path.symlink_to(path.name)
+
+
+def last_line(proc: subprocess.CompletedProcess[str]) -> tuple[int, str]:
+    return proc.returncode, proc.stderr.splitlines()[-1] if proc.stderr else ""
+
+
+# --- migrate: the agent manifest it would replace (`usecases/migrating.py` `_current`)
+
+
+@pytest.mark.parametrize(
+    ("kind", "what"),
+    [("fifo", "a FIFO (named pipe)"), ("/dev/zero", "a character device"), ("directory", "a directory")],
+)
+def test_migrate_refuses_a_target_that_is_not_a_regular_file(repo: Path, kind: str, what: str) -> None:
+    """Before: a FIFO in place of agents/hr-helper.yaml hung migrate (reading what is there to compare),
+    /dev/zero read until memory ran out, a directory was `already exists with other content`."""
+    plant(repo / "agents" / "hr-helper.yaml", kind)
+    for args in (("migrate", "--accept-loss"), ("migrate", "--accept-loss", "--force")):
+        proc = reconciler(repo, *args)
+        assert last_line(proc) == (
+            1,
+            f"Error: agents/hr-helper.yaml: is {what}, not a manifest file; nothing written",
+        )
+        assert sorted(p.name for p in (repo / "agents").iterdir()) == ["hr-helper.yaml"]
+
+
+def test_migrate_reads_no_more_of_a_huge_target_than_a_manifest_may_hold(repo: Path) -> None:
+    """A sparse 1 GB file in the way is different content, read up to the manifest limit (before: read whole,
+    a MemoryError in `MEMORY`)."""
+    plant(repo / "agents" / "hr-helper.yaml", "sparse")
+    proc = reconciler(repo, "migrate", "--accept-loss")
+    assert last_line(proc) == (
+        1,
+        "Error: agents/hr-helper.yaml: already exists with other content; nothing written (--force overwrites)",
+    )
