@@ -108,3 +108,49 @@ def test_migrate_reads_no_more_of_a_huge_target_than_a_manifest_may_hold(repo: P
         1,
         "Error: agents/hr-helper.yaml: already exists with other content; nothing written (--force overwrites)",
     )
+
+
+# --- fmt: the files named, and the manifests of a directory (`formatter.py` `collect`, `format_file`)
+
+ALL_KINDS = [
+    ("fifo", "is a FIFO (named pipe), not a manifest file"),
+    ("/dev/zero", "is a character device, not a manifest file"),
+    ("sparse", "file too large (1,073,741,824 bytes; a manifest may have at most 10 MB)"),
+    ("loop", "cannot read file: Too many levels of symbolic links"),
+]
+
+
+@pytest.mark.parametrize(("kind", "problem"), ALL_KINDS)
+def test_fmt_says_what_a_named_file_is(repo: Path, kind: str, problem: str) -> None:
+    """Before: `assistants/f.yaml: no such file or directory` for a FIFO, /dev/zero or a loop (they
+    exist); a sparse 1 GB file was read whole (a MemoryError in `MEMORY`)."""
+    plant(repo / "assistants" / "f.yaml", kind)
+    proc = reconciler(repo, "fmt", "assistants/f.yaml")
+    assert (proc.returncode, proc.stdout) == (1, "")
+    assert proc.stderr.splitlines() == [
+        f"assistants/f.yaml: {problem}",
+        "0 files left unchanged, 1 file with errors.",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("kind", "problem"), [*ALL_KINDS, ("directory", "is a directory, not a manifest file")]
+)
+def test_fmt_of_a_directory_names_what_is_no_manifest_file(repo: Path, kind: str, problem: str) -> None:
+    """Before: a FIFO, a device or a directory named *.yaml was skipped in silence (validate reports it),
+    a sparse 1 GB manifest read whole."""
+    plant(repo / "assistants" / "f.yaml", kind)
+    proc = reconciler(repo, "fmt", "--check", "assistants")
+    assert (proc.returncode, proc.stdout) == (1, "")
+    assert proc.stderr.splitlines() == [
+        f"assistants/f.yaml: {problem}",
+        "2 files already formatted, 1 file with errors.",
+    ]
+
+
+def test_fmt_still_says_when_a_file_is_missing(repo: Path) -> None:
+    proc = reconciler(repo, "fmt", "missing.yaml")
+    assert (proc.returncode, proc.stderr) == (
+        1,
+        "missing.yaml: no such file or directory\n0 files left unchanged, 1 file with errors.\n",
+    )
