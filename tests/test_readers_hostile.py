@@ -154,3 +154,57 @@ def test_fmt_still_says_when_a_file_is_missing(repo: Path) -> None:
         1,
         "missing.yaml: no such file or directory\n0 files left unchanged, 1 file with errors.\n",
     )
+
+
+# --- apply: the lock file under .reconciler/locks/ (`lock.py`)
+
+
+def lock_file(repo: Path) -> Path:
+    from reconciler.lock import lock_path
+    from reconciler.options import ConnectionOptions
+
+    return lock_path(ConnectionOptions(local=True, state_root=repo))
+
+
+@pytest.mark.parametrize(
+    ("kind", "what"),
+    [
+        ("fifo", "it is a FIFO, not a regular file"),
+        ("/dev/zero", "it is a symbolic link, not a regular file"),
+        ("loop", "it is a symbolic link, not a regular file"),
+        ("directory", "it is a directory, not a regular file"),
+    ],
+)
+def test_apply_refuses_a_lock_file_that_is_not_a_regular_file(repo: Path, kind: str, what: str) -> None:
+    """Before: a FIFO or a link to /dev/zero was opened for writing and truncated (`internal error: OSError:
+    [Errno 22] Invalid argument`); a link to a file would have had it truncated; a loop or a directory was
+    the bare strerror."""
+    path = lock_file(repo)
+    plant(path, kind)
+    proc = reconciler(repo, "apply", "--local", "--auto-approve")
+    assert last_line(proc) == (1, f"Error: cannot open the apply lock {path}: {what}")
+    assert proc.stdout == ""  # nothing planned, nothing applied
+
+
+def test_apply_never_truncates_the_file_a_lock_links_to(repo: Path) -> None:
+    target = repo / "precious.txt"
+    target.write_text("kept\n")
+    path = lock_file(repo)
+    path.parent.mkdir(parents=True)
+    path.symlink_to(target)
+    proc = reconciler(repo, "apply", "--local", "--auto-approve")
+    assert last_line(proc) == (
+        1,
+        f"Error: cannot open the apply lock {path}: it is a symbolic link, not a regular file",
+    )
+    assert target.read_text() == "kept\n"
+
+
+def test_apply_says_when_the_locks_folder_is_not_a_directory(repo: Path) -> None:
+    path = lock_file(repo)
+    plant(path.parent, "fifo")
+    proc = reconciler(repo, "apply", "--local", "--auto-approve")
+    assert last_line(proc) == (
+        1,
+        f"Error: cannot open the apply lock {path}: {path.parent} is not a directory",
+    )
