@@ -208,3 +208,59 @@ def test_apply_says_when_the_locks_folder_is_not_a_directory(repo: Path) -> None
         1,
         f"Error: cannot open the apply lock {path}: {path.parent} is not a directory",
     )
+
+
+# --- --local: the embedded emulator's state under .reconciler/ (`connection.py` `local_state`)
+
+UNUSABLE = "is not a usable emulator state file ({}): delete it to start over with an empty state"
+
+
+@pytest.mark.parametrize(
+    ("kind", "problem"),
+    [
+        ("fifo", UNUSABLE.format("it is a FIFO, not a regular file")),
+        ("/dev/zero", UNUSABLE.format("it is a character device, not a regular file")),
+        ("directory", UNUSABLE.format("it is a directory, not a regular file")),
+        ("sparse", UNUSABLE.format("file is not a database")),
+        ("loop", ": Too many levels of symbolic links (the --local state is kept in {repo}/.reconciler)"),
+    ],
+)
+def test_local_refuses_a_state_file_that_is_not_a_regular_file(repo: Path, kind: str, problem: str) -> None:
+    """Before: a FIFO was `internal error: OperationalError: disk I/O error`, a directory or a loop
+    `internal error: OperationalError: unable to open database file`."""
+    state = repo / ".reconciler" / "local.sqlite3"
+    plant(state, kind)
+    proc = reconciler(repo, "plan", "--local")
+    space = "" if problem.startswith(":") else " "
+    assert last_line(proc) == (1, f"Error: {state}{space}{problem.format(repo=repo)}")
+
+
+def test_local_state_of_an_environment_is_checked_too(repo: Path) -> None:
+    (repo / "reconciler.yaml").write_text("environments:\n  staging: {}\n")
+    state = repo / ".reconciler" / "envs" / "staging" / "local.sqlite3"
+    plant(state, "fifo")
+    proc = reconciler(repo, "plan", "--local", "--env", "staging")
+    assert last_line(proc) == (1, f"Error: {state} {UNUSABLE.format('it is a FIFO, not a regular file')}")
+
+
+@pytest.mark.parametrize("where", [".reconciler", ".reconciler/envs"])
+def test_local_says_when_its_folder_is_not_a_directory(repo: Path, where: str) -> None:
+    """Before: `internal error: FileExistsError: [Errno 17] File exists: '.../.reconciler'`."""
+    (repo / "reconciler.yaml").write_text("environments:\n  staging: {}\n")
+    plant(repo / where, "fifo")
+    proc = reconciler(repo, "plan", "--local", "--env", "staging")
+    assert last_line(proc) == (
+        1,
+        f"Error: {repo / where}: it is a FIFO, not a directory (it holds the --local state)",
+    )
+
+
+def test_local_names_a_looping_gitignore(repo: Path) -> None:
+    """Before: `internal error: OSError: [Errno 40] Too many levels of symbolic links: '.../.gitignore'`."""
+    plant(repo / ".reconciler" / ".gitignore", "loop")
+    proc = reconciler(repo, "plan", "--local")
+    folder = repo / ".reconciler"
+    assert last_line(proc) == (
+        1,
+        f"Error: {folder}/.gitignore: Too many levels of symbolic links (the --local state is kept in {folder})",
+    )
