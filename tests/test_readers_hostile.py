@@ -14,9 +14,13 @@ import resource
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+from process_support import EmulatorProcess
+
+from reconciler.emulator.testing import EMULATOR_API_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
@@ -41,16 +45,24 @@ def _bounded_memory() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
 
 
-def reconciler(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """`reconciler ARGS` in a real interpreter in `repo`, with `MEMORY` (a hang is a timeout, a crash a
-    signal, reading a huge file whole a MemoryError)."""
+def environment(server: str | None = None) -> dict[str, str]:
+    """The environment of a command: no debug, no key, and `server` (`http://HOST:PORT`) as the base URL with
+    the test emulator's key when given."""
     env = {**os.environ, "NO_COLOR": "1"}
     for name in ("RECONCILER_DEBUG", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
         env.pop(name, None)
+    if server is not None:
+        env |= {"OPENAI_API_KEY": EMULATOR_API_KEY, "OPENAI_BASE_URL": f"{server}/v1"}
+    return env
+
+
+def reconciler(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`reconciler ARGS` in a real interpreter in `repo`, with `MEMORY` (a hang is a timeout, a crash a
+    signal, reading a huge file whole a MemoryError)."""
     return subprocess.run(
         [sys.executable, "-m", "reconciler", *args],
         cwd=repo,
-        env=env,
+        env=environment(),
         capture_output=True,
         text=True,
         timeout=TIMEOUT,
@@ -264,3 +276,57 @@ def test_local_names_a_looping_gitignore(repo: Path) -> None:
         1,
         f"Error: {folder}/.gitignore: Too many levels of symbolic links (the --local state is kept in {folder})",
     )
+
+
+# --- accept: the manifests it rewrites, read again after the plan (`acceptance.py` `manifest_text`)
+
+
+def test_accept_refuses_a_manifest_swapped_for_a_fifo_while_it_plans(repo: Path, tmp_path: Path) -> None:
+    """A real race: accept loads the manifests, plans against a slow server (a separate process), and
+    reads the drifted manifest again to rewrite it; meanwhile it is replaced by a FIFO. Before: accept
+    blocked forever opening it."""
+    server = EmulatorProcess(tmp_path / "state.sqlite3", tmp_path / "emulator.log").wait_ready()
+    try:
+        run = subprocess.run(
+            [sys.executable, "-m", "reconciler", "apply", "--auto-approve"],
+            cwd=repo,
+            env=environment(server.url),
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+        )
+        assert run.returncode == 0, run.stderr
+        with server.client() as api, server.client(root=True) as admin:
+            listed = api.get("/assistants", params={"limit": 100}).json()["data"]
+            edited = next(a for a in listed if a["metadata"]["reconciler_key"] == "it-helpdesk")
+            api.post(f"/assistants/{edited['id']}", json={"description": "edited outside"}).raise_for_status()
+            admin.post("/_emulator/stats/reset").raise_for_status()
+            # Two rounds of list calls, 3 s each: the manifests are loaded long before the first answer,
+            # and read again only after the second.
+            admin.post("/_emulator/faults", json={"latency_ms": 3000}).raise_for_status()
+            accept = subprocess.Popen(
+                [sys.executable, "-m", "reconciler", "accept"],
+                cwd=repo,
+                env=environment(server.url),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            try:
+                while not admin.get("/_emulator/requests").json():
+                    assert accept.poll() is None, accept.communicate()
+                    time.sleep(0.05)
+                manifest = repo / "assistants" / "it-helpdesk.yaml"
+                os.mkfifo(tmp_path / "fifo")
+                os.replace(tmp_path / "fifo", manifest)
+                out, err = accept.communicate(timeout=TIMEOUT)
+            finally:
+                accept.kill()
+                accept.wait()
+    finally:
+        server.stop()
+    assert (accept.returncode, out) == (1, "")
+    assert err.splitlines() == [
+        "assistants/it-helpdesk.yaml: is a FIFO (named pipe), not a manifest file",
+        "Error: 1 drifted field cannot be accepted; nothing was written",
+    ]
