@@ -330,3 +330,58 @@ def test_accept_refuses_a_manifest_swapped_for_a_fifo_while_it_plans(repo: Path,
         "assistants/it-helpdesk.yaml: is a FIFO (named pipe), not a manifest file",
         "Error: 1 drifted field cannot be accepted; nothing was written",
     ]
+
+
+# --- python -m reconciler.formats: the schema files it checks and rewrites (`formats.py`)
+
+
+def formats(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "reconciler.formats", *args],
+        cwd=repo,
+        env=environment(),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        preexec_fn=_bounded_memory,
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "what"),
+    [
+        ("fifo", "it is a FIFO, not a regular file"),
+        ("/dev/zero", "it is a symbolic link, not a regular file"),
+        ("directory", "it is a directory, not a regular file"),
+        ("loop", "it is a symbolic link, not a regular file"),
+    ],
+)
+def test_formats_refuses_to_write_a_schema_that_is_not_a_regular_file(
+    repo: Path, kind: str, what: str
+) -> None:
+    """Before: a FIFO hung the writer (opening it for writing waits for a reader), /dev/zero was written
+    through the link (`wrote schema/plan.json`), a directory or a loop was a traceback."""
+    (repo / "schema" / "plan.json").unlink()
+    plant(repo / "schema" / "plan.json", kind)
+    check = formats(repo, "--check")
+    assert (check.returncode, check.stderr) == (
+        1,
+        "schema/plan.json: out of date; run python -m reconciler.formats\n",
+    )
+    write = formats(repo)
+    assert (write.returncode, write.stderr) == (1, f"schema/plan.json: cannot write it: {what}\n")
+
+
+def test_formats_does_not_read_a_huge_schema_file(repo: Path) -> None:
+    """Before: a sparse 1 GB schema file was read whole (a MemoryError in `MEMORY`); now it is out of date
+    unread, and replaced."""
+    (repo / "schema" / "plan.json").unlink()
+    plant(repo / "schema" / "plan.json", "sparse")
+    check = formats(repo, "--check")
+    assert (check.returncode, check.stderr) == (
+        1,
+        "schema/plan.json: out of date; run python -m reconciler.formats\n",
+    )
+    write = formats(repo)
+    assert (write.returncode, write.stderr) == (0, "wrote schema/plan.json\n")
+    assert (repo / "schema" / "plan.json").read_bytes() == (ROOT / "schema" / "plan.json").read_bytes()
