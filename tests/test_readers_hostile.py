@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -281,54 +282,88 @@ def test_local_names_a_looping_gitignore(repo: Path) -> None:
 # --- accept: the manifests it rewrites, read again after the plan (`acceptance.py` `manifest_text`)
 
 
-def test_accept_refuses_a_manifest_swapped_for_a_fifo_while_it_plans(repo: Path, tmp_path: Path) -> None:
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[EmulatorProcess]:
+    """`reconciler emulator` as a separate process, stopped after the test."""
+    process = EmulatorProcess(tmp_path / "state.sqlite3", tmp_path / "emulator.log").wait_ready()
+    yield process
+    process.stop()
+
+
+def swap_for_fifo_while_planning(
+    repo: Path, server: EmulatorProcess, path: Path, *args: str
+) -> tuple[int, str, str]:
+    """Run `reconciler ARGS` against `server`, slowed down to 3 s per request, and replace `path` by a FIFO
+    once the command asks for the knowledge files (`GET /v1/files`, logged as it arrives): it does so only
+    once the manifests are loaded (planning waits for them), and reads them again (the rewrite) or hashes
+    their files only with the answer, 3 s later. Returns (exit code, stdout, stderr); a command blocked
+    on the FIFO fails on the timeout."""
+    with server.client(root=True) as admin:
+        admin.post("/_emulator/stats/reset").raise_for_status()
+        admin.post("/_emulator/faults", json={"latency_ms": 3000}).raise_for_status()
+        command = subprocess.Popen(
+            [sys.executable, "-m", "reconciler", *args],
+            cwd=repo,
+            env=environment(server.url),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            while not any(e["path"] == "/v1/files" for e in admin.get("/_emulator/requests").json()):
+                assert command.poll() is None, command.communicate()
+                time.sleep(0.05)
+            os.mkfifo(repo / "fifo")
+            os.replace(repo / "fifo", path)
+            out, err = command.communicate(timeout=TIMEOUT)
+        finally:
+            command.kill()
+            command.wait()
+    return command.returncode, out, err
+
+
+def test_accept_refuses_a_manifest_swapped_for_a_fifo_while_it_plans(
+    repo: Path, server: EmulatorProcess
+) -> None:
     """A real race: accept loads the manifests, plans against a slow server (a separate process), and
     reads the drifted manifest again to rewrite it; meanwhile it is replaced by a FIFO. Before: accept
     blocked forever opening it."""
-    server = EmulatorProcess(tmp_path / "state.sqlite3", tmp_path / "emulator.log").wait_ready()
-    try:
-        run = subprocess.run(
-            [sys.executable, "-m", "reconciler", "apply", "--auto-approve"],
-            cwd=repo,
-            env=environment(server.url),
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT,
-        )
-        assert run.returncode == 0, run.stderr
-        with server.client() as api, server.client(root=True) as admin:
-            listed = api.get("/assistants", params={"limit": 100}).json()["data"]
-            edited = next(a for a in listed if a["metadata"]["reconciler_key"] == "it-helpdesk")
-            api.post(f"/assistants/{edited['id']}", json={"description": "edited outside"}).raise_for_status()
-            admin.post("/_emulator/stats/reset").raise_for_status()
-            # Two rounds of list calls, 3 s each: the manifests are loaded long before the first answer,
-            # and read again only after the second.
-            admin.post("/_emulator/faults", json={"latency_ms": 3000}).raise_for_status()
-            accept = subprocess.Popen(
-                [sys.executable, "-m", "reconciler", "accept"],
-                cwd=repo,
-                env=environment(server.url),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            try:
-                while not admin.get("/_emulator/requests").json():
-                    assert accept.poll() is None, accept.communicate()
-                    time.sleep(0.05)
-                manifest = repo / "assistants" / "it-helpdesk.yaml"
-                os.mkfifo(tmp_path / "fifo")
-                os.replace(tmp_path / "fifo", manifest)
-                out, err = accept.communicate(timeout=TIMEOUT)
-            finally:
-                accept.kill()
-                accept.wait()
-    finally:
-        server.stop()
-    assert (accept.returncode, out) == (1, "")
+    run = subprocess.run(
+        [sys.executable, "-m", "reconciler", "apply", "--auto-approve"],
+        cwd=repo,
+        env=environment(server.url),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    assert run.returncode == 0, run.stderr
+    with server.client() as api:
+        listed = api.get("/assistants", params={"limit": 100}).json()["data"]
+        edited = next(a for a in listed if a["metadata"]["reconciler_key"] == "it-helpdesk")
+        api.post(f"/assistants/{edited['id']}", json={"description": "edited outside"}).raise_for_status()
+    manifest = repo / "assistants" / "it-helpdesk.yaml"
+    code, out, err = swap_for_fifo_while_planning(repo, server, manifest, "accept")
+    assert (code, out) == (1, "")
     assert err.splitlines() == [
         "assistants/it-helpdesk.yaml: is a FIFO (named pipe), not a manifest file",
         "Error: 1 drifted field cannot be accepted; nothing was written",
+    ]
+
+
+# --- plan: a knowledge file hashed after the listing (`manifest/loaded.py` `LocalFile.sha256`)
+
+
+def test_plan_names_a_knowledge_file_swapped_for_a_fifo_while_it_lists(
+    repo: Path, server: EmulatorProcess
+) -> None:
+    """Before: `internal error: NotRegularError: is a FIFO (named pipe), not a regular file` (the FIFO was
+    refused without blocking, but with no path and as an internal error)."""
+    knowledge = repo / "assistants" / "docs" / "leave-policy.md"
+    code, out, err = swap_for_fifo_while_planning(repo, server, knowledge, "plan")
+    assert (code, out) == (1, "")
+    assert err.splitlines() == [
+        "Error: assistants/docs/leave-policy.md: is a FIFO (named pipe), not a regular file (replaced since "
+        "the manifests were loaded)"
     ]
 
 
