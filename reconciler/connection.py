@@ -103,12 +103,9 @@ def local_state(options: ConnectionOptions) -> Path:
 
 def _check_folder(folder: Path) -> None:
     """ConfigError when `folder` is there but is not a directory (symlinks followed)."""
-    try:
-        mode = os.stat(folder).st_mode
-    except FileNotFoundError:
-        return
-    if not stat.S_ISDIR(mode):
-        raise ConfigError(f"{folder}: it is {fsio.kind(mode)}, not a directory (it holds the --local state)")
+    problem = fsio.not_a_directory(folder)
+    if problem is not None:
+        raise ConfigError(f"{folder}: {problem} (it holds the --local state)")
 
 
 def _limits(options: ConnectionOptions) -> dict[str, Any]:

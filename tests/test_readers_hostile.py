@@ -123,6 +123,18 @@ def test_migrate_reads_no_more_of_a_huge_target_than_a_manifest_may_hold(repo: P
     )
 
 
+@pytest.mark.parametrize(
+    ("kind", "problem"),
+    [("fifo", "it is a FIFO, not a directory"), ("loop", "Too many levels of symbolic links")],
+)
+def test_migrate_says_what_its_target_directory_is(repo: Path, kind: str, problem: str) -> None:
+    """Before: a FIFO as `--to out` was `out/hr-helper.yaml: cannot write it: File exists`, a loop
+    `internal error: RuntimeError: Symlink loop from '.../out'`."""
+    plant(repo / "out", kind)
+    proc = reconciler(repo, "migrate", "--accept-loss", "--to", "out")
+    assert last_line(proc) == (1, f"Error: --to out: {problem}")
+
+
 # --- fmt: the files named, and the manifests of a directory (`formatter.py` `collect`, `format_file`)
 
 ALL_KINDS = [
@@ -254,6 +266,16 @@ def test_local_state_of_an_environment_is_checked_too(repo: Path) -> None:
     plant(state, "fifo")
     proc = reconciler(repo, "plan", "--local", "--env", "staging")
     assert last_line(proc) == (1, f"Error: {state} {UNUSABLE.format('it is a FIFO, not a regular file')}")
+
+
+def test_local_says_when_its_folder_is_a_file(repo: Path) -> None:
+    """Before: `internal error: FileExistsError: [Errno 17] File exists: '.../.reconciler'`."""
+    (repo / ".reconciler").write_text("")
+    proc = reconciler(repo, "plan", "--local")
+    assert last_line(proc) == (
+        1,
+        f"Error: {repo}/.reconciler: it is a file, not a directory (it holds the --local state)",
+    )
 
 
 @pytest.mark.parametrize("where", [".reconciler", ".reconciler/envs"])

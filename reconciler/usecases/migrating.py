@@ -59,6 +59,7 @@ def run_migrate(options: MigrateOptions) -> list[Migrated]:
         raise ConfigError(
             f"no {options.source}/ in {Path.cwd()}: run from the repository root or pass --from"
         )
+    _check_target(options.target)
     if options.target.resolve() == options.source.resolve():
         raise ConfigError(f"--to {options.target} is the assistants directory: write the agents elsewhere")
     loaded = load_manifests(options.source)
@@ -87,6 +88,16 @@ def run_migrate(options: MigrateOptions) -> list[Migrated]:
     _write(migrated, options.force)
     _check_written(options.target)
     return migrated
+
+
+def _check_target(target: Path) -> None:
+    """ConfigError when `target` is there but is not a directory, or cannot be looked at (a loop)."""
+    try:
+        problem = fsio.not_a_directory(target)
+    except OSError as err:
+        raise ConfigError(f"--to {target}: {err.strerror or err}") from None
+    if problem is not None:
+        raise ConfigError(f"--to {target}: {problem}")
 
 
 def _report(migrated: Sequence[Migrated], options: MigrateOptions) -> None:
