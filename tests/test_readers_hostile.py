@@ -181,6 +181,71 @@ def test_fmt_still_says_when_a_file_is_missing(repo: Path) -> None:
     )
 
 
+# --- the manifest directory (`--dir`, `directory:` of an environment): `usecases/planning.py`,
+# `usecases/validating.py`, `manifest/listing.py`, `environments.py`
+
+
+def agents(repo: Path) -> None:
+    """Agent manifests beside the manifest directory (so a missing assistants directory is no assistants)."""
+    shutil.copytree(ROOT / "agents", repo / "agents")
+
+
+@pytest.mark.parametrize("command", [("validate",), ("plan", "--local")])
+@pytest.mark.parametrize(
+    ("kind", "problem"),
+    [
+        ("fifo", "not a directory"),
+        ("/dev/zero", "not a directory"),
+        ("loop", "cannot read directory: Too many levels of symbolic links"),
+    ],
+)
+def test_a_manifest_directory_that_is_no_directory_is_an_error(
+    repo: Path, command: tuple[str, ...], kind: str, problem: str
+) -> None:
+    """Before: beside agent manifests, a FIFO or /dev/zero as `--dir team` was no assistants (validate
+    passed; plan planned none of them, and with --prune every managed one to destroy); a loop was `internal error:
+    RuntimeError: Symlink loop from '.../team'`."""
+    agents(repo)
+    plant(repo / "team", kind)
+    proc = reconciler(repo, *command, "--dir", "team")
+    assert (proc.returncode, proc.stdout, proc.stderr) == (1, "", f"Error: team: {problem}\n")
+
+
+def test_a_looping_assistants_directory_is_not_missing(repo: Path) -> None:
+    """Before: `no assistants/ in REPO: run from the repository root or pass --dir` (it is there)."""
+    agents(repo)
+    shutil.rmtree(repo / "assistants")
+    plant(repo / "assistants", "loop")
+    proc = reconciler(repo, "validate")
+    assert (proc.returncode, proc.stderr) == (
+        1,
+        "Error: assistants: cannot read directory: Too many levels of symbolic links\n",
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "problem"),
+    [
+        ("fifo", "'team': it is a FIFO, not a directory"),
+        ("loop", "cannot read 'team': Too many levels of symbolic links"),
+    ],
+)
+def test_an_environment_directory_that_is_no_directory_says_what_it_is(
+    repo: Path, kind: str, problem: str
+) -> None:
+    """Before: a FIFO was `directory 'team' not found` (it is there), a loop `internal error: RuntimeError`."""
+    (repo / "reconciler.yaml").write_text("environments:\n  staging:\n    directory: team\n")
+    plant(repo / "team", kind)
+    proc = reconciler(repo, "validate")
+    assert (proc.returncode, proc.stderr.splitlines()) == (
+        1,
+        [
+            f"reconciler.yaml:3:16: environments.staging.directory: {problem.format(repo=repo)}",
+            "Error: 1 error in reconciler.yaml",
+        ],
+    )
+
+
 # --- apply: the lock file under .reconciler/locks/ (`lock.py`)
 
 
