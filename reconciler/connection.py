@@ -71,8 +71,7 @@ def open_client(options: ConnectionOptions) -> Client:
 def local_state(options: ConnectionOptions) -> Path:
     """The `--local` state file: `.reconciler/local.sqlite3` at `options.state_root`, or
     `.reconciler/envs/ENVIRONMENT/local.sqlite3` (folders created). ConfigError (one line) when a folder on
-    the way is not a directory, or the file is there but is not a regular file (SQLite, handed a FIFO or a
-    directory, fails with `disk I/O error` or `unable to open database file`)."""
+    the way is not a directory, or the file is there but is not a regular file (`check_state_file`)."""
     from reconciler.emulator import LOCAL_DB, local_db_path
     from reconciler.emulator.inprocess import LOCAL_DIR
 
@@ -86,19 +85,32 @@ def local_state(options: ConnectionOptions) -> Path:
             _check_folder(each)
         local_db_path(options.state_root)  # .reconciler/, with its .gitignore
         state.parent.mkdir(parents=True, exist_ok=True)
-        mode = os.stat(state).st_mode
-    except FileNotFoundError:
-        return state
     except OSError as err:
         raise ConfigError(
             f"{err.filename or folder}: {err.strerror or err} (the --local state is kept in {state.parent})"
         ) from None
-    if not stat.S_ISREG(mode):
-        raise ConfigError(
-            f"{state} is not a usable emulator state file (it is {fsio.kind(mode)}, not a regular file): "
-            "delete it to start over with an empty state"
-        )
+    check_state_file(state)
     return state
+
+
+def check_state_file(state: Path) -> None:
+    """ConfigError (one line) when the emulator state file `state` is there but is not a regular file
+    (SQLite, handed a FIFO or a directory, fails with `disk I/O error` or `unable to open database file`)
+    or cannot be looked at (a symlink loop)."""
+    try:
+        mode = os.stat(state).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as err:
+        problem = err.strerror or str(err)
+    else:
+        if stat.S_ISREG(mode):
+            return
+        problem = f"it is {fsio.kind(mode)}, not a regular file"
+    raise ConfigError(
+        f"{state} is not a usable emulator state file ({problem}): delete it to start over with an empty "
+        "state"
+    )
 
 
 def _check_folder(folder: Path) -> None:
