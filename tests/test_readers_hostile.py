@@ -57,13 +57,15 @@ def environment(server: str | None = None) -> dict[str, str]:
     return env
 
 
-def reconciler(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """`reconciler ARGS` in a real interpreter in `repo`, with `MEMORY` (a hang is a timeout, a crash a
-    signal, reading a huge file whole a MemoryError)."""
+def reconciler(
+    repo: Path, *args: str, module: str = "reconciler", server: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`python -m MODULE ARGS` (`reconciler ARGS`) in a real interpreter in `repo`, with `MEMORY` (a hang is
+    a timeout, a crash a signal, reading a huge file whole a MemoryError), against `server` when given."""
     return subprocess.run(
-        [sys.executable, "-m", "reconciler", *args],
+        [sys.executable, "-m", module, *args],
         cwd=repo,
-        env=environment(),
+        env=environment(server),
         capture_output=True,
         text=True,
         timeout=TIMEOUT,
@@ -426,14 +428,7 @@ def test_accept_refuses_a_manifest_swapped_for_a_fifo_while_it_plans(
     """A real race: accept loads the manifests, plans against a slow server (a separate process), and
     reads the drifted manifest again to rewrite it; meanwhile it is replaced by a FIFO. Before: accept
     blocked forever opening it."""
-    run = subprocess.run(
-        [sys.executable, "-m", "reconciler", "apply", "--auto-approve"],
-        cwd=repo,
-        env=environment(server.url),
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-    )
+    run = reconciler(repo, "apply", "--auto-approve", server=server.url)
     assert run.returncode == 0, run.stderr
     with server.client() as api:
         listed = api.get("/assistants", params={"limit": 100}).json()["data"]
@@ -469,15 +464,7 @@ def test_plan_names_a_knowledge_file_swapped_for_a_fifo_while_it_lists(
 
 
 def formats(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "reconciler.formats", *args],
-        cwd=repo,
-        env=environment(),
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        preexec_fn=_bounded_memory,
-    )
+    return reconciler(repo, *args, module="reconciler.formats")
 
 
 @pytest.mark.parametrize(
