@@ -1,6 +1,7 @@
 """Accepting drift: the manifest edits that make a manifest ask for what the server holds now, field by field.
 
-Pure but for reading the manifest files it rewrites. `edits_for` turns one Change's drifted fields
+Pure but for reading the manifest files it rewrites (`manifest_text`: as the loader reads them, since one may
+have been replaced since it was loaded). `edits_for` turns one Change's drifted fields
 (`Change.drift`, `reconciler.drift`) into `Edit`s, each written where the environment's value comes from:
 
 - a field the environment overrides (`environments.ENV.FIELD`, or for metadata `environments.ENV.metadata.K`)
@@ -33,7 +34,7 @@ from reconciler import dialect, layout
 from reconciler.formatter import split_preamble
 from reconciler.manifest.errors import Path_, format_field_path
 from reconciler.manifest.overrides import ENVIRONMENTS, ONLY
-from reconciler.manifest.reading import display
+from reconciler.manifest.reading import MAX_MANIFEST_BYTES, NotRegularError, display, read_bounded
 from reconciler.plan import Change
 from reconciler.redact import secret_forms
 
@@ -42,7 +43,8 @@ if TYPE_CHECKING:
 
 
 class AcceptError(Exception):
-    """A drifted field that cannot be written back (one line: `FILE: FIELD: why`)."""
+    """A drifted field that cannot be written back (one line: `FILE: FIELD: why`), or a manifest that can no
+    longer be read (`FILE: why`)."""
 
 
 #: The value of an Edit that removes its key.
@@ -152,9 +154,26 @@ def _instructions_file_edit(
     return Edit(loaded.path.parent / str(name), (), value + "\n", also=also)
 
 
+def manifest_text(path: Path) -> str:
+    """The text of manifest `path`, read again as the loader read it: a regular file only (a FIFO swapped in
+    since the load would block, `/dev/zero` never end), never a blocking open, at most `MAX_MANIFEST_BYTES`.
+    AcceptError, with the loader's words, when it cannot be."""
+    try:
+        data = read_bounded(path, MAX_MANIFEST_BYTES)
+        if len(data) > MAX_MANIFEST_BYTES:
+            raise AcceptError(f"{display(path)}: file too large (over {MAX_MANIFEST_BYTES:,} bytes)")
+        return data.decode("utf-8")
+    except NotRegularError as err:
+        raise AcceptError(f"{display(path)}: is {err.kind}, not a manifest file") from None
+    except OSError as err:
+        raise AcceptError(f"{display(path)}: cannot read file: {err.strerror or err}") from None
+    except UnicodeDecodeError as err:
+        raise AcceptError(f"{display(path)}: invalid UTF-8 (byte 0x{err.object[err.start]:02x})") from None
+
+
 def _document(loaded: Loaded) -> Mapping[str, Any]:
     """The manifest's document as written (environments and only included), as plain data."""
-    text = loaded.path.read_text(encoding="utf-8-sig")
+    text = manifest_text(loaded.path).removeprefix("\ufeff")
     docs = list(layout.new_yaml().load_all(split_preamble(text)[1]))
     doc = docs[loaded.document] if loaded.document < len(docs) else None
     return layout.plain(doc) if isinstance(doc, Mapping) else {}

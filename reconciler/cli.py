@@ -463,6 +463,10 @@ def emulator(
 
         raise emulator_missing(err, "reconciler emulator") from None
 
+    if db is not None:
+        from reconciler.connection import check_state_file
+
+        check_state_file(db)
     gc.set_threshold(*SERVER_GC_THRESHOLDS)
     serve(
         host=host,

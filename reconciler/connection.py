@@ -8,11 +8,13 @@ repository root). Otherwise the key comes only from the environment variable the
 from __future__ import annotations
 
 import os
+import stat
+from pathlib import Path
 from typing import Any
 
 import httpx
 
-from reconciler import DISTRIBUTION
+from reconciler import DISTRIBUTION, fsio
 from reconciler.client import DEFAULT_BASE_URL, Client
 from reconciler.errors import ConfigError
 from reconciler.options import ConnectionOptions
@@ -38,20 +40,14 @@ def open_client(options: ConnectionOptions) -> Client:
                 "(drop one of them)"
             )
         try:
-            from reconciler.emulator import LOCAL_DB, InProcessTransport, create_app, local_app, local_db_path
+            from reconciler.emulator import InProcessTransport, create_app
         except ImportError as err:
             raise emulator_missing(err, "--local") from None
 
-        if options.environment:  # one state per environment: .reconciler/envs/ENVIRONMENT/local.sqlite3
-            folder = local_db_path(options.state_root).parent / ENVIRONMENTS_DIR / options.environment
-            folder.mkdir(parents=True, exist_ok=True)
-            app = create_app(db=folder / LOCAL_DB)
-        else:
-            app = local_app(options.state_root)
         return Client(
             api_key=LOCAL_API_KEY,
             base_url=LOCAL_BASE_URL,
-            transport=InProcessTransport(app),
+            transport=InProcessTransport(create_app(db=local_state(options))),
             **_limits(options),
         )
 
@@ -70,6 +66,58 @@ def open_client(options: ConnectionOptions) -> Client:
         project=options.project,
         **_limits(options),
     )
+
+
+def local_state(options: ConnectionOptions) -> Path:
+    """The `--local` state file: `.reconciler/local.sqlite3` at `options.state_root`, or
+    `.reconciler/envs/ENVIRONMENT/local.sqlite3` (folders created). ConfigError (one line) when a folder on
+    the way is not a directory, or the file is there but is not a regular file (`check_state_file`)."""
+    from reconciler.emulator import LOCAL_DB, local_db_path
+    from reconciler.emulator.inprocess import LOCAL_DIR
+
+    folder = options.state_root / LOCAL_DIR
+    folders = [folder]
+    if options.environment:  # one state per environment
+        folders += [folder / ENVIRONMENTS_DIR, folder / ENVIRONMENTS_DIR / options.environment]
+    state = folders[-1] / LOCAL_DB
+    try:
+        for each in folders:
+            _check_folder(each)
+        local_db_path(options.state_root)  # .reconciler/, with its .gitignore
+        state.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ConfigError(
+            f"{err.filename or folder}: {err.strerror or err} (the --local state is kept in {state.parent})"
+        ) from None
+    check_state_file(state)
+    return state
+
+
+def check_state_file(state: Path) -> None:
+    """ConfigError (one line) when the emulator state file `state` is there but is not a regular file
+    (SQLite, handed a FIFO or a directory, fails with `disk I/O error` or `unable to open database file`)
+    or cannot be looked at (a symlink loop)."""
+    try:
+        mode = os.stat(state).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as err:
+        problem = err.strerror or str(err)
+    else:
+        if stat.S_ISREG(mode):
+            return
+        problem = f"it is {fsio.kind(mode)}, not a regular file"
+    raise ConfigError(
+        f"{state} is not a usable emulator state file ({problem}): delete it to start over with an empty "
+        "state"
+    )
+
+
+def _check_folder(folder: Path) -> None:
+    """ConfigError when `folder` is there but is not a directory (symlinks followed)."""
+    problem = fsio.not_a_directory(folder)
+    if problem is not None:
+        raise ConfigError(f"{folder}: {problem} (it holds the --local state)")
 
 
 def _limits(options: ConnectionOptions) -> dict[str, Any]:

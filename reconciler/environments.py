@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reconciler import redact
+from reconciler import fsio, redact
 from reconciler.errors import ConfigError
 from reconciler.manifest.errors import ManifestError, Path_, describe, format_field_path
 from reconciler.manifest.overrides import Selected, did_you_mean
@@ -52,6 +52,8 @@ OTHER_NAME = "reconciler.yml"
 MAX_CONFIG_BYTES = 1 << 20
 #: An environment's name: also a folder under `.reconciler/envs/` and a GitHub environment.
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+#: What `Path.resolve` means by a RuntimeError (Python 3.13 raises the OSError of this strerror instead).
+LOOP = "Too many levels of symbolic links"
 _VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 #: What an API key looks like: such a value is never a variable name, and never shown.
 _LOOKS_LIKE_KEY = re.compile(r"^\s*(sk-|sess-)")
@@ -253,9 +255,18 @@ class _Checker:
         if written.is_absolute():
             self.error(where, f"'{value}' is absolute: give the directory relative to the repository root")
             return False
-        resolved = (self.root / written).resolve()
+        try:
+            resolved = (self.root / written).resolve()
+            problem = fsio.not_a_directory(resolved) if is_within(resolved, self.root) else None
+        except (OSError, RuntimeError) as err:  # RuntimeError: a symlink loop, before Python 3.13
+            why = LOOP if isinstance(err, RuntimeError) else err.strerror or str(err)
+            self.error(where, f"cannot read '{value}': {why}")
+            return False
         if not is_within(resolved, self.root):
             self.error(where, f"'{value}' is outside the repository ({self.root})")
+            return False
+        if problem is not None:
+            self.error(where, f"'{value}': {problem}")
             return False
         if not resolved.is_dir():
             self.error(where, f"directory '{value}' not found (relative to the repository root)")

@@ -14,7 +14,9 @@ with saved agents names each change's and orphan's `kind` and adds `kinds`, the 
 
 `python -m reconciler.formats [--dir DIR]` writes `DIR/plan.json`, `DIR/saved-plan.json` and
 `DIR/apply-report.json` (default `schema`); with `--check` it writes nothing and exits 1 naming every file
-that is missing or out of date.
+that is missing or out of date. A schema file is read only when it is a regular file of at most
+`MAX_SCHEMA_BYTES` (else it is out of date), and written atomically (`fsio.write_atomic`): a FIFO, a device,
+a directory or a symlink in its place is one line and exit 1, never a hang.
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field, TypeAdapter, with_config
 from typing_extensions import NotRequired, TypedDict
 
+from reconciler import fsio
+
+#: A schema file larger than this is out of date without being read (they are about 20 KB).
+MAX_SCHEMA_BYTES = 1 << 20
 _CLOSED = ConfigDict(extra="forbid")
 _NORMAL_FORM = "API fields in normal form (reconciler.kinds: the change's kind)"
 
@@ -396,9 +402,18 @@ def out_of_date(directory: Path) -> list[Path]:
     stale = []
     for form in FORMS:
         path = directory / form.file
-        if not path.is_file() or path.read_text(encoding="utf-8") != schema_text(form):
+        if _current(path) != schema_text(form):
             stale.append(path)
     return stale
+
+
+def _current(path: Path) -> str | None:
+    """The text of schema file `path`, or None when it is missing, not a regular file, too large or no
+    UTF-8 (`fsio.read_bounded`: a FIFO is never opened, so never waited on)."""
+    try:
+        return fsio.read_bounded(path, MAX_SCHEMA_BYTES).decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -412,12 +427,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         for path in stale:
             print(f"{path}: out of date; run python -m reconciler.formats", file=sys.stderr)
         return 1 if stale else 0
-    args.dir.mkdir(parents=True, exist_ok=True)
+    failed = 0
     for path in stale:
         form = next(f for f in FORMS if f.file == path.name)
-        path.write_text(schema_text(form), encoding="utf-8")
+        try:
+            args.dir.mkdir(parents=True, exist_ok=True)
+            fsio.write_atomic(path, schema_text(form).encode("utf-8"))
+        except OSError as err:
+            print(f"{path}: cannot write it: {err.strerror or err}", file=sys.stderr)
+            failed += 1
+            continue
         print(f"wrote {path}", file=sys.stderr)
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -44,8 +44,9 @@ from ruamel.yaml.reader import ReaderError
 
 from reconciler import layout
 from reconciler.fsio import write_atomic
+from reconciler.manifest.listing import manifest_files
+from reconciler.manifest.reading import MAX_MANIFEST_BYTES, NotRegularError, open_regular, read_open
 
-SUFFIXES = (".yaml", ".yml")
 #: Where the modeline's schema lives, relative to the repository root.
 SCHEMA_PATH = Path("schema") / "manifest.json"
 #: The schema of agent manifests: those in a directory named `AGENTS_DIRECTORY`.
@@ -361,17 +362,22 @@ def format_text(text: str, modeline: str | None = layout.MODELINE) -> str:
 
 
 def collect(paths: Iterable[Path]) -> tuple[list[Path], list[str]]:
-    """The files to format: each file given, and the `*.yaml`/`*.yml` files directly in each directory
-    given (sorted); plus an error line per missing path."""
+    """The files to format: each path given that is not a directory, and the `*.yaml`/`*.yml` entries
+    directly in each directory given (sorted), as `validate` lists them; plus an error line per path that
+    does not exist or cannot be listed. What is not a regular file (a FIFO...) is listed: `format_file`
+    says what it is."""
     files: list[Path] = []
     errors: list[str] = []
     for path in paths:
-        if path.is_dir():
-            files.extend(sorted(p for p in path.iterdir() if p.suffix in SUFFIXES and p.is_file()))
-        elif path.is_file():
-            files.append(path)
-        else:
-            errors.append(f"{path}: no such file or directory")
+        try:
+            if path.is_dir():
+                files.extend(manifest_files(path))
+            elif os.path.lexists(path):
+                files.append(path)
+            else:
+                errors.append(f"{path}: no such file or directory")
+        except OSError as err:
+            errors.append(f"{path}: cannot read directory: {err.strerror or err}")
     return list(dict.fromkeys(files)), errors
 
 
@@ -391,11 +397,9 @@ def schema_modeline(path: Path) -> str | None:
 
 
 def format_file(path: Path) -> tuple[str, str]:
-    """(current text, canonical text) of a file; raises FormatError."""
-    try:
-        data = path.read_bytes()
-    except OSError as err:
-        raise FormatError(f"cannot read file: {err.strerror or err}") from None
+    """(current text, canonical text) of a file, read as `validate` reads a manifest (a regular file only,
+    never a blocking open, at most `MAX_MANIFEST_BYTES`); raises FormatError, with its messages."""
+    data = _read(path)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -404,6 +408,28 @@ def format_file(path: Path) -> tuple[str, str]:
             f"invalid UTF-8 (byte 0x{data[err.start]:02x}); manifests must be UTF-8", line
         ) from None
     return text, format_text(text, schema_modeline(path))
+
+
+def _read(path: Path) -> bytes:
+    """The bytes of manifest file `path`; FormatError when it is not a regular file (a FIFO would block,
+    `/dev/zero` never end), is too large, or cannot be read."""
+    try:
+        fd, size = open_regular(path)
+        if size > MAX_MANIFEST_BYTES:
+            os.close(fd)
+            raise FormatError(_too_large(f"{size:,} bytes"))
+        data = read_open(fd, size, MAX_MANIFEST_BYTES)
+    except NotRegularError as err:
+        raise FormatError(f"is {err.kind}, not a manifest file") from None
+    except OSError as err:
+        raise FormatError(f"cannot read file: {err.strerror or err}") from None
+    if len(data) > MAX_MANIFEST_BYTES:  # it grew while read
+        raise FormatError(_too_large(f"over {MAX_MANIFEST_BYTES:,} bytes"))
+    return data
+
+
+def _too_large(size: str) -> str:
+    return f"file too large ({size}; a manifest may have at most {MAX_MANIFEST_BYTES // 2**20} MB)"
 
 
 def run_fmt(

@@ -49,6 +49,18 @@ def kind(mode: int) -> str:
     return "not a regular file"
 
 
+def not_a_directory(path: Path) -> str | None:
+    """None when `path` is a directory (symlinks followed) or absent; else what it is, in words: `it is a
+    FIFO, not a directory`. OSError when it cannot be looked at (a symlink loop)."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return None
+    if stat.S_ISDIR(mode):
+        return None
+    return f"it is {'a file' if stat.S_ISREG(mode) else kind(mode)}, not a directory"
+
+
 def _refuse(mode: int) -> FileKindError:
     return FileKindError(0, f"it is {kind(mode)}, not a regular file")
 

@@ -4,7 +4,8 @@
 (base URL, or `local`, plus organisation and project), for as long as the apply runs; the file holds the
 holder's pid. A second apply in the same checkout waits for it, printing one line (`waiting for another
 apply on TARGET (pid N) ...`), up to `timeout` seconds; with 0 (the default) it refuses at once. The kernel
-drops the lock when its process ends, however it ends.
+drops the lock when its process ends, however it ends. The lock file must be a regular file (or absent): a
+symlink, a FIFO, a device or a directory in its place is refused (one line) and never opened for writing.
 
 This is a convenience for one machine only: exactly-once across runs never depends on it (runs in other
 checkouts or on other machines converge by the canonical rule, `reconciler.exactly_once`).
@@ -15,12 +16,14 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import stat
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from reconciler import fsio
 from reconciler.errors import ReconcilerError
 from reconciler.options import ConnectionOptions
 
@@ -57,8 +60,7 @@ def hold(connection: ConnectionOptions, timeout: float, notes: Callable[[str], N
     path = lock_path(connection)
     target = target_of(connection)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = _open(path)
     except OSError as err:
         raise ReconcilerError(f"cannot open the apply lock {path}: {err.strerror or err}") from None
     try:
@@ -68,6 +70,31 @@ def hold(connection: ConnectionOptions, timeout: float, notes: Callable[[str], N
         yield
     finally:
         os.close(fd)  # closing drops the lock
+
+
+#: Never follow a symlink at the lock's path, never block opening it (a FIFO swapped in after the check).
+_FLAGS = os.O_RDWR | os.O_CREAT | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def _open(path: Path) -> int:
+    """The lock file opened for reading and writing, created if absent; `fsio.FileKindError` when anything
+    but a regular file is there (truncating `/dev/zero`, a FIFO or a linked file is never what was meant)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise fsio.FileKindError(0, f"{path.parent} is not a directory") from None
+    try:
+        mode: int | None = os.lstat(path).st_mode
+    except FileNotFoundError:
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode):
+        raise fsio.FileKindError(0, f"it is {fsio.kind(mode)}, not a regular file")
+    fd = os.open(path, _FLAGS, 0o644)
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise fsio.FileKindError(0, f"it is {fsio.kind(mode)}, not a regular file")
+    return fd
 
 
 def _acquire(fd: int, target: str, timeout: float, notes: Callable[[str], None]) -> None:

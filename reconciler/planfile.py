@@ -41,6 +41,7 @@ from reconciler import fsio
 from reconciler.drift import Drift
 from reconciler.errors import ReconcilerError
 from reconciler.kinds import DEFAULT, kind_named
+from reconciler.manifest.reading import ReadError, open_regular, read_open
 from reconciler.plan import ACTIONS, FORMAT_VERSION, UNTAKEN, Change, FileRef, Orphan, Plan, PlanFile, combine
 from reconciler.redact import mask
 
@@ -51,6 +52,8 @@ if TYPE_CHECKING:
 WITH_KINDS = "2"
 #: The largest plan file `load` reads (a plan of 10,000 assistants with long instructions fits).
 MAX_BYTES = 1 << 30
+#: How much of an existing file `plan --out` reads to tell a saved plan from anything else.
+HEAD_BYTES = 64 * 1024
 #: Saved plans may quote instructions: only their owner may read them.
 FILE_MODE = 0o600
 #: How many stale keys a StalePlanError names before saying "and N more".
@@ -326,10 +329,10 @@ def _refuse_overwrite(path: Path) -> None:
     try:
         if not path.is_file() or path.is_symlink() or path.stat().st_size == 0:
             return
-        with path.open("rb") as handle:
-            head = handle.read(64 * 1024)
-    except OSError:
-        return  # unreadable: writing it fails with its own message
+        # Opened without blocking or following a link: a FIFO or link swapped in since the checks is refused.
+        head = read_open(*open_regular(path, follow=False), HEAD_BYTES)
+    except (OSError, ReadError):
+        return  # unreadable, or no longer a regular file: writing it fails with its own message
     text = head.decode("utf-8", errors="replace").lstrip()
     if not (text.startswith("{") and '"format_version"' in text):
         raise ReconcilerError(

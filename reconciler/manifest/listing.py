@@ -28,7 +28,7 @@ def has_manifests(directory: Path) -> bool:
 def entries(directory: Path, shown: str) -> list[Path] | ManifestError:
     """The manifest files of `directory`, sorted, or the one error that stops loading."""
     try:
-        if not directory.exists():
+        if not _exists(directory):
             return ManifestError(shown, None, None, None, "directory not found")
         if not directory.is_dir():
             return ManifestError(shown, None, None, None, "not a directory")
@@ -38,6 +38,16 @@ def entries(directory: Path, shown: str) -> list[Path] | ManifestError:
     if not entries:
         return ManifestError(shown, None, None, None, "no manifests found (expected *.yaml or *.yml files)")
     return entries
+
+
+def _exists(path: Path) -> bool:
+    """Whether `path` exists (symlinks followed); OSError when it cannot be told (a symlink loop), where
+    `Path.exists` says False."""
+    try:
+        os.stat(path)
+    except FileNotFoundError:
+        return False
+    return True
 
 
 #: At most this many subfolder files are named in the note.

@@ -16,11 +16,19 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 from pydantic import BaseModel
 
 from reconciler import agent_dialect, dialect
+from reconciler.errors import ReconcilerError
 from reconciler.manifest import composer, events
 from reconciler.manifest.errors import ManifestError, Path_, parse_field_path
 from reconciler.manifest.model import Manifest
 from reconciler.manifest.overrides import move_positions
-from reconciler.manifest.reading import MAX_MANIFEST_BYTES, open_regular, read_bounded, read_instructions
+from reconciler.manifest.reading import (
+    MAX_MANIFEST_BYTES,
+    ReadError,
+    open_regular,
+    read_bounded,
+    read_instructions,
+)
+from reconciler.manifest.reading import display as display_path
 
 if TYPE_CHECKING:  # the agent model is imported when agents are loaded (`agent_kind`), not by every plan
     from reconciler.manifest.agent_model import AgentManifest
@@ -39,10 +47,18 @@ class LocalFile:
     _digest: list[str] = field(default_factory=list, init=False, repr=False, compare=False)
 
     def sha256(self) -> str:
-        """Hex SHA-256 of the content, streamed in chunks on first call and cached."""
+        """Hex SHA-256 of the content, streamed in chunks on first call and cached. ReconcilerError (one
+        line) when the file was replaced since the load by one that is not a regular file or cannot be read
+        (it is opened without blocking: a FIFO swapped in must not hang the plan)."""
         if not self._digest:
             digest = hashlib.sha256()
-            fd, _ = open_regular(self.path, follow=False)  # resolved and checked at load
+            try:
+                fd, _ = open_regular(self.path, follow=False)  # resolved and checked at load
+            except (ReadError, OSError) as err:
+                why = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+                raise ReconcilerError(
+                    f"{display_path(self.path)}: {why} (replaced since the manifests were loaded)"
+                ) from None
             with os.fdopen(fd, "rb") as handle:
                 for chunk in iter(lambda: handle.read(1 << 20), b""):
                     digest.update(chunk)

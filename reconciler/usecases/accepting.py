@@ -90,7 +90,10 @@ def _write(edits: Sequence[Edit]) -> None:
             data = str(whole[-1].value)
             shown = whole[-1].shown
         else:
-            data = acceptance.rewrite(path.read_text(encoding="utf-8"), own)
+            try:
+                data = acceptance.rewrite(acceptance.manifest_text(path), own)
+            except AcceptError as err:
+                raise ReconcilerError(str(err)) from None
             shown = ", ".join(e.shown for e in own)
         try:
             fsio.write_atomic(path, data.encode("utf-8"))

@@ -10,12 +10,16 @@ Contract:
 - Lossy (a `total` or `partial` entry) without `accept_loss`: writes no manifest and raises (exit 1).
 - Writes `<key>.yaml` into `target` (created if missing), atomically. A file that already holds exactly the
   text to write is left alone (re-running is idempotent); any other existing file is refused (every one
-  named, nothing written) unless `force`. The written manifests are then loaded like `validate` does.
+  named, nothing written) unless `force`. What is there is read as a manifest is (a regular file only, never
+  a blocking open, at most `MAX_MANIFEST_BYTES`): anything but a regular file (a FIFO, a device, a
+  directory) is refused, even with `force`, before anything is written. The written manifests are then
+  loaded like `validate` does.
 - The assistant manifests are never changed: they stay until the team prunes the assistants.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +29,7 @@ import click
 
 from reconciler import fsio, migrate
 from reconciler.errors import ConfigError, ReconcilerError
+from reconciler.manifest.reading import MAX_MANIFEST_BYTES, NotRegularError, read_bounded
 from reconciler.migrate import Migrated
 
 
@@ -54,6 +59,7 @@ def run_migrate(options: MigrateOptions) -> list[Migrated]:
         raise ConfigError(
             f"no {options.source}/ in {Path.cwd()}: run from the repository root or pass --from"
         )
+    _check_target(options.target)
     if options.target.resolve() == options.source.resolve():
         raise ConfigError(f"--to {options.target} is the assistants directory: write the agents elsewhere")
     loaded = load_manifests(options.source)
@@ -84,6 +90,16 @@ def run_migrate(options: MigrateOptions) -> list[Migrated]:
     return migrated
 
 
+def _check_target(target: Path) -> None:
+    """ConfigError when `target` is there but is not a directory, or cannot be looked at (a loop)."""
+    try:
+        problem = fsio.not_a_directory(target)
+    except OSError as err:
+        raise ConfigError(f"--to {target}: {err.strerror or err}") from None
+    if problem is not None:
+        raise ConfigError(f"--to {target}: {problem}")
+
+
 def _report(migrated: Sequence[Migrated], options: MigrateOptions) -> None:
     render = migrate.render_markdown if options.format == "markdown" else migrate.render_text
     text = render(migrated)
@@ -100,7 +116,7 @@ def _report(migrated: Sequence[Migrated], options: MigrateOptions) -> None:
 def _write(migrated: Sequence[Migrated], force: bool) -> None:
     """Write each agent manifest, or nothing when one would overwrite a different file without `force`."""
     todo = [m for m in migrated if _current(m.target) != m.text]
-    taken = [m for m in todo if m.target.exists()]
+    taken = [m for m in todo if os.path.lexists(m.target)]
     if taken and not force:
         named = ", ".join(str(m.target) for m in taken)
         raise ReconcilerError(
@@ -119,8 +135,13 @@ def _write(migrated: Sequence[Migrated], force: bool) -> None:
 
 
 def _current(path: Path) -> str | None:
+    """The text of the file at `path` (symlinks followed), None when there is none or it cannot be read as
+    text; ReconcilerError when it is not a regular file (opening a FIFO would block, `/dev/zero` never end).
+    A file over the manifest limit is read only that far: it differs from any text to write."""
     try:
-        return path.read_text(encoding="utf-8")
+        return read_bounded(path, MAX_MANIFEST_BYTES).decode("utf-8")
+    except NotRegularError as err:
+        raise ReconcilerError(f"{path}: is {err.kind}, not a manifest file; nothing written") from None
     except (OSError, UnicodeDecodeError):
         return None
 

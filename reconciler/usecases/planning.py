@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import click
 
-from reconciler import knowledge, planner
+from reconciler import fsio, knowledge, planner
 from reconciler.connection import LOCAL_BASE_URL, open_client
 from reconciler.errors import PlanError, ReconcilerError
 from reconciler.kinds import AGENT, ASSISTANT, Kind
@@ -62,13 +62,23 @@ def load_manifests(
     from reconciler.manifest import load_directory
     from reconciler.manifest.listing import has_manifests
 
-    if (beside_agents or (prune and directory.is_dir())) and not has_manifests(directory):
+    empty_ok = beside_agents or (prune and directory.is_dir())
+    if empty_ok and not has_manifests(directory) and not _not_a_directory(directory):
         return []
-    if directory == DEFAULT_DIRECTORY and not directory.exists():
+    if directory == DEFAULT_DIRECTORY and not os.path.lexists(directory):
         raise ReconcilerError(
             f"no {DEFAULT_DIRECTORY}/ in {Path.cwd()}: run from the repository root or pass --dir"
         )
     return checked(load_directory(directory, selected=selected, shared=shared), directory)
+
+
+def _not_a_directory(directory: Path) -> bool:
+    """Whether something other than a directory is at `directory` (a FIFO, a file, a symlink loop): loading
+    says what, where a missing directory beside agent manifests is no assistants."""
+    try:
+        return fsio.not_a_directory(directory) is not None
+    except OSError:
+        return True
 
 
 def refuse_secrets(loaded: Sequence[Loaded], connection: ConnectionOptions) -> None:

@@ -31,7 +31,16 @@ def agents_directory(manifests: Path, given: Path | None) -> Path | None:
             raise ConfigError(f"--agents-dir {given}: not a directory")
         return given
     sibling = manifests.parent / "agents"
-    return sibling if sibling.is_dir() and sibling.resolve() != manifests.resolve() else None
+    return sibling if sibling.is_dir() and not _same(sibling, manifests) else None
+
+
+def _same(one: Path, other: Path) -> bool:
+    """Whether two paths name the same place (symlinks resolved); False when one cannot be resolved (a
+    symlink loop: loading it says so)."""
+    try:
+        return one.resolve() == other.resolve()
+    except (OSError, RuntimeError):
+        return False
 
 
 def load_agent_manifests(directory: Path, selected: Selected | None = None) -> list[LoadedAgent]:
