@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import unicodedata
 from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
@@ -140,25 +141,33 @@ def _refuse_name_clashes(
     kind: Kind,
 ) -> None:
     """Raise PlanError (a line per manifest) when a create would duplicate the name of an `unmanaged`
-    object of `kind`, advising the `id:` line that adopts it instead."""
-    names: dict[str, str] = {}
+    object of `kind`, advising the `id:` line that adopts it instead. Names are compared as a person reads
+    them (`_same_name`): `HR Helper`, `hr helper` and `HR Helper ` are one name, and so are the two Unicode
+    spellings of `Café`."""
+    names: dict[str, tuple[str, str]] = {}
     for assistant in unmanaged:
         if assistant.name is not None:
-            names.setdefault(assistant.name, assistant.id)
+            names.setdefault(_same_name(assistant.name), (assistant.id, assistant.name))
     by_key = {m.key: m for m in loaded}
     errors = []
     for change in changes:
         name = change.desired.get("name")
-        clash = names.get(name) if change.action == "create" and isinstance(name, str) else None
-        if clash is not None:
+        found = names.get(_same_name(name)) if change.action == "create" and isinstance(name, str) else None
+        if found is not None:
+            clash, theirs = found
             manifest = by_key[change.key]
             errors.append(
                 f"{identity.field_location(manifest, 'name')}: an unmanaged {kind.name} ({clash}) is already "
-                f"named {name!r}; to adopt it, add `id: {clash}` to {manifest.path}, "
+                f"named {theirs!r}; to adopt it, add `id: {clash}` to {manifest.path}, "
                 "or pass --allow-duplicate-names to create another"
             )
     if errors:
         raise PlanError("\n".join(errors))
+
+
+def _same_name(name: str) -> str:
+    """`name` as compared for clashes: Unicode NFC, case folded, outer whitespace dropped."""
+    return unicodedata.normalize("NFC", name).strip().casefold()
 
 
 def models_to_check(plan: Plan) -> dict[str, str]:

@@ -183,6 +183,30 @@ async def test_name_collision_with_an_unmanaged_assistant(emulator: Any, tmp_pat
         assert [c.action for c in plan.changes] == ["create"]
 
 
+@pytest.mark.parametrize("written", ["hr helper", "HR helper ", "HR HELPER"])
+async def test_a_name_clash_is_found_as_a_person_reads_the_names(
+    emulator: Any, tmp_path: Path, written: str
+) -> None:
+    """Only an exact match was caught: `hr helper`, `HR helper ` and the other Unicode spelling of `Café`
+    created a second assistant a person cannot tell from the first."""
+    async with emulator_client(emulator) as client:
+        theirs = await client.create_assistant({"model": "gpt-4", "name": "HR helper"})
+        cafe = await client.create_assistant({"model": "gpt-4", "name": "Caf\u00e9"})
+        loaded = load(
+            tmp_path, {"hr": f"model: gpt-4\nname: '{written}'\n", "cafe": "model: gpt-4\nname: Cafe\u0301\n"}
+        )
+        with pytest.raises(PlanError) as err:
+            await plan_with(client, loaded, PlanOptions())
+    assert str(err.value).splitlines() == [
+        f"{tmp_path / 'cafe.yaml'}:2:1: name: an unmanaged assistant ({cafe.id}) is already named "
+        f"'Caf\u00e9'; to adopt it, add `id: {cafe.id}` to {tmp_path / 'cafe.yaml'}, or pass "
+        "--allow-duplicate-names to create another",
+        f"{tmp_path / 'hr.yaml'}:2:1: name: an unmanaged assistant ({theirs.id}) is already named "
+        f"'HR helper'; to adopt it, add `id: {theirs.id}` to {tmp_path / 'hr.yaml'}, or pass "
+        "--allow-duplicate-names to create another",
+    ]
+
+
 async def test_unknown_id_fails_the_plan(emulator: Any, tmp_path: Path) -> None:
     async with emulator_client(emulator) as client:
         loaded = load(tmp_path, {"hr": "id: asst_missing\nmodel: gpt-4\n"})
