@@ -218,9 +218,10 @@ def render(
             fields = {("instructions_file" if k == "instructions" else k): v for k, v in fields.items()}
             fields["instructions_file"] = md_name
         else:
+            bom = instructions.startswith("\ufeff")
+            what = "start with a byte order mark" if bom else "contain carriage returns"
             warnings.append(
-                "instructions contain carriage returns: kept inline, as an instructions file would not "
-                "read back exactly"
+                f"instructions {what}: kept inline, as an instructions file would not read back exactly"
             )
     text = layout.render_manifest(fields)
     if kind is AGENT:  # its own schema, as `reconciler fmt` writes it for agents/

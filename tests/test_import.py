@@ -206,6 +206,7 @@ def test_instructions_files_exact(workdir: Path) -> None:
         {"name": "B", "model": "gpt-4", "instructions": long_chars},
         {"name": "C", "model": "gpt-4", "instructions": "short\n"},
         {"name": "D", "model": "gpt-4", "instructions": "\r\n".join(["crlf"] * 20)},
+        {"name": "E", "model": "gpt-4", "instructions": "\ufeff" + "\n".join(["bom"] * 20)},
     )
     result = cli_run("import", "--local", "--instructions-files", *ids)
     assert result.exit_code == 0, result.output
@@ -216,6 +217,7 @@ def test_instructions_files_exact(workdir: Path) -> None:
     assert "instructions_file: a.md\n" in (directory / "a.yaml").read_text()
     assert "instructions: |\n  short\n" in (directory / "c.yaml").read_text()
     assert "warning: assistants/d.yaml: instructions contain carriage returns" in result.stderr
+    assert "warning: assistants/e.yaml: instructions start with a byte order mark" in result.stderr
     assert "wrote assistants/a.md (instructions of a)" in result.stdout
     loaded = {m.key: m.api_fields()["instructions"] for m in load_directory(directory).manifests}
     assert loaded == {
@@ -223,6 +225,7 @@ def test_instructions_files_exact(workdir: Path) -> None:
         "b": long_chars,
         "c": "short\n",
         "d": "\r\n".join(["crlf"] * 20),
+        "e": "\ufeff" + "\n".join(["bom"] * 20),
     }
     plan = plan_json()
     assert {c["action"] for c in plan["changes"]} == {"update"}
