@@ -78,6 +78,22 @@ def holds(value: Any, forms: Sequence[str]) -> bool:
     return False
 
 
+def held_at(value: Any, forms: Sequence[str]) -> tuple[str | int, ...] | None:
+    """Where in `value` the first string or leaf holding one of `forms` is, in document order (`holds`): the
+    keys and indexes leading to it (a mapping key holding it: the path to the mapping, never the key, which
+    would put the secret in the message); None when nowhere."""
+    if type(value) is str or not isinstance(value, dict | list | tuple):
+        return () if holds(value, forms) else None
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    for key, item in items:
+        if isinstance(key, str) and holds(key, forms):
+            return ()
+        inner = held_at(item, forms)
+        if inner is not None:
+            return (key, *inner)
+    return None
+
+
 def mask(text: str, key: str | None) -> str:
     """`text` with every form of `key` replaced by `***` (unchanged when `key` is empty or None)."""
     if key:

@@ -63,8 +63,8 @@ def test_a_manifest_holding_the_key_is_refused_naming_file_and_field(
         result = run(live_emulator, *command, "--dir", str(d))
         assert (result.exit_code, result.stdout) == (1, "")
         assert result.stderr == (
-            f"Error: {d}/hr.yaml:2:1: metadata: holds the API key (the value of OPENAI_API_KEY); remove it "
-            "from the manifest\n"
+            f"Error: {d}/hr.yaml:3:3: metadata.token: holds the API key (the value of OPENAI_API_KEY); "
+            "remove it from the manifest\n"
         )
         assert key not in result.stderr
     assert write_count(live_emulator) == 0  # (plan lists while it loads: a first list call may be sent)

@@ -102,7 +102,7 @@ def test_a_knowledge_file_named_with_the_key_is_refused(
         result = CliRunner().invoke(cli, [*command, "--base-url", server.base_url])
         assert (result.exit_code, result.stdout) == (1, "")
         assert result.stderr == (
-            "Error: assistants/bot.yaml:4:1: files: holds the API key (the value of OPENAI_API_KEY); "
+            "Error: assistants/bot.yaml:4:9: files[0]: holds the API key (the value of OPENAI_API_KEY); "
             "remove it from the manifest\n"
         )
     assert server.stats()["objects"]["files"] == 0

@@ -109,14 +109,14 @@ def test_validate_refuses_a_manifest_holding_the_key_as_plan_does(tmp_path: Path
 
 
 @pytest.mark.parametrize(
-    ("key", "where"),
+    ("key", "where", "at"),
     [
-        ('sk-quote"and\\backslash1234', "instructions"),  # JSON would escape both: searched as sent
-        ("sk-nested-0123456789abcdef", "tools"),
-        ("sk-nested-0123456789abcdef", "metadata"),
+        ('sk-quote"and\\backslash1234', "instructions", "2:1: instructions"),  # searched as sent, not as JSON
+        ("sk-nested-0123456789abcdef", "tools", "4:25: tools[0].function.description"),  # the value itself
+        ("sk-nested-0123456789abcdef", "metadata", "2:1: metadata"),  # a mapping key: never named in the line
     ],
 )
-def test_the_key_is_found_wherever_a_manifest_holds_it(tmp_path: Path, key: str, where: str) -> None:
+def test_the_key_is_found_wherever_a_manifest_holds_it(tmp_path: Path, key: str, where: str, at: str) -> None:
     d = tmp_path / "assistants"
     d.mkdir()
     quoted = json.dumps(f"use {key} here")
@@ -128,7 +128,7 @@ def test_the_key_is_found_wherever_a_manifest_holds_it(tmp_path: Path, key: str,
     (d / "hr.yaml").write_text(f"model: gpt-4\n{values[where]}\n")
     result = invoke("validate", "--dir", str(d), OPENAI_API_KEY=key)
     assert (result.exit_code, result.stdout) == (1, "")
-    assert f"{d}/hr.yaml:2:1: {where}: holds the API key (the value of OPENAI_API_KEY)" in result.stderr
+    assert f"{d}/hr.yaml:{at}: holds the API key (the value of OPENAI_API_KEY)" in result.stderr
     assert key not in result.stderr
 
 

@@ -27,7 +27,7 @@ from reconciler.errors import PlanError, ReconcilerError
 from reconciler.kinds import AGENT, ASSISTANT, Kind
 from reconciler.options import DEFAULT_DIRECTORY, ConnectionOptions, PlanOptions
 from reconciler.plan import Plan, combine
-from reconciler.redact import KEY_VARIABLES, holds, mask, plain_key_problem, secret_forms
+from reconciler.redact import KEY_VARIABLES, held_at, mask, plain_key_problem, secret_forms
 from reconciler.render import render_plan
 from reconciler.targets import check_qualifiers
 from reconciler.usecases.validating import agents_directory, checked, load_agent_manifests
@@ -95,6 +95,7 @@ def secret_lines(loaded: Sequence[Loaded], connection: ConnectionOptions) -> lis
     key, to another environment's server). `files` counts too: each knowledge file is uploaded under its
     name."""
     from reconciler.identity import field_location
+    from reconciler.manifest.errors import format_field_path
 
     keys = [(variable, secret_forms(key)) for variable, key in api_keys(connection)]
     lines = []
@@ -103,9 +104,10 @@ def secret_lines(loaded: Sequence[Loaded], connection: ConnectionOptions) -> lis
         if names := getattr(manifest.manifest, "files", None):
             fields["files"] = names
         for name, value in fields.items():
-            variable = next((variable for variable, forms in keys if holds(value, forms)), None)
-            if variable is not None:
-                where = f"{field_location(manifest, name)}: holds the API key"
+            found = next(((v, at) for v, forms in keys if (at := held_at(value, forms)) is not None), None)
+            if found is not None:
+                variable, at = found
+                where = f"{field_location(manifest, format_field_path((name, *at)))}: holds the API key"
                 lines.append(f"{where} (the value of {variable}); remove it from the manifest")
     return lines
 
