@@ -208,3 +208,14 @@ def test_an_unreadable_tagged_scalar_is_one_line(repo: Path) -> None:
     assert errors(repo, "h.yaml", _huge("!!int abc")) == [
         "assistants/h.yaml:3:14: temperature: cannot read 'abc' as int"
     ]
+
+
+def test_fmt_names_the_huge_integer_where_it_is(repo: Path) -> None:
+    """`fmt` said `invalid YAML: Exceeds the limit (4300 digits) ...` without a position."""
+    (repo / "assistants" / "h.yaml").write_text(_huge("9" * 5_000))
+    result = CliRunner().invoke(cli, ["fmt"], env={"NO_COLOR": "1"})
+    assert (result.exit_code, result.output) == (
+        1,
+        "assistants/h.yaml:3:14: a number of 5,000 digits (at most 4,300)\n"
+        "0 files left unchanged, 1 file with errors.\n",
+    )

@@ -38,6 +38,7 @@ from reconciler.manifest.yaml12 import (
     MAX_EXPANDED_BYTES,
     MAX_NODES,
     SCALAR_TAGS,
+    TooManyDigits,
     plain_tag,
     scalar_value,
     too_many_nodes,
@@ -48,6 +49,7 @@ Position = tuple[int, int]
 Document = tuple[dict[str, Any], Position]
 
 _STR = CORE + "str"
+_INT = CORE + "int"
 _NO_KEY = object()
 _GIVE_UP = object()
 
@@ -193,6 +195,31 @@ class _Expansion:
             frame[1] += characters
             frame[2] += nodes + pair
             self.nodes += pair
+
+
+def long_integer(text: str) -> tuple[str, Position] | None:
+    """The first integer of `text` past `MAX_INT_DIGITS` (the message and where it starts), or None: for a
+    reader that fails on one without saying where (`reconciler fmt`'s round trip)."""
+    if CParser is None:  # pragma: no cover
+        return None
+    parser = CParser(text)
+    try:
+        while type(event := parser.get_event()) is not StreamEndEvent:
+            if type(event) is not ScalarEvent:
+                continue
+            tag = plain_tag(event.value) if event.implicit[0] else event.tag
+            if tag == _INT:
+                try:
+                    scalar_value(tag, event.value)
+                except TooManyDigits as err:
+                    return str(err), _position(event)
+                except ValueError:
+                    pass
+    except YAMLError:
+        pass
+    finally:
+        parser.dispose()
+    return None
 
 
 def _position(event: Any) -> Position:
