@@ -40,8 +40,9 @@ def errors(repo: Path, name: str, text: str) -> list[str]:
     return [str(e) for e in fast.errors]
 
 
-def validate(repo: Path) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, ["validate"], env={"NO_COLOR": "1"})
+def run(command: str) -> tuple[int, str]:
+    """The exit code and output of `reconciler COMMAND` in the repository."""
+    result = CliRunner().invoke(cli, [command], env={"NO_COLOR": "1"})
     return result.exit_code, result.output
 
 
@@ -79,7 +80,7 @@ def test_the_qa_repro_is_one_line_at_the_alias_that_passes_the_limit(repo: Path)
 
 def test_the_qa_repro_through_validate(repo: Path) -> None:
     (repo / "assistants" / "a.yaml").write_text(_qa_repro())
-    code, output = validate(repo)
+    code, output = run("validate")
     assert code == 1
     assert output == (
         "assistants/a.yaml:114:45: aliases expand this document past 10 MB "
@@ -165,57 +166,40 @@ def _huge(value: str) -> str:
     return f"name: x\nmodel: gpt-4-turbo\ntemperature: {value}\n"
 
 
-def test_a_huge_integer_is_one_line_that_does_not_echo_it(repo: Path) -> None:
+def test_the_integer_bound_is_python_s() -> None:
     assert yaml12.MAX_INT_DIGITS == 4_300
-    assert errors(repo, "h.yaml", _huge("9" * 5_000)) == [
-        "assistants/h.yaml:3:14: temperature: a number of 5,000 digits (at most 4,300)"
-    ]
-    assert errors(repo, "h.yaml", _huge("-" + "1_00" * 2_000)) == [
-        "assistants/h.yaml:3:14: temperature: a number of 6,000 digits (at most 4,300)"
-    ]
-    # Read in hexadecimal, it has no decimal form to print (in a plan, in JSON) either.
-    assert errors(repo, "h.yaml", _huge("0x" + "f" * 5_000)) == [
-        "assistants/h.yaml:3:14: temperature: a number of 6,021 digits (at most 4,300)"
-    ]
 
 
-def test_a_huge_integer_through_validate(repo: Path) -> None:
-    (repo / "assistants" / "h.yaml").write_text(_huge("9" * 5_000))
-    assert validate(repo) == (
-        1,
-        "assistants/h.yaml:3:14: temperature: a number of 5,000 digits (at most 4,300)\n"
-        "Error: 1 error in assistants\n",
-    )
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("9" * 5_000, "a number of 5,000 digits (at most 4,300)"),
+        ("-" + "1_00" * 2_000, "a number of 6,000 digits (at most 4,300)"),
+        # Read in hexadecimal, it has no decimal form to print (in a plan, in JSON) either.
+        ("0x" + "f" * 5_000, "a number of 6,021 digits (at most 4,300)"),
+        # Read, but too large for a number field (a float holds 308 digits): shown by their length.
+        ("9" * 4_300, "too large: a number of 4,300 digits"),
+        ("0x" + "f" * 3_000, "too large: a number of 3,613 digits"),
+        ("1" + "0" * 300, "must be between 0 and 2, got a number of 301 digits"),
+        ("-" + "9" * 30, f"must be between 0 and 2, got -{'9' * 30}"),
+        # The model says nothing more of a value the reader could not read.
+        ("!!int abc", "cannot read 'abc' as int"),
+    ],
+    ids=["5000 digits", "6000 with underscores", "hex past", "4300 digits", "hex", "301 digits", "30", "tag"],
+)
+def test_a_huge_integer_is_one_line_that_does_not_echo_it(repo: Path, value: str, message: str) -> None:
+    assert errors(repo, "h.yaml", _huge(value)) == [f"assistants/h.yaml:3:14: temperature: {message}"]
 
 
-def test_integers_up_to_the_bound_are_read_and_shown_by_their_length(repo: Path) -> None:
-    """Read, but too large for a number field (a float holds 308 digits): one line, not 4,300 digits."""
-    assert errors(repo, "h.yaml", _huge("9" * 4_300)) == [
-        "assistants/h.yaml:3:14: temperature: too large: a number of 4,300 digits"
-    ]
-    assert errors(repo, "h.yaml", _huge("0x" + "f" * 3_000)) == [
-        "assistants/h.yaml:3:14: temperature: too large: a number of 3,613 digits"
-    ]
-    assert errors(repo, "h.yaml", _huge("1" + "0" * 300)) == [
-        "assistants/h.yaml:3:14: temperature: must be between 0 and 2, got a number of 301 digits"
-    ]
-    assert errors(repo, "h.yaml", _huge("-" + "9" * 30)) == [
-        f"assistants/h.yaml:3:14: temperature: must be between 0 and 2, got -{'9' * 30}"
-    ]
-
-
-def test_an_unreadable_tagged_scalar_is_one_line(repo: Path) -> None:
-    assert errors(repo, "h.yaml", _huge("!!int abc")) == [
-        "assistants/h.yaml:3:14: temperature: cannot read 'abc' as int"
-    ]
-
-
-def test_fmt_names_the_huge_integer_where_it_is(repo: Path) -> None:
+def test_a_huge_integer_through_validate_and_fmt(repo: Path) -> None:
     """`fmt` said `invalid YAML: Exceeds the limit (4300 digits) ...` without a position."""
     (repo / "assistants" / "h.yaml").write_text(_huge("9" * 5_000))
-    result = CliRunner().invoke(cli, ["fmt"], env={"NO_COLOR": "1"})
-    assert (result.exit_code, result.output) == (
+    at = "assistants/h.yaml:3:14: "
+    assert run("validate") == (
         1,
-        "assistants/h.yaml:3:14: a number of 5,000 digits (at most 4,300)\n"
-        "0 files left unchanged, 1 file with errors.\n",
+        f"{at}temperature: a number of 5,000 digits (at most 4,300)\nError: 1 error in assistants\n",
+    )
+    assert run("fmt") == (
+        1,
+        f"{at}a number of 5,000 digits (at most 4,300)\n0 files left unchanged, 1 file with errors.\n",
     )
