@@ -157,7 +157,7 @@ def _read(path: Path, checker: _Checker) -> Any:
     except OutsideLinkError as err:
         checker.error((), str(err))
         return None
-    except (events.NestingError, DecodeError) as err:
+    except (events.LimitError, DecodeError) as err:
         checker.error((), str(err), position=err.position)
         return None
     except MarkedYAMLError as err:

@@ -274,7 +274,10 @@ def _load_all(text: str) -> list[Any]:
     try:
         return list(layout.new_yaml().load_all(text))
     except (YAMLError, RecursionError, ValueError) as err:
-        raise _yaml_error(err) from None
+        from reconciler.manifest.events import long_integer
+
+        found = long_integer(text) if isinstance(err, ValueError) else None  # ruamel says not where
+        raise (FormatError(found[0], *found[1]) if found else _yaml_error(err)) from None
 
 
 def _has_modeline(text: str) -> bool:

@@ -2,7 +2,8 @@
 
 Slower than `events` (it builds ruamel's node tree), so it reads only the files whose fast read failed or
 whose errors need positions, and a manifest's positions when a later message asks for them. It must only
-see text that `events.check_nesting` accepted: ruamel's C composer recurses once per level.
+see text that `events.read` accepted (no LimitError): ruamel's C composer recurses once per level, and
+the alias expansion a document may hold is bounded there, at the alias that passes the bound.
 """
 
 from __future__ import annotations
@@ -16,7 +17,16 @@ from ruamel.yaml.error import MarkedYAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from reconciler.manifest.errors import Path_, describe
-from reconciler.manifest.yaml12 import CORE, MAX_DEPTH, MAX_NODES, SCALAR_TAGS, Yaml12Resolver, scalar_value
+from reconciler.manifest.yaml12 import (
+    CORE,
+    MAX_DEPTH,
+    MAX_NODES,
+    SCALAR_TAGS,
+    TooManyDigits,
+    Yaml12Resolver,
+    scalar_value,
+    too_many_nodes,
+)
 
 Position = tuple[int, int]
 
@@ -45,6 +55,8 @@ class Converter:
         self.keys: dict[Path_, Position] = {}
         self.problems: list[tuple[Position, Path_, str]] = []
         self.count = 0
+        #: Paths of the scalars that could not be read (a problem says why; the model need not say more).
+        self.unreadable: set[Path_] = set()
         self._seen: set[int] = set()  # ids of the nodes converted: a node met twice came through an alias
         self._aliased = False
 
@@ -55,7 +67,7 @@ class Converter:
     def convert(self, node: Node, path: Path_ = (), depth: int = 0) -> Any:
         self.count += 1
         if self.count > MAX_NODES:
-            raise DocumentError(node, self._too_many())
+            raise DocumentError(node, too_many_nodes(self._aliased))
         if id(node) in self._seen:
             self._aliased = True
         self._seen.add(id(node))
@@ -77,11 +89,6 @@ class Converter:
                 self._tag_problem(node, tag, path)
             return self._mapping(node, path, depth)
         raise DocumentError(node, f"unsupported YAML node {type(node).__name__}")  # pragma: no cover
-
-    def _too_many(self) -> str:
-        if self._aliased:
-            return f"document expands to more than {MAX_NODES:,} YAML nodes through its aliases (alias bomb?)"
-        return f"too many YAML nodes: the document has more than {MAX_NODES:,}"
 
     def _mapping(self, node: MappingNode, path: Path_, depth: int) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -115,9 +122,13 @@ class Converter:
     def _scalar(self, node: ScalarNode, tag: str, path: Path_) -> Any:
         try:
             return scalar_value(tag, node.value)
+        except TooManyDigits as err:
+            problem = str(err)
         except ValueError:
-            self.problems.append((mark(node), path, f"cannot read '{node.value}' as {tag[len(CORE) :]}"))
-            return node.value
+            problem = f"cannot read '{node.value}' as {tag[len(CORE) :]}"
+        self.problems.append((mark(node), path, problem))
+        self.unreadable.add(path)
+        return node.value
 
 
 _yaml = YAML(typ="safe")

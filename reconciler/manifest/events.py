@@ -1,12 +1,16 @@
-"""The fast reader: YAML text → plain data straight from libyaml's event stream, and the nesting limit.
+"""The fast reader: YAML text → plain data straight from libyaml's event stream, and the structure limits.
 
 `read` walks the events once, without recursion, so it also enforces `MAX_DEPTH` on any text before
 anything recursive (ruamel's composer, the converter) sees it: a document nested 100,000 levels deep is one
-error, not a stack overflow. It builds the data of well-formed documents itself; as soon as a document
-needs more than plain data (a tag, an alias, a merge key, a duplicate or non-string key, an empty or
-non-mapping document, a scalar that can't be read, a syntax error), it gives up on the data and returns
-None: the caller then reads the file with `composer`, which reports every such problem with its position.
-Both readers share `yaml12`, so a document they both read gives the same data.
+error, not a stack overflow. Likewise the bounds on what aliases expand a document to (`MAX_EXPANDED_BYTES`
+characters, `MAX_NODES` nodes), before anything expands one: a 600 KB file repeating a 100 KB anchor 10,000
+times is one error at the alias that passes the bound, not 1 GB to plan.
+
+It builds the data of well-formed documents itself; as soon as a document needs more than plain data (a
+tag, an alias, a merge key, a duplicate or non-string key, an empty or non-mapping document, a scalar that
+can't be read, a syntax error), it gives up on the data and returns None: the caller then reads the file
+with `composer`, which reports every such problem with its position. Both readers share `yaml12`, so a
+document they both read gives the same data.
 """
 
 from __future__ import annotations
@@ -28,23 +32,53 @@ from ruamel.yaml.events import (
 )
 from ruamel.yaml.main import CParser
 
-from reconciler.manifest.yaml12 import CORE, MAX_DEPTH, MAX_NODES, SCALAR_TAGS, plain_tag, scalar_value
+from reconciler.manifest.yaml12 import (
+    CORE,
+    MAX_DEPTH,
+    MAX_EXPANDED_BYTES,
+    MAX_NODES,
+    SCALAR_TAGS,
+    TooManyDigits,
+    plain_tag,
+    scalar_value,
+    too_many_nodes,
+)
 
 Position = tuple[int, int]
 #: One document read fast: its data (a mapping) and where its root starts.
 Document = tuple[dict[str, Any], Position]
 
 _STR = CORE + "str"
+_INT = CORE + "int"
 _NO_KEY = object()
 _GIVE_UP = object()
 
 
-class NestingError(Exception):
-    """The text nests collections deeper than `MAX_DEPTH`; `position` is where the limit is crossed."""
+class LimitError(Exception):
+    """The text passes a limit on its structure; `position` is where, `str(err)` the one-line message."""
+
+    def __init__(self, message: str, position: Position) -> None:
+        super().__init__(message)
+        self.position = position
+
+
+class NestingError(LimitError):
+    """The text nests collections deeper than `MAX_DEPTH`."""
 
     def __init__(self, position: Position) -> None:
-        super().__init__(f"nesting deeper than {MAX_DEPTH} levels")
-        self.position = position
+        super().__init__(f"nesting deeper than {MAX_DEPTH} levels", position)
+
+
+class ExpansionError(LimitError):
+    """The aliases of a document repeat more than `MAX_EXPANDED_BYTES` characters; `position` is the alias
+    that passes the limit."""
+
+    def __init__(self, position: Position, added: int) -> None:
+        super().__init__(
+            f"aliases expand this document past {MAX_EXPANDED_BYTES // 2**20} MB "
+            f"({added:,} characters repeated by this alias and those before it)",
+            position,
+        )
 
 
 class _GiveUp(Exception):
@@ -54,46 +88,143 @@ class _GiveUp(Exception):
 def read(text: str) -> list[Document] | None:
     """Every document's data, or None when `composer` must read the text (see the module docstring).
 
-    Raises NestingError, whatever else is wrong with the text, when the events nest too deep before any
-    syntax error.
+    Raises a LimitError, whatever else is wrong with the text, when before any syntax error the events nest
+    too deep (NestingError) or a document's aliases expand it too far (ExpansionError).
     """
     if CParser is None:  # pragma: no cover - ruamel.yaml.clib missing: always the careful path
-        _check_nesting(text)
+        _check_limits(text)
         return None
     parser = CParser(text)
     try:
         return _build(parser)
     except _GiveUp:
-        _check_nesting(text)
+        _check_limits(text)
         return None
     except YAMLError:
-        return None  # the composer reports it (the events up to the error were within the limit)
+        return None  # the composer reports it (the events up to the error were within the limits)
     finally:
         parser.dispose()
 
 
-def _check_nesting(text: str) -> None:
-    """Raise NestingError when the events of `text` nest deeper than `MAX_DEPTH` before any syntax error."""
+def _check_limits(text: str) -> None:
+    """Raise a LimitError when the events of `text`, before any syntax error, nest deeper than `MAX_DEPTH`
+    or expand a document through its aliases too far (`_Expansion`)."""
     if CParser is None:  # pragma: no cover
         return
     parser = CParser(text)
-    depth = 0
+    expansion = _Expansion()
     try:
         while True:
             event = parser.get_event()
             kind = type(event)
             if kind is MappingStartEvent or kind is SequenceStartEvent or kind is ScalarEvent:
-                if depth > MAX_DEPTH:
-                    raise NestingError((event.start_mark.line + 1, event.start_mark.column + 1))
-                depth += kind is not ScalarEvent
+                if len(expansion.frames) > MAX_DEPTH:
+                    raise NestingError(_position(event))
+                if kind is ScalarEvent:
+                    expansion.scalar(event.anchor, len(event.value))
+                else:
+                    expansion.open(event.anchor, kind is MappingStartEvent)
             elif kind is MappingEndEvent or kind is SequenceEndEvent:
-                depth -= 1
+                expansion.close()
+            elif kind is AliasEvent:
+                expansion.alias(event.anchor)
+            elif kind is DocumentStartEvent:
+                expansion = _Expansion()  # anchors and counts belong to their document
+                continue
             elif kind is StreamEndEvent:
                 return
+            else:
+                continue
+            expansion.check(_position(event))
     except YAMLError:
         return
     finally:
         parser.dispose()
+
+
+class _Expansion:
+    """What one document expands to, aliases included, counted from its events without building anything.
+
+    An alias adds what its anchor holds: the characters of its scalars (keys and values) and its YAML
+    nodes, counted as `composer.Converter` counts them (one per node, one per mapping pair). `check` raises
+    ExpansionError once the aliases added more than `MAX_EXPANDED_BYTES` characters, and the node bound's
+    alias message once the document passes `MAX_NODES` after an alias; a document passing it without one
+    is left to the readers (the message and position of a plain document do not depend on aliases).
+    """
+
+    def __init__(self) -> None:
+        self.anchors: dict[str, tuple[int, int]] = {}  # anchor → (characters, nodes) its node expands to
+        self.frames: list[list[Any]] = []  # per open collection: [anchor, characters, nodes, mapping, items]
+        self.added = 0  # characters the aliases added
+        self.nodes = 0  # nodes so far, aliases expanded
+        self.aliased = False  # an alias came before the node bound was passed
+
+    def scalar(self, anchor: str | None, characters: int) -> None:
+        self.nodes += 1
+        self._finished(anchor, characters, 1)
+
+    def open(self, anchor: str | None, mapping: bool) -> None:
+        self.nodes += 1
+        self.frames.append([anchor, 0, 1, mapping, 0])
+
+    def close(self) -> None:
+        anchor, characters, nodes, _, _ = self.frames.pop()
+        self._finished(anchor, characters, nodes)
+
+    def alias(self, anchor: str) -> None:
+        characters, nodes = self.anchors.get(anchor, (0, 0))  # undefined: the composer reports it
+        self.aliased = self.aliased or self.nodes <= MAX_NODES
+        self.added += characters
+        self.nodes += nodes
+        self._finished(None, characters, nodes)
+
+    def check(self, position: Position) -> None:
+        if self.added > MAX_EXPANDED_BYTES:
+            raise ExpansionError(position, self.added)
+        if self.aliased and self.nodes > MAX_NODES:
+            raise LimitError(too_many_nodes(aliased=True), position)
+
+    def _finished(self, anchor: str | None, characters: int, nodes: int) -> None:
+        """A node is complete: record what its anchor stands for, and add it to the collection holding it."""
+        if anchor is not None:
+            self.anchors[anchor] = (characters, nodes)
+        if self.frames:
+            frame = self.frames[-1]
+            frame[4] += 1
+            pair = 1 if frame[3] and frame[4] % 2 else 0  # a mapping's key: the converter counts the pair
+            frame[1] += characters
+            frame[2] += nodes + pair
+            self.nodes += pair
+
+
+def long_integer(text: str) -> tuple[str, Position] | None:
+    """The first integer of `text` past `MAX_INT_DIGITS` (the message and where it starts), or None: for a
+    reader that fails on one without saying where (`reconciler fmt`'s round trip)."""
+    if CParser is None:  # pragma: no cover
+        return None
+    parser = CParser(text)
+    try:
+        while type(event := parser.get_event()) is not StreamEndEvent:
+            if type(event) is not ScalarEvent:
+                continue
+            tag = plain_tag(event.value) if event.implicit[0] else event.tag
+            if tag == _INT:
+                try:
+                    scalar_value(tag, event.value)
+                except TooManyDigits as err:
+                    return str(err), _position(event)
+                except ValueError:
+                    pass
+    except YAMLError:
+        pass
+    finally:
+        parser.dispose()
+    return None
+
+
+def _position(event: Any) -> Position:
+    """1-based (line, col) where `event` starts."""
+    return (event.start_mark.line + 1, event.start_mark.column + 1)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -127,7 +258,7 @@ def _build(parser: Any) -> list[Document]:
         elif kind is ScalarEvent or kind is MappingStartEvent or kind is SequenceStartEvent:
             count += 1
             if len(stack) > MAX_DEPTH:
-                raise NestingError((event.start_mark.line + 1, event.start_mark.column + 1))
+                raise NestingError(_position(event))
             if event.ctag is not None or count > MAX_NODES:  # `ctag`: `tag` is a property building a str
                 raise _GiveUp
             if not stack:

@@ -110,7 +110,7 @@ class FileLoader:
             return
         try:
             documents = self.context.cache.read(text) if self.context.cache else events.read(text)
-        except events.NestingError as err:
+        except events.LimitError as err:
             self.error(str(err), err.position)
             return
         if documents is not None and self.try_fast and self._load_fast(documents):
@@ -414,6 +414,8 @@ class FileLoader:
         subpath = ctx.get("subpath")
         if isinstance(subpath, tuple):
             path = (*path, *subpath)
+        if self.conv is not None and path in self.conv.unreadable:
+            return  # the reader said why this value can't be read: one line for it
         kind = item["type"]
         words = self.context.kind.words
         error = PydanticError(kind, item["msg"], ctx, path, item.get("input", MISSING), data, words)

@@ -15,6 +15,7 @@ from typing import Any
 from reconciler import dialect
 from reconciler.manifest.errors import Path_, describe
 from reconciler.manifest.model import MAX_USER_METADATA_PAIRS, field_names_at
+from reconciler.manifest.yaml12 import decimal_digits
 
 #: Marks "no input" (a missing field).
 MISSING = object()
@@ -29,6 +30,8 @@ _FIELD_MESSAGES = {
 KEY_RULE = _FIELD_MESSAGES["key"]
 
 _RANGES = {"temperature": dialect.TEMPERATURE_RANGE, "top_p": dialect.TOP_P_RANGE}
+#: An integer with more digits is shown by how many it has (`a number of 5,000 digits`), not digit by digit.
+_SHOWN_DIGITS = 30
 #: Tool types of later API versions, with what v1 calls them.
 _LATER_TOOL_TYPES = {"file_search": "retrieval"}
 
@@ -153,16 +156,29 @@ def _range(e: PydanticError) -> str | None:
     if e.last not in _RANGES:
         return None
     low, high = _RANGES[str(e.last)]
-    return f"must be between {low:g} and {high:g}, got {e.value}"
+    return f"must be between {low:g} and {high:g}, got {_number(e.value)}"
 
 
 def _bound(e: PydanticError) -> str | None:
     """A bound of an integer field (`multi_agent.max_concurrent_subagents`)."""
     if "ge" in e.ctx:
-        return f"must be at least {e.ctx['ge']:,}, got {e.value}"
+        return f"must be at least {e.ctx['ge']:,}, got {_number(e.value)}"
     if "le" in e.ctx:
-        return f"must be at most {e.ctx['le']:,}, got {e.value}"
+        return f"must be at most {e.ctx['le']:,}, got {_number(e.value)}"
     return None
+
+
+def _float_type(e: PydanticError) -> str:
+    if type(e.value) is int:  # too large for a float: more than 308 digits
+        return f"too large: {_number(e.value)}"
+    return f"expected a number, got {e.got}"
+
+
+def _number(value: Any) -> str:
+    """A number as messages show it: its digits, or how many there are when that is more than a line holds."""
+    if type(value) is not int or -(10**_SHOWN_DIGITS) < value < 10**_SHOWN_DIGITS:
+        return f"{value}"
+    return f"a number of {decimal_digits(value):,} digits"
 
 
 def _enum(e: PydanticError) -> str | None:
@@ -205,7 +221,7 @@ RULES: dict[str, tuple[Rule, ...]] = {
     "greater_than_equal": (_range, _bound),
     "less_than_equal": (_range, _bound),
     "string_type": (_string_type,),
-    "float_type": (lambda e: f"expected a number, got {e.got}",),
+    "float_type": (_float_type,),
     "float_parsing": (lambda e: f"expected a number, got {e.got}",),
     "finite_number": (lambda e: "expected a finite number",),
     "list_type": (lambda e: f"expected a list, got {e.got}",),
