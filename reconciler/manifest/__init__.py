@@ -13,7 +13,8 @@ Loading rules:
 - YAML is parsed safely: only plain data (mappings, lists, strings, numbers, booleans, null); any tag
   other than the core ones (`!!str`, `!!int`...) is refused, nothing is ever constructed. Duplicate mapping
   keys and merge keys (`<<`) are errors. Nesting deeper than `MAX_DEPTH` levels is refused on the event
-  stream, before anything recursive reads it; aliases are expanded with a bound (`MAX_NODES` per document).
+  stream, before anything recursive reads it; aliases are expanded with bounds (`MAX_NODES` per document,
+  and `MAX_EXPANDED_BYTES` of text the aliases repeat).
 - Scalars follow the YAML 1.2 core schema (`yes`/`no`/`on` are strings; `2024-01-01` stays a string).
 - The key of a manifest is its `key:` or, for a file holding one document, the file's stem (same rule).
   A file holding several documents needs an explicit `key:` in each.
@@ -61,7 +62,7 @@ if TYPE_CHECKING:
     from reconciler.manifest.overrides import Selected
     from reconciler.manifest.reading import MAX_MANIFEST_BYTES, repository_root
     from reconciler.manifest.reference import reference_table
-    from reconciler.manifest.yaml12 import MAX_DEPTH, MAX_NODES
+    from reconciler.manifest.yaml12 import MAX_DEPTH, MAX_EXPANDED_BYTES, MAX_NODES
 
 #: Where each public name lives. Imported on first use (PEP 562): `from reconciler.manifest import
 #: repository_root` must not cost a plan the import of pydantic and the YAML library on its main thread,
@@ -90,7 +91,7 @@ _HOMES = {
     "reconciler.manifest.overrides": ("Selected",),
     "reconciler.manifest.reading": ("MAX_MANIFEST_BYTES", "repository_root"),
     "reconciler.manifest.reference": ("reference_table",),
-    "reconciler.manifest.yaml12": ("MAX_DEPTH", "MAX_NODES"),
+    "reconciler.manifest.yaml12": ("MAX_DEPTH", "MAX_EXPANDED_BYTES", "MAX_NODES"),
 }
 _HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 
@@ -115,6 +116,7 @@ __all__ = [
     "FILE_ID_PATTERN",
     "KEY_PATTERN",
     "MAX_DEPTH",
+    "MAX_EXPANDED_BYTES",
     "MAX_FILES_TOTAL",
     "MAX_MANIFEST_BYTES",
     "MAX_NODES",
