@@ -17,6 +17,7 @@ import click
 from reconciler import DISTRIBUTION
 from reconciler.cli_group import SERVER_GC_THRESHOLDS, ReconcilerGroup, check_api_key, run, setup_logging
 from reconciler.cli_options import (
+    FiniteFloatRange,
     apply_options,
     connection_options,
     dir_option,
@@ -422,17 +423,17 @@ def migrate(
     "--db", type=click.Path(path_type=Path, dir_okay=False), help="SQLite file (default: in memory)."
 )
 @click.option("--api-key", envvar="RECONCILER_EMULATOR_API_KEY", help="Accept only this bearer key.")
-@click.option("--latency-ms", type=click.FloatRange(0), default=0.0, help="Delay added to every response.")
+@click.option("--latency-ms", type=FiniteFloatRange(0), default=0.0, help="Delay added to every response.")
 @click.option(
-    "--fail-rate", type=click.FloatRange(0, 1), default=0.0, help="Share of requests answered 500/503."
+    "--fail-rate", type=FiniteFloatRange(0, 1), default=0.0, help="Share of requests answered 500/503."
 )
-@click.option("--rate-limit-rps", type=click.FloatRange(0), default=0.0, help="Answer 429 above this rate.")
+@click.option("--rate-limit-rps", type=FiniteFloatRange(0), default=0.0, help="Answer 429 above this rate.")
 @click.option(
-    "--drop-rate", type=click.FloatRange(0, 1), default=0.0, help="Share of writes committed, then dropped."
+    "--drop-rate", type=FiniteFloatRange(0, 1), default=0.0, help="Share of writes committed, then dropped."
 )
 @click.option(
     "--commit-delay-ms",
-    type=click.FloatRange(0),
+    type=FiniteFloatRange(0),
     default=0.0,
     help="With --drop-rate: commit a dropped write this long after the connection closes.",
 )

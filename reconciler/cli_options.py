@@ -8,6 +8,7 @@ apply `--env` (reconciler.yaml, `reconciler.environments`) to the directory and 
 from __future__ import annotations
 
 import functools
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -31,6 +32,18 @@ if TYPE_CHECKING:
     from reconciler.environments import Config, Target
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class FiniteFloatRange(click.FloatRange):
+    """click's FloatRange that also refuses NaN and the infinities, the type of every float option: NaN
+    passes any range check (it compares false both ways) and `inf` any lower bound, and neither is a number
+    of seconds, a rate or a share (`--lock-timeout nan` waited without end)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
 
 
 def dir_option(func: F) -> F:
@@ -81,7 +94,7 @@ _CONNECTION_OPTIONS = (
     ),
     click.option(
         "--timeout",
-        type=click.FloatRange(1, 3600),
+        type=FiniteFloatRange(1, 3600),
         default=None,
         metavar="SECONDS",
         help="Give up on one request after SECONDS in all, retries included, however slowly the server "
@@ -135,7 +148,7 @@ _APPLY_OPTIONS = (
     ),
     click.option(
         "--settle-seconds",
-        type=click.FloatRange(0, 600),
+        type=FiniteFloatRange(0, 600),
         default=DEFAULT_SETTLE_SECONDS,
         show_default=True,
         envvar="RECONCILER_SETTLE_SECONDS",
@@ -146,7 +159,7 @@ _APPLY_OPTIONS = (
     ),
     click.option(
         "--lock-timeout",
-        type=click.FloatRange(0, 86400),
+        type=FiniteFloatRange(0, 86400),
         default=0.0,
         show_default=True,
         metavar="SECONDS",

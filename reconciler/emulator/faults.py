@@ -41,14 +41,16 @@ class FaultConfig:
     commit_delay_ms: float = 0
 
     def __post_init__(self) -> None:
+        # NaN passes every comparison and an infinity every lower bound: both are refused by name (an infinite
+        # rate limit made each request fail converting it to a header's integer).
         for name in ("latency_ms", "rate_limit_rps", "commit_delay_ms"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+            if not _finite(value) or value < 0:
+                raise ValueError(f"{name} must be a finite number >= 0, got {_shown(value)}")
         for name in ("fail_rate", "drop_rate"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-                raise ValueError(f"{name} must be a number between 0 and 1, got {value!r}")
+            if not _finite(value) or not 0 <= value <= 1:
+                raise ValueError(f"{name} must be a number between 0 and 1, got {_shown(value)}")
         if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, int)):
             raise ValueError(f"seed must be an integer or null, got {self.seed!r}")
 
@@ -65,6 +67,23 @@ class FaultConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _finite(value: Any) -> bool:
+    """True for an int or float that is neither NaN nor infinite nor beyond a double (a bool is no number
+    here)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a double
+        return False
+
+
+def _shown(value: Any) -> str:
+    """`value` as an error quotes it: its repr, cut short (an integer of 400 digits is refused too)."""
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:37]}..."
 
 
 @dataclass(frozen=True)
