@@ -19,6 +19,7 @@ from typing import Any
 import click
 
 from reconciler.errors import ConfigError, ReconcilerError
+from reconciler.options import header_problem
 from reconciler.redact import MaskedStream, plain_key_problem, scrub
 
 __all__ = ["CommandError", "InternalError", "ReconcilerGroup", "check_api_key", "error_for", "run", "scrub"]
@@ -35,18 +36,10 @@ def check_api_key(variable: str = "OPENAI_API_KEY") -> None:
             f"{variable} {problem}: that is no API key, and masking it would garble every line shown "
             "(keys look like sk-...)"
         )
-    for position, char in enumerate(key, start=1):
-        if char == "\n" or char == "\r":
-            what = "a line break"
-        elif not char.isascii():
-            what = "a non-ASCII character"
-        elif not char.isprintable():
-            what = f"a control character (code {ord(char)})"
-        else:
-            continue
+    problem = header_problem(key)
+    if problem:
         raise ReconcilerError(
-            f"{variable} has {what} at position {position} of {len(key)}, which no HTTP header can "
-            "carry: set it to the key alone"
+            f"{variable} has {problem}, which no HTTP header can carry: set it to the key alone"
         )
 
 

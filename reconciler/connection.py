@@ -17,7 +17,7 @@ import httpx
 from reconciler import DISTRIBUTION, fsio
 from reconciler.client import DEFAULT_BASE_URL, Client
 from reconciler.errors import ConfigError
-from reconciler.options import ConnectionOptions
+from reconciler.options import ConnectionOptions, header_problem
 from reconciler.redact import url_shown
 
 #: The base URL of the in-process emulator (never resolved: requests go straight to the ASGI app).
@@ -59,6 +59,7 @@ def open_client(options: ConnectionOptions) -> Client:
             f"{options.key_variable} {state}: export it to use {url}, or pass --local to use the embedded "
             "emulator"
         )
+    check_identity(options)
     return Client(
         api_key=api_key,
         base_url=url,
@@ -118,6 +119,24 @@ def _check_folder(folder: Path) -> None:
     problem = fsio.not_a_directory(folder)
     if problem is not None:
         raise ConfigError(f"{folder}: {problem} (it holds the --local state)")
+
+
+#: Where the organization and the project come from without an environment of reconciler.yaml.
+IDENTITY_VARIABLES = {"organization": "OPENAI_ORG_ID", "project": "OPENAI_PROJECT_ID"}
+
+
+def check_identity(options: ConnectionOptions) -> None:
+    """Raise ConfigError when the organization or the project holds what no HTTP header can carry, naming
+    its variable (reconciler.yaml's values are checked as the file is read, `environments`)."""
+    for field, variable in IDENTITY_VARIABLES.items():
+        problem = header_problem(getattr(options, field) or "")
+        if problem:
+            source = (
+                variable if options.environment is None else f"the {field} of --env {options.environment}"
+            )
+            raise ConfigError(
+                f"{source} has {problem}, which no HTTP header can carry: set it to the {field} ID alone"
+            )
 
 
 def _limits(options: ConnectionOptions) -> dict[str, Any]:

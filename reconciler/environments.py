@@ -40,7 +40,7 @@ from reconciler.manifest.reading import (
     open_in,
     read_open,
 )
-from reconciler.options import DEFAULT_KEY_VARIABLE, ConnectionOptions
+from reconciler.options import DEFAULT_KEY_VARIABLE, ConnectionOptions, header_problem
 
 if TYPE_CHECKING:
     from reconciler.manifest import composer
@@ -60,6 +60,8 @@ _LOOKS_LIKE_KEY = re.compile(r"^\s*(sk-|sess-)")
 FIELDS = ("base_url", "api_key_env", "organization", "project", "directory", "protect_drift")
 #: The fields holding true or false; the others hold strings.
 FLAGS = ("protect_drift",)
+#: The fields sent as HTTP headers (OpenAI-Organization, OpenAI-Project).
+HEADERS = ("organization", "project")
 
 
 @dataclass(frozen=True)
@@ -206,7 +208,10 @@ class _Checker:
             if name != "environments":
                 self.error((name,), _unknown(name, ("environments",)), at_key=True)
         block = data.get("environments")
-        if not isinstance(block, dict) or not block:
+        if isinstance(block, dict) and not block:
+            self.error(("environments",), "no environment is named: name at least one (or remove the file)")
+            return
+        if not isinstance(block, dict):
             self.error(("environments",), f"expected a mapping of environment names, got {describe(block)}")
             return
         for name, fields in block.items():
@@ -235,6 +240,10 @@ class _Checker:
                     self.error((*where, key), f"expected true or false, got {describe(value)}")
             elif not isinstance(value, str) or not value.strip():
                 self.error((*where, key), f"expected a non-empty string, got {describe(value)}")
+            elif key in HEADERS and (problem := header_problem(value.strip())):
+                self.error(
+                    (*where, key), f"holds {problem}, which no HTTP header can carry: give the ID alone"
+                )
             else:
                 values[key] = value.strip()
         environment = Environment(name)

@@ -24,6 +24,23 @@ DEFAULT_DIRECTORY = Path("assistants")
 DEFAULT_SETTLE_SECONDS = 3.0
 
 
+def header_problem(value: str) -> str | None:
+    """What keeps `value` from being sent in an HTTP header: its first line break, non-ASCII or control
+    character and where (`a line break at position 4 of 5`), or None. It never quotes the value, which may be
+    a key."""
+    for position, char in enumerate(value, start=1):
+        if char == "\n" or char == "\r":
+            what = "a line break"
+        elif not char.isascii():
+            what = "a non-ASCII character"
+        elif not char.isprintable():
+            what = f"a control character (code {ord(char)})"
+        else:
+            continue
+        return f"{what} at position {position} of {len(value)}"
+    return None
+
+
 @dataclass(frozen=True)
 class ConnectionOptions:
     """How to reach the API.
@@ -64,7 +81,8 @@ class ConnectionOptions:
         environ: Mapping[str, str] = os.environ,
     ) -> ConnectionOptions:
         """The options for these flags: `base_url` falls back to OPENAI_BASE_URL (not with `local`), the
-        organization and project come from OPENAI_ORG_ID and OPENAI_PROJECT_ID, and `--local` state lives at
+        organization and project come from OPENAI_ORG_ID and OPENAI_PROJECT_ID (stripped; what no header can
+        carry is refused when the client is opened, `connection.open_client`), and `--local` state lives at
         the repository root of `cwd` (its nearest parent with `.git`, else `cwd`)."""
         from reconciler.manifest import repository_root
 
@@ -73,8 +91,8 @@ class ConnectionOptions:
         return cls(
             local=local,
             base_url=base_url,
-            organization=environ.get("OPENAI_ORG_ID") or None,
-            project=environ.get("OPENAI_PROJECT_ID") or None,
+            organization=environ.get("OPENAI_ORG_ID", "").strip() or None,
+            project=environ.get("OPENAI_PROJECT_ID", "").strip() or None,
             max_retries=max_retries,
             state_root=repository_root(cwd),
         )

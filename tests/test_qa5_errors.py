@@ -19,9 +19,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from conftest import EMULATOR_API_KEY
 
 from reconciler.cli import cli
-from reconciler.emulator.testing import InProcessEmulator
+from reconciler.emulator.testing import InProcessEmulator, LiveEmulator
 
 CLI = (sys.executable, "-m", "reconciler")
 #: Long enough for a cold start on a busy machine; a refused option returns in well under a second.
@@ -145,4 +146,82 @@ def test_a_settle_window_from_the_environment_that_is_no_number_is_a_usage_error
     assert last_line(result.stderr) == (
         "Error: Invalid value for '--settle-seconds' (env var: 'RECONCILER_SETTLE_SECONDS'): "
         "'nan' is not a finite number."
+    )
+
+
+# c: the organisation and the project go in headers
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        (
+            "OPENAI_PROJECT_ID",
+            "proj_é",
+            "OPENAI_PROJECT_ID has a non-ASCII character at position 6 of 6, which no HTTP header can carry: "
+            "set it to the project ID alone",
+        ),
+        (
+            "OPENAI_ORG_ID",
+            "org\nx",
+            "OPENAI_ORG_ID has a line break at position 4 of 5, which no HTTP header can carry: "
+            "set it to the organization ID alone",
+        ),
+        (
+            "OPENAI_ORG_ID",
+            " org\tx ",
+            "OPENAI_ORG_ID has a control character (code 9) at position 4 of 5, which no HTTP header can "
+            "carry: set it to the organization ID alone",
+        ),
+    ],
+)
+def test_an_identity_no_header_can_carry_is_refused_before_any_request(
+    workdir: Path, live_emulator: LiveEmulator, variable: str, value: str, message: str
+) -> None:
+    env = {"OPENAI_API_KEY": EMULATOR_API_KEY, variable: value}
+    result = invoke("plan", "--base-url", live_emulator.base_url, env=env)
+    assert (result.exit_code, result.stderr) == (1, f"Error: {message}\n")
+    assert live_emulator.stats()["total"] == 0
+
+
+def test_an_identity_with_spaces_around_it_is_sent_stripped(
+    workdir: Path, live_emulator: LiveEmulator
+) -> None:
+    env = {"OPENAI_API_KEY": EMULATOR_API_KEY, "OPENAI_ORG_ID": " org-1 ", "OPENAI_PROJECT_ID": "proj_1\n"}
+    result = invoke("plan", "--base-url", live_emulator.base_url, env=env)
+    assert result.exit_code == 0, result.output
+    sent = {
+        (r["headers"]["openai-organization"], r["headers"]["openai-project"])
+        for r in live_emulator.requests()
+    }
+    assert sent == {("org-1", "proj_1")}
+
+
+def test_reconciler_yaml_identities_no_header_can_carry_are_refused_at_their_lines(workdir: Path) -> None:
+    (workdir / "reconciler.yaml").write_text(
+        'environments:\n  dev:\n    project: "proj_é"\n    organization: "org\\r1"\n', encoding="utf-8"
+    )
+    for args in (("validate",), ("plan", "--local", "--env", "dev")):
+        result = invoke(*args)
+        assert result.exit_code == 1
+        assert result.stderr == (
+            "reconciler.yaml:3:14: environments.dev.project: holds a non-ASCII character at position 6 of 6, "
+            "which no HTTP header can carry: give the ID alone\n"
+            "reconciler.yaml:4:19: environments.dev.organization: holds a line break at position 4 of 5, "
+            "which no HTTP header can carry: give the ID alone\n"
+            "Error: 2 errors in reconciler.yaml\n"
+        )
+
+
+# f
+
+
+def test_no_environment_in_reconciler_yaml_says_so(workdir: Path) -> None:
+    (workdir / "reconciler.yaml").write_text("environments: {}\n")
+    result = invoke("validate")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "reconciler.yaml:1:15: environments: no environment is named: "
+        "name at least one (or remove the file)\n"
+        "Error: 1 error in reconciler.yaml\n"
     )
