@@ -1,20 +1,23 @@
-"""The command group: how every command runs. Output goes through one masking layer (`MaskedStream`), errors
-are mapped once (`ReconcilerGroup.invoke`: a ReconcilerError is one `Error: ...` line and exit code 1), usage
-errors exit 1 (exit code 2 means only "plan --detailed-exitcode found changes"), and logs are scrubbed of the
-API key. The commands themselves are in `reconciler.cli`.
+"""The command group: how every command runs. Output goes through one masking layer (`MaskedStream`, as an
+`OutputStream`: output that cannot be written, a full disk or a closed stdout, is one `OutputError` line),
+errors are mapped once (`ReconcilerGroup.invoke`: a ReconcilerError is one `Error: ...` line and exit code 1),
+usage errors exit 1 (exit code 2 means only "plan --detailed-exitcode found changes"), and logs are scrubbed
+of the API key. The commands themselves are in `reconciler.cli`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import gc
+import io
 import logging
 import os
 import sys
 import traceback
-from collections.abc import Coroutine
-from typing import Any
+from collections.abc import Coroutine, Iterator
+from typing import Any, TextIO, cast
 
 import click
 
@@ -128,6 +131,68 @@ GC_THRESHOLDS = (200_000, 30, 30)
 SERVER_GC_THRESHOLDS = (700, 10, 10)
 
 
+class OutputError(ReconcilerError):
+    """Standard output or error could not be written (a full disk, a closed descriptor)."""
+
+
+class _Nowhere(io.TextIOBase):
+    """Where a stream that could not be written goes from then on: everything is dropped."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def writable(self) -> bool:
+        return True
+
+
+class _Closed(_Nowhere):
+    """A standard stream the process was started without (`>&-`): Python has None there."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.shown = name
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, f"{self.shown} is closed")
+
+
+class OutputStream(MaskedStream):
+    """The masked stdout or stderr (`name`) of a run: `redact.MaskedStream` over `target`, or over a closed
+    stream when `target` is None. A failed write or flush is an OutputError, one line; the stream then drops
+    what follows, and its descriptor is pointed at /dev/null so that Python's own flush at exit fails no
+    more. A reader gone away stays a BrokenPipeError (a quiet exit, `ReconcilerGroup.invoke`)."""
+
+    def __init__(self, target: TextIO | None, name: str) -> None:
+        super().__init__(target if target is not None else cast(TextIO, _Closed(name)))
+
+    def write(self, text: str) -> int:
+        with self._failing():
+            return super().write(text)
+
+    def flush(self) -> None:
+        with self._failing():
+            super().flush()
+
+    @contextlib.contextmanager
+    def _failing(self) -> Iterator[None]:
+        try:
+            yield
+        except BrokenPipeError:
+            raise
+        except OSError as err:
+            raise self._lost(err) from None
+
+    def _lost(self, err: OSError) -> OutputError:
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            descriptor = self.target.fileno()
+            nowhere = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(nowhere, descriptor)
+            os.close(nowhere)
+        self.target = cast(TextIO, _Nowhere())
+        self._pending = ""
+        return OutputError(f"cannot write the output: {err.strerror or err}")
+
+
 class ReconcilerGroup(click.Group):
     """click's Group, except that a usage error (unknown option or command, bad option value, missing
     argument) exits 1 like every other error: the contract keeps exit code 2 for `plan --detailed-exitcode`.
@@ -141,15 +206,18 @@ class ReconcilerGroup(click.Group):
         thresholds = gc.get_threshold()
         gc.set_threshold(*GC_THRESHOLDS)
         streams = sys.stdout, sys.stderr
-        sys.stdout, sys.stderr = MaskedStream(sys.stdout), MaskedStream(sys.stderr)
+        sys.stdout, sys.stderr = OutputStream(sys.stdout, "stdout"), OutputStream(sys.stderr, "stderr")
         try:
             return super().main(*args, **kwargs)
+        except OutputError as err:  # outside a command: --help or --version to a full disk or closed stdout
+            CommandError(str(err)).show()
+            sys.exit(1)
         finally:
             gc.set_threshold(*thresholds)
             for masked in (sys.stdout, sys.stderr):
                 # a reader that went away (`| head`) or a stream already closed
                 if isinstance(masked, MaskedStream):
-                    with contextlib.suppress(OSError, ValueError):
+                    with contextlib.suppress(OSError, ValueError, OutputError):
                         masked.flush()
             sys.stdout, sys.stderr = streams
 
@@ -164,7 +232,10 @@ class ReconcilerGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            try:
+                return super().invoke(ctx)
+            finally:
+                sys.stdout.flush()  # output that cannot be written fails the command, not Python's exit
         except click.UsageError as err:
             _exit_1(err)
             raise

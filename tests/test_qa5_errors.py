@@ -12,6 +12,7 @@ exit code 1, never "internal error", a traceback or a hang.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -225,3 +226,52 @@ def test_no_environment_in_reconciler_yaml_says_so(workdir: Path) -> None:
         "name at least one (or remove the file)\n"
         "Error: 1 error in reconciler.yaml\n"
     )
+
+
+# d: output that cannot be written
+
+
+def run_with_stdout(workdir: Path, redirect: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`reconciler ARGS` with stdout redirected by the shell (`>&-`, `>/dev/full`)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RECONCILER_"))}
+    return subprocess.run(
+        ["sh", "-c", f'"$@" {redirect}', "sh", *CLI, *args],
+        cwd=workdir,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=PROCESS_TIMEOUT,
+    )
+
+
+@pytest.mark.parametrize("args", [("plan", "--local"), ("validate",), ("--help",)])
+def test_a_closed_stdout_is_one_line(workdir: Path, args: tuple[str, ...]) -> None:
+    done = run_with_stdout(workdir, ">&-", *args)
+    assert (done.returncode, done.stderr) == (1, "Error: cannot write the output: stdout is closed\n")
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
+@pytest.mark.parametrize(
+    "args", [("plan", "--local"), ("plan", "--local", "--detailed-exitcode"), ("validate",), ("--help",)]
+)
+def test_a_full_disk_is_one_line(workdir: Path, args: tuple[str, ...]) -> None:
+    done = run_with_stdout(workdir, ">/dev/full", *args)
+    assert (done.returncode, done.stderr) == (1, "Error: cannot write the output: No space left on device\n")
+
+
+def test_a_closed_stdout_does_not_stop_a_command_that_writes_nothing_there(workdir: Path) -> None:
+    done = run_with_stdout(workdir, ">&-", "fmt", "--check")
+    assert (done.returncode, done.stderr) == (0, "1 file already formatted.\n")
+
+
+def test_an_error_with_stderr_closed_still_exits_1(workdir: Path) -> None:
+    done = subprocess.run(
+        ["sh", "-c", '"$@" 2>&-', "sh", *CLI, "plan", "--local", "--dir", "missing"],
+        cwd=workdir,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=PROCESS_TIMEOUT,
+    )
+    assert (done.returncode, done.stdout) == (1, "")
