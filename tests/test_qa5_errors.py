@@ -245,7 +245,9 @@ def run_with_stdout(workdir: Path, redirect: str, *args: str) -> subprocess.Comp
     )
 
 
-@pytest.mark.parametrize("args", [("plan", "--local"), ("validate",), ("--help",)])
+@pytest.mark.parametrize(
+    "args", [("plan", "--local"), ("validate",), ("--help",), ("emulator", "--port", "0")]
+)
 def test_a_closed_stdout_is_one_line(workdir: Path, args: tuple[str, ...]) -> None:
     done = run_with_stdout(workdir, ">&-", *args)
     assert (done.returncode, done.stderr) == (1, "Error: cannot write the output: stdout is closed\n")

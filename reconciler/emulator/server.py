@@ -114,10 +114,10 @@ def serve(
     bound_port = sock.getsockname()[1]
     state = f"state in {db}" if db else "state in memory (lost on exit; use --db FILE to keep it)"
     key = "only the --api-key key accepted" if api_key else "any non-empty API key accepted"
-    print(f"OPENAI_BASE_URL=http://{_url_host(host)}:{bound_port}/v1", flush=True)
-    print(f"Assistants v1 emulator: {state}; {key}. Ctrl+C to stop.", file=sys.stderr, flush=True)
-    server = uvicorn.Server(_config(app, log_level="info", access_log=False))
-    try:
+    try:  # the address may not be writable (stdout closed, a full disk): the socket and store close then too
+        print(f"OPENAI_BASE_URL=http://{_url_host(host)}:{bound_port}/v1", flush=True)
+        print(f"Assistants v1 emulator: {state}; {key}. Ctrl+C to stop.", file=sys.stderr, flush=True)
+        server = uvicorn.Server(_config(app, log_level="info", access_log=False))
         server.run(sockets=[sock])
     finally:
         sock.close()
