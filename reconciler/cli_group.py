@@ -201,12 +201,15 @@ class ReconcilerGroup(click.Group):
     `invoke` also maps every other exception of a command to its one-line error (`error_for`)."""
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
-        """click's main, with stdout and stderr masked (`redact.MaskedStream`) for the whole run: plans,
-        diagnostics, usage errors and logs alike; the cyclic collector run rarely (`GC_THRESHOLDS`)."""
+        """click's main, with stdout and stderr masked (`OutputStream`) for the whole run: plans,
+        diagnostics, usage errors and logs alike; a closed stdin reads as empty (`<&-`: Python has None
+        there); the cyclic collector run rarely (`GC_THRESHOLDS`)."""
         thresholds = gc.get_threshold()
         gc.set_threshold(*GC_THRESHOLDS)
-        streams = sys.stdout, sys.stderr
+        streams = sys.stdin, sys.stdout, sys.stderr
         sys.stdout, sys.stderr = OutputStream(sys.stdout, "stdout"), OutputStream(sys.stderr, "stderr")
+        if sys.stdin is None:
+            sys.stdin = io.StringIO()
         try:
             return super().main(*args, **kwargs)
         except OutputError as err:  # outside a command: --help or --version to a full disk or closed stdout
@@ -219,7 +222,7 @@ class ReconcilerGroup(click.Group):
                 if isinstance(masked, MaskedStream):
                     with contextlib.suppress(OSError, ValueError, OutputError):
                         masked.flush()
-            sys.stdout, sys.stderr = streams
+            sys.stdin, sys.stdout, sys.stderr = streams
 
     def make_context(
         self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any

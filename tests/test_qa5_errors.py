@@ -277,3 +277,18 @@ def test_an_error_with_stderr_closed_still_exits_1(workdir: Path) -> None:
         timeout=PROCESS_TIMEOUT,
     )
     assert (done.returncode, done.stdout) == (1, "")
+
+
+def test_a_closed_stdin_is_no_terminal(workdir: Path) -> None:
+    done = subprocess.run(
+        ["sh", "-c", '"$@" <&-', "sh", *CLI, "apply", "--local"],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=PROCESS_TIMEOUT,
+    )
+    assert done.returncode == 1
+    assert last_line(done.stderr) == (
+        "Error: stdin is not a terminal, so apply cannot ask for approval: pass --auto-approve to apply "
+        "without asking, or apply a saved plan file"
+    )
