@@ -262,6 +262,13 @@ def test_a_full_disk_is_one_line(workdir: Path, args: tuple[str, ...]) -> None:
     assert (done.returncode, done.stderr) == (1, "Error: cannot write the output: No space left on device\n")
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
+def test_apply_whose_plan_cannot_be_shown_changes_nothing(workdir: Path) -> None:
+    done = run_with_stdout(workdir, ">/dev/full", "apply", "--local", "--auto-approve")
+    assert (done.returncode, done.stderr) == (1, "Error: cannot write the output: No space left on device\n")
+    assert last_line(invoke("plan", "--local").stdout) == "Plan: 1 to add, 0 to change, 0 to destroy."
+
+
 def test_a_closed_stdout_does_not_stop_a_command_that_writes_nothing_there(workdir: Path) -> None:
     done = run_with_stdout(workdir, ">&-", "fmt", "--check")
     assert (done.returncode, done.stderr) == (0, "1 file already formatted.\n")
