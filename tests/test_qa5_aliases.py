@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import test_manifest
 from click.testing import CliRunner
 
 from reconciler.cli import cli
@@ -22,13 +23,7 @@ from reconciler.manifest import load_directory, yaml12
 BIG = "B" * 100_000
 
 
-@pytest.fixture
-def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fake repository (with .git) holding an empty `assistants/`; the cwd is the repository."""
-    (tmp_path / ".git").mkdir()
-    (tmp_path / "assistants").mkdir()
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+repo = test_manifest.repo  # the fixture: a fake repository (with .git) holding assistants/, the cwd
 
 
 def errors(repo: Path, name: str, text: str) -> list[str]:
