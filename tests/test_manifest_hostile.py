@@ -208,6 +208,17 @@ def test_yaml_in_subfolders_is_named_in_one_note(repo: Path) -> None:
     assert [m.key for m in load_directory(Path("assistants")).manifests] == ["a"]
 
 
+def test_a_manifest_with_an_upper_case_suffix_is_named_in_a_note(repo: Path) -> None:
+    """`B.YAML` was skipped in silence: a manifest that looks right and is never planned."""
+    for name in ("a.yaml", "B.YAML", "c.Yml", "notes.txt"):
+        (repo / "assistants" / name).write_text("model: m\n")
+    result = CliRunner().invoke(cli, ["validate"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [
+        "note: 2 files in assistants not read (B.YAML, c.Yml): manifests end in .yaml or .yml, lower case"
+    ]
+
+
 # --- the repository boundary
 
 

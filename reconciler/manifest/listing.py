@@ -50,6 +50,25 @@ def _exists(path: Path) -> bool:
     return True
 
 
+def case_note(directory: Path, shown: str) -> list[str]:
+    """One note naming the files of `directory` whose suffix is `.yaml` or `.yml` in another case (`A.YAML`),
+    which are not read, if any."""
+    try:
+        names = sorted(n for n in os.listdir(directory) if _other_case(os.path.splitext(n)[1]))
+    except OSError:
+        return []
+    if not names:
+        return []
+    named = ", ".join(names[:_NOTE_NAMES]) + (", ..." if len(names) > _NOTE_NAMES else "")
+    noun = "file" if len(names) == 1 else "files"
+    why = "manifests end in .yaml or .yml, lower case"
+    return [f"note: {len(names)} {noun} in {shown} not read ({named}): {why}"]
+
+
+def _other_case(suffix: str) -> bool:
+    return suffix not in SUFFIXES and suffix.lower() in SUFFIXES
+
+
 #: At most this many subfolder files are named in the note.
 _NOTE_NAMES = 3
 #: Subfolders are looked at up to this many directories (the manifest directory may be a big tree).

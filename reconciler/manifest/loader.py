@@ -24,7 +24,7 @@ from reconciler.manifest import composer, events, overrides, secrets
 from reconciler.manifest.cache import ReadCache
 from reconciler.manifest.errors import ManifestError, Path_, describe, format_field_path
 from reconciler.manifest.kinds import ASSISTANT, ManifestKind
-from reconciler.manifest.listing import entries, subfolder_note
+from reconciler.manifest.listing import case_note, entries, subfolder_note
 from reconciler.manifest.loaded import Loaded, LoadedAgent, LoadedManifest, LoadResult, LocalFile
 from reconciler.manifest.messages import KEY_RULE, MISSING, PydanticError, data_path, message
 from reconciler.manifest.model import KEY_PATTERN
@@ -545,7 +545,7 @@ def _load(
         result.errors.extend(loader.errors)
     if context.cache is not None:
         context.cache.save()
-    result.notes.extend(subfolder_note(directory, shown))
+    result.notes.extend(subfolder_note(directory, shown) + case_note(directory, shown))
     return result
 
 
