@@ -214,7 +214,7 @@ class _UploadRun:
             return result("failed", error="POST /files: the response carries no file id")
         file_id = response.id
         warnings = []
-        if response.filename not in (None, item.filename):
+        if response.filename not in (None, item.filename) and not _recognised(response.filename, item.sha256):
             warnings.append(
                 f"{item.label} ({file_id}): the server renamed the upload to "
                 f"{response.filename!r} (sent {item.filename!r}); later plans cannot recognise it "
@@ -224,6 +224,13 @@ class _UploadRun:
             seconds = time.monotonic() - started
             self.notes(f"Uploaded {item.label} as {file_id} ({human_size(len(data))} in {seconds:.1f} s)")
         return result("uploaded", id=file_id, warnings=tuple(warnings))
+
+
+def _recognised(filename: str, sha256: str) -> bool:
+    """Whether later plans know an upload the server named `filename` as the content `sha256` (its name still
+    carries the hash: the server changed other characters only)."""
+    parsed = knowledge.parse_name(filename)
+    return parsed is not None and parsed[1] == sha256[: knowledge.NAME_HASH_DIGITS]
 
 
 async def _planned_content(item: PlanFile, hashed: dict[str, str], unreadable: dict[str, str]) -> bytes | str:

@@ -541,3 +541,25 @@ async def test_large_uploads_report_progress(emulator: InProcessEmulator, repo: 
     [started, finished] = notes  # the small file makes no noise
     assert started == f"Uploading assistants/docs/big.pdf (1.2 MB, sha256:{sha(big)[:8]})..."
     assert finished.startswith(f"Uploaded assistants/docs/big.pdf as {report.files[0].id} (1.2 MB in ")
+
+
+@pytest.mark.parametrize(("kept_hash", "warned"), [(True, False), (False, True)])
+async def test_a_renamed_upload_is_warned_about_only_when_later_plans_cannot_recognise_it(
+    emulator: InProcessEmulator, repo: Path, kept_hash: bool, warned: bool
+) -> None:
+    """A server that changed only other characters of the name keeps the content's hash in it: later plans
+    reuse the upload, so the warning that they "will upload it again" was wrong."""
+    put_hr_with_policy(repo)
+    name = knowledge.remote_name("policy.md", sha(POLICY))
+    renamed = name.replace("policy", "policy_v") if kept_hash else "policy.md"
+    body = {"id": "file-renamed", "object": "file", "bytes": len(POLICY), "created_at": 1}
+    emulator.inject(200, route="POST /v1/files", body={**body, "filename": renamed, "purpose": "assistants"})
+    async with client_for(emulator) as client:
+        _, report, _ = await plan_apply(client, emulator, repo)
+    [upload] = report.files
+    assert upload.status == "uploaded"
+    expected = (
+        f"assistants/docs/policy.md (file-renamed): the server renamed the upload to {renamed!r} (sent "
+        f"{name!r}); later plans cannot recognise it and will upload it again"
+    )
+    assert list(upload.warnings) == ([expected] if warned else [])
