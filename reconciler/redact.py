@@ -58,40 +58,33 @@ def secret_forms(key: str) -> list[str]:
     return sorted(whole | pieces, key=len, reverse=True)
 
 
-def holds(value: Any, forms: Sequence[str]) -> bool:
-    """True when one of `forms` (`secret_forms`) is in a string of `value` (a mapping key too) or in the text
-    of another leaf (a number). Strings are searched as they are, not as JSON would escape them: a manifest
-    value holds the key when the text sent to the server does."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if type(item) is str:
-            if any(form in item for form in forms):
-                return True
-        elif isinstance(item, dict):
-            stack.extend(item)
-            stack.extend(item.values())
-        elif isinstance(item, list | tuple):
-            stack.extend(item)
-        elif item is not None and any(form in str(item) for form in forms):
-            return True
-    return False
-
-
 def held_at(value: Any, forms: Sequence[str]) -> tuple[str | int, ...] | None:
-    """Where in `value` the first string or leaf holding one of `forms` is, in document order (`holds`): the
-    keys and indexes leading to it (a mapping key holding it: the path to the mapping, never the key, which
-    would put the secret in the message); None when nowhere."""
-    if type(value) is str or not isinstance(value, dict | list | tuple):
-        return () if holds(value, forms) else None
-    items = value.items() if isinstance(value, dict) else enumerate(value)
-    for key, item in items:
-        if isinstance(key, str) and holds(key, forms):
-            return ()
-        inner = held_at(item, forms)
-        if inner is not None:
-            return (key, *inner)
-    return None
+    """Where in `value` the first string (a mapping key too) or other leaf (a number) holding one of `forms`
+    (`secret_forms`) is, in document order: the keys and indexes leading to it; a mapping key holding it: the
+    path to the mapping, never the key, which would put the secret in a message. None when nowhere. Strings
+    are searched as they are, not as JSON would escape them: a manifest value holds the key when the text sent
+    to the server does."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if _leaf_holds(key, forms):
+                return ()
+            inner = held_at(item, forms)
+            if inner is not None:
+                return (key, *inner)
+        return None
+    if isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            inner = held_at(item, forms)
+            if inner is not None:
+                return (index, *inner)
+        return None
+    return () if _leaf_holds(value, forms) else None
+
+
+def _leaf_holds(value: Any, forms: Sequence[str]) -> bool:
+    if type(value) is str:
+        return any(form in value for form in forms)
+    return value is not None and any(form in str(value) for form in forms)
 
 
 def mask(text: str, key: str | None) -> str:
