@@ -34,7 +34,7 @@ from reconciler import dialect, layout
 from reconciler.formatter import split_preamble
 from reconciler.manifest.errors import Path_, format_field_path
 from reconciler.manifest.overrides import ENVIRONMENTS, ONLY
-from reconciler.manifest.reading import MAX_MANIFEST_BYTES, NotRegularError, display, read_bounded
+from reconciler.manifest.reading import ReadError, display, read_manifest
 from reconciler.plan import Change
 from reconciler.redact import secret_forms
 
@@ -159,14 +159,9 @@ def manifest_text(path: Path) -> str:
     since the load would block, `/dev/zero` never end), never a blocking open, at most `MAX_MANIFEST_BYTES`.
     AcceptError, with the loader's words, when it cannot be."""
     try:
-        data = read_bounded(path, MAX_MANIFEST_BYTES)
-        if len(data) > MAX_MANIFEST_BYTES:
-            raise AcceptError(f"{display(path)}: file too large (over {MAX_MANIFEST_BYTES:,} bytes)")
-        return data.decode("utf-8")
-    except NotRegularError as err:
-        raise AcceptError(f"{display(path)}: is {err.kind}, not a manifest file") from None
-    except OSError as err:
-        raise AcceptError(f"{display(path)}: cannot read file: {err.strerror or err}") from None
+        return read_manifest(path).decode("utf-8")
+    except ReadError as err:
+        raise AcceptError(f"{display(path)}: {err}") from None
     except UnicodeDecodeError as err:
         raise AcceptError(f"{display(path)}: invalid UTF-8 (byte 0x{err.object[err.start]:02x})") from None
 

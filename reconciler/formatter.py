@@ -45,7 +45,7 @@ from ruamel.yaml.reader import ReaderError
 from reconciler import layout
 from reconciler.fsio import write_atomic
 from reconciler.manifest.listing import manifest_files
-from reconciler.manifest.reading import MAX_MANIFEST_BYTES, NotRegularError, open_regular, read_open
+from reconciler.manifest.reading import ReadError, read_manifest
 
 #: Where the modeline's schema lives, relative to the repository root.
 SCHEMA_PATH = Path("schema") / "manifest.json"
@@ -414,25 +414,12 @@ def format_file(path: Path) -> tuple[str, str]:
 
 
 def _read(path: Path) -> bytes:
-    """The bytes of manifest file `path`; FormatError when it is not a regular file (a FIFO would block,
-    `/dev/zero` never end), is too large, or cannot be read."""
+    """The bytes of manifest file `path` (`reading.read_manifest`); FormatError, with its reason, when they
+    cannot be read."""
     try:
-        fd, size = open_regular(path)
-        if size > MAX_MANIFEST_BYTES:
-            os.close(fd)
-            raise FormatError(_too_large(f"{size:,} bytes"))
-        data = read_open(fd, size, MAX_MANIFEST_BYTES)
-    except NotRegularError as err:
-        raise FormatError(f"is {err.kind}, not a manifest file") from None
-    except OSError as err:
-        raise FormatError(f"cannot read file: {err.strerror or err}") from None
-    if len(data) > MAX_MANIFEST_BYTES:  # it grew while read
-        raise FormatError(_too_large(f"over {MAX_MANIFEST_BYTES:,} bytes"))
-    return data
-
-
-def _too_large(size: str) -> str:
-    return f"file too large ({size}; a manifest may have at most {MAX_MANIFEST_BYTES // 2**20} MB)"
+        return read_manifest(path)
+    except ReadError as err:
+        raise FormatError(str(err)) from None
 
 
 def run_fmt(

@@ -29,18 +29,17 @@ from reconciler.manifest.loaded import Loaded, LoadedAgent, LoadedManifest, Load
 from reconciler.manifest.messages import KEY_RULE, MISSING, PydanticError, data_path, message
 from reconciler.manifest.model import KEY_PATTERN
 from reconciler.manifest.reading import (
-    MAX_MANIFEST_BYTES,
     DecodeError,
     NotRegularError,
-    OutsideLinkError,
+    ReadError,
     decode_yaml,
     display,
     instructions_text,
     is_within,
-    open_in,
     open_regular,
     outside_message,
     printable,
+    read_manifest,
     read_open,
     repository_root,
 )
@@ -155,27 +154,9 @@ class FileLoader:
 
     def _read(self) -> str | None:
         try:
-            fd, size = open_in(self.path, self.root)
-            if size > MAX_MANIFEST_BYTES:
-                os.close(fd)
-                limit = MAX_MANIFEST_BYTES // 2**20
-                self.error(f"file too large ({size:,} bytes; a manifest may have at most {limit} MB)")
-                return None
-            data = read_open(fd, size, MAX_MANIFEST_BYTES)
-        except OutsideLinkError as err:
+            data = read_manifest(self.path, self.root)
+        except ReadError as err:
             self.error(str(err))
-            return None
-        except NotRegularError as err:
-            self.error(f"is {err.kind}, not a manifest file")
-            return None
-        except PermissionError:
-            self.error("cannot read file: permission denied")
-            return None
-        except OSError as err:
-            self.error(f"cannot read file: {err.strerror or err}")
-            return None
-        if len(data) > MAX_MANIFEST_BYTES:
-            self.error(f"file too large (over {MAX_MANIFEST_BYTES:,} bytes)")
             return None
         return self._decode(data)
 

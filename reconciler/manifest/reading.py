@@ -122,6 +122,30 @@ def open_in(path: Path, root: Path) -> tuple[int, int]:
     return _open_checked(path, _NO_FOLLOW, mode)
 
 
+def read_manifest(path: Path, root: Path | None = None) -> bytes:
+    """The bytes of manifest file `path`, as `validate` reads one: a regular file only, never a blocking
+    open, at most `MAX_MANIFEST_BYTES` (refused from its size, or as it grows); with `root`, a symlink leading
+    outside it is not read (`open_in`). ReadError when it cannot be, `str()` the one-line reason every
+    command reports: `is a FIFO (named pipe), not a manifest file`, `file too large (...)`, `cannot read
+    file: ...`."""
+    try:
+        fd, size = open_in(path, root) if root is not None else open_regular(path)
+        if size > MAX_MANIFEST_BYTES:
+            os.close(fd)
+            limit = MAX_MANIFEST_BYTES // 2**20
+            raise ReadError(f"file too large ({size:,} bytes; a manifest may have at most {limit} MB)")
+        data = read_open(fd, size, MAX_MANIFEST_BYTES)
+    except NotRegularError as err:
+        raise ReadError(f"is {err.kind}, not a manifest file") from None
+    except PermissionError:
+        raise ReadError("cannot read file: permission denied") from None
+    except OSError as err:
+        raise ReadError(f"cannot read file: {err.strerror or err}") from None
+    if len(data) > MAX_MANIFEST_BYTES:  # it grew while read
+        raise ReadError(f"file too large (over {MAX_MANIFEST_BYTES:,} bytes)")
+    return data
+
+
 def read_bounded(path: Path, limit: int) -> bytes:
     """The content of regular file `path`, at most `limit + 1` bytes (so a caller sees that it is over)."""
     fd, size = open_regular(path)
