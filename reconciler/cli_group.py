@@ -16,7 +16,7 @@ import logging
 import os
 import sys
 import traceback
-from collections.abc import Coroutine, Iterator
+from collections.abc import Coroutine
 from typing import Any, TextIO, cast
 
 import click
@@ -166,17 +166,16 @@ class OutputStream(MaskedStream):
         super().__init__(target if target is not None else cast(TextIO, _Closed(name)))
 
     def write(self, text: str) -> int:
-        with self._failing():
+        try:
             return super().write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as err:
+            raise self._lost(err) from None
 
     def flush(self) -> None:
-        with self._failing():
-            super().flush()
-
-    @contextlib.contextmanager
-    def _failing(self) -> Iterator[None]:
         try:
-            yield
+            super().flush()
         except BrokenPipeError:
             raise
         except OSError as err:
