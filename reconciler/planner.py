@@ -18,7 +18,7 @@ from reconciler.errors import PlanError, UnsafePlanError
 from reconciler.kinds import DEFAULT, Kind
 from reconciler.options import PlanOptions
 from reconciler.plan import ABSENT, ACTIONS, UNTAKEN, Change, FileRef, Orphan, Plan, PlanFile, check_safety
-from reconciler.targets import check_ambiguous, selects, split
+from reconciler.targets import check_ambiguous, selector, split
 
 if TYPE_CHECKING:
     from reconciler.manifest import LoadedManifest
@@ -60,8 +60,7 @@ def build_plan(
     own = {m.key for m in loaded} | {k for k in managed_keys if k}
     _check_targets(targets, kind.name, own, set(known_keys))
 
-    def targeted(key: str) -> bool:
-        return selects(targets, kind.name, key)
+    targeted = selector(targets, kind.name)
 
     adopted = {m.existing.id for m in matching.matches if m.adopt and m.existing}
     index = knowledge.RemoteIndex(remote_files or ())
@@ -316,21 +315,19 @@ def _check_targets(targets: Sequence[str], kind: str, own: set[str], others: set
     (`targets.check_ambiguous`). Targets qualified with another kind are that kind's plan's to check."""
     check_ambiguous(targets, own, others)
     known = own | others
-    unknown = [
-        t
-        for t in targets
-        if (split(t)[0] is None and t not in known) or (split(t)[0] == kind and split(t)[1] not in own)
-    ]
-    if not unknown:
-        return
     parts = []
-    for target in unknown:
+    for target in targets:
         qualifier, key = split(target)
-        near = difflib.get_close_matches(key, sorted(known if qualifier is None else own), n=3)
+        candidates = known if qualifier is None else own
+        if qualifier not in (None, kind) or key in candidates:
+            continue
+        near = difflib.get_close_matches(key, sorted(candidates), n=3)
         near = [n if qualifier is None else f"{qualifier}:{n}" for n in near]
         hint = f" (did you mean {' or '.join(repr(n) for n in near)}?)" if near else ""
         parts.append(f"{target!r}{hint}")
-    noun = "target" if len(unknown) == 1 else "targets"
+    if not parts:
+        return
+    noun = "target" if len(parts) == 1 else "targets"
     raise PlanError(f"unknown {noun} {', '.join(parts)}: no manifest or managed assistant has that key")
 
 

@@ -18,7 +18,7 @@ from reconciler.errors import ReconcilerError, StalePlanError
 from reconciler.kinds import DEFAULT, Kind, kind_named
 from reconciler.plan import ABSENT, Change, Plan, combine
 from reconciler.planfile import REPLAN, STALE_NAMED
-from reconciler.targets import selects
+from reconciler.targets import selector
 
 if TYPE_CHECKING:
     from reconciler.client import Client
@@ -112,8 +112,9 @@ def stale_reasons(plan: Plan, existing: list[Remote], kind: Kind = DEFAULT) -> l
     if plan.prune:
         accounted = {c.id for c in plan.changes if c.id} | {o.id for o in plan.orphans}
         keys = {c.key for c in plan.changes}
+        targeted = selector(plan.targets, kind.name)
         for marker, assistants in sorted(by_marker.items()):
-            if marker in keys or not selects(plan.targets, kind.name, marker):
+            if marker in keys or not targeted(marker):
                 continue
             for assistant in assistants:
                 if assistant.id not in accounted:

@@ -8,7 +8,7 @@ cannot hold `:` (`manifest.KEY_PATTERN`), so a qualified target is never a key.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from reconciler.errors import PlanError
 
@@ -27,9 +27,11 @@ def keys_of(targets: Sequence[str], kind: str) -> frozenset[str]:
     return frozenset(key for qualifier, key in map(split, targets) if qualifier in (None, kind))
 
 
-def selects(targets: Sequence[str], kind: str, key: str) -> bool:
-    """Whether a plan limited to `targets` (none: everything) covers the object of `kind` with `key`."""
-    return not targets or key in keys_of(targets, kind)
+def selector(targets: Sequence[str], kind: str) -> Callable[[str], bool]:
+    """Whether a plan limited to `targets` (none: everything) covers the object of `kind` with a key."""
+    if not targets:
+        return lambda key: True
+    return keys_of(targets, kind).__contains__
 
 
 def check_qualifiers(targets: Sequence[str], planned: Collection[str]) -> None:
