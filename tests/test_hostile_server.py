@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -98,6 +99,18 @@ def trickler(spaces: int) -> Handler:
     return trickle
 
 
+async def list_refusal(listing: Callable[[Request], Awaitable[JSONResponse]], **client: Any) -> str:
+    """The one line a Client's `list_assistants` stops with against a starlette app answering `listing` at
+    `GET /v1/assistants` (bounded: 10 s)."""
+    transport = httpx.ASGITransport(app=Starlette(routes=[Route("/v1/assistants", listing)]))
+    async with Client(
+        api_key=KEY, base_url="http://hostile/v1", transport=transport, retry=FAST, **client
+    ) as c:
+        with pytest.raises(BadResponseError) as info:
+            await asyncio.wait_for(c.list_assistants(), 10)
+    return str(info.value)
+
+
 async def test_pages_that_never_advance_stop_with_one_clear_error() -> None:
     """Today: 1,000+ list calls and no end."""
     calls = 0
@@ -110,12 +123,7 @@ async def test_pages_that_never_advance_stop_with_one_clear_error() -> None:
             {"object": "list", "data": data, "first_id": "asst_1", "last_id": "asst_2", "has_more": True}
         )
 
-    app = Starlette(routes=[Route("/v1/assistants", same_page)])
-    transport = httpx.ASGITransport(app=app)
-    async with Client(api_key=KEY, base_url="http://hostile/v1", transport=transport, retry=FAST) as client:
-        with pytest.raises(BadResponseError) as info:
-            await asyncio.wait_for(client.list_assistants(), 10)
-    assert str(info.value) == (
+    assert await list_refusal(same_page) == (
         "GET /assistants: the server's list does not advance: the page after 'asst_2' repeats 'asst_1' "
         "(does it ignore 'after'?); stopped after 2 items"
     )
@@ -133,14 +141,7 @@ async def test_a_list_that_never_ends_stops_past_max_listed_with_one_clear_error
         data = [{"id": f"asst_{n}", "object": "assistant"} for n in range(start + 1, start + 101)]
         return JSONResponse({"object": "list", "data": data, "has_more": True})
 
-    app = Starlette(routes=[Route("/v1/assistants", endless)])
-    transport = httpx.ASGITransport(app=app)
-    async with Client(
-        api_key=KEY, base_url="http://hostile/v1", transport=transport, retry=FAST, max_listed=250
-    ) as client:
-        with pytest.raises(BadResponseError) as info:
-            await asyncio.wait_for(client.list_assistants(), 10)
-    assert str(info.value) == (
+    assert await list_refusal(endless, max_listed=250) == (
         "GET /assistants: the server's list goes past 250 items, the most listed of a kind "
         "(does it ever end?); stopped after 300"
     )

@@ -13,18 +13,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
-import httpx
 import pytest
 from click.testing import CliRunner, Result
 from plan_support import write_manifests
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from test_hostile_server import list_refusal
 
 from reconciler import dialect
 from reconciler.cli import cli
-from reconciler.client import BadResponseError, Client
 from reconciler.connection import open_client
 from reconciler.options import ConnectionOptions
 
@@ -80,13 +77,7 @@ async def test_an_id_that_is_no_printable_token_is_refused() -> None:
         data = [{"id": "asst_1\n## All checks passed", "object": "assistant", "metadata": {}}]
         return JSONResponse({"object": "list", "data": data, "has_more": False})
 
-    transport = httpx.ASGITransport(app=Starlette(routes=[Route("/v1/assistants", listing)]))
-    async with Client(
-        api_key="sk-test-0123456789", base_url="http://hostile/v1", transport=transport
-    ) as client:
-        with pytest.raises(BadResponseError) as info:
-            await client.list_assistants()
-    assert str(info.value) == (
+    assert await list_refusal(listing) == (
         'GET /assistants: the server\'s answer is not an assistant list: data[0] has an "id" that is not a '
         "token of printable characters"
     )
