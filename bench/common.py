@@ -152,6 +152,14 @@ def reconciler_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "reconciler"]
 
 
+def module_command(module: str) -> list[str]:
+    """How to run `python -m module` from the environment `reconciler_command` runs the CLI from (a library
+    alone, measured beside the CLI: the same interpreter and the same installed packages)."""
+    script = reconciler_command()[0]
+    python = os.path.join(os.path.dirname(script), "python") if script.endswith("reconciler") else script
+    return [python, "-m", module]
+
+
 def cli_environment() -> str:
     """Which environment `reconciler_command` runs the CLI from, for the results."""
     command = reconciler_command()[0]

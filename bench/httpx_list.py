@@ -29,14 +29,5 @@ async def list_all(base_url: str, api_key: str) -> int:
             params["after"] = page["data"][-1]["id"]
 
 
-def command() -> list[str]:
-    """How to run this in the runtime environment the CLI runs from (`common.reconciler_command`)."""
-    from bench.common import reconciler_command
-
-    script = reconciler_command()[0]
-    python = os.path.join(os.path.dirname(script), "python") if script.endswith("reconciler") else script
-    return [python, "-m", "bench.httpx_list"]
-
-
 if __name__ == "__main__":
     print(asyncio.run(list_all(os.environ["OPENAI_BASE_URL"], os.environ["OPENAI_API_KEY"])))

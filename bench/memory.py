@@ -19,8 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from bench import httpx_list
-from bench.common import ChildRun, Figure, python_env, reconciler_command, run_measured, seed
+from bench.common import ChildRun, Figure, module_command, python_env, reconciler_command, run_measured, seed
 from reconciler.dialect import MARKER_KEY
 from reconciler.emulator.server import EmulatorServer
 from reconciler.formatter import format_text
@@ -100,7 +99,9 @@ def run(count: int = ASSISTANTS) -> list[Figure]:
             text=True,
             check=True,
         ).stdout
-        alone = run_measured(httpx_list.command(), env=env, cwd=workdir)
+        alone = run_measured(module_command("bench.httpx_list"), env=env, cwd=workdir)
+        scan = [*module_command("bench.libyaml_scan"), str(workdir / "assistants")]
+        reading = run_measured(scan, env=env, cwd=workdir)
         (workdir / CACHE_DIR).mkdir(parents=True)
         filling = _plan(env, workdir)  # fills the cache
         warm = _plan(env, workdir)
@@ -108,6 +109,7 @@ def run(count: int = ASSISTANTS) -> list[Figure]:
     note = f"{count:,} assistants, {INSTRUCTIONS_BYTES // 1024} KB instructions, {summary['update']} changed"
     payload_mb = count * INSTRUCTIONS_BYTES / 2**20
     cpu, warm_cpu = plan.user_cpu + plan.system_cpu, warm.user_cpu + warm.system_cpu
+    libraries = sum(run.user_cpu + run.system_cpu for run in (alone, reading))
     return [
         Figure(
             NAME,
@@ -131,6 +133,21 @@ def run(count: int = ASSISTANTS) -> list[Figure]:
             "s",
             "a fresh process listing with httpx and nothing else (bench.httpx_list; no target)",
         ),
+        Figure(
+            NAME,
+            "libyaml alone, reading the same manifests: CPU",
+            round(reading.user_cpu + reading.system_cpu, 2),
+            "s",
+            "a fresh process reading the manifests' YAML events, no more (bench.libyaml_scan; no target)",
+        ),
+        Figure(
+            NAME,
+            "httpx + libyaml alone: CPU",
+            round(libraries, 2),
+            "s",
+            f"of the {TARGET_CPU:g} s target, before anything of ours (two interpreter start-ups counted)",
+        ),
+        Figure(NAME, "plan CPU beyond httpx + libyaml alone", round(cpu - libraries, 2), "s", "ours"),
         Figure(
             NAME,
             "peak RSS, read cache warm",

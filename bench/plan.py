@@ -32,12 +32,12 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
-from bench import httpx_list
 from bench.common import (
     ChildEmulator,
     ChildRun,
     Figure,
     median_wall,
+    module_command,
     print_figures,
     python_env,
     ratio,
@@ -164,7 +164,7 @@ def measure(workdir: Path) -> dict[str, Any]:
         emulator.call("POST", "faults", {"latency_ms": LATENCY_MS})
         walls, measured, stats = plan_walls(emulator, workdir)
         env = {**python_env(), "OPENAI_API_KEY": API_KEY, "OPENAI_BASE_URL": emulator.base_url}
-        alone = median_wall(httpx_list.command(), RUNS, env=env, cwd=workdir)
+        alone = median_wall(module_command("bench.httpx_list"), RUNS, env=env, cwd=workdir)
         (workdir / CACHE_DIR).mkdir(parents=True)
         warm, warm_measured, _ = plan_walls(emulator, workdir)  # the warm-up run fills the read cache
         parallel, fetched = asyncio.run(refresh(emulator.base_url, REFRESH_PARALLELISM))

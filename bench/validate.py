@@ -20,6 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import libyaml_scan
 from bench.common import Figure
 from bench.memory import INSTRUCTIONS_BYTES, instructions
 
@@ -88,6 +89,11 @@ def run(count: int = COUNT, runs: int = RUNS) -> list[Figure]:
             walls.append(time.perf_counter() - wall)
             cpus.append(time.process_time() - cpu)
             assert not result.errors and len(result.manifests) == count, result.errors[:3]
+        scans = []
+        for _ in range(runs):
+            cpu = time.process_time()
+            libyaml_scan.scan(str(directory))
+            scans.append(time.process_time() - cpu)
         cold, warm = _cached(directory, count, runs)
     wall, cpu = statistics.median(walls), statistics.median(cpus)
     parser = "libyaml (ruamel.yaml.clib)" if CParser is not None else "pure Python"
@@ -95,6 +101,13 @@ def run(count: int = COUNT, runs: int = RUNS) -> list[Figure]:
         Figure(NAME, f"load {count} manifests", round(wall, 3), "s", f"median of {runs}, {parser}, no cache"),
         Figure(NAME, f"load {count} manifests (CPU)", round(cpu, 3), "s", _verdict(min(wall, cpu))),
         Figure(NAME, "per manifest", round(wall / count * 1000, 3), "ms"),
+        Figure(
+            NAME,
+            f"libyaml alone, the same {count} manifests (CPU)",
+            round(statistics.median(scans), 3),
+            "s",
+            "their YAML events and nothing else (bench.libyaml_scan; no target)",
+        ),
         Figure(NAME, f"load {count} manifests, cache cold", round(cold, 3), "s", "fills .reconciler/cache/"),
         Figure(NAME, f"load {count} manifests, cache warm", round(warm, 3), "s", _verdict(warm)),
         *_large(),
