@@ -280,6 +280,18 @@ def _load_all(text: str) -> list[Any]:
         raise (FormatError(found[0], *found[1]) if found else _yaml_error(err)) from None
 
 
+def _refuse_as_validate_does(text: str) -> None:
+    """Raise FormatError for what the manifest readers refuse before reading (`events.LimitError`): a
+    `%YAML 1.1` directive above all, under which ruamel's round trip would read `yes` as true and rewrite
+    it so, where validate reads the string 'yes'."""
+    from reconciler.manifest import events
+
+    try:
+        events.read(text)
+    except events.LimitError as err:
+        raise FormatError(str(err), *err.position) from None
+
+
 def _has_modeline(text: str) -> bool:
     for line in text.split("\n"):
         stripped = line.strip()
@@ -346,6 +358,7 @@ def format_text(text: str, modeline: str | None = layout.MODELINE) -> str:
     """The canonical form of a manifest file's text, with `# {modeline}` added when it has none (None: add
     none). Raises FormatError (invalid YAML, not a mapping, or a result that would not hold the same data)."""
     source = text.removeprefix("\ufeff").replace("\r\n", "\n")
+    _refuse_as_validate_does(source)
     docs = _load_all(source)
     before = [layout.plain(d) for d in docs]
     result = source

@@ -55,7 +55,8 @@ _GIVE_UP = object()
 
 
 class LimitError(Exception):
-    """The text passes a limit on its structure; `position` is where, `str(err)` the one-line message."""
+    """The text is refused before it is read: it passes a limit on its structure, or declares a YAML version
+    the readers do not read (VersionError); `position` is where, `str(err)` the one-line message."""
 
     def __init__(self, message: str, position: Position) -> None:
         super().__init__(message)
@@ -81,6 +82,19 @@ class ExpansionError(LimitError):
         )
 
 
+class VersionError(LimitError):
+    """A `%YAML` directive names a version other than 1.2. Every reader of manifests reads YAML 1.2, where
+    `yes`, `no`, `on` and `off` are strings and `017` is 17: a file written for YAML 1.1 would not mean
+    what its author wrote (and `fmt`'s round trip would read it the 1.1 way, rewriting its meaning)."""
+
+    def __init__(self, version: tuple[int, int], position: Position) -> None:
+        super().__init__(
+            f"%YAML {version[0]}.{version[1]}: reconciler reads YAML 1.2 only, where yes, no, on and off are "
+            "strings and 017 is 17; remove the directive",
+            position,
+        )
+
+
 class _GiveUp(Exception):
     """The fast reader can't build this data; the position-tracking reader must."""
 
@@ -89,7 +103,8 @@ def read(text: str) -> list[Document] | None:
     """Every document's data, or None when `composer` must read the text (see the module docstring).
 
     Raises a LimitError, whatever else is wrong with the text, when before any syntax error the events nest
-    too deep (NestingError) or a document's aliases expand it too far (ExpansionError).
+    too deep (NestingError), a document's aliases expand it too far (ExpansionError) or a document declares
+    a YAML version other than 1.2 (VersionError).
     """
     if CParser is None:  # pragma: no cover - ruamel.yaml.clib missing: always the careful path
         _check_limits(text)
@@ -129,6 +144,7 @@ def _check_limits(text: str) -> None:
             elif kind is AliasEvent:
                 expansion.alias(event.anchor)
             elif kind is DocumentStartEvent:
+                _check_version(event)
                 expansion = _Expansion()  # anchors and counts belong to their document
                 continue
             elif kind is StreamEndEvent:
@@ -222,6 +238,12 @@ def long_integer(text: str) -> tuple[str, Position] | None:
     return None
 
 
+def _check_version(event: Any) -> None:
+    """Raise VersionError when the document `event` starts declares a YAML version other than 1.2."""
+    if event.version is not None and tuple(event.version) != (1, 2):
+        raise VersionError(tuple(event.version), _position(event))
+
+
 def _position(event: Any) -> Position:
     """1-based (line, col) where `event` starts."""
     return (event.start_mark.line + 1, event.start_mark.column + 1)
@@ -270,6 +292,7 @@ def _build(parser: Any) -> list[Document]:
             if value is _GIVE_UP:
                 raise _GiveUp
         elif kind is DocumentStartEvent:
+            _check_version(event)
             root, count = _NO_KEY, 0
             continue
         elif kind is DocumentEndEvent:
