@@ -7,6 +7,8 @@ Run: `python -m bench.plan` (prints a table), or as part of `python -m bench`. F
   loading the manifests, listing, planning, rendering).
 - floor: ceil(N / 100) list calls one after another × the latency, plus the start-up of `reconciler --help`
   (median, same run): no plan can list faster or start sooner. Target: wall <= TARGET_RATIO × floor.
+- the same plan at NETWORK_LATENCY_MS per request, against its own floor: what a plan costs when its server
+  is across a network rather than on the same machine (no target).
 - httpx alone: the same listing by httpx and nothing else, in a fresh process from the same environment
   (`bench.httpx_list`): what the HTTP library itself takes beyond the floor (no target; for reading the
   ratio, not a goal).
@@ -55,6 +57,8 @@ NAME = "plan"
 MANAGED = 1_000
 CHANGED = 20
 LATENCY_MS = 20.0
+#: A second latency for the same plan: a server across a network rather than on the same machine.
+NETWORK_LATENCY_MS = 100.0
 RUNS = 5
 REFRESH_PARALLELISM = 10
 #: GETs timed one at a time for the sequential line (scaled to MANAGED).
@@ -165,6 +169,9 @@ def measure(workdir: Path) -> dict[str, Any]:
         walls, measured, stats = plan_walls(emulator, workdir)
         env = {**python_env(), "OPENAI_API_KEY": API_KEY, "OPENAI_BASE_URL": emulator.base_url}
         alone = median_wall(module_command("bench.httpx_list"), RUNS, env=env, cwd=workdir)
+        emulator.call("POST", "faults", {"latency_ms": NETWORK_LATENCY_MS})
+        network, _, _ = plan_walls(emulator, workdir)
+        emulator.call("POST", "faults", {"latency_ms": LATENCY_MS})
         (workdir / CACHE_DIR).mkdir(parents=True)
         warm, warm_measured, _ = plan_walls(emulator, workdir)  # the warm-up run fills the read cache
         parallel, fetched = asyncio.run(refresh(emulator.base_url, REFRESH_PARALLELISM))
@@ -174,6 +181,7 @@ def measure(workdir: Path) -> dict[str, Any]:
         "startup": startup,
         "wall": statistics.median(walls),
         "httpx": statistics.median(alone),
+        "network": statistics.median(network),
         "warm": statistics.median(warm),
         "calls": stats["total"],
         "service": stats["service"]["p50_s"],
@@ -218,6 +226,13 @@ def run() -> list[Figure]:
         ),
         Figure(NAME, "httpx alone / floor", round(ratio(r["httpx"], floor) or 0, 2), "x", "the library's"),
         Figure(NAME, "plan wall / httpx alone", round(ratio(r["wall"], r["httpx"]) or 0, 2), "x", "ours"),
+        Figure(
+            NAME,
+            f"plan wall / floor at {NETWORK_LATENCY_MS:g} ms/request",
+            round(ratio(r["network"], lists * NETWORK_LATENCY_MS / 1000 + r["startup"]) or 0, 2),
+            "x",
+            f"the same plan, its server across a network: {r['network']:.3f} s (no target)",
+        ),
         Figure(NAME, "plan wall, read cache warm", round(r["warm"], 3), "s", "with .reconciler/cache/"),
         Figure(NAME, "plan wall, read cache warm / floor", warm_ratio, "x", _verdict(warm_ratio)),
         Figure(
