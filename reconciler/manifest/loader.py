@@ -53,6 +53,13 @@ class _Retry(Exception):
     """Raised by an error found on the fast path: the file is read again with positions."""
 
 
+#: Why a file a manifest names is refused when its path holds what `printable` escapes.
+UNSHOWN_PATH = (
+    "a path with a line break, a control character or a direction override; rename the file "
+    "(plans and PR comments show it on one line)"
+)
+
+
 @dataclass
 class LoadContext:
     """What the loaders of one directory share: the repository root, whether to try the fast reader, and
@@ -331,7 +338,11 @@ class FileLoader:
 
     def _named_file(self, rel: str, pos: Position | None, where: Path_) -> tuple[Path, int] | None:
         """The resolved path and size of the regular file a manifest names as `rel`, or None after reporting
-        why it can't be used (outside the repository, missing, not a regular file, unreadable)."""
+        why it can't be used (a name no line can show, outside the repository, missing, not a regular file,
+        unreadable)."""
+        if printable(rel) != rel:  # it would break or reorder the plan's lines (and the PR comment's)
+            self.error(f"'{printable(rel)}': {UNSHOWN_PATH}", pos, where)
+            return None
         target = self._inside(rel, pos, where)
         if target is None:
             return None

@@ -15,7 +15,9 @@ from pathlib import Path
 
 from reconciler import fsio
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: What a text shown on one line cannot hold as is: C0 and C1 controls (line breaks, tabs, escapes), line and
+#: paragraph separators, bidirectional marks, overrides and isolates (they reorder what a reader sees).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 #: Manifest files larger than this are refused without being read.
 MAX_MANIFEST_BYTES = 10 * 1024 * 1024
@@ -182,7 +184,8 @@ def instructions_text(data: bytes) -> str:
 
 
 def printable(text: str) -> str:
-    """`text` with control characters escaped (`\\n`), so a message stays on one line."""
+    """`text` with control characters and direction overrides escaped (`\\n`, `\\u202e`), so a message stays
+    on one line and reads as written."""
     if not _CONTROL.search(text):
         return text
     return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode(), text)

@@ -12,6 +12,7 @@ and the plan lists each content to upload or delete once, under `# knowledge fil
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 from reconciler.knowledge import human_size, short_hash
@@ -50,7 +51,7 @@ def plan_file_lines(plan: Plan) -> list[tuple[str, str]]:
             lines.append(
                 (
                     "-",
-                    f'file "{item.filename}" ({item.id}, {human_size(item.size)}) will be deleted: '
+                    f"file {quoted(item.filename)} ({item.id}, {human_size(item.size)}) will be deleted: "
                     "no manifest or assistant uses it",
                 )
             )
@@ -61,7 +62,7 @@ def _upload_text(item: PlanFile) -> str:
     users = ", ".join(item.used_by)
     return (
         f"file {', '.join(item.paths)} (new content, {human_size(item.size)}, {short_hash(item.sha256)}) "
-        f'will be uploaded as "{item.filename}" for {users}'
+        f"will be uploaded as {quoted(item.filename)} for {users}"
     )
 
 
@@ -81,7 +82,14 @@ def result_text(result: FileResult) -> str:
     """One file operation's outcome, e.g. `+ file assistants/docs/handbook.md: uploaded (file-abc123)` or
     `! file assistants/docs/handbook.md: upload failed: <reason>`."""
     sign = _SIGN[result.status]
+    path = quoted(result.path) if result.action == "delete" else result.path  # a delete's: the server's name
     if result.failed:
-        return f"{sign} file {result.path}: {result.action} failed: {result.error}"
+        return f"{sign} file {path}: {result.action} failed: {result.error}"
     ident = f" ({result.id})" if result.id else ""
-    return f"{sign} file {result.path}: {_WORD[result.status]}{ident}"
+    return f"{sign} file {path}: {_WORD[result.status]}{ident}"
+
+
+def quoted(text: str) -> str:
+    """`text` as a JSON string: a name from a server holding a line break stays on its line (and in a
+    markdown code block, cannot close it)."""
+    return json.dumps(text, ensure_ascii=False)

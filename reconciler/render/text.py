@@ -16,7 +16,6 @@ when files are uploaded or deleted, a `Files: ...` line. Colour (ANSI) only with
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import TextIO
 
@@ -36,7 +35,7 @@ from reconciler.render.body import (
     summary_line,
     unmanaged_lines,
 )
-from reconciler.render.files import SECTION_TITLE, files_summary_line, plan_file_lines
+from reconciler.render.files import SECTION_TITLE, files_summary_line, plan_file_lines, quoted
 
 _COLOURS = {"+": "green", "-": "red", "~": "yellow"}
 
@@ -63,7 +62,7 @@ def render_plan(plan: Plan, out: TextIO, *, color: bool = False) -> None:
         sign = action_sign(change)
         write("\n")
         write(paint(f"  # {header(change)}", bold=True) + "\n")
-        write(f"  {paint(sign, sign)} {change.kind} {_quote(change.key)} {{\n")
+        write(f"  {paint(sign, sign)} {change.kind} {quoted(change.key)} {{\n")
         for line in change_lines(change):
             write(_line(line, paint) + "\n")
         write("    }\n")
@@ -103,13 +102,8 @@ def _write_orphans(orphans: tuple[Orphan, ...], kind_name: str, write: Callable[
     noun = f"{kind.name} has" if len(orphans) == 1 else f"{kind.plural} have"
     write(f"{len(orphans)} managed {noun} no manifest (plan with --prune to destroy):\n")
     for orphan in orphans:
-        name = f" {_quote(orphan.name)}" if orphan.name else ""
-        write(f"  {_quote(orphan.key)} ({orphan.id}){name}\n")
-
-
-def _quote(text: str) -> str:
-    """`text` as a JSON string: a server's name holding a line break or an escape stays on its line."""
-    return json.dumps(text, ensure_ascii=False)
+        name = f" {quoted(orphan.name)}" if orphan.name else ""
+        write(f"  {quoted(orphan.key)} ({orphan.id}){name}\n")
 
 
 def _line(line: Line, paint: Callable[..., str]) -> str:

@@ -1,0 +1,74 @@
+# ruff: noqa: E501  (exact error messages read best on one line)
+"""A path or a file name shown in a plan cannot forge its lines: a manifest naming a knowledge or instructions
+file whose path holds a line break, an escape or a direction override is refused at validate (the file name
+was printed raw: `+ file assistants/docs/a` then a line of the author's choosing, in the plan and in the PR
+comment's diff block), and an uploaded name from the server is shown as a JSON string in plans and reports."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from apply_support import client_for, plan_dir
+from test_files import put, repo, sha, text
+
+from reconciler import knowledge
+from reconciler.apply import Executor
+from reconciler.emulator.testing import InProcessEmulator
+from reconciler.manifest import load_directory
+from reconciler.render.report import render_report
+
+__all__ = ["repo"]  # the fixture: a repository (`.git`) as the working directory, with `assistants/docs/`
+
+REFUSAL = "a path with a line break, a control character or a direction override; rename the file (plans and PR comments show it on one line)"
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("a\n## All checks passed.md", "a\\n## All checks passed.md"),
+        ("a\x1b[8mhidden.md", "a\\x1b[8mhidden.md"),
+        ("a\u202edm.txt", "a\\u202edm.txt"),
+        ("a\u2028b.md", "a\\u2028b.md"),
+    ],
+)
+def test_a_file_path_no_line_can_show_is_refused(repo: Path, name: str, shown: str) -> None:
+    put(repo, f"assistants/docs/{name}", b"content\n")
+    quoted = name.encode("unicode_escape").decode()
+    put(repo, "assistants/hr.yaml", f'model: gpt-4\ntools: [{{type: retrieval}}]\nfiles: ["docs/{quoted}"]\n')
+    put(repo, "assistants/it.yaml", f'model: gpt-4\ninstructions_file: "docs/{quoted}"\n')
+    errors = [str(e) for e in load_directory(Path("assistants")).errors]
+    assert errors == [
+        f"assistants/hr.yaml:3:9: files[0]: 'docs/{shown}': {REFUSAL}",
+        f"assistants/it.yaml:2:20: instructions_file: 'docs/{shown}': {REFUSAL}",
+    ]
+
+
+def test_paths_in_other_scripts_are_fine(repo: Path) -> None:
+    put(repo, "assistants/docs/politique de congés ✓.md", b"content\n")
+    put(
+        repo,
+        "assistants/hr.yaml",
+        'model: gpt-4\ntools: [{type: retrieval}]\nfiles: ["docs/politique de congés ✓.md"]\n',
+    )
+    assert load_directory(Path("assistants")).errors == []
+
+
+@pytest.mark.anyio
+async def test_an_uploaded_name_is_shown_as_a_json_string(emulator: InProcessEmulator, repo: Path) -> None:
+    put(repo, "assistants/hr.yaml", "model: gpt-4\n")
+    async with client_for(emulator) as client:
+        # A name that no upload through httpx carries (it percent-encodes quotes), as another client could.
+        name = knowledge.remote_name('say "yes" \\ for hr.md', sha(b"x"))
+        stray_id = emulator.state.store.create_file(filename=name, purpose="assistants", content=b"x")["id"]
+        the_plan = await plan_dir(client, repo / "assistants", prune=True)
+        report = await Executor(client, settle_window=0).run(the_plan)
+    shown = f'"say \\"yes\\" \\\\ for hr.sha256-{sha(b"x")[:16]}.md"'
+    assert f"  - file {shown} ({stray_id}, 1 B) will be deleted: no manifest or assistant uses it\n" in text(
+        the_plan
+    )
+    assert f"- file {shown} ({stray_id}, 1 B) will be deleted: " in text(the_plan, "markdown")
+    out = io.StringIO()
+    render_report(report, out, color=False)
+    assert f"- file {shown}: deleted ({stray_id})" in out.getvalue().splitlines()
