@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -155,6 +156,15 @@ def drift_line(item: Drift) -> str:
     )
 
 
+def map_key(key: str) -> str:
+    """A metadata key as shown: as is when it is one printable word, else as an ASCII JSON string (as
+    Terraform quotes a map key that is no identifier), so a key holding a line break cannot write a line of
+    its own."""
+    if key and key.isprintable() and not _UNWORDLIKE.search(key):
+        return key
+    return json.dumps(key)  # ASCII: a direction override (U+202E) is escaped too
+
+
 def value(v: Any, limit: int = MAX_VALUE) -> str:
     """A value as compact JSON, cut to about `limit` characters with its full length noted."""
     text = json.dumps(v, ensure_ascii=False, separators=(", ", ": "))
@@ -167,6 +177,9 @@ def value(v: Any, limit: int = MAX_VALUE) -> str:
 
 
 # ------------------------------------------------------------------------------------------ helpers
+
+#: What makes a map key need quotes: space, a quote, an equals sign or a backslash.
+_UNWORDLIKE = re.compile(r'[\s"=\\]')
 
 
 def _fields(n: int) -> str:
@@ -213,9 +226,13 @@ def _whole(
         opener, closer = ("[", "]") if field == "file_ids" else ("{", "}")
         lines = [Line(sign, 0, f"{label} {opener}")]
         items = sorted(v) if field == "file_ids" else list(v.items())
-        keys = _width([str(k) for k in v]) if field == "metadata" else 0
+        keys = _width([map_key(k) for k in v]) if field == "metadata" else 0
         for item in items:
-            text = _file_id(item, labels) if field == "file_ids" else f"{item[0]:<{keys}} = {value(item[1])}"
+            text = (
+                _file_id(item, labels)
+                if field == "file_ids"
+                else f"{map_key(item[0]):<{keys}} = {value(item[1])}"
+            )
             lines.append(Line(sign, 1, text))
         return [*lines, Line(" ", 0, closer)]
     return [Line(sign, 0, f"{label} {value(v)}")]
@@ -279,10 +296,10 @@ def _metadata_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Li
         for k in [*old, *(k for k in new if k not in old)]
         if k not in new or k not in old or canonical_json(old[k]) != canonical_json(new[k])
     ]
-    width = _width(changed)
+    width = _width([map_key(k) for k in changed])
     lines = []
     for k in changed:
-        label = f"{k:<{width}} ="
+        label = f"{map_key(k):<{width}} ="
         if k not in new:
             lines.append(Line("-", 1, f"{label} {value(old[k])}"))
         elif k not in old:

@@ -1,8 +1,9 @@
 # ruff: noqa: E501  (exact error messages read best on one line)
-"""A path or a file name shown in a plan cannot forge its lines: a manifest naming a knowledge or instructions
-file whose path holds a line break, an escape or a direction override is refused at validate (the file name
-was printed raw: `+ file assistants/docs/a` then a line of the author's choosing, in the plan and in the PR
-comment's diff block), and an uploaded name from the server is shown as a JSON string in plans and reports."""
+"""Text shown in a plan cannot forge its lines: a manifest naming a knowledge or instructions file whose path
+holds a line break, an escape or a direction override is refused at validate (the file name was printed raw:
+`+ file assistants/docs/a` then a line of the author's choosing, in the plan and in the PR comment's diff
+block); an uploaded name from the server is shown as a JSON string in plans and reports, and so is a metadata
+key that is not one printable word, from a manifest or from the server."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import io
 from pathlib import Path
 
 import pytest
-from apply_support import client_for, plan_dir
+from apply_support import client_for, plan_dir, seed
 from test_files import put, repo, sha, text
 
 from reconciler import knowledge
@@ -72,3 +73,23 @@ async def test_an_uploaded_name_is_shown_as_a_json_string(emulator: InProcessEmu
     out = io.StringIO()
     render_report(report, out, color=False)
     assert f"- file {shown}: deleted ({stray_id})" in out.getvalue().splitlines()
+
+
+@pytest.mark.anyio
+async def test_a_metadata_key_that_is_no_word_is_a_json_string(
+    emulator: InProcessEmulator, repo: Path
+) -> None:
+    put(
+        repo, "assistants/hr.yaml", 'model: gpt-4\nmetadata:\n  "a\\n## All checks passed": "v"\n  team: hr\n'
+    )
+    async with client_for(emulator) as client:
+        await seed(client, {"model": "gpt-4", "metadata": {"x\u202ey": "w", "reconciler_key": "hr"}})
+        the_plan = await plan_dir(client, repo / "assistants")
+    assert [
+        line.strip() for line in text(the_plan).splitlines() if "=" in line and "metadata" not in line
+    ] == [
+        '- "x\\u202ey"                = "w"',
+        '+ "a\\n## All checks passed" = "v"',
+        '+ team                      = "hr"',
+    ]
+    assert '+   "a\\n## All checks passed" = "v"' in text(the_plan, "markdown").splitlines()
