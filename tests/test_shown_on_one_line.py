@@ -10,12 +10,18 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import httpx
 import pytest
 from apply_support import client_for, plan_dir, seed
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 from test_files import put, repo, sha, text
 
 from reconciler import knowledge
 from reconciler.apply import Executor
+from reconciler.client import Client
 from reconciler.emulator.testing import InProcessEmulator
 from reconciler.manifest import load_directory
 from reconciler.render.report import render_report
@@ -93,3 +99,35 @@ async def test_a_metadata_key_that_is_no_word_is_a_json_string(
         '+ team                      = "hr"',
     ]
     assert '+   "a\\n## All checks passed" = "v"' in text(the_plan, "markdown").splitlines()
+
+
+FORGED = "f\n```\n## All checks passed"
+
+
+@pytest.mark.anyio
+async def test_a_servers_tool_names_and_types_stay_on_their_line(repo: Path) -> None:
+    """A server's function name, mcp label or tool type is shown as a JSON string when no word (a server
+    other than the API: the API refuses such names)."""
+    tools = [
+        {"type": "function", "function": {"name": FORGED, "parameters": {"type": "object"}}},
+        {"type": FORGED},
+    ]
+    listed = {"id": "asst_1", "object": "assistant", "created_at": 1, "name": None, "description": None}
+    listed |= {"model": "gpt-4", "instructions": None, "tools": tools, "file_ids": [], "metadata": {}}
+    listed["metadata"] = {"reconciler_key": "hr"}
+
+    async def assistants(request: Request) -> JSONResponse:
+        return JSONResponse(
+            {"object": "list", "data": [listed], "first_id": "asst_1", "last_id": "asst_1", "has_more": False}
+        )
+
+    put(repo, "assistants/hr.yaml", "model: gpt-4\n")
+    transport = httpx.ASGITransport(app=Starlette(routes=[Route("/v1/assistants", assistants)]))
+    async with Client(
+        api_key="sk-hostile-0123456789", base_url="http://hostile/v1", transport=transport
+    ) as client:
+        the_plan = await plan_dir(client, repo / "assistants")
+    shown = [line.strip() for line in text(the_plan).splitlines() if line.strip().startswith(("- f", '- "'))]
+    assert shown == ['- function "f\\n```\\n## All checks passed"', '- "f\\n```\\n## All checks passed"']
+    fences = [line for line in text(the_plan, "markdown").splitlines() if line.startswith("`")]
+    assert fences == ["````diff", "````"]

@@ -386,11 +386,14 @@ def _function(tool: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def _tool_title(tool: Mapping[str, Any]) -> str:
-    if tool.get("type") == "function":
-        return f'function "{_function(tool).get("name")}"'
-    if tool.get("type") == "mcp" and tool.get("server_label"):
-        return f'mcp "{tool["server_label"]}"'
-    return str(tool.get("type"))
+    """`retrieval`, `function "name"`, `mcp "label"`: a name (or a type no word) from a server as a JSON
+    string, which a line break in it cannot leave."""
+    kind = str(tool.get("type"))
+    if kind == "function":
+        return f"function {json.dumps(str(_function(tool).get('name')))}"
+    if kind == "mcp" and tool.get("server_label"):
+        return f"mcp {json.dumps(str(tool['server_label']))}"
+    return kind if kind.isidentifier() else json.dumps(kind)
 
 
 def _pretty(tool: Mapping[str, Any]) -> list[str]:
