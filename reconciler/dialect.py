@@ -139,6 +139,16 @@ def is_key(text: str) -> bool:
     return _KEY.fullmatch(text) is not None
 
 
+#: What an object's `id` is: printable ASCII, no spaces, at most 256 characters (`asst_...`, `file-...`).
+_OBJECT_ID = re.compile(r"[!-~]{1,256}")
+
+
+def is_object_id(text: str) -> bool:
+    """Whether `text` has the form of an object id. Ids are shown in plans and pull-request comments as they
+    are: a line break or an escape in one would forge lines there."""
+    return _OBJECT_ID.fullmatch(text) is not None
+
+
 def claim_order(assistant: Assistant) -> tuple[int, str]:
     """The order among assistants claiming one key: `(created_at, id)`; the minimum is the canonical one."""
     return int(field_of(assistant, "created_at") or 0), str(field_of(assistant, "id"))

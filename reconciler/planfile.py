@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from reconciler import fsio
+from reconciler import dialect, fsio
 from reconciler.drift import Drift
 from reconciler.errors import ReconcilerError
 from reconciler.kinds import DEFAULT, kind_named
@@ -193,16 +193,7 @@ def from_data(data: Mapping[str, Any]) -> Plan:
         for change in changes:
             if change.action not in ACTIONS:
                 raise ReconcilerError(f"unknown action {change.action!r} for {change.key!r}")
-        orphans = tuple(
-            _at(
-                f"orphans[{i}]",
-                lambda o: Orphan(
-                    o["key"], o["id"], o.get("name"), kind_named(o.get("kind", DEFAULT.name)).name
-                ),
-                o,
-            )
-            for i, o in enumerate(data.get("orphans", []))
-        )
+        orphans = tuple(_at(f"orphans[{i}]", _orphan, o) for i, o in enumerate(data.get("orphans", [])))
         plan = Plan(
             changes=changes,
             unmanaged=int(data["unmanaged"]),
@@ -284,13 +275,27 @@ def _split(plan: Plan, kinds: Mapping[str, Any]) -> Plan:
 
 
 def _orphan(o: Mapping[str, Any]) -> Orphan:
-    return Orphan(o["key"], o["id"], o.get("name"), kind_named(o.get("kind", DEFAULT.name)).name)
+    return Orphan(_key(o["key"]), _id(o["id"]), o.get("name"), kind_named(o.get("kind", DEFAULT.name)).name)
+
+
+def _key(value: Any) -> str:
+    """`value` when it is a manifest key; else ValueError (the message shows it as JSON, on one line)."""
+    if not isinstance(value, str) or not dialect.is_key(value):
+        raise ValueError(f"key {json.dumps(value)[:80]} is no key")
+    return value
+
+
+def _id(value: Any) -> str:
+    """`value` when it has the form of an object id; else ValueError, as `_key`."""
+    if not isinstance(value, str) or not dialect.is_object_id(value):
+        raise ValueError(f"id {json.dumps(value)[:80]} is no object id")
+    return value
 
 
 def _change(c: Mapping[str, Any], drifts: Mapping[tuple[str, str], Drift]) -> Change:
     return Change(
-        key=c["key"],
-        id=c["id"],
+        key=_key(c["key"]),
+        id=None if c["id"] is None else _id(c["id"]),
         action=c["action"],
         changed_fields=tuple(c["changed_fields"]),
         before=c["before"],

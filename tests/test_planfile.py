@@ -159,6 +159,19 @@ def test_o_is_the_short_form_of_out(workdir: Path) -> None:
         (lambda d: d["changes"][0].update(files=[7]), "changes[0].files[0] is a number, not an object"),
         (lambda d: d.pop("root"), "it has no 'root'"),
         (lambda d: d.update(orphans=[{"key": "k"}]), "orphans[0] has no 'id'"),
+        # An edited key or id that would span lines in the refusal and the plan shown before applying.
+        (
+            lambda d: d["changes"][0].update(key="hr\n## All checks passed"),
+            'changes[0] has a bad field (key "hr\\n## All checks passed" is no key)',
+        ),
+        (
+            lambda d: d["changes"][0].update(id="asst_1\x1b[8m"),
+            'changes[0] has a bad field (id "asst_1\\u001b[8m" is no object id)',
+        ),
+        (
+            lambda d: d.update(orphans=[{"key": "k", "id": 7}]),
+            "orphans[0] has a bad field (id 7 is no object id)",
+        ),
     ],
 )
 def test_load_names_the_field_of_the_wrong_type(

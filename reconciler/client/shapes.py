@@ -13,10 +13,11 @@ at `/models` is no model list). Unknown fields are allowed.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from reconciler import dialect
 
 __all__ = [
     "AGENT",
@@ -118,10 +119,6 @@ _EXPECTED: dict[Check, str] = {
 }
 
 
-#: What an object's `id` must be: printable ASCII, no spaces, at most 256 characters (`asst_...`, `file-...`).
-_ID = re.compile(r"[!-~]{1,256}")
-
-
 @dataclass(frozen=True)
 class Shape:
     """An API object: its name in messages (`an assistant`, and of a list of them) and a check per field
@@ -139,9 +136,7 @@ class Shape:
         if not isinstance(value.get("id"), str):
             problem = "has no" if "id" not in value else f"has {_kind(value['id'])} as its"
             raise ShapeError(f'{where or "it"} {problem} "id"')
-        if _ID.fullmatch(value["id"]) is None:
-            # Ids are shown in plans and pull-request comments as they are: a line break or an escape in one
-            # would forge lines there. Every id an API hands out is a token of printable ASCII.
+        if not dialect.is_object_id(value["id"]):  # every id an API hands out is a token of printable ASCII
             raise ShapeError(f'{where or "it"} has an "id" that is not a token of printable characters')
         sent = value.get("object")
         if self.object is not None and sent is not None and sent != self.object:
