@@ -25,6 +25,7 @@ Contract:
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -491,14 +492,16 @@ def write(plan: ImportPlan, directory: Path, out: TextIO, err: TextIO, kind: Kin
             except OSError as error:
                 raise ReconcilerError(f"cannot write {output.path}: {error.strerror or error}") from None
             files += 1
-            label = f'{item.assistant_id} "{item.name}"' if item.name is not None else item.assistant_id
+            # The name as a JSON string: a server's name holding a line break would print a line of its own.
+            name = json.dumps(item.name, ensure_ascii=False)
+            label = f"{item.assistant_id} {name}" if item.name is not None else item.assistant_id
             what = label if output is item.manifest else f"instructions of {item.key}"
             print(f"wrote {output.path} ({what})", file=out)
         for warning in item.warnings:
             print(f"warning: {item.manifest.path}: {warning}", file=err)
     count = len(plan.imported)
     print(
-        f"Imported {count} {kind.noun(count)} into {directory} ({files} files). "
+        f"Imported {count} {kind.noun(count)} into {directory} ({files} file{'' if files == 1 else 's'}). "
         "Run `reconciler plan` to adopt them (it adds the ownership marker).",
         file=out,
     )

@@ -344,7 +344,7 @@ async def test_import_writes_unmanaged_agents_that_the_next_plan_adopts(
         await importer.run_import(client, options, out, err)
         assert out.getvalue() == (
             f'wrote {tmp_path / "agents" / "docs-bot.yaml"} ({made.id} "Docs Bot")\n'
-            f"Imported 1 agent into {tmp_path / 'agents'} (1 files). "
+            f"Imported 1 agent into {tmp_path / 'agents'} (1 file). "
             "Run `reconciler plan` to adopt them (it adds the ownership marker).\n"
         )
         assert err.getvalue() == "note: 1 managed agent skipped\n"

@@ -1,0 +1,58 @@
+"""QA pass 6: text a server chose cannot forge lines in what the tool prints, and counts read as English.
+
+`reconciler import` named each imported object by its server name as it was: a name holding a line break
+printed a second `wrote FILE (...)` line of the server's choosing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from click.testing import CliRunner
+
+from reconciler.cli import cli
+from reconciler.connection import open_client
+from reconciler.options import ConnectionOptions
+
+FORGED = 'Evil")\nwrote assistants/fake.yaml (asst_FAKE "Fake")'
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    return tmp_path
+
+
+def create(workdir: Path, *bodies: dict[str, Any]) -> list[str]:
+    """The ids of assistants created with `bodies` on the local emulator of `workdir`."""
+
+    async def go() -> list[str]:
+        async with open_client(ConnectionOptions(local=True, max_retries=0, state_root=workdir)) as client:
+            return [(await client.create_assistant(body)).id for body in bodies]
+
+    return anyio.run(go)
+
+
+def test_an_imported_name_with_a_line_break_stays_on_its_line(workdir: Path) -> None:
+    (created,) = create(workdir, {"model": "gpt-4", "name": FORGED})
+    result = CliRunner().invoke(cli, ["import", "--all", "--local"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert [line for line in lines if line.startswith("wrote ")] == [
+        f"wrote assistants/evil-wrote-assistants-fake.yaml-asst_fake-fake.yaml ({created} "
+        '"Evil\\")\\nwrote assistants/fake.yaml (asst_FAKE \\"Fake\\")")'
+    ]
+    assert not (workdir / "assistants" / "fake.yaml").exists()
+
+
+def test_one_imported_file_is_one_file(workdir: Path) -> None:
+    create(workdir, {"model": "gpt-4", "name": "Solo"})
+    result = CliRunner().invoke(cli, ["import", "--all", "--local"], catch_exceptions=False)
+    assert result.stdout.splitlines()[-1] == (
+        "Imported 1 assistant into assistants (1 file). "
+        "Run `reconciler plan` to adopt them (it adds the ownership marker)."
+    )
