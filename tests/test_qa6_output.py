@@ -56,3 +56,37 @@ def test_one_imported_file_is_one_file(workdir: Path) -> None:
         "Imported 1 assistant into assistants (1 file). "
         "Run `reconciler plan` to adopt them (it adds the ownership marker)."
     )
+
+
+PLAN_LINE = "Plan: 0 to add, 0 to change, 0 to destroy."
+FUNCTION = {"name": "lookup", "parameters": {"type": "object", "properties": {"q": {"type": "string"}}}}
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown"])
+def test_a_server_s_metadata_key_or_schema_property_forges_no_line(workdir: Path, fmt: str) -> None:
+    """A metadata key and a function's property name are the server's text too: one with a line break is
+    shown as a JSON string (plain ones as they are), so no line of the plan is the server's."""
+    (workdir / ".git").mkdir()
+    (workdir / "assistants").mkdir()
+    (workdir / "assistants" / "a.yaml").write_text(
+        "model: gpt-4\ntools:\n  - type: function\n    function:\n      name: lookup\n      parameters:\n"
+        "        type: object\n        properties:\n          q: {type: string}\nmetadata:\n  team: a\n"
+    )
+    parameters = {"type": "object", "properties": {"q": {"type": "string"}, f"p\n{PLAN_LINE}": {}}}
+    create(
+        workdir,
+        {
+            "model": "gpt-4",
+            "tools": [{"type": "function", "function": {**FUNCTION, "parameters": parameters}}],
+            "metadata": {"reconciler_key": "a", "team": "a", f"k\n{PLAN_LINE}": "v"},
+        },
+    )
+    result = CliRunner().invoke(
+        cli, ["plan", "--local", "--no-color", "--format", fmt], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert [line for line in lines if PLAN_LINE in line and "\\n" not in line] == []
+    body = [line.lstrip("+-~ ") for line in lines]
+    assert f'"k\\n{PLAN_LINE}" = "v"' in body
+    assert f'parameters.properties."p\\n{PLAN_LINE}": {{}}' in body

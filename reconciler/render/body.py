@@ -375,7 +375,8 @@ def _dotted(parts: Sequence[Any]) -> str:
     """`["parameters", "required", 0]` as `parameters.required[0]`."""
     out = ""
     for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        name = map_key(str(part))  # a server's property name: a line break in it cannot write a line
+        out += f"[{part}]" if isinstance(part, int) else (f".{name}" if out else name)
     return out or "(whole)"
 
 
