@@ -1,17 +1,21 @@
 """QA pass 6: text a server chose cannot forge lines in what the tool prints, and counts read as English.
 
 `reconciler import` named each imported object by its server name as it was: a name holding a line break
-printed a second `wrote FILE (...)` line of the server's choosing.
+printed a second `wrote FILE (...)` line of the server's choosing. A plan did the same with a metadata key, a
+function schema's property and the name of an upload it would delete (in text, and in the PR comment's diff).
 """
 
 from __future__ import annotations
 
+import json
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
 from click.testing import CliRunner
+from http_support import serve
 
 from reconciler.cli import cli
 from reconciler.connection import open_client
@@ -58,7 +62,7 @@ def test_one_imported_file_is_one_file(workdir: Path) -> None:
     )
 
 
-PLAN_LINE = "Plan: 0 to add, 0 to change, 0 to destroy."
+PLAN_LINE = "Plan: 0 to add, 0 to change, 9 to destroy."
 FUNCTION = {"name": "lookup", "parameters": {"type": "object", "properties": {"q": {"type": "string"}}}}
 
 
@@ -90,3 +94,67 @@ def test_a_server_s_metadata_key_or_schema_property_forges_no_line(workdir: Path
     body = [line.lstrip("+-~ ") for line in lines]
     assert f'"k\\n{PLAN_LINE}" = "v"' in body
     assert f'parameters.properties."p\\n{PLAN_LINE}": {{}}' in body
+
+
+class _EvilUpload(BaseHTTPRequestHandler):
+    """One upload named as reconciler names them, a plan line in its name; with `ATTACHED`, the managed
+    assistant `a` holds it."""
+
+    ATTACHED = False
+
+    def do_GET(self) -> None:
+        data: list[dict[str, Any]] = []
+        if self.path.startswith("/v1/files"):
+            name = f"evil\n{PLAN_LINE}.sha256-0123456789abcdef.md"
+            data = [{"id": "file-1", "object": "file", "bytes": 3, "created_at": 1, "filename": name}]
+            data[0] |= {"purpose": "assistants", "status": "processed"}
+        elif self.path.startswith("/v1/assistants") and self.ATTACHED:
+            data = [{"id": "asst_1", "object": "assistant", "created_at": 1, "model": "gpt-4"}]
+            data[0] |= {"tools": [{"type": "retrieval"}], "file_ids": ["file-1"]}
+            data[0] |= {"metadata": {"reconciler_key": "a"}}
+        body = json.dumps({"object": "list", "data": data, "has_more": False}).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown"])
+def test_the_name_of_an_upload_to_delete_forges_no_line(workdir: Path, fmt: str) -> None:
+    (workdir / "assistants").mkdir()
+    with serve(_EvilUpload) as url:
+        env = {"OPENAI_API_KEY": "sk-qa6-0123456789", "OPENAI_BASE_URL": url, "NO_COLOR": "1"}
+        result = CliRunner().invoke(
+            cli, ["plan", "--prune", "--format", fmt], env=env, catch_exceptions=False
+        )
+    assert result.exit_code == 0, result.output
+    assert [line.strip() for line in result.stdout.splitlines() if PLAN_LINE in line] == [
+        f'- file "evil\\n{PLAN_LINE}.sha256-0123456789abcdef.md" (file-1, 3 B) will be deleted: '
+        "no manifest or assistant uses it"
+    ]
+
+
+class _EvilAttached(_EvilUpload):
+    ATTACHED = True
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown"])
+def test_the_name_of_an_attached_upload_to_detach_forges_no_line(workdir: Path, fmt: str) -> None:
+    """A file an assistant holds but its manifest no longer names is shown by the original name in its
+    upload's name (the server's): that name was printed as it was."""
+    (workdir / "assistants").mkdir()
+    (workdir / "assistants" / "a.yaml").write_text(
+        "model: gpt-4\ntools: [{type: retrieval}]\nfiles: [x.md]\n"
+    )
+    (workdir / "assistants" / "x.md").write_text("hi\n")
+    with serve(_EvilAttached) as url:
+        env = {"OPENAI_API_KEY": "sk-qa6-0123456789", "OPENAI_BASE_URL": url, "NO_COLOR": "1"}
+        result = CliRunner().invoke(cli, ["plan", "--format", fmt], env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert [line.lstrip("- ") for line in result.stdout.splitlines() if PLAN_LINE in line] == [
+        f'file "evil\\n{PLAN_LINE}.md" (sha256:01234567) = "file-1"'
+    ]

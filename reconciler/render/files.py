@@ -28,8 +28,8 @@ SECTION_TITLE = "knowledge files"
 
 def ref_text(ref: FileRef) -> str:
     """One FileRef as a `file_ids` item (without its sign)."""
-    if ref.status == "detach":
-        return f'file {ref.path} ({short_hash(ref.sha256)}) = "{ref.id}"'
+    if ref.status == "detach":  # `path`: the original name in the server's name of the upload
+        return f'file {_plain_or_quoted(ref.path)} ({short_hash(ref.sha256)}) = "{ref.id}"'
     if ref.id is None:
         new = f"new content, {human_size(ref.size)}, {short_hash(ref.sha256)}"
         return f"file {ref.path} ({new}) = {KNOWN_AFTER_APPLY}"
@@ -87,6 +87,12 @@ def result_text(result: FileResult) -> str:
         return f"{sign} file {path}: {result.action} failed: {result.error}"
     ident = f" ({result.id})" if result.id else ""
     return f"{sign} file {path}: {_WORD[result.status]}{ident}"
+
+
+def _plain_or_quoted(name: str) -> str:
+    """`name` as it is when printable and JSON needs no escape in it, else as an ASCII JSON string: a
+    server's name holding a line break cannot write a line of its own."""
+    return name if name.isprintable() and quoted(name)[1:-1] == name else json.dumps(name)
 
 
 def quoted(text: str) -> str:
