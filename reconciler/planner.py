@@ -316,6 +316,7 @@ def _check_targets(targets: Sequence[str], kind: str, own: set[str], others: set
     check_ambiguous(targets, own, others)
     known = own | others
     parts = []
+    qualified = True
     for target in targets:
         qualifier, key = split(target)
         candidates = known if qualifier is None else own
@@ -325,10 +326,12 @@ def _check_targets(targets: Sequence[str], kind: str, own: set[str], others: set
         near = [n if qualifier is None else f"{qualifier}:{n}" for n in near]
         hint = f" (did you mean {' or '.join(repr(n) for n in near)}?)" if near else ""
         parts.append(f"{target!r}{hint}")
+        qualified = qualified and qualifier is not None
     if not parts:
         return
     noun = "target" if len(parts) == 1 else "targets"
-    raise PlanError(f"unknown {noun} {', '.join(parts)}: no manifest or managed assistant has that key")
+    what = kind if qualified else "assistant"  # `agent:x`: no agent has it (an unqualified key: no object)
+    raise PlanError(f"unknown {noun} {', '.join(parts)}: no manifest or managed {what} has that key")
 
 
 def _with_warnings(plan: Plan) -> Plan:

@@ -511,7 +511,7 @@ async def test_a_key_both_kinds_share_is_targeted_by_kind_never_both(
             await _plan(client, tmp_path, targets=("agent:hr-helpr",))
         assert str(info.value) == (
             "unknown target 'agent:hr-helpr' (did you mean 'agent:hr-helper'?): no manifest or managed "
-            "assistant has that key"
+            "agent has that key"
         )
         with pytest.raises(PlanError) as info:
             await _plan(client, tmp_path, targets=("robot:hr-helper",))
