@@ -1,22 +1,23 @@
 """Whether a saved plan still holds against what the API holds now, checked before apply writes anything.
 
-`check_stale` lists each kind the plan touches once (read only), turns the changes the server shows applied
-already into no-ops (`without_applied`: the same plan applied before, so applying it twice makes no call the
-second time), then refuses the plan when a change would touch an object that is not its own
-(`ownership_problems`) or when it is stale (`stale_reasons`: a fingerprint no longer matches;
-`name_collisions`: a create's name now belongs to an unmanaged object). The saved plan's format is
-`reconciler.planfile`.
+`check_stale` lists each kind the plan touches once (read only; and the files once when the plan uploads),
+turns the changes the server shows applied already into no-ops (`without_applied`: the same plan applied
+before, so applying it twice makes no call the second time, uploads included), then refuses the plan when a
+change would touch an object that is not its own (`ownership_problems`) or when it is stale (`stale_reasons`:
+a fingerprint no longer matches; `name_collisions`: a create's name now belongs to an unmanaged object). The
+saved plan's format is `reconciler.planfile`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from reconciler import dialect
+from reconciler import dialect, knowledge
 from reconciler.errors import ReconcilerError, StalePlanError
 from reconciler.kinds import DEFAULT, Kind, kind_named
-from reconciler.plan import ABSENT, Change, Plan, combine
+from reconciler.plan import ABSENT, PLACEHOLDER_PREFIX, Change, Plan, PlanFile, combine
 from reconciler.planfile import REPLAN, STALE_NAMED
 from reconciler.targets import selector
 
@@ -76,7 +77,9 @@ def fingerprint(existing: Remote, kind: Kind = DEFAULT) -> str:
     return dialect.canonical_hash(kind.normalise(existing))
 
 
-def stale_reasons(plan: Plan, existing: list[Remote], kind: Kind = DEFAULT) -> list[str]:
+def stale_reasons(
+    plan: Plan, existing: list[Remote], kind: Kind = DEFAULT, uploads: knowledge.RemoteIndex | None = None
+) -> list[str]:
     """Why `plan` (of one `kind`) no longer matches `existing` (the API's objects of that kind), one phrase
     per key; [] when current.
 
@@ -87,7 +90,7 @@ def stale_reasons(plan: Plan, existing: list[Remote], kind: Kind = DEFAULT) -> l
 
     Another claimant of a planned key (a duplicate that appeared since the plan, e.g. from an apply of the
     same plan racing this one) is not staleness: the apply converges it (docs/design.md, "Exactly once across
-    runs"), as does a create whose key appeared already in the planned state.
+    runs"), as does a create whose key appeared already in the planned state (`uploads`: see `planned`).
     """
     by_id = {a.id: a for a in existing}
     by_marker: dict[str, list[Remote]] = {}
@@ -98,8 +101,8 @@ def stale_reasons(plan: Plan, existing: list[Remote], kind: Kind = DEFAULT) -> l
     reasons: list[str] = []
     for change in plan.changes:
         if change.fingerprint == ABSENT or change.id is None:
-            planned = dialect.canonical_hash(change.desired)
-            appeared = [a for a in by_marker.get(change.key, []) if fingerprint(a, kind) != planned]
+            claimants = by_marker.get(change.key, [])
+            appeared = [a for a in claimants if fingerprint(a, kind) != planned(change, a, uploads)]
             if appeared:
                 reasons.append(f"{change.key} appeared ({', '.join(a.id for a in appeared)})")
             continue
@@ -122,12 +125,14 @@ def stale_reasons(plan: Plan, existing: list[Remote], kind: Kind = DEFAULT) -> l
     return reasons
 
 
-def without_applied(plan: Plan, existing: list[Remote], kind: Kind = DEFAULT) -> tuple[Plan, list[str]]:
+def without_applied(
+    plan: Plan, existing: list[Remote], kind: Kind = DEFAULT, uploads: knowledge.RemoteIndex | None = None
+) -> tuple[Plan, list[str]]:
     """`plan` (of one `kind`; `existing`: its objects) with every change `existing` shows applied already
     (the same plan applied before) made a no-op of the object that holds it, and those changes' keys.
     Applied already: a create whose key has exactly one claimant, in exactly the planned state (more than one
     is a race: the create goes ahead and converges); an update whose object is in exactly the planned state;
-    a delete whose object is gone (dropped)."""
+    a delete whose object is gone (dropped). `uploads`: see `planned`."""
     by_id = {a.id: a for a in existing}
     claimants: dict[str, list[Remote]] = {}
     for item in existing:
@@ -141,7 +146,7 @@ def without_applied(plan: Plan, existing: list[Remote], kind: Kind = DEFAULT) ->
         elif change.action == "update" and change.id is not None:
             holder = by_id.get(change.id)
         now = fingerprint(holder, kind) if holder is not None else None
-        if holder is not None and now == dialect.canonical_hash(change.desired):
+        if holder is not None and now == planned(change, holder, uploads):
             changes.append(dataclasses.replace(change, action="no-op", id=holder.id, fingerprint=now))
         elif change.action == "delete" and change.id not in by_id:
             pass
@@ -149,7 +154,42 @@ def without_applied(plan: Plan, existing: list[Remote], kind: Kind = DEFAULT) ->
             changes.append(change)
             continue
         done.append(change.key)
-    return dataclasses.replace(plan, changes=tuple(changes)), done
+    files = _uploads_done(plan.files, changes, uploads)
+    return dataclasses.replace(plan, changes=tuple(changes), files=files), done
+
+
+def _uploads_done(
+    files: Sequence[PlanFile], changes: Sequence[Change], uploads: knowledge.RemoteIndex | None
+) -> tuple[PlanFile, ...]:
+    """`files` with each upload that no change left to apply needs, and whose content `uploads` lists (an
+    earlier apply of the plan uploaded it), made a no-op of the listed copy."""
+    if uploads is None:
+        return tuple(files)
+    needed = {r.sha256 for c in changes if c.action != "no-op" for r in c.files if r.status == "upload"}
+    out = []
+    for item in files:
+        done = item.action == "upload" and item.sha256 not in needed
+        copy = uploads.find(item.sha256, item.size) if done else None
+        out.append(item if copy is None else dataclasses.replace(item, action="no-op", id=copy.id))
+    return tuple(out)
+
+
+def planned(change: Change, holder: Remote, uploads: knowledge.RemoteIndex | None) -> str:
+    """The canonical hash of the state `change` plans, as `holder` would show it once applied: a placeholder
+    (content the plan uploads, its id unknown when the plan was made) stands for the copy of that content in
+    `uploads` (the files listed now) that `holder` holds, when it holds one."""
+    pending = {ref.sha256: ref.size for ref in change.files if ref.status == "upload"}
+    if uploads is None or not pending:
+        return dialect.canonical_hash(change.desired)
+    held = set(getattr(holder, "file_ids", ()))
+    ids = {
+        PLACEHOLDER_PREFIX + sha256: copy.id
+        for sha256, size in pending.items()
+        for copy in uploads.copies(sha256, size)
+        if copy.id in held
+    }
+    file_ids = sorted(ids.get(v, v) for v in change.desired.get("file_ids") or ())
+    return dialect.canonical_hash({**change.desired, "file_ids": file_ids})
 
 
 async def check_stale(client: Client, plan: Plan) -> tuple[Plan, list[str]]:
@@ -160,8 +200,10 @@ async def check_stale(client: Client, plan: Plan) -> tuple[Plan, list[str]]:
     and 1 more; make a new plan and review it`."""
     kinds = [kind_named(part.kind) for part in plan.by_kind]
     listings = [await client.list_objects(kind) for kind in kinds]
+    uploading = any(ref.status == "upload" for change in plan.changes for ref in change.files)
+    uploads = knowledge.RemoteIndex(await client.list_files(knowledge.PURPOSE)) if uploading else None
     trimmed = [
-        without_applied(part, got, kind)
+        without_applied(part, got, kind, uploads)
         for part, got, kind in zip(plan.by_kind, listings, kinds, strict=True)
     ]
     done = [key for _, keys in trimmed for key in keys]
@@ -182,7 +224,7 @@ async def check_stale(client: Client, plan: Plan) -> tuple[Plan, list[str]]:
     reasons = [
         reason
         for (part, kind), got in zip(listed, listings, strict=True)
-        for reason in stale_reasons(part, got, kind) + name_collisions(part, got, kind)
+        for reason in stale_reasons(part, got, kind, uploads) + name_collisions(part, got, kind)
     ]
     if not reasons:
         return plan, done

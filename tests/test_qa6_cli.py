@@ -1,16 +1,21 @@
 """QA pass 6: what a new user meets on the command line, with `--local` in a scratch repository.
 
-`--target agent:KEY` naming no agent said that no managed *assistant* had that key.
+`--target agent:KEY` naming no agent said that no managed *assistant* had that key. A saved plan that uploads
+a knowledge file, applied a second time, was refused as stale instead of being applied already.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import anyio
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from reconciler.cli import cli
+from reconciler.connection import open_client
+from reconciler.options import ConnectionOptions
+from reconciler.remote import RemoteAssistant, RemoteFile
 
 
 @pytest.fixture
@@ -40,3 +45,39 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_an_unknown_qualified_target_names_its_kind(repo: Path, target: str, message: str) -> None:
     result = CliRunner().invoke(cli, ["plan", "--local", "--target", target], catch_exceptions=False)
     assert (result.exit_code, result.output) == (1, f"Error: {message}\n")
+
+
+def objects(root: Path) -> tuple[list[RemoteAssistant], list[RemoteFile]]:
+    """The assistants and files on the local emulator of `root`."""
+
+    async def go() -> tuple[list[RemoteAssistant], list[RemoteFile]]:
+        async with open_client(ConnectionOptions(local=True, max_retries=0, state_root=root)) as client:
+            return await client.list_assistants(), await client.list_files()
+
+    return anyio.run(go)
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(cli, [*args, "--local"], catch_exceptions=False)
+
+
+@pytest.mark.parametrize("existing", [False, True], ids=["create", "update"])
+def test_a_saved_plan_with_an_upload_applied_twice_is_applied_already(repo: Path, existing: bool) -> None:
+    """The plan's `file_ids` hold a placeholder for content not uploaded yet; applied, the assistant holds the
+    upload's id. The second apply of that plan was refused as stale (`hr appeared`, or `hr changed`)."""
+    if existing:
+        assert run("apply", "--auto-approve").exit_code == 0
+    (repo / "assistants" / "policy.md").write_text("Leave: 25 days.\n")
+    (repo / "assistants" / "hr.yaml").write_text(
+        "model: gpt-4\ntools: [{type: retrieval}]\nfiles: [policy.md]\n"
+    )
+    assert run("plan", "--out", "plan.json", "--target", "hr").exit_code == 0
+    assert run("apply", "plan.json").exit_code == 0
+    before = objects(repo)
+    again = run("apply", "plan.json")
+    assert (again.exit_code, again.stderr) == (
+        0,
+        "The saved plan was applied already: nothing to do (hr as planned).\n",
+    )
+    assert objects(repo) == before
+    assert run("plan", "--detailed-exitcode", "--target", "hr").exit_code == 0
