@@ -181,6 +181,7 @@ AGENT = Shape(
         "text": _optional_object,
         "multi_agent": _optional_object,
     },
+    "agent",
 )
 #: The shape of one object of each kind, by kind name (`reconciler.kinds`).
 BY_KIND: dict[str, Shape] = {"assistant": ASSISTANT, "agent": AGENT}
