@@ -81,3 +81,16 @@ def test_a_saved_plan_with_an_upload_applied_twice_is_applied_already(repo: Path
     )
     assert objects(repo) == before
     assert run("plan", "--detailed-exitcode", "--target", "hr").exit_code == 0
+
+
+def test_a_failure_of_one_environment_s_plan_names_it(repo: Path) -> None:
+    """`plan --all-envs --target canary`, canary kept to staging by `only:`: production's plan refused the
+    target with no word of which environment, while `assistants/canary.yaml` plainly exists."""
+    (repo / "reconciler.yaml").write_text("environments:\n  staging: {}\n  production: {}\n")
+    (repo / "assistants" / "canary.yaml").write_text("model: gpt-4\nonly: [staging]\n")
+    result = run("plan", "--all-envs", "--target", "canary")
+    assert (result.exit_code, result.output) == (
+        1,
+        "Error: environment production: unknown target 'canary': no manifest or managed assistant has that "
+        "key\n",
+    )

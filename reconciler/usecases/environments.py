@@ -71,14 +71,18 @@ def validate(targets: Sequence[Target]) -> None:
 
 
 async def plan_all(targets: Sequence[Target], options: PlanOptions) -> list[tuple[Target, Plan]]:
-    """One plan per target, in promotion order, each through its own connection. The first failure stops."""
+    """One plan per target, in promotion order, each through its own connection. The first failure stops,
+    its line naming the environment (`environment production: unknown target 'canary': ...`)."""
     plans = []
     for target in targets:
         planning = replace(options, environment=target.selected)
         agents_dir = agents_directory(target.directory, options.agents_dir)
-        loaded, agents = load_checked(target.directory, agents_dir, planning, target.connection)
-        async with open_client(target.connection) as client:
-            plans.append((target, await plan_with(client, loaded, planning, agents=agents)))
+        try:
+            loaded, agents = load_checked(target.directory, agents_dir, planning, target.connection)
+            async with open_client(target.connection) as client:
+                plans.append((target, await plan_with(client, loaded, planning, agents=agents)))
+        except ReconcilerError as err:
+            raise ReconcilerError(f"environment {target.name}: {err}") from None
     return plans
 
 
