@@ -7,16 +7,14 @@ Servers: a starlette app in-process for the client, and the same app over real H
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from click.testing import CliRunner
-from http_support import serve
+from http_support import JSONHandler, serve
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -167,17 +165,9 @@ def test_the_checks_allow_unknown_fields_and_nulls_where_v1_has_them() -> None:
     assert str(info.value) == '"model" is null, not a string'
 
 
-class _Malformed(BaseHTTPRequestHandler):
+class _Malformed(JSONHandler):
     def do_GET(self) -> None:
-        body = json.dumps(page([GOOD, 7])).encode()
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+        self.send_json(page([GOOD, 7]))
 
 
 @pytest.fixture

@@ -7,15 +7,13 @@ function schema's property and the name of an upload it would delete (in text, a
 
 from __future__ import annotations
 
-import json
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
 from click.testing import CliRunner
-from http_support import serve
+from http_support import JSONHandler, serve
 
 from reconciler.cli import cli
 from reconciler.connection import open_client
@@ -96,7 +94,7 @@ def test_a_server_s_metadata_key_or_schema_property_forges_no_line(workdir: Path
     assert f'parameters.properties."p\\n{PLAN_LINE}": {{}}' in body
 
 
-class _EvilUpload(BaseHTTPRequestHandler):
+class _EvilUpload(JSONHandler):
     """One upload named as reconciler names them, a plan line in its name; with `ATTACHED`, the managed
     assistant `a` holds it."""
 
@@ -112,15 +110,7 @@ class _EvilUpload(BaseHTTPRequestHandler):
             data = [{"id": "asst_1", "object": "assistant", "created_at": 1, "model": "gpt-4"}]
             data[0] |= {"tools": [{"type": "retrieval"}], "file_ids": ["file-1"]}
             data[0] |= {"metadata": {"reconciler_key": "a"}}
-        body = json.dumps({"object": "list", "data": data, "has_more": False}).encode()
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+        self.send_json({"object": "list", "data": data, "has_more": False})
 
 
 @pytest.mark.parametrize("fmt", ["text", "markdown"])
