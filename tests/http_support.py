@@ -26,10 +26,10 @@ def serve(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
 class JSONHandler(BaseHTTPRequestHandler):
     """A handler answering with `send_json`, and logging nothing."""
 
-    def send_json(self, value: Any) -> None:
-        """Answer 200 with `value` as JSON."""
+    def send_json(self, value: Any, status: int = 200) -> None:
+        """Answer `status` with `value` as JSON."""
         body = json.dumps(value).encode()
-        self.send_response(200)
+        self.send_response(status)
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(body)))
         self.end_headers()

@@ -11,6 +11,7 @@ from pathlib import Path
 import anyio
 import pytest
 from click.testing import CliRunner, Result
+from http_support import JSONHandler, serve
 
 from reconciler.cli import cli
 from reconciler.connection import open_client
@@ -93,4 +94,31 @@ def test_a_failure_of_one_environment_s_plan_names_it(repo: Path) -> None:
         1,
         "Error: environment production: unknown target 'canary': no manifest or managed assistant has that "
         "key\n",
+    )
+
+
+class _NoAgents(JSONHandler):
+    """An Assistants v1 server that serves no saved agents: `/agents` is 404, as OpenAI words it."""
+
+    def do_GET(self) -> None:
+        if self.path.startswith("/v1/agents"):
+            error = {"message": "Invalid URL (GET /v1/agents)", "type": "invalid_request_error"}
+            self.send_json({"error": error}, status=404)
+        elif self.path.startswith("/v1/models"):
+            self.send_json({"object": "list", "data": [{"id": "gpt-4", "object": "model"}]})
+        else:
+            self.send_json({"object": "list", "data": [], "has_more": False})
+
+
+def test_a_server_without_saved_agents_says_what_to_do(repo: Path) -> None:
+    """With `agents/` beside `assistants/`, a v1 server without agents stopped every plan at
+    `GET /agents: 404 ...`, with no word of why agents were asked for or how to plan the assistants."""
+    with serve(_NoAgents) as url:
+        env = {"OPENAI_API_KEY": "sk-qa6-0123456789", "OPENAI_BASE_URL": url}
+        result = CliRunner().invoke(cli, ["plan"], env=env, catch_exceptions=False)
+    assert (result.exit_code, result.output) == (
+        1,
+        "Error: GET /agents: 404 invalid_request_error: Invalid URL (GET /v1/agents) (this server serves no "
+        "saved agents: they are planned because agents/ exists beside the assistants directory (or "
+        "--agents-dir names one); move it away to plan the assistants alone)\n",
     )

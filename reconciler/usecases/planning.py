@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import click
 
 from reconciler import fsio, knowledge, planner
+from reconciler.client import NotFoundError
 from reconciler.connection import LOCAL_BASE_URL, open_client
 from reconciler.errors import PlanError, ReconcilerError
 from reconciler.kinds import AGENT, ASSISTANT, Kind
@@ -195,9 +196,26 @@ async def list_kinds(client: Client, *, agents: bool, share: dict[str, str] | No
     if not agents:
         return await client.list_assistants(share=share), None
     assistants, listed_agents = await asyncio.gather(
-        client.list_assistants(share=share), client.list_objects(AGENT)
+        client.list_assistants(share=share), _list_agents(client)
     )
     return assistants, listed_agents
+
+
+#: Why a 404 on `GET /agents` stops a plan, and what to do (a v1 server may serve no saved agents).
+NO_AGENTS = (
+    "this server serves no saved agents: they are planned because agents/ exists beside the assistants "
+    "directory (or --agents-dir names one); move it away to plan the assistants alone"
+)
+
+
+async def _list_agents(client: Client) -> list[RemoteAgent]:
+    """Every agent; a 404 (no hint of a base URL without /v1) says why agents were asked for (`NO_AGENTS`)."""
+    try:
+        return await client.list_objects(AGENT)
+    except NotFoundError as err:
+        if err.hint is not None:
+            raise
+        raise dataclasses.replace(err, hint=NO_AGENTS) from None
 
 
 def _failure(task: asyncio.Future[Any]) -> BaseException | None:
