@@ -42,9 +42,10 @@ _QUERY = re.compile(r"([?#])[^\s'\"]*")
 #: which no UTF-8 output can encode.
 _CONTROL = "\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff"
 _UNSAFE = re.compile(f"[{_CONTROL}]")
-#: The same, except the colour sequences the CLI's own renderings emit (click.style: reset, bold, a
-#: foreground colour); any other SGR (say `8`, concealed text, that could hide a plan's line) is escaped.
-_UNSAFE_BUT_COLOUR = re.compile(f"\x1b\\[(?:0|1|3[0-79]|9[0-7])m|[{_CONTROL}]")
+#: The same, except the colour sequences the CLI's own renderings emit (click.style: reset, bold, red, green,
+#: yellow); any other SGR (`8`, concealed text, or black `30` on a dark terminal, that could hide a plan's
+#: line) is escaped.
+_UNSAFE_BUT_COLOUR = re.compile(f"\x1b\\[(?:0|1|3[123])m|[{_CONTROL}]")
 
 
 @functools.lru_cache(maxsize=16)

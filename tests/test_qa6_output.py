@@ -148,3 +148,19 @@ def test_the_name_of_an_attached_upload_to_detach_forges_no_line(workdir: Path, 
     assert [line.lstrip("- ") for line in result.stdout.splitlines() if PLAN_LINE in line] == [
         f'file "evil\\n{PLAN_LINE}.md" (sha256:01234567) = "file-1"'
     ]
+
+
+def test_a_server_s_text_cannot_hide_a_line_in_black(workdir: Path) -> None:
+    """The output layer let every foreground colour through, as the CLI's own: a server's instructions in
+    black (`ESC[30m`) were invisible on a dark terminal, even with --no-color. Only the colours the CLI
+    emits pass now (reset, bold, red, green, yellow)."""
+    (workdir / ".git").mkdir()
+    (workdir / "assistants").mkdir()
+    (workdir / "assistants" / "a.yaml").write_text("model: gpt-4\ninstructions: hello\n")
+    hidden = "hello\n\x1b[30mthe line a reviewer must not see\x1b[0m \x1b[97mnor this\x1b[0m"
+    create(workdir, {"model": "gpt-4", "instructions": hidden, "metadata": {"reconciler_key": "a"}})
+    result = CliRunner().invoke(cli, ["plan", "--local", "--no-color"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "- \\u001b[30mthe line a reviewer must not see\x1b[0m \\u001b[97mnor this\x1b[0m" in [
+        line.strip() for line in result.stdout.splitlines()
+    ]
