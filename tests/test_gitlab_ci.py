@@ -12,12 +12,13 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from http_support import JSONHandler
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "gitlab_ci.py"
@@ -36,19 +37,11 @@ class FakeGitLab(ThreadingHTTPServer):
         return f"http://127.0.0.1:{self.server_address[1]}/api/v4"
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(JSONHandler):
     server: FakeGitLab
 
-    def log_message(self, *args: Any) -> None:
-        pass
-
     def answer(self, status: int, payload: Any) -> None:
-        body = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        self.send_json(payload, status)
 
     def handle_any(self) -> None:
         url = urlsplit(self.path)
