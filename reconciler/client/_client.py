@@ -30,6 +30,7 @@ Contracts:
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 from collections import Counter
@@ -204,7 +205,7 @@ class Client:
         deleted by an earlier attempt whose answer was lost) returns `{"id": id, "object":
         kind.deleted_object, "deleted": True}` instead of raising `NotFoundError`."""
         try:
-            return await self._json("DELETE", kind.item_route, {kind.id_param: object_id}, shape=DELETED)
+            return await self._deletion(kind.item_route, {kind.id_param: object_id}, kind.deleted_object)
         except NotFoundError:
             if not missing_ok:
                 raise
@@ -256,7 +257,7 @@ class Client:
         `delete_assistant`."""
         try:
             params = {"assistant_id": assistant_id, "file_id": file_id}
-            return await self._json("DELETE", _ASSISTANT_FILE, params, shape=DELETED)
+            return await self._deletion(_ASSISTANT_FILE, params, "assistant.file.deleted")
         except NotFoundError:
             if not missing_ok:
                 raise
@@ -295,7 +296,7 @@ class Client:
     async def delete_file(self, file_id: str, *, missing_ok: bool = False) -> dict[str, Any]:
         """`DELETE /files/{id}`. `missing_ok` as in `delete_assistant`."""
         try:
-            return await self._json("DELETE", "/files/{file_id}", {"file_id": file_id}, shape=DELETED)
+            return await self._deletion("/files/{file_id}", {"file_id": file_id}, "file")
         except NotFoundError:
             if not missing_ok:
                 raise
@@ -388,6 +389,25 @@ class Client:
         except ShapeError as problem:
             raise self._shape_error(method, route, path_params, item.list_name, problem) from None
         return page, list(data)
+
+    async def _deletion(
+        self, route: str, path_params: Mapping[str, str], deleted_object: str
+    ) -> dict[str, Any]:
+        """`DELETE route`: the deletion object, which must name the object asked for (the last path
+        parameter), say whether it was deleted, and be a `deleted_object` when it says what it is
+        (`deleted: false` is the caller's to report)."""
+        answer = await self._json("DELETE", route, path_params, shape=DELETED)
+        asked = list(path_params.values())[-1]
+        sent = answer.get("object")
+        if answer.get("id") != asked:
+            problem = f'its "id" is {json.dumps(answer.get("id"))[:80]}, not {asked}'
+        elif "deleted" not in answer:
+            problem = 'it has no "deleted"'
+        elif sent is not None and sent != deleted_object:
+            problem = f'its "object" is {json.dumps(sent)[:80]}, not {deleted_object!r}'
+        else:
+            return answer
+        raise self._shape_error("DELETE", route, path_params, "a deletion", ShapeError(problem))
 
     def _shape_error(
         self, method: str, route: str, path_params: Mapping[str, str], what: str, problem: ShapeError
