@@ -10,6 +10,7 @@ import dataclasses
 import difflib
 import unicodedata
 from collections.abc import Collection, Mapping, Sequence
+from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, cast
 
 from reconciler import dialect, diff, drift, identity, knowledge
@@ -322,10 +323,16 @@ def _check_targets(targets: Sequence[str], kind: str, own: set[str], others: set
         candidates = known if qualifier is None else own
         if qualifier not in (None, kind) or key in candidates:
             continue
-        near = difflib.get_close_matches(key, sorted(candidates), n=3)
-        near = [n if qualifier is None else f"{qualifier}:{n}" for n in near]
-        hint = f" (did you mean {' or '.join(repr(n) for n in near)}?)" if near else ""
-        parts.append(f"{target!r}{hint}")
+        path = "/" in key or key.endswith((".yaml", ".yml"))  # a manifest's path given for its key
+        if path:
+            near = [PurePath(key).stem] if PurePath(key).stem in candidates else []
+        else:
+            near = difflib.get_close_matches(key, sorted(candidates), n=3)
+        hints = ["a target is a key, not a file"] if path else []
+        if near:
+            shown = [repr(n if qualifier is None else f"{qualifier}:{n}") for n in near]
+            hints.append(f"did you mean {' or '.join(shown)}?")
+        parts.append(f"{target!r}" + (f" ({': '.join(hints)})" if hints else ""))
         qualified = qualified and qualifier is not None
     if not parts:
         return

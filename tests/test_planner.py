@@ -237,6 +237,26 @@ async def test_targets_restrict_the_plan(emulator: Any, tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("target", "hint"),
+    [
+        ("assistants/hr-bot.yaml", "(a target is a key, not a file: did you mean 'hr-bot'?)"),
+        ("assistant:hr.yml", "(a target is a key, not a file: did you mean 'assistant:hr'?)"),
+        ("assistants/other.yaml", "(a target is a key, not a file)"),
+    ],
+)
+async def test_a_manifest_path_as_target_names_its_key(
+    emulator: Any, tmp_path: Path, target: str, hint: str
+) -> None:
+    loaded = load(tmp_path / "new", {"hr": BASE, "hr-bot": BASE.replace("HR helper", "Bot")})
+    async with emulator_client(emulator) as client:
+        with pytest.raises(PlanError) as err:
+            await plan_with(client, loaded, PlanOptions(targets=(target,)))
+    assert (
+        str(err.value) == f"unknown target {target!r} {hint}: no manifest or managed assistant has that key"
+    )
+
+
 async def test_plan_order_creates_updates_deletes_noops_each_by_key(emulator: Any, tmp_path: Path) -> None:
     async with emulator_client(emulator) as client:
         await create_managed(
