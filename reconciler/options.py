@@ -112,7 +112,9 @@ class PlanOptions:
     sibling `agents/` of the manifest directory when it exists (`usecases.planning.agents_directory`).
     With `fingerprints`, each change records the fingerprint of the object it was planned against (what a
     saved plan needs to be found stale); without, it records `plan.UNTAKEN` and no existing object is
-    hashed: a plan only shown (no `--out`) has no use for them, and at 10,000 assistants they cost 0.2 s."""
+    hashed: a plan only shown (no `--out`) has no use for them, and at 10,000 assistants they cost 0.2 s.
+    With `require_targets` each target must name an object this plan covers; `plan --all-envs` turns it off
+    and requires each to name one in some environment (`usecases.environments.plan_all`)."""
 
     targets: tuple[str, ...] = ()
     prune: bool = False
@@ -121,6 +123,7 @@ class PlanOptions:
     model_rules: str = "auto"
     agents_dir: Path | None = None
     fingerprints: bool = True
+    require_targets: bool = True
 
 
 @dataclass(frozen=True)

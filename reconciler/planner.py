@@ -59,7 +59,9 @@ def build_plan(
     matching = identity.match(loaded, existing, kind)
     managed_keys = {marker_of(a) for a in existing} - {None}
     own = {m.key for m in loaded} | {k for k in managed_keys if k}
-    _check_targets(targets, kind.name, own, set(known_keys))
+    check_ambiguous(targets, own, set(known_keys))
+    if options.require_targets:
+        _check_targets(targets, kind.name, own, set(known_keys))
 
     targeted = selector(targets, kind.name)
 
@@ -312,9 +314,8 @@ def _drift(
 
 def _check_targets(targets: Sequence[str], kind: str, own: set[str], others: set[str]) -> None:
     """PlanError for a target of this `kind` that no key of it has (`own`), or an unqualified one no kind has
-    (`others`: the keys of the other kinds planned), naming near matches; or one that names both
-    (`targets.check_ambiguous`). Targets qualified with another kind are that kind's plan's to check."""
-    check_ambiguous(targets, own, others)
+    (`others`: the keys of the other kinds planned), naming near matches. Targets qualified with another
+    kind are that kind's plan's to check."""
     known = own | others
     parts = []
     qualified = True

@@ -84,16 +84,22 @@ def test_a_saved_plan_with_an_upload_applied_twice_is_applied_already(repo: Path
     assert run("plan", "--detailed-exitcode", "--target", "hr").exit_code == 0
 
 
-def test_a_failure_of_one_environment_s_plan_names_it(repo: Path) -> None:
+def test_a_target_kept_to_one_environment_plans_there_only(repo: Path) -> None:
     """`plan --all-envs --target canary`, canary kept to staging by `only:`: production's plan refused the
-    target with no word of which environment, while `assistants/canary.yaml` plainly exists."""
+    target (with no word of which environment), while `assistants/canary.yaml` plainly exists. A target need
+    name an object in one environment, not in each."""
     (repo / "reconciler.yaml").write_text("environments:\n  staging: {}\n  production: {}\n")
     (repo / "assistants" / "canary.yaml").write_text("model: gpt-4\nonly: [staging]\n")
     result = run("plan", "--all-envs", "--target", "canary")
-    assert (result.exit_code, result.output) == (
+    assert result.exit_code == 0, result.output
+    sections = result.stdout.split("Environment production:")
+    assert '+ assistant "canary"' in sections[0] and "Plan: 1 to add" in sections[0]
+    assert sections[1].strip().endswith("No changes. Your assistants and agents match the manifests.")
+    unknown = run("plan", "--all-envs", "--target", "canary", "--target", "canry")
+    assert (unknown.exit_code, unknown.output) == (
         1,
-        "Error: environment production: unknown target 'canary': no manifest or managed assistant has that "
-        "key\n",
+        "Error: unknown target 'canry': no manifest or managed object has that key in any environment "
+        "(staging, production)\n",
     )
 
 

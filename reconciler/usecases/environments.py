@@ -26,6 +26,7 @@ from reconciler.options import PlanOptions
 from reconciler.plan import Plan
 from reconciler.render import markdown
 from reconciler.render.body import summary_line
+from reconciler.targets import split
 from reconciler.usecases.planning import (
     agents_directory,
     load_checked,
@@ -72,10 +73,11 @@ def validate(targets: Sequence[Target]) -> None:
 
 async def plan_all(targets: Sequence[Target], options: PlanOptions) -> list[tuple[Target, Plan]]:
     """One plan per target, in promotion order, each through its own connection. The first failure stops,
-    its line naming the environment (`environment production: unknown target 'canary': ...`)."""
+    its line naming the environment (`environment production: ...`). A `--target` need not name an object
+    in every environment (`canary` kept to staging by `only:`), but in one at least."""
     plans = []
     for target in targets:
-        planning = replace(options, environment=target.selected)
+        planning = replace(options, environment=target.selected, require_targets=False)
         agents_dir = agents_directory(target.directory, options.agents_dir)
         try:
             loaded, agents = load_checked(target.directory, agents_dir, planning, target.connection)
@@ -83,7 +85,26 @@ async def plan_all(targets: Sequence[Target], options: PlanOptions) -> list[tupl
                 plans.append((target, await plan_with(client, loaded, planning, agents=agents)))
         except ReconcilerError as err:
             raise ReconcilerError(f"environment {target.name}: {err}") from None
+    _check_targets(options.targets, plans)
     return plans
+
+
+def _check_targets(wanted: Sequence[str], plans: Sequence[tuple[Target, Plan]]) -> None:
+    """ReconcilerError for the targets that no plan of `plans` covers an object of."""
+    covered = {(c.kind, c.key) for _, plan in plans for c in plan.changes}
+    covered |= {(o.kind, o.key) for _, plan in plans for o in plan.orphans}
+    unknown = []
+    for target in dict.fromkeys(wanted):
+        qualifier, key = split(target)
+        if not any(k == key and qualifier in (None, kind) for kind, k in covered):
+            unknown.append(repr(target))
+    if unknown:
+        noun = "target" if len(unknown) == 1 else "targets"
+        names = ", ".join(str(target.name) for target, _ in plans)
+        raise ReconcilerError(
+            f"unknown {noun} {', '.join(unknown)}: no manifest or managed object has that key in any "
+            f"environment ({names})"
+        )
 
 
 def emit_all(plans: Sequence[tuple[Target, Plan]], *, fmt: str, out_dir: Path | None, color: bool) -> None:
