@@ -11,7 +11,8 @@ Run: `python -m bench.plan` (prints a table), or as part of `python -m bench`. F
   is across a network rather than on the same machine (no target).
 - httpx alone: the same listing by httpx and nothing else, in a fresh process from the same environment
   (`bench.httpx_list`): what the HTTP library itself takes beyond the floor (no target; for reading the
-  ratio, not a goal).
+  ratio, not a goal). The stack alone (`bench.stack_alone`): the plan's libraries imported, the same listing
+  while libyaml reads the manifests' events on a thread; nothing of ours (no target).
 - refresh baseline (what Terraform does): list, then one GET per assistant with `REFRESH_PARALLELISM` in
   flight, and deepdiff on every pair; in-process, so its start-up is not counted. The sequential-GETs line is
   the same with one GET at a time, measured on the first SEQUENTIAL_SAMPLE assistants and scaled to all (it
@@ -169,6 +170,8 @@ def measure(workdir: Path) -> dict[str, Any]:
         walls, measured, stats = plan_walls(emulator, workdir)
         env = {**python_env(), "OPENAI_API_KEY": API_KEY, "OPENAI_BASE_URL": emulator.base_url}
         alone = median_wall(module_command("bench.httpx_list"), RUNS, env=env, cwd=workdir)
+        stack = [*module_command("bench.stack_alone"), str(workdir / "assistants")]
+        stack_alone = median_wall(stack, RUNS, env=env, cwd=workdir)
         emulator.call("POST", "faults", {"latency_ms": NETWORK_LATENCY_MS})
         network, _, _ = plan_walls(emulator, workdir)
         emulator.call("POST", "faults", {"latency_ms": LATENCY_MS})
@@ -181,6 +184,7 @@ def measure(workdir: Path) -> dict[str, Any]:
         "startup": startup,
         "wall": statistics.median(walls),
         "httpx": statistics.median(alone),
+        "stack": statistics.median(stack_alone),
         "network": statistics.median(network),
         "warm": statistics.median(warm),
         "calls": stats["total"],
@@ -226,6 +230,18 @@ def run() -> list[Figure]:
         ),
         Figure(NAME, "httpx alone / floor", round(ratio(r["httpx"], floor) or 0, 2), "x", "the library's"),
         Figure(NAME, "plan wall / httpx alone", round(ratio(r["wall"], r["httpx"]) or 0, 2), "x", "ours"),
+        Figure(
+            NAME,
+            "the stack alone, the same job",
+            round(r["stack"], 3),
+            "s",
+            f"a fresh process importing the plan's libraries, listing with httpx while libyaml reads the "
+            f"manifests, median of {RUNS} (no target)",
+        ),
+        Figure(
+            NAME, "the stack alone / floor", round(ratio(r["stack"], floor) or 0, 2), "x", "the libraries'"
+        ),
+        Figure(NAME, "plan wall / the stack alone", round(ratio(r["wall"], r["stack"]) or 0, 2), "x", "ours"),
         Figure(
             NAME,
             f"plan wall / floor at {NETWORK_LATENCY_MS:g} ms/request",
