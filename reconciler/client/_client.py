@@ -30,7 +30,6 @@ Contracts:
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 from collections import Counter
@@ -63,6 +62,7 @@ from reconciler.client.shapes import (
     MODEL,
     Shape,
     ShapeError,
+    check_deletion,
     check_page,
 )
 from reconciler.client.tls import verification
@@ -202,14 +202,9 @@ class Client:
         self, kind: Kind[Any], object_id: str, *, missing_ok: bool = False
     ) -> dict[str, Any]:
         """`DELETE {kind.path}/{id}`: the deletion object. With `missing_ok`, a 404 (already gone, e.g.
-        deleted by an earlier attempt whose answer was lost) returns `{"id": id, "object":
-        kind.deleted_object, "deleted": True}` instead of raising `NotFoundError`."""
-        try:
-            return await self._deletion(kind.item_route, {kind.id_param: object_id}, kind.deleted_object)
-        except NotFoundError:
-            if not missing_ok:
-                raise
-            return {"id": object_id, "object": kind.deleted_object, "deleted": True}
+        deleted by an earlier attempt whose answer was lost) returns that deletion, not `NotFoundError`."""
+        params = {kind.id_param: object_id}
+        return await self._deletion(kind.item_route, params, kind.deleted_object, missing_ok)
 
     # ----------------------------------------------------------------------------------- assistants
 
@@ -255,13 +250,8 @@ class Client:
     ) -> dict[str, Any]:
         """`DELETE /assistants/{id}/files/{file_id}` (detaches; the File stays). `missing_ok` as in
         `delete_assistant`."""
-        try:
-            params = {"assistant_id": assistant_id, "file_id": file_id}
-            return await self._deletion(_ASSISTANT_FILE, params, "assistant.file.deleted")
-        except NotFoundError:
-            if not missing_ok:
-                raise
-            return {"id": file_id, "object": "assistant.file.deleted", "deleted": True}
+        params = {"assistant_id": assistant_id, "file_id": file_id}
+        return await self._deletion(_ASSISTANT_FILE, params, "assistant.file.deleted", missing_ok)
 
     # ----------------------------------------------------------------------------------- files, models
 
@@ -295,12 +285,7 @@ class Client:
 
     async def delete_file(self, file_id: str, *, missing_ok: bool = False) -> dict[str, Any]:
         """`DELETE /files/{id}`. `missing_ok` as in `delete_assistant`."""
-        try:
-            return await self._deletion("/files/{file_id}", {"file_id": file_id}, "file")
-        except NotFoundError:
-            if not missing_ok:
-                raise
-            return {"id": file_id, "object": "file", "deleted": True}
+        return await self._deletion("/files/{file_id}", {"file_id": file_id}, "file", missing_ok)
 
     async def file_content(self, file_id: str) -> bytes:
         """`GET /files/{id}/content`: the raw bytes (at most `MAX_FILE_BYTES`)."""
@@ -370,9 +355,7 @@ class Client:
             yield data
             if not data or not page.get("has_more"):  # an empty page ends it, as the official SDK reads it
                 return
-            after = data[-1][
-                "id"
-            ]  # the last item received, whatever `last_id` says (as the SDK): none skipped
+            after = data[-1]["id"]  # the last item received, whatever `last_id` says (as the SDK)
 
     async def _page(
         self,
@@ -391,23 +374,23 @@ class Client:
         return page, list(data)
 
     async def _deletion(
-        self, route: str, path_params: Mapping[str, str], deleted_object: str
+        self, route: str, path_params: Mapping[str, str], deleted_object: str, missing_ok: bool
     ) -> dict[str, Any]:
-        """`DELETE route`: the deletion object, which must name the object asked for (the last path
-        parameter), say whether it was deleted, and be a `deleted_object` when it says what it is
-        (`deleted: false` is the caller's to report)."""
-        answer = await self._json("DELETE", route, path_params, shape=DELETED)
+        """`DELETE route`: the deletion object, checked by `check_deletion` against the object asked for
+        (the last path parameter). With `missing_ok`, a 404 (already gone) is that deletion, not
+        `NotFoundError`."""
         asked = list(path_params.values())[-1]
-        sent = answer.get("object")
-        if answer.get("id") != asked:
-            problem = f'its "id" is {json.dumps(answer.get("id"))[:80]}, not {asked}'
-        elif "deleted" not in answer:
-            problem = 'it has no "deleted"'
-        elif sent is not None and sent != deleted_object:
-            problem = f'its "object" is {json.dumps(sent)[:80]}, not {deleted_object!r}'
-        else:
-            return answer
-        raise self._shape_error("DELETE", route, path_params, "a deletion", ShapeError(problem))
+        try:
+            answer = await self._json("DELETE", route, path_params, shape=DELETED)
+        except NotFoundError:
+            if not missing_ok:
+                raise
+            return {"id": asked, "object": deleted_object, "deleted": True}
+        try:
+            check_deletion(answer, asked, deleted_object)
+        except ShapeError as problem:
+            raise self._shape_error("DELETE", route, path_params, "a deletion", problem) from None
+        return answer
 
     def _shape_error(
         self, method: str, route: str, path_params: Mapping[str, str], what: str, problem: ShapeError

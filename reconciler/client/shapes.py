@@ -13,6 +13,7 @@ at `/models` is no model list). Unknown fields are allowed.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,7 @@ __all__ = [
     "MODEL",
     "Shape",
     "ShapeError",
+    "check_deletion",
     "check_page",
 ]
 
@@ -205,6 +207,19 @@ ASSISTANT_FILE = Shape(
 )
 MODEL = Shape("a model", "a model list", {}, "model")
 DELETED = Shape("a deletion", "a deletion list", {"deleted": _boolean})
+
+
+def check_deletion(answer: dict[str, Any], asked: str, deleted_object: str) -> None:
+    """Raise `ShapeError` unless `answer` (checked as `DELETED`) is the deletion of `asked`: its `id`, a
+    `deleted` field (`deleted: false` is the caller's to report), and `deleted_object` when it says what it
+    is. A server answering with another object's deletion had the delete counted as done."""
+    sent = answer.get("object")
+    if answer.get("id") != asked:
+        raise ShapeError(f'its "id" is {json.dumps(answer.get("id"))[:80]}, not {asked}')
+    if "deleted" not in answer:
+        raise ShapeError('it has no "deleted"')
+    if sent is not None and sent != deleted_object:
+        raise ShapeError(f'its "object" is {json.dumps(sent)[:80]}, not {deleted_object!r}')
 
 
 def check_page(page: dict[str, Any], item: Shape) -> list[dict[str, Any]]:
