@@ -23,6 +23,7 @@ order and the canonical layout are kept; a new top-level field goes to its place
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,7 +152,16 @@ def _instructions_file_edit(
     if ("instructions_file",) not in loaded.moved:
         shared = set(_also(data, environments, ("instructions",)))
         also = tuple(e for e in _also(data, environments, ("instructions_file",)) if e in shared)
-    return Edit(loaded.path.parent / str(name), (), value + "\n", also=also)
+    path = instructions_path(loaded)
+    assert path is not None  # the manifest names one
+    return Edit(path, (), value + "\n", also=also)
+
+
+def instructions_path(loaded: Loaded) -> Path | None:
+    """The `instructions_file` of `loaded`, `..` folded (`prompts/a.md`, not `assistants/../prompts/a.md`),
+    or None when it names none."""
+    name = loaded.manifest.instructions_file
+    return None if name is None else Path(os.path.normpath(loaded.path.parent / str(name)))
 
 
 def manifest_text(path: Path) -> str:

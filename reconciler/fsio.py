@@ -65,6 +65,18 @@ def _refuse(mode: int) -> FileKindError:
     return FileKindError(0, f"it is {kind(mode)}, not a regular file")
 
 
+def writable(path: Path) -> os.stat_result | None:
+    """The lstat of `path` when it is a regular file, None when it is absent; FileKindError for anything
+    else (what `write_atomic` refuses), so a caller writing several files can check them all first."""
+    try:
+        current = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    if not stat.S_ISREG(current.st_mode):
+        raise _refuse(current.st_mode)
+    return current
+
+
 def write_atomic(path: Path, data: bytes | Iterable[bytes], *, mode: int | None = None) -> None:
     """Write `data` (bytes, or pieces of bytes written in order, never all held at once) to `path` exactly
     (no newline translation), replacing it in one step; a piece that raises leaves `path` as it was.
@@ -73,12 +85,7 @@ def write_atomic(path: Path, data: bytes | Iterable[bytes], *, mode: int | None 
     mode of the file it replaces, or `DEFAULT_MODE` less the umask.
     """
     path = Path(path)
-    try:
-        current = os.lstat(path)
-    except FileNotFoundError:
-        current = None
-    if current is not None and not stat.S_ISREG(current.st_mode):
-        raise _refuse(current.st_mode)
+    current = writable(path)
     if mode is None:
         mode = stat.S_IMODE(current.st_mode) if current is not None else DEFAULT_MODE & ~_umask()
     directory = path.parent if str(path.parent) else Path(".")

@@ -5,13 +5,16 @@ Plans as `plan` does (read only), takes the changes that would overwrite drift (
 only theirs), computes every edit (`acceptance.edits_for`) and, when none is refused, writes each file once,
 atomically (`fsio.write_atomic`), so the next plan of that environment no longer shows them. Output:
 `wrote FILE: FIELD, ...` per file on stdout; on stderr a warning per base edit that other environments get
-too, and the summary. A field that cannot be written back is one line on stderr each, then ReconcilerError,
-and nothing is written. The API key is never written nor shown.
+too and per instructions file other manifests read too, and the summary. A field that cannot be written back
+(an instructions file several drifted manifests read with different texts included) is one line on stderr
+each, then ReconcilerError, and nothing is written; so is a file that is no longer a regular file (every
+one is checked before any is written). The API key is never written nor shown.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,8 +23,9 @@ import click
 from reconciler import acceptance, fsio
 from reconciler.acceptance import AcceptError, Edit
 from reconciler.connection import open_client
-from reconciler.drift import objects_phrase
+from reconciler.drift import fields_phrase, objects_phrase
 from reconciler.errors import ReconcilerError
+from reconciler.manifest.reading import display
 from reconciler.options import ConnectionOptions, PlanOptions
 from reconciler.plan import Plan
 from reconciler.redact import mask
@@ -46,22 +50,24 @@ async def run_accept(directory: Path, connection: ConnectionOptions, options: Pl
         return
     by_key: dict[tuple[str, str], Loaded] = {("assistant", m.key): m for m in loaded}
     by_key |= {("agent", m.key): m for m in agents or ()}
-    edits: list[Edit] = []
+    accepted: list[tuple[str, Loaded, list[Edit]]] = []
     problems: list[str] = []
     for change in plan.changes:
         if change.drift is None:
             continue
         try:
             manifest = by_key[(change.kind, change.key)]
-            edits += acceptance.edits_for(change, manifest, options.environment, secret)
+            own = acceptance.edits_for(change, manifest, options.environment, secret)
+            accepted.append((change.kind, manifest, own))
         except AcceptError as err:
             problems.append(str(err))
+    problems += _conflicts(accepted)
     if problems:
         for line in problems:
             click.echo(mask(line, secret), err=True)
         noun = "field" if len(problems) == 1 else "fields"
         raise ReconcilerError(f"{len(problems)} drifted {noun} cannot be accepted; nothing was written")
-    _write(edits)
+    _write([e for _, _, own in accepted for e in own], _readers(by_key, accepted))
     fields = sum(len(d.fields) for d in plan.drift)
     click.echo(
         f"Accepted {fields} {'field' if fields == 1 else 'fields'} of {objects_phrase(plan.drift)} edited "
@@ -76,33 +82,99 @@ def _nothing(plan: Plan) -> str:
     return f"No drift to accept{scope}: no planned change overwrites an edit made outside reconciler."
 
 
-def _write(edits: Sequence[Edit]) -> None:
-    """Write every file the edits touch, once each, atomically; a line per file (stdout) and per base edit
-    other environments get too (stderr)."""
-    from reconciler.manifest.reading import display
-
+def _files(edits: Sequence[Edit]) -> dict[Path, str]:
+    """The text of every file the edits touch (each manifest rewritten once), each checked writable
+    (absent or a regular file) before any is written: ReconcilerError (one line) else."""
     by_path: dict[Path, list[Edit]] = {}
     for edit in edits:
         by_path.setdefault(edit.path, []).append(edit)
+    texts = {}
     for path, own in by_path.items():
-        whole = [e for e in own if not e.where]
-        if whole:
-            data = str(whole[-1].value)
-            shown = whole[-1].shown
-        else:
-            try:
-                data = acceptance.rewrite(acceptance.manifest_text(path), own)
-            except AcceptError as err:
-                raise ReconcilerError(str(err)) from None
-            shown = ", ".join(e.shown for e in own)
         try:
-            fsio.write_atomic(path, data.encode("utf-8"))
+            fsio.writable(path)
+            whole = [e for e in own if not e.where]
+            texts[path] = (
+                str(whole[-1].value) if whole else acceptance.rewrite(acceptance.manifest_text(path), own)
+            )
+        except AcceptError as err:
+            raise ReconcilerError(str(err)) from None
+        except OSError as err:
+            raise ReconcilerError(
+                f"cannot write {display(path)}: {err.strerror or err}; nothing was written"
+            ) from None
+    return texts
+
+
+def _write(edits: Sequence[Edit], readers: Mapping[Path, Sequence[tuple[str, str]]]) -> None:
+    """Write every file the edits touch, once each, atomically; a line per file (stdout), and on stderr one
+    per base edit other environments get too and one per file other manifests read (`readers`)."""
+    for path, text in _files(edits).items():
+        try:
+            fsio.write_atomic(path, text.encode("utf-8"))
         except OSError as err:
             raise ReconcilerError(f"cannot write {display(path)}: {err.strerror or err}") from None
-        click.echo(f"wrote {display(path)}: {shown}")
+        own = [e for e in edits if e.path == path]
+        click.echo(f"wrote {display(path)}: {', '.join(e.shown for e in own if e.where) or 'instructions'}")
         for edit in own:
             if edit.also:
                 click.echo(_reaches_others(display(path), edit), err=True)
+        if readers.get(path):
+            click.echo(_read_by_others(display(path), readers[path]), err=True)
+
+
+def _same(path: Path) -> str:
+    """What `path` is on disk, to tell two spellings of one file apart from two files."""
+    return os.path.realpath(path)
+
+
+def _conflicts(accepted: Sequence[tuple[str, Loaded, Sequence[Edit]]]) -> list[str]:
+    """One line per file that two accepted objects would write with different texts (an instructions file
+    several drifted manifests read)."""
+    texts: dict[str, dict[str, list[tuple[str, str]]]] = {}
+    shown: dict[str, Path] = {}
+    for kind, manifest, edits in accepted:
+        for edit in (e for e in edits if not e.where):
+            shown.setdefault(_same(edit.path), edit.path)
+            texts.setdefault(_same(edit.path), {}).setdefault(str(edit.value), []).append(
+                (kind, manifest.key)
+            )
+    lines = []
+    for same, by_text in texts.items():
+        if len(by_text) > 1:
+            who = _objects([owner for owners in by_text.values() for owner in owners])
+            lines.append(
+                f"{display(shown[same])}: instructions: edited outside reconciler to different texts on "
+                f"{who}, which read this file; edit it by hand, or apply to overwrite"
+            )
+    return lines
+
+
+def _readers(
+    manifests: Mapping[tuple[str, str], Loaded], accepted: Sequence[tuple[str, Loaded, Sequence[Edit]]]
+) -> dict[Path, list[tuple[str, str]]]:
+    """For each instructions file accepted, the other manifests (kind, key) that read it too."""
+    written = {_same(e.path): e.path for _, _, edits in accepted for e in edits if not e.where}
+    writers = {(kind, m.key) for kind, m, edits in accepted if any(not e.where for e in edits)}
+    out: dict[Path, list[tuple[str, str]]] = {}
+    for (kind, key), manifest in manifests.items():
+        path = acceptance.instructions_path(manifest)
+        if path is not None and _same(path) in written and (kind, key) not in writers:
+            out.setdefault(written[_same(path)], []).append((kind, key))
+    return out
+
+
+def _objects(owners: Sequence[tuple[str, str]]) -> str:
+    """`assistant "a"`, `assistants "a" and "b"`, `objects "a" and "b"` (kinds mixed)."""
+    kinds = {kind for kind, _ in owners}
+    noun = kinds.pop() if len(kinds) == 1 else "object"
+    return f"{noun if len(owners) == 1 else noun + 's'} " + fields_phrase([f'"{key}"' for _, key in owners])
+
+
+def _read_by_others(shown: str, readers: Sequence[tuple[str, str]]) -> str:
+    """The warning for an accepted instructions file other manifests read too."""
+    they = "reads this file too, so it gets" if len(readers) == 1 else "read this file too, so they get"
+    plans = "its plan" if len(readers) == 1 else "their plans"
+    return f"Warning: {shown}: {_objects(readers)} {they} the accepted text: review {plans}"
 
 
 def _reaches_others(shown: str, edit: Edit) -> str:
