@@ -9,8 +9,9 @@ Contract:
 - Writes one manifest per assistant into `directory` (created if missing) in the canonical layout of
   `reconciler.layout` (so `reconciler fmt --check` is clean), carrying `key:` and `id:`. The key, which is
   also the file's stem, is the name slugged (`slug`); an assistant without a usable name gets its id. A key
-  taken by an existing manifest or file, or by an earlier assistant of the same import (oldest first), gets a
-  `-2`, `-3`... suffix. An assistant already adopted by a manifest (`id:`) is written back to that manifest.
+  taken by an existing manifest or file, by a managed assistant on the server, or by an earlier assistant of
+  the same import (oldest first), gets a `-2`, `-3`... suffix. An assistant already adopted by a manifest
+  (`id:`) is written back to that manifest.
 - With `instructions_files`, instructions over `LONG_LINES` lines or `LONG_CHARS` characters go to a sibling
   `<key>.md` named by `instructions_file` (the text plus the final newline a text file has; the manifest
   loader reads exactly the text back).
@@ -267,6 +268,7 @@ def plan_import(
     taken = {m.key for m in existing} | {
         name.rsplit(".", 1)[0] for name in (n.lower() for n in taken_names) if name.endswith(OWN_SUFFIXES)
     }
+    taken |= {marker for marker in map(dialect.marker_of, assistants) if marker is not None}
     used: set[str] = set()
     for assistant in picked:
         aid = assistant.id
