@@ -10,10 +10,11 @@ Contract:
 - Lossy (a `total` or `partial` entry) without `accept_loss`: writes no manifest and raises (exit 1).
 - Writes `<key>.yaml` into `target` (created if missing), atomically. A file that already holds exactly the
   text to write is left alone (re-running is idempotent); any other existing file is refused (every one
-  named, nothing written) unless `force`. What is there is read as a manifest is (a regular file only, never
-  a blocking open, at most `MAX_MANIFEST_BYTES`): anything but a regular file (a FIFO, a device, a
-  directory) is refused, even with `force`, before anything is written. The written manifests are then
-  loaded like `validate` does.
+  named, nothing written) unless `force`, and so, even with `force`, is a key another agent manifest of
+  `target` declares in another file (a duplicate key). What is there is read as a manifest is (a regular
+  file only, never a blocking open, at most `MAX_MANIFEST_BYTES`): anything but a regular file (a FIFO, a
+  device, a directory) is refused, even with `force`, before anything is written. The written manifests
+  are then loaded like `validate` does.
 - The assistant manifests are never changed: they stay until the team prunes the assistants.
 """
 
@@ -116,6 +117,11 @@ def _report(migrated: Sequence[Migrated], options: MigrateOptions) -> None:
 def _write(migrated: Sequence[Migrated], force: bool) -> None:
     """Write each agent manifest, or nothing when one would overwrite a different file without `force`."""
     todo = [m for m in migrated if _current(m.target) != m.text]
+    clashes = _declared_elsewhere(todo)
+    if clashes:
+        for line in clashes[:-1]:
+            click.echo(line, err=True)
+        raise ReconcilerError(f"{clashes[-1]}; nothing written (rename one of them: a key names one agent)")
     taken = [m for m in todo if os.path.lexists(m.target)]
     if taken and not force:
         named = ", ".join(str(m.target) for m in taken)
@@ -132,6 +138,20 @@ def _write(migrated: Sequence[Migrated], force: bool) -> None:
         except OSError as err:
             raise ReconcilerError(f"{m.target}: cannot write it: {err.strerror or err}") from None
         click.echo(f"wrote {m.target} (from {m.source})", err=True)
+
+
+def _declared_elsewhere(todo: Sequence[Migrated]) -> list[str]:
+    """One line per manifest to write whose key an agent manifest in another file of its directory declares
+    (writing it would make the directory unloadable: a duplicate key)."""
+    from reconciler.manifest import load_agents
+
+    directories = {m.target.parent for m in todo if m.target.parent.is_dir()}
+    declared = {m.key: m.path for d in directories for m in load_agents(d).manifests}
+    return [
+        f"{m.target}: key '{m.key}' is already declared by {declared[m.key]}"
+        for m in todo
+        if m.key in declared and declared[m.key].resolve() != m.target.resolve()
+    ]
 
 
 def _current(path: Path) -> str | None:
