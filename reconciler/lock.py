@@ -2,8 +2,9 @@
 
 `hold` takes an exclusive `fcntl.flock` on `ROOT/.reconciler/locks/<hash>.lock`, the hash naming the target
 (base URL, or `local`, plus organisation and project), for as long as the apply runs; the file holds the
-holder's pid. A second apply in the same checkout waits for it, printing one line (`waiting for another
-apply on TARGET (pid N) ...`), up to `timeout` seconds; with 0 (the default) it refuses at once. The kernel
+holder's pid, and `.reconciler/` gets a `.gitignore` of `*` (as `--local` writes it) unless it has one. A
+second apply in the same checkout waits for it, printing one line (`waiting for another apply on TARGET
+(pid N) ...`), up to `timeout` seconds; with 0 (the default) it refuses at once. The kernel
 drops the lock when its process ends, however it ends. The lock file must be a regular file (or absent): a
 symlink, a FIFO, a device or a directory in its place is refused (one line) and never opened for writing.
 
@@ -83,6 +84,7 @@ def _open(path: Path) -> int:
         path.parent.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
         raise fsio.FileKindError(0, f"{path.parent} is not a directory") from None
+    _ignored(path.parent.parent)
     try:
         mode: int | None = os.lstat(path).st_mode
     except FileNotFoundError:
@@ -95,6 +97,17 @@ def _open(path: Path) -> int:
         os.close(fd)
         raise fsio.FileKindError(0, f"it is {fsio.kind(mode)}, not a regular file")
     return fd
+
+
+def _ignored(folder: Path) -> None:
+    """Give `folder` (`.reconciler/`) the `.gitignore` of everything `--local` gives it, unless it has one,
+    so a lock file never shows in `git status` nor gets committed by `git add -A`."""
+    try:
+        fd = os.open(folder / ".gitignore", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)  # never via a link
+    except FileExistsError:
+        return
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(b"*\n")
 
 
 def _acquire(fd: int, target: str, timeout: float, notes: Callable[[str], None]) -> None:
