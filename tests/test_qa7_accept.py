@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 from conftest import EMULATOR_API_KEY, MakeLiveEmulator
+from http_support import JSONHandler, serve
 
 from reconciler.cli import cli
 from reconciler.emulator.testing import LiveEmulator
@@ -114,3 +115,60 @@ def test_an_instructions_file_that_is_a_link_is_refused_before_any_write(
     )
     assert manifest.read_text() == "name: A\nmodel: gpt-4\ninstructions_file: a.md\n"
     assert (repo / "prompts" / "a.md").read_text() == "Prompt.\n"
+
+
+def past_the_limits(held: dict[str, Any]) -> type[JSONHandler]:
+    """A server holding `held` as it is: the only assistant, whatever its values."""
+
+    class Handler(JSONHandler):
+        def do_GET(self) -> None:
+            if self.path.startswith("/v1/models"):
+                self.send_json({"object": "list", "data": [{"id": "gpt-4", "object": "model"}]})
+            else:
+                self.send_json({"object": "list", "data": [held], "has_more": False})
+
+    return Handler
+
+
+def test_a_server_value_the_manifest_model_refuses_is_not_written(
+    repo: Path, server: LiveEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server past the API's limits (a name of 300 characters: a manifest allows 256): accept wrote it, and
+    every command after failed on the manifest it had written."""
+    manifest = repo / "assistants" / "a.yaml"
+    manifest.write_text("name: A\nmodel: gpt-4\n")
+    assert reconciler("apply", "--auto-approve").exit_code == 0
+    with server.client() as client:
+        [held] = client.get("/assistants").json()["data"]
+
+    with serve(past_the_limits({**held, "name": "X" * 300, "description": "Fine."})) as url:
+        monkeypatch.setenv("OPENAI_BASE_URL", url)
+        refused = reconciler("accept")
+    assert (refused.exit_code, refused.stdout) == (1, "")
+    assert refused.stderr == (
+        "assistants/a.yaml: name: the server's value is not one a manifest may hold (at most 256 characters, "
+        "got 300); edit it by hand, or apply to overwrite\n"
+        "Error: 1 drifted field cannot be accepted; nothing was written\n"
+    )
+    assert manifest.read_text() == "name: A\nmodel: gpt-4\n", "description, which is fine, included"
+
+
+def test_instructions_past_the_limit_are_not_written_to_their_file(
+    repo: Path, server: LiveEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (repo / "assistants" / "a.md").write_text("Prompt.\n")
+    (repo / "assistants" / "a.yaml").write_text("name: A\nmodel: gpt-4\ninstructions_file: a.md\n")
+    assert reconciler("apply", "--auto-approve").exit_code == 0
+    with server.client() as client:
+        [held] = client.get("/assistants").json()["data"]
+
+    with serve(past_the_limits({**held, "instructions": "x" * 300_000})) as url:
+        monkeypatch.setenv("OPENAI_BASE_URL", url)
+        refused = reconciler("accept")
+    assert (refused.exit_code, refused.stdout) == (1, "")
+    assert refused.stderr == (
+        "assistants/a.md: instructions: the server's value is not one a manifest may hold (at most 256,000 "
+        "characters, got 300,000); edit it by hand, or apply to overwrite\n"
+        "Error: 1 drifted field cannot be accepted; nothing was written\n"
+    )
+    assert (repo / "assistants" / "a.md").read_text() == "Prompt.\n"

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from reconciler.manifest.kinds import ASSISTANT, ManifestKind
     from reconciler.manifest.listing import SUFFIXES
     from reconciler.manifest.loaded import Loaded, LoadedAgent, LoadedManifest, LoadResult, LocalFile
-    from reconciler.manifest.loader import load_agents, load_directory
+    from reconciler.manifest.loader import check_text, load_agents, load_directory
     from reconciler.manifest.model import (
         ASSISTANT_ID_PATTERN,
         FILE_ID_PATTERN,
@@ -73,7 +73,7 @@ _HOMES = {
     "reconciler.manifest.kinds": ("ASSISTANT", "ManifestKind"),
     "reconciler.manifest.listing": ("SUFFIXES",),
     "reconciler.manifest.loaded": ("Loaded", "LoadedAgent", "LoadedManifest", "LoadResult", "LocalFile"),
-    "reconciler.manifest.loader": ("load_agents", "load_directory"),
+    "reconciler.manifest.loader": ("check_text", "load_agents", "load_directory"),
     "reconciler.manifest.model": (
         "ASSISTANT_ID_PATTERN",
         "FILE_ID_PATTERN",
@@ -137,6 +137,7 @@ __all__ = [
     "ResponseFormatObject",
     "RetrievalTool",
     "Selected",
+    "check_text",
     "format_field_path",
     "json_schema",
     "load_agents",

@@ -568,3 +568,24 @@ def _unique(
         return False
     seen_ids[asst] = loaded
     return True
+
+
+def check_text(
+    path: Path, text: str, kind: ManifestKind, selected: overrides.Selected | None = None
+) -> list[ManifestError]:
+    """The errors manifest `path` would load with (in environment `selected`) if it held `text`: what a
+    command checks before it writes a manifest (`reconciler accept`)."""
+    context = LoadContext(repository_root(path.parent), True, kind, selected or overrides.Selected(None))
+    loader = _TextLoader(path, display(path), context, path.absolute())
+    loader.text = text
+    loader.load()
+    return loader.errors
+
+
+class _TextLoader(FileLoader):
+    """A FileLoader that reads `text` instead of its file."""
+
+    text = ""
+
+    def _read(self) -> str | None:
+        return self.text

@@ -6,9 +6,10 @@ only theirs), computes every edit (`acceptance.edits_for`) and, when none is ref
 atomically (`fsio.write_atomic`), so the next plan of that environment no longer shows them. Output:
 `wrote FILE: FIELD, ...` per file on stdout; on stderr a warning per base edit that other environments get
 too and per instructions file other manifests read too, and the summary. A field that cannot be written back
-(an instructions file several drifted manifests read with different texts included) is one line on stderr
-each, then ReconcilerError, and nothing is written; so is a file that is no longer a regular file (every
-one is checked before any is written). The API key is never written nor shown.
+(an instructions file several drifted manifests read with different texts, and a value the rewritten
+manifest would not load with, included) is one line on stderr each, then ReconcilerError, and nothing is
+written; so is a file that is no longer a regular file (every one is checked before any is written). The
+API key is never written nor shown.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from reconciler.usecases.planning import load_manifests, plan_with
 from reconciler.usecases.validating import agents_directory, load_agent_manifests
 
 if TYPE_CHECKING:
-    from reconciler.manifest import Loaded
+    from reconciler.manifest import Loaded, Selected
 
 
 async def run_accept(directory: Path, connection: ConnectionOptions, options: PlanOptions) -> None:
@@ -50,6 +51,30 @@ async def run_accept(directory: Path, connection: ConnectionOptions, options: Pl
         return
     by_key: dict[tuple[str, str], Loaded] = {("assistant", m.key): m for m in loaded}
     by_key |= {("agent", m.key): m for m in agents or ()}
+    accepted, problems = _edits(plan, by_key, options.environment, secret)
+    problems += _conflicts(accepted)
+    edits = [e for _, _, own in accepted for e in own]
+    texts = {} if problems else _files(edits)
+    problems += _invalid(accepted, texts, options.environment)
+    if problems:
+        for line in problems:
+            click.echo(mask(line, secret), err=True)
+        noun = "field" if len(problems) == 1 else "fields"
+        raise ReconcilerError(f"{len(problems)} drifted {noun} cannot be accepted; nothing was written")
+    _write(texts, edits, _readers(by_key, accepted))
+    fields = sum(len(d.fields) for d in plan.drift)
+    click.echo(
+        f"Accepted {fields} {'field' if fields == 1 else 'fields'} of {objects_phrase(plan.drift)} edited "
+        "outside reconciler: review the changes and commit them.",
+        err=True,
+    )
+
+
+def _edits(
+    plan: Plan, by_key: Mapping[tuple[str, str], Loaded], selected: Selected | None, secret: str | None
+) -> tuple[list[tuple[str, Loaded, list[Edit]]], list[str]]:
+    """The edits of each drifted object (kind, manifest, edits) and a line per field that cannot be
+    written back."""
     accepted: list[tuple[str, Loaded, list[Edit]]] = []
     problems: list[str] = []
     for change in plan.changes:
@@ -57,23 +82,43 @@ async def run_accept(directory: Path, connection: ConnectionOptions, options: Pl
             continue
         try:
             manifest = by_key[(change.kind, change.key)]
-            own = acceptance.edits_for(change, manifest, options.environment, secret)
-            accepted.append((change.kind, manifest, own))
+            accepted.append((change.kind, manifest, acceptance.edits_for(change, manifest, selected, secret)))
         except AcceptError as err:
             problems.append(str(err))
-    problems += _conflicts(accepted)
-    if problems:
-        for line in problems:
-            click.echo(mask(line, secret), err=True)
-        noun = "field" if len(problems) == 1 else "fields"
-        raise ReconcilerError(f"{len(problems)} drifted {noun} cannot be accepted; nothing was written")
-    _write([e for _, _, own in accepted for e in own], _readers(by_key, accepted))
-    fields = sum(len(d.fields) for d in plan.drift)
-    click.echo(
-        f"Accepted {fields} {'field' if fields == 1 else 'fields'} of {objects_phrase(plan.drift)} edited "
-        "outside reconciler: review the changes and commit them.",
-        err=True,
-    )
+    return accepted, problems
+
+
+def _invalid(
+    accepted: Sequence[tuple[str, Loaded, Sequence[Edit]]],
+    texts: Mapping[Path, str],
+    selected: Selected | None,
+) -> list[str]:
+    """A line per error a rewritten file would load with (a server past the API's limits: a manifest may not
+    hold what it holds), each manifest checked as the loader reads it, an instructions file by its length."""
+    from reconciler.manifest import AGENT, ASSISTANT, check_text
+
+    kinds = {
+        e.path: (AGENT if kind == "agent" else ASSISTANT, bool(e.where))
+        for kind, _, own in accepted
+        for e in own
+    }
+    lines = []
+    for path, text in texts.items():
+        kind, manifest = kinds[path]
+        if manifest:
+            errors = [(e.field or "", e.message) for e in check_text(path, text, kind, selected)]
+        elif len(text) - 1 > kind.max_instructions:
+            errors = [
+                ("instructions", f"at most {kind.max_instructions:,} characters, got {len(text) - 1:,}")
+            ]
+        else:
+            errors = []
+        lines += [
+            f"{display(path)}: {field}: the server's value is not one a manifest may hold ({message}); "
+            "edit it by hand, or apply to overwrite"
+            for field, message in errors
+        ]
+    return lines
 
 
 def _nothing(plan: Plan) -> str:
@@ -105,10 +150,12 @@ def _files(edits: Sequence[Edit]) -> dict[Path, str]:
     return texts
 
 
-def _write(edits: Sequence[Edit], readers: Mapping[Path, Sequence[tuple[str, str]]]) -> None:
-    """Write every file the edits touch, once each, atomically; a line per file (stdout), and on stderr one
-    per base edit other environments get too and one per file other manifests read (`readers`)."""
-    for path, text in _files(edits).items():
+def _write(
+    texts: Mapping[Path, str], edits: Sequence[Edit], readers: Mapping[Path, Sequence[tuple[str, str]]]
+) -> None:
+    """Write `texts` (`_files(edits)`), each file atomically; a line per file (stdout), and on stderr one per
+    base edit other environments get too and one per file other manifests read (`readers`)."""
+    for path, text in texts.items():
         try:
             fsio.write_atomic(path, text.encode("utf-8"))
         except OSError as err:
