@@ -117,17 +117,23 @@ def test_an_instructions_file_that_is_a_link_is_refused_before_any_write(
     assert (repo / "prompts" / "a.md").read_text() == "Prompt.\n"
 
 
-def past_the_limits(held: dict[str, Any]) -> type[JSONHandler]:
-    """A server holding `held` as it is: the only assistant, whatever its values."""
+def accept_from_a_copy(server: LiveEmulator, monkeypatch: pytest.MonkeyPatch, **edited: Any) -> Result:
+    """Apply the manifests, then accept against a server holding the applied assistant with `edited`
+    fields, whatever their values (no API limit holds it back)."""
+    assert reconciler("apply", "--auto-approve").exit_code == 0
+    with server.client() as client:
+        [held] = client.get("/assistants").json()["data"]
 
     class Handler(JSONHandler):
         def do_GET(self) -> None:
             if self.path.startswith("/v1/models"):
                 self.send_json({"object": "list", "data": [{"id": "gpt-4", "object": "model"}]})
             else:
-                self.send_json({"object": "list", "data": [held], "has_more": False})
+                self.send_json({"object": "list", "data": [{**held, **edited}], "has_more": False})
 
-    return Handler
+    with serve(Handler) as url:
+        monkeypatch.setenv("OPENAI_BASE_URL", url)
+        return reconciler("accept")
 
 
 def test_a_server_value_the_manifest_model_refuses_is_not_written(
@@ -137,13 +143,8 @@ def test_a_server_value_the_manifest_model_refuses_is_not_written(
     every command after failed on the manifest it had written."""
     manifest = repo / "assistants" / "a.yaml"
     manifest.write_text("name: A\nmodel: gpt-4\n")
-    assert reconciler("apply", "--auto-approve").exit_code == 0
-    with server.client() as client:
-        [held] = client.get("/assistants").json()["data"]
 
-    with serve(past_the_limits({**held, "name": "X" * 300, "description": "Fine."})) as url:
-        monkeypatch.setenv("OPENAI_BASE_URL", url)
-        refused = reconciler("accept")
+    refused = accept_from_a_copy(server, monkeypatch, name="X" * 300, description="Fine.")
     assert (refused.exit_code, refused.stdout) == (1, "")
     assert refused.stderr == (
         "assistants/a.yaml: name: the server's value is not one a manifest may hold (at most 256 characters, "
@@ -158,13 +159,8 @@ def test_instructions_past_the_limit_are_not_written_to_their_file(
 ) -> None:
     (repo / "assistants" / "a.md").write_text("Prompt.\n")
     (repo / "assistants" / "a.yaml").write_text("name: A\nmodel: gpt-4\ninstructions_file: a.md\n")
-    assert reconciler("apply", "--auto-approve").exit_code == 0
-    with server.client() as client:
-        [held] = client.get("/assistants").json()["data"]
 
-    with serve(past_the_limits({**held, "instructions": "x" * 300_000})) as url:
-        monkeypatch.setenv("OPENAI_BASE_URL", url)
-        refused = reconciler("accept")
+    refused = accept_from_a_copy(server, monkeypatch, instructions="x" * 300_000)
     assert (refused.exit_code, refused.stdout) == (1, "")
     assert refused.stderr == (
         "assistants/a.md: instructions: the server's value is not one a manifest may hold (at most 256,000 "

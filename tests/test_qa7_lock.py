@@ -18,9 +18,9 @@ from conftest import EMULATOR_API_KEY, MakeLiveEmulator
 from reconciler.cli import cli
 
 
-def test_an_apply_against_a_server_leaves_the_checkout_clean(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_live_emulator: MakeLiveEmulator
-) -> None:
+@pytest.fixture
+def checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_live_emulator: MakeLiveEmulator) -> Path:
+    """A git checkout with one manifest, its server a live emulator over HTTP (not `--local`)."""
     server = make_live_emulator()
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
@@ -29,28 +29,24 @@ def test_an_apply_against_a_server_leaves_the_checkout_clean(
     (tmp_path / "assistants").mkdir()
     (tmp_path / "assistants" / "hr.yaml").write_text("name: HR\nmodel: gpt-4\n")
     subprocess.run(["git", "add", "-A"], check=True)
+    return tmp_path
 
+
+def apply() -> None:
     result = CliRunner().invoke(cli, ["apply", "--auto-approve"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    assert (tmp_path / ".reconciler" / "locks").is_dir(), "the lock was taken"
+
+
+def test_an_apply_against_a_server_leaves_the_checkout_clean(checkout: Path) -> None:
+    apply()
+    assert (checkout / ".reconciler" / "locks").is_dir(), "the lock was taken"
     status = subprocess.run(["git", "status", "--porcelain"], check=True, capture_output=True, text=True)
     assert status.stdout == "A  assistants/hr.yaml\n"
-    assert (tmp_path / ".reconciler" / ".gitignore").read_text() == "*\n"
+    assert (checkout / ".reconciler" / ".gitignore").read_text() == "*\n"
 
 
-def test_an_existing_gitignore_is_kept(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_live_emulator: MakeLiveEmulator
-) -> None:
-    server = make_live_emulator()
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-    monkeypatch.setenv("OPENAI_API_KEY", str(EMULATOR_API_KEY))
-    (tmp_path / ".git").mkdir()
-    (tmp_path / ".reconciler").mkdir()
-    (tmp_path / ".reconciler" / ".gitignore").write_text("locks/\n")
-    (tmp_path / "assistants").mkdir()
-    (tmp_path / "assistants" / "hr.yaml").write_text("name: HR\nmodel: gpt-4\n")
-
-    result = CliRunner().invoke(cli, ["apply", "--auto-approve"], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    assert (tmp_path / ".reconciler" / ".gitignore").read_text() == "locks/\n"
+def test_an_existing_gitignore_is_kept(checkout: Path) -> None:
+    (checkout / ".reconciler").mkdir()
+    (checkout / ".reconciler" / ".gitignore").write_text("locks/\n")
+    apply()
+    assert (checkout / ".reconciler" / ".gitignore").read_text() == "locks/\n"
