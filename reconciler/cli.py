@@ -19,6 +19,7 @@ from reconciler.cli_group import SERVER_GC_THRESHOLDS, ReconcilerGroup, check_ap
 from reconciler.cli_options import (
     FiniteFloatRange,
     apply_options,
+    bearer_key,
     connection_options,
     dir_option,
     env_option,
@@ -422,7 +423,12 @@ def migrate(
 @click.option(
     "--db", type=click.Path(path_type=Path, dir_okay=False), help="SQLite file (default: in memory)."
 )
-@click.option("--api-key", envvar="RECONCILER_EMULATOR_API_KEY", help="Accept only this bearer key.")
+@click.option(
+    "--api-key",
+    envvar="RECONCILER_EMULATOR_API_KEY",
+    callback=bearer_key,
+    help="Accept only this bearer key.",
+)
 @click.option("--latency-ms", type=FiniteFloatRange(0), default=0.0, help="Delay added to every response.")
 @click.option(
     "--fail-rate", type=FiniteFloatRange(0, 1), default=0.0, help="Share of requests answered 500/503."

@@ -26,6 +26,7 @@ from reconciler.options import (
     ApplyOptions,
     ConnectionOptions,
     PlanOptions,
+    header_problem,
 )
 
 if TYPE_CHECKING:
@@ -44,6 +45,22 @@ class FiniteFloatRange(click.FloatRange):
         if not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number.", param, ctx)
         return number
+
+
+def bearer_key(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A key the emulator accepts (`--api-key`), as clients send it: stripped. An empty one (not the same
+    as no key, which accepts any) or one no HTTP header can carry is a usage error that never quotes it."""
+    if value is None:
+        return None
+    key = value.strip()
+    if not key:
+        raise click.BadParameter(
+            "is empty: pass the key clients will send, or leave the option out to accept any key", ctx, param
+        )
+    problem = header_problem(key)
+    if problem:
+        raise click.BadParameter(f"has {problem}, which no HTTP header can carry", ctx, param)
+    return key
 
 
 def dir_option(func: F) -> F:
