@@ -1,7 +1,8 @@
 """QA pass 7: `reconciler emulator --api-key` as a CI sandbox sets it.
 
-An empty key (`--api-key ""`, or a workflow passing a secret that is not defined) was taken as no key: the
-emulator said `any non-empty API key accepted` and served everyone, though the user asked for one key. A key
+An empty key (`--api-key ""`, or one of spaces) was taken as no key: the emulator said `any non-empty API
+key accepted` and served everyone, though the user asked for one key (an empty RECONCILER_EMULATOR_API_KEY
+is click's "not set", and still means no key). A key
 with a line break (a pasted secret) was taken too, and then no client could ever send it: every request
 answered 401. Both are now a usage error naming the option (never the key); a key with spaces around it is
 kept stripped, as clients send it.
