@@ -49,3 +49,22 @@ def test_rerunning_over_what_it_wrote_is_still_idempotent(repo: Path) -> None:
     again = run("migrate", "--accept-loss", "--force")
     assert again.exit_code == 0, again.output
     assert again.stderr == "unchanged agents/hr.yaml\nunchanged agents/it.yaml\n"
+
+
+@pytest.mark.parametrize(
+    ("report", "what"),
+    [
+        ("assistants/hr.yaml", "an assistant manifest"),
+        ("agents/it.yaml", "an agent manifest"),
+        ("assistants/notes.yml", "a manifest file name in assistants"),
+    ],
+)
+def test_a_report_over_a_manifest_is_refused(repo: Path, report: str, what: str) -> None:
+    """`--report assistants/hr.yaml` (a slip for `--report hr.md`) replaced the assistant manifest with the
+    report, though migrate never changes the assistant manifests."""
+    before = (repo / "assistants" / "hr.yaml").read_text()
+    result = run("migrate", "--report", report)
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == f"Error: --report {report} is {what}: write the report elsewhere\n"
+    assert (repo / "assistants" / "hr.yaml").read_text() == before
+    assert sorted(p.name for p in (repo / "agents").iterdir()) == []

@@ -4,7 +4,8 @@ Contract:
 
 - Loads every assistant manifest of `source` (any error stops, as for `plan`), or only the `keys` named
   (an unknown key is an error naming the keys there are), and converts each (`reconciler.migrate`).
-- Prints the loss report on stdout (`text` or `markdown`), and writes it to `report` when given.
+- Prints the loss report on stdout (`text` or `markdown`), and writes it to `report` when given; a report
+  path that is a manifest, or a manifest file name in either directory, is refused before anything.
 - A converted manifest the agent model refuses (a secret in the instructions, say) stops everything: each
   problem is printed, nothing is written.
 - Lossy (a `total` or `partial` entry) without `accept_loss`: writes no manifest and raises (exit 1).
@@ -30,6 +31,7 @@ import click
 
 from reconciler import fsio, migrate
 from reconciler.errors import ConfigError, ReconcilerError
+from reconciler.manifest.listing import SUFFIXES
 from reconciler.manifest.reading import MAX_MANIFEST_BYTES, NotRegularError, read_bounded
 from reconciler.migrate import Migrated
 
@@ -74,6 +76,8 @@ def run_migrate(options: MigrateOptions) -> list[Migrated]:
             )
         loaded = [by_key[k] for k in dict.fromkeys(options.keys)]
     migrated = [migrate.convert(m, options.target) for m in loaded]
+    if options.report is not None:
+        _check_report(options, [m.path for m in loaded], [m.target for m in migrated])
     _report(migrated, options)
     refused = [f"{m.source}: the agent manifest would not validate: {e}" for m in migrated for e in m.errors]
     if refused:
@@ -99,6 +103,24 @@ def _check_target(target: Path) -> None:
         raise ConfigError(f"--to {target}: {err.strerror or err}") from None
     if problem is not None:
         raise ConfigError(f"--to {target}: {problem}")
+
+
+def _check_report(options: MigrateOptions, sources: Sequence[Path], targets: Sequence[Path]) -> None:
+    """ConfigError when `--report` would replace a manifest, or put a file named like one in either
+    directory (the assistant manifests are never changed; the agents directory must stay loadable)."""
+    assert options.report is not None
+    report = options.report.resolve()
+    what = None
+    if report in {p.resolve() for p in sources}:
+        what = "an assistant manifest"
+    elif report in {p.resolve() for p in targets}:
+        what = "an agent manifest"
+    elif report.suffix in SUFFIXES:
+        where = {options.source.resolve(): options.source, options.target.resolve(): options.target}
+        if report.parent in where:
+            what = f"a manifest file name in {where[report.parent]}"
+    if what is not None:
+        raise ConfigError(f"--report {options.report} is {what}: write the report elsewhere")
 
 
 def _report(migrated: Sequence[Migrated], options: MigrateOptions) -> None:
