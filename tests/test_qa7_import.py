@@ -9,12 +9,14 @@ holds on the server is now taken, as one an existing manifest or file holds.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from test_import import create
+from test_import import api, create
 
 from reconciler.cli import cli
+from reconciler.kinds import AGENT
 from reconciler.manifest import load_directory
 
 
@@ -44,3 +46,16 @@ def test_a_key_a_managed_assistant_holds_is_taken(workdir: Path) -> None:
     plan = cli_run("plan", "--local")
     assert plan.exit_code == 0, plan.output
     assert '~ assistant "hr-2"' in plan.stdout
+
+
+def test_a_key_a_managed_agent_holds_is_taken(workdir: Path) -> None:
+    async def calls(client: Any) -> str:
+        await client.create_object(
+            AGENT, {"name": "Triage", "model": "gpt-5", "metadata": {"reconciler_key": "triage"}}
+        )
+        return (await client.create_object(AGENT, {"name": "Triage", "model": "gpt-5"})).id
+
+    unmanaged = api(workdir, calls)
+    imported = cli_run("import", "--local", "--all", "--kind", "agent")
+    assert imported.exit_code == 0, imported.output
+    assert imported.stdout.splitlines()[0] == f'wrote agents/triage-2.yaml ({unmanaged} "Triage")'
