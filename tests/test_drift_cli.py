@@ -313,6 +313,27 @@ def test_accept_without_environments(
     assert reconciler("plan", "--detailed-exitcode").exit_code == 0
 
 
+def test_accept_names_each_manifests_fields_in_a_file_of_several(
+    repo: Path, make_live_emulator: MakeLiveEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`wrote FILE: name, temperature, name` did not say which manifest of the file each field belongs to."""
+    server = make_live_emulator()
+    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", str(EMULATOR_API_KEY))
+    (repo / "assistants").mkdir()
+    manifest = repo / "assistants" / "bots.yaml"
+    manifest.write_text("key: one\nname: One\nmodel: gpt-4\n---\nkey: two\nname: Two\nmodel: gpt-4\n")
+    assert reconciler("apply", "--auto-approve").exit_code == 0
+    bots = held(server)
+    dashboard_edit(server, bots["one"], temperature=0.5, name="One (edited)")
+    dashboard_edit(server, bots["two"], name="Two (edited)")
+
+    accepted = reconciler("accept")
+    assert accepted.exit_code == 0, accepted.output
+    assert accepted.stdout == "wrote assistants/bots.yaml: one: name, temperature; two: name\n"
+    assert reconciler("plan", "--detailed-exitcode").exit_code == 0
+
+
 def test_accept_writes_a_saved_agents_drift_into_its_manifest(
     repo: Path, make_live_emulator: MakeLiveEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:

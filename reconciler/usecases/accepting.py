@@ -150,6 +150,18 @@ def _files(edits: Sequence[Edit]) -> dict[Path, str]:
     return texts
 
 
+def _fields_written(edits: Sequence[Edit]) -> str:
+    """`model, metadata.team` (`instructions` for an instructions file); for a file of several manifests,
+    by key: `hr: model; it: metadata.team`."""
+    by_key: dict[str, list[str]] = {}
+    for edit in edits:
+        if edit.where:
+            by_key.setdefault(edit.key, []).append(edit.shown)
+    if len(by_key) > 1:
+        return "; ".join(f"{key}: {', '.join(fields)}" for key, fields in by_key.items())
+    return ", ".join(field for fields in by_key.values() for field in fields) or "instructions"
+
+
 def _write(
     texts: Mapping[Path, str], edits: Sequence[Edit], readers: Mapping[Path, Sequence[tuple[str, str]]]
 ) -> None:
@@ -161,7 +173,7 @@ def _write(
         except OSError as err:
             raise ReconcilerError(f"cannot write {display(path)}: {err.strerror or err}") from None
         own = [e for e in edits if e.path == path]
-        click.echo(f"wrote {display(path)}: {', '.join(e.shown for e in own if e.where) or 'instructions'}")
+        click.echo(f"wrote {display(path)}: {_fields_written(own)}")
         for edit in own:
             if edit.also:
                 click.echo(_reaches_others(display(path), edit), err=True)
