@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -69,8 +69,6 @@ class Edit:
     value: Any
     document: int = 0
     also: tuple[str, ...] = ()
-    #: The key of the manifest the edit accepts into (`wrote FILE: KEY: FIELD` for a file of several).
-    key: str = ""
 
     @property
     def shown(self) -> str:
@@ -102,7 +100,7 @@ def edits_for(
             raise AcceptError(f"{display(loaded.path)}: {_FILES_REFUSAL}")
         else:
             edits.append(_field_edit(field, value, loaded, data, environments))
-    return [replace(edit, key=loaded.key) for edit in edits]
+    return edits
 
 
 def _field_edit(

@@ -61,7 +61,7 @@ async def run_accept(directory: Path, connection: ConnectionOptions, options: Pl
             click.echo(mask(line, secret), err=True)
         noun = "field" if len(problems) == 1 else "fields"
         raise ReconcilerError(f"{len(problems)} drifted {noun} cannot be accepted; nothing was written")
-    _write(texts, edits, _readers(by_key, accepted))
+    _write(texts, accepted, _readers(by_key, accepted))
     fields = sum(len(d.fields) for d in plan.drift)
     click.echo(
         f"Accepted {fields} {'field' if fields == 1 else 'fields'} of {objects_phrase(plan.drift)} edited "
@@ -150,31 +150,34 @@ def _files(edits: Sequence[Edit]) -> dict[Path, str]:
     return texts
 
 
-def _fields_written(edits: Sequence[Edit]) -> str:
+def _fields_written(path: Path, accepted: Sequence[tuple[str, Loaded, Sequence[Edit]]]) -> str:
     """`model, metadata.team` (`instructions` for an instructions file); for a file of several manifests,
     by key: `hr: model; it: metadata.team`."""
     by_key: dict[str, list[str]] = {}
-    for edit in edits:
-        if edit.where:
-            by_key.setdefault(edit.key, []).append(edit.shown)
+    for _, manifest, edits in accepted:
+        for edit in edits:
+            if edit.path == path and edit.where:
+                by_key.setdefault(manifest.key, []).append(edit.shown)
     if len(by_key) > 1:
         return "; ".join(f"{key}: {', '.join(fields)}" for key, fields in by_key.items())
     return ", ".join(field for fields in by_key.values() for field in fields) or "instructions"
 
 
 def _write(
-    texts: Mapping[Path, str], edits: Sequence[Edit], readers: Mapping[Path, Sequence[tuple[str, str]]]
+    texts: Mapping[Path, str],
+    accepted: Sequence[tuple[str, Loaded, Sequence[Edit]]],
+    readers: Mapping[Path, Sequence[tuple[str, str]]],
 ) -> None:
-    """Write `texts` (`_files(edits)`), each file atomically; a line per file (stdout), and on stderr one per
-    base edit other environments get too and one per file other manifests read (`readers`)."""
+    """Write `texts` (`_files` of the `accepted` edits), each file atomically; a line per file (stdout), and
+    on stderr one per base edit other environments get too and one per file other manifests read
+    (`readers`)."""
     for path, text in texts.items():
         try:
             fsio.write_atomic(path, text.encode("utf-8"))
         except OSError as err:
             raise ReconcilerError(f"cannot write {display(path)}: {err.strerror or err}") from None
-        own = [e for e in edits if e.path == path]
-        click.echo(f"wrote {display(path)}: {_fields_written(own)}")
-        for edit in own:
+        click.echo(f"wrote {display(path)}: {_fields_written(path, accepted)}")
+        for edit in (e for _, _, edits in accepted for e in edits if e.path == path):
             if edit.also:
                 click.echo(_reaches_others(display(path), edit), err=True)
         if readers.get(path):
