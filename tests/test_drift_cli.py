@@ -291,16 +291,25 @@ def test_accept_never_writes_the_api_key(repo: Path, make_live_emulator: MakeLiv
     assert str(EMULATOR_API_KEY) not in plan.output and "instructions" in plan.stdout
 
 
-def test_accept_without_environments(
-    repo: Path, make_live_emulator: MakeLiveEmulator, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def applied_alone(
+    repo: Path, make_live_emulator: MakeLiveEmulator, monkeypatch: pytest.MonkeyPatch, name: str, text: str
+) -> tuple[LiveEmulator, Path]:
+    """A server without environments (`OPENAI_BASE_URL`) and `assistants/NAME` holding `text`, applied."""
     server = make_live_emulator()
     monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
     monkeypatch.setenv("OPENAI_API_KEY", str(EMULATOR_API_KEY))
     (repo / "assistants").mkdir()
-    manifest = repo / "assistants" / "bot.yaml"
-    manifest.write_text("# The bot.\nname: Bot\nmodel: gpt-4\ntemperature: 0.5  # calm\n")
+    manifest = repo / "assistants" / name
+    manifest.write_text(text)
     assert reconciler("apply", "--auto-approve").exit_code == 0
+    return server, manifest
+
+
+def test_accept_without_environments(
+    repo: Path, make_live_emulator: MakeLiveEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = "# The bot.\nname: Bot\nmodel: gpt-4\ntemperature: 0.5  # calm\n"
+    server, manifest = applied_alone(repo, make_live_emulator, monkeypatch, "bot.yaml", text)
     bot = held(server)["bot"]
     dashboard_edit(server, bot, temperature=1, name="Bot (edited)")
 
@@ -317,13 +326,8 @@ def test_accept_names_each_manifests_fields_in_a_file_of_several(
     repo: Path, make_live_emulator: MakeLiveEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`wrote FILE: name, temperature, name` did not say which manifest of the file each field belongs to."""
-    server = make_live_emulator()
-    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-    monkeypatch.setenv("OPENAI_API_KEY", str(EMULATOR_API_KEY))
-    (repo / "assistants").mkdir()
-    manifest = repo / "assistants" / "bots.yaml"
-    manifest.write_text("key: one\nname: One\nmodel: gpt-4\n---\nkey: two\nname: Two\nmodel: gpt-4\n")
-    assert reconciler("apply", "--auto-approve").exit_code == 0
+    text = "key: one\nname: One\nmodel: gpt-4\n---\nkey: two\nname: Two\nmodel: gpt-4\n"
+    server, _ = applied_alone(repo, make_live_emulator, monkeypatch, "bots.yaml", text)
     bots = held(server)
     dashboard_edit(server, bots["one"], temperature=0.5, name="One (edited)")
     dashboard_edit(server, bots["two"], name="Two (edited)")
